@@ -1,0 +1,1 @@
+"""Hook entry scripts installed by `git swarm init` (installed as swarmgit.hooks)."""

@@ -1,0 +1,1 @@
+"""One module per user command: plain functions that take values and return exit codes."""

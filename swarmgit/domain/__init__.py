@@ -1,0 +1,1 @@
+"""The pure domain: plan, touches and locks, scheduler, spawn rules, cost. No I/O here."""

@@ -1,0 +1,1 @@
+"""Bundled templates: track documents and the example config."""

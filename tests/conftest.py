@@ -1,0 +1,29 @@
+"""Every test runs with its own HOME, a fixed git identity and no user or system git config."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.gitutil import make_repo
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("home")
+    template = tmp_path_factory.mktemp("git-template")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_TEMPLATE_DIR", str(template))
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Swarm Test")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@swarmgit.invalid")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A real git repository with one commit on `main`."""
+    return make_repo(tmp_path / "repo")
