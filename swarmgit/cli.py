@@ -1,0 +1,257 @@
+"""`git swarm`: the command line. Thin by design: parse, call one function, render, exit.
+
+Every SwarmError becomes one clear message and its exit code (0 ok, 1 work failed,
+2 bad input); anything unexpected exits 3 (`--debug` shows the traceback).
+"""
+from __future__ import annotations
+
+import functools
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from swarmgit import __version__
+from swarmgit.errors import InvalidInput, SwarmError
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+TRACK = click.argument("track", required=False)
+
+
+def fail(message: str) -> None:
+    click.echo(f"swarm: error: {message}", err=True)
+
+
+def run_guarded(debug: bool, body: Callable[[], int | None]) -> int:
+    """Run a command body under the one error handler; returns the exit code."""
+    try:
+        return body() or 0
+    except InvalidInput as exc:
+        for diagnostic in exc.diagnostics:
+            click.echo(diagnostic.render(), err=True)
+        return exc.exit_code
+    except SwarmError as exc:
+        fail(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return 130
+    except Exception as exc:  # the single place unexpected errors are reported
+        if debug:
+            traceback.print_exc()
+        fail(f"unexpected {type(exc).__name__}: {exc} (re-run with --debug for the traceback)")
+        return 3
+
+
+def exits(fn: F) -> F:
+    """Make a command function's return value its exit code, under the one error handler."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        ctx = click.get_current_context()
+        debug = bool(ctx.find_root().params.get("debug"))
+        ctx.exit(run_guarded(debug, lambda: fn(*args, **kwargs)))
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="git swarm")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+def main(debug: bool) -> None:
+    """git swarm: run many coding agents on one feature without letting them trample each other.
+
+    \b
+    A track's plan.md lists tasks with dependencies and declared touches. Each task runs in its
+    own worktree on branch swarm/<track>/<task> as soon as its dependencies are done and its
+    touches collide with nothing running; a pre-commit hook refuses commits outside the touches;
+    the integrator merges the branches in order and moves your branch only if the gates pass.
+
+    \b
+    Typical day:
+      git swarm init
+      git swarm new-track "Add Redis caching"
+      git swarm plan check add-redis-caching
+      git swarm simulate add-redis-caching
+      git swarm implement add-redis-caching
+      git log swarm/add-redis-caching/T03
+
+    Exit codes: 0 success, 1 the work failed, 2 bad input or usage.
+    """
+
+
+def _ws() -> Any:
+    from swarmgit.engine.workspace import open_workspace
+
+    return open_workspace(Path.cwd())
+
+
+@main.command("init", context_settings=CONTEXT)
+@exits
+def init_cmd() -> int:
+    """Set up swarmgit here: .swarm.toml, swarm/tracks/, the pre-commit hook.
+
+    Safe to run again: it changes nothing that exists and says so.
+
+    Example: git swarm init
+    """
+    from swarmgit.commands.init import init
+
+    for line in init(Path.cwd()):
+        click.echo(line)
+    return 0
+
+
+@main.command("new-track", context_settings=CONTEXT)
+@click.argument("description")
+@click.option("--id", "track_id", help="Track id (default: a slug of the description).")
+@exits
+def new_track_cmd(description: str, track_id: str | None) -> int:
+    """Create swarm/tracks/<id>/ with PRD.md, spec.md and a plan.md skeleton.
+
+    Templates in swarm/templates/ (PRD.md, spec.md, plan.md) override the bundled ones.
+
+    Example: git swarm new-track "Add Redis caching" --id redis
+    """
+    from swarmgit.commands.new_track import new_track
+
+    ws = _ws()
+    folder = new_track(ws, description, track_id)
+    rel = folder.relative_to(ws.root)
+    click.echo(f"created {rel}/ (PRD.md, spec.md, plan.md)")
+    click.echo(f"next: edit {rel}/plan.md, then `git swarm plan check {folder.name}`")
+    return 0
+
+
+@main.group("plan", context_settings=CONTEXT)
+def plan_group() -> None:
+    """Check a track's plan."""
+
+
+@plan_group.command("check", context_settings=CONTEXT)
+@TRACK
+@exits
+def plan_check_cmd(track: str | None) -> int:
+    """Parse plan.md: errors (exit 2), warnings, and the lock plan.
+
+    Errors name the file and line: duplicate ids, unknown deps, cycles, bad effort, touches
+    that escape the repo, write tasks without touches. Warnings: over-broad touches, tasks
+    that can never run in parallel, write-shared tasks, missing acceptance.
+
+    Example: git swarm plan check redis
+    """
+    from swarmgit.commands.planning import plan_check
+
+    click.echo(plan_check(_ws(), track))
+    return 0
+
+
+@main.command("simulate", context_settings=CONTEXT)
+@TRACK
+@click.option("--workers", type=click.IntRange(1, 1000), help="Parallel workers (default: concurrency.max_parallel).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@exits
+def simulate_cmd(track: str | None, workers: int | None, as_json: bool) -> int:
+    """Run the real scheduler on a simulated clock from the tasks' efforts.
+
+    Prints an ASCII timeline, serial hours, the parallel makespan, speedup, the critical path,
+    and the makespan the same plan gets with wave barriers.
+
+    Example: git swarm simulate redis --workers 3
+    """
+    from swarmgit.commands.planning import simulate_track
+
+    click.echo(simulate_track(_ws(), track, workers, as_json))
+    return 0
+
+
+@main.command("graph", context_settings=CONTEXT)
+@TRACK
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "ascii"]), default="ascii", show_default=True)
+@exits
+def graph_cmd(track: str | None, fmt: str) -> int:
+    """Print the dependency graph; lock-order edges (overlapping touches) are dashed.
+
+    Example: git swarm graph redis --format mermaid
+    """
+    from swarmgit.commands.planning import graph_track
+
+    click.echo(graph_track(_ws(), track, fmt))
+    return 0
+
+
+@main.command("implement", context_settings=CONTEXT)
+@TRACK
+@exits
+def implement_cmd(track: str | None) -> int:
+    """Run the track: continuous dispatch until every task is done, failed or blocked.
+
+    Each task gets branch swarm/<track>/<task> and its own worktree, starting the moment its
+    dependencies are done and its touches collide with nothing running. Exit 0 when all are
+    done, 1 when any failed or is blocked (each is named with its reason).
+
+    Example: git swarm implement redis
+    """
+    from swarmgit.commands.implement import implement
+
+    return implement(_ws(), track, click.echo)
+
+
+@main.command("status", context_settings=CONTEXT)
+@TRACK
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@exits
+def status_cmd(track: str | None, as_json: bool) -> int:
+    """Tasks with status, branch, duration, cost and the locks they hold.
+
+    Example: git swarm status redis --json
+    """
+    from swarmgit.commands.status import status
+
+    click.echo(status(_ws(), track, as_json))
+    return 0
+
+
+@main.group("hook", context_settings=CONTEXT)
+def hook_group() -> None:
+    """Install, remove or run the scope-enforcing pre-commit hook."""
+
+
+@hook_group.command("install", context_settings=CONTEXT)
+@exits
+def hook_install_cmd() -> int:
+    """Install the pre-commit hook (an existing hook is kept and still runs)."""
+    from swarmgit.gitops.hook_install import install
+
+    click.echo(f"pre-commit hook: {install(_ws().root)}")
+    return 0
+
+
+@hook_group.command("uninstall", context_settings=CONTEXT)
+@exits
+def hook_uninstall_cmd() -> int:
+    """Remove the hook and restore the one that was there before, byte for byte."""
+    from swarmgit.gitops.hook_install import uninstall
+
+    click.echo(f"pre-commit hook: {uninstall(_ws().root)}")
+    return 0
+
+
+@main.command("demo", context_settings=CONTEXT)
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@exits
+def demo_cmd(directory: Path | None) -> int:
+    """Build an example repo and run a whole track in it, offline.
+
+    Creates a small Python service in DIRECTORY (default: a new temp folder) and runs init,
+    new-track, plan check, simulate, graph, implement, status and the task branches.
+
+    Example: git swarm demo /tmp/swarm-demo
+    """
+    from swarmgit.commands.demo import run_demo
+
+    run_demo(directory, click.echo)
+    return 0

@@ -1,0 +1,72 @@
+"""`git swarm implement` / `resume`: run a track to the end, then report what happened."""
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from swarmgit.engine.dispatch import RunSummary
+from swarmgit.engine.integrate import Integration
+from swarmgit.engine.track_run import implement_track
+from swarmgit.engine.workspace import Workspace, resolve_track
+from swarmgit.errors import EXIT_OK, EXIT_WORK_FAILED
+
+Echo = Callable[[str], None]
+QUIET_KINDS = frozenset({"output"})
+
+
+def progress_printer(echo: Echo) -> Callable[[str, str, str | None], None]:
+    """An event sink that prints each event with the time since the run started."""
+    started = time.monotonic()
+
+    def emit(kind: str, message: str, task: str | None) -> None:
+        if kind in QUIET_KINDS:
+            return
+        elapsed = time.monotonic() - started
+        echo(f"[{elapsed:6.1f}s] {kind:<9} {message}")
+
+    return emit
+
+
+def summarize(track: str, summary: RunSummary) -> list[str]:
+    """The closing lines: counts, then every task that did not finish and why."""
+    total = len(summary.done) + len(summary.failed) + len(summary.blocked) + len(summary.waiting)
+    lines = [f"track {track}: {len(summary.done)}/{total} tasks done"]
+    for label, items in (("failed", summary.failed), ("blocked", summary.blocked), ("waiting", summary.waiting)):
+        for task, reason in items.items():
+            first, *rest = (reason or "no reason recorded").splitlines()
+            lines.append(f"  {task} {label}: {first}")
+            lines.extend(f"      {line}" for line in rest[:12])
+    if summary.paused:
+        lines.append(f"paused: {summary.paused}")
+    if summary.failed:
+        lines.append("retry a failed task with `git swarm retry <task>` after reading its log in "
+                     f"swarm/tracks/{track}/logs/")
+    return lines
+
+
+def describe_integration(track: str, result: Integration) -> list[str]:
+    lines = [f"integration: {result.verdict} ({len(result.merged)} branch(es) merged into "
+             f"swarm/{track}/integration)"]
+    if result.gates is not None:
+        lines.append(f"IOSM index {result.gates.index:.2f}, threshold {result.gates.threshold:.2f}")
+    lines += [f"  {tid} not merged: {why}" for tid, why in result.rejected.items()]
+    if result.conflict:
+        lines.append(f"  conflict: {result.conflict}")
+    if result.advanced:
+        lines.append(f"advanced {result.advanced}")
+    lines.append(f"report: swarm/tracks/{track}/iosm_report.md")
+    return lines
+
+
+def implement(ws: Workspace, track: str | None, echo: Echo) -> int:
+    """Run every task of the track, integrate and gate; exit 0 when all are done and the
+    gates approved, 1 otherwise (each reason is printed)."""
+    track_id = resolve_track(ws, track)
+    outcome = implement_track(ws, track_id, progress_printer(echo), interactive=sys.stdin.isatty())
+    for line in summarize(track_id, outcome.summary):
+        echo(line)
+    if outcome.integration is not None:
+        for line in describe_integration(track_id, outcome.integration):
+            echo(line)
+    return EXIT_OK if outcome.ok else EXIT_WORK_FAILED

@@ -1,0 +1,41 @@
+"""`plan check`, `simulate` and `graph`: read-only views of a track's plan."""
+from __future__ import annotations
+
+import json
+import shutil
+
+from swarmgit.domain.graph import render_graph
+from swarmgit.domain.plan_check import lock_plan, plan_warnings, render_check
+from swarmgit.domain.scheduler import Limits
+from swarmgit.domain.simulate import render_timeline, simulate, to_json
+from swarmgit.engine.workspace import Workspace, read_plan, resolve_track
+from swarmgit.gitops import repo as gitrepo
+
+
+def _limits(ws: Workspace, workers: int | None) -> Limits:
+    c = ws.config.concurrency
+    if workers is not None:
+        return Limits(max_background=workers, max_foreground=workers, max_parallel=workers)
+    return Limits(max_background=c.max_background, max_foreground=c.max_foreground, max_parallel=c.max_parallel)
+
+
+def plan_check(ws: Workspace, track: str | None) -> str:
+    """The check report; malformed plans raise InvalidInput (exit 2) before this returns."""
+    plan, _ = read_plan(ws, resolve_track(ws, track))
+    repo = gitrepo.discover(ws.root)
+    head = gitrepo.head_commit(repo)
+    tracked = gitrepo.tracked_files(repo, head) if head else None
+    return render_check(plan, plan_warnings(plan, tracked), lock_plan(plan))
+
+
+def simulate_track(ws: Workspace, track: str | None, workers: int | None, as_json: bool) -> str:
+    plan, _ = read_plan(ws, resolve_track(ws, track))
+    sim = simulate(plan, _limits(ws, workers))
+    if as_json:
+        return json.dumps(to_json(sim), indent=2)
+    return render_timeline(sim, shutil.get_terminal_size((100, 24)).columns)
+
+
+def graph_track(ws: Workspace, track: str | None, fmt: str) -> str:
+    plan, _ = read_plan(ws, resolve_track(ws, track))
+    return render_graph(plan, fmt)

@@ -1,0 +1,59 @@
+"""`git swarm status`: the track's tasks from the run state, as a table or JSON."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from swarmgit.engine.views import duration
+from swarmgit.engine.workspace import Workspace, resolve_track
+from swarmgit.store.state import Store
+
+
+def status_data(ws: Workspace, track: str) -> dict[str, Any]:
+    """Everything `status` shows, as plain data (the --json shape)."""
+    with Store.open(ws.common_dir) as store:
+        row = store.track(track)
+        tasks = store.tasks(track)
+        locks = store.locks(track)
+        cost = store.cost_summary(track)
+    budget = row.budget_usd if row and row.budget_usd is not None else ws.config.budget.track_usd
+    held: dict[str, list[str]] = {}
+    for lock in locks:
+        held.setdefault(lock.task, []).append(lock.pattern)
+    return {
+        "track": track,
+        "base_commit": row.base_commit if row else None,
+        "target_branch": row.target_branch if row else None,
+        "tasks": [
+            {
+                "id": t.id, "title": t.title, "status": t.status, "reason": t.reason,
+                "branch": t.branch, "worktree": t.worktree, "attempts": t.attempts,
+                "duration": duration(t), "cost_usd": round(cost.per_task.get(t.id, 0.0), 4),
+                "locks": held.get(t.id, []),
+            }
+            for t in tasks
+        ],
+        "cost_usd": round(cost.total_usd, 4),
+        "budget_usd": budget,
+    }
+
+
+def render_status_table(data: dict[str, Any]) -> str:
+    rows = [("TASK", "STATUS", "BRANCH", "TIME", "COST", "LOCKS")]
+    for t in data["tasks"]:
+        rows.append((t["id"], t["status"], t["branch"] or "-", t["duration"] or "-",
+                     f"${t['cost_usd']:.2f}", ", ".join(t["locks"]) or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    if not data["tasks"]:
+        lines.append("(no run yet: start one with `git swarm implement " + data["track"] + "`)")
+    for t in data["tasks"]:
+        if t["reason"] and t["status"] in ("failed", "blocked", "needs-input"):
+            lines.append(f"{t['id']}: {t['reason'].splitlines()[0]}")
+    lines.append(f"cost: ${data['cost_usd']:.2f} of ${data['budget_usd']:.2f}")
+    return "\n".join(lines)
+
+
+def status(ws: Workspace, track: str | None, as_json: bool) -> str:
+    data = status_data(ws, resolve_track(ws, track))
+    return json.dumps(data, indent=2) if as_json else render_status_table(data)

@@ -1,0 +1,60 @@
+"""The brief an agent gets: the task, its touches, acceptance, context and any diagnosis."""
+from __future__ import annotations
+
+import re
+
+from swarmgit.domain.plan import Task
+
+_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$", re.M)
+MAX_CONTEXT_CHARS = 12_000
+
+
+def relevant_sections(document: str, task: Task, limit: int = MAX_CONTEXT_CHARS) -> str:
+    """The sections of a markdown document that mention the task's id, title words or touches;
+    the whole document when it is short. Capped at `limit` characters."""
+    if len(document) <= limit:
+        return document.strip()
+    keys = {task.id.lower(), *(t.rstrip("/*").lower() for t in task.touches)}
+    keys |= {w.lower() for w in re.findall(r"[A-Za-z]{5,}", task.title)}
+    starts = [m.start() for m in _HEADING_RE.finditer(document)] + [len(document)]
+    chosen = [
+        document[a:b].strip()
+        for a, b in zip(starts, starts[1:])
+        if any(k and k in document[a:b].lower() for k in keys)
+    ]
+    return "\n\n".join(chosen)[:limit]
+
+
+def render_brief(
+    track: str,
+    task: Task,
+    *,
+    prd: str = "",
+    spec: str = "",
+    shared_context: str = "",
+    diagnosis: str = "",
+) -> str:
+    """Markdown brief for one attempt of one task."""
+    touches = "\n".join(f"- `{t}`" for t in task.touches) or "- none: this task is read-only"
+    parts = [
+        f"# Task {task.id}: {task.title}",
+        f"Track: `{track}` · role: {task.role} · branch: `swarm/{track}/{task.id}`",
+        "## You may change only these paths\n" + touches
+        + "\n\nCommits that stage any other path are refused by the pre-commit hook.",
+        "## Acceptance\n" + (task.acceptance or "(none given)"),
+    ]
+    if task.brief:
+        parts.append("## Brief\n" + task.brief)
+    if diagnosis:
+        parts.append("## Previous attempt failed\n" + diagnosis)
+    for title, text in (("PRD", prd), ("Spec", spec)):
+        section = relevant_sections(text, task)
+        if section:
+            parts.append(f"## From the {title}\n{section}")
+    if shared_context.strip():
+        parts.append("## Shared context from other tasks\n" + shared_context.strip()[-MAX_CONTEXT_CHARS:])
+    parts.append(
+        "## When you are done\nCommit your work, then write your report (status, summary, files "
+        "touched, SpawnCandidates table) to the file named by $SWARM_REPORT."
+    )
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,65 @@
+"""Integration rules: the order finished branches merge in, and fix tasks from gate findings."""
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from swarmgit.domain.plan import Severity
+from swarmgit.domain.report import SpawnCandidate
+
+
+def integration_order(edges: Mapping[str, Sequence[str]]) -> list[str]:
+    """Topological order of tasks given each task's predecessors (deps + lock order) that are
+    also in `edges`; ties broken by task id. Predecessors outside the set are ignored."""
+    preds = {t: {p for p in ps if p in edges and p != t} for t, ps in edges.items()}
+    succs: dict[str, list[str]] = {t: [] for t in edges}
+    for task, ps in preds.items():
+        for p in ps:
+            succs[p].append(task)
+    ready = [t for t, ps in preds.items() if not ps]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        task = heapq.heappop(ready)
+        order.append(task)
+        for nxt in succs[task]:
+            preds[nxt].discard(task)
+            if not preds[nxt]:
+                heapq.heappush(ready, nxt)
+    if len(order) != len(edges):  # a cycle cannot come from a valid plan; keep every task
+        order += sorted(set(edges) - set(order))
+    return order
+
+
+class FindingLike(Protocol):
+    gate: str
+    file: str
+    line: int
+    rule: str
+    message: str
+
+
+def fix_candidates(findings: Sequence[FindingLike]) -> list[SpawnCandidate]:
+    """One fix task per (gate, file): touches = that file, brief = its findings.
+
+    Dedup key `gate:<gate>:<file>` so a finding that survives a fix is not spawned twice."""
+    grouped: dict[tuple[str, str], list[FindingLike]] = {}
+    for finding in findings:
+        if finding.file:
+            grouped.setdefault((finding.gate, finding.file), []).append(finding)
+    candidates = []
+    for number, ((gate, path), items) in enumerate(sorted(grouped.items()), start=1):
+        listing = "; ".join(f"{f.file}:{f.line} {f.rule}: {f.message}" for f in items[:20])
+        candidates.append(
+            SpawnCandidate(
+                id=f"FIX-{number:02d}",
+                subtask=f"Fix {gate} findings in {path}",
+                touches=(path,),
+                effort="S",
+                severity=Severity.HIGH,
+                dedup_key=f"gate:{gate}:{path}",
+                accept=f"{gate} reports nothing in {path} ({listing})",
+            )
+        )
+    return candidates

@@ -1,0 +1,339 @@
+"""Continuous dispatch: the live run of a track.
+
+Each loop: reconcile blocked tasks, ask the scheduler (the same pure function `simulate`
+uses) what may start now, prepare each task's worktree on its start point, run its agent in a
+thread, and wait for any event or completion. Completions are finalized on this thread: the
+store is only written from here, one transaction per transition.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+
+from swarmgit.backends.base import Agent, AgentJob, AgentOutcome
+from swarmgit.backends.registry import get_agent
+from swarmgit.domain.brief import render_brief
+from swarmgit.domain.cost import budget_state, cost_usd, model_for
+from swarmgit.domain.plan import Plan, Status, Task
+from swarmgit.domain.report import parse_report, render_report, report_from_commits
+from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start
+from swarmgit.engine import spawning
+from swarmgit.engine.finalize import finalize
+from swarmgit.engine.taskspace import (
+    StartBlocked,
+    prepare,
+    run_setup,
+    start_point,
+    task_env,
+    task_port,
+)
+from swarmgit.engine.views import render_state, write_views
+from swarmgit.engine.workspace import Workspace, read_plan
+from swarmgit.errors import UsageError
+from swarmgit.gitops import repo as gitrepo
+from swarmgit.store.state import Store, TaskRow, TaskSpec
+
+EventSink = Callable[[str, str, "str | None"], None]
+
+
+@dataclass
+class RunSummary:
+    """How a run ended: task ids per final status, and why it stopped early if it did."""
+
+    done: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    blocked: dict[str, str] = field(default_factory=dict)
+    waiting: dict[str, str] = field(default_factory=dict)
+    paused: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.blocked or self.waiting or self.paused)
+
+
+def task_specs(plan: Plan) -> list[TaskSpec]:
+    return [TaskSpec(id=t.id, title=t.title, touches=t.touches, deps=t.deps) for t in plan.tasks]
+
+
+def scratch_dir(ws: Workspace, track: str) -> Path:
+    """Per-track scratch space outside every worktree (agents' report files)."""
+    return ws.common_dir / "swarm" / "scratch" / track
+
+
+def open_track(ws: Workspace, store: Store, track: str) -> None:
+    """Record the track's base commit and target branch the first time it runs."""
+    repo = gitrepo.discover(ws.root)
+    base = gitrepo.head_commit(repo)
+    if base is None:
+        raise UsageError("the repository has no commits yet: commit something first")
+    target = ws.config.integrate.target or gitrepo.current_branch(repo) or ""
+    plan_path = str(ws.plan_path(track).relative_to(ws.root))
+    store.ensure_track(track, base_commit=base, target_branch=target, plan_path=plan_path)
+
+
+class Dispatcher:
+    """One live run of one track; holds the orchestrator claim for its lifetime."""
+
+    def __init__(self, ws: Workspace, store: Store, track: str, emit: EventSink, *, interactive: bool = False) -> None:
+        self.ws = ws
+        self.store = store
+        self.track = track
+        self.emit = emit
+        self.interactive = interactive
+        self.repo = gitrepo.discover(ws.root)
+        self.plan, self.plan_text = read_plan(ws, track)
+        self.scheduler = Scheduler(self.plan)
+        self.agent: Agent = get_agent(ws.config)
+        self.inbox: queue.Queue[tuple[str, str, str, object]] = queue.Queue()
+        self.inflight: dict[str, AgentJob] = {}
+        self.paused = ""
+
+    # ---- public -------------------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        self.store.sync_tasks(self.track, task_specs(self.plan))
+        self._reconcile_orphans()
+        self._refresh_views()
+        while True:
+            self._block_unreachable()
+            if not self.paused:
+                for start in self.scheduler.decide(self._state(), self._limits()):
+                    self._start(start)
+            if not self.inflight:
+                break
+            self._handle(self.inbox.get())
+        return self._summary()
+
+    # ---- state --------------------------------------------------------------------------
+
+    def _rows(self) -> dict[str, TaskRow]:
+        return {row.id: row for row in self.store.tasks(self.track)}
+
+    def _state(self) -> RunState:
+        rows = self._rows().values()
+
+        def having(*states: Status) -> frozenset[str]:
+            return frozenset(r.id for r in rows if r.status in {s.value for s in states})
+
+        return RunState(
+            done=having(Status.DONE),
+            running=having(Status.RUNNING),
+            failed=having(Status.FAILED, Status.BLOCKED),
+        )
+
+    def _limits(self) -> Limits:
+        c = self.ws.config.concurrency
+        foreground = c.max_foreground if self.interactive else 0
+        return Limits(max_background=c.max_background, max_foreground=foreground, max_parallel=c.max_parallel)
+
+    def _event(self, kind: str, message: str, task: str | None = None) -> None:
+        self.store.add_event(self.track, kind, message, task)
+        self.emit(kind, message, task)
+
+    def _refresh_views(self) -> None:
+        rows = self.store.tasks(self.track)
+        track = self.store.track(self.track)
+        budget = (track.budget_usd if track and track.budget_usd is not None else self.ws.config.budget.track_usd)
+        state_md = render_state(
+            self.track, rows, self.store.locks(self.track), self.store.cost_summary(self.track),
+            spawn_left=spawning.budget_left(self.ws, self.store, self.track), budget_usd=budget,
+        )
+        self.plan_text = write_views(self.ws, self.track, self.plan_text, rows, state_md)
+
+    def _block_unreachable(self) -> None:
+        for task_id, reason in self.scheduler.blocked(self._state()).items():
+            row = self.store.task(self.track, task_id)
+            if row is not None and row.status in (Status.TODO.value, Status.READY.value):
+                self.store.set_status(self.track, task_id, Status.BLOCKED.value, reason)
+                self._event("blocked", reason, task_id)
+        self._refresh_views()
+
+    # ---- starting -----------------------------------------------------------------------
+
+    def _start(self, start: Start) -> None:
+        task = self.plan.task(start.task)
+        rows = self._rows()
+        track = self.store.track(self.track)
+        assert track is not None
+        sources = [(dep, rows[dep].final_commit or "") for dep in (*task.deps, *start.after)]
+        point = start_point(self.repo, self.track, track.base_commit, task, [s for s in sources if s[1]])
+        if isinstance(point, StartBlocked):
+            self.store.set_status(self.track, task.id, Status.BLOCKED.value, point.reason)
+            self._event("blocked", point.reason, task.id)
+            return
+        prepared = prepare(self.ws, self.repo, self.track, task, point)
+        job = self._job(task, prepared.worktree, rows[task.id])
+        self.store.mark_running(
+            self.track, task.id, branch=prepared.branch, worktree=str(prepared.worktree),
+            start_commit=point, after=start.after, pid=os.getpid(),
+        )
+        after = f" after {', '.join(start.after)}" if start.after else ""
+        self._event("started", f"{task.id} started on {prepared.branch}{after}", task.id)
+        self._refresh_views()
+        self.inflight[task.id] = job
+        threading.Thread(target=self._work, args=(job,), name=f"agent-{task.id}", daemon=True).start()
+
+    def _job(self, task: Task, worktree: Path, row: TaskRow) -> AgentJob:
+        folder = self.ws.track_dir(self.track)
+        scratch = scratch_dir(self.ws, self.track)
+        scratch.mkdir(parents=True, exist_ok=True)
+        report = scratch / f"{task.id}.report.md"
+        report.unlink(missing_ok=True)
+        brief = scratch / f"{task.id}.brief.md"
+        diagnosis = row.reason if row.status in (Status.FAILED.value, Status.TODO.value) else ""
+        brief.write_text(
+            render_brief(
+                self.track, task,
+                prd=_read(folder / "PRD.md"), spec=_read(folder / "spec.md"),
+                shared_context=_read(folder / "shared_context.md"), diagnosis=diagnosis,
+            ),
+            encoding="utf-8",
+        )
+        log = folder / "logs" / f"{task.id}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        port = task_port(self.ws, self.plan.ids.index(task.id))
+        return AgentJob(
+            track=self.track, task=task, worktree=worktree, repo_root=self.ws.root,
+            brief_file=brief, report_file=report, shared_context=folder / "shared_context.md",
+            log_file=log, env=task_env(self.ws, self.track, task, worktree, report, port),
+            config=self.ws.config, model=model_for(task, self.ws.config.agent),
+            budget_usd=self._budget_left(), attempt=row.attempts + 1,
+        )
+
+    def _work(self, job: AgentJob) -> None:
+        """Agent thread: setup, then the agent. Never touches the store."""
+        def on_event(kind: str, message: str) -> None:
+            self.inbox.put(("event", job.task.id, kind, message))
+
+        try:
+            setup = run_setup(self.ws.config.worktrees.setup, job.worktree, job.env,
+                              self.ws.config.agent.timeout_minutes * 60)
+            outcome = (AgentOutcome(ok=False, diagnosis=setup, kind="setup-failed") if setup
+                       else self.agent.run(job, on_event))
+        except Exception as exc:  # a backend bug must fail the task, not the run
+            outcome = AgentOutcome(ok=False, diagnosis=f"agent crashed: {exc!r}", kind="agent-error")
+        self.inbox.put(("done", job.task.id, "", outcome))
+
+    # ---- completing ---------------------------------------------------------------------
+
+    def _handle(self, item: tuple[str, str, str, object]) -> None:
+        what, task_id, kind, payload = item
+        if what == "event":
+            self._event(kind, str(payload), task_id)
+            return
+        job = self.inflight.pop(task_id)
+        assert isinstance(payload, AgentOutcome)
+        self._complete(job, payload)
+
+    def _complete(self, job: AgentJob, outcome: AgentOutcome) -> None:
+        task = job.task
+        row = self.store.task(self.track, task.id)
+        assert row is not None and row.branch and row.start_commit
+        self._record_usage(task.id, outcome)
+        result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit)
+        report_text = _read(job.report_file) or outcome.report_text
+        if not outcome.ok:
+            self.store.mark_finished(self.track, task.id, Status.FAILED.value,
+                                     final_commit=result.final_commit, reason=outcome.diagnosis)
+            self._event("failed", f"{task.id} failed ({outcome.kind}): {outcome.diagnosis}", task.id)
+        elif not result.ok:
+            self.store.mark_finished(self.track, task.id, Status.FAILED.value,
+                                     final_commit=result.final_commit, reason=result.diagnosis)
+            self._event("failed", f"{task.id} failed: {result.diagnosis}", task.id)
+        else:
+            self.store.mark_finished(self.track, task.id, Status.DONE.value, final_commit=result.final_commit)
+            self._event("done", f"{task.id} done at {result.final_commit[:10]}", task.id)
+            self._take_report(task, report_text, result.files)
+        self._refresh_views()
+
+    def _take_report(self, task: Task, text: str | None, files: tuple[str, ...]) -> None:
+        path = self.ws.track_dir(self.track) / "reports" / f"{task.id}.md"
+        if text:
+            report, warnings = parse_report(text, str(path.relative_to(self.ws.root)))
+            for warning in warnings:
+                self._event("warning", warning.render(), task.id)
+        else:
+            report = report_from_commits(task.id, list(files), [f"{task.id}: {task.title}"])
+        spawning.save_report(path, render_report(report))
+        spawned = spawning.take_candidates(self.ws, self.store, self.track, self.plan, task, report, self._event)
+        if spawned:
+            self.plan, self.plan_text = read_plan(self.ws, self.track)
+            self.scheduler = Scheduler(self.plan)
+            self.store.sync_tasks(self.track, task_specs(self.plan))
+
+    # ---- money --------------------------------------------------------------------------
+
+    def _budget(self) -> float:
+        track = self.store.track(self.track)
+        if track is not None and track.budget_usd is not None:
+            return track.budget_usd
+        return self.ws.config.budget.track_usd
+
+    def _budget_left(self) -> float:
+        return max(0.0, self._budget() - self.store.cost_summary(self.track).total_usd)
+
+    def _record_usage(self, task_id: str, outcome: AgentOutcome) -> None:
+        before = budget_state(self.store.cost_summary(self.track).total_usd, self._budget(),
+                              self.ws.config.budget.warn_fraction)
+        for usage in outcome.usage:
+            price = self.ws.config.pricing.get(usage.model)
+            usd = usage.cost_usd if usage.cost_usd is not None else (cost_usd(usage, price) if price else 0.0)
+            self.store.add_usage(
+                self.track, task_id, model=usage.model, input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens, cache_write_tokens=usage.cache_write_tokens,
+                cache_read_tokens=usage.cache_read_tokens, usd=usd,
+            )
+        spent = self.store.cost_summary(self.track).total_usd
+        after = budget_state(spent, self._budget(), self.ws.config.budget.warn_fraction)
+        if after != before and after == "warn":
+            self._event("budget", f"spent ${spent:.2f} of ${self._budget():.2f} (warning threshold)")
+        if after == "exhausted" and not self.paused:
+            self.paused = (f"budget exhausted: spent ${spent:.2f} of ${self._budget():.2f}; "
+                           f"raise it with `git swarm resume {self.track} --budget N`")
+            self._event("budget", self.paused)
+
+    # ---- recovery -----------------------------------------------------------------------
+
+    def _reconcile_orphans(self) -> None:
+        """Tasks left `running` by a dead orchestrator: keep their work, run them again."""
+        for row in self.store.tasks(self.track):
+            if row.status != Status.RUNNING.value:
+                continue
+            self.store.set_status(self.track, row.id, Status.TODO.value,
+                                  "the orchestrator stopped while this task ran; its committed work is kept")
+            self._event("resumed", f"{row.id} was running when the orchestrator stopped; re-running it", row.id)
+
+    # ---- end ----------------------------------------------------------------------------
+
+    def _summary(self) -> RunSummary:
+        summary = RunSummary(paused=self.paused)
+        for row in self.store.tasks(self.track):
+            if row.status == Status.DONE.value:
+                summary.done.append(row.id)
+            elif row.status == Status.FAILED.value:
+                summary.failed[row.id] = row.reason
+            elif row.status == Status.BLOCKED.value:
+                summary.blocked[row.id] = row.reason
+            else:
+                task = self.plan.task(row.id)
+                reason = ("needs user input: run it with `git swarm run " + row.id + "`"
+                          if task.needs_user_input and not self.interactive else self.paused or "not started")
+                if task.needs_user_input and not self.interactive and row.status != Status.NEEDS_INPUT.value:
+                    self.store.set_status(self.track, row.id, Status.NEEDS_INPUT.value, reason)
+                summary.waiting[row.id] = reason
+        self._refresh_views()
+        return summary
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError):
+        return ""

@@ -1,0 +1,120 @@
+"""A task's workspace: its branch, its worktree, its start point, its environment.
+
+Start point = the track's base merged (in memory) with the final commits of the task's
+finished dependencies and of every finished task it was lock-ordered after. A conflict there
+blocks the task, naming the paths and tasks.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from swarmgit.domain.plan import Task
+from swarmgit.engine.workspace import Workspace
+from swarmgit.gitops.merge import fold_merge
+from swarmgit.gitops.worktrees import create_task_worktree
+
+
+def task_branch(track: str, task: str) -> str:
+    return f"swarm/{track}/{task}"
+
+
+def worktree_path(ws: Workspace, track: str, task: str) -> Path:
+    root = Path(ws.config.worktrees.root) if ws.config.worktrees.root else ws.common_dir / "swarm" / "worktrees"
+    if not root.is_absolute():
+        root = ws.root / root
+    return root / track / task
+
+
+def worktree_name(track: str, task: str) -> str:
+    """git worktree names are single path components."""
+    return f"swarm-{track}-{task}".replace("/", "-")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    branch: str
+    worktree: Path
+    start_commit: str
+
+
+@dataclass(frozen=True)
+class StartBlocked:
+    reason: str
+
+
+def start_point(
+    repo: pygit2.Repository, track: str, base: str, task: Task, sources: Sequence[tuple[str, str]]
+) -> str | StartBlocked:
+    """Fold the final commits of `sources` (task id, commit) into base; a conflict blocks."""
+    result = fold_merge(
+        repo, base, sources, lambda label: f"swarm: start point of {task.id} includes {label}"
+    )
+    if result.conflict is not None:
+        paths = ", ".join(result.conflict.paths)
+        merged = ", ".join(result.merged) or "the base"
+        return StartBlocked(
+            f"start point conflict: merging {result.conflict.label} into {merged} conflicts in {paths}"
+        )
+    return result.commit
+
+
+def prepare(
+    ws: Workspace, repo: pygit2.Repository, track: str, task: Task, start: str
+) -> Prepared:
+    """Create (or reuse, on resume) the task's branch at `start` and its linked worktree."""
+    branch = task_branch(track, task.id)
+    path = worktree_path(ws, track, task.id)
+    create_task_worktree(repo, name=worktree_name(track, task.id), path=path, branch=branch, start=start)
+    for rel in ws.config.worktrees.copy_files:
+        source = ws.root / rel
+        if source.is_file() and not (path / rel).exists():
+            (path / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, path / rel)
+    return Prepared(branch=branch, worktree=path, start_commit=start)
+
+
+def task_port(ws: Workspace, index: int) -> int:
+    """The first port of the task's own block: distinct per task of the plan."""
+    block = ws.config.worktrees.port_block
+    return ws.config.worktrees.port_base + index * block
+
+
+def task_env(
+    ws: Workspace, track: str, task: Task, worktree: Path, report: Path, port: int
+) -> dict[str, str]:
+    """The environment an agent runs with: the user's, plus the SWARM_* variables."""
+    env = dict(os.environ)
+    env.update(
+        SWARM_TRACK=track,
+        SWARM_TASK=task.id,
+        SWARM_WORKTREE=str(worktree),
+        SWARM_TOUCHES="\n".join(task.touches),
+        SWARM_REPORT=str(report),
+        SWARM_SHARED_CONTEXT=str(ws.track_dir(track) / "shared_context.md"),
+        SWARM_PORT=str(port),
+        SWARM_REPO_ROOT=str(ws.root),
+    )
+    return env
+
+
+def run_setup(commands: Sequence[str], worktree: Path, env: Mapping[str, str], timeout_s: float) -> str:
+    """Run worktree setup commands in order; returns '' or a 'setup failed' diagnosis."""
+    for command in commands:
+        try:
+            done = subprocess.run(
+                command, shell=True, cwd=worktree, env=dict(env), capture_output=True,
+                text=True, timeout=timeout_s, stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            return f"setup failed: `{command}` timed out after {timeout_s:.0f}s"
+        if done.returncode != 0:
+            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+            return f"setup failed: `{command}` exited {done.returncode}\n{tail}"
+    return ""

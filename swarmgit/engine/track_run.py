@@ -1,0 +1,58 @@
+"""A whole track run: dispatch, integrate, gate, spawn fixes, repeat until done or stuck.
+
+One orchestrator per track: the claim in the store is held for the run; a live claim by
+another process refuses (exit 2), a dead process's claim is taken over.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from swarmgit.engine.dispatch import Dispatcher, EventSink, RunSummary, open_track
+from swarmgit.engine.integrate import Integration, integrate
+from swarmgit.engine.workspace import Workspace
+from swarmgit.errors import UsageError
+from swarmgit.store.state import Store
+
+
+@dataclass(frozen=True)
+class TrackOutcome:
+    summary: RunSummary
+    integration: Integration | None
+
+    @property
+    def ok(self) -> bool:
+        approved = self.integration is not None and self.integration.verdict == "APPROVED"
+        return self.summary.ok and approved
+
+
+@contextmanager
+def claimed(ws: Workspace, track: str) -> Iterator[Store]:
+    """The store, with this process holding the track's orchestrator claim."""
+    with Store.open(ws.common_dir) as store:
+        open_track(ws, store, track)
+        if not store.claim(track, os.getpid(), socket.gethostname()):
+            holder = store.claimant(track)
+            who = f"pid {holder[0]} on {holder[1]}" if holder else "another process"
+            raise UsageError(f"track {track!r} is already being run by {who}; wait for it to finish or stop it")
+        try:
+            yield store
+        finally:
+            store.release(track, os.getpid())
+
+
+def implement_track(ws: Workspace, track: str, emit: EventSink, *, interactive: bool = False) -> TrackOutcome:
+    """Dispatch until no task can start, integrate what is done, and go on while the gates
+    spawn fix tasks. Bounded: every round must spawn new tasks, which the spawn budget caps."""
+    with claimed(ws, track) as store:
+        while True:
+            summary = Dispatcher(ws, store, track, emit, interactive=interactive).run()
+            if summary.paused or not summary.done:
+                return TrackOutcome(summary, None)
+            result = integrate(ws, store, track, emit)
+            if not result.spawned:
+                return TrackOutcome(summary, result)
+            emit("round", "gates spawned fix tasks; dispatching them", None)

@@ -1,0 +1,63 @@
+"""The markdown views of the run state: plan.md's checkboxes and iosm_state.md.
+
+Both are written atomically from the store's rows; the store stays the source of truth.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from swarmgit.domain.plan import Status
+from swarmgit.domain.plan_render import render_status
+from swarmgit.engine.workspace import Workspace
+from swarmgit.fsutil import write_atomic
+from swarmgit.store.state import CostSummary, LockRow, TaskRow
+
+
+def duration(row: TaskRow, now: float | None = None) -> str:
+    if row.started_at is None:
+        return ""
+    end = row.finished_at if row.finished_at and row.status != Status.RUNNING.value else (now or time.time())
+    seconds = max(0.0, end - row.started_at)
+    return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
+
+
+def render_state(
+    track: str,
+    rows: Sequence[TaskRow],
+    locks: Sequence[LockRow],
+    cost: CostSummary,
+    *,
+    spawn_left: int,
+    budget_usd: float,
+) -> str:
+    """iosm_state.md: progress, running, ready/waiting, blocked, locks held, spawn budget, cost."""
+    by_status: dict[str, list[TaskRow]] = {}
+    for row in rows:
+        by_status.setdefault(row.status, []).append(row)
+    done = len(by_status.get(Status.DONE.value, []))
+    lines = [
+        f"# IOSM state: {track}",
+        "",
+        f"Progress: {done}/{len(rows)} done · spawn budget left: {spawn_left} · "
+        f"cost: ${cost.total_usd:.2f} of ${budget_usd:.2f}",
+        "",
+        "| task | status | branch | duration | note |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        note = row.reason.splitlines()[0] if row.reason else ""
+        lines.append(f"| {row.id} | {row.status} | {row.branch or ''} | {duration(row)} | {note} |")
+    lines += ["", "## Locks held", ""]
+    lines += [f"- {lock.task}: `{lock.pattern}`" for lock in locks] or ["- none"]
+    return "\n".join(lines) + "\n"
+
+
+def write_views(ws: Workspace, track: str, plan_text: str, rows: Sequence[TaskRow], state_md: str) -> str:
+    """Write plan.md statuses and iosm_state.md; returns the new plan text."""
+    statuses = {row.id: Status(row.status) for row in rows}
+    new_plan = render_status(plan_text, statuses)
+    if new_plan != plan_text:
+        write_atomic(ws.plan_path(track), new_plan)
+    write_atomic(ws.track_dir(track) / "iosm_state.md", state_md)
+    return new_plan

@@ -1,0 +1,1 @@
+"""weather-svc: forecasts by city."""
