@@ -1,0 +1,103 @@
+"""The `command` backend: any CLI agent, from the `agent.command` template or a preset name.
+
+Placeholders {brief_file}, {task}, {worktree}, {model} and {budget} (the task's budget in USD,
+else the track's) are substituted shell-quoted; other braces (`${VAR}`) are left to the shell.
+The command runs with `sh -c` in the worktree, stdin closed, in its own process group, with its
+output in job.log_file. Usage and cost are read from the output where the tool prints them (see
+presets.OutputMeter). A tool that prints its final result and then hangs is killed after
+`agent.kill_grace_seconds`; its work and result are kept. Past `agent.timeout_minutes` the whole
+group is killed and the attempt fails with kind `timeout`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from collections.abc import Mapping
+
+from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink
+from swarmgit.backends.presets import PRESETS, OutputMeter
+from swarmgit.backends.process import ProcessResult, run_process, with_tail
+from swarmgit.backends.script import read_report
+from swarmgit.config import Config
+from swarmgit.errors import UsageError
+
+PLACEHOLDERS = ("brief_file", "task", "worktree", "model", "budget")
+_PLACEHOLDER_RE = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
+_RATE_LIMIT_RE = re.compile(r"rate.?limit|\b429\b|overloaded", re.I)
+
+
+def resolve_template(command: str) -> str:
+    """The template for `agent.command`: a preset's, or the text itself. Empty → UsageError."""
+    name = command.strip()
+    if not name:
+        raise UsageError(
+            "agent.command is empty: set it in .swarm.toml to a preset"
+            f" ({', '.join(PRESETS)}) or a template using {{brief_file}}, {{task}},"
+            " {worktree}, {model}, {budget}"
+        )
+    return PRESETS.get(name, command)
+
+
+def render_command(template: str, values: Mapping[str, str]) -> str:
+    """`template` with each known placeholder replaced by its shell-quoted value."""
+    return _PLACEHOLDER_RE.sub(lambda m: shlex.quote(values[m.group(1)]), template)
+
+
+class CommandAgent:
+    name = "command"
+
+    def __init__(self, config: Config) -> None:
+        self._template = resolve_template(config.agent.command)
+        self._timeout_s = config.agent.timeout_minutes * 60
+        self._grace_s = config.agent.kill_grace_seconds
+        self._track_budget = config.budget.track_usd
+
+    def run(self, job: AgentJob, on_event: EventSink) -> AgentOutcome:
+        budget = job.budget_usd if job.budget_usd is not None else self._track_budget
+        command = render_command(self._template, {
+            "brief_file": str(job.brief_file),
+            "task": job.task.id,
+            "worktree": str(job.worktree),
+            "model": job.model,
+            "budget": f"{budget:.2f}",
+        })
+        on_event("command", command)
+        meter = OutputMeter(job.model)
+        result = run_process(
+            command,
+            cwd=job.worktree,
+            env={**os.environ, **job.env},
+            log_file=job.log_file,
+            timeout_s=self._timeout_s,
+            kill_grace_s=self._grace_s,
+            on_line=meter.feed,
+        )
+        notes: tuple[str, ...] = ()
+        if result.killed_after_result:
+            notes = (f"the agent printed its result but did not exit; killed after"
+                     f" {self._grace_s:g}s",)
+            on_event("agent-hung", notes[0])
+        kind, diagnosis = self._failure(result, meter.error)
+        return AgentOutcome(
+            ok=not kind,
+            kind=kind,
+            diagnosis=diagnosis,
+            usage=meter.usage(),
+            report_text=read_report(job),
+            notes=notes,
+        )
+
+    def _failure(self, result: ProcessResult, error: str) -> tuple[str, str]:
+        """(kind, diagnosis) of a failed attempt, or ("", "") when it succeeded."""
+        if result.timed_out:
+            head = f"timed out after {self._timeout_s / 60:g} min (agent.timeout_minutes)"
+            return "timeout", with_tail(head, result)
+        if error:
+            head = f"the agent reported an error: {error}"
+        elif result.result_seen or result.returncode == 0:
+            return "", ""
+        else:
+            head = f"the agent command exited with code {result.returncode}"
+        diagnosis = with_tail(head, result)
+        return ("rate-limited" if _RATE_LIMIT_RE.search(diagnosis) else "command-failed"), diagnosis

@@ -1,0 +1,201 @@
+"""Running an agent's child process: its own process group, a log, a deadline, no stdin.
+
+`run_process` starts the command in a new session (so the whole group can be signalled), with
+stdin closed, stdout and stderr merged and streamed line by line to the log file (secrets
+redacted) and to an optional `on_line` callback. On the deadline the group gets SIGTERM, then
+SIGKILL after the grace period. When `on_line` returns True (the tool printed its final result),
+the process has the grace period to exit before its group is killed: the result stands
+(`result_seen`), which is how a headless CLI that hangs after answering is handled. When the
+leader exits, whatever it left running in its group is stopped too.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+LineHandler = Callable[[str], bool | None]
+"""Called with each output line (unredacted); returns True when the line carries the result."""
+
+SECRET_NAME_RE = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
+SECRET_MIN_LENGTH = 8
+"""Shorter values (flags like `true`, small numbers) are not treated as secrets."""
+
+_POLL_S = 0.1
+_TAIL_LINES = 20
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    returncode: int | None  # None only if the process could not be reaped
+    timed_out: bool
+    last_lines: tuple[str, ...]  # redacted
+    duration_s: float
+    result_seen: bool = False
+    killed_after_result: bool = False
+
+
+def redact(text: str, env: Mapping[str, str]) -> str:
+    """`text` with the value of every secret-named variable in `env` replaced by `***`."""
+    secrets = sorted(
+        {v for k, v in env.items() if SECRET_NAME_RE.search(k) and len(v) >= SECRET_MIN_LENGTH},
+        key=len,
+        reverse=True,
+    )
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def with_tail(head: str, result: ProcessResult) -> str:
+    """A diagnosis line followed by the process's last output lines, if any."""
+    if not result.last_lines:
+        return head
+    return head + "\nlast output lines:\n" + "\n".join(result.last_lines)
+
+
+def run_process(
+    command: str | Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    log_file: Path,
+    timeout_s: float,
+    kill_grace_s: float,
+    on_line: LineHandler | None = None,
+) -> ProcessResult:
+    """Run `command` (a string runs with `sh -c`) to completion, timeout, or post-result hang."""
+    argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
+    shown = command if isinstance(command, str) else shlex.join(command)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with log_file.open("a", encoding="utf-8") as log:
+        log.write(redact(f"$ {shown}\n", env))
+        log.flush()
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        assert proc.stdout is not None
+        reader = _Reader(proc.stdout, log, env, on_line)
+        reader.start()
+        try:
+            timed_out, killed_after_result = _supervise(
+                proc, reader, started + timeout_s, kill_grace_s
+            )
+        finally:  # also on KeyboardInterrupt: never leave an agent running unsupervised
+            if proc.returncode is None:
+                _terminate_group(proc, kill_grace_s)
+            _stop_leftovers(proc.pid, reader, kill_grace_s)
+            reader.detach()
+    return ProcessResult(
+        returncode=proc.returncode,
+        timed_out=timed_out,
+        last_lines=reader.tail(),
+        duration_s=time.monotonic() - started,
+        result_seen=reader.result_at is not None,
+        killed_after_result=killed_after_result,
+    )
+
+
+def _supervise(
+    proc: subprocess.Popen[bytes], reader: _Reader, deadline: float, grace_s: float
+) -> tuple[bool, bool]:
+    """Wait for the leader; returns (timed_out, killed_after_result)."""
+    while True:
+        limit = deadline
+        if reader.result_at is not None:
+            limit = min(limit, reader.result_at + grace_s)
+        remaining = limit - time.monotonic()
+        if remaining <= 0:
+            after_result = reader.result_at is not None
+            _terminate_group(proc, grace_s)
+            return not after_result, after_result
+        try:
+            proc.wait(timeout=min(remaining, _POLL_S))
+            return False, False
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _terminate_group(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+    """SIGTERM the group, SIGKILL it if the leader is still there after the grace period."""
+    _signal_group(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        _signal_group(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _stop_leftovers(pgid: int, reader: _Reader, grace_s: float) -> None:
+    """The leader is gone: stop what it left in its group and let the reader drain the pipe."""
+    _signal_group(pgid, signal.SIGTERM)
+    reader.join(timeout=max(grace_s, _POLL_S))
+    if reader.is_alive():
+        _signal_group(pgid, signal.SIGKILL)
+        reader.join(timeout=max(grace_s, 1.0))
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class _Reader(threading.Thread):
+    """Copies the child's output to the log (redacted) and the callback, keeping a tail."""
+
+    def __init__(
+        self,
+        stream: IO[bytes],
+        log: IO[str],
+        env: Mapping[str, str],
+        on_line: LineHandler | None,
+    ) -> None:
+        super().__init__(daemon=True)
+        self._stream = stream
+        self._log = log
+        self._env = env
+        self._on_line = on_line
+        self._tail: deque[str] = deque(maxlen=_TAIL_LINES)
+        self._lock = threading.Lock()
+        self._log_open = True
+        self.result_at: float | None = None
+
+    def run(self) -> None:
+        with self._stream:
+            for raw in self._stream:
+                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                clean = redact(line, self._env)
+                with self._lock:
+                    self._tail.append(clean)
+                    if self._log_open:
+                        self._log.write(clean + "\n")
+                        self._log.flush()
+                if self._on_line and self._on_line(line) and self.result_at is None:
+                    self.result_at = time.monotonic()
+
+    def detach(self) -> None:
+        """Stop writing to the log (it is about to close) even if output still comes."""
+        with self._lock:
+            self._log_open = False
+
+    def tail(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(self._tail)

@@ -1,0 +1,140 @@
+"""Spawn rules: which of a report's candidates become plan tasks now, and which are held.
+
+Each candidate, in report order, lands in exactly one bucket, checked in this order:
+1. duplicate: its dedup key was already seen in the track, or earlier in the same report;
+2. wait for the user: it needs user input, is of severity critical, or has touches that do not
+   normalise (the reason says which);
+3. over budget: the track's spawn budget is used up;
+4. spawn: a new task SC-NN (numbered after the highest existing SC id), depending on the task
+   that reported it, its dedup key kept in the task's fields so the plan remembers it.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from swarmgit.domain.plan import (
+    DEFAULT_EFFORT_MINUTES,
+    ConcurrencyClass,
+    Severity,
+    Task,
+    parse_effort,
+)
+from swarmgit.domain.report import SpawnCandidate
+from swarmgit.domain.touches import normalize_touch
+
+DEDUP_FIELD = "Dedup key"
+"""The plan field (kept among a task's unknown fields) holding a spawned task's dedup key."""
+
+_SC_ID_RE = re.compile(r"^SC-(\d+)$")
+
+
+@dataclass(frozen=True)
+class Held:
+    """A candidate that did not become a task now, and why."""
+
+    candidate: SpawnCandidate
+    reason: str
+
+
+@dataclass(frozen=True)
+class SpawnDecision:
+    spawn: tuple[Task, ...]
+    wait_for_user: tuple[Held, ...]
+    duplicates: tuple[Held, ...]
+    over_budget: tuple[Held, ...]
+
+    @property
+    def new_keys(self) -> tuple[str, ...]:
+        """Dedup keys the track must remember from now on (every non-duplicate)."""
+        held = (*self.wait_for_user, *self.over_budget)
+        return (
+            *(task.extra[DEDUP_FIELD] for task in self.spawn),
+            *(h.candidate.dedup_key for h in held),
+        )
+
+
+def decide_spawn(
+    reporter: str,
+    candidates: Sequence[SpawnCandidate],
+    seen_keys: Collection[str],
+    budget_left: int,
+    existing_ids: Collection[str],
+) -> SpawnDecision:
+    """Sort `reporter`'s candidates into spawn / wait / duplicate / over-budget (see module doc)."""
+    spawn: list[Task] = []
+    wait: list[Held] = []
+    dupes: list[Held] = []
+    over: list[Held] = []
+    keys_here: set[str] = set()
+    next_number = _next_sc_number(existing_ids)
+    for candidate in candidates:
+        key = candidate.dedup_key.strip()
+        if duplicate := _duplicate(key, seen_keys, keys_here):
+            dupes.append(Held(candidate, duplicate))
+            continue
+        keys_here.add(key)
+        reason = _needs_user(candidate)
+        touches: tuple[str, ...] = ()
+        if not reason:
+            try:
+                touches = tuple(normalize_touch(t) for t in candidate.touches)
+            except ValueError as exc:
+                reason = f"bad touches: {exc}"
+        if reason:
+            wait.append(Held(candidate, reason))
+        elif len(spawn) >= budget_left:
+            over.append(Held(candidate, "the track's spawn budget is used up"))
+        else:
+            task_id = _free_id(next_number, existing_ids)
+            next_number = int(task_id[3:]) + 1
+            spawn.append(_task(task_id, reporter, candidate, touches))
+    return SpawnDecision(tuple(spawn), tuple(wait), tuple(dupes), tuple(over))
+
+
+def _duplicate(key: str, seen_keys: Collection[str], keys_here: Collection[str]) -> str:
+    if key in seen_keys:
+        return f"dedup key {key!r} already seen in this track"
+    if key in keys_here:
+        return f"dedup key {key!r} appears twice in this report"
+    return ""
+
+
+def _needs_user(candidate: SpawnCandidate) -> str:
+    if candidate.user_input:
+        return "needs user input"
+    if candidate.severity is Severity.CRITICAL:
+        return "severity critical"
+    return ""
+
+
+def _next_sc_number(existing_ids: Collection[str]) -> int:
+    numbers = [int(m.group(1)) for i in existing_ids if (m := _SC_ID_RE.match(i))]
+    return max(numbers, default=0) + 1
+
+
+def _free_id(number: int, existing_ids: Collection[str]) -> str:
+    while (task_id := f"SC-{number:02d}") in existing_ids:
+        number += 1
+    return task_id
+
+
+def _task(
+    task_id: str, reporter: str, candidate: SpawnCandidate, touches: tuple[str, ...]
+) -> Task:
+    try:
+        effort = parse_effort(candidate.effort)
+    except ValueError:
+        effort = DEFAULT_EFFORT_MINUTES
+    return Task(
+        id=task_id,
+        title=candidate.subtask,
+        deps=(reporter,),
+        touches=touches,
+        concurrency=ConcurrencyClass.WRITE_LOCAL if touches else ConcurrencyClass.READ_ONLY,
+        effort_minutes=effort,
+        severity=candidate.severity,
+        acceptance=candidate.accept,
+        extra={DEDUP_FIELD: candidate.dedup_key.strip()},
+    )
