@@ -226,7 +226,8 @@ def hook_install_cmd() -> int:
     """Install the pre-commit hook (an existing hook is kept and still runs)."""
     from swarmgit.gitops.hook_install import install
 
-    click.echo(f"pre-commit hook: {install(_ws().root)}")
+    hook = install(_ws().root)
+    click.echo(f"pre-commit hook {hook.outcome}: {hook.hook}")
     return 0
 
 
@@ -255,3 +256,211 @@ def demo_cmd(directory: Path | None) -> int:
 
     run_demo(directory, click.echo)
     return 0
+
+
+@main.command("integrate", context_settings=CONTEXT)
+@TRACK
+@click.option("--target", help="Branch to advance (default: integrate.target, else the branch checked out at implement).")
+@click.option("--no-advance", is_flag=True, help="Only merge, gate and report; move no user branch.")
+@click.option("--partial", is_flag=True, help="Advance even when some planned tasks are not done.")
+@exits
+def integrate_cmd(track: str | None, target: str | None, no_advance: bool, partial: bool) -> int:
+    """Merge finished task branches in order, re-check scope, run the gates, write iosm_report.md.
+
+    Branches merge in memory into swarm/<track>/integration (your working tree is untouched).
+    The target branch advances only when the gates approve: fast-forward, else a merge commit,
+    never by force. Exit 1 when rejected.
+
+    Example: git swarm integrate redis --no-advance
+    """
+    from swarmgit.commands.integration import integrate_track
+
+    return integrate_track(_ws(), track, click.echo, target=target, advance=not no_advance, partial=partial)
+
+
+@main.command("gates", context_settings=CONTEXT)
+@click.option("--base", default="HEAD~1", show_default=True, help="The commit the change is judged against.")
+@click.option("--head", default="HEAD", show_default=True, help="The commit to judge.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@exits
+def gates_cmd(base: str, head: str, as_json: bool) -> int:
+    """Run the static IOSM gates (Improve, Optimize, Modularize, Shrink) on any repository.
+
+    Judges what changed between BASE and HEAD, not old debts. Exit 1 when the IOSM index is
+    under gates.threshold.
+
+    Example: git swarm gates --base main --head my-feature
+    """
+    from swarmgit.commands.integration import gates
+
+    return gates(_ws(), base, head, as_json, click.echo)
+
+
+@main.command("resume", context_settings=CONTEXT)
+@TRACK
+@click.option("--budget", type=click.FloatRange(0), help="Raise the track's budget (USD) and go on.")
+@exits
+def resume_cmd(track: str | None, budget: float | None) -> int:
+    """Carry on after a crash, a kill -9 or a reboot, or after the budget paused the run.
+
+    Tasks whose agent is gone are re-run in their worktrees with their committed work kept;
+    no lock stays held by a dead task.
+
+    Example: git swarm resume redis --budget 20
+    """
+    from swarmgit.commands.recovery import resume
+
+    return resume(_ws(), track, budget, click.echo)
+
+
+@main.command("retry", context_settings=CONTEXT)
+@click.argument("task")
+@click.option("--track", help="The track (needed only when several tracks have this task id).")
+@click.option("--reset", is_flag=True, help="Start the task's branch afresh from its start point.")
+@exits
+def retry_cmd(task: str, track: str | None, reset: bool) -> int:
+    """Run a failed or blocked task again, with a diagnosis of the last attempt in its brief.
+
+    Retries per task are bounded by agent.max_retries. --reset refuses when the task's
+    worktree has uncommitted changes.
+
+    Example: git swarm retry T03 --reset
+    """
+    from swarmgit.commands.recovery import retry
+
+    return retry(_ws(), task, track, reset, click.echo)
+
+
+@main.group("task", context_settings=CONTEXT)
+def task_group() -> None:
+    """Change a task's state by hand."""
+
+
+@task_group.command("update", context_settings=CONTEXT)
+@click.argument("task")
+@click.option("--status", required=True, type=click.Choice(["done", "failed", "blocked", "todo"]))
+@click.option("--track", help="The track (needed only when several tracks have this task id).")
+@exits
+def task_update_cmd(task: str, status: str, track: str | None) -> int:
+    """Set a task's status; plan.md's checkbox follows.
+
+    Example: git swarm task update T04 --status done
+    """
+    from swarmgit.commands.recovery import update_task
+
+    return update_task(_ws(), task, track, status, click.echo)
+
+
+@main.command("watch", context_settings=CONTEXT)
+@TRACK
+@click.option("--interval", type=click.FloatRange(0.1), default=1.0, show_default=True, help="Seconds between refreshes.")
+@click.option("--once", is_flag=True, help="Print one frame and exit.")
+@exits
+def watch_cmd(track: str | None, interval: float, once: bool) -> int:
+    """A live view of a track: tasks, elapsed time, cost, locks and the last events.
+
+    Works while `git swarm implement` runs in another terminal; ends when the run ends or on
+    Ctrl-C.
+
+    Example: git swarm watch redis
+    """
+    from swarmgit.commands.watch import watch
+
+    return watch(_ws(), track, interval, once)
+
+
+@main.command("clean", context_settings=CONTEXT)
+@TRACK
+@click.option("--dry-run", is_flag=True, help="Say what would go; change nothing.")
+@click.option("--branches", is_flag=True, help="Also delete task branches already in the target branch.")
+@exits
+def clean_cmd(track: str | None, dry_run: bool, branches: bool) -> int:
+    """Remove task worktrees whose work is committed and integrated; prune git's records.
+
+    Never deletes a worktree with uncommitted changes or a branch with unintegrated commits;
+    says which it kept and why.
+
+    Example: git swarm clean redis --dry-run
+    """
+    from swarmgit.commands.clean import clean
+
+    return clean(_ws(), track, dry_run, branches, click.echo)
+
+
+@main.group("spawn", context_settings=CONTEXT)
+def spawn_group() -> None:
+    """Spawn candidates from agents' reports that wait for you (user input, critical, budget)."""
+
+
+@spawn_group.command("list", context_settings=CONTEXT)
+@TRACK
+@click.option("--all", "show_all", is_flag=True, help="Also list spawned, rejected and other candidates.")
+@exits
+def spawn_list_cmd(track: str | None, show_all: bool) -> int:
+    """List the candidates that wait for a decision, by dedup key.
+
+    Example: git swarm spawn list redis
+    """
+    from swarmgit.commands.spawn import list_candidates
+
+    return list_candidates(_ws(), track, show_all, click.echo)
+
+
+@spawn_group.command("accept", context_settings=CONTEXT)
+@click.argument("key")
+@click.option("--track", help="The track (default: the only one).")
+@exits
+def spawn_accept_cmd(key: str, track: str | None) -> int:
+    """Turn a waiting candidate into a plan task (SC-NN).
+
+    Example: git swarm spawn accept cache-eviction --track redis
+    """
+    from swarmgit.commands.spawn import decide
+
+    return decide(_ws(), track, key, True, click.echo)
+
+
+@spawn_group.command("reject", context_settings=CONTEXT)
+@click.argument("key")
+@click.option("--track", help="The track (default: the only one).")
+@exits
+def spawn_reject_cmd(key: str, track: str | None) -> int:
+    """Drop a waiting candidate; its dedup key stays known, so it is not proposed again.
+
+    Example: git swarm spawn reject cache-eviction --track redis
+    """
+    from swarmgit.commands.spawn import decide
+
+    return decide(_ws(), track, key, False, click.echo)
+
+
+@hook_group.command("check", context_settings=CONTEXT)
+@exits
+def hook_check_cmd() -> int:
+    """Run the hook's scope check on this worktree's staged changes, by hand.
+
+    In a task worktree (branch swarm/<track>/<task>) every staged path must lie within the
+    task's touches; exit 1 lists the paths outside.
+
+    Example: git swarm hook check
+    """
+    from swarmgit.hookcheck import main as check
+
+    return check([])
+
+
+@main.command("run", context_settings=CONTEXT)
+@click.argument("task")
+@click.option("--track", help="The track (default: the only one).")
+@exits
+def run_cmd(task: str, track: str | None) -> int:
+    """Run one task now, in the foreground slot.
+
+    Tasks marked `Needs user input: true` wait as needs-input when `implement` has no
+    terminal; run them with this. Its dependencies must be done.
+
+    Example: git swarm run T05 --track redis
+    """
+    from swarmgit.commands.implement import run_task
+
+    return run_task(_ws(), track, task, click.echo)

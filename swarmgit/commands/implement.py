@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from swarmgit.engine.dispatch import RunSummary
 from swarmgit.engine.integrate import Integration
-from swarmgit.engine.track_run import implement_track
+from swarmgit.engine.track_run import implement_track, run_one
 from swarmgit.engine.workspace import Workspace, resolve_track
 from swarmgit.errors import EXIT_OK, EXIT_WORK_FAILED
 
@@ -70,3 +70,15 @@ def implement(ws: Workspace, track: str | None, echo: Echo) -> int:
         for line in describe_integration(track_id, outcome.integration):
             echo(line)
     return EXIT_OK if outcome.ok else EXIT_WORK_FAILED
+
+
+def run_task(ws: Workspace, track: str | None, task: str, echo: Echo) -> int:
+    """Run one task in the foreground; exit 0 when it is done."""
+    track_id = resolve_track(ws, track)
+    summary = run_one(ws, track_id, task, progress_printer(echo))
+    if task in summary.done:
+        echo(f"{task} done")
+        return EXIT_OK
+    reason = {**summary.failed, **summary.blocked, **summary.waiting}.get(task, "did not start")
+    echo(f"{task} not done: {reason}")
+    return EXIT_WORK_FAILED

@@ -35,5 +35,7 @@ def init(cwd: Path) -> list[str]:
     else:
         tracks.mkdir(parents=True)
         lines.append(f"created {TRACKS_DIR}/")
-    lines.append(f"pre-commit hook: {install(root)}")
+    hook = install(root)
+    chained = f" (your previous hook is kept as {hook.legacy.name} and still runs)" if hook.legacy else ""
+    lines.append(f"pre-commit hook {hook.outcome}: {hook.hook}{chained}")
     return lines

@@ -28,12 +28,12 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
             {
                 "id": t.id, "title": t.title, "status": t.status, "reason": t.reason,
                 "branch": t.branch, "worktree": t.worktree, "attempts": t.attempts,
-                "duration": duration(t), "cost_usd": round(cost.per_task.get(t.id, 0.0), 4),
+                "duration": duration(t), "cost_usd": round(cost.by_task[t.id].usd if t.id in cost.by_task else 0.0, 4),
                 "locks": held.get(t.id, []),
             }
             for t in tasks
         ],
-        "cost_usd": round(cost.total_usd, 4),
+        "cost_usd": round(cost.usd, 4),
         "budget_usd": budget,
     }
 

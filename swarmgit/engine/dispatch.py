@@ -34,7 +34,7 @@ from swarmgit.engine.taskspace import (
     task_env,
     task_port,
 )
-from swarmgit.engine.views import render_state, write_views
+from swarmgit.engine.views import refresh, track_budget
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError
 from swarmgit.gitops import repo as gitrepo
@@ -81,8 +81,10 @@ def open_track(ws: Workspace, store: Store, track: str) -> None:
 class Dispatcher:
     """One live run of one track; holds the orchestrator claim for its lifetime."""
 
-    def __init__(self, ws: Workspace, store: Store, track: str, emit: EventSink, *, interactive: bool = False) -> None:
+    def __init__(self, ws: Workspace, store: Store, track: str, emit: EventSink, *,
+                 interactive: bool = False, only: str | None = None) -> None:
         self.ws = ws
+        self.only = only
         self.store = store
         self.track = track
         self.emit = emit
@@ -105,7 +107,8 @@ class Dispatcher:
             self._block_unreachable()
             if not self.paused:
                 for start in self.scheduler.decide(self._state(), self._limits()):
-                    self._start(start)
+                    if self.only in (None, start.task):
+                        self._start(start)
             if not self.inflight:
                 break
             self._handle(self.inbox.get())
@@ -138,14 +141,8 @@ class Dispatcher:
         self.emit(kind, message, task)
 
     def _refresh_views(self) -> None:
-        rows = self.store.tasks(self.track)
-        track = self.store.track(self.track)
-        budget = (track.budget_usd if track and track.budget_usd is not None else self.ws.config.budget.track_usd)
-        state_md = render_state(
-            self.track, rows, self.store.locks(self.track), self.store.cost_summary(self.track),
-            spawn_left=spawning.budget_left(self.ws, self.store, self.track), budget_usd=budget,
-        )
-        self.plan_text = write_views(self.ws, self.track, self.plan_text, rows, state_md)
+        self.plan_text = refresh(self.ws, self.store, self.track, self.plan_text,
+                                 spawning.budget_left(self.ws, self.store, self.track))
 
     def _block_unreachable(self) -> None:
         for task_id, reason in self.scheduler.blocked(self._state()).items():
@@ -162,8 +159,7 @@ class Dispatcher:
         rows = self._rows()
         track = self.store.track(self.track)
         assert track is not None
-        sources = [(dep, rows[dep].final_commit or "") for dep in (*task.deps, *start.after)]
-        point = start_point(self.repo, self.track, track.base_commit, task, [s for s in sources if s[1]])
+        point = self._start_point(task, start, rows[task.id], track.base_commit, rows)
         if isinstance(point, StartBlocked):
             self.store.set_status(self.track, task.id, Status.BLOCKED.value, point.reason)
             self._event("blocked", point.reason, task.id)
@@ -179,6 +175,15 @@ class Dispatcher:
         self._refresh_views()
         self.inflight[task.id] = job
         threading.Thread(target=self._work, args=(job,), name=f"agent-{task.id}", daemon=True).start()
+
+    def _start_point(self, task: Task, start: Start, row: TaskRow, base: str,
+                     rows: dict[str, TaskRow]) -> str | StartBlocked:
+        """A re-run (resume, retry) keeps the start point its branch was made on; a first
+        run folds base + finished deps + lock-ordered predecessors."""
+        if row.start_commit and row.branch and row.branch in self.repo.branches.local:
+            return row.start_commit
+        sources = [(dep, rows[dep].final_commit or "") for dep in (*task.deps, *start.after)]
+        return start_point(self.repo, base, task, [s for s in sources if s[1]])
 
     def _job(self, task: Task, worktree: Path, row: TaskRow) -> AgentJob:
         folder = self.ws.track_dir(self.track)
@@ -271,16 +276,13 @@ class Dispatcher:
     # ---- money --------------------------------------------------------------------------
 
     def _budget(self) -> float:
-        track = self.store.track(self.track)
-        if track is not None and track.budget_usd is not None:
-            return track.budget_usd
-        return self.ws.config.budget.track_usd
+        return track_budget(self.ws, self.store, self.track)
 
     def _budget_left(self) -> float:
-        return max(0.0, self._budget() - self.store.cost_summary(self.track).total_usd)
+        return max(0.0, self._budget() - self.store.cost_summary(self.track).usd)
 
     def _record_usage(self, task_id: str, outcome: AgentOutcome) -> None:
-        before = budget_state(self.store.cost_summary(self.track).total_usd, self._budget(),
+        before = budget_state(self.store.cost_summary(self.track).usd, self._budget(),
                               self.ws.config.budget.warn_fraction)
         for usage in outcome.usage:
             price = self.ws.config.pricing.get(usage.model)
@@ -290,7 +292,7 @@ class Dispatcher:
                 output_tokens=usage.output_tokens, cache_write_tokens=usage.cache_write_tokens,
                 cache_read_tokens=usage.cache_read_tokens, usd=usd,
             )
-        spent = self.store.cost_summary(self.track).total_usd
+        spent = self.store.cost_summary(self.track).usd
         after = budget_state(spent, self._budget(), self.ws.config.budget.warn_fraction)
         if after != before and after == "warn":
             self._event("budget", f"spent ${spent:.2f} of ${self._budget():.2f} (warning threshold)")

@@ -7,14 +7,16 @@ across the whole track), spawned tasks are appended to plan.md, the rest wait in
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
-from swarmgit.domain.plan import Plan, Task
+from swarmgit.domain.plan import Plan, Severity, Task
 from swarmgit.domain.plan_render import append_tasks
 from swarmgit.domain.report import Report, SpawnCandidate
 from swarmgit.domain.spawn import decide_spawn
-from swarmgit.engine.workspace import Workspace
+from swarmgit.engine.workspace import Workspace, read_plan
+from swarmgit.errors import UsageError
 from swarmgit.fsutil import write_atomic
 from swarmgit.store.state import Store
 
@@ -50,12 +52,12 @@ def take_candidates(
     by_key = {c.dedup_key.strip(): c for c in report.candidates}
     for task in decision.spawn:
         key = task.extra["Dedup key"]
-        store.queue_candidate(track, key, by_key[key].model_dump_json(), SPAWNED)
+        store.queue_candidate(track, key, payload(reporter.id, by_key[key]), SPAWNED)
         store.set_candidate_state(track, key, SPAWNED, task.id)
         event("spawned", f"{task.id} spawned from {reporter.id}: {task.title}", task.id)
     for state, held in ((WAITING, decision.wait_for_user), (QUEUED, decision.over_budget)):
         for item in held:
-            store.queue_candidate(track, item.candidate.dedup_key.strip(), item.candidate.model_dump_json(), state)
+            store.queue_candidate(track, item.candidate.dedup_key.strip(), payload(reporter.id, item.candidate), state)
             event("spawn-held", f"{item.candidate.id} from {reporter.id} waits ({item.reason}): "
                   f"{item.candidate.subtask}", reporter.id)
     for item in decision.duplicates:
@@ -65,5 +67,31 @@ def take_candidates(
     return bool(decision.spawn)
 
 
-def candidate_from_payload(payload: str) -> SpawnCandidate:
-    return SpawnCandidate.model_validate_json(payload)
+def payload(reporter: str, candidate: SpawnCandidate) -> str:
+    """What the queue keeps of a candidate: who reported it, and the candidate itself."""
+    return json.dumps({"reporter": reporter, "candidate": candidate.model_dump(mode="json")})
+
+
+def from_payload(text: str) -> tuple[str, SpawnCandidate]:
+    data = json.loads(text)
+    return data["reporter"], SpawnCandidate.model_validate(data["candidate"])
+
+
+def accept(ws: Workspace, store: Store, track: str, dedup_key: str) -> Task:
+    """The user accepts a waiting or queued candidate: it becomes a task now, whatever its
+    user-input flag, severity or the budget (the user decided)."""
+    row = next((c for c in store.candidates(track) if c.dedup_key == dedup_key), None)
+    if row is None or row.state not in (WAITING, QUEUED):
+        raise UsageError(f"no waiting spawn candidate with key {dedup_key!r} in track {track}")
+    reporter, candidate = from_payload(row.payload)
+    plan = read_plan(ws, track)[0]
+    cleared = candidate.model_copy(update={"user_input": False, "severity": Severity.HIGH
+                                           if candidate.severity is Severity.CRITICAL else candidate.severity})
+    decision = decide_spawn(reporter, [cleared], (), 1, plan.ids)
+    if not decision.spawn:
+        reason = decision.wait_for_user[0].reason if decision.wait_for_user else "not spawnable"
+        raise UsageError(f"candidate {dedup_key!r} cannot become a task: {reason}")
+    task = decision.spawn[0]
+    add_tasks_to_plan(ws, track, [task])
+    store.set_candidate_state(track, dedup_key, SPAWNED, task.id)
+    return task

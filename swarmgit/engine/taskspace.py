@@ -50,7 +50,7 @@ class StartBlocked:
 
 
 def start_point(
-    repo: pygit2.Repository, track: str, base: str, task: Task, sources: Sequence[tuple[str, str]]
+    repo: pygit2.Repository, base: str, task: Task, sources: Sequence[tuple[str, str]]
 ) -> str | StartBlocked:
     """Fold the final commits of `sources` (task id, commit) into base; a conflict blocks."""
     result = fold_merge(

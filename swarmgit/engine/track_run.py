@@ -56,3 +56,9 @@ def implement_track(ws: Workspace, track: str, emit: EventSink, *, interactive: 
             if not result.spawned:
                 return TrackOutcome(summary, result)
             emit("round", "gates spawned fix tasks; dispatching them", None)
+
+
+def run_one(ws: Workspace, track: str, task: str, emit: EventSink) -> RunSummary:
+    """Run one task now, in the foreground slot (tasks that need user input wait for this)."""
+    with claimed(ws, track) as store:
+        return Dispatcher(ws, store, track, emit, interactive=True, only=task).run()

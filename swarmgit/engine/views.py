@@ -11,7 +11,7 @@ from swarmgit.domain.plan import Status
 from swarmgit.domain.plan_render import render_status
 from swarmgit.engine.workspace import Workspace
 from swarmgit.fsutil import write_atomic
-from swarmgit.store.state import CostSummary, LockRow, TaskRow
+from swarmgit.store.state import CostSummary, LockRow, Store, TaskRow
 
 
 def duration(row: TaskRow, now: float | None = None) -> str:
@@ -40,7 +40,7 @@ def render_state(
         f"# IOSM state: {track}",
         "",
         f"Progress: {done}/{len(rows)} done · spawn budget left: {spawn_left} · "
-        f"cost: ${cost.total_usd:.2f} of ${budget_usd:.2f}",
+        f"cost: ${cost.usd:.2f} of ${budget_usd:.2f}",
         "",
         "| task | status | branch | duration | note |",
         "| --- | --- | --- | --- | --- |",
@@ -61,3 +61,19 @@ def write_views(ws: Workspace, track: str, plan_text: str, rows: Sequence[TaskRo
         write_atomic(ws.plan_path(track), new_plan)
     write_atomic(ws.track_dir(track) / "iosm_state.md", state_md)
     return new_plan
+
+
+def track_budget(ws: Workspace, store: Store, track: str) -> float:
+    """The track's budget: raised by `resume --budget`, else budget.track_usd."""
+    row = store.track(track)
+    return row.budget_usd if row is not None and row.budget_usd is not None else ws.config.budget.track_usd
+
+
+def refresh(ws: Workspace, store: Store, track: str, plan_text: str, spawn_left: int) -> str:
+    """Re-render both views from the store; returns plan.md's new text."""
+    rows = store.tasks(track)
+    state_md = render_state(
+        track, rows, store.locks(track), store.cost_summary(track),
+        spawn_left=spawn_left, budget_usd=track_budget(ws, store, track),
+    )
+    return write_views(ws, track, plan_text, rows, state_md)

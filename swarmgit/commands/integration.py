@@ -1,0 +1,38 @@
+"""`git swarm integrate` and `git swarm gates`."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from swarmgit.commands.implement import describe_integration, progress_printer
+from swarmgit.engine.integrate import integrate
+from swarmgit.engine.track_run import claimed
+from swarmgit.engine.workspace import Workspace, resolve_track
+from swarmgit.errors import EXIT_OK, EXIT_WORK_FAILED
+from swarmgit.gates.runner import render_table, run_gates, to_json
+from swarmgit.gitops import repo as gitrepo
+
+Echo = Callable[[str], None]
+
+
+def integrate_track(
+    ws: Workspace, track: str | None, echo: Echo, *, target: str | None, advance: bool, partial: bool
+) -> int:
+    """Merge the done branches, gate the result, advance the target on APPROVED."""
+    track_id = resolve_track(ws, track)
+    with claimed(ws, track_id) as store:
+        result = integrate(ws, store, track_id, progress_printer(echo), target=target,
+                           advance=advance, partial=partial)
+    if result.gates is not None:
+        echo(render_table(result.gates))
+    for line in describe_integration(track_id, result):
+        echo(line)
+    return EXIT_OK if result.verdict == "APPROVED" else EXIT_WORK_FAILED
+
+
+def gates(ws: Workspace, base: str, head: str, as_json: bool, echo: Echo) -> int:
+    """Run the four gates on any two commits; exit 1 when the index is under the threshold."""
+    repo = gitrepo.discover(ws.root)
+    report = run_gates(ws.root, gitrepo.resolve(repo, base), gitrepo.resolve(repo, head), ws.config.gates)
+    echo(json.dumps(to_json(report), indent=2) if as_json else render_table(report))
+    return EXIT_OK if report.passed else EXIT_WORK_FAILED

@@ -1,0 +1,84 @@
+"""`resume`, `retry` and `task update`: carrying on after a crash, a failure, or by hand."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from swarmgit.commands.implement import implement
+from swarmgit.domain.plan import Status
+from swarmgit.engine import spawning
+from swarmgit.engine.taskspace import worktree_name
+from swarmgit.engine.track_run import claimed
+from swarmgit.engine.views import refresh
+from swarmgit.engine.workspace import Workspace, list_tracks, resolve_track
+from swarmgit.errors import UsageError
+from swarmgit.gitops import repo as gitrepo
+from swarmgit.gitops.worktrees import remove_worktree
+from swarmgit.store.state import Store, TaskRow
+
+Echo = Callable[[str], None]
+RETRYABLE = frozenset({Status.FAILED.value, Status.BLOCKED.value, Status.NEEDS_INPUT.value})
+
+
+def resume(ws: Workspace, track: str | None, budget: float | None, echo: Echo) -> int:
+    """Carry on a track after a crash: orphaned tasks are re-run with their work kept."""
+    track_id = resolve_track(ws, track)
+    if budget is not None:
+        with claimed(ws, track_id) as store:
+            store.set_track_fields(track_id, budget_usd=budget)
+        echo(f"budget of {track_id} raised to ${budget:.2f}")
+    return implement(ws, track_id, echo)
+
+
+def find_task(ws: Workspace, store: Store, task: str, track: str | None) -> TaskRow:
+    """The task's row, in the named track or the only track that has it."""
+    tracks = [resolve_track(ws, track)] if track else list_tracks(ws)
+    rows = [row for t in tracks if (row := store.task(t, task)) is not None]
+    if not rows:
+        raise UsageError(f"no task {task!r} has run in {'track ' + track if track else 'any track'}")
+    if len(rows) > 1:
+        raise UsageError(f"task {task!r} is in several tracks ({', '.join(r.track for r in rows)}): pass --track")
+    return rows[0]
+
+
+def _reset_branch(ws: Workspace, row: TaskRow) -> None:
+    """Drop the task's worktree (only when clean) and branch so the retry starts afresh."""
+    repo = gitrepo.discover(ws.root)
+    if row.worktree:
+        remove_worktree(repo, worktree_name(row.track, row.id), Path(row.worktree))
+    if row.branch and row.branch in repo.branches.local:
+        repo.branches.local.delete(row.branch)
+
+
+def retry(ws: Workspace, task: str, track: str | None, reset: bool, echo: Echo) -> int:
+    """Run a failed or blocked task again, its diagnosis added to the brief."""
+    with Store.open(ws.common_dir) as store:
+        row = find_task(ws, store, task, track)
+        if row.status not in RETRYABLE:
+            raise UsageError(f"{task} is {row.status}: only failed, blocked or needs-input tasks are retried")
+        limit = ws.config.agent.max_retries
+        if row.attempts > limit:
+            raise UsageError(f"{task} has run {row.attempts} times (agent.max_retries = {limit}); "
+                             "raise agent.max_retries in .swarm.toml to try again")
+    with claimed(ws, row.track) as store:
+        if reset:
+            _reset_branch(ws, row)
+        diagnosis = f"previous attempt {row.attempts}: {row.status}: {row.reason}"
+        store.set_status(row.track, row.id, Status.TODO.value, diagnosis)
+        for other in store.tasks(row.track):
+            if other.status == Status.BLOCKED.value and other.id != row.id:
+                store.set_status(row.track, other.id, Status.TODO.value, "")
+    echo(f"retrying {task}{' from a fresh branch' if reset else ''} with the diagnosis in its brief")
+    return implement(ws, row.track, echo)
+
+
+def update_task(ws: Workspace, task: str, track: str | None, status: str, echo: Echo) -> int:
+    """Set a task's status by hand; plan.md's checkbox follows."""
+    with Store.open(ws.common_dir) as store:
+        row = find_task(ws, store, task, track)
+    with claimed(ws, row.track) as store:
+        store.set_status(row.track, row.id, status, "set by hand")
+        text = ws.plan_path(row.track).read_text(encoding="utf-8")
+        refresh(ws, store, row.track, text, spawning.budget_left(ws, store, row.track))
+    echo(f"{task}: {row.status} -> {status}")
+    return 0

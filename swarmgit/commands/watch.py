@@ -1,0 +1,66 @@
+"""`git swarm watch`: a live view of a track (tasks, elapsed, cost, locks, last events).
+
+Reads the store only, so it works from another terminal while `implement` runs. Ends when
+the run ends (no orchestrator claim, nothing running) or on Ctrl-C.
+"""
+from __future__ import annotations
+
+import time
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from swarmgit.commands.status import status_data
+from swarmgit.engine.workspace import Workspace, resolve_track
+from swarmgit.store.state import EventRow, Store
+
+STATUS_STYLE = {"done": "green", "running": "cyan", "failed": "red", "blocked": "yellow",
+                "needs-input": "magenta"}
+EVENTS_SHOWN = 8
+
+
+def render(data: dict[str, object], events: list[EventRow]) -> Group:
+    table = Table(title=f"track {data['track']}", expand=False)
+    for column in ("task", "status", "time", "cost", "locks", "note"):
+        table.add_column(column)
+    tasks = data["tasks"]
+    assert isinstance(tasks, list)
+    for t in tasks:
+        style = STATUS_STYLE.get(t["status"], "")
+        note = (t["reason"] or "").splitlines()[0][:60] if t["reason"] else ""
+        table.add_row(t["id"], Text(t["status"], style=style), t["duration"] or "-",
+                      f"${t['cost_usd']:.2f}", ", ".join(t["locks"]) or "-", note)
+    done = sum(1 for t in tasks if t["status"] == "done")
+    footer = Text(f"{done}/{len(tasks)} done · cost ${data['cost_usd']:.2f} of ${data['budget_usd']:.2f}")
+    lines = [Text(f"{time.strftime('%H:%M:%S', time.localtime(e.ts))} {e.kind:<9} {e.message.splitlines()[0]}")
+             for e in events[-EVENTS_SHOWN:]]
+    return Group(table, footer, Text("last events:", style="bold"), *lines)
+
+
+def watch(ws: Workspace, track: str | None, interval: float, once: bool) -> int:
+    track_id = resolve_track(ws, track)
+    console = Console()
+
+    def frame() -> tuple[Group, bool]:
+        data = status_data(ws, track_id)
+        with Store.open(ws.common_dir) as store:
+            events = store.events(track_id)
+            live = store.claimant(track_id) is not None
+        running = any(t["status"] == "running" for t in data["tasks"])  # type: ignore[union-attr]
+        return render(data, events), live or running
+
+    view, active = frame()
+    if once or not console.is_terminal:
+        console.print(view)
+        return 0
+    with Live(view, console=console, refresh_per_second=4) as live:
+        try:
+            while active:
+                time.sleep(interval)
+                view, active = frame()
+                live.update(view)
+        except KeyboardInterrupt:
+            pass
+    return 0

@@ -1,0 +1,63 @@
+"""Build real repositories with a swarm track, and run `git swarm` on them in-process."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from swarmgit.cli import main
+from tests.gitutil import git, make_repo, write
+
+
+def swarm(repo: Path, *args: str) -> Result:
+    """Run `git swarm ARGS` in repo through click's runner (same process)."""
+    old = Path.cwd()
+    os.chdir(repo)
+    try:
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def swarm_process(repo: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run `git swarm ARGS` as a real process (python -m swarmgit)."""
+    return subprocess.run(
+        [sys.executable, "-m", "swarmgit", *args], cwd=repo, capture_output=True, text=True,
+        timeout=timeout, stdin=subprocess.DEVNULL,
+    )
+
+
+def task_md(tid: str, title: str, *, deps: str = "none", touches: str, runs: tuple[str, ...] = (),
+            extra: str = "") -> str:
+    lines = [
+        f"- [ ] **{tid}**: {title}",
+        "  - **Owner role:** Implementer",
+        f"  - **Depends on:** {deps}",
+        f"  - **Touches:** {touches}",
+        f"  - **Concurrency class:** {'read-only' if touches == 'read-only' else 'write-local'}",
+        "  - **Effort:** 30min",
+        "  - **Severity:** medium",
+        f"  - **Acceptance:** {title} works",
+    ]
+    lines += [f"  - **Run:** `{run}`" for run in runs]
+    if extra:
+        lines.append(extra)
+    return "\n".join(lines) + "\n"
+
+
+def track_repo(root: Path, plan: str, *, files: dict[str, str] | None = None, track: str = "t",
+               config: str = "") -> Path:
+    """A repo with `files`, swarmgit initialised (hook installed), and track `track` committed."""
+    repo = make_repo(root, files or {"README.md": "# r\n", "src/app.py": "x = 1\n"})
+    result = swarm(repo, "init")
+    assert result.exit_code == 0, result.output
+    if config:
+        write(repo, ".swarm.toml", config)
+    write(repo, f"swarm/tracks/{track}/plan.md", "# Plan\n\n" + plan)
+    write(repo, f"swarm/tracks/{track}/shared_context.md", "# Shared context\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "track")
+    return repo

@@ -1,0 +1,137 @@
+"""`git swarm implement` end to end: real worktrees, real hook, script agents, real merges."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.gitutil import git
+from tests.swarmrepo import swarm, task_md, track_repo
+
+SLEEP = "sleep 0.6"
+
+
+def _events(repo: Path, track: str = "t") -> list[tuple[float, str, str | None, str]]:
+    db = repo / ".git" / "swarm" / "state.db"
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute("SELECT ts, kind, task, message FROM events WHERE track=? ORDER BY id", (track,)))
+
+
+def _intervals(repo: Path) -> dict[str, tuple[float, float]]:
+    starts: dict[str, float] = {}
+    spans: dict[str, tuple[float, float]] = {}
+    for ts, kind, task, _ in _events(repo):
+        if kind == "started" and task:
+            starts[task] = ts
+        elif kind in ("done", "failed") and task in starts:
+            spans[task] = (starts[task], ts)
+    return spans
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _commits(repo: Path, rev_range: str) -> list[str]:
+    return git(repo, "log", "--format=%s", rev_range).stdout.split("\n")[:-1]
+
+
+PLAN = (
+    task_md("T01", "explore", touches="read-only", runs=(SLEEP,))
+    + task_md("T02", "api", deps="T01", touches="`src/api/`",
+              runs=(f"mkdir -p src/api && echo 'def get(): pass' > src/api/get.py && {SLEEP}",))
+    + task_md("T03", "db", deps="T01", touches="`src/db/`",
+              runs=(f"mkdir -p src/db && echo 'conn = None' > src/db/conn.py && {SLEEP}",))
+    + task_md("T04", "ui", deps="T01", touches="`src/ui/`",
+              runs=(f"mkdir -p src/ui && echo 'view = 1' > src/ui/view.py && {SLEEP}",))
+    + task_md("T05", "api auth", deps="T01", touches="`src/api/auth.py`",
+              runs=(f"test -f src/api/get.py && echo 'auth = 1' > src/api/auth.py && {SLEEP}",))
+    + task_md("T06", "wire", deps="T02, T03", touches="`src/app.py`",
+              runs=("test -f src/api/get.py && test -f src/db/conn.py && echo 'x = 2' > src/app.py",))
+    + task_md("T07", "docs", deps="T04", touches="`docs/`",
+              runs=("mkdir -p docs && echo hi > docs/ui.md && git add docs && git commit -qm 'T07: docs'",))
+)
+
+
+def test_tasks_run_in_parallel_on_their_own_branches(tmp_path: Path) -> None:
+    # Gates are judged in their own tests; here any verdict lets main advance.
+    config = "[concurrency]\nmax_background = 3\nmax_parallel = 3\n[gates]\nthreshold = 0.0\n"
+    repo = track_repo(tmp_path / "r", PLAN, config=config)
+    base = git(repo, "rev-parse", "HEAD").stdout.strip()
+    result = swarm(repo, "implement", "t")
+    assert result.exit_code == 0, result.output
+    spans = _intervals(repo)
+    assert set(spans) == {f"T0{i}" for i in range(1, 8)}
+    # T02, T03 and T04 became ready together and really ran at the same time.
+    assert _overlap(spans["T02"], spans["T03"]) and _overlap(spans["T03"], spans["T04"])
+    # T05 overlaps T02 on src/api/: never at once, and T05 was lock-ordered after T02.
+    assert not _overlap(spans["T02"], spans["T05"])
+    assert spans["T05"][0] >= spans["T02"][1]
+    # Each branch holds exactly its task's commit on top of its start point.
+    assert _commits(repo, f"{base}..swarm/t/T03") == ["T03: db"]
+    assert _commits(repo, f"{base}..swarm/t/T07")[0] == "T07: docs"
+    assert git(repo, "show", "swarm/t/T05:src/api/get.py").stdout == "def get(): pass\n"
+    files = git(repo, "diff", "--name-only", f"swarm/t/T05~1", "swarm/t/T05").stdout.split()
+    assert files == ["src/api/auth.py"]
+    status = json.loads(swarm(repo, "status", "t", "--json").output)
+    assert {t["id"]: t["status"] for t in status["tasks"]} == {f"T0{i}": "done" for i in range(1, 8)}
+    plan_text = (repo / "swarm/tracks/t/plan.md").read_text()
+    assert plan_text.count("- [x] **T0") == 7
+    # The main branch advanced to the integration and holds every task's work.
+    assert git(repo, "show", "main:src/app.py").stdout == "x = 2\n"
+    assert git(repo, "show", "main:docs/ui.md").stdout == "hi\n"
+
+
+def test_hook_refuses_out_of_scope_commit_and_branch_check_catches_no_verify(tmp_path: Path) -> None:
+    plan = (
+        task_md("T01", "sneaky", touches="`src/a.py`",
+                runs=("echo a > src/a.py && echo b > README.md && git add -A && git commit -qm sneaky",))
+        + task_md("T02", "no verify", touches="`src/b.py`",
+                  runs=("echo b > src/b.py && echo c > README.md && git add -A && git commit -qm nv --no-verify",))
+        + task_md("T03", "rename out", touches="`src/app.py`",
+                  runs=("git mv src/app.py other.py && git commit -qm mv --no-verify",))
+        + task_md("T04", "delete out", touches="`src/c.py`",
+                  runs=("git rm -q README.md && git commit -qm rm --no-verify",))
+    )
+    repo = track_repo(tmp_path / "r", plan)
+    result = swarm(repo, "implement", "t")
+    assert result.exit_code == 1
+    out = result.output
+    assert "T01 failed" in out and "commit refused" in (repo / "swarm/tracks/t/logs/T01.log").read_text()
+    status = {t["id"]: t for t in json.loads(swarm(repo, "status", "t", "--json").output)["tasks"]}
+    assert all(status[t]["status"] == "failed" for t in ("T01", "T02", "T03", "T04"))
+    assert "README.md" in status["T02"]["reason"]
+    assert "other.py" in status["T03"]["reason"]
+    assert "README.md" in status["T04"]["reason"]
+    # Nothing outside touches reached main.
+    assert git(repo, "show", "main:README.md").stdout == "# r\n"
+
+
+def test_failed_task_blocks_dependents_and_names_the_reason(tmp_path: Path) -> None:
+    plan = (
+        task_md("T01", "breaks", touches="`src/a.py`", runs=("echo partial > src/a.py", "echo boom >&2; exit 3"))
+        + task_md("T02", "after", deps="T01", touches="`src/b.py`", runs=("true",))
+    )
+    repo = track_repo(tmp_path / "r", plan)
+    result = swarm(repo, "implement", "t")
+    assert result.exit_code == 1
+    assert "T01 failed" in result.output and "boom" in result.output
+    assert "T02 blocked" in result.output and "T01" in result.output
+    # The failed task's partial work is kept on its branch.
+    assert git(repo, "show", "swarm/t/T01:src/a.py").stdout == "partial\n"
+
+
+def test_second_orchestrator_on_a_running_track_refuses(tmp_path: Path) -> None:
+    import os
+    import socket
+
+    from swarmgit.store.state import Store
+
+    repo = track_repo(tmp_path / "r", task_md("T01", "x", touches="`src/a.py`", runs=("true",)))
+    with Store.open(repo / ".git") as store:
+        store.ensure_track("t", base_commit=git(repo, "rev-parse", "HEAD").stdout.strip(),
+                           target_branch="main", plan_path="swarm/tracks/t/plan.md")
+        assert store.claim("t", os.getppid(), socket.gethostname())
+    result = swarm(repo, "implement", "t")
+    assert result.exit_code == 2
+    assert "already being run" in result.output
