@@ -5,6 +5,7 @@ are errors that name the key (exit 2). Without a `.swarm.toml` the defaults appl
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -114,7 +115,8 @@ def parse_config(text: str, path: str = CONFIG_FILE) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
+        found = re.search(r"at line (\d+)", str(exc))
+        line = int(found.group(1)) if found else None
         raise InvalidInput([Diagnostic(path, line, f"not valid TOML: {exc}")]) from exc
     try:
         return Config.model_validate(data)
