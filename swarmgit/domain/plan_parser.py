@@ -1,0 +1,547 @@
+"""plan.md in the Swarm-IOSM format, to a validated Plan and back.
+
+A task is a checkbox line `- [ ] **T03**: title`; its fields are the bullet lines
+`- **Name:** value` indented under it. A field's value continues over the following lines
+indented at least as deep as its bold name (a multi-line Brief or Acceptance). Everything else
+(headings, prose, tables, fenced code) is ignored; a markdown heading ends the task above it.
+A field line under no task is an error before the first task or right after a task
+(mis-indented), and prose in a section that follows a heading.
+
+Contracts:
+- `parse_plan` raises `InvalidInput` carrying every problem found, each with the plan's path,
+  the 1-based line and what to do; it never returns a plan with duplicate ids, unknown deps,
+  dependency cycles, bad values, or write tasks without touches.
+- `parse_plan(render_task(t))` gives back `t` for any task the parser could have produced.
+- `scan_plan` is the line-level outline the status renderer edits (it validates nothing).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from enum import Enum
+
+from swarmgit.domain.plan import ConcurrencyClass, Plan, Severity, Task, parse_effort
+from swarmgit.domain.touches import normalize_touch
+from swarmgit.errors import Diagnostic, InvalidInput
+
+HEADER_RE = re.compile(
+    r"^(?P<indent>[ \t]*)[-*+][ \t]+\[(?P<mark>[ xX])\][ \t]+"
+    r"\*\*(?P<id>[A-Za-z][A-Za-z_]*-?\d[A-Za-z0-9_-]*):?\*\*"
+    r"[ \t]*[:\u2014\u2013-]?[ \t]*(?P<title>.*?)[ \t]*$"
+)
+FIELD_RE = re.compile(
+    r"^(?P<indent>[ \t]*)[-*+][ \t]+\*\*(?P<name>[^*:\s][^*:]*?)[ \t]*(?::\*\*|\*\*[ \t]*:)"
+    r"[ \t]*(?P<value>.*?)[ \t]*$"
+)
+_HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_NONE_WORDS = frozenset({"", "none", "-", "\u2014", "\u2013", "n/a", "read-only", "readonly"})
+_BOOLS = {"true": True, "yes": True, "false": False, "no": False}
+_FIELD_KEYS = {
+    "owner role": "role", "owner": "role", "role": "role",
+    "depends on": "deps", "dependencies": "deps", "deps": "deps",
+    "touches": "touches",
+    "concurrency class": "concurrency", "concurrency": "concurrency",
+    "needs user input": "needs_user_input", "user input": "needs_user_input",
+    "effort": "effort",
+    "model": "model",
+    "severity": "severity",
+    "acceptance": "acceptance", "acceptance criteria": "acceptance",
+    "run": "run",
+    "brief": "brief",
+}  # fmt: skip
+# Touches items: a code span, a [bracketed note], a comma, or plain text.
+_TOUCH_TOKEN_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)|\[[^\]]*\]|,|[^,`\[]+|[`\[]", re.S)
+_COMMENT_RE = re.compile(r"\([^)]*\)")  # "S (1 hour)", "T00 (if brownfield)"
+_FIELD_INDENT = "  "
+
+
+@dataclass(frozen=True)
+class FieldLine:
+    """One `- **Name:** value` line, plus its continuation lines, under a task."""
+
+    name: str  # as written
+    key: str  # canonical key ("effort", "deps", ...) or "extra"
+    line: int  # 1-based line of the bullet
+    last_line: int  # last continuation line (== line when single-line)
+    value: str
+
+
+@dataclass(frozen=True)
+class TaskBlock:
+    """A task header line and the field lines that belong to it."""
+
+    id: str
+    title: str
+    checked: bool
+    line: int
+    indent: int
+    fields: tuple[FieldLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class StrayField:
+    """A field line under no task; `after` is the task it follows but is not indented under."""
+
+    name: str
+    line: int
+    after: TaskBlock | None
+
+
+@dataclass(frozen=True)
+class PlanOutline:
+    """A plan's task blocks and stray field lines, in file order."""
+
+    blocks: tuple[TaskBlock, ...]
+    stray: tuple[StrayField, ...]
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of text with their endings; splits on `\\n` only, so `"".join` gives text."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    return lines + [parts[-1]] if parts[-1] else lines
+
+
+def line_content(line: str) -> str:
+    """A line without its `\\n` or `\\r\\n` ending."""
+    return line.removesuffix("\n").removesuffix("\r")
+
+
+def _width(whitespace: str) -> int:
+    return len(whitespace.expandtabs(4))
+
+
+def _indent_of(content: str) -> int:
+    return _width(content[: len(content) - len(content.lstrip(" \t"))])
+
+
+def _key(name: str) -> str:
+    return " ".join(name.replace("_", " ").lower().split())
+
+
+def scan_plan(text: str) -> PlanOutline:
+    """The task blocks and stray field lines of a plan, by line number."""
+    lines = [line_content(line) for line in split_lines(text)]
+    blocks: list[TaskBlock] = []
+    stray: list[StrayField] = []
+    current: TaskBlock | None = None
+    fields: list[FieldLine] = []
+
+    def close() -> None:
+        nonlocal current
+        if current is not None:
+            blocks.append(replace(current, fields=tuple(fields)))
+        current = None
+        fields.clear()
+
+    i = 0
+    while i < len(lines):
+        content = lines[i]
+        i += 1
+        header = HEADER_RE.match(content)
+        if header:
+            close()
+            checked = header["mark"] != " "
+            current = TaskBlock(header["id"], header["title"], checked, i, _width(header["indent"]))
+        elif _HEADING_RE.match(content):
+            close()
+        elif fence := _FENCE_RE.match(content):
+            i = _fence_end(lines, i, fence.group(1))
+        elif field := FIELD_RE.match(content):
+            if current is None or _width(field["indent"]) <= current.indent:
+                if current is not None or not blocks:  # else: prose after a heading
+                    stray.append(StrayField(field["name"].strip(), i, current))
+                continue
+            end = _continuation_end(lines, i, _width(content[: field.start("name") - 2]))
+            name = field["name"].strip()
+            key = _FIELD_KEYS.get(_key(name), "extra")
+            fields.append(FieldLine(name, key, i, end, _join_value(field["value"], lines[i:end])))
+            i = end
+    close()
+    return PlanOutline(tuple(blocks), tuple(stray))
+
+
+def _fence_end(lines: Sequence[str], start: int, fence: str) -> int:
+    """Index after the line closing a fenced code block (or the end): its lines are prose."""
+    for j in range(start, len(lines)):
+        closing = _FENCE_RE.match(lines[j])
+        if closing and closing.group(1)[0] == fence[0] and len(closing.group(1)) >= len(fence):
+            return j + 1
+    return len(lines)
+
+
+def _continuation_end(lines: Sequence[str], start: int, column: int) -> int:
+    """Index after the last continuation line of a field whose bold name starts at `column`."""
+    end = j = start
+    while j < len(lines):
+        content = lines[j]
+        if content.strip():
+            if HEADER_RE.match(content) or _indent_of(content) < column:
+                break
+            end = j + 1
+        j += 1
+    return end
+
+
+def _join_value(first: str, more: Sequence[str]) -> str:
+    if not more:
+        return first
+    expanded = [line.expandtabs(4).rstrip() for line in more]
+    cut = min(_indent_of(line) for line in expanded if line)
+    body = "\n".join(line[cut:] for line in expanded)
+    return f"{first}\n{body}" if first else body
+
+
+# --- from blocks to tasks -------------------------------------------------------------------
+
+_Report = Callable[[FieldLine, str], None]
+
+
+def parse_plan(text: str, path: str = "plan.md") -> Plan:
+    """Parse and validate plan.md text. Raises InvalidInput listing every problem found."""
+    outline = scan_plan(text)
+    problems = [_stray_problem(path, stray) for stray in outline.stray]
+    tasks: list[Task] = []
+    for block in outline.blocks:
+        task, found = _task_from_block(block, path)
+        tasks.append(task)
+        problems.extend(found)
+    deps_lines = [_deps_line(block) for block in outline.blocks]
+    problems.extend(_graph_problems(tasks, deps_lines, path))
+    if problems:
+        raise InvalidInput(sorted(problems, key=lambda d: (d.line or 0, d.message)))
+    return Plan(tasks=tuple(tasks), path=path)
+
+
+def _stray_problem(path: str, stray: StrayField) -> Diagnostic:
+    if stray.after is None:
+        where = "comes before any task"
+        fix = "move it under a `- [ ] **T01**: title` line, or drop the bold label if it is prose"
+    else:
+        where = f"is not indented under task {stray.after.id} (line {stray.after.line})"
+        fix = "indent it deeper than the task's `- [ ]` line"
+    return Diagnostic(path, stray.line, f"field {stray.name!r} {where}: {fix}")
+
+
+def _task_from_block(block: TaskBlock, path: str) -> tuple[Task, list[Diagnostic]]:
+    """The task a block describes (defaults where a value is bad) and the problems found."""
+    problems: list[Diagnostic] = []
+
+    def report(field: FieldLine, message: str) -> None:
+        problems.append(Diagnostic(path, field.line, f"{block.id}: {message}", task=block.id))
+
+    values: dict[str, object] = {}
+    extra: dict[str, str] = {}
+    run: list[str] = []
+    seen: dict[str, int] = {}
+    touches_given = concurrency_bad = False
+    for field in block.fields:
+        slot = field.key if field.key != "extra" else f"extra:{_key(field.name)}"
+        if field.key != "run" and slot in seen:
+            report(field, f"{field.name} is given twice (first on line {seen[slot]}): keep one")
+            continue
+        seen[slot] = field.line
+        value = field.value.strip()
+        if field.key == "extra":
+            extra[field.name] = value
+        elif field.key == "run":
+            run.append(_run_command(field, value, report))
+        elif field.key == "touches":
+            touches_given = True
+            values["touches"] = tuple(_normal_touches(field, value, report))
+        else:
+            parsed = _scalar(field, value, report)
+            concurrency_bad = concurrency_bad or (parsed is None and field.key == "concurrency")
+            if parsed is not None:
+                values[_SLOTS.get(field.key, field.key)] = parsed
+    if "concurrency" not in values and not concurrency_bad:
+        read_only = touches_given and not values.get("touches")
+        values["concurrency"] = (
+            ConcurrencyClass.READ_ONLY if read_only else ConcurrencyClass.WRITE_LOCAL
+        )
+    if not concurrency_bad:
+        problems.extend(
+            Diagnostic(path, block.line, message, task=block.id)
+            for message in _write_set_errors(block.id, values)
+        )
+    values.update(
+        id=block.id, title=block.title, checked=block.checked, line=block.line, run=tuple(run)
+    )
+    return Task.model_validate({**values, "extra": extra}), problems
+
+
+_SLOTS = {"effort": "effort_minutes"}
+
+
+def _scalar(field: FieldLine, value: str, report: _Report) -> object | None:
+    """The typed value of a single-valued known field, or None (reported) when bad."""
+    if field.key == "role":
+        return value or "Implementer"
+    if field.key == "deps":
+        return tuple(_split_deps(value))
+    if field.key == "severity":
+        return _choice(field, value, Severity, report)
+    if field.key == "concurrency":
+        return _choice(field, value, ConcurrencyClass, report)
+    if field.key == "needs_user_input":
+        flag = _BOOLS.get(_unquote(value).strip().lower())
+        if flag is None:
+            report(field, f"bad {field.name} {value!r}: use true or false")
+        return flag
+    if field.key == "effort":
+        try:
+            return parse_effort(_COMMENT_RE.sub("", _unquote(value)))
+        except ValueError as error:
+            report(field, str(error))
+            return None
+    if field.key == "model":
+        return _unquote(value).strip() or "auto"
+    return value  # acceptance, brief
+
+
+def _choice(field: FieldLine, value: str, enum: type[Enum], report: _Report) -> Enum | None:
+    allowed = [str(member.value) for member in enum]
+    chosen = _unquote(value).strip().lower()
+    if chosen in allowed:
+        return enum(chosen)
+    report(field, f"bad {field.name} {value!r}: use one of {', '.join(allowed)}")
+    return None
+
+
+def _run_command(field: FieldLine, value: str, report: _Report) -> str:
+    command = _unquote(value).strip()
+    if not command:
+        report(field, "Run is empty: give one shell command, like `- **Run:** make test`")
+    return command
+
+
+def _normal_touches(field: FieldLine, value: str, report: _Report) -> Iterator[str]:
+    seen: set[str] = set()
+    for raw in _split_touches(value):
+        try:
+            touch = normalize_touch(raw)
+        except ValueError as error:
+            hint = "" if "repo root" in str(error) else "; write paths from the repo root"
+            report(field, f"{error}{hint}")
+            continue
+        if touch not in seen:
+            seen.add(touch)
+            yield touch
+
+
+def _write_set_errors(task_id: str, values: dict[str, object]) -> list[str]:
+    concurrency = values["concurrency"]
+    has_touches = bool(values.get("touches"))
+    if concurrency == ConcurrencyClass.READ_ONLY and has_touches:
+        return [
+            f"{task_id} is read-only but lists touches: a read-only task changes no files; "
+            "remove its touches or set `- **Concurrency class:** write-local`"
+        ]
+    if concurrency != ConcurrencyClass.READ_ONLY and not has_touches:
+        kind = ConcurrencyClass(concurrency).value
+        return [
+            f"{task_id} is {kind} but has no touches: list the paths it may change, like "
+            "`- **Touches:** src/cache/`, or set `- **Concurrency class:** read-only`"
+        ]
+    return []
+
+
+def _split_deps(value: str) -> list[str]:
+    items = [_unquote(item.strip().strip("*").strip()) for item in re.split(r"[,;\n]", value)]
+    cleaned = (_COMMENT_RE.sub("", item).strip() for item in items)
+    return list(dict.fromkeys(i for i in cleaned if i.lower() not in _NONE_WORDS))
+
+
+def _split_touches(value: str) -> list[str]:
+    """Raw touch items: code spans win over prose; `[notes]` and a bare `read-only` drop out."""
+    items: list[str] = []
+    spans: list[str] = []
+    prose = ""
+    for token in _TOUCH_TOKEN_RE.finditer(value.replace("\n", ",") + ","):
+        text = token.group()
+        if text == ",":
+            if spans:
+                items += spans
+            elif prose.strip().lower() not in _NONE_WORDS:
+                items.append(prose.strip())
+            spans, prose = [], ""
+        elif token.group(1):
+            spans.append(_unquote(text))
+        elif not (text.startswith("[") and text.endswith("]")):
+            prose += text
+    return items
+
+
+def _unquote(value: str) -> str:
+    """`value` without one surrounding markdown code span, whatever its backtick fence."""
+    fence = len(value) - len(value.lstrip("`"))
+    if not fence or len(value) <= 2 * fence or not value.endswith("`" * fence):
+        return value
+    inner = value[fence:-fence]
+    runs = (len(run) for run in re.findall(r"`+", inner))
+    if inner.startswith("`") or inner.endswith("`") or fence in runs:
+        return value
+    if len(inner) > 2 and inner.startswith(" ") and inner.endswith(" ") and inner.strip():
+        return inner[1:-1]
+    return inner
+
+
+def _deps_line(block: TaskBlock) -> int:
+    """The line to blame for a task's dependencies: its `Depends on:` line, else its header."""
+    return next((f.line for f in block.fields if f.key == "deps"), block.line)
+
+
+def _graph_problems(
+    tasks: Sequence[Task], deps_lines: Sequence[int], path: str
+) -> list[Diagnostic]:
+    """Duplicate ids, unknown deps and dependency cycles (each cycle once)."""
+    problems: list[Diagnostic] = []
+    first: dict[str, Task] = {}
+    deps_line: dict[str, int] = {}
+    for task, line in zip(tasks, deps_lines):
+        deps_line.setdefault(task.id, line)
+        if task.id in first:
+            other = first[task.id].line
+            message = (
+                f"duplicate task id {task.id} (also on line {other}): give each task its own id"
+            )
+            problems.append(Diagnostic(path, task.line, message, task=task.id))
+        else:
+            first[task.id] = task
+    for task, line in zip(tasks, deps_lines):
+        for dep in task.deps:
+            if dep not in first:
+                message = (
+                    f"{task.id} depends on {dep!r}, which is not a task in this plan: "
+                    "fix the id or add the task"
+                )
+                problems.append(Diagnostic(path, line, message, task=task.id))
+    graph = {tid: [d for d in task.deps if d in first] for tid, task in first.items()}
+    for cycle in _cycles(graph):
+        head = first[cycle[0]]
+        message = (
+            f"dependency cycle {' -> '.join([*cycle, cycle[0]])} (each depends on the next): "
+            "remove one of these dependencies"
+        )
+        problems.append(Diagnostic(path, deps_line[head.id], message, task=head.id))
+    return problems
+
+
+def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """One shortest cycle through the first node of each dependency cycle group (Tarjan SCC).
+
+    `graph` maps id -> deps in plan order; each cycle starts at its group's first task and
+    follows "depends on" edges.
+    """
+    order = {node: n for n, node in enumerate(graph)}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[set[str]] = []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(graph[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            dep = next(edges, None)
+            if dep is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    group = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.add(member)
+                        if member == node:
+                            break
+                    if len(group) > 1 or node in graph[node]:
+                        groups.append(group)
+            elif dep not in index:
+                index[dep] = low[dep] = len(index)
+                stack.append(dep)
+                on_stack.add(dep)
+                work.append((dep, iter(graph[dep])))
+            elif dep in on_stack:
+                low[node] = min(low[node], index[dep])
+    cycles = [_shortest_cycle(graph, group, min(group, key=order.__getitem__)) for group in groups]
+    return sorted(cycles, key=lambda cycle: order[cycle[0]])
+
+
+def _shortest_cycle(graph: dict[str, list[str]], group: set[str], start: str) -> list[str]:
+    parent: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following: list[str] = []
+        for node in frontier:
+            for dep in graph[node]:
+                if dep == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(parent[path[-1]])
+                    return path[::-1]
+                if dep in group and dep not in parent:
+                    parent[dep] = node
+                    following.append(dep)
+        frontier = following
+    raise AssertionError(f"{start} is in a cycle group but on no cycle")
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def code(value: str) -> str:
+    """A markdown code span holding exactly `value` (what `_unquote` reads back)."""
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if value.startswith(("`", " ")) or value.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def render_field(name: str, value: str, indent: str = _FIELD_INDENT) -> str:
+    """`- **name:** value` lines (a multi-line value goes in an indented block below)."""
+    if "\n" not in value:
+        return f"{indent}- **{name}:** {value}".rstrip()
+    body = "\n".join(f"{indent}  {line}".rstrip() for line in value.split("\n"))
+    return f"{indent}- **{name}:**\n{body}"
+
+
+def format_effort(minutes: int) -> str:
+    """Minutes as effort text parse_effort reads back: `3h`, `90min`."""
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}min"
+
+
+def render_task(task: Task) -> str:
+    """The task as plan.md lines (ending in a newline); `parse_plan` reads back the same task."""
+    fields = [
+        ("Owner role", task.role),
+        ("Depends on", ", ".join(task.deps) or "none"),
+        ("Touches", ", ".join(code(t) for t in task.touches) or "read-only"),
+        ("Concurrency class", task.concurrency.value),
+        ("Needs user input", "true" if task.needs_user_input else "false"),
+        ("Effort", format_effort(task.effort_minutes)),
+        ("Model", task.model),
+        ("Severity", task.severity.value),
+    ]
+    if task.acceptance:
+        fields.append(("Acceptance", task.acceptance))
+    fields.extend(("Run", code(c) if "\n" not in c else c) for c in task.run)
+    if task.brief:
+        fields.append(("Brief", task.brief))
+    fields.extend(task.extra.items())
+    header = f"- [{'x' if task.checked else ' '}] **{task.id}**: {task.title}".rstrip()
+    return "\n".join([header, *(render_field(name, value) for name, value in fields)]) + "\n"
+
+
+def plan_text_for_tasks(tasks: Sequence[Task], heading: str | None = None) -> str:
+    """A whole plan.md for tasks: an optional `# heading`, then each task, blank-line separated."""
+    parts = [f"# {heading}\n"] if heading else []
+    return "\n".join([*parts, *(render_task(task) for task in tasks)])
