@@ -42,6 +42,7 @@ class AgentJob:
     model: str
     budget_usd: float | None = None
     attempt: int = 1
+    pid_file: Path | None = None  # where a process-running backend records its process group
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ class CommandAgent:
             timeout_s=self._timeout_s,
             kill_grace_s=self._grace_s,
             on_line=meter.feed,
+            pid_file=job.pid_file,
         )
         notes: tuple[str, ...] = ()
         if result.killed_after_result:

@@ -72,8 +72,12 @@ def run_process(
     timeout_s: float,
     kill_grace_s: float,
     on_line: LineHandler | None = None,
+    pid_file: Path | None = None,
 ) -> ProcessResult:
-    """Run `command` (a string runs with `sh -c`) to completion, timeout, or post-result hang."""
+    """Run `command` (a string runs with `sh -c`) to completion, timeout, or post-result hang.
+
+    While it runs, `pid_file` (if given) holds its process group id, so a later orchestrator
+    can stop an agent orphaned by a crash (`stop_orphan`)."""
     argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
     shown = command if isinstance(command, str) else shlex.join(command)
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -91,6 +95,8 @@ def run_process(
             start_new_session=True,
         )
         assert proc.stdout is not None
+        if pid_file is not None:
+            pid_file.write_text(str(proc.pid), encoding="utf-8")
         reader = _Reader(proc.stdout, log, env, on_line)
         reader.start()
         try:
@@ -102,6 +108,8 @@ def run_process(
                 _terminate_group(proc, kill_grace_s)
             _stop_leftovers(proc.pid, reader, kill_grace_s)
             reader.detach()
+            if pid_file is not None:
+                pid_file.unlink(missing_ok=True)
     return ProcessResult(
         returncode=proc.returncode,
         timed_out=timed_out,
@@ -199,3 +207,29 @@ class _Reader(threading.Thread):
     def tail(self) -> tuple[str, ...]:
         with self._lock:
             return tuple(self._tail)
+
+
+def stop_orphan(pid_file: Path, grace_s: float = 2.0) -> bool:
+    """Stop the process group named in `pid_file` (left by a crashed orchestrator); True
+    when one was still running. The file is removed either way."""
+    try:
+        pgid = int(pid_file.read_text(encoding="utf-8").strip())
+    except (FileNotFoundError, ValueError):
+        return False
+    pid_file.unlink(missing_ok=True)
+    if not _group_alive(pgid):
+        return False
+    _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _signal_group(pgid, signal.SIGKILL)
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True

@@ -34,6 +34,7 @@ class ScriptAgent:
                 log_file=job.log_file,
                 timeout_s=max(0.0, deadline - time.monotonic()),
                 kill_grace_s=self._grace_s,
+                pid_file=job.pid_file,
             )
             if result.timed_out or result.returncode != 0:
                 return _failed(command, result, self._timeout_s, job)

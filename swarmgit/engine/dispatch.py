@@ -18,6 +18,7 @@ from pathlib import Path
 import pygit2
 
 from swarmgit.backends.base import Agent, AgentJob, AgentOutcome
+from swarmgit.backends.process import stop_orphan
 from swarmgit.backends.registry import get_agent
 from swarmgit.domain.brief import render_brief
 from swarmgit.domain.cost import budget_state, cost_usd, model_for
@@ -210,6 +211,7 @@ class Dispatcher:
             log_file=log, env=task_env(self.ws, self.track, task, worktree, report, port),
             config=self.ws.config, model=model_for(task, self.ws.config.agent),
             budget_usd=self._budget_left(), attempt=row.attempts + 1,
+            pid_file=scratch / f"{task.id}.pid",
         )
 
     def _work(self, job: AgentJob) -> None:
@@ -304,10 +306,13 @@ class Dispatcher:
     # ---- recovery -----------------------------------------------------------------------
 
     def _reconcile_orphans(self) -> None:
-        """Tasks left `running` by a dead orchestrator: keep their work, run them again."""
+        """Tasks left `running` by a dead orchestrator: stop an agent it left behind, keep
+        the work (committed or not: the worktree is reused), and run them again."""
         for row in self.store.tasks(self.track):
             if row.status != Status.RUNNING.value:
                 continue
+            if stop_orphan(scratch_dir(self.ws, self.track) / f"{row.id}.pid"):
+                self._event("resumed", f"stopped {row.id}'s agent, orphaned by the crash", row.id)
             self.store.set_status(self.track, row.id, Status.TODO.value,
                                   "the orchestrator stopped while this task ran; its committed work is kept")
             self._event("resumed", f"{row.id} was running when the orchestrator stopped; re-running it", row.id)

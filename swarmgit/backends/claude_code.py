@@ -1,0 +1,445 @@
+"""The `claude-code` backend: the real Claude Code, headless, through `claude-agent-sdk`.
+
+The SDK (`pip install 'swarmgit[claude-code]'`) bundles the CLI; without a bundled one it uses a
+`claude` on PATH. One attempt runs with cwd = the worktree, the brief as prompt, the task's
+`max_budget_usd` (job.budget_usd), max turns and wall time from config, and its own HOME,
+CLAUDE_CONFIG_DIR and TMPDIR (a folder beside the task's log), so parallel agents never share
+Claude Code's state and the user's own hooks and settings stay out. Git identity still comes
+from the user's global git config (GIT_CONFIG_GLOBAL). Only key-based auth works in the
+isolated home: ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN / ANTHROPIC_AUTH_TOKEN).
+
+Edit-time scope: a PreToolUse hook (it sees every tool call, whatever the permission mode)
+denies Write / Edit / MultiEdit / NotebookEdit of paths outside the task's touches and Bash
+commands that visibly write outside them. Allowed besides the touches: the task's scratch home
+(HOME, TMPDIR), the report file and /dev/*. The Bash check is a heuristic over the command
+text: redirections (`>`, `>>`, `&>`), `tee`, `cp`/`mv`/`install`/`ln`/`rsync` destinations,
+`rm`/`rmdir`/`touch`/`mkdir`/`truncate`/`unlink`/`shred` operands, `sed -i` files and
+`dd of=`, following a literal `cd`. It cannot see writes made by programs the command runs (a
+script, `python -c`, `make`), through variables, globs or command substitution, or after a `cd`
+to a computed folder; those are caught at commit time by the pre-commit hook and at
+integration by the diff check.
+Reads are not confined.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+import anyio
+
+from swarmgit.backends.agent_tools import ToolError, check_write, resolve_path
+from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink, Usage
+from swarmgit.backends.process import redact
+from swarmgit.config import Config
+from swarmgit.domain.cost import cost_usd, model_for
+from swarmgit.domain.report import parse_report
+
+INSTALL_HINT = "pip install 'swarmgit[claude-code]' (it bundles the Claude Code CLI)"
+AUTH_VARS = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN")
+LOG_CHARS = 2000
+SCOPE_PROMPT = """\
+You work on one task of a larger plan in your own git worktree ({root}). You may change only
+these paths (relative to it): {touches}. Writes anywhere else are refused; put work you find
+outside them in your report's SpawnCandidates table. For scratch files use $TMPDIR.
+"""
+
+_FILE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path",
+               "NotebookEdit": "notebook_path"}
+_SEPARATORS = {";", "&&", "||", "|", "&", "(", ")", "\n", "|&", ";;"}
+_REDIRECTS = {">", ">>", "&>", "&>>", ">|", ">&"}
+_INPUTS = {"<", "<<", "<<<", "<&", "<<-"}
+_DEST_LAST = {"cp", "mv", "install", "ln", "rsync"}
+_ALL_OPERANDS = {"rm", "rmdir", "touch", "mkdir", "truncate", "unlink", "shred", "tee"}
+_PREFIXES = {"sudo", "env", "command", "nice", "nohup", "time", "exec"}
+_UNKNOWABLE = set("$`*?[{~")
+_RATE_STATUS = (429, 529)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one task may write: its touches inside `root`, plus scratch folders and files."""
+
+    root: Path
+    touches: tuple[str, ...]
+    cwd: Path
+    scratch: tuple[Path, ...] = ()
+    files: tuple[Path, ...] = ()
+
+
+def scope_refusal(tool: str, tool_input: Mapping[str, Any], scope: Scope) -> str | None:
+    """Why this tool call would write outside the scope, or None when it may run."""
+    if tool in _FILE_TOOLS:
+        path = tool_input.get(_FILE_TOOLS[tool])
+        return _path_refusal(path, scope) if isinstance(path, str) else None
+    if tool == "Bash":
+        command = tool_input.get("command")
+        if not isinstance(command, str):
+            return None
+        for target in bash_write_targets(command):
+            if reason := _path_refusal(target, scope):
+                return f"this command writes {target}: {reason}"
+    return None
+
+
+def _path_refusal(path: str, scope: Scope) -> str | None:
+    if path.startswith("/dev/"):
+        return None
+    target = Path(scope.cwd, path).resolve()
+    if target in scope.files or any(target.is_relative_to(d) for d in scope.scratch):
+        return None
+    try:
+        check_write(scope.root, scope.touches, resolve_path(scope.root, path, scope.cwd))
+    except ToolError as exc:
+        return str(exc)
+    return None
+
+
+def bash_write_targets(command: str) -> list[str]:
+    """Paths a shell command line visibly writes, relative to where it starts (a literal `cd`
+    is followed). See the module docstring for the limits. Targets with expansions (`$`, globs,
+    `~`) are skipped, and so is all that follows a `cd` to a computed folder."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:  # unbalanced quotes: the shell would refuse it too
+        return []
+    targets: list[str] = []
+    folder = ""
+    for words, redirected in _simple_commands(tokens):
+        if words[:1] == ["cd"]:
+            destination = words[1] if len(words) > 1 else "~"
+            if destination == "-" or _UNKNOWABLE & set(destination):
+                break
+            folder = os.path.join(folder, destination)
+            continue
+        for target in [*redirected, *_command_targets(words)]:
+            if target and not _UNKNOWABLE & set(target):
+                targets.append(os.path.join(folder, target))
+    return targets
+
+
+def _simple_commands(tokens: Sequence[str]) -> Iterator[tuple[list[str], list[str]]]:
+    """(words, output redirection targets) of each simple command, in order."""
+    words: list[str] = []
+    redirected: list[str] = []
+    for index, token in enumerate(tokens):
+        if token in _SEPARATORS:
+            yield words, redirected
+            words, redirected = [], []
+        elif token in _REDIRECTS:
+            following = tokens[index + 1] if index + 1 < len(tokens) else ""
+            if not (token == ">&" and following.isdigit()):
+                redirected.append(following)
+            if words and words[-1].isdigit():  # the fd of `2>`: shlex splits it off
+                words.pop()
+        elif token in _INPUTS or (index and tokens[index - 1] in _REDIRECTS | _INPUTS):
+            continue
+        else:
+            words.append(token)
+    yield words, redirected
+
+
+def _command_targets(words: Sequence[str]) -> list[str]:
+    """Write targets of one simple command (its words, redirections already removed)."""
+    while words and ("=" in words[0] and not words[0].startswith("=") or words[0] in _PREFIXES):
+        words = words[1:]
+    if not words:
+        return []
+    name, args = os.path.basename(words[0]), list(words[1:])
+    operands = [a for a in args if not a.startswith("-")]
+    if name in _DEST_LAST:
+        return operands[-1:] if len(operands) >= 2 else []
+    if name in _ALL_OPERANDS:
+        return operands
+    if name == "sed" and any(a.startswith("-i") or a.startswith("--in-place") for a in args):
+        return operands[1:]
+    if name == "dd":
+        return [a[3:] for a in args if a.startswith("of=")]
+    return []
+
+
+class ClaudeCodeAgent:
+    """Runs tasks with Claude Code headless. See the module docstring."""
+
+    name = "claude-code"
+
+    def __init__(self, config: Config, *, cli_path: str | None = None) -> None:
+        self.config = config
+        self.cli_path = cli_path
+
+    def run(self, job: AgentJob, on_event: EventSink) -> AgentOutcome:
+        env = {**os.environ, **job.env}
+        try:
+            import claude_agent_sdk  # noqa: F401  (an optional extra)
+        except ImportError:
+            return AgentOutcome(ok=False, kind="setup-failed",
+                                diagnosis=f"the claude-code backend needs {INSTALL_HINT}")
+        if not any(env.get(name) for name in AUTH_VARS):
+            return AgentOutcome(
+                ok=False, kind="setup-failed",
+                diagnosis="set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN): Claude Code runs"
+                " with an isolated home per task, so a stored login is not used",
+            )
+        job.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with job.log_file.open("a", encoding="utf-8") as log:
+            attempt = _Attempt(self, job, env, log, on_event)
+            return anyio.run(attempt.run)
+
+
+class _Attempt:
+    """One Claude Code session: options, the scope hook, the message stream, the outcome."""
+
+    def __init__(
+        self,
+        agent: ClaudeCodeAgent,
+        job: AgentJob,
+        env: Mapping[str, str],
+        log: TextIO,
+        on_event: EventSink,
+    ) -> None:
+        self._agent = agent
+        self._job = job
+        self._env = env
+        self._log = log
+        self._on_event = on_event
+        self._model = job.model or model_for(job.task, agent.config.agent)
+        self._home = job.log_file.with_name(f"{job.log_file.stem}.claude-home")
+        root = job.worktree.resolve()
+        self._scope = Scope(
+            root=root,
+            touches=job.task.touches,
+            cwd=root,
+            scratch=(self._home.resolve(),),
+            files=(job.report_file.resolve(),),
+        )
+        self._result: Any = None
+        self._report_mtime = _mtime(job.report_file)  # a report left by an earlier attempt
+
+    async def run(self) -> AgentOutcome:
+        from claude_agent_sdk import ClaudeSDKError, CLINotFoundError, query
+
+        self._write(f"# {self._job.task.id} attempt {self._job.attempt} on {self._model} "
+                    "(claude-code)")
+        minutes = self._agent.config.agent.timeout_minutes
+        try:
+            with anyio.fail_after(minutes * 60):
+                prompt = self._job.brief_file.read_text(encoding="utf-8")
+                # Stop reading at the result: the CLI may hang after it; closing the stream
+                # ends the process (EOF, then SIGTERM and SIGKILL after the SDK's grace).
+                stream = cast(AsyncGenerator[Any, None],  # query() is an async generator
+                              query(prompt=prompt, options=self._options()))
+                async with aclosing(stream) as messages:
+                    async for message in messages:
+                        if self._on_message(message):
+                            break
+        except TimeoutError:
+            return self._failed("timeout", f"no result within {minutes:g} minutes "
+                                "(agent.timeout_minutes)")
+        except CLINotFoundError as exc:
+            return self._failed("setup-failed", f"Claude Code CLI not found ({exc}); "
+                                f"{INSTALL_HINT}")
+        except ClaudeSDKError as exc:
+            if self._result is None:  # else the CLI exited non-zero after an error result
+                return self._failed("command-failed", f"Claude Code failed: {exc}")
+        return self._outcome()
+
+    def _options(self) -> Any:
+        from claude_agent_sdk import ClaudeAgentOptions, HookMatcher
+
+        settings = self._agent.config.agent
+        touches = ", ".join(self._job.task.touches) or "none (this task is read-only)"
+        return ClaudeAgentOptions(
+            cwd=str(self._scope.root),
+            model=self._model,
+            max_turns=settings.max_turns,
+            max_budget_usd=self._job.budget_usd,
+            permission_mode="bypassPermissions",
+            system_prompt={
+                "type": "preset",
+                "preset": "claude_code",
+                "append": SCOPE_PROMPT.format(root=self._scope.root, touches=touches),
+            },
+            hooks={"PreToolUse": [
+                HookMatcher(matcher=None, hooks=[self._pre_tool_use], on_failure="block")
+            ]},
+            setting_sources=["project"],
+            env=self._session_env(),
+            stderr=lambda line: self._write(f"stderr: {line}"),
+            cli_path=self._agent.cli_path,
+        )
+
+    def _session_env(self) -> dict[str, str]:
+        """The task's env plus its isolated home; the process env is merged under it."""
+        scratch = self._home / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
+        env = {
+            **self._job.env,
+            "HOME": str(self._home),
+            "CLAUDE_CONFIG_DIR": str(self._home / ".claude"),
+            "TMPDIR": str(scratch),
+            "DISABLE_AUTOUPDATER": "1",
+            "DISABLE_TELEMETRY": "1",
+            "DISABLE_ERROR_REPORTING": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            # each Bash command starts in the worktree, so relative targets resolve as we do
+            "CLAUDE_BASH_MAINTAIN_PROJECT_WORKING_DIR": "1",
+        }
+        if os.geteuid() == 0:  # Claude Code refuses to skip permissions as root otherwise
+            env["IS_SANDBOX"] = "1"
+        if "GIT_CONFIG_GLOBAL" not in self._env and (gitconfig := _user_gitconfig(self._env)):
+            env["GIT_CONFIG_GLOBAL"] = str(gitconfig)
+        return env
+
+    async def _pre_tool_use(self, hook_input: Any, tool_use_id: str | None, context: Any) -> Any:
+        scope = replace(self._scope, cwd=Path(hook_input.get("cwd") or self._scope.root))
+        reason = scope_refusal(hook_input["tool_name"], hook_input.get("tool_input") or {}, scope)
+        if reason is None:
+            return {}
+        self._write(f"refused {hook_input['tool_name']}: {reason}")
+        self._event("scope-refused", f"{hook_input['tool_name']} refused: {reason}")
+        return {"hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "deny",
+            "permissionDecisionReason": reason,
+        }}
+
+    def _on_message(self, message: Any) -> bool:
+        """Log and record one message; True for the final result."""
+        from claude_agent_sdk import (AssistantMessage, RateLimitEvent, ResultMessage,
+                                      SystemMessage, UserMessage)
+
+        if isinstance(message, AssistantMessage):
+            for block in message.content:
+                self._write(_describe(block, "assistant"))
+        elif isinstance(message, UserMessage) and isinstance(message.content, list):
+            for block in message.content:
+                self._write(_describe(block, "result"))
+        elif isinstance(message, SystemMessage) and message.subtype == "api_retry":
+            status = message.data.get("error_status") or message.data.get("status") or "error"
+            self._event("rate-limited", f"HTTP {status} from the API; Claude Code retries")
+        elif isinstance(message, RateLimitEvent) and message.rate_limit_info.status != "allowed":
+            self._event("rate-limited", f"rate limit {message.rate_limit_info.status}")
+        elif isinstance(message, ResultMessage):
+            self._result = message
+            self._write(f"result: {message.subtype}, {message.num_turns} turns, "
+                        f"${message.total_cost_usd or 0:.4f}")
+            return True
+        return False
+
+    def _outcome(self) -> AgentOutcome:
+        result = self._result
+        if result is None:
+            return self._failed("command-failed", "Claude Code ended without a result")
+        report_text = self._report_text(result)
+        if result.is_error:
+            kind, why = _error_kind(result)
+            return self._failed(kind, why, report_text)
+        report = parse_report(report_text, str(self._job.report_file))[0] if report_text else None
+        status = report.status if report else "done"
+        if status in ("failed", "blocked"):
+            return self._failed(f"reported-{status}", f"the agent reported {status}", report_text)
+        return AgentOutcome(ok=True, usage=self._usage(), report_text=report_text,
+                            notes=self._notes())
+
+    def _report_text(self, result: Any) -> str | None:
+        """The report file the agent wrote in this attempt, else its final message."""
+        report = self._job.report_file
+        written = _mtime(report) != self._report_mtime
+        text = report.read_text(encoding="utf-8") if written and report.is_file() else ""
+        text = text.strip() or (result.result or "").strip()
+        return redact(text, self._env) + "\n" if text else None
+
+    def _usage(self) -> tuple[Usage, ...]:
+        result = self._result
+        if result is None:
+            return ()
+        if result.model_usage:
+            return tuple(self._model_usage(model, data)
+                         for model, data in result.model_usage.items())
+        usage = result.usage or {}
+        tokens = _tokens(self._model, usage.get("input_tokens"), usage.get("output_tokens"),
+                         usage.get("cache_creation_input_tokens"),
+                         usage.get("cache_read_input_tokens"))
+        return (replace(tokens, cost_usd=result.total_cost_usd or self._priced(tokens)),)
+
+    def _model_usage(self, model: str, data: Mapping[str, Any]) -> Usage:
+        tokens = _tokens(model, data.get("inputTokens"), data.get("outputTokens"),
+                         data.get("cacheCreationInputTokens"), data.get("cacheReadInputTokens"))
+        return replace(tokens, cost_usd=data.get("costUSD") or self._priced(tokens))
+
+    def _priced(self, tokens: Usage) -> float | None:
+        """Our pricing table's cost, for a CLI that reports none (a model it does not know)."""
+        price = self._agent.config.pricing.get(tokens.model)
+        return cost_usd(tokens, price) if price else None
+
+    def _notes(self) -> tuple[str, ...]:
+        result = self._result
+        if result is None:
+            return ()
+        cost = result.total_cost_usd or 0.0
+        return (f"{self._model} via Claude Code: {result.num_turns} turns, ${cost:.4f}",)
+
+    def _failed(self, kind: str, diagnosis: str, report_text: str | None = None) -> AgentOutcome:
+        self._write(f"stopped: {kind}: {diagnosis}")
+        return AgentOutcome(ok=False, kind=kind, diagnosis=redact(diagnosis, self._env),
+                            usage=self._usage(), report_text=report_text, notes=self._notes())
+
+    def _event(self, kind: str, message: str) -> None:
+        self._on_event(kind, redact(f"{self._job.task.id}: {message}", self._env))
+
+    def _write(self, text: str) -> None:
+        self._log.write(redact(text, self._env) + "\n")
+        self._log.flush()
+
+
+def _error_kind(result: Any) -> tuple[str, str]:
+    errors = "; ".join(result.errors or []) or result.result or result.subtype
+    if result.subtype == "error_max_budget_usd":
+        return "budget", f"stopped at the task's budget cap: {errors}"
+    if result.subtype == "error_max_turns":
+        return "max-turns", f"no result within agent.max_turns turns: {errors}"
+    if result.api_error_status in _RATE_STATUS:
+        return "rate-limited", f"the API kept answering HTTP {result.api_error_status}: {errors}"
+    return "command-failed", f"Claude Code reported an error ({result.subtype}): {errors}"
+
+
+def _tokens(model: str, *counts: Any) -> Usage:
+    inp, out, write, read = (int(c or 0) for c in counts)
+    return Usage(model=model, input_tokens=inp, output_tokens=out, cache_write_tokens=write,
+                 cache_read_tokens=read)
+
+
+def _describe(block: Any, who: str) -> str:
+    """One transcript line for a content block (truncated)."""
+    kind = type(block).__name__
+    if kind == "TextBlock":
+        return f"{who}: {block.text[:LOG_CHARS]}"
+    if kind == "ToolUseBlock":
+        return f"→ {block.name} {str(block.input)[:LOG_CHARS]}"
+    if kind == "ToolResultBlock":
+        mark = "error" if block.is_error else "ok"
+        return f"← {mark}: {str(block.content)[:LOG_CHARS]}"
+    return f"{who}: [{kind}]"
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def _user_gitconfig(env: Mapping[str, str]) -> Path | None:
+    """The user's global git config file, so commits keep their identity in the new HOME."""
+    home = Path(env.get("HOME") or Path.home())
+    xdg = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+    for candidate in (home / ".gitconfig", xdg / "git" / "config"):
+        if candidate.is_file():
+            return candidate
+    return None

@@ -1,0 +1,285 @@
+"""The claude-code backend: its scope rules, and the real bundled Claude Code CLI pointed at a
+local Messages API that replays scripted turns."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swarmgit.backends.base import AgentJob, AgentOutcome
+from swarmgit.backends.claude_code import ClaudeCodeAgent, Scope, bash_write_targets, scope_refusal
+from swarmgit.config import Config, parse_config
+from swarmgit.domain.plan import Task
+from swarmgit.domain.report import parse_report
+from tests.gitutil import git, make_repo
+from tests.messages_server import MessagesServer, Turn, messages_server, text, tool_use
+
+__all__ = ["messages_server"]  # the fixture
+
+KEY = "sk-ant-api03-claude-code-test-key-never-logged"
+MODEL = "claude-sonnet-5-5"
+needs_sdk = pytest.mark.skipif(
+    importlib.util.find_spec("claude_agent_sdk") is None,
+    reason="claude-agent-sdk is not installed: pip install 'swarmgit[claude-code]'",
+)
+
+
+@pytest.fixture
+def scope(tmp_path: Path) -> Scope:
+    root = (tmp_path / "wt").resolve()
+    (root / "src").mkdir(parents=True)
+    (root / "docs").mkdir()
+    scratch = (tmp_path / "home").resolve()
+    return Scope(root=root, touches=("src/",), cwd=root, scratch=(scratch,),
+                 files=((tmp_path / "report.md").resolve(),))
+
+
+def test_file_tools_may_write_only_inside_the_touches(scope: Scope) -> None:
+    root = scope.root
+    assert scope_refusal("Write", {"file_path": str(root / "src/a.py")}, scope) is None
+    assert scope_refusal("Edit", {"file_path": "src/a.py"}, scope) is None
+    refusal = scope_refusal("Edit", {"file_path": str(root / "docs/x.md")}, scope)
+    assert refusal is not None and "outside this task's touches (src/)" in refusal
+    assert scope_refusal("MultiEdit", {"file_path": "../elsewhere.py"}, scope) is not None
+    assert scope_refusal("NotebookEdit", {"notebook_path": "docs/n.ipynb"}, scope) is not None
+    assert scope_refusal("Write", {"file_path": "/etc/passwd"}, scope) is not None
+
+
+def test_scratch_home_report_file_and_dev_are_writable(scope: Scope) -> None:
+    assert scope_refusal("Write", {"file_path": str(scope.scratch[0] / "tmp/x")}, scope) is None
+    assert scope_refusal("Write", {"file_path": str(scope.files[0])}, scope) is None
+    assert scope_refusal("Bash", {"command": "make 2>/dev/null"}, scope) is None
+
+
+def test_a_symlink_out_of_the_touches_is_judged_by_its_target(scope: Scope) -> None:
+    (scope.root / "src" / "docs").symlink_to(scope.root / "docs")
+    assert scope_refusal("Write", {"file_path": "src/docs/x.md"}, scope) is not None
+
+
+def test_reads_and_other_tools_are_not_confined(scope: Scope) -> None:
+    assert scope_refusal("Read", {"file_path": "/etc/hostname"}, scope) is None
+    assert scope_refusal("Grep", {"pattern": "x", "path": "/"}, scope) is None
+
+
+def test_bash_commands_that_visibly_write_outside_are_refused(scope: Scope) -> None:
+    assert scope_refusal("Bash", {"command": "echo x > docs/out.md"}, scope) is not None
+    assert scope_refusal("Bash", {"command": "cp src/a.py ../../other/"}, scope) is not None
+    assert scope_refusal("Bash", {"command": "cd docs && echo x >> notes.txt"}, scope) is not None
+    # inside the touches, or not writing at all
+    assert scope_refusal("Bash", {"command": "echo x > src/out.txt"}, scope) is None
+    assert scope_refusal("Bash", {"command": "cd src && echo x >> notes.txt"}, scope) is None
+    assert scope_refusal("Bash", {"command": "pytest -q docs/ src/ | tee src/log"}, scope) is None
+    assert scope_refusal("Bash", {"command": 'git commit -m "docs > code"'}, scope) is None
+
+
+@pytest.mark.parametrize(
+    ("command", "targets"),
+    [
+        ("echo hi > out.txt; cat a.py", ["out.txt"]),
+        ("rm -f x 2> /dev/null", ["/dev/null", "x"]),
+        ("cmd 2>&1 | tee -a log.txt", ["log.txt"]),
+        ("cp a b && mv c d/e", ["b", "d/e"]),
+        ("sed -i 's/a/b/' f1 f2", ["f1", "f2"]),
+        ("sort < in.txt > out.txt", ["out.txt"]),
+        ("dd if=a of=/tmp/b", ["/tmp/b"]),
+        ("FOO=1 sudo touch new.txt", ["new.txt"]),
+        ("touch $OUT ~/x *.py", []),  # expansions cannot be known
+        ('echo "a > b"', []),
+        ("python -c 'open(\"x\", \"w\")'", []),  # a known limit: programs' own writes
+        ("echo 'unbalanced", []),
+        ("cd src && touch a && cd ../docs; cp x y", ["src/a", "src/../docs/y"]),
+        ("cd $DIR && touch a", []),
+    ],
+)
+def test_bash_write_targets(command: str, targets: list[str]) -> None:
+    assert bash_write_targets(command) == targets
+
+
+# ---------------------------------------------------------------- the real CLI
+
+
+@pytest.fixture
+def job(tmp_path: Path, messages_server: MessagesServer) -> AgentJob:
+    repo = make_repo(tmp_path / "repo", {"src/app.py": "ANSWER = 41\n", "docs/guide.md": "# G\n"})
+    worktree = tmp_path / "worktrees" / "T01"
+    git(repo, "worktree", "add", "-q", "-b", "swarm/demo/T01", str(worktree))
+    track = tmp_path / "track"
+    track.mkdir()
+    brief = track / "T01.brief.md"
+    brief.write_text("# Task T01: set ANSWER to 42\n\nWrite your report to $SWARM_REPORT.\n")
+    report = track / "reports" / "T01.md"
+    report.parent.mkdir()
+    return AgentJob(
+        track="demo",
+        task=Task(id="T01", title="Set the answer", touches=("src/",)),
+        worktree=worktree,
+        repo_root=repo,
+        brief_file=brief,
+        report_file=report,
+        shared_context=track / "shared_context.md",
+        log_file=tmp_path / "logs" / "T01.log",
+        env={
+            "ANTHROPIC_API_KEY": KEY,
+            "ANTHROPIC_BASE_URL": messages_server.url,
+            "SWARM_REPORT": str(report),
+            "CLAUDE_CODE_MAX_RETRIES": "2",
+        },
+        config=Config(),
+        model=MODEL,
+        budget_usd=5.0,
+    )
+
+
+def _run(job: AgentJob) -> tuple[AgentOutcome, list[tuple[str, str]]]:
+    events: list[tuple[str, str]] = []
+    outcome = ClaudeCodeAgent(job.config).run(job, lambda kind, msg: events.append((kind, msg)))
+    return outcome, events
+
+
+def _tool_results(server: MessagesServer) -> list[dict[str, Any]]:
+    """Every tool_result block Claude Code sent back, in order."""
+    last = server.message_requests()[-1].body["messages"]
+    return [block for message in last if isinstance(message["content"], list)
+            for block in message["content"] if block.get("type") == "tool_result"]
+
+
+REPORT = """**Status:** done
+
+## Summary
+
+ANSWER is 42.
+
+## Files Touched
+
+- `src/app.py`
+
+## SpawnCandidates
+
+| ID | Subtask | Touches | Effort | User Input | Severity | Dedup Key | Accept Criteria |
+|---|---|---|---|---|---|---|---|
+| SC-01 | Document the answer | `docs/guide.md` | S | false | low | docs|answer | guide says 42 |
+"""
+
+
+@needs_sdk
+def test_claude_code_edits_within_touches_is_refused_outside_and_reports(
+    job: AgentJob, messages_server: MessagesServer
+) -> None:
+    wt = job.worktree.resolve()
+    messages_server.script(
+        Turn.reply(text("Editing."), tool_use("Write", {"file_path": str(wt / "src/app.py"),
+                                                        "content": "ANSWER = 42\n"})),
+        Turn.reply(tool_use("Write", {"file_path": str(wt / "docs/guide.md"), "content": "x"})),
+        Turn.reply(tool_use("Bash", {"command": "echo x > ../../outside.txt"})),
+        Turn.reply(tool_use("Bash", {"command": "git add -A && git commit -q -m 'T01: 42'"})),
+        Turn.reply(tool_use("Write", {"file_path": str(job.report_file), "content": REPORT}),
+                   usage={"input_tokens": 1000, "output_tokens": 200}),
+        Turn.reply(text("Done."), usage={"input_tokens": 1000, "output_tokens": 100}),
+    )
+
+    outcome, events = _run(job)
+
+    assert outcome.ok, outcome.diagnosis
+    assert (wt / "src/app.py").read_text() == "ANSWER = 42\n"
+    assert (wt / "docs/guide.md").read_text() == "# G\n"
+    assert not (job.worktree.parent.parent / "outside.txt").exists()
+    assert git(wt, "log", "--format=%s", "-1").stdout.strip() == "T01: 42"
+    results = _tool_results(messages_server)
+    assert [bool(r.get("is_error")) for r in results[:3]] == [False, True, True]
+    assert "outside this task's touches (src/)" in str(results[1]["content"])
+    assert "outside this task's worktree" in str(results[2]["content"])
+    assert [kind for kind, _ in events] == ["scope-refused", "scope-refused"]
+    report, _ = parse_report(outcome.report_text or "", "T01.md")
+    assert report.status == "done" and [c.id for c in report.candidates] == ["SC-01"]
+    # usage and cost as Claude Code reports them: 4 turns of 10 + 1000 + 1000 input tokens
+    assert sum(u.input_tokens for u in outcome.usage) == 2040
+    assert sum(u.output_tokens for u in outcome.usage) == 5 * 4 + 200 + 100
+    assert {u.model for u in outcome.usage} == {MODEL}
+    assert sum(u.cost_usd or 0 for u in outcome.usage) > 0
+
+
+@needs_sdk
+def test_claude_code_runs_isolated_retries_529_and_never_logs_the_key(
+    job: AgentJob, messages_server: MessagesServer
+) -> None:
+    messages_server.script(
+        Turn.error(529),
+        Turn.reply(tool_use("Bash", {"command": "echo home=$HOME key=$ANTHROPIC_API_KEY"})),
+        Turn.reply(text(f"**Status:** done\n\nThe key is {KEY}\n")),
+    )
+    job.report_file.write_text("**Status:** failed\n\nfrom an earlier attempt\n")
+    outcome, events = _run(job)
+    assert outcome.ok, outcome.diagnosis
+    assert "earlier attempt" not in (outcome.report_text or "")  # the final message is used
+    assert "rate-limited" in [kind for kind, _ in events]
+    home = job.log_file.with_name("T01.claude-home")
+    assert (home / ".claude").is_dir()
+    assert not (Path.home() / ".claude").exists()  # the user's own home is left alone
+    assert f"home={home}" in str(_tool_results(messages_server)[0]["content"])
+    log = job.log_file.read_text()
+    assert "home=" in log and KEY not in log
+    assert KEY not in repr(outcome) and KEY not in repr(events)
+
+
+@needs_sdk
+def test_claude_code_stops_at_the_task_budget(
+    job: AgentJob, messages_server: MessagesServer
+) -> None:
+    capped = AgentJob(**{**job.__dict__, "budget_usd": 0.001})
+    messages_server.script(
+        Turn.reply(tool_use("Bash", {"command": "true"}),
+                   usage={"input_tokens": 100_000, "output_tokens": 10_000}),
+        Turn.reply(text("never reached")),
+    )
+    outcome, _ = _run(capped)
+    assert not outcome.ok and outcome.kind == "budget"
+    assert sum(u.cost_usd or 0 for u in outcome.usage) > 0.001
+
+
+def test_without_the_sdk_it_says_how_to_install_it(
+    job: AgentJob, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "claude_agent_sdk", None)  # import now raises ImportError
+    outcome, _ = _run(job)
+    assert not outcome.ok and outcome.kind == "setup-failed"
+    assert "swarmgit[claude-code]" in outcome.diagnosis
+
+
+@needs_sdk
+def test_without_a_key_it_fails_before_starting(job: AgentJob) -> None:
+    keyless = AgentJob(**{**job.__dict__, "env": {}})
+    outcome, _ = _run(keyless)
+    assert not outcome.ok and outcome.kind == "setup-failed"
+    assert "ANTHROPIC_API_KEY" in outcome.diagnosis
+
+
+@needs_sdk
+def test_claude_code_is_stopped_at_the_wall_time_limit(
+    job: AgentJob, messages_server: MessagesServer
+) -> None:
+    slow = AgentJob(**{**job.__dict__, "config": parse_config("[agent]\ntimeout_minutes = 0.02\n")})
+    messages_server.script(Turn.reply(text("too late"), delay=5.0))
+    outcome, _ = _run(slow)
+    assert not outcome.ok and outcome.kind == "timeout"
+    deadline = time.monotonic() + 10
+    while _processes_in(job.worktree) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_in(job.worktree) == []  # nothing left running in the worktree
+
+
+def _processes_in(folder: Path) -> list[int]:
+    """Pids of live processes whose working directory is `folder`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == folder.resolve():
+                if (proc / "stat").read_text().split()[2] != "Z":
+                    found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
