@@ -1,9 +1,13 @@
 """Every test runs with its own HOME, a fixed git identity and no user or system git config."""
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import pygit2
 import pytest
+from pygit2.enums import ConfigLevel
 
 from tests.gitutil import make_repo
 
@@ -21,6 +25,19 @@ def _isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@swarmgit.invalid")
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _libgit2_home(_isolated_git: None) -> Iterator[None]:
+    """libgit2 reads HOME once per process: point its global, XDG and system config search
+    paths at this test's HOME too, so pygit2 never sees the real user's git config."""
+    levels = (ConfigLevel.GLOBAL, ConfigLevel.XDG, ConfigLevel.SYSTEM)
+    saved = {level: pygit2.settings.search_path[level] for level in levels}
+    for level in levels:
+        pygit2.settings.search_path[level] = os.environ["HOME"]
+    yield
+    for level, value in saved.items():
+        pygit2.settings.search_path[level] = value
 
 
 @pytest.fixture

@@ -1,0 +1,244 @@
+"""Benchmark: integrating many task branches, and the git cost of one task, against the git CLI.
+
+1. A 10,000-file repository (written with pygit2, packed) and 50 task branches, each changing
+   3 files no other task touches. `fold_merge` of all 50 is timed against a loop of
+   `git merge --no-ff` in a worktree (the classic way), and against a loop of git's own
+   in-memory `git merge-tree --write-tree` + `git commit-tree`. All three must give the same
+   tree. Target: `fold_merge` at least 5x faster than the `git merge` loop.
+2. On a 1,000-file repository, 100 tasks: a worktree on a new branch, one file written, one
+   commit, through `create_task_worktree` + `commit_all`, against `git worktree add -b` +
+   `git add -A` + `git commit` (each contender in its own identical repository).
+
+`run()` returns a markdown section; `python -m benchmarks.bench_integrate` prints it.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import FileMode
+
+from swarmgit.gitops.commit import commit_all
+from swarmgit.gitops.merge import fold_merge
+from swarmgit.gitops.worktrees import create_task_worktree
+
+BIG_FILES = 10_000
+BRANCHES = 50
+FILES_PER_TASK = 3
+SMALL_FILES = 1_000
+TASKS = 100
+TARGET_RATIO = 5.0
+
+_IDENTITY = {
+    f"GIT_{role}_{field}": value
+    for role in ("AUTHOR", "COMMITTER")
+    for field, value in (("NAME", "bench"), ("EMAIL", "bench@swarmgit.invalid"))
+}
+# The git CLI runs without the user's config (no hooks, no fsmonitor, no signing).
+_GIT_ENV = {**os.environ, **_IDENTITY, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+_SIG = pygit2.Signature("bench", "bench@swarmgit.invalid")
+
+
+def run() -> str:
+    """Run both measurements in a temporary folder; the markdown section with their tables."""
+    with tempfile.TemporaryDirectory(prefix="swarmgit-bench-") as tmp:
+        integrate = _integrate_table(Path(tmp) / "integrate")
+        per_task = _per_task_table(Path(tmp) / "tasks")
+    return "\n".join(["## Integration and per-task git overhead", "", integrate, "", per_task])
+
+
+def _integrate_table(root: Path) -> str:
+    # Each method gets its own copy of the repository, so none finds objects another wrote.
+    original, base, heads = _big_repo(root / "original")
+    copies = {name: root / name for name in ("fold", "merge-tree", "merge")}
+    for copy in copies.values():
+        shutil.copytree(original, copy, symlinks=True)
+    repo = pygit2.Repository(str(copies["fold"]))
+    started = time.perf_counter()
+    result = fold_merge(repo, base, heads, lambda label: f"merge {label}")
+    fold = time.perf_counter() - started
+    fold_tree = str(repo[result.commit].peel(pygit2.Tree).id)
+
+    merge_tree_time, merge_tree_tree = _merge_tree_loop(copies["merge-tree"], base, heads)
+    merge_loop, checkout, merge_loop_tree = _merge_loop(root, copies["merge"], base, heads)
+
+    same = fold_tree == merge_tree_tree == merge_loop_tree
+    ratio = merge_loop / fold
+    verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
+    return "\n".join([
+        f"Integrating {BRANCHES} task branches ({FILES_PER_TASK} distinct files each) on a "
+        f"{BIG_FILES:,}-file packed repository (task objects loose, as after a run); each "
+        "method on its own fresh copy, timed once.",
+        "",
+        "| method | time | time / fold_merge |",
+        "| --- | ---: | ---: |",
+        f"| swarmgit `fold_merge` (pygit2, in memory) | {_ms(fold)} | 1.0x |",
+        f"| loop of `git merge-tree --write-tree` + `git commit-tree` "
+        f"| {_ms(merge_tree_time)} | {merge_tree_time / fold:.1f}x |",
+        f"| loop of `git merge --no-ff` in a worktree | {_ms(merge_loop)} | {ratio:.1f}x |",
+        "",
+        f"The `git merge` loop also needs its worktree: checkout took {_ms(checkout)} "
+        f"(not counted above). Same final tree from all three: {'yes' if same else 'NO'}. "
+        f"Target >= {TARGET_RATIO:.0f}x against the `git merge` loop: {verdict} ({ratio:.1f}x).",
+    ])
+
+
+def _merge_loop(
+    root: Path, repo_path: Path, base: str, heads: Sequence[tuple[str, str]]
+) -> tuple[float, float, str]:
+    """Seconds for the `git merge --no-ff` loop, seconds for its checkout, final tree."""
+    worktree = root / "integration"
+    started = time.perf_counter()
+    _git(repo_path, "worktree", "add", "-q", "-b", "integration", str(worktree), base)
+    checkout = time.perf_counter() - started
+    started = time.perf_counter()
+    for label, head in heads:
+        _git(worktree, "merge", "--no-ff", "-q", "-m", f"merge {label}", head)
+    return time.perf_counter() - started, checkout, _git(worktree, "rev-parse", "HEAD^{tree}")
+
+
+def _merge_tree_loop(
+    repo_path: Path, base: str, heads: Sequence[tuple[str, str]]
+) -> tuple[float, str]:
+    """Seconds for git's in-memory merge loop, and its final tree."""
+    current = base
+    started = time.perf_counter()
+    for label, head in heads:
+        tree = _git(repo_path, "merge-tree", "--write-tree", current, head).splitlines()[0]
+        current = _git(
+            repo_path, "commit-tree", tree, "-p", current, "-p", head, "-m", f"merge {label}"
+        )
+    return time.perf_counter() - started, tree
+
+
+def _per_task_table(root: Path) -> str:
+    repo, base = _write_repo(root / "ours", SMALL_FILES)
+    git_path = root / "git"
+    shutil.copytree(root / "ours", git_path, symlinks=True)
+
+    def ours_worktree(i: int) -> Path:
+        return create_task_worktree(
+            repo, name=f"T{i:03d}", path=root / "wt-ours" / f"T{i:03d}",
+            branch=f"swarm/bench/T{i:03d}", start=base,
+        )
+
+    def ours_commit(path: Path, i: int) -> None:
+        commit_all(path, f"T{i:03d}: work", lambda paths: [])
+
+    def git_worktree(i: int) -> Path:
+        path = root / "wt-git" / f"T{i:03d}"
+        _git(git_path, "worktree", "add", "-q", "-b", f"swarm/bench/T{i:03d}", str(path), base)
+        return path
+
+    def git_commit(path: Path, i: int) -> None:
+        _git(path, "add", "-A")
+        _git(path, "commit", "-q", "-m", f"T{i:03d}: work")
+
+    ours, cli = _time_tasks([(ours_worktree, ours_commit), (git_worktree, git_commit)])
+    rows = [
+        ("worktree + branch", _median(ours, 0), _median(cli, 0)),
+        ("commit (stage all, commit)", _median(ours, 1), _median(cli, 1)),
+        ("total per task", _median(ours, 2), _median(cli, 2)),
+    ]
+    lines = [
+        f"Per task on a {SMALL_FILES:,}-file repository, {TASKS} tasks, the two contenders "
+        "taking turns (median per task; `commit_all` includes its scope-check call).",
+        "",
+        "| step | swarmgit | git CLI | git CLI / swarmgit |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    lines += [f"| {step} | {_ms(a)} | {_ms(b)} | {b / a:.2f}x |" for step, a, b in rows]
+    return "\n".join(lines)
+
+
+_Contender = tuple[Callable[[int], Path], Callable[[Path, int], None]]
+
+
+def _time_tasks(contenders: Sequence[_Contender]) -> list[list[tuple[float, float, float]]]:
+    """Per contender, per task: seconds for (worktree, commit, both); each task writes one
+    new file. Contenders alternate, first one then the other going first, so that a busy
+    machine slows both alike."""
+    times: list[list[tuple[float, float, float]]] = [[] for _ in contenders]
+    for i in range(TASKS):
+        order = range(len(contenders)) if i % 2 == 0 else reversed(range(len(contenders)))
+        for which in order:
+            make_worktree, commit = contenders[which]
+            started = time.perf_counter()
+            path = make_worktree(i)
+            created = time.perf_counter()
+            (path / "pkg000" / f"task_{i:03d}.py").write_text(f"VALUE = {i}\n", encoding="utf-8")
+            commit_started = time.perf_counter()
+            commit(path, i)
+            done = time.perf_counter()
+            worktree, committed = created - started, done - commit_started
+            times[which].append((worktree, committed, worktree + committed))
+    return times
+
+
+def _median(times: Sequence[tuple[float, float, float]], column: int) -> float:
+    return statistics.median(t[column] for t in times)
+
+
+def _big_repo(path: Path) -> tuple[Path, str, list[tuple[str, str]]]:
+    """The packed 10k-file repository, its base commit, and (label, head) per task branch."""
+    repo, base = _write_repo(path, BIG_FILES)
+    base_tree = repo[base].peel(pygit2.Tree)
+    heads = []
+    for task in range(BRANCHES):
+        index = pygit2.Index()
+        index.read_tree(base_tree)
+        for k in range(FILES_PER_TASK):
+            # 61 is coprime with the file count, so every task gets files no other task has.
+            number = ((task * FILES_PER_TASK + k) * 61) % BIG_FILES
+            text = _content(number) + f"# changed by task {task}\n"
+            index.add(pygit2.IndexEntry(_file_path(number), repo.create_blob(text), FileMode.BLOB))
+        label = f"T{task:02d}"
+        head = repo.create_commit(
+            f"refs/heads/swarm/bench/{label}", _SIG, _SIG, f"{label}: work",
+            index.write_tree(repo), [pygit2.Oid(hex=base)],
+        )
+        heads.append((label, str(head)))
+    return path, base, heads
+
+
+def _write_repo(path: Path, files: int) -> tuple[pygit2.Repository, str]:
+    """A repository on `main` with one commit of `files` Python files, then packed."""
+    repo = pygit2.init_repository(str(path), initial_head="main")
+    index = pygit2.Index()
+    for number in range(files):
+        blob = repo.create_blob(_content(number))
+        index.add(pygit2.IndexEntry(_file_path(number), blob, FileMode.BLOB))
+    commit = repo.create_commit("refs/heads/main", _SIG, _SIG, "base", index.write_tree(repo), [])
+    # libgit2 is slow over many loose objects; a real repository is packed.
+    _git(path, "repack", "-a", "-d", "-q")
+    return pygit2.Repository(str(path)), str(commit)
+
+
+def _file_path(number: int) -> str:
+    return f"pkg{number // 100:03d}/mod_{number % 100:02d}.py"
+
+
+def _content(number: int) -> str:
+    return "".join(f"def f{number}_{i}(x):\n    return x + {i}\n\n" for i in range(8))
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env=_GIT_ENV, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+if __name__ == "__main__":
+    print(run())

@@ -1,0 +1,58 @@
+"""Commit everything in a worktree, through the same scope check the pre-commit hook runs.
+
+libgit2 runs no hooks, so the check is called here before anything is written: a refused
+commit leaves the index file, the working tree and the branch exactly as they were.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pygit2
+
+from swarmgit.errors import WorkFailed
+from swarmgit.gitops.diff import changes_in, describe_paths, touched_paths
+from swarmgit.gitops.refs import set_branch
+from swarmgit.gitops.repo import head_commit, signature
+
+
+class ScopeViolation(WorkFailed):
+    """A commit would touch paths outside the task's touches; nothing was committed."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.paths = tuple(paths)
+        listing = describe_paths(self.paths)
+        super().__init__(f"commit refused: paths outside the task's touches: {listing}")
+
+
+def commit_all(
+    worktree: Path, message: str, check: Callable[[Sequence[str]], Sequence[str]]
+) -> str | None:
+    """Stage every change in `worktree` (adds, edits, deletions; .gitignore respected) and
+    commit it on the checked-out branch; returns the new commit's hex, None if nothing changed.
+
+    `check(paths)` gets every path the commit touches (both sides of renames) and returns the
+    offending ones; if any, raises ScopeViolation and writes nothing.
+    """
+    repo = pygit2.Repository(str(worktree))
+    if repo.head_is_detached:
+        raise WorkFailed(f"worktree {worktree} has a detached HEAD: check out the task branch")
+    branch = str(repo.references["HEAD"].target).removeprefix("refs/heads/")
+    parent = head_commit(repo)
+    index = repo.index
+    index.add_all()
+    head_tree = repo[parent].peel(pygit2.Tree) if parent else repo[repo.TreeBuilder().write()]
+    paths = touched_paths(changes_in(index.diff_to_tree(head_tree)))
+    if not paths:
+        return None
+    offending = list(check(paths))
+    if offending:
+        raise ScopeViolation(offending)
+    index.write()
+    tree = index.write_tree()
+    author = signature(repo)
+    parents = [] if parent is None else [pygit2.Oid(hex=parent)]
+    commit = str(repo.create_commit(None, author, author, message, tree, parents))
+    subject = message.partition("\n")[0]
+    set_branch(repo, branch, commit, expect=parent, message=f"commit: {subject}")
+    return commit

@@ -1,0 +1,76 @@
+"""What changed between two trees: paths (renames found, both sides kept) and added lines.
+
+Scope checks use `touched_paths`, which names every path a change writes or removes: both
+sides of a rename, deleted files, mode changes. Gates use `changed_lines`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pygit2
+from pygit2.enums import DiffFind
+
+
+@dataclass(frozen=True)
+class PathChange:
+    """One changed path. `status` is git's letter: A, M, D, R (renamed) or T (type change).
+
+    `old_path` is None for an added file, `new_path` None for a deleted one.
+    """
+
+    status: str
+    old_path: str | None
+    new_path: str | None
+
+
+def changes_between(repo: pygit2.Repository, old: str, new: str) -> list[PathChange]:
+    """Changed paths from commit (or tree) `old` to `new`, with renames detected."""
+    return changes_in(_tree(repo, old).diff_to_tree(_tree(repo, new)))
+
+
+def changes_in(diff: pygit2.Diff) -> list[PathChange]:
+    """The path changes of a diff (tree to tree, or tree to index), after rename detection."""
+    diff.find_similar(DiffFind.FIND_RENAMES)
+    changes = []
+    for delta in diff.deltas:
+        status = delta.status_char()
+        old = None if status == "A" else delta.old_file.path
+        new = None if status == "D" else delta.new_file.path
+        changes.append(PathChange(status, old, new))
+    return changes
+
+
+def touched_paths(changes: Iterable[PathChange]) -> list[str]:
+    """Every path the changes write or remove (both sides of renames), sorted, unique."""
+    paths = {p for c in changes for p in (c.old_path, c.new_path) if p is not None}
+    return sorted(paths)
+
+
+def describe_paths(paths: Sequence[str], limit: int = 10) -> str:
+    """Paths for an error message: the first `limit`, then how many more."""
+    more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
+    return ", ".join(paths[:limit]) + more
+
+
+def changed_lines(repo: pygit2.Repository, old: str, new: str) -> dict[str, set[int]]:
+    """New-side line numbers added or modified, per file (new path) that has any.
+
+    Pure deletions, binary files and unchanged renames contribute no entry.
+    """
+    diff = _tree(repo, old).diff_to_tree(_tree(repo, new), context_lines=0)
+    diff.find_similar(DiffFind.FIND_RENAMES)
+    lines: dict[str, set[int]] = {}
+    for patch in diff:
+        if patch is None or patch.delta.is_binary:
+            continue
+        added = {
+            line.new_lineno for hunk in patch.hunks for line in hunk.lines if line.origin == "+"
+        }
+        if added:
+            lines[patch.delta.new_file.path] = added
+    return lines
+
+
+def _tree(repo: pygit2.Repository, rev: str) -> pygit2.Tree:
+    return repo.revparse_single(rev).peel(pygit2.Tree)

@@ -1,0 +1,93 @@
+"""Opening a repository and the facts every other git module asks of it.
+
+pygit2 objects belong to one `Repository`: callers pass commit ids as hex strings between
+modules and threads, and open one `Repository` per thread.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pygit2
+
+from swarmgit.errors import UsageError
+
+FALLBACK_NAME = "swarmgit"
+FALLBACK_EMAIL = "swarmgit@localhost"
+
+
+def discover(path: Path) -> pygit2.Repository:
+    """The repository (main or linked worktree) containing `path`; UsageError when none."""
+    found = pygit2.discover_repository(str(path))
+    if found is None:
+        raise UsageError(f"not a git repository: {path}")
+    return pygit2.Repository(found)
+
+
+def workdir(repo: pygit2.Repository) -> Path:
+    """Top level of this repository's working tree; UsageError for a bare repository."""
+    if repo.workdir is None:
+        raise UsageError(f"{repo.path} is a bare repository: it has no working tree")
+    return Path(repo.workdir)
+
+
+def common_dir(repo: pygit2.Repository) -> Path:
+    """The git dir shared by all worktrees (`.git` of the main one), also from a linked worktree."""
+    git_dir = Path(repo.path)
+    pointer = git_dir / "commondir"
+    if not pointer.is_file():
+        return git_dir
+    # git writes a relative path ("../.."), libgit2 an absolute one; `/` handles both.
+    return (git_dir / pointer.read_text(encoding="utf-8").strip()).resolve()
+
+
+def current_branch(repo: pygit2.Repository) -> str | None:
+    """Short name of the checked-out branch; None when HEAD is detached or unborn."""
+    if repo.head_is_detached or repo.head_is_unborn:
+        return None
+    return repo.head.shorthand
+
+
+def head_commit(repo: pygit2.Repository) -> str | None:
+    """Hex id of the commit HEAD points at; None on an unborn branch."""
+    if repo.head_is_unborn:
+        return None
+    return str(repo.head.target)
+
+
+def signature(repo: pygit2.Repository) -> pygit2.Signature:
+    """Who commits, per field: GIT_AUTHOR_NAME/EMAIL, else user.name/email, else the fallback
+    `swarmgit <swarmgit@localhost>`. (libgit2 ignores the GIT_AUTHOR_* variables.)
+    """
+    config = repo.config
+    name = os.environ.get("GIT_AUTHOR_NAME") or _config_value(config, "user.name")
+    email = os.environ.get("GIT_AUTHOR_EMAIL") or _config_value(config, "user.email")
+    return pygit2.Signature(name or FALLBACK_NAME, email or FALLBACK_EMAIL)
+
+
+def tracked_files(repo: pygit2.Repository, commit: str) -> list[str]:
+    """Every file path (sorted) in the tree of `commit`."""
+    index = pygit2.Index()
+    index.read_tree(repo[commit].peel(pygit2.Tree))
+    return sorted(entry.path for entry in index)
+
+
+def resolve(repo: pygit2.Repository, rev: str) -> str:
+    """Hex id of the commit `rev` names (branch, tag, hex, `HEAD~2`...); UsageError if none."""
+    try:
+        return str(repo.revparse_single(rev).peel(pygit2.Commit).id)
+    except (KeyError, ValueError, pygit2.GitError) as exc:
+        raise UsageError(f"unknown revision: {rev}") from exc
+
+
+def contains(repo: pygit2.Repository, tip: str, commit: str) -> bool:
+    """True when `commit` is `tip` or one of its ancestors (moving `commit` to `tip` is a
+    fast-forward)."""
+    return tip == commit or repo.descendant_of(tip, commit)
+
+
+def _config_value(config: pygit2.Config, key: str) -> str | None:
+    try:
+        return str(config[key])
+    except KeyError:
+        return None

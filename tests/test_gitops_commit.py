@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from swarmgit.errors import WorkFailed
+from swarmgit.gitops.commit import ScopeViolation, commit_all
+from swarmgit.gitops.worktrees import create_task_worktree
+from tests.gitutil import git, make_repo, write
+
+BODY = "".join(f"line {i}\n" for i in range(1, 21))
+
+
+Check = Callable[[Sequence[str]], Sequence[str]]
+
+
+def _allow(prefix: str) -> tuple[list[Sequence[str]], Check]:
+    """A scope check allowing paths under `prefix`, recording what it was asked."""
+    seen: list[Sequence[str]] = []
+
+    def check(paths: Sequence[str]) -> Sequence[str]:
+        seen.append(list(paths))
+        return [p for p in paths if not p.startswith(prefix)]
+
+    return seen, check
+
+
+def _head(root: Path, rev: str = "HEAD") -> str:
+    return git(root, "rev-parse", rev).stdout.strip()
+
+
+def test_commits_adds_edits_and_deletions_but_not_ignored_files(tmp_path: Path) -> None:
+    root = make_repo(
+        tmp_path / "r", {".gitignore": "*.log\n", "src/a.py": "a\n", "src/gone.py": "g\n"}
+    )
+    before = _head(root)
+    write(root, "src/a.py", "a2\n")
+    (root / "src/gone.py").unlink()
+    write(root, "src/new/b.py", "b\n")
+    write(root, "src/debug.log", "noise\n")
+    seen, check = _allow("src/")
+
+    commit = commit_all(root, "T01: add b\n\nbody", check)
+
+    assert commit == _head(root, "main")
+    assert seen == [["src/a.py", "src/gone.py", "src/new/b.py"]]
+    assert git(root, "rev-parse", f"{commit}^").stdout.strip() == before
+    assert git(root, "log", "-1", "--format=%an <%ae>|%s").stdout.strip() == (
+        "Swarm Test <test@swarmgit.invalid>|T01: add b"
+    )
+    assert git(root, "ls-tree", "-r", "--name-only", commit).stdout.split() == [
+        ".gitignore", "src/a.py", "src/new/b.py",
+    ]
+    assert git(root, "status", "--porcelain").stdout == ""  # index and tree agree with HEAD
+    assert "commit: T01: add b" in git(root, "reflog", "-1", "main").stdout
+
+
+def test_nothing_to_commit_returns_none(repo: Path) -> None:
+    before = _head(repo)
+    seen, check = _allow("")
+    assert commit_all(repo, "empty", check) is None
+    assert seen == []
+    assert _head(repo) == before
+
+
+def test_the_check_sees_both_sides_of_a_rename(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r", {"outside/mod.py": BODY})
+    write(root, "inside/mod.py", BODY)
+    (root / "outside/mod.py").unlink()
+    seen, check = _allow("inside/")
+    with pytest.raises(ScopeViolation) as refused:
+        commit_all(root, "move", check)
+    assert seen == [["inside/mod.py", "outside/mod.py"]]
+    assert refused.value.paths == ("outside/mod.py",)
+    assert "outside/mod.py" in str(refused.value)
+
+
+def test_a_scope_violation_commits_nothing_and_keeps_all_work(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r", {"api/a.py": "a\n", "core/c.py": "c\n"})
+    before = _head(root)
+    write(root, "api/a.py", "a2\n")
+    write(root, "core/c.py", "c2\n")
+    write(root, "core/staged.py", "s\n")
+    git(root, "add", "core/staged.py")  # the agent's own staging survives too
+    status_before = git(root, "status", "--porcelain").stdout
+    _, check = _allow("api/")
+
+    with pytest.raises(ScopeViolation) as refused:
+        commit_all(root, "sneaky", check)
+
+    assert isinstance(refused.value, WorkFailed)
+    assert refused.value.paths == ("core/c.py", "core/staged.py")
+    assert _head(root) == before
+    assert git(root, "status", "--porcelain").stdout == status_before
+    assert (root / "core/c.py").read_text() == "c2\n"
+
+
+def test_commit_in_a_task_worktree_moves_only_its_branch(repo: Path, tmp_path: Path) -> None:
+    main_before = _head(repo, "main")
+    path = create_task_worktree(
+        pygit2.Repository(str(repo)), name="T01", path=tmp_path / "T01",
+        branch="swarm/t/T01", start=main_before,
+    )
+    write(path, "feature.py", "f\n")
+    _, check = _allow("")
+    commit = commit_all(path, "T01: feature", check)
+    assert _head(repo, "swarm/t/T01") == commit
+    assert _head(repo, "main") == main_before
+    assert git(path, "status", "--porcelain").stdout == ""
+    assert git(repo, "status", "--porcelain").stdout == ""
+
+
+def test_a_detached_worktree_is_refused(repo: Path) -> None:
+    git(repo, "checkout", "-q", "--detach")
+    write(repo, "x.txt", "x")
+    _, check = _allow("")
+    with pytest.raises(WorkFailed, match="detached HEAD"):
+        commit_all(repo, "m", check)
+
+
+def test_worktrees_commit_in_parallel_threads(repo: Path, tmp_path: Path) -> None:
+    start = _head(repo)
+    r = pygit2.Repository(str(repo))
+    paths = [
+        create_task_worktree(
+            r, name=f"T{i}", path=tmp_path / f"T{i}", branch=f"swarm/t/T{i}", start=start
+        )
+        for i in range(4)
+    ]
+
+    def work(path: Path) -> list[str | None]:
+        commits = []
+        for n in range(5):
+            write(path, f"{path.name}/f{n}.txt", str(n))
+            commits.append(commit_all(path, f"{path.name} step {n}", lambda p: []))
+        return commits
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(work, paths))
+
+    for path, commits in zip(paths, results):
+        assert None not in commits
+        log = git(repo, "rev-list", f"swarm/t/{path.name}", f"^{start}").stdout.split()
+        assert log == list(reversed(commits))

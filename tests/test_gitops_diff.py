@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pygit2
+
+from swarmgit.gitops.diff import (
+    PathChange,
+    changed_lines,
+    changes_between,
+    describe_paths,
+    touched_paths,
+)
+from tests.gitutil import git, make_repo, write
+
+BODY = "".join(f"line {i}\n" for i in range(1, 21))
+
+
+def _commit(root: Path, message: str) -> str:
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", message)
+    return git(root, "rev-parse", "HEAD").stdout.strip()
+
+
+def test_changes_between_reports_adds_edits_deletions_renames_modes(tmp_path: Path) -> None:
+    root = make_repo(
+        tmp_path / "r",
+        {"keep.py": "a\n", "gone.py": "b\n", "old/name.py": BODY, "run.sh": "echo\n"},
+    )
+    base = git(root, "rev-parse", "HEAD").stdout.strip()
+    write(root, "keep.py", "a\nb\n")
+    write(root, "new.py", "n\n")
+    (root / "gone.py").unlink()
+    (root / "fresh").mkdir()
+    git(root, "mv", "old/name.py", "fresh/name.py")
+    (root / "run.sh").chmod(0o755)
+    head = _commit(root, "change")
+    changes = changes_between(pygit2.Repository(str(root)), base, head)
+    assert sorted(changes, key=repr) == sorted(
+        [
+            PathChange("M", "keep.py", "keep.py"),
+            PathChange("A", None, "new.py"),
+            PathChange("D", "gone.py", None),
+            PathChange("R", "old/name.py", "fresh/name.py"),
+            PathChange("M", "run.sh", "run.sh"),
+        ],
+        key=repr,
+    )
+    assert touched_paths(changes) == [
+        "fresh/name.py", "gone.py", "keep.py", "new.py", "old/name.py", "run.sh",
+    ]
+
+
+def test_identical_commits_have_no_changes(repo: Path) -> None:
+    head = git(repo, "rev-parse", "HEAD").stdout.strip()
+    assert changes_between(pygit2.Repository(str(repo)), head, head) == []
+
+
+def test_changed_lines_gives_new_side_line_numbers_per_file(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r", {"a.py": BODY, "b.py": BODY, "moved.py": BODY})
+    base = git(root, "rev-parse", "HEAD").stdout.strip()
+    edited = BODY.replace("line 3\n", "LINE 3\n").replace("line 10\n", "line 10\nextra\n")
+    write(root, "a.py", edited)
+    write(root, "b.py", BODY.replace("line 5\n", ""))  # a pure deletion
+    git(root, "mv", "moved.py", "renamed.py")
+    write(root, "renamed.py", BODY + "tail\n")
+    write(root, "c.py", "one\ntwo\n")
+    head = _commit(root, "edit")
+    lines = changed_lines(pygit2.Repository(str(root)), base, head)
+    assert lines == {"a.py": {3, 11}, "renamed.py": {21}, "c.py": {1, 2}}
+
+
+def test_describe_paths_shortens_long_lists() -> None:
+    assert describe_paths(["a", "b"]) == "a, b"
+    assert describe_paths([f"p{i}" for i in range(12)], limit=3) == "p0, p1, p2 and 9 more"
