@@ -7,12 +7,15 @@ from collections.abc import Callable
 
 from swarmgit.engine.dispatch import RunSummary
 from swarmgit.engine.integrate import Integration
+from swarmgit.gates.runner import render_table
 from swarmgit.engine.track_run import implement_track, run_one
 from swarmgit.engine.workspace import Workspace, resolve_track
 from swarmgit.errors import EXIT_OK, EXIT_WORK_FAILED
 
 Echo = Callable[[str], None]
 QUIET_KINDS = frozenset({"output"})
+MESSAGE_WIDTH = 100
+MORE_LINES = 8
 
 
 def progress_printer(echo: Echo) -> Callable[[str, str, str | None], None]:
@@ -23,7 +26,12 @@ def progress_printer(echo: Echo) -> Callable[[str, str, str | None], None]:
         if kind in QUIET_KINDS:
             return
         elapsed = time.monotonic() - started
-        echo(f"[{elapsed:6.1f}s] {kind:<9} {message}")
+        first, *rest = message.splitlines() or [""]
+        if len(first) > MESSAGE_WIDTH:
+            first = first[: MESSAGE_WIDTH - 1] + "…"
+        echo(f"[{elapsed:6.1f}s] {kind:<9} {first}")
+        for line in rest[:MORE_LINES]:
+            echo(f"{'':20}{line}")
 
     return emit
 
@@ -49,7 +57,7 @@ def describe_integration(track: str, result: Integration) -> list[str]:
     lines = [f"integration: {result.verdict} ({len(result.merged)} branch(es) merged into "
              f"swarm/{track}/integration)"]
     if result.gates is not None:
-        lines.append(f"IOSM index {result.gates.index:.2f}, threshold {result.gates.threshold:.2f}")
+        lines += render_table(result.gates).splitlines()
     lines += [f"  {tid} not merged: {why}" for tid, why in result.rejected.items()]
     if result.conflict:
         lines.append(f"  conflict: {result.conflict}")

@@ -23,8 +23,6 @@ def integrate_track(
     with claimed(ws, track_id) as store:
         result = integrate(ws, store, track_id, progress_printer(echo), target=target,
                            advance=advance, partial=partial)
-    if result.gates is not None:
-        echo(render_table(result.gates))
     for line in describe_integration(track_id, result):
         echo(line)
     return EXIT_OK if result.verdict == "APPROVED" else EXIT_WORK_FAILED

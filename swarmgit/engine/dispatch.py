@@ -184,7 +184,7 @@ class Dispatcher:
         if row.start_commit and row.branch and row.branch in self.repo.branches.local:
             return row.start_commit
         sources = [(dep, rows[dep].final_commit or "") for dep in (*task.deps, *start.after)]
-        return start_point(self.repo, base, task, [s for s in sources if s[1]])
+        return start_point(self.repo, self.track, base, task, [s for s in sources if s[1]])
 
     def _job(self, task: Task, worktree: Path, row: TaskRow) -> AgentJob:
         folder = self.ws.track_dir(self.track)

@@ -17,6 +17,8 @@ from swarmgit.domain.integration import fix_candidates, integration_order
 from swarmgit.domain.plan import Status
 from swarmgit.domain.report import Report, SpawnCandidate
 from swarmgit.engine import spawning
+from swarmgit.engine.taskspace import merge_message
+from swarmgit.engine.views import refresh
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError
 from swarmgit.fsutil import write_atomic
@@ -88,8 +90,9 @@ def integrate(
     mergeable = {tid: row for tid, row in done.items() if tid not in result.rejected}
     order = integration_order({tid: (*row.deps, *row.after) for tid, row in mergeable.items()})
     folded = fold_merge(repo, info.base_commit, [(tid, mergeable[tid].final_commit or "") for tid in order],
-                        lambda label: f"swarm: integrate {label} into {integration_branch(track)}")
-    result.commit, result.merged = folded.commit, list(folded.merged) + list(folded.skipped)
+                        merge_message(track))
+    included = set(folded.merged) | set(folded.skipped)
+    result.commit, result.merged = folded.commit, [tid for tid in order if tid in included]
     if folded.conflict is not None:
         result.conflict = (f"merging {folded.conflict.label} conflicts in {', '.join(folded.conflict.paths)}; "
                            "every branch is kept: resolve it in a task whose touches cover those paths")
@@ -107,6 +110,8 @@ def integrate(
         _advance(ws, store, track, result, target or info.target_branch, advance, partial, emit)
     elif result.gates is not None:
         result.spawned = _spawn_fixes(ws, store, track, result.gates, owner, emit)
+    refresh(ws, store, track, ws.plan_path(track).read_text(encoding="utf-8"),
+            spawning.budget_left(ws, store, track))
     return result
 
 

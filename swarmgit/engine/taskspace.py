@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,13 +49,18 @@ class StartBlocked:
     reason: str
 
 
+def merge_message(track: str) -> Callable[[str], str]:
+    """One message for every swarm merge of a track. Start points and the integration fold
+    the same commits with the same message, so the integration reuses (fast-forwards through)
+    the start points' merge commits instead of making new ones (fold_merge is deterministic)."""
+    return lambda label: f"swarm({track}): merge {label}"
+
+
 def start_point(
-    repo: pygit2.Repository, base: str, task: Task, sources: Sequence[tuple[str, str]]
+    repo: pygit2.Repository, track: str, base: str, task: Task, sources: Sequence[tuple[str, str]]
 ) -> str | StartBlocked:
     """Fold the final commits of `sources` (task id, commit) into base; a conflict blocks."""
-    result = fold_merge(
-        repo, base, sources, lambda label: f"swarm: start point of {task.id} includes {label}"
-    )
+    result = fold_merge(repo, base, sources, merge_message(track))
     if result.conflict is not None:
         paths = ", ".join(result.conflict.paths)
         merged = ", ".join(result.merged) or "the base"
