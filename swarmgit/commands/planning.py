@@ -37,5 +37,6 @@ def simulate_track(ws: Workspace, track: str | None, workers: int | None, as_jso
 
 
 def graph_track(ws: Workspace, track: str | None, fmt: str) -> str:
+    """Lock-order edges are oriented as the configured limits would run them."""
     plan, _ = read_plan(ws, resolve_track(ws, track))
-    return render_graph(plan, fmt)
+    return render_graph(plan, fmt, limits=_limits(ws, None))

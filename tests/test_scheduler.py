@@ -1,0 +1,266 @@
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from functools import cache
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from swarmgit.domain.plan import Plan, Severity, Task
+from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start, topological_order
+from swarmgit.domain.touches import overlap
+
+
+def task(
+    task_id: str,
+    deps: Sequence[str] = (),
+    touches: Sequence[str] = (),
+    effort: int = 60,
+    severity: Severity = Severity.MEDIUM,
+    user_input: bool = False,
+) -> Task:
+    return Task(
+        id=task_id, title=task_id, deps=tuple(deps), touches=tuple(touches),
+        effort_minutes=effort, severity=severity, needs_user_input=user_input,
+    )
+
+
+def state(
+    done: Sequence[str] = (), running: Sequence[str] = (), failed: Sequence[str] = ()
+) -> RunState:
+    return RunState(frozenset(done), frozenset(running), frozenset(failed))
+
+
+def started(starts: list[Start]) -> list[str]:
+    return [s.task for s in starts]
+
+
+# ---- the naive reference: the rules of the docstring, written the obvious O(n²) way ----------
+
+def naive_decide(plan: Plan, run: RunState, limits: Limits, order: Sequence[str]) -> list[Start]:
+    """Take the ready tasks in `order` (the scheduler's priority) and start each that fits."""
+    by_id = {t.id: t for t in plan.tasks}
+    rank = {task_id: n for n, task_id in enumerate(order)}
+
+    @cache
+    def ancestors(task_id: str) -> frozenset[str]:
+        deps = by_id[task_id].deps
+        return frozenset(deps).union(*(ancestors(d) for d in deps))
+
+    ready = [
+        t for t in plan.tasks
+        if all(d in run.done for d in t.deps) and t.id not in run.done | run.running | run.failed
+    ]
+    ready.sort(key=lambda t: rank[t.id])
+    running = [by_id[r] for r in run.running]
+    chosen: list[Task] = []
+    for candidate in ready:
+        same_class = sum(r.needs_user_input == candidate.needs_user_input for r in running)
+        cap = limits.max_foreground if candidate.needs_user_input else limits.max_background
+        if len(running) >= limits.max_parallel or same_class >= cap:
+            continue
+        if any(overlap(candidate.touches, r.touches) for r in running):
+            continue
+        running.append(candidate)
+        chosen.append(candidate)
+    return [
+        Start(t.id, tuple(
+            d.id for d in plan.tasks
+            if d.id in run.done and d.id not in ancestors(t.id) and overlap(t.touches, d.touches)
+        ))
+        for t in chosen
+    ]
+
+
+_TREE = ["api/", "api/users.py", "api/orders.py", "api/**/*.py", "db/", "db/schema.sql",
+         "docs/*.md", "docs/index.md", "web/app.js", "**/conftest.py", "tests/", "tests/api/"]
+
+
+def random_plan(rng: random.Random, size: int) -> Plan:
+    tasks: list[Task] = []
+    for n in range(size):
+        earlier = [t.id for t in tasks]
+        tasks.append(task(
+            f"T{n:02d}",
+            deps=rng.sample(earlier, min(len(earlier), rng.choice([0, 0, 1, 1, 2, 3]))),
+            touches=rng.sample(_TREE, rng.choice([0, 1, 1, 2])),
+            effort=rng.choice([30, 60, 60, 150]),
+            severity=rng.choice(list(Severity)),
+            user_input=rng.random() < 0.15,
+        ))
+    rng.shuffle(tasks)  # plan order is not dependency order
+    return Plan(tasks=tuple(tasks))
+
+
+def random_limits(rng: random.Random) -> Limits:
+    return Limits(rng.randint(0, 4), rng.randint(0, 2), rng.randint(1, 5))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_decide_equals_the_naive_rules_along_random_runs(seed: int) -> None:
+    rng = random.Random(seed)
+    plan = random_plan(rng, rng.randint(1, 18))
+    scheduler = Scheduler(plan)
+    reference = Scheduler(plan)  # only asked for its priority order
+    done: set[str] = set()
+    running: set[str] = set()
+    failed: set[str] = set()
+    for _ in range(40):
+        limits = random_limits(rng)
+        run = RunState(frozenset(done), frozenset(running), frozenset(failed))
+        decision = scheduler.decide(run, limits)
+        assert decision == naive_decide(plan, run, limits, reference.priority(limits))
+        if rng.random() < 0.8:  # the caller usually starts what it was told
+            running |= set(started(decision))
+        move = rng.random()
+        if running and move < 0.5:
+            finished = rng.choice(sorted(running))
+            running.discard(finished)
+            (failed if rng.random() < 0.15 else done).add(finished)
+        elif failed and move < 0.6:
+            failed.discard(rng.choice(sorted(failed)))  # retry
+        elif done and move < 0.65:
+            done.discard(rng.choice(sorted(done)))  # reset a task
+        elif move < 0.7:
+            running.add(rng.choice(plan.ids))  # resumed run: something already running
+            done -= running
+            failed -= running
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_fresh_scheduler_agrees_with_a_used_one(seed: int) -> None:
+    rng = random.Random(seed)
+    plan = random_plan(rng, 15)
+    used = Scheduler(plan)
+    for _ in range(10):
+        run = state(
+            done=rng.sample(plan.ids, rng.randint(0, 8)),
+            running=rng.sample(plan.ids, rng.randint(0, 3)),
+        )
+        limits = random_limits(rng)
+        assert used.decide(run, limits) == Scheduler(plan).decide(run, limits)
+
+
+def test_overlapping_tasks_never_start_together_and_the_later_builds_on_the_earlier() -> None:
+    plan = Plan(tasks=(
+        task("T01", touches=["backend/cache/"], effort=120),
+        task("T02", touches=["backend/cache/service.py"], effort=60),
+        task("T03", touches=["docs/"], effort=30),
+    ))
+    scheduler = Scheduler(plan)
+    first = scheduler.decide(state(), Limits())
+    assert started(first) == ["T01", "T03"]
+    assert all(s.after == () for s in first)
+    assert scheduler.decide(state(running=["T01", "T03"]), Limits()) == []
+    assert scheduler.decide(state(done=["T01", "T03"]), Limits()) == [Start("T02", ("T01",))]
+
+
+def test_after_lists_lock_order_not_dependencies() -> None:
+    plan = Plan(tasks=(
+        task("T01", touches=["api/"]),
+        task("T02", deps=["T01"], touches=["api/users.py"]),
+        task("T03", deps=["T02"], touches=["api/"]),
+        task("T04", touches=["api/orders.py"]),
+    ))
+    decision = Scheduler(plan).decide(state(done=["T01", "T02", "T04"]), Limits())
+    assert decision == [Start("T03", ("T04",))]
+
+
+def test_read_only_tasks_run_beside_anything() -> None:
+    plan = Plan(tasks=(task("T01", touches=["**"]), task("T02"), task("T03")))
+    assert started(Scheduler(plan).decide(state(running=["T01"]), Limits())) == ["T02", "T03"]
+
+
+def test_order_is_critical_path_then_severity_then_id() -> None:
+    plan = Plan(tasks=(
+        task("T01", effort=60),
+        task("T02", effort=60, severity=Severity.CRITICAL),
+        task("T03", effort=30),
+        task("T04", deps=["T03"], effort=60),  # T03's chain is 90 minutes: first
+        task("T05", effort=60, severity=Severity.CRITICAL),
+    ))
+    decision = Scheduler(plan).decide(state(), Limits(max_background=3, max_parallel=3))
+    assert started(decision) == ["T03", "T02", "T05"]
+
+
+def test_dispatch_is_continuous_not_in_waves() -> None:
+    plan = Plan(tasks=(
+        task("T01", effort=30), task("T02", effort=600), task("T03", deps=["T01"]),
+    ))
+    scheduler = Scheduler(plan)
+    assert started(scheduler.decide(state(), Limits())) == ["T02", "T01"]
+    # T01 finished while T02 still runs: T03 starts now, no barrier.
+    assert started(scheduler.decide(state(done=["T01"], running=["T02"]), Limits())) == ["T03"]
+
+
+def test_foreground_background_and_total_limits() -> None:
+    plan = Plan(tasks=(
+        task("A1"), task("A2"), task("A3"),
+        task("U1", user_input=True), task("U2", user_input=True),
+    ))
+    scheduler = Scheduler(plan)
+    decision = scheduler.decide(state(), Limits(max_background=2, max_foreground=1, max_parallel=4))
+    assert started(decision) == ["A1", "A2", "U1"]
+    assert started(scheduler.decide(state(), Limits(2, 1, 2))) == ["A1", "A2"]
+    assert started(scheduler.decide(state(), Limits(3, 0, 9))) == ["A1", "A2", "A3"]
+    assert started(scheduler.decide(state(running=["U1"]), Limits(0, 2, 2))) == ["U2"]
+
+
+def test_a_task_whose_start_is_not_recorded_is_offered_again() -> None:
+    plan = Plan(tasks=(task("T01", touches=["a/"]), task("T02", touches=["a/x"])))
+    scheduler = Scheduler(plan)
+    assert started(scheduler.decide(state(), Limits())) == ["T01"]
+    assert started(scheduler.decide(state(), Limits())) == ["T01"]  # e.g. worktree failed
+
+
+def test_failed_dependencies_block_their_dependents() -> None:
+    plan = Plan(tasks=(
+        task("T01"), task("T02", deps=["T01"]), task("T03", deps=["T02"]), task("T04"),
+    ))
+    scheduler = Scheduler(plan)
+    run = state(failed=["T01"])
+    assert scheduler.blocked(run) == {
+        "T02": "depends on T01, which failed",
+        "T03": "depends on T02, which cannot run because T01 failed",
+    }
+    assert started(scheduler.decide(run, Limits())) == ["T04"]
+    assert scheduler.blocked(state()) == {}
+
+
+def test_critical_path_follows_the_longest_chain() -> None:
+    plan = Plan(tasks=(
+        task("T01", effort=30), task("T02", deps=["T01"], effort=300),
+        task("T03", deps=["T01"], effort=60), task("T04", deps=["T02", "T03"], effort=30),
+        task("T05", effort=120),
+    ))
+    scheduler = Scheduler(plan)
+    assert scheduler.critical_path() == ["T01", "T02", "T04"]
+    assert scheduler.critical_path_minutes() == 360
+    assert Scheduler(Plan(tasks=())).critical_path() == []
+
+
+def test_unknown_task_in_state_and_cycles_are_errors() -> None:
+    plan = Plan(tasks=(task("T01"),))
+    with pytest.raises(ValueError, match="T99"):
+        Scheduler(plan).decide(state(done=["T99"]), Limits())
+    cyclic = Plan(tasks=(task("T01", deps=["T02"]), task("T02", deps=["T01"]), task("T03")))
+    with pytest.raises(ValueError, match="cycle among tasks T01, T02"):
+        topological_order(cyclic)
+
+
+def test_many_tasks_on_one_folder_run_one_at_a_time_in_priority_order() -> None:
+    plan = Plan(tasks=tuple(
+        task(f"T{n:04d}", touches=["src/"], effort=10 + n % 7) for n in range(300)
+    ))
+    scheduler = Scheduler(plan)
+    done: list[str] = []
+    order = sorted(plan.tasks, key=lambda t: (-t.effort_minutes, t.id))
+    for expected in order:
+        decision = scheduler.decide(state(done=done), Limits(max_background=8, max_parallel=8))
+        assert started(decision) == [expected.id]
+        assert decision[0].after == tuple(t.id for t in plan.tasks if t.id in done)
+        done.append(expected.id)
