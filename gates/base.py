@@ -1,0 +1,254 @@
+"""The gate interface: what a gate reads (GateContext, with the changed lines every gate judges
+against) and what it returns (GateResult, Finding).
+
+Modelled on import-linter's Contract: `evaluate` returns a result object and never renders;
+rendering lives in `runner.py`. A gate is delta-aware: it reports what changed between `base`
+and `head`, never debts `base` already had. Paths are repo-relative with `/` separators.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, TypeVar
+
+import pathspec
+import pygit2
+from pygit2.enums import DeltaStatus, DiffFind
+
+from swarmgit.config import Gates
+from swarmgit.errors import UsageError
+
+Side = Literal["base", "head"]
+SCORE_DIGITS = 4
+T = TypeVar("T")
+
+_TEST_PATHS = pathspec.GitIgnoreSpec.from_lines(
+    ["test_*.py", "*_test.py", "tests/", "test/", "conftest.py"]
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem at file:line (line 0 and file "" when it has no place, e.g. a test run)."""
+
+    gate: str
+    file: str
+    line: int
+    rule: str
+    message: str
+
+    @property
+    def where(self) -> str:
+        """`file:line`, or just the file, or "(repository)" when the finding has no place."""
+        if not self.file:
+            return "(repository)"
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """A gate's verdict. `applies=False` leaves it out of the IOSM-Index; `score` is in [0, 1]."""
+
+    key: str
+    name: str
+    applies: bool
+    score: float
+    metrics: dict[str, float | int | str]
+    findings: tuple[Finding, ...]
+    note: str = ""
+
+
+@dataclass(eq=False)
+class GateContext:
+    """What a gate may read: both commits, the changed lines, the gate config.
+
+    `changed_lines` maps every path changed between base and head (added, modified, renamed:
+    the new path; deleted: the old path) to the head line numbers added or modified (empty for
+    deletions and pure renames); `renames` maps a renamed file's head path to its base path.
+    Exports are made lazily and removed by `close()` (or leaving the `with` block).
+    """
+
+    repo_path: Path
+    base: str
+    head: str
+    changed_lines: Mapping[str, frozenset[int]]
+    config: Gates
+    renames: Mapping[str, str] = field(default_factory=dict)
+    _repo: pygit2.Repository = field(init=False, repr=False)
+    _memo: dict[Hashable, object] = field(init=False, repr=False, default_factory=dict)
+    _cleanup: contextlib.ExitStack = field(
+        init=False, repr=False, default_factory=contextlib.ExitStack
+    )
+
+    def __post_init__(self) -> None:
+        self._repo = pygit2.Repository(str(self.repo_path))
+
+    @classmethod
+    def between(cls, repo_path: Path, base: str, head: str, config: Gates) -> GateContext:
+        """A context for two revisions (any rev git understands), with the diff computed."""
+        base, head = resolve_commit(repo_path, base), resolve_commit(repo_path, head)
+        changed, renames = _diff(repo_path, base, head)
+        return cls(repo_path, base, head, changed, config, renames)
+
+    def __enter__(self) -> GateContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Remove every temporary export this context made."""
+        self._cleanup.close()
+
+    def commit(self, side: Side) -> pygit2.Commit:
+        """The base or head commit."""
+        obj = self._repo[self.base if side == "base" else self.head]
+        assert isinstance(obj, pygit2.Commit)
+        return obj
+
+    def text(self, side: Side, path: str) -> str | None:
+        """The file's text at that side; None when absent there or binary."""
+
+        def compute() -> str | None:
+            oid = self._blob_ids(side).get(path)
+            if oid is None:
+                return None
+            blob = self._repo.get(oid)  # a submodule's commit is not in this repo
+            if not isinstance(blob, pygit2.Blob):
+                return None
+            return None if blob.is_binary else blob.data.decode("utf-8", errors="replace")
+
+        return self.cached(("text", side, path), compute)
+
+    def tracked_files(self, side: Side = "head") -> tuple[str, ...]:
+        """Every file path in that side's tree, sorted."""
+        return self.cached(("tracked", side), lambda: tuple(sorted(self._blob_ids(side))))
+
+    def changed_files(self, suffix: str = "") -> tuple[str, ...]:
+        """Changed paths that exist at head and end with `suffix`, sorted."""
+        head = set(self.tracked_files("head"))
+        return tuple(p for p in sorted(self.changed_lines) if p in head and p.endswith(suffix))
+
+    def export(self, side: Side, under: tuple[str, ...] = ()) -> Path:
+        """A temporary folder holding that side's Python files (those in the `under` folders,
+        or all), made once per (side, under) and removed on close."""
+
+        def compute() -> Path:
+            scratch = tempfile.TemporaryDirectory(prefix="swarm-gate-", dir=_scratch_root())
+            root = Path(self._cleanup.enter_context(scratch))
+            prefixes = tuple(folder.rstrip("/") + "/" for folder in under)
+            made: set[Path] = set()
+            for path, oid in self._blob_ids(side).items():
+                if not path.endswith(".py") or (prefixes and not path.startswith(prefixes)):
+                    continue
+                blob = self._repo.get(oid)
+                if not isinstance(blob, pygit2.Blob):
+                    continue
+                target = root / path
+                if target.parent not in made:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(target.parent)
+                target.write_bytes(blob.data)
+            return root
+
+        return self.cached(("export", side, under), compute)
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """Memoise a derived value (a parse, a graph) for the life of this context."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]  # type: ignore[return-value]
+
+    def _blob_ids(self, side: Side) -> dict[str, pygit2.Oid]:
+        def compute() -> dict[str, pygit2.Oid]:
+            index = pygit2.Index()
+            index.read_tree(self.commit(side).tree)
+            return {entry.path: entry.id for entry in index}
+
+        return self.cached(("blobs", side), compute)
+
+
+class Gate(Protocol):
+    """One gate: `key` is I, O, M or S; `name` its word (Improve, Optimize, ...)."""
+
+    key: str
+    name: str
+
+    def evaluate(self, ctx: GateContext) -> GateResult:
+        """Judge head against base; never raise for problems in the analysed code."""
+        ...
+
+
+def _scratch_root() -> str | None:
+    """RAM-backed /dev/shm when usable, else the default temp folder: exports are thousands of
+    small files, and creating those on a disk-backed /tmp can take seconds."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
+def is_test_path(path: str) -> bool:
+    """True for test modules and anything under a tests/ or test/ folder."""
+    return _TEST_PATHS.match_file(path)
+
+
+def resolve_commit(repo_path: Path, rev: str) -> str:
+    """The commit hex a revision names; UsageError when it names none or there is no repo."""
+    try:
+        repo = pygit2.Repository(str(repo_path))
+    except pygit2.GitError as exc:
+        raise UsageError(f"{repo_path} is not a git repository") from exc
+    try:
+        return str(repo.revparse_single(rev).peel(pygit2.Commit).id)
+    except (KeyError, ValueError, pygit2.GitError) as exc:
+        raise UsageError(f"{rev!r} names no commit in {repo_path}") from exc
+
+
+def _diff(
+    repo_path: Path, base: str, head: str
+) -> tuple[dict[str, frozenset[int]], dict[str, str]]:
+    """(changed lines, renames) between two commits, as GateContext holds them."""
+    repo = pygit2.Repository(str(repo_path))
+    before, after = (repo.revparse_single(rev).peel(pygit2.Tree) for rev in (base, head))
+    diff = before.diff_to_tree(after, context_lines=0)
+    diff.find_similar(DiffFind.FIND_RENAMES)
+    changed: dict[str, frozenset[int]] = {}
+    renames: dict[str, str] = {}
+    for patch in diff:
+        if patch is None:
+            continue
+        delta = patch.delta
+        if delta.status == DeltaStatus.DELETED:
+            changed[delta.old_file.path] = frozenset()
+            continue
+        if delta.status == DeltaStatus.RENAMED:
+            renames[delta.new_file.path] = delta.old_file.path
+        added = (
+            line.new_lineno
+            for hunk in patch.hunks
+            for line in hunk.lines
+            if line.origin == "+"
+        )
+        changed[delta.new_file.path] = frozenset(added)
+    return changed, renames
+
+
+def rounded(score: float) -> float:
+    """A score as reported: SCORE_DIGITS decimals."""
+    return round(score, SCORE_DIGITS)
+
+
+def clamp(value: float) -> float:
+    """Clip a score into [0, 1]."""
+    return max(0.0, min(1.0, value))
+
+
+def weighted(parts: Mapping[str, tuple[float, float]]) -> float:
+    """Combine (weight, score) parts, renormalising over the parts present; 1.0 when none."""
+    total = sum(weight for weight, _ in parts.values())
+    if not total:
+        return 1.0
+    return clamp(sum(weight * score for weight, score in parts.values()) / total)

@@ -1,0 +1,149 @@
+"""Duplicated blocks in Python source, after SonarQube's definition of a duplication.
+
+Algorithm ("window-hash CPD", named in Gate-I's metrics as ALGORITHM):
+1. Normalise each file: comments dropped; string and number literals become `$`; identifiers
+   become `i` (keywords stay); whitespace is ignored. A file's non-empty normalised lines are its
+   code lines (a multi-line string is one code line).
+2. Every run of MIN_LINES consecutive code lines is a window, hashed.
+3. A clone is a maximal run of consecutive windows of a target file that equal consecutive
+   windows elsewhere (same file at a non-overlapping place, or another file) along one
+   diagonal; it is kept when its code lines hold at least MIN_TOKENS tokens.
+A window that occurs more than MAX_PARTNERS times is matched against its first MAX_PARTNERS
+occurrences only (generic boilerplate; keeps the cost linear).
+
+Only target files are scanned for clones, but their copies are looked for in the whole corpus,
+so a block pasted from an unchanged module is found.
+"""
+from __future__ import annotations
+
+import keyword
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+MIN_LINES = 10
+MIN_TOKENS = 100
+MAX_PARTNERS = 200
+ALGORITHM = (
+    f"window-hash CPD: >= {MIN_TOKENS} tokens over >= {MIN_LINES} code lines, "
+    "identifiers and literals normalised, comments ignored"
+)
+
+# A string's prefix (r, b, f, u) is left to the identifier pass, which makes it `i$`; that pair
+# is folded back to `$` (an identifier cannot otherwise touch a literal).
+_LITERAL_OR_COMMENT = re.compile(
+    r"""'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|\#[^\n]*"""
+)
+_NUMBER = re.compile(r"\b\d[\w.]*")
+_IDENTIFIER = re.compile(r"\b(?!(?:%s)\b)[^\W\d]\w*" % "|".join(keyword.kwlist))
+_TOKEN = re.compile(r"\w+|\$|[^\w\s]")
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """A file's code lines: physical line numbers, normalised texts and their hashes."""
+
+    lines: tuple[int, ...]
+    texts: tuple[str, ...]
+    hashes: tuple[int, ...]
+    physical: int
+
+
+@dataclass(frozen=True)
+class Clone:
+    """Lines start..end of `file` equal lines other_start..other_end of `other` (inclusive)."""
+
+    file: str
+    start: int
+    end: int
+    other: str
+    other_start: int
+    other_end: int
+    tokens: int
+
+
+def normalise(text: str) -> Normalised:
+    """The file's code lines after normalisation (see the module docstring)."""
+    text = _LITERAL_OR_COMMENT.sub(_blank_literal, text)
+    text = _IDENTIFIER.sub("i", _NUMBER.sub("$", text)).replace("i$", "$")
+    lines: list[int] = []
+    texts: list[str] = []
+    for number, raw in enumerate(text.split("\n"), start=1):
+        compact = " ".join(raw.split())
+        if compact:
+            lines.append(number)
+            texts.append(compact)
+    physical = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    return Normalised(tuple(lines), tuple(texts), tuple(map(hash, texts)), physical)
+
+
+def find_clones(corpus: Mapping[str, Normalised], targets: Iterable[str]) -> list[Clone]:
+    """Every clone whose first copy lies in a target file, its second anywhere in the corpus."""
+    chosen = sorted(t for t in set(targets) if t in corpus)
+    windows = {t: _windows(corpus[t].hashes) for t in chosen}
+    first_lines = {h for t in chosen for h in corpus[t].hashes}
+    wanted = {w for ws in windows.values() for w in ws}
+    index: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for path in sorted(corpus):
+        hashes = corpus[path].hashes
+        for p in range(len(hashes) - MIN_LINES + 1):
+            if hashes[p] in first_lines:
+                window = hash(hashes[p : p + MIN_LINES])
+                if window in wanted and len(index[window]) < MAX_PARTNERS:
+                    index[window].append((path, p))
+    clones: list[Clone] = []
+    for target in chosen:
+        clones.extend(_clones_of(target, windows[target], index, corpus))
+    return clones
+
+
+def _clones_of(
+    target: str,
+    windows: list[int],
+    index: Mapping[int, list[tuple[str, int]]],
+    corpus: Mapping[str, Normalised],
+) -> list[Clone]:
+    diagonals: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for p, window in enumerate(windows):
+        for other, q in index.get(window, ()):
+            if other != target or abs(q - p) >= MIN_LINES:
+                diagonals[(other, q - p)].append(p)
+    norm = corpus[target]
+    tokens = [len(_TOKEN.findall(t)) for t in norm.texts]
+    found: list[Clone] = []
+    for (other, offset), positions in diagonals.items():
+        for first, last in _runs(positions):
+            end = last + MIN_LINES - 1
+            count = sum(tokens[first : end + 1])
+            if count >= MIN_TOKENS:
+                lines = corpus[other].lines
+                found.append(
+                    Clone(
+                        target, norm.lines[first], norm.lines[end],
+                        other, lines[first + offset], lines[end + offset], count,
+                    )
+                )
+    return sorted(found, key=lambda c: (c.start, c.other, c.other_start))
+
+
+def _windows(hashes: tuple[int, ...]) -> list[int]:
+    return [hash(hashes[p : p + MIN_LINES]) for p in range(len(hashes) - MIN_LINES + 1)]
+
+
+def _runs(positions: list[int]) -> Iterable[tuple[int, int]]:
+    """Maximal runs of consecutive integers in an ascending list, as (first, last)."""
+    first = previous = positions[0]
+    for p in positions[1:]:
+        if p != previous + 1:
+            yield first, previous
+            first = p
+        previous = p
+    yield first, previous
+
+
+def _blank_literal(match: re.Match[str]) -> str:
+    token = match.group()
+    if token.startswith("#"):
+        return ""
+    return "$" + "\n" * token.count("\n")

@@ -1,0 +1,121 @@
+"""Gate-O on small real repositories: the test command in a throw-away worktree, and the
+inefficiency patterns in changed loops."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from swarmgit.config import Gates
+from swarmgit.gates.base import GateContext, GateResult
+from swarmgit.gates.optimize import Optimize
+from tests.gitutil import git, make_repo, write
+
+OLD = '''\
+def load_all(paths):
+    out = []
+    for path in paths:
+        out.append(open(path).read())
+    return out
+'''
+
+
+def _commit(repo: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        write(repo, rel, text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "change")
+
+
+def _evaluate(repo: Path, **config: object) -> GateResult:
+    with GateContext.between(repo, "HEAD~1", "HEAD", Gates.model_validate(config)) as ctx:
+        return Optimize().evaluate(ctx)
+
+
+def _repo(tmp_path: Path) -> Path:
+    """Base already has an open() in a loop: old debt, never reported."""
+    return make_repo(tmp_path / "repo", {"app/__init__.py": "", "app/files.py": OLD})
+
+
+def test_query_in_loop_and_list_membership_in_loop_are_found(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    new = (
+        "def sync(cursor, users, names):\n"          # 1
+        "    allowed = ['admin', 'staff']\n"         # 2
+        "    for line in open('users.txt'):\n"       # 3  iterable: evaluated once
+        "        pass\n"                             # 4
+        "    for user in users:\n"                   # 5
+        "        if user.role in allowed:\n"         # 6
+        "            cursor.execute('select 1')\n"   # 7
+        "    return [n for n in names if n in ['a', 'b']]\n"  # 8
+    )
+    _commit(repo, {"app/sync.py": new})
+
+    result = _evaluate(repo)
+
+    assert {(f.file, f.line, f.rule) for f in result.findings} == {
+        ("app/sync.py", 6, "list-membership-in-loop"),
+        ("app/sync.py", 7, "io-in-loop"),
+        ("app/sync.py", 8, "list-membership-in-loop"),
+    }
+    assert result.applies and result.score == 0.25
+    assert "not configured" in result.note
+
+
+def test_clean_loop_change_scores_one(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    clean = (
+        "def pick(users, names):\n"
+        "    allowed = {'admin', 'staff'}\n"
+        "    return [u for u in users if u.role in allowed and u.name in set(names)]\n"
+    )
+    _commit(repo, {"app/pick.py": clean})
+
+    result = _evaluate(repo)
+
+    assert result.findings == () and result.applies and result.score == 1.0
+
+
+def test_no_command_and_no_loop_leaves_the_gate_out(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    _commit(repo, {"app/const.py": "LIMIT = 3\n"})
+
+    result = _evaluate(repo)
+
+    assert not result.applies
+    assert result.metrics["tests"] == "not configured"
+
+
+def test_test_command_runs_on_head_in_a_worktree_that_is_removed(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    _commit(repo, {"app/const.py": "LIMIT = 3\n"})
+    write(repo, "app/const.py", "LIMIT = 'uncommitted edit'\n")  # must not be what is tested
+
+    result = _evaluate(repo, test_command="grep -q 'LIMIT = 3' app/const.py")
+
+    assert result.applies and result.score == 1.0 and result.metrics["tests"] == "passed"
+    assert len(git(repo, "worktree", "list").stdout.splitlines()) == 1
+
+
+def test_a_failing_test_command_fails_the_gate_with_its_output(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    _commit(repo, {"app/const.py": "LIMIT = 3\n"})
+
+    result = _evaluate(repo, test_command="echo 'FAILED test_limit'; exit 3")
+
+    (finding,) = result.findings
+    assert finding.rule == "tests-failed" and "exited 3" in finding.message
+    assert "FAILED test_limit" in finding.message
+    assert result.score == 0.0
+    assert len(git(repo, "worktree", "list").stdout.splitlines()) == 1
+
+
+def test_a_hanging_test_command_times_out(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    _commit(repo, {"app/const.py": "LIMIT = 3\n"})
+
+    hangs = "echo started; sleep 30; echo never"
+    result = _evaluate(repo, test_command=hangs, test_timeout_seconds=0.5)
+
+    (finding,) = result.findings
+    assert "timed out" in finding.message and "started" in finding.message
+    assert result.metrics["tests"] == "timeout"
+    assert result.score == 0.0

@@ -1,0 +1,99 @@
+"""The gate runner end to end on real repositories: index, threshold, verdict, rendering."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from swarmgit.config import Gates
+from swarmgit.errors import UsageError
+from swarmgit.gates.base import Finding, GateResult
+from swarmgit.gates.runner import combine, render_markdown, render_table, run_gates, to_json
+from tests.gitutil import git, make_repo, write
+
+
+def _result(key: str, score: float, applies: bool = True) -> GateResult:
+    return GateResult(key, key, applies, score, {}, ())
+
+
+def _repo(tmp_path: Path) -> Path:
+    files = {"app/__init__.py": "", "app/core.py": 'def run():\n    """Run."""\n    return 1\n'}
+    files.update({f"docs/{n}.md": "doc\n" for n in range(10)})
+    return make_repo(tmp_path / "repo", files)
+
+
+def _commit(repo: Path, rel: str, text: str) -> None:
+    write(repo, rel, text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "change")
+
+
+def test_index_is_the_mean_of_the_gates_that_apply() -> None:
+    report = combine([_result("I", 0.9), _result("O", 0.0, applies=False), _result("M", 0.7)], 0.8)
+
+    assert report.index == 0.8
+    assert report.passed and report.verdict == "APPROVED"  # equal to the threshold passes
+
+
+def test_below_the_threshold_is_rejected() -> None:
+    report = combine([_result("I", 0.9), _result("M", 0.6)], 0.8)
+
+    assert report.index == 0.75 and not report.passed and report.verdict == "REJECTED"
+
+
+def test_a_clean_change_is_approved(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    _commit(repo, "app/extra.py", 'def double(x):\n    """Twice x."""\n    return x * 2\n')
+
+    report = run_gates(repo, "HEAD~1", "HEAD", Gates())
+
+    assert [r.key for r in report.results] == ["I", "O", "M", "S"]
+    assert report.passed and report.index == 1.0
+    optimize = report.results[1]
+    assert not optimize.applies and "not configured" in optimize.note
+    table = render_table(report)
+    assert "IOSM-Index 1.00 (threshold 0.80): APPROVED" in table
+    assert "O Optimize" in table and "n/a" in table
+
+
+def test_a_bad_change_is_rejected_and_the_report_names_file_line_and_task(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    bad = "import app.core\n\ndef fetchAll(db, ids):\n    for i in ids:\n        db.execute(i)\n"
+    _commit(repo, "app/core.py", 'import app.bad\n\ndef run():\n    """Run."""\n    return 1\n')
+    _commit(repo, "app/bad.py", bad)
+
+    report = run_gates(repo, "HEAD~2", "HEAD", Gates(threshold=0.9, test_command="exit 1"))
+
+    assert not report.passed
+    markdown = render_markdown(report, task_of=lambda f: "T07" if f == "app/bad.py" else None)
+    assert "**REJECTED**" in markdown
+    assert "- `app/bad.py:3` **I** naming: function name is not snake_case: fetchAll" in markdown
+    assert "`app/bad.py:5` **O** io-in-loop" in markdown
+    assert "(introduced by T07)" in markdown
+    assert "`app/bad.py:1` **M** import-cycle" in markdown
+    assert "`(repository)` **O** tests-failed" in markdown
+    data = to_json(report)
+    assert json.loads(json.dumps(data))["verdict"] == "REJECTED"
+    gates = {g["key"]: g for g in data["gates"]}
+    assert gates["O"]["passed"] is False and gates["M"]["metrics"]["new_cycles"] == 1
+
+
+def test_markdown_without_findings_says_none() -> None:
+    report = combine([_result("I", 1.0)], 0.8)
+
+    assert render_markdown(report).rstrip().endswith("None.")
+
+
+def test_multiline_messages_render_as_a_block() -> None:
+    finding = Finding("O", "", 0, "tests-failed", "`make test` exited 2; last lines:\nE boom")
+    report = combine([GateResult("O", "Optimize", True, 0.0, {}, (finding,))], 0.8)
+
+    assert "    E boom" in render_markdown(report)
+
+
+def test_an_unknown_revision_is_a_usage_error(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+
+    with pytest.raises(UsageError, match="no-such-branch"):
+        run_gates(repo, "no-such-branch", "HEAD", Gates())
