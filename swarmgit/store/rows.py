@@ -1,0 +1,96 @@
+"""The store's typed, immutable rows."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What the plan says about a task; `Store.sync_tasks` upserts these."""
+
+    id: str
+    title: str
+    touches: tuple[str, ...] = ()
+    deps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrackRow:
+    id: str
+    base_commit: str
+    target_branch: str
+    plan_path: str
+    created_at: float
+    budget_usd: float | None
+    integrated_commit: str | None
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """A task's run state. `after`: the finished tasks whose commits its start point holds."""
+
+    track: str
+    id: str
+    title: str
+    status: str
+    reason: str
+    touches: tuple[str, ...]
+    deps: tuple[str, ...]
+    branch: str | None
+    worktree: str | None
+    start_commit: str | None
+    final_commit: str | None
+    after: tuple[str, ...]
+    attempts: int
+    started_at: float | None
+    finished_at: float | None
+    pid: int | None
+
+
+@dataclass(frozen=True)
+class LockRow:
+    task: str
+    pattern: str
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    ts: float
+    track: str
+    task: str | None
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Spend:
+    """Tokens and dollars summed over some usage rows."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    usd: float = 0.0
+
+
+@dataclass(frozen=True)
+class CostSummary:
+    total: Spend
+    by_task: Mapping[str, Spend]
+    by_model: Mapping[str, Spend]
+
+    @property
+    def usd(self) -> float:
+        return self.total.usd
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    track: str
+    dedup_key: str
+    payload: str
+    state: str
+    task_id: str | None
+    created_at: float

@@ -1,0 +1,68 @@
+"""The run-state schema: created with IF NOT EXISTS, versioned by a `schema_version` row.
+
+Tuple columns (touches, deps, after) hold JSON arrays (`task_scope.encode_list`). `seq` keeps
+insertion order for tasks and spawn candidates.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+from swarmgit.errors import UsageError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tracks (
+    id TEXT PRIMARY KEY, base_commit TEXT NOT NULL, target_branch TEXT NOT NULL,
+    plan_path TEXT NOT NULL, created_at REAL NOT NULL, budget_usd REAL, integrated_commit TEXT
+);
+CREATE TABLE IF NOT EXISTS claims (
+    track TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL, claimed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    track TEXT NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '', touches TEXT NOT NULL, deps TEXT NOT NULL,
+    branch TEXT, worktree TEXT, start_commit TEXT, final_commit TEXT,
+    after TEXT NOT NULL DEFAULT '[]', attempts INTEGER NOT NULL DEFAULT 0,
+    started_at REAL, finished_at REAL, pid INTEGER, seq INTEGER NOT NULL,
+    PRIMARY KEY (track, id)
+);
+CREATE TABLE IF NOT EXISTS locks (
+    track TEXT NOT NULL, task TEXT NOT NULL, pattern TEXT NOT NULL,
+    PRIMARY KEY (track, task, pattern)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, track TEXT NOT NULL, task TEXT,
+    kind TEXT NOT NULL, message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_track ON events (track, id);
+CREATE TABLE IF NOT EXISTS usage (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, track TEXT NOT NULL,
+    task TEXT NOT NULL, model TEXT NOT NULL, input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL, usd REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_by_track ON usage (track);
+CREATE TABLE IF NOT EXISTS candidates (
+    track TEXT NOT NULL, dedup_key TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL,
+    task_id TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (track, dedup_key)
+);
+"""
+
+
+def create_schema(conn: sqlite3.Connection, where: str) -> None:
+    """Create missing tables and record the version, inside the caller's write transaction.
+    A database written by a newer swarmgit is refused rather than misread."""
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    elif int(row[0]) > SCHEMA_VERSION:
+        raise UsageError(
+            f"{where} has schema version {row[0]}, newer than this swarmgit understands "
+            f"({SCHEMA_VERSION}): upgrade swarmgit"
+        )

@@ -1,0 +1,389 @@
+"""The run state: one SQLite database, `<git common dir>/swarm/state.db`, in WAL mode.
+
+Tracks, tasks and their status, held locks, one orchestrator claim per track, the append-only
+event log, token usage and cost, and the spawn queue. Invariants:
+- every method that writes is one transaction, begun IMMEDIATE (it takes the write lock before
+  reading, so a read-then-write never fails with "database is locked" mid-way) and waits up to
+  the busy timeout for another writer;
+- readers (the pre-commit hook) never block writers nor wait for them (WAL);
+- timestamps are `time.time()` here, at the edge; the domain never reads the clock.
+A `Store` may be shared by the orchestrator's threads: each call holds the connection's lock.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+from swarmgit.domain.plan import Status
+from swarmgit.errors import UsageError
+from swarmgit.store.rows import (
+    CandidateRow,
+    CostSummary,
+    EventRow,
+    LockRow,
+    Spend,
+    TaskRow,
+    TaskSpec,
+    TrackRow,
+)
+from swarmgit.store.schema import create_schema
+from swarmgit.store.task_scope import (
+    BUSY_TIMEOUT_SECONDS,
+    db_file,
+    decode_list,
+    encode_list,
+    parse_task_branch,
+    task_touches,
+)
+
+__all__ = [
+    "CandidateRow", "CostSummary", "EventRow", "LockRow", "Spend", "Store", "TaskRow",
+    "TaskSpec", "TrackRow", "pid_alive",
+]
+
+_TRACK_FIELDS = frozenset({"base_commit", "target_branch", "plan_path", "budget_usd",
+                           "integrated_commit"})
+_LOCK_KEEPING = frozenset({Status.RUNNING, Status.DONE})
+_TASK_COLUMNS = ("track, id, title, status, reason, touches, deps, branch, worktree, "
+                 "start_commit, final_commit, after, attempts, started_at, finished_at, pid")
+_SPEND_SUMS = ", ".join(
+    f"COALESCE(SUM({column}), 0)"
+    for column in ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "usd")
+)
+
+
+def _task_row(row: sqlite3.Row) -> TaskRow:
+    return TaskRow(**{**dict(row), "touches": decode_list(row["touches"]),
+                      "deps": decode_list(row["deps"]), "after": decode_list(row["after"])})
+
+
+def _spend(sums: Sequence[float]) -> Spend:
+    return Spend(int(sums[0]), int(sums[1]), int(sums[2]), int(sums[3]), float(sums[4]))
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host (a reused id looks alive)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, owned by another user
+    return True
+
+
+class Store:
+    """The run-state database of one repository. Open with `Store.open(common_dir)`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.path = path
+
+    @classmethod
+    def open(cls, common_dir: Path) -> Store:
+        """Open (creating the `swarm/` folder, the database and its schema when missing)."""
+        path = Path(db_file(common_dir))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                               check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        store = cls(conn, path)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            with store._write() as locked:
+                create_schema(locked, str(path))
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    # ---- tracks and claims -------------------------------------------------------------
+
+    def ensure_track(self, track: str, *, base_commit: str, target_branch: str,
+                     plan_path: str) -> TrackRow:
+        """Insert the track if missing; an existing row is returned unchanged."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO tracks (id, base_commit, target_branch, plan_path, "
+                "created_at) VALUES (?, ?, ?, ?, ?)",
+                (track, base_commit, target_branch, plan_path, time.time()),
+            )
+            row = conn.execute("SELECT * FROM tracks WHERE id = ?", (track,)).fetchone()
+        return TrackRow(**dict(row))
+
+    def track(self, track: str) -> TrackRow | None:
+        rows = self._read("SELECT * FROM tracks WHERE id = ?", (track,))
+        return TrackRow(**dict(rows[0])) if rows else None
+
+    def set_track_fields(self, track: str, **fields: str | float | None) -> None:
+        """Update some of base_commit, target_branch, plan_path, budget_usd, integrated_commit."""
+        unknown = set(fields) - _TRACK_FIELDS
+        if unknown:
+            raise ValueError(f"not a track field: {', '.join(sorted(unknown))}")
+        if not fields:
+            return
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self._write() as conn:
+            cursor = conn.execute(f"UPDATE tracks SET {assignments} WHERE id = ?",
+                                  (*fields.values(), track))
+            if cursor.rowcount == 0:
+                raise UsageError(f"unknown track {track!r}")
+
+    def claim(self, track: str, pid: int, host: str) -> bool:
+        """Claim the track for one orchestrator. True when free, already ours, or held by a
+        dead process on this host (taken over); False while another live claimant holds it."""
+        with self._write() as conn:
+            row = conn.execute("SELECT pid, host FROM claims WHERE track = ?", (track,)).fetchone()
+            if row is not None and (row["pid"], row["host"]) != (pid, host):
+                if row["host"] != host or pid_alive(row["pid"]):
+                    return False
+            conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?)",
+                         (track, pid, host, time.time()))
+        return True
+
+    def release(self, track: str, pid: int) -> None:
+        """Drop the claim if `pid` holds it; another process's claim is left alone."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM claims WHERE track = ? AND pid = ?", (track, pid))
+
+    def claimant(self, track: str) -> tuple[int, str] | None:
+        rows = self._read("SELECT pid, host FROM claims WHERE track = ?", (track,))
+        return (rows[0]["pid"], rows[0]["host"]) if rows else None
+
+    # ---- tasks and locks ---------------------------------------------------------------
+
+    def sync_tasks(self, track: str, tasks: Sequence[TaskSpec]) -> None:
+        """Upsert the plan's tasks: new ones start as todo; known ones keep their run state and
+        take the plan's title, touches and deps. Tasks missing from `tasks` are kept."""
+        with self._write() as conn:
+            (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM tasks WHERE track = ?",
+                                  (track,)).fetchone()
+            for offset, spec in enumerate(tasks, start=1):
+                conn.execute(
+                    "INSERT INTO tasks (track, id, title, status, touches, deps, seq) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (track, id) DO UPDATE SET "
+                    "title = excluded.title, touches = excluded.touches, deps = excluded.deps",
+                    (track, spec.id, spec.title, Status.TODO.value, encode_list(spec.touches),
+                     encode_list(spec.deps), seq + offset),
+                )
+
+    def tasks(self, track: str) -> list[TaskRow]:
+        """The track's tasks in the order they were first synced."""
+        rows = self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? ORDER BY seq",
+                          (track,))
+        return [_task_row(row) for row in rows]
+
+    def task(self, track: str, task: str) -> TaskRow | None:
+        rows = self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? AND id = ?",
+                          (track, task))
+        return _task_row(rows[0]) if rows else None
+
+    def touches_for_branch(self, branch: str) -> list[str] | None:
+        """The touches of the task on `swarm/<track>/<task>`; None when unknown."""
+        key = parse_task_branch(branch)
+        if key is None:
+            return None
+        with self._lock:
+            touches = task_touches(self._conn, *key)
+        return None if touches is None else list(touches)
+
+    def mark_running(self, track: str, task: str, *, branch: str, worktree: str,
+                     start_commit: str, after: Sequence[str], pid: int | None = None) -> None:
+        """Start an attempt: status running, attempts + 1, its touches locked, an event."""
+        with self._write() as conn:
+            touches = self._existing_touches(conn, track, task)
+            conn.execute(
+                "UPDATE tasks SET status = ?, reason = '', branch = ?, worktree = ?, "
+                "start_commit = ?, final_commit = NULL, after = ?, attempts = attempts + 1, "
+                "started_at = ?, finished_at = NULL, pid = ? WHERE track = ? AND id = ?",
+                (Status.RUNNING.value, branch, worktree, start_commit, encode_list(list(after)),
+                 time.time(), pid, track, task),
+            )
+            conn.execute("DELETE FROM locks WHERE track = ? AND task = ?", (track, task))
+            conn.executemany("INSERT INTO locks VALUES (?, ?, ?)",
+                             [(track, task, pattern) for pattern in touches])
+            (attempts,) = conn.execute("SELECT attempts FROM tasks WHERE track = ? AND id = ?",
+                                       (track, task)).fetchone()
+            self._event(conn, track, task, Status.RUNNING.value,
+                        f"{task} running on {branch} from {start_commit[:12]} (attempt {attempts})")
+
+    def mark_finished(self, track: str, task: str, status: str, *,
+                      final_commit: str | None = None, reason: str = "") -> None:
+        """End an attempt as done, failed or blocked. Done keeps its locks until integration
+        (`release_locks`); failed and blocked release them."""
+        state = Status(status)
+        if not state.finished:
+            raise ValueError(f"not a finished status: {status!r} (done, failed or blocked)")
+        with self._write() as conn:
+            self._existing_touches(conn, track, task)
+            conn.execute(
+                "UPDATE tasks SET status = ?, reason = ?, final_commit = ?, finished_at = ? "
+                "WHERE track = ? AND id = ?",
+                (state.value, reason, final_commit, time.time(), track, task),
+            )
+            self._settle_locks(conn, track, task, state)
+            where = f" at {final_commit[:12]}" if final_commit else ""
+            self._event(conn, track, task, state.value,
+                        f"{task} {state.value}{where}" + (f": {reason}" if reason else ""))
+
+    def set_status(self, track: str, task: str, status: str, reason: str = "") -> None:
+        """Set a status by hand (retry → todo, blocked, needs-input, …), with an event. Locks
+        are released unless the new status is running or done."""
+        state = Status(status)
+        with self._write() as conn:
+            self._existing_touches(conn, track, task)
+            conn.execute(
+                "UPDATE tasks SET status = ?, reason = ?, finished_at = ? "
+                "WHERE track = ? AND id = ?",
+                (state.value, reason, time.time() if state.finished else None, track, task),
+            )
+            self._settle_locks(conn, track, task, state)
+            self._event(conn, track, task, state.value,
+                        f"{task} {state.value}" + (f": {reason}" if reason else ""))
+
+    def release_locks(self, track: str, tasks: Sequence[str]) -> None:
+        """Drop the locks of these tasks (e.g. once their branches are integrated)."""
+        with self._write() as conn:
+            conn.executemany("DELETE FROM locks WHERE track = ? AND task = ?",
+                             [(track, task) for task in tasks])
+
+    def locks(self, track: str) -> list[LockRow]:
+        rows = self._read("SELECT task, pattern FROM locks WHERE track = ? ORDER BY task, rowid",
+                          (track,))
+        return [LockRow(row["task"], row["pattern"]) for row in rows]
+
+    @staticmethod
+    def _existing_touches(conn: sqlite3.Connection, track: str, task: str) -> tuple[str, ...]:
+        touches = task_touches(conn, track, task)
+        if touches is None:
+            raise UsageError(f"unknown task {task!r} in track {track!r}")
+        return touches
+
+    @staticmethod
+    def _settle_locks(conn: sqlite3.Connection, track: str, task: str, state: Status) -> None:
+        if state not in _LOCK_KEEPING:
+            conn.execute("DELETE FROM locks WHERE track = ? AND task = ?", (track, task))
+
+    # ---- events and cost ---------------------------------------------------------------
+
+    def add_event(self, track: str, kind: str, message: str, task: str | None = None) -> None:
+        with self._write() as conn:
+            self._event(conn, track, task, kind, message)
+
+    @staticmethod
+    def _event(conn: sqlite3.Connection, track: str, task: str | None, kind: str,
+               message: str) -> None:
+        conn.execute("INSERT INTO events (ts, track, task, kind, message) VALUES (?, ?, ?, ?, ?)",
+                     (time.time(), track, task, kind, message))
+
+    def events(self, track: str, after_id: int = 0, limit: int | None = None) -> list[EventRow]:
+        """The track's events with id > after_id, oldest first, at most `limit`."""
+        rows = self._read(
+            "SELECT id, ts, track, task, kind, message FROM events WHERE track = ? AND id > ? "
+            "ORDER BY id LIMIT ?",
+            (track, after_id, -1 if limit is None else limit),
+        )
+        return [EventRow(**dict(row)) for row in rows]
+
+    def add_usage(self, track: str, task: str, *, model: str, input_tokens: int,
+                  output_tokens: int, cache_write_tokens: int, cache_read_tokens: int,
+                  usd: float) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO usage (ts, track, task, model, input_tokens, output_tokens, "
+                "cache_write_tokens, cache_read_tokens, usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), track, task, model, input_tokens, output_tokens,
+                 cache_write_tokens, cache_read_tokens, usd),
+            )
+
+    def cost_summary(self, track: str) -> CostSummary:
+        """Tokens and dollars spent on the track: in total, per task and per model."""
+        with self._lock:
+            total = self._conn.execute(f"SELECT {_SPEND_SUMS} FROM usage WHERE track = ?",
+                                       (track,)).fetchone()
+            by_task = self._conn.execute(
+                f"SELECT task, {_SPEND_SUMS} FROM usage WHERE track = ? GROUP BY task "
+                "ORDER BY task", (track,)).fetchall()
+            by_model = self._conn.execute(
+                f"SELECT model, {_SPEND_SUMS} FROM usage WHERE track = ? GROUP BY model "
+                "ORDER BY model", (track,)).fetchall()
+        return CostSummary(
+            total=_spend(tuple(total)),
+            by_task={row[0]: _spend(tuple(row)[1:]) for row in by_task},
+            by_model={row[0]: _spend(tuple(row)[1:]) for row in by_model},
+        )
+
+    # ---- spawn queue -------------------------------------------------------------------
+
+    def queue_candidate(self, track: str, dedup_key: str, payload: str, state: str) -> bool:
+        """Queue a spawn candidate; False (and nothing changes) when the track already has
+        one with this dedup key."""
+        now = time.time()
+        with self._write() as conn:
+            (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM candidates WHERE track = ?",
+                                  (track,)).fetchone()
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO candidates (track, dedup_key, payload, state, "
+                "created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (track, dedup_key, payload, state, now, now, seq + 1),
+            )
+        return cursor.rowcount == 1
+
+    def candidates(self, track: str, state: str | None = None) -> list[CandidateRow]:
+        """The track's candidates in queue order, optionally only those in `state`."""
+        rows = self._read(
+            "SELECT track, dedup_key, payload, state, task_id, created_at FROM candidates "
+            "WHERE track = ? AND (? IS NULL OR state = ?) ORDER BY seq",
+            (track, state, state),
+        )
+        return [CandidateRow(**dict(row)) for row in rows]
+
+    def set_candidate_state(self, track: str, dedup_key: str, state: str,
+                            task_id: str | None = None) -> None:
+        """Move a candidate to `state`; `task_id` (when given) records the task it became."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE candidates SET state = ?, task_id = COALESCE(?, task_id), "
+                "updated_at = ? WHERE track = ? AND dedup_key = ?",
+                (state, task_id, time.time(), track, dedup_key),
+            )
+            if cursor.rowcount == 0:
+                raise UsageError(f"no spawn candidate with dedup key {dedup_key!r} in track "
+                                 f"{track!r}")
