@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any, cast
 
 import anthropic
-from anthropic.types import MessageParam, ToolChoiceAnyParam, ToolParam
+from anthropic.types import CacheControlEphemeralParam, MessageParam, ToolParam
 from pydantic import ValidationError
 
 from swarmgit.backends.base import Usage
@@ -301,7 +301,7 @@ def _literal_folder(touch: str) -> str:
 
 DEFAULT_ATTEMPTS = 3
 PLAN_MAX_TOKENS = 32_000  # three documents in one answer; streamed, so the SDK allows it
-_EPHEMERAL = {"type": "ephemeral"}
+_EPHEMERAL: CacheControlEphemeralParam = {"type": "ephemeral"}
 _PLANNER_ROLE = "Architect"
 
 SYSTEM_PROMPT = """\
@@ -330,22 +330,24 @@ The plan is checked; a plan that breaks a rule comes back with the problems, to 
 """
 
 _PROSE = {"type": "string"}
+
+
+def _sections_schema(sections: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {key: {**_PROSE, "description": title} for key, title in sections},
+        "required": [key for key, _ in sections],
+    }
+
+
 WRITE_DOCUMENTS: dict[str, Any] = {
     "name": "write_documents",
     "description": "Write the track's PRD and spec: every section as markdown (no heading).",
     "input_schema": {
         "type": "object",
         "properties": {
-            "prd": {
-                "type": "object",
-                "properties": {key: {**_PROSE, "description": title} for key, title in PRD_SECTIONS},
-                "required": [key for key, _ in PRD_SECTIONS],
-            },
-            "spec": {
-                "type": "object",
-                "properties": {key: {**_PROSE, "description": title} for key, title in SPEC_SECTIONS},
-                "required": [key for key, _ in SPEC_SECTIONS],
-            },
+            "prd": _sections_schema(PRD_SECTIONS),
+            "spec": _sections_schema(SPEC_SECTIONS),
         },
         "required": ["prd", "spec"],
     },
@@ -355,7 +357,7 @@ _TASK_SCHEMA = {
     "properties": {
         "id": {"type": "string", "pattern": "^T[0-9]{2,}$"},
         "title": _PROSE,
-        "role": {**_PROSE, "description": "Explorer, Architect, Implementer, Tester, Reviewer, ..."},
+        "role": {**_PROSE, "description": "Explorer, Architect, Implementer, Tester, ..."},
         "deps": {"type": "array", "items": {"type": "string"}},
         "touches": {"type": "array", "items": {"type": "string"}},
         "concurrency": {"type": "string", "enum": ["read-only", "write-local", "write-shared"]},
@@ -364,8 +366,8 @@ _TASK_SCHEMA = {
         "acceptance": _PROSE,
         "needs_user_input": {"type": "boolean"},
     },
-    "required": list(("id", "title", "role", "deps", "touches", "concurrency", "effort",
-                      "severity", "acceptance", "needs_user_input")),
+    "required": ["id", "title", "role", "deps", "touches", "concurrency", "effort", "severity",
+                 "acceptance", "needs_user_input"],
 }
 WRITE_PLAN: dict[str, Any] = {
     "name": "write_plan",
@@ -444,7 +446,8 @@ def plan_track(
         timeout=config.agent.timeout_minutes * 60,
     ) as client:
         for attempt in range(1, max_attempts + 1):
-            progress(f"asking {model} for the PRD, spec and plan (turn {attempt} of {max_attempts})")
+            progress(f"asking {model} for the PRD, spec and plan "
+                     f"(turn {attempt} of {max_attempts})")
             message = _call(client, model, max_tokens, messages, usage, env)
             usage.append(_usage(message.usage, model, price))
             messages.append({"role": "assistant", "content": [
@@ -489,10 +492,10 @@ def _call(
         with client.messages.stream(
             model=model,
             max_tokens=max_tokens,
-            system=[{"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}],
+            system=[{"type": "text", "text": SYSTEM_PROMPT, "cache_control": _EPHEMERAL}],
             # our JSON-shaped params; the SDK's TypedDicts describe the same shapes
             tools=cast(list[ToolParam], [WRITE_DOCUMENTS, WRITE_PLAN]),
-            tool_choice=cast(ToolChoiceAnyParam, {"type": "any"}),
+            tool_choice={"type": "any"},
             messages=cast(list[MessageParam], messages),
         ) as stream:
             return stream.get_final_message()
@@ -519,8 +522,7 @@ def _usage(tokens: Any, model: str, price: Price | None) -> Usage:
         cache_write_tokens=tokens.cache_creation_input_tokens or 0,
         cache_read_tokens=tokens.cache_read_input_tokens or 0,
     )
-    cost = cost_usd(counted, price) if price else None
-    return Usage(**{**counted.__dict__, "cost_usd": cost})
+    return replace(counted, cost_usd=cost_usd(counted, price) if price else None)
 
 
 def _spent(usage: Sequence[Usage]) -> str:
@@ -601,4 +603,4 @@ def _failure(draft: _Draft, attempts: int, usage: Sequence[Usage]) -> list[Diagn
     ))
     missing = [f"the model never gave an acceptable {name}" for name, done in
                (("PRD and spec", draft.documents), ("plan", draft.plan)) if not done]
-    return [head, *(Diagnostic(where, None, p) for p in draft.problems or missing)]
+    return [head, *(Diagnostic(where, None, p) for p in [*draft.problems, *missing])]

@@ -133,7 +133,8 @@ def _tree(files: Sequence[str], cap: int) -> str:
     lines = [f"{folder}/ ({n} files)" for folder, n in sorted(counts.items())]
     lines += sorted(files, key=lambda f: (f.count("/"), f))
     shown = lines[:cap]
-    return "".join(f"{line}\n" for line in shown) + f"... ({len(lines) - cap} more lines left out)\n"
+    left_out = f"... ({len(lines) - cap} more lines left out)\n"
+    return "".join(f"{line}\n" for line in shown) + left_out
 
 
 def _read_text(path: Path, cap: int) -> str | None:
