@@ -108,21 +108,42 @@ def init_cmd() -> int:
 @main.command("new-track", context_settings=CONTEXT)
 @click.argument("description")
 @click.option("--id", "track_id", help="Track id (default: a slug of the description).")
+@click.option("--no-llm", is_flag=True, help="Write the offline templates even when ANTHROPIC_API_KEY is set.")
+@click.option("--yes", "-y", is_flag=True, help="Take the default answer to every planning question.")
+@click.option("--greenfield/--brownfield", default=None,
+              help="A new project, or a change to existing code (default: asked; guessed from the repo).")
+@click.option("--priority", "priorities", multiple=True, help="What matters most (repeatable).")
+@click.option("--constraint", "constraints", multiple=True, help="A constraint to respect (repeatable).")
 @exits
-def new_track_cmd(description: str, track_id: str | None) -> int:
-    """Create swarm/tracks/<id>/ with PRD.md, spec.md and a plan.md skeleton.
+def new_track_cmd(description: str, track_id: str | None, no_llm: bool, yes: bool, greenfield: bool | None,
+                  priorities: tuple[str, ...], constraints: tuple[str, ...]) -> int:
+    """Create swarm/tracks/<id>/ with PRD.md, spec.md and plan.md.
 
-    Templates in swarm/templates/ (PRD.md, spec.md, plan.md) override the bundled ones.
+    With ANTHROPIC_API_KEY set, the architect's model reads the repo and writes all three after
+    a few questions; its plan is checked like `plan check` and sent back with the errors until
+    valid. Without a key, or with --no-llm, templates are used (swarm/templates/ overrides the
+    bundled ones).
 
-    Example: git swarm new-track "Add Redis caching" --id redis
+    Example: git swarm new-track "Add Redis caching" --id redis --brownfield --priority latency -y
     """
-    from swarmgit.commands.new_track import new_track
+    import sys
 
+    from swarmgit.commands.new_track import Planning, new_track
+    from swarmgit.engine.planner import BROWNFIELD, GREENFIELD, Question, Seed
+
+    def ask(question: Question) -> str:
+        kind = click.Choice(question.choices) if question.choices else None
+        return str(click.prompt(question.prompt, default=question.default, type=kind))
+
+    mode = None if greenfield is None else (GREENFIELD if greenfield else BROWNFIELD)
+    interactive = not yes and sys.stdin.isatty()
+    planning = None if no_llm else Planning(seed=Seed(mode, priorities, constraints),
+                                            ask=ask if interactive else None)
     ws = _ws()
-    folder = new_track(ws, description, track_id)
+    folder = new_track(ws, description, track_id, planning=planning, echo=click.echo)
     rel = folder.relative_to(ws.root)
     click.echo(f"created {rel}/ (PRD.md, spec.md, plan.md)")
-    click.echo(f"next: edit {rel}/plan.md, then `git swarm plan check {folder.name}`")
+    click.echo(f"next: review {rel}/plan.md, then `git swarm plan check {folder.name}`")
     return 0
 
 

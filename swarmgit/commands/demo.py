@@ -84,7 +84,7 @@ def run_demo(target: Path | None, echo: Echo) -> Path:
         ),
         encoding="utf-8",
     )
-    _step(echo, repo, ["git", "swarm", "new-track", "Add caching to forecast lookups", "--id", DEMO_TRACK])
+    _step(echo, repo, ["git", "swarm", "new-track", "Add caching to forecast lookups", "--id", DEMO_TRACK, "--no-llm"])
     plan = resources.files("swarmgit.templates").joinpath("demo", "plan.md").read_text("utf-8")
     (repo / "swarm" / "tracks" / DEMO_TRACK / "plan.md").write_text(plan, encoding="utf-8")
     _git(repo, "add", "-A")
