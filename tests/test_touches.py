@@ -182,3 +182,14 @@ def test_normalize_is_idempotent_and_never_escapes(raw: str) -> None:
         return
     assert normalize_touch(touch) == touch
     assert not touch.startswith("/") and ".." not in touch.split("/")
+
+
+@given(
+    touches=st.lists(st.from_regex(r"[ab](/[ab.]{1,2}){0,2}/?", fullmatch=True), min_size=1, max_size=3),
+    path=st.from_regex(r"[ab](/[ab.]{1,2}){0,3}", fullmatch=True),
+)
+def test_plain_touches_match_exactly_as_gitignore_does(touches: list[str], path: str) -> None:
+    import pathspec
+
+    spec = pathspec.GitIgnoreSpec.from_lines(["/" + t for t in touches])
+    assert path_allowed(touches, path) == spec.match_file(path)

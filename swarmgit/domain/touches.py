@@ -6,7 +6,9 @@ under it, `api/**/*.py` a glob, `**/conftest.py` a name at any depth, `**` the w
 Unlike a `.gitignore` line, a pattern without a slash does not float to every depth: `config.py`
 is the root file only. Matching is case-sensitive, as git sees paths by default.
 
-The commit hook imports this module: it depends on the standard library and pathspec only.
+The commit hook imports this module: it depends on the standard library, and on pathspec only
+when a glob must be matched (pathspec is imported lazily: its import alone costs the hook more
+than the rest of its check).
 
 Invariant of `conflicts`: soundness. If some path is allowed by both touches, they conflict;
 when the analysis cannot decide, it says conflict. As in gitignore, `src/a.py` may also name a
@@ -17,9 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 WHOLE_REPO = "**"
 _DRIVE = re.compile(r"^[A-Za-z]:([\\/]|$)")
@@ -78,23 +81,39 @@ def _normalize_once(text: str, raw: str) -> str:
         return WHOLE_REPO
     touch = "/".join(parts) + ("/" if text.endswith("/") else "")
     try:
-        pathspec.GitIgnoreSpec.from_lines(["/" + touch])
+        _spec((touch,))
     except Exception as exc:  # pathspec raises several types for a bad pattern
         raise ValueError(f"touch {shown!r} is not a valid gitignore pattern: {exc}") from exc
     return touch
 
 
+_GLOB_CHARS = frozenset("*?[\\")
+
+
 @lru_cache(maxsize=512)
 def _spec(touches: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(["/" + touch for touch in touches])
+
+
+def _literal_allows(touch: str, path: str) -> bool:
+    """gitignore semantics of an anchored pattern without glob characters: `a/b` names the
+    file or folder a/b (and so everything under it); `a/b/` names only the folder."""
+    if touch.endswith("/"):
+        return path.startswith(touch)
+    return path == touch or path.startswith(touch + "/")
 
 
 def path_allowed(touches: Sequence[str], path: str) -> bool:
     """Whether a task with these normalised touches may write `path` (repo-relative, `/`-separated).
 
-    No touches (a read-only task) allow nothing.
+    No touches (a read-only task) allow nothing. Plain paths are matched directly; globs
+    through pathspec.
     """
-    return bool(touches) and _spec(tuple(touches)).match_file(path)
+    if any(_GLOB_CHARS & set(touch) for touch in touches):
+        return _spec(tuple(touches)).match_file(path)
+    return any(_literal_allows(touch, path) for touch in touches)
 
 
 def conflicts(a: str, b: str) -> bool:
