@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 
+from swarmgit.domain.cost import estimate_plan_cost, unpriced_models
 from swarmgit.domain.graph import render_graph
 from swarmgit.domain.plan_check import lock_plan, plan_warnings, render_check
 from swarmgit.domain.scheduler import Limits
@@ -31,9 +32,14 @@ def plan_check(ws: Workspace, track: str | None) -> str:
 def simulate_track(ws: Workspace, track: str | None, workers: int | None, as_json: bool) -> str:
     plan, _ = read_plan(ws, resolve_track(ws, track))
     sim = simulate(plan, _limits(ws, workers))
+    cost = estimate_plan_cost(plan, ws.config)
     if as_json:
-        return json.dumps(to_json(sim), indent=2)
-    return render_timeline(sim, shutil.get_terminal_size((100, 24)).columns)
+        return json.dumps({**to_json(sim), "estimated_cost_usd": round(cost, 2)}, indent=2)
+    timeline = render_timeline(sim, shutil.get_terminal_size((100, 24)).columns)
+    unpriced = unpriced_models(plan, ws.config)
+    note = f" (no price for {', '.join(unpriced)}: add [pricing.<model>])" if unpriced else ""
+    return (f"{timeline}\nestimated cost:  ${cost:.2f} if model agents do the work (pricing table)"
+            f" (budget ${ws.config.budget.track_usd:.2f}){note}")
 
 
 def graph_track(ws: Workspace, track: str | None, fmt: str) -> str:

@@ -35,6 +35,13 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
         ],
         "cost_usd": round(cost.usd, 4),
         "budget_usd": budget,
+        "remaining_usd": round(max(0.0, budget - cost.usd), 4),
+        "by_model": {
+            model: {"usd": round(spend.usd, 4), "input_tokens": spend.input_tokens,
+                    "output_tokens": spend.output_tokens, "cache_write_tokens": spend.cache_write_tokens,
+                    "cache_read_tokens": spend.cache_read_tokens}
+            for model, spend in sorted(cost.by_model.items())
+        },
     }
 
 
@@ -50,7 +57,11 @@ def render_status_table(data: dict[str, Any]) -> str:
     for t in data["tasks"]:
         if t["reason"] and t["status"] in ("failed", "blocked", "needs-input"):
             lines.append(f"{t['id']}: {t['reason'].splitlines()[0]}")
-    lines.append(f"cost: ${data['cost_usd']:.2f} of ${data['budget_usd']:.2f}")
+    lines.append(f"cost: ${data['cost_usd']:.2f} of ${data['budget_usd']:.2f} "
+                 f"(${data['remaining_usd']:.2f} left)")
+    for model, spend in data["by_model"].items():
+        lines.append(f"  {model}: ${spend['usd']:.2f} ({spend['input_tokens']} in, "
+                     f"{spend['output_tokens']} out, {spend['cache_read_tokens']} cache-read tokens)")
     return "\n".join(lines)
 
 

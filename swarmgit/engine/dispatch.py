@@ -97,6 +97,7 @@ class Dispatcher:
         self.inbox: queue.Queue[tuple[str, str, str, object]] = queue.Queue()
         self.inflight: dict[str, AgentJob] = {}
         self.paused = ""
+        self.last_progress = ""
 
     # ---- public -------------------------------------------------------------------------
 
@@ -144,14 +145,33 @@ class Dispatcher:
     def _refresh_views(self) -> None:
         self.plan_text = refresh(self.ws, self.store, self.track, self.plan_text,
                                  spawning.budget_left(self.ws, self.store, self.track))
+        self._progress()
+
+    def _progress(self) -> None:
+        """A progress line for the terminal (not stored): what runs, and the counts."""
+        rows = self.store.tasks(self.track)
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+        running = ", ".join(sorted(self.inflight)) or "nothing"
+        others = " · ".join(f"{n} {status}" for status, n in sorted(counts.items())
+                            if status not in (Status.DONE.value, Status.RUNNING.value))
+        line = f"running {running} · done {counts.get(Status.DONE.value, 0)}/{len(rows)}"
+        line = f"{line} · {others}" if others else line
+        if line != self.last_progress:
+            self.last_progress = line
+            self.emit("progress", line, None)
 
     def _block_unreachable(self) -> None:
+        blocked = False
         for task_id, reason in self.scheduler.blocked(self._state()).items():
             row = self.store.task(self.track, task_id)
             if row is not None and row.status in (Status.TODO.value, Status.READY.value):
                 self.store.set_status(self.track, task_id, Status.BLOCKED.value, reason)
                 self._event("blocked", reason, task_id)
-        self._refresh_views()
+                blocked = True
+        if blocked:
+            self._refresh_views()
 
     # ---- starting -----------------------------------------------------------------------
 
@@ -173,8 +193,8 @@ class Dispatcher:
         )
         after = f" after {', '.join(start.after)}" if start.after else ""
         self._event("started", f"{task.id} started on {prepared.branch}{after}", task.id)
-        self._refresh_views()
         self.inflight[task.id] = job
+        self._refresh_views()
         threading.Thread(target=self._work, args=(job,), name=f"agent-{task.id}", daemon=True).start()
 
     def _start_point(self, task: Task, start: Start, row: TaskRow, base: str,
