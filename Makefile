@@ -19,10 +19,12 @@ demo: $(STAMP)
 
 # The architecture check needs the package as installed (gates/ and hooks/ inside swarmgit/),
 # which the editable install only maps; so it checks a fresh non-editable build.
+# mypy (strict) checks the same build.
 arch: $(STAMP)
 	rm -rf $(VENV)/arch
 	$(BIN)/python -m pip install -q --no-deps --target $(VENV)/arch .
 	cd $(VENV)/arch && PYTHONPATH=. ../bin/lint-imports --config ../../pyproject.toml
+	cd $(VENV)/arch && ../bin/python -m mypy --config-file ../../pyproject.toml -p swarmgit
 
 test: arch
 	$(BIN)/python -m pytest

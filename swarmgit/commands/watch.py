@@ -48,7 +48,7 @@ def watch(ws: Workspace, track: str | None, interval: float, once: bool) -> int:
         with Store.open(ws.common_dir) as store:
             events = store.events(track_id)
             live = store.claimant(track_id) is not None
-        running = any(t["status"] == "running" for t in data["tasks"])  # type: ignore[union-attr]
+        running = any(t["status"] == "running" for t in data["tasks"])
         return render(data, events), live or running
 
     view, active = frame()

@@ -33,11 +33,18 @@ def integration_order(edges: Mapping[str, Sequence[str]]) -> list[str]:
 
 
 class FindingLike(Protocol):
-    gate: str
-    file: str
-    line: int
-    rule: str
-    message: str
+    """A gate finding, as the domain needs it (gates' Finding satisfies it)."""
+
+    @property
+    def gate(self) -> str: ...
+    @property
+    def file(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def message(self) -> str: ...
 
 
 def fix_candidates(findings: Sequence[FindingLike]) -> list[SpawnCandidate]:

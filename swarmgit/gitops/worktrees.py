@@ -135,7 +135,8 @@ def _resume(
     if not (common_dir(repo) / "worktrees" / name / "index").exists():
         # The index is written when checkout ends: without it, a crash interrupted the
         # checkout (no agent has run there yet), so finish it rather than commit the gaps.
-        pygit2.Repository(str(path)).checkout_head(strategy=CheckoutStrategy.FORCE)
+        # pygit2 ships checkout_head without annotations.
+        pygit2.Repository(str(path)).checkout_head(strategy=CheckoutStrategy.FORCE)  # type: ignore[no-untyped-call]
     return path
 
 
