@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench arch clean setup
+.PHONY: demo test bench lint arch clean setup
 
 setup: $(STAMP)
 
@@ -26,7 +26,10 @@ arch: $(STAMP)
 	cd $(VENV)/arch && PYTHONPATH=. ../bin/lint-imports --config ../../pyproject.toml
 	cd $(VENV)/arch && ../bin/python -m mypy --config-file ../../pyproject.toml -p swarmgit
 
-test: arch
+lint: $(STAMP)
+	$(BIN)/ruff check swarmgit gates hooks tests benchmarks
+
+test: lint arch
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

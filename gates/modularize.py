@@ -41,6 +41,7 @@ from importlinter.contracts.layers import LayersContract
 from importlinter.contracts.protected import ProtectedContract
 from importlinter.domain.contract import Contract, InvalidContractOptions
 
+from swarmgit.domain.digraph import cyclic_groups
 from swarmgit.gates.base import (
     Finding,
     GateContext,
@@ -274,44 +275,7 @@ def strongly_connected(graph: grimp.ImportGraph) -> list[frozenset[str]]:
     """Groups of two or more modules that import each other, directly or not (Tarjan)."""
     internal = {m for m in graph.modules if not graph.is_module_squashed(m)}
     edges = {m: sorted(graph.find_modules_directly_imported_by(m) & internal) for m in internal}
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    groups: list[frozenset[str]] = []
-    for root in sorted(internal):
-        if root in index:
-            continue
-        work = [(root, iter(edges[root]))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is None:
-                work.pop()
-                if work:
-                    parent = work[-1][0]
-                    low[parent] = min(low[parent], low[node])
-                if low[node] == index[node]:
-                    group = set()
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        group.add(member)
-                        if member == node:
-                            break
-                    if len(group) > 1:
-                        groups.append(frozenset(group))
-            elif child not in index:
-                index[child] = low[child] = len(index)
-                stack.append(child)
-                on_stack.add(child)
-                work.append((child, iter(edges[child])))
-            elif child in on_stack:
-                low[node] = min(low[node], index[child])
-    return groups
+    return cyclic_groups({m: edges[m] for m in sorted(internal)})
 
 
 def _cycle_findings(graphs: _Graphs, group: frozenset[str]) -> list[Finding]:

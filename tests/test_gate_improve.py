@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from swarmgit.config import Gates
-from swarmgit.gates.base import GateContext, GateResult
 from swarmgit.gates.improve import Improve
-from tests.gitutil import git, make_repo, write
+from tests.gatecheck import commit_change, evaluate, where
+from tests.gitutil import make_repo
 
 # A function long enough to be a clone (> 100 tokens over > 10 code lines).
 ORIGINAL = '''\
@@ -33,22 +32,6 @@ RENAMED_COPY = ORIGINAL.replace("summarise", "digest").replace("totals", "acc").
 ).replace('"amount"', '"sum"').replace("orders", "rows").replace("order", "row")
 
 
-def _commit(repo: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        write(repo, rel, text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "change")
-
-
-def _evaluate(repo: Path, **config: object) -> GateResult:
-    with GateContext.between(repo, "HEAD~1", "HEAD", Gates.model_validate(config)) as ctx:
-        return Improve().evaluate(ctx)
-
-
-def _where(result: GateResult) -> set[tuple[str, int, str]]:
-    return {(f.file, f.line, f.rule) for f in result.findings}
-
-
 def _base(tmp_path: Path) -> Path:
     """A package with old debt: a duplicated pair, a mixedCase name, a magic number, a TODO."""
     debt = "def old(values):\n    oldName = values * 42  # TODO tidy\n    return oldName\n"
@@ -65,11 +48,11 @@ def _base(tmp_path: Path) -> Path:
 
 def test_a_pasted_renamed_copy_is_a_duplicate_and_old_copies_are_not(tmp_path: Path) -> None:
     repo = _base(tmp_path)
-    _commit(repo, {"pkg/digest.py": "import math\n\n\n" + RENAMED_COPY})
+    commit_change(repo, {"pkg/digest.py": "import math\n\n\n" + RENAMED_COPY})
 
-    result = _evaluate(repo)
+    result = evaluate(Improve(), repo)
 
-    assert ("pkg/digest.py", 4, "duplicate-block") in _where(result)
+    assert ("pkg/digest.py", 4, "duplicate-block") in where(result)
     assert {f.file for f in result.findings} == {"pkg/digest.py"}
     assert result.metrics["duplication_density"] > 0.5
     assert "10 code lines" in str(result.metrics["duplication_algorithm"])
@@ -85,12 +68,12 @@ def test_naming_magic_docstring_and_todo_on_changed_lines_only(tmp_path: Path) -
         "        return 0\n"
         "    return sum(items)\n"
     )
-    _commit(repo, {"pkg/orders.py": ORIGINAL + added})
+    commit_change(repo, {"pkg/orders.py": ORIGINAL + added})
     first = ORIGINAL.count("\n") + 3  # the def line
 
-    result = _evaluate(repo)
+    result = evaluate(Improve(), repo)
 
-    assert _where(result) == {
+    assert where(result) == {
         ("pkg/orders.py", first, "naming"),
         ("pkg/orders.py", first, "missing-docstring"),
         ("pkg/orders.py", first + 1, "todo-without-reference"),
@@ -108,9 +91,9 @@ def test_a_clean_change_scores_one(tmp_path: Path) -> None:
         "    # TODO(#12): cap per customer\n"
         "    return min(len(items), limit, MAX_ITEMS)\n"
     )
-    _commit(repo, {"pkg/orders.py": ORIGINAL + added})
+    commit_change(repo, {"pkg/orders.py": ORIGINAL + added})
 
-    result = _evaluate(repo)
+    result = evaluate(Improve(), repo)
 
     assert result.findings == ()
     assert result.applies and result.score == 1.0
@@ -118,18 +101,18 @@ def test_a_clean_change_scores_one(tmp_path: Path) -> None:
 
 def test_a_file_that_does_not_parse_fails_the_gate(tmp_path: Path) -> None:
     repo = _base(tmp_path)
-    _commit(repo, {"pkg/broken.py": "def ok():\n    return 1\n\ndef broken(:\n    pass\n"})
+    commit_change(repo, {"pkg/broken.py": "def ok():\n    return 1\n\ndef broken(:\n    pass\n"})
 
-    result = _evaluate(repo)
+    result = evaluate(Improve(), repo)
 
-    assert ("pkg/broken.py", 4, "syntax-error") in _where(result)
+    assert ("pkg/broken.py", 4, "syntax-error") in where(result)
     assert result.score == 0.0
 
 
 def test_no_python_change_leaves_the_gate_out(tmp_path: Path) -> None:
     repo = _base(tmp_path)
-    _commit(repo, {"README.md": "# changed\n"})
+    commit_change(repo, {"README.md": "# changed\n"})
 
-    result = _evaluate(repo)
+    result = evaluate(Improve(), repo)
 
     assert not result.applies

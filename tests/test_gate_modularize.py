@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from swarmgit.config import Gates
-from swarmgit.gates.base import GateContext, GateResult
 from swarmgit.gates.modularize import Modularize
-from tests.gitutil import git, make_repo, write
+from tests.gatecheck import commit_change, evaluate, where
+from tests.gitutil import make_repo
 
 PYPROJECT = """\
 [project]
@@ -21,22 +20,6 @@ type = "forbidden"
 source_modules = ["shop.domain"]
 forbidden_modules = ["shop.io"]
 """
-
-
-def _commit(repo: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        write(repo, rel, text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "change")
-
-
-def _evaluate(repo: Path, **config: object) -> GateResult:
-    with GateContext.between(repo, "HEAD~1", "HEAD", Gates.model_validate(config)) as ctx:
-        return Modularize().evaluate(ctx)
-
-
-def _where(result: GateResult) -> set[tuple[str, int, str]]:
-    return {(f.file, f.line, f.rule) for f in result.findings}
 
 
 def _repo(tmp_path: Path) -> Path:
@@ -58,11 +41,11 @@ def _repo(tmp_path: Path) -> Path:
 
 def test_a_new_cycle_is_found_at_the_import_that_closes_it(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    _commit(repo, {"shop/b.py": "VALUE = 1\n\nfrom shop import a\n"})
+    commit_change(repo, {"shop/b.py": "VALUE = 1\n\nfrom shop import a\n"})
 
-    result = _evaluate(repo)
+    result = evaluate(Modularize(), repo)
 
-    assert _where(result) == {("shop/b.py", 3, "import-cycle")}
+    assert where(result) == {("shop/b.py", 3, "import-cycle")}
     assert "shop.b -> shop.a -> shop.b" in result.findings[0].message
     assert result.metrics["new_cycles"] == 1 and result.metrics["cycle_groups_base"] == 1
     assert result.score < 0.8
@@ -70,9 +53,9 @@ def test_a_new_cycle_is_found_at_the_import_that_closes_it(tmp_path: Path) -> No
 
 def test_touching_a_module_of_an_old_cycle_is_not_a_new_cycle(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    _commit(repo, {"shop/x.py": "import shop.y\n\nLIMIT = 4\n"})
+    commit_change(repo, {"shop/x.py": "import shop.y\n\nLIMIT = 4\n"})
 
-    result = _evaluate(repo)
+    result = evaluate(Modularize(), repo)
 
     assert result.findings == () and result.score == 1.0
     assert result.metrics["new_cycles"] == 0
@@ -80,11 +63,11 @@ def test_touching_a_module_of_an_old_cycle_is_not_a_new_cycle(tmp_path: Path) ->
 
 def test_the_repos_import_linter_contract_is_checked_against_new_imports(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    _commit(repo, {"shop/domain.py": "VALUE = 2\nimport shop.io\n"})
+    commit_change(repo, {"shop/domain.py": "VALUE = 2\nimport shop.io\n"})
 
-    result = _evaluate(repo)
+    result = evaluate(Modularize(), repo)
 
-    assert ("shop/domain.py", 2, "contract-broken") in _where(result)
+    assert ("shop/domain.py", 2, "contract-broken") in where(result)
     assert result.metrics["contracts_broken_new"] == 1
 
 
@@ -92,47 +75,47 @@ def test_a_contract_from_swarm_config_is_checked_too_and_old_breaches_are_not(
     tmp_path: Path,
 ) -> None:
     repo = _repo(tmp_path)
-    _commit(repo, {"shop/b.py": "VALUE = 1\nimport shop.x\n"})
+    commit_change(repo, {"shop/b.py": "VALUE = 1\nimport shop.x\n"})
     layers = {"name": "b below a", "type": "layers", "layers": ["shop.a", "shop.b"]}
     old_breach = {"name": "io apart", "type": "forbidden",
                   "source_modules": ["shop.io"], "forbidden_modules": ["shop.domain"]}
 
-    result = _evaluate(repo, contracts=[layers, old_breach])
+    result = evaluate(Modularize(), repo, contracts=[layers, old_breach])
 
     assert result.findings == ()
     assert result.metrics["contracts_kept"] == 2
     assert result.metrics["contracts_broken_before"] == 1
 
-    _commit(repo, {"shop/b.py": "VALUE = 1\nimport shop.x\nimport shop.a\n"})
-    result = _evaluate(repo, contracts=[layers])
-    assert ("shop/b.py", 3, "contract-broken") in _where(result)
+    commit_change(repo, {"shop/b.py": "VALUE = 1\nimport shop.x\nimport shop.a\n"})
+    result = evaluate(Modularize(), repo, contracts=[layers])
+    assert ("shop/b.py", 3, "contract-broken") in where(result)
 
 
 def test_an_invalid_contract_is_reported_not_raised(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    _commit(repo, {"shop/b.py": "VALUE = 3\n"})
+    commit_change(repo, {"shop/b.py": "VALUE = 3\n"})
 
-    result = _evaluate(repo, contracts=[{"name": "typo", "type": "forbiden"}])
+    result = evaluate(Modularize(), repo, contracts=[{"name": "typo", "type": "forbiden"}])
 
-    assert (".swarm.toml", 0, "contract-invalid") in _where(result)
+    assert (".swarm.toml", 0, "contract-invalid") in where(result)
 
 
 def test_a_wide_change_exceeds_the_change_surface(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    _commit(repo, {f"docs/page{n}.md": "rewritten\n" for n in range(8)})
+    commit_change(repo, {f"docs/page{n}.md": "rewritten\n" for n in range(8)})
 
-    result = _evaluate(repo)
+    result = evaluate(Modularize(), repo)
 
-    assert _where(result) == {("", 0, "change-surface")}
+    assert where(result) == {("", 0, "change-surface")}
     assert result.metrics["change_surface"] == round(8 / 20, 4)
     assert result.score < 1.0
 
 
 def test_a_small_clean_change_scores_one(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    _commit(repo, {"shop/c.py": "from shop import b\n\nTWICE = b.VALUE * 2\n"})
+    commit_change(repo, {"shop/c.py": "from shop import b\n\nTWICE = b.VALUE * 2\n"})
 
-    result = _evaluate(repo)
+    result = evaluate(Modularize(), repo)
 
     assert result.findings == () and result.score == 1.0
     assert result.metrics["contracts_kept"] == 1
@@ -142,14 +125,14 @@ def test_a_package_setuptools_maps_elsewhere_is_part_of_its_parent(tmp_path: Pat
     """Like swarmgit's own gates/ (installed as swarmgit.gates)."""
     pyproject = PYPROJECT + '\n[tool.setuptools]\npackage-dir = {"shop.plugins" = "plugins"}\n'
     repo = _repo(tmp_path)
-    _commit(repo, {"pyproject.toml": pyproject, "plugins/__init__.py": "",
+    commit_change(repo, {"pyproject.toml": pyproject, "plugins/__init__.py": "",
                    "plugins/tax.py": "from shop import b\n"})
     layers = {"name": "plugins on top", "type": "layers", "layers": ["shop.plugins", "shop.b"]}
 
-    _commit(repo, {"shop/b.py": "VALUE = 1\nfrom shop.plugins import tax\n"})
-    result = _evaluate(repo, contracts=[layers])
+    commit_change(repo, {"shop/b.py": "VALUE = 1\nfrom shop.plugins import tax\n"})
+    result = evaluate(Modularize(), repo, contracts=[layers])
 
-    assert _where(result) == {
+    assert where(result) == {
         ("shop/b.py", 2, "import-cycle"),
         ("shop/b.py", 2, "contract-broken"),
     }

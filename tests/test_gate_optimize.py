@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from swarmgit.config import Gates
-from swarmgit.gates.base import GateContext, GateResult
 from swarmgit.gates.optimize import Optimize
+from tests.gatecheck import commit_change, evaluate
 from tests.gitutil import git, make_repo, write
 
 OLD = '''\
@@ -16,18 +15,6 @@ def load_all(paths):
         out.append(open(path).read())
     return out
 '''
-
-
-def _commit(repo: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        write(repo, rel, text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "change")
-
-
-def _evaluate(repo: Path, **config: object) -> GateResult:
-    with GateContext.between(repo, "HEAD~1", "HEAD", Gates.model_validate(config)) as ctx:
-        return Optimize().evaluate(ctx)
 
 
 def _repo(tmp_path: Path) -> Path:
@@ -47,9 +34,9 @@ def test_query_in_loop_and_list_membership_in_loop_are_found(tmp_path: Path) -> 
         "            cursor.execute('select 1')\n"   # 7
         "    return [n for n in names if n in ['a', 'b']]\n"  # 8
     )
-    _commit(repo, {"app/sync.py": new})
+    commit_change(repo, {"app/sync.py": new})
 
-    result = _evaluate(repo)
+    result = evaluate(Optimize(), repo)
 
     assert {(f.file, f.line, f.rule) for f in result.findings} == {
         ("app/sync.py", 6, "list-membership-in-loop"),
@@ -67,18 +54,18 @@ def test_clean_loop_change_scores_one(tmp_path: Path) -> None:
         "    allowed = {'admin', 'staff'}\n"
         "    return [u for u in users if u.role in allowed and u.name in set(names)]\n"
     )
-    _commit(repo, {"app/pick.py": clean})
+    commit_change(repo, {"app/pick.py": clean})
 
-    result = _evaluate(repo)
+    result = evaluate(Optimize(), repo)
 
     assert result.findings == () and result.applies and result.score == 1.0
 
 
 def test_no_command_and_no_loop_leaves_the_gate_out(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    _commit(repo, {"app/const.py": "LIMIT = 3\n"})
+    commit_change(repo, {"app/const.py": "LIMIT = 3\n"})
 
-    result = _evaluate(repo)
+    result = evaluate(Optimize(), repo)
 
     assert not result.applies
     assert result.metrics["tests"] == "not configured"
@@ -86,10 +73,10 @@ def test_no_command_and_no_loop_leaves_the_gate_out(tmp_path: Path) -> None:
 
 def test_test_command_runs_on_head_in_a_worktree_that_is_removed(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    _commit(repo, {"app/const.py": "LIMIT = 3\n"})
+    commit_change(repo, {"app/const.py": "LIMIT = 3\n"})
     write(repo, "app/const.py", "LIMIT = 'uncommitted edit'\n")  # must not be what is tested
 
-    result = _evaluate(repo, test_command="grep -q 'LIMIT = 3' app/const.py")
+    result = evaluate(Optimize(), repo, test_command="grep -q 'LIMIT = 3' app/const.py")
 
     assert result.applies and result.score == 1.0 and result.metrics["tests"] == "passed"
     assert len(git(repo, "worktree", "list").stdout.splitlines()) == 1
@@ -97,9 +84,9 @@ def test_test_command_runs_on_head_in_a_worktree_that_is_removed(tmp_path: Path)
 
 def test_a_failing_test_command_fails_the_gate_with_its_output(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    _commit(repo, {"app/const.py": "LIMIT = 3\n"})
+    commit_change(repo, {"app/const.py": "LIMIT = 3\n"})
 
-    result = _evaluate(repo, test_command="echo 'FAILED test_limit'; exit 3")
+    result = evaluate(Optimize(), repo, test_command="echo 'FAILED test_limit'; exit 3")
 
     (finding,) = result.findings
     assert finding.rule == "tests-failed" and "exited 3" in finding.message
@@ -110,10 +97,10 @@ def test_a_failing_test_command_fails_the_gate_with_its_output(tmp_path: Path) -
 
 def test_a_hanging_test_command_times_out(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    _commit(repo, {"app/const.py": "LIMIT = 3\n"})
+    commit_change(repo, {"app/const.py": "LIMIT = 3\n"})
 
     hangs = "echo started; sleep 30; echo never"
-    result = _evaluate(repo, test_command=hangs, test_timeout_seconds=0.5)
+    result = evaluate(Optimize(), repo, test_command=hangs, test_timeout_seconds=0.5)
 
     (finding,) = result.findings
     assert "timed out" in finding.message and "started" in finding.message

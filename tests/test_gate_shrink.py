@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from swarmgit.config import Gates
-from swarmgit.gates.base import GateContext, GateResult
 from swarmgit.gates.shrink import API_GROWTH_ALLOWANCE, Shrink
-from tests.gitutil import git, make_repo, write
+from tests.gatecheck import commit_change, evaluate
+from tests.gitutil import make_repo
 
 PYPROJECT = """\
 [project]
@@ -30,20 +29,6 @@ class Cart:
 '''
 
 
-def _commit(repo: Path, files: dict[str, str], delete: tuple[str, ...] = ()) -> None:
-    for rel, text in files.items():
-        write(repo, rel, text)
-    for rel in delete:
-        git(repo, "rm", "-q", rel)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "change")
-
-
-def _evaluate(repo: Path) -> GateResult:
-    with GateContext.between(repo, "HEAD~1", "HEAD", Gates()) as ctx:
-        return Shrink().evaluate(ctx)
-
-
 def _repo(tmp_path: Path) -> Path:
     return make_repo(
         tmp_path / "repo",
@@ -65,9 +50,9 @@ def test_api_growth_past_the_allowance_lists_every_new_public_definition(tmp_pat
     names = [f"helper_{n}" for n in range(API_GROWTH_ALLOWANCE + 2)]
     private_and_tests = {"shop/_internal.py": _functions(["lots", "of", "things"]),
                          "tests/test_api.py": _functions(["test_one", "test_two"])}
-    _commit(repo, {"shop/api.py": API + _functions(["_private"] + names), **private_and_tests})
+    commit_change(repo, {"shop/api.py": API + _functions(["_private"] + names), **private_and_tests})
 
-    result = _evaluate(repo)
+    result = evaluate(Shrink(), repo)
 
     assert result.metrics["public_api_growth"] == API_GROWTH_ALLOWANCE + 2
     first = API.count("\n") + 7  # after API: the _private function, then helper_0
@@ -80,9 +65,9 @@ def test_api_growth_past_the_allowance_lists_every_new_public_definition(tmp_pat
 def test_growth_within_the_allowance_net_of_removals_scores_one(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     kept = API.replace("def load(path):\n    return path\n", "")  # load removed
-    _commit(repo, {"shop/api.py": kept + _functions(["a", "b", "c", "d", "e", "f"])})
+    commit_change(repo, {"shop/api.py": kept + _functions(["a", "b", "c", "d", "e", "f"])})
 
-    result = _evaluate(repo)
+    result = evaluate(Shrink(), repo)
 
     assert result.metrics["public_api_removed"] == 1
     assert result.metrics["public_api_growth"] == API_GROWTH_ALLOWANCE
@@ -92,9 +77,9 @@ def test_growth_within_the_allowance_net_of_removals_scores_one(tmp_path: Path) 
 def test_a_new_dependency_is_a_finding_at_its_line(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     pyproject = PYPROJECT.replace('"pydantic>=2",\n', '"pydantic>=2",\n    "Requests[socks]>=2",\n')
-    _commit(repo, {"pyproject.toml": pyproject, "requirements-dev.txt": "pytest>=8\nhypothesis\n"})
+    commit_change(repo, {"pyproject.toml": pyproject, "requirements-dev.txt": "pytest>=8\nhypothesis\n"})
 
-    result = _evaluate(repo)
+    result = evaluate(Shrink(), repo)
 
     assert {(f.file, f.line, f.rule, f.message) for f in result.findings} == {
         ("pyproject.toml", 6, "dependency-added", "new dependency requests"),
@@ -106,13 +91,13 @@ def test_a_new_dependency_is_a_finding_at_its_line(tmp_path: Path) -> None:
 
 def test_swapping_a_dependency_and_renaming_a_module_is_not_growth(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    _commit(
+    commit_change(
         repo,
         {"pyproject.toml": PYPROJECT.replace("click>=8", "typer>=0.9"), "shop/cart.py": API},
         delete=("shop/api.py",),
     )
 
-    result = _evaluate(repo)
+    result = evaluate(Shrink(), repo)
 
     assert result.findings == () and result.score == 1.0
     assert result.metrics["public_api_growth"] == 0
@@ -120,6 +105,6 @@ def test_swapping_a_dependency_and_renaming_a_module_is_not_growth(tmp_path: Pat
 
 def test_a_change_without_modules_or_manifests_leaves_the_gate_out(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    _commit(repo, {"README.md": "# shop\n", "tests/test_api.py": "def test_x():\n    pass\n"})
+    commit_change(repo, {"README.md": "# shop\n", "tests/test_api.py": "def test_x():\n    pass\n"})
 
-    assert not _evaluate(repo).applies
+    assert not evaluate(Shrink(), repo).applies

@@ -71,7 +71,7 @@ def test_tasks_run_in_parallel_on_their_own_branches(tmp_path: Path) -> None:
     assert _commits(repo, f"{base}..swarm/t/T03") == ["T03: db"]
     assert _commits(repo, f"{base}..swarm/t/T07")[0] == "T07: docs"
     assert git(repo, "show", "swarm/t/T05:src/api/get.py").stdout == "def get(): pass\n"
-    files = git(repo, "diff", "--name-only", f"swarm/t/T05~1", "swarm/t/T05").stdout.split()
+    files = git(repo, "diff", "--name-only", "swarm/t/T05~1", "swarm/t/T05").stdout.split()
     assert files == ["src/api/auth.py"]
     status = json.loads(swarm(repo, "status", "t", "--json").output)
     assert {t["id"]: t["status"] for t in status["tasks"]} == {f"T0{i}": "done" for i in range(1, 8)}

@@ -27,7 +27,7 @@ from swarmgit.engine.repo_digest import DigestLimits, read_digest, tracked_at_he
 from swarmgit.engine.workspace import open_workspace
 from swarmgit.errors import InvalidInput, UsageError, WorkFailed
 from tests.gitutil import make_repo, write
-from tests.messages_server import MessagesServer, Turn, messages_server, text, tool_use
+from tests.messages_server import MessagesServer, Turn, messages_server, tool_use
 
 __all__ = ["messages_server"]  # the fixture
 

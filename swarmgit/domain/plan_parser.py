@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from swarmgit.domain.digraph import cyclic_groups
 from swarmgit.domain.plan import ConcurrencyClass, Plan, Severity, Task, parse_effort
 from swarmgit.domain.touches import normalize_touch
 from swarmgit.errors import Diagnostic, InvalidInput
@@ -436,47 +437,12 @@ def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
     follows "depends on" edges.
     """
     order = {node: n for n, node in enumerate(graph)}
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    groups: list[set[str]] = []
-    for root in graph:
-        if root in index:
-            continue
-        work = [(root, iter(graph[root]))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, edges = work[-1]
-            dep = next(edges, None)
-            if dep is None:
-                work.pop()
-                if work:
-                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
-                if low[node] == index[node]:
-                    group = set()
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        group.add(member)
-                        if member == node:
-                            break
-                    if len(group) > 1 or node in graph[node]:
-                        groups.append(group)
-            elif dep not in index:
-                index[dep] = low[dep] = len(index)
-                stack.append(dep)
-                on_stack.add(dep)
-                work.append((dep, iter(graph[dep])))
-            elif dep in on_stack:
-                low[node] = min(low[node], index[dep])
+    groups = cyclic_groups(graph)
     cycles = [_shortest_cycle(graph, group, min(group, key=order.__getitem__)) for group in groups]
     return sorted(cycles, key=lambda cycle: order[cycle[0]])
 
 
-def _shortest_cycle(graph: dict[str, list[str]], group: set[str], start: str) -> list[str]:
+def _shortest_cycle(graph: dict[str, list[str]], group: frozenset[str], start: str) -> list[str]:
     parent: dict[str, str] = {}
     frontier = [start]
     while frontier:

@@ -10,12 +10,9 @@ from __future__ import annotations
 import os
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pygit2
 
 from swarmgit.backends.base import Agent, AgentJob, AgentOutcome
 from swarmgit.backends.process import stop_orphan
