@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check swarmgit gates hooks tests benchmarks
 
 test: lint arch
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov --cov-report=term
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -1,0 +1,36 @@
+"""The agent brief: what a task may touch, its acceptance, the context it needs, the diagnosis."""
+from __future__ import annotations
+
+from swarmgit.domain.brief import relevant_sections, render_brief
+from swarmgit.domain.plan import Task
+
+TASK = Task(id="T03", title="Implement cache service", touches=("backend/cache/",),
+            acceptance="hits return in < 5 ms", brief="Use an LRU.")
+
+
+def test_brief_names_touches_acceptance_brief_and_diagnosis() -> None:
+    text = render_brief("redis", TASK, shared_context="- T01: config lives in backend/config.py",
+                        diagnosis="timeout after 30 minutes")
+    assert "# Task T03: Implement cache service" in text
+    assert "- `backend/cache/`" in text and "refused by the pre-commit hook" in text
+    assert "hits return in < 5 ms" in text and "Use an LRU." in text
+    assert "## Previous attempt failed\ntimeout after 30 minutes" in text
+    assert "config lives in backend/config.py" in text
+    assert "$SWARM_REPORT" in text
+
+
+def test_read_only_task_is_told_it_may_change_nothing() -> None:
+    text = render_brief("redis", Task(id="T01", title="Explore"))
+    assert "none: this task is read-only" in text and "Previous attempt" not in text
+
+
+def test_long_documents_contribute_only_the_sections_about_the_task() -> None:
+    filler = "\n".join("lorem ipsum dolor sit amet" for _ in range(600))
+    prd = f"# PRD\n\n## Billing\n{filler}\n\n## Cache service\nThe cache lives in backend/cache/.\n"
+    picked = relevant_sections(prd, TASK)
+    assert "The cache lives in backend/cache/." in picked
+    assert "## Billing" not in picked
+
+
+def test_short_documents_are_kept_whole() -> None:
+    assert relevant_sections("## A\nshort\n", TASK) == "## A\nshort"
