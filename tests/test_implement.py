@@ -135,3 +135,21 @@ def test_second_orchestrator_on_a_running_track_refuses(tmp_path: Path) -> None:
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 2
     assert "already being run" in result.output
+
+
+def test_task_needing_user_input_waits_then_runs_attached_to_the_terminal(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    plan = task_md("T01", "ask", touches="`src/answer.txt`",
+                   runs=("read answer && echo \"$answer\" > src/answer.txt",),
+                   extra="  - **Needs user input:** true")
+    repo = track_repo(tmp_path / "r", plan)
+    waiting = swarm(repo, "implement", "t")  # no terminal here: the task waits
+    assert waiting.exit_code == 1 and "git swarm run T01" in waiting.output
+    status = json.loads(swarm(repo, "status", "t", "--json").output)
+    assert status["tasks"][0]["status"] == "needs-input"
+    done = subprocess.run([sys.executable, "-m", "swarmgit", "run", "T01"], cwd=repo, input="forty-two\n",
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert git(repo, "show", "swarm/t/T01:src/answer.txt").stdout == "forty-two\n"

@@ -43,6 +43,7 @@ class AgentJob:
     budget_usd: float | None = None
     attempt: int = 1
     pid_file: Path | None = None  # where a process-running backend records its process group
+    foreground: bool = False  # attached to the user's terminal (a task that needs user input)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink
 from swarmgit.backends.presets import PRESETS, OutputMeter
-from swarmgit.backends.process import ProcessResult, run_process, with_tail
+from swarmgit.backends.process import ProcessResult, run_attached, run_process, with_tail
 from swarmgit.backends.script import read_report
 from swarmgit.config import Config
 from swarmgit.errors import UsageError
@@ -64,16 +64,14 @@ class CommandAgent:
         })
         on_event("command", command)
         meter = OutputMeter(job.model)
-        result = run_process(
-            command,
-            cwd=job.worktree,
-            env={**os.environ, **job.env},
-            log_file=job.log_file,
-            timeout_s=self._timeout_s,
-            kill_grace_s=self._grace_s,
-            on_line=meter.feed,
-            pid_file=job.pid_file,
-        )
+        env = {**os.environ, **job.env}
+        if job.foreground:  # the user talks to the agent; its output is theirs, not parsed
+            result = run_attached(command, cwd=job.worktree, env=env, log_file=job.log_file,
+                                  timeout_s=self._timeout_s, kill_grace_s=self._grace_s)
+        else:
+            result = run_process(command, cwd=job.worktree, env=env, log_file=job.log_file,
+                                 timeout_s=self._timeout_s, kill_grace_s=self._grace_s,
+                                 on_line=meter.feed, pid_file=job.pid_file)
         notes: tuple[str, ...] = ()
         if result.killed_after_result:
             notes = (f"the agent printed its result but did not exit; killed after"

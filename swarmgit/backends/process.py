@@ -120,6 +120,35 @@ def run_process(
     )
 
 
+def run_attached(
+    command: str, *, cwd: Path, env: Mapping[str, str], log_file: Path, timeout_s: float,
+    kill_grace_s: float,
+) -> ProcessResult:
+    """Run `command` attached to this terminal (stdin, stdout and stderr inherited), for tasks
+    that need the user. Its output is not captured; the log records the command and its exit."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with log_file.open("a", encoding="utf-8") as log:
+        log.write(redact(f"$ {command}   (attached to the terminal; output not captured)\n", env))
+        log.flush()
+        proc = subprocess.Popen(["sh", "-c", command], cwd=cwd, env=dict(env))
+        try:
+            proc.wait(timeout=max(0.0, timeout_s))
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            proc.terminate()
+            try:
+                proc.wait(timeout=kill_grace_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.write(f"exit {proc.returncode}\n")
+    return ProcessResult(returncode=proc.returncode, timed_out=timed_out, last_lines=(),
+                         duration_s=time.monotonic() - started, result_seen=False,
+                         killed_after_result=False)
+
+
 def _supervise(
     proc: subprocess.Popen[bytes], reader: _Reader, deadline: float, grace_s: float
 ) -> tuple[bool, bool]:

@@ -3,7 +3,8 @@
 Each command runs with `sh -c` in the worktree, in order, with the job's environment; the first
 non-zero exit stops the task (kind `command-failed`, naming the command and its last output
 lines). `agent.timeout_minutes` bounds all commands together (kind `timeout`). A report the
-commands wrote to `SWARM_REPORT` (job.report_file) is returned as the report text.
+commands wrote to `SWARM_REPORT` (job.report_file) is returned as the report text. A
+foreground job (a task that needs user input, run with a terminal) is attached to the terminal.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import os
 import time
 
 from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink
-from swarmgit.backends.process import ProcessResult, run_process, with_tail
+from swarmgit.backends.process import ProcessResult, run_attached, run_process, with_tail
 from swarmgit.config import Agent as AgentSettings
 
 
@@ -27,15 +28,13 @@ class ScriptAgent:
         deadline = time.monotonic() + self._timeout_s
         for command in job.task.run:
             on_event("command", command)
-            result = run_process(
-                command,
-                cwd=job.worktree,
-                env=env,
-                log_file=job.log_file,
-                timeout_s=max(0.0, deadline - time.monotonic()),
-                kill_grace_s=self._grace_s,
-                pid_file=job.pid_file,
-            )
+            left = max(0.0, deadline - time.monotonic())
+            if job.foreground:
+                result = run_attached(command, cwd=job.worktree, env=env, log_file=job.log_file,
+                                      timeout_s=left, kill_grace_s=self._grace_s)
+            else:
+                result = run_process(command, cwd=job.worktree, env=env, log_file=job.log_file,
+                                     timeout_s=left, kill_grace_s=self._grace_s, pid_file=job.pid_file)
             if result.timed_out or result.returncode != 0:
                 return _failed(command, result, self._timeout_s, job)
         return AgentOutcome(ok=True, report_text=read_report(job))

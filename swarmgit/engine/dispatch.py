@@ -229,6 +229,7 @@ class Dispatcher:
             config=self.ws.config, model=model_for(task, self.ws.config.agent),
             budget_usd=self._budget_left(), attempt=row.attempts + 1,
             pid_file=scratch / f"{task.id}.pid",
+            foreground=task.needs_user_input and self.interactive,
         )
 
     def _work(self, job: AgentJob) -> None:
