@@ -63,6 +63,8 @@ def describe_integration(track: str, result: Integration) -> list[str]:
         lines.append(f"  conflict: {result.conflict}")
     if result.advanced:
         lines.append(f"advanced {result.advanced}")
+    if result.held:
+        lines.append(f"  {result.held}")
     lines.append(f"report: swarm/tracks/{track}/iosm_report.md")
     return lines
 

@@ -25,7 +25,9 @@ def integrate_track(
                            advance=advance, partial=partial)
     for line in describe_integration(track_id, result):
         echo(line)
-    return EXIT_OK if result.verdict == "APPROVED" else EXIT_WORK_FAILED
+    if result.spawned:
+        echo(f"fix tasks for the gate findings were added to plan.md: `git swarm implement {track_id}` runs them")
+    return EXIT_OK if result.ok else EXIT_WORK_FAILED
 
 
 def gates(ws: Workspace, base: str, head: str, as_json: bool, echo: Echo) -> int:

@@ -20,7 +20,7 @@ from swarmgit.engine import spawning
 from swarmgit.engine.taskspace import merge_message
 from swarmgit.engine.views import refresh
 from swarmgit.engine.workspace import Workspace, read_plan
-from swarmgit.errors import UsageError
+from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import write_atomic
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.advance import advance_branch
@@ -36,7 +36,8 @@ Emit = Callable[[str, str, "str | None"], None]
 
 @dataclass
 class Integration:
-    """What one integration did; `verdict` is APPROVED, REJECTED or CONFLICT."""
+    """What one integration did; `verdict` is APPROVED, REJECTED or CONFLICT. `held` says why
+    an APPROVED result did not move the target (empty when it moved or was not asked to)."""
 
     commit: str
     merged: list[str] = field(default_factory=list)
@@ -45,6 +46,7 @@ class Integration:
     conflict: str = ""
     gates: GateReport | None = None
     advanced: str = ""
+    held: str = ""
     spawned: bool = False
 
     @property
@@ -52,6 +54,11 @@ class Integration:
         if self.conflict:
             return "CONFLICT"
         return "APPROVED" if self.gates is not None and self.gates.passed else "REJECTED"
+
+    @property
+    def ok(self) -> bool:
+        """Approved, no branch rejected, and the target moved unless told not to."""
+        return self.verdict == "APPROVED" and not self.rejected and not self.held
 
 
 def integration_branch(track: str) -> str:
@@ -78,6 +85,11 @@ def integrate(
     info = store.track(track)
     if info is None:
         raise UsageError(f"track {track!r} has not run yet: start it with `git swarm implement {track}`")
+    target = target or info.target_branch
+    if advance and not target:
+        raise UsageError("no target branch: set integrate.target in .swarm.toml or pass --target")
+    if advance and branch_tip(repo, target) is None:
+        raise UsageError(f"no branch {target}: create it (git branch {target} <start>) or pass --target")
     rows = {row.id: row for row in store.tasks(track)}
     done = {tid: row for tid, row in rows.items() if row.status == Status.DONE.value and row.final_commit}
     result = Integration(commit=info.base_commit)
@@ -93,9 +105,9 @@ def integrate(
                         merge_message(track))
     included = set(folded.merged) | set(folded.skipped)
     result.commit, result.merged = folded.commit, [tid for tid in order if tid in included]
+    owner = _file_owner(repo, {tid: mergeable[tid] for tid in result.merged})
     if folded.conflict is not None:
-        result.conflict = (f"merging {folded.conflict.label} conflicts in {', '.join(folded.conflict.paths)}; "
-                           "every branch is kept: resolve it in a task whose touches cover those paths")
+        result.conflict = _conflict_message(folded.conflict.label, folded.conflict.paths, owner)
         emit("conflict", result.conflict, folded.conflict.label)
     branch = integration_branch(track)
     set_branch(repo, branch, result.commit, expect=branch_tip(repo, branch), message="swarm: integrate")
@@ -103,34 +115,54 @@ def integrate(
         result.gates = run_gates(ws.root, info.base_commit, result.commit, ws.config.gates)
         emit("gates", f"IOSM index {result.gates.index:.2f} (threshold {result.gates.threshold:.2f}): "
              f"{result.verdict}", None)
-    owner = _file_owner(repo, mergeable)
-    write_atomic(ws.track_dir(track) / "iosm_report.md", render_report(track, result, owner))
     store.set_track_fields(track, integrated_commit=result.commit)
-    if result.verdict == "APPROVED":
-        _advance(ws, store, track, result, target or info.target_branch, advance, partial, emit)
-    elif result.gates is not None:
+    if result.verdict == "APPROVED" and advance:
+        _advance(ws, store, track, result, target, partial, emit)
+    elif result.gates is not None and not result.gates.passed:
         result.spawned = _spawn_fixes(ws, store, track, result.gates, owner, emit)
+        if not result.spawned:
+            emit("stuck", "gates rejected, and no new fix task can be spawned:\neach finding is outside "
+                 "the tasks' files, or its fix task already ran, waits for you or is over the spawn "
+                 "budget (`git swarm spawn list`); fix them by hand or raise spawn.budget", None)
+    write_atomic(ws.track_dir(track) / "iosm_report.md", render_report(track, result, owner))
     refresh(ws, store, track, ws.plan_path(track).read_text(encoding="utf-8"),
             spawning.budget_left(ws, store, track))
     return result
 
 
+def _conflict_message(label: str, paths: tuple[str, ...], owner: dict[str, str]) -> str:
+    earlier = sorted({owner[p] for p in paths if p in owner})
+    against = ", ".join(earlier) if earlier else "the tasks merged before it"
+    return (f"{label} conflicts with {against} in {', '.join(paths)}; every branch is kept: "
+            "resolve it in a task whose touches cover those paths, then integrate again")
+
+
 def _advance(ws: Workspace, store: Store, track: str, result: Integration, target: str,
-             advance: bool, partial: bool, emit: Emit) -> None:
-    if not advance:
-        return
-    if result.left_out and not partial:
-        emit("integrate", f"{target} not advanced: {len(result.left_out)} task(s) not done "
-             "(finish them, or pass --partial)", None)
-        return
+             partial: bool, emit: Emit) -> None:
+    """Move the target to the result, or record in `result.held` why it stays."""
+    held = _hold_reason(result, partial)
+    if not held:
+        try:
+            moved = advance_branch(ws.root, target, result.commit, f"swarm: integrate track {track}")
+        except WorkFailed as exc:
+            held = str(exc)
+        else:
+            result.advanced = f"{target}: {moved.kind} to {moved.commit[:10]}"
+            store.release_locks(track, result.merged)
+            emit("advanced", result.advanced, None)
+            return
+    result.held = f"{target} not advanced: {held}"
+    emit("held", f"{target} not advanced:\n{held}", None)  # the printer shortens first lines only
+
+
+def _hold_reason(result: Integration, partial: bool) -> str:
     if result.rejected:
-        return
-    if not target:
-        raise UsageError("no target branch: set integrate.target in .swarm.toml or pass --target")
-    moved = advance_branch(ws.root, target, result.commit, f"swarm: integrate track {track}")
-    result.advanced = f"{target}: {moved.kind} to {moved.commit[:10]}"
-    store.release_locks(track, result.merged)
-    emit("advanced", result.advanced, None)
+        names = ", ".join(result.rejected)
+        return (f"{names} changed paths outside its touches; fix the branch, or leave the task out "
+                "(`git swarm task update <task> --status failed`) and integrate with --partial")
+    if result.left_out and not partial:
+        return f"not every planned task is done ({', '.join(result.left_out)}): finish them, or pass --partial"
+    return ""
 
 
 def _spawn_fixes(ws: Workspace, store: Store, track: str, gates: GateReport,
@@ -170,6 +202,8 @@ def render_report(track: str, result: Integration, owner: dict[str, str]) -> str
         lines += ["", "## Conflict", result.conflict]
     if result.advanced:
         lines += ["", f"Advanced {result.advanced}"]
+    if result.held:
+        lines += ["", f"Target: {result.held}"]
     if result.gates is not None:
         lines += ["", render_markdown(result.gates, owner.get)]
     return "\n".join(lines) + "\n"

@@ -25,8 +25,7 @@ class TrackOutcome:
 
     @property
     def ok(self) -> bool:
-        approved = self.integration is not None and self.integration.verdict == "APPROVED"
-        return self.summary.ok and approved
+        return self.summary.ok and self.integration is not None and self.integration.ok
 
 
 @contextmanager
