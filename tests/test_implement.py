@@ -21,7 +21,7 @@ def _intervals(repo: Path) -> dict[str, tuple[float, float]]:
     starts: dict[str, float] = {}
     spans: dict[str, tuple[float, float]] = {}
     for ts, kind, task, _ in _events(repo):
-        if kind == "started" and task:
+        if kind == "running" and task:
             starts[task] = ts
         elif kind in ("done", "failed") and task in starts:
             spans[task] = (starts[task], ts)

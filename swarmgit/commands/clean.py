@@ -15,8 +15,9 @@ from swarmgit.domain.plan import Status
 from swarmgit.engine.taskspace import worktree_name
 from swarmgit.engine.workspace import Workspace, resolve_track
 from swarmgit.gitops import repo as gitrepo
+from swarmgit.gitops.diff import describe_paths
 from swarmgit.gitops.refs import branch_tip
-from swarmgit.gitops.worktrees import dirty_paths, prune, remove_worktree
+from swarmgit.gitops.worktrees import checked_out_at, dirty_paths, prune, remove_worktree
 from swarmgit.store.state import Store
 
 Echo = Callable[[str], None]
@@ -33,6 +34,7 @@ def clean(ws: Workspace, track: str | None, dry_run: bool, branches: bool, echo:
     verb = "would remove" if dry_run else "removed"
     for row in rows:
         path = Path(row.worktree) if row.worktree else None
+        removed = None
         if path is not None and path.exists():
             keep = _why_keep(repo, row.status, row.final_commit, integrated, path)
             if keep:
@@ -40,10 +42,15 @@ def clean(ws: Workspace, track: str | None, dry_run: bool, branches: bool, echo:
             else:
                 if not dry_run:
                     remove_worktree(repo, worktree_name(track_id, row.id), path)
+                removed = path
                 echo(f"{verb} worktree {path}")
         if branches and row.branch and row.branch in repo.branches.local:
             tip = branch_tip(repo, row.branch)
-            if tip and target_tip and gitrepo.contains(repo, target_tip, tip):
+            where = checked_out_at(repo, row.branch)
+            # The worktree removed above (or, in a dry run, that would be) no longer holds it.
+            if where is not None and (removed is None or where.resolve() != removed.resolve()):
+                echo(f"kept branch {row.branch}: checked out in {where}")
+            elif tip and target_tip and gitrepo.contains(repo, target_tip, tip):
                 if not dry_run:
                     repo.branches.local.delete(row.branch)
                 echo(f"{verb} branch {row.branch} (contained in {info.target_branch if info else ''})")
@@ -58,7 +65,7 @@ def clean(ws: Workspace, track: str | None, dry_run: bool, branches: bool, echo:
 def _why_keep(repo: pygit2.Repository, status: str, final: str | None, integrated: str | None, path: Path) -> str:
     dirty = dirty_paths(path)
     if dirty:
-        return f"uncommitted changes ({', '.join(dirty[:5])}{'…' if len(dirty) > 5 else ''})"
+        return f"uncommitted changes ({describe_paths(dirty, 5)})"
     if status == Status.RUNNING.value:
         return "its task is running"
     if not final or not integrated or not gitrepo.contains(repo, integrated, final):

@@ -9,8 +9,8 @@ from swarmgit.engine.dispatch import RunSummary
 from swarmgit.engine.integrate import Integration
 from swarmgit.gates.runner import render_table
 from swarmgit.engine.track_run import implement_track, run_one
-from swarmgit.engine.workspace import Workspace, resolve_track
-from swarmgit.errors import EXIT_OK, EXIT_WORK_FAILED
+from swarmgit.engine.workspace import Workspace, read_plan, resolve_track
+from swarmgit.errors import EXIT_OK, EXIT_WORK_FAILED, UsageError
 
 Echo = Callable[[str], None]
 QUIET_KINDS = frozenset({"output"})
@@ -85,6 +85,8 @@ def implement(ws: Workspace, track: str | None, echo: Echo) -> int:
 def run_task(ws: Workspace, track: str | None, task: str, echo: Echo) -> int:
     """Run one task in the foreground; exit 0 when it is done."""
     track_id = resolve_track(ws, track)
+    if task not in read_plan(ws, track_id)[0].ids:
+        raise UsageError(f"no task {task!r} in swarm/tracks/{track_id}/plan.md")
     summary = run_one(ws, track_id, task, progress_printer(echo))
     if task in summary.done:
         echo(f"{task} done")

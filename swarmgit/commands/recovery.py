@@ -13,7 +13,8 @@ from swarmgit.engine.views import refresh
 from swarmgit.engine.workspace import Workspace, list_tracks, resolve_track
 from swarmgit.errors import UsageError
 from swarmgit.gitops import repo as gitrepo
-from swarmgit.gitops.worktrees import remove_worktree
+from swarmgit.gitops.diff import describe_paths
+from swarmgit.gitops.worktrees import dirty_paths, remove_worktree
 from swarmgit.store.state import Store, TaskRow
 
 Echo = Callable[[str], None]
@@ -42,10 +43,17 @@ def find_task(ws: Workspace, store: Store, task: str, track: str | None) -> Task
 
 
 def _reset_branch(ws: Workspace, row: TaskRow) -> None:
-    """Drop the task's worktree (only when clean) and branch so the retry starts afresh."""
+    """Drop the task's worktree and branch so the retry starts afresh; refuses (exit 2,
+    nothing changed) when the worktree holds uncommitted changes."""
     repo = gitrepo.discover(ws.root)
-    if row.worktree:
-        remove_worktree(repo, worktree_name(row.track, row.id), Path(row.worktree))
+    worktree = Path(row.worktree) if row.worktree else None
+    if worktree is not None and worktree.exists():
+        dirty = dirty_paths(worktree)
+        if dirty:
+            raise UsageError(f"{row.id}'s worktree {worktree} has uncommitted changes "
+                             f"({describe_paths(dirty)}): commit or discard them, or retry without --reset")
+    if worktree is not None:
+        remove_worktree(repo, worktree_name(row.track, row.id), worktree)
     if row.branch and row.branch in repo.branches.local:
         repo.branches.local.delete(row.branch)
 

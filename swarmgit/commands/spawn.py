@@ -16,7 +16,7 @@ def list_candidates(ws: Workspace, track: str | None, show_all: bool, echo: Echo
     track_id = resolve_track(ws, track)
     with Store.open(ws.common_dir) as store:
         rows = store.candidates(track_id)
-    shown = [r for r in rows if show_all or r.state in (spawning.WAITING, spawning.QUEUED)]
+    shown = [r for r in rows if show_all or r.state in spawning.UNDECIDED]
     if not shown:
         echo("no spawn candidates wait for you" if not show_all else "no spawn candidates yet")
     for row in shown:
@@ -36,8 +36,9 @@ def decide(ws: Workspace, track: str | None, key: str, accept: bool, echo: Echo)
             task = spawning.accept(ws, store, track_id, key)
             echo(f"accepted {key}: {task.id} added to plan.md; `git swarm implement {track_id}` runs it")
             return 0
-        if not any(c.dedup_key == key for c in store.candidates(track_id)):
-            raise UsageError(f"no spawn candidate with key {key!r} in track {track_id}")
+        if not any(c.dedup_key == key and c.state in spawning.UNDECIDED for c in store.candidates(track_id)):
+            raise UsageError(f"no waiting spawn candidate with key {key!r} in track {track_id} "
+                             f"(see `git swarm spawn list {track_id}`)")
         store.set_candidate_state(track_id, key, spawning.REJECTED)
     echo(f"rejected {key}")
     return 0

@@ -136,7 +136,12 @@ class Dispatcher:
         return Limits(max_background=c.max_background, max_foreground=foreground, max_parallel=c.max_parallel)
 
     def _event(self, kind: str, message: str, task: str | None = None) -> None:
+        """Record an event in the store's log and show it."""
         self.store.add_event(self.track, kind, message, task)
+        self.emit(kind, message, task)
+
+    def _say(self, kind: str, message: str, task: str | None = None) -> None:
+        """Show a status transition; the store already logged it with the transition."""
         self.emit(kind, message, task)
 
     def _refresh_views(self) -> None:
@@ -165,7 +170,7 @@ class Dispatcher:
             row = self.store.task(self.track, task_id)
             if row is not None and row.status in (Status.TODO.value, Status.READY.value):
                 self.store.set_status(self.track, task_id, Status.BLOCKED.value, reason)
-                self._event("blocked", reason, task_id)
+                self._say("blocked", reason, task_id)
                 blocked = True
         if blocked:
             self._refresh_views()
@@ -180,7 +185,7 @@ class Dispatcher:
         point = self._start_point(task, start, rows[task.id], track.base_commit, rows)
         if isinstance(point, StartBlocked):
             self.store.set_status(self.track, task.id, Status.BLOCKED.value, point.reason)
-            self._event("blocked", point.reason, task.id)
+            self._say("blocked", point.reason, task.id)
             return
         prepared = prepare(self.ws, self.repo, self.track, task, point)
         job = self._job(task, prepared.worktree, rows[task.id])
@@ -189,7 +194,7 @@ class Dispatcher:
             start_commit=point, after=start.after, pid=os.getpid(),
         )
         after = f" after {', '.join(start.after)}" if start.after else ""
-        self._event("started", f"{task.id} started on {prepared.branch}{after}", task.id)
+        self._say("started", f"{task.id} started on {prepared.branch}{after}", task.id)
         self.inflight[task.id] = job
         self._refresh_views()
         threading.Thread(target=self._work, args=(job,), name=f"agent-{task.id}", daemon=True).start()
@@ -225,7 +230,7 @@ class Dispatcher:
         return AgentJob(
             track=self.track, task=task, worktree=worktree, repo_root=self.ws.root,
             brief_file=brief, report_file=report, shared_context=folder / "shared_context.md",
-            log_file=log, env=task_env(self.ws, self.track, task, worktree, report, port),
+            log_file=log, env=task_env(self.ws, self.track, task, worktree, report, port, brief),
             config=self.ws.config, model=model_for(task, self.ws.config.agent),
             budget_usd=self._budget_left(), attempt=row.attempts + 1,
             pid_file=scratch / f"{task.id}.pid",
@@ -267,14 +272,14 @@ class Dispatcher:
         if not outcome.ok:
             self.store.mark_finished(self.track, task.id, Status.FAILED.value,
                                      final_commit=result.final_commit, reason=outcome.diagnosis)
-            self._event("failed", f"{task.id} failed ({outcome.kind}): {outcome.diagnosis}", task.id)
+            self._say("failed", f"{task.id} failed ({outcome.kind}): {outcome.diagnosis}", task.id)
         elif not result.ok:
             self.store.mark_finished(self.track, task.id, Status.FAILED.value,
                                      final_commit=result.final_commit, reason=result.diagnosis)
-            self._event("failed", f"{task.id} failed: {result.diagnosis}", task.id)
+            self._say("failed", f"{task.id} failed: {result.diagnosis}", task.id)
         else:
             self.store.mark_finished(self.track, task.id, Status.DONE.value, final_commit=result.final_commit)
-            self._event("done", f"{task.id} done at {result.final_commit[:10]}", task.id)
+            self._say("done", f"{task.id} done at {result.final_commit[:10]}", task.id)
             self._take_report(task, report_text, result.files)
         self._refresh_views()
 
@@ -333,7 +338,7 @@ class Dispatcher:
                 self._event("resumed", f"stopped {row.id}'s agent, orphaned by the crash", row.id)
             self.store.set_status(self.track, row.id, Status.TODO.value,
                                   "the orchestrator stopped while this task ran; its committed work is kept")
-            self._event("resumed", f"{row.id} was running when the orchestrator stopped; re-running it", row.id)
+            self._say("resumed", f"{row.id} was running when the orchestrator stopped; re-running it", row.id)
 
     # ---- end ----------------------------------------------------------------------------
 

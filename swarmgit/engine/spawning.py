@@ -14,7 +14,7 @@ from pathlib import Path
 from swarmgit.domain.plan import Plan, Severity, Task
 from swarmgit.domain.plan_render import append_tasks
 from swarmgit.domain.report import Report, SpawnCandidate
-from swarmgit.domain.spawn import decide_spawn
+from swarmgit.domain.spawn import DEDUP_FIELD, decide_spawn
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError
 from swarmgit.fsutil import write_atomic
@@ -24,6 +24,8 @@ SPAWNED = "spawned"
 WAITING = "waiting"
 QUEUED = "queued"
 REJECTED = "rejected"
+UNDECIDED = (WAITING, QUEUED)
+"""States of the candidates that wait for the user's accept or reject."""
 
 Event = Callable[[str, str, "str | None"], None]
 
@@ -49,9 +51,11 @@ def take_candidates(
         return False
     seen = {c.dedup_key for c in store.candidates(track)}
     decision = decide_spawn(reporter.id, report.candidates, seen, budget_left(ws, store, track), plan.ids)
-    by_key = {c.dedup_key.strip(): c for c in report.candidates}
+    by_key: dict[str, SpawnCandidate] = {}
+    for candidate in report.candidates:  # the first row of a key is the one spawned
+        by_key.setdefault(candidate.dedup_key.strip(), candidate)
     for task in decision.spawn:
-        key = task.extra["Dedup key"]
+        key = task.extra[DEDUP_FIELD]
         store.queue_candidate(track, key, payload(reporter.id, by_key[key]), SPAWNED)
         store.set_candidate_state(track, key, SPAWNED, task.id)
         event("spawned", f"{task.id} spawned from {reporter.id}: {task.title}", task.id)
@@ -81,7 +85,7 @@ def accept(ws: Workspace, store: Store, track: str, dedup_key: str) -> Task:
     """The user accepts a waiting or queued candidate: it becomes a task now, whatever its
     user-input flag, severity or the budget (the user decided)."""
     row = next((c for c in store.candidates(track) if c.dedup_key == dedup_key), None)
-    if row is None or row.state not in (WAITING, QUEUED):
+    if row is None or row.state not in UNDECIDED:
         raise UsageError(f"no waiting spawn candidate with key {dedup_key!r} in track {track}")
     reporter, candidate = from_payload(row.payload)
     plan = read_plan(ws, track)[0]

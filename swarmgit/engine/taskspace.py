@@ -17,6 +17,7 @@ import pygit2
 
 from swarmgit.domain.plan import Task
 from swarmgit.engine.workspace import Workspace
+from swarmgit.errors import UsageError
 from swarmgit.gitops.merge import fold_merge
 from swarmgit.gitops.worktrees import create_task_worktree
 
@@ -77,12 +78,27 @@ def prepare(
     branch = task_branch(track, task.id)
     path = worktree_path(ws, track, task.id)
     create_task_worktree(repo, name=worktree_name(track, task.id), path=path, branch=branch, start=start)
-    for rel in ws.config.worktrees.copy_files:
-        source = ws.root / rel
-        if source.is_file() and not (path / rel).exists():
-            (path / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, path / rel)
+    copy_files(ws.root, path, ws.config.worktrees.copy_files)
     return Prepared(branch=branch, worktree=path, start_commit=start)
+
+
+def copy_files(root: Path, worktree: Path, files: Sequence[str]) -> None:
+    """Copy `worktrees.copy` files (untracked ones, like .env) from the main worktree into a
+    task worktree that lacks them. Each must stay inside the worktree and be ignored by git
+    there, else every task would commit it (a scope violation): UsageError naming the entry,
+    and nothing copied."""
+    for rel in files:
+        if not (worktree / rel).resolve().is_relative_to(worktree.resolve()):
+            raise UsageError(f"worktrees.copy: {rel!r} is outside the repository")
+    pending = [rel for rel in files if (root / rel).is_file() and not (worktree / rel).exists()]
+    checkout = pygit2.Repository(str(worktree))
+    for rel in pending:
+        if not checkout.path_is_ignored(rel):
+            raise UsageError(f"worktrees.copy: {rel} is not ignored by git, so every task would commit "
+                             "it outside its touches; add it to .git/info/exclude or .gitignore")
+    for rel in pending:
+        (worktree / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / rel, worktree / rel)
 
 
 def task_port(ws: Workspace, index: int) -> int:
@@ -92,9 +108,10 @@ def task_port(ws: Workspace, index: int) -> int:
 
 
 def task_env(
-    ws: Workspace, track: str, task: Task, worktree: Path, report: Path, port: int
+    ws: Workspace, track: str, task: Task, worktree: Path, report: Path, port: int, brief: Path,
 ) -> dict[str, str]:
-    """The environment an agent runs with: the user's, plus the SWARM_* variables."""
+    """The environment an agent runs with: the user's, plus the SWARM_* variables
+    (SWARM_BRIEF: the brief of this attempt, with the last failure's diagnosis on a retry)."""
     env = dict(os.environ)
     env.update(
         SWARM_TRACK=track,
@@ -106,6 +123,8 @@ def task_env(
         SWARM_PORT=str(port),
         SWARM_REPO_ROOT=str(ws.root),
     )
+    if brief is not None:
+        env["SWARM_BRIEF"] = str(brief)
     return env
 
 
