@@ -335,3 +335,15 @@ def test_needs_input_task_waits_without_a_terminal_then_run_runs_it(tmp_path: Pa
     assert "T02 done" in ran.output
     assert git(repo, "show", "swarm/t/T02:src/b.py").stdout == "b\n"
     assert _status(repo)["T02"]["status"] == "done"
+
+
+def test_task_update_works_on_a_task_that_never_ran_and_integration_counts_it_in(tmp_path: Path) -> None:
+    plan = (task_md("T01", "manual", touches="`docs/`", runs=("false",))
+            + task_md("T02", "code", deps="T01", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",)))
+    repo = track_repo(tmp_path / "r", plan, config="[gates]\nthreshold = 0.0\n")
+    marked = swarm(repo, "task", "update", "T01", "--status", "done")
+    assert marked.exit_code == 0, marked.output
+    assert "- [x] **T01**" in (repo / "swarm/tracks/t/plan.md").read_text()
+    result = swarm(repo, "implement", "t")
+    assert result.exit_code == 0, result.output
+    assert git(repo, "show", "main:src/b.py").stdout == "B = 1\n"

@@ -7,10 +7,11 @@ from pathlib import Path
 from swarmgit.commands.implement import implement
 from swarmgit.domain.plan import Status
 from swarmgit.engine import spawning
+from swarmgit.engine.dispatch import task_specs
 from swarmgit.engine.taskspace import worktree_name
 from swarmgit.engine.track_run import claimed
 from swarmgit.engine.views import refresh
-from swarmgit.engine.workspace import Workspace, list_tracks, resolve_track
+from swarmgit.engine.workspace import Workspace, list_tracks, read_plan, resolve_track
 from swarmgit.errors import UsageError
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.diff import describe_paths
@@ -40,6 +41,12 @@ def find_task(ws: Workspace, store: Store, task: str, track: str | None) -> Task
     if len(rows) > 1:
         raise UsageError(f"task {task!r} is in several tracks ({', '.join(r.track for r in rows)}): pass --track")
     return rows[0]
+
+
+def _track_planning(ws: Workspace, task: str) -> str | None:
+    """The only track whose plan lists `task`, if exactly one does."""
+    tracks = [t for t in list_tracks(ws) if task in read_plan(ws, t)[0].ids]
+    return tracks[0] if len(tracks) == 1 else None
 
 
 def _reset_branch(ws: Workspace, row: TaskRow) -> None:
@@ -81,7 +88,11 @@ def retry(ws: Workspace, task: str, track: str | None, reset: bool, echo: Echo) 
 
 
 def update_task(ws: Workspace, task: str, track: str | None, status: str, echo: Echo) -> int:
-    """Set a task's status by hand; plan.md's checkbox follows."""
+    """Set a task's status by hand (also one that never ran); plan.md's checkbox follows."""
+    track_id = track or _track_planning(ws, task)
+    if track_id is not None:
+        with claimed(ws, resolve_track(ws, track_id)) as store:
+            store.sync_tasks(track_id, task_specs(read_plan(ws, track_id)[0]))
     with Store.open(ws.common_dir) as store:
         row = find_task(ws, store, task, track)
     with claimed(ws, row.track) as store:

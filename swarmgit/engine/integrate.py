@@ -91,9 +91,12 @@ def integrate(
     if advance and branch_tip(repo, target) is None:
         raise UsageError(f"no branch {target}: create it (git branch {target} <start>) or pass --target")
     rows = {row.id: row for row in store.tasks(track)}
-    done = {tid: row for tid, row in rows.items() if row.status == Status.DONE.value and row.final_commit}
+    finished = {tid for tid, row in rows.items() if row.status == Status.DONE.value}
+    # A task marked done by hand without ever running has no branch: nothing to merge, but in.
+    done = {tid: rows[tid] for tid in finished if rows[tid].final_commit}
     result = Integration(commit=info.base_commit)
-    result.left_out = {tid: f"{row.status}: {row.reason}".strip(": ") for tid, row in rows.items() if tid not in done}
+    result.left_out = {tid: f"{row.status}: {row.reason}".strip(": ") for tid, row in rows.items()
+                       if tid not in finished}
     for tid, row in sorted(done.items()):
         outside = check_paths(row.touches, branch_paths(repo, row))
         if outside:
