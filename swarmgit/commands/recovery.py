@@ -83,6 +83,9 @@ def retry(ws: Workspace, task: str, track: str | None, reset: bool, echo: Echo) 
         for other in store.tasks(row.track):
             if other.status == Status.BLOCKED.value and other.id != row.id:
                 store.set_status(row.track, other.id, Status.TODO.value, "")
+    if not reset and "committed on the branch" in row.reason:
+        echo(f"note: {task}'s branch holds commits outside its touches; they stay unless you "
+             f"retry with --reset")
     echo(f"retrying {task}{' from a fresh branch' if reset else ''} with the diagnosis in its brief")
     return implement(ws, row.track, echo)
 
