@@ -34,7 +34,8 @@ def render(data: dict[str, object], events: list[EventRow]) -> Group:
                       f"${t['cost_usd']:.2f}", ", ".join(t["locks"]) or "-", note)
     done = sum(1 for t in tasks if t["status"] == "done")
     footer = Text(f"{done}/{len(tasks)} done · cost ${data['cost_usd']:.2f} of ${data['budget_usd']:.2f}")
-    lines = [Text(f"{time.strftime('%H:%M:%S', time.localtime(e.ts))} {e.kind:<9} {e.message.splitlines()[0]}")
+    lines = [Text(f"{time.strftime('%H:%M:%S', time.localtime(e.ts))} {e.kind:<9} "
+                  f"{(e.message.splitlines() or [''])[0]}", no_wrap=True, overflow="ellipsis")
              for e in events[-EVENTS_SHOWN:]]
     return Group(table, footer, Text("last events:", style="bold"), *lines)
 
