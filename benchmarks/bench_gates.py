@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.gitbench import git
 from swarmgit.config import Gates
 from swarmgit.gates import duplication
 from swarmgit.gates.base import GateContext
@@ -40,11 +41,6 @@ PACKAGE = "django"
 PERCENT = 100
 SPELLED_OUT = 5  # a new cycle of at most this many modules is listed module by module
 LARGEST = 3  # modules named as the largest duplicates
-_GIT_ENV = {
-    "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@swarmgit.invalid",
-    "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@swarmgit.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-}
 
 SLUGS = '''\
 """Slug helpers for lists of titles."""
@@ -230,11 +226,10 @@ def _function_source(text: str, name: str) -> str:
 
 
 def _git(repo: Path, *args: str) -> str:
-    env = {**os.environ, **_GIT_ENV}
-    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise BenchError(f"git {' '.join(args)}: {done.stderr.strip()}")
-    return done.stdout
+    try:
+        return git(repo, *args)
+    except subprocess.CalledProcessError as exc:
+        raise BenchError(f"git {' '.join(args)}: {exc.stderr.strip()}") from exc
 
 
 # measurements ----------------------------------------------------------------------------------

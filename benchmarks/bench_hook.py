@@ -11,7 +11,6 @@ runs of a pair, so both commit the same index):
 """
 from __future__ import annotations
 
-import os
 import resource
 import statistics
 import subprocess
@@ -21,19 +20,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.gitbench import GIT_ENV, git
 from swarmgit.gitops.hook_install import hook_import_path, install
 from swarmgit.store.state import Store, TaskSpec
 
 REPEATS = 21
 STAGED_FILES = 100
 TARGET_MS = 40.0
-_IDENTITY = {
-    f"GIT_{role}_{field}": value
-    for role in ("AUTHOR", "COMMITTER")
-    for field, value in (("NAME", "bench"), ("EMAIL", "bench@swarmgit.invalid"))
-}
-_GIT_ENV = {**os.environ, **_IDENTITY, "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": os.devnull}
 
 
 def run() -> str:
@@ -43,7 +36,7 @@ def run() -> str:
         no_hooks = root / "no-hooks"
         no_hooks.mkdir()
         install(repo)
-        _git(repo, "worktree", "add", "-q", "-b", "swarm/bench/T01", str(root / "wt"))
+        git(repo, "worktree", "add", "-q", "-b", "swarm/bench/T01", str(root / "wt"))
         rows = [
             _row("(a) main worktree, 1 file (fast path, no Python)", repo, no_hooks,
                  lambda i: _write(repo, "README.md", f"edit {i}\n")),
@@ -75,12 +68,12 @@ def _row(label: str, cwd: Path, no_hooks: Path, change: Callable[[int], object])
     hooked: list[tuple[float, float]] = []
     for i in range(REPEATS):
         change(i)
-        _git(cwd, "add", "-A")
+        git(cwd, "add", "-A")
         runs = [(hooked, ()), (plain, ("-c", f"core.hooksPath={no_hooks}"))]
         for samples, config in runs if i % 2 else reversed(runs):
             samples.append(_timed(["git", *config, "commit", "-q", "-m", f"bench {i}"], cwd))
-            _git(cwd, "reset", "-q", "--soft", "HEAD~1")
-        _git(cwd, "commit", "-q", "--no-verify", "-m", f"bench {i}")
+            git(cwd, "reset", "-q", "--soft", "HEAD~1")
+        git(cwd, "commit", "-q", "--no-verify", "-m", f"bench {i}")
     base, with_hook = _median(plain, 0), _median(hooked, 0)
     added = with_hook - base
     verdict = "yes" if added <= TARGET_MS else "no"
@@ -109,7 +102,7 @@ def _startup_rows() -> list[str]:
 def _timed(command: list[str], cwd: Path) -> tuple[float, float]:
     """(wall ms, CPU ms of the process and every descendant it waited for)."""
     before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=_GIT_ENV, check=True, capture_output=True)
+    subprocess.run(command, cwd=cwd, env=GIT_ENV, check=True, capture_output=True)
     wall, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return wall * 1000, cpu * 1000
@@ -126,12 +119,12 @@ def _stage_many(worktree: Path, round_: int) -> None:
 
 def _repo(path: Path) -> Path:
     path.mkdir(parents=True)
-    _git(path, "init", "-q", "-b", "main")
+    git(path, "init", "-q", "-b", "main")
     _write(path, "README.md", "# bench\n")
     for n in range(STAGED_FILES):
         _write(path, f"src/pkg{n % 10}/mod_{n}.py", "VALUE = 0\n")
-    _git(path, "add", "-A")
-    _git(path, "commit", "-q", "-m", "initial")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial")
     with Store.open(path / ".git") as store:
         store.sync_tasks("bench", [TaskSpec("T01", "bench", ("src/",), ())])
     return path
@@ -141,10 +134,6 @@ def _write(root: Path, rel: str, text: str) -> None:
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-
-
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, env=_GIT_ENV, check=True, capture_output=True)
 
 
 if __name__ == "__main__":

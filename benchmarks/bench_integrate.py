@@ -13,16 +13,16 @@
 """
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pygit2
+
+from benchmarks.gitbench import git, ms
 from pygit2.enums import FileMode
 
 from swarmgit.gitops.commit import commit_all
@@ -36,13 +36,6 @@ SMALL_FILES = 1_000
 TASKS = 100
 TARGET_RATIO = 5.0
 
-_IDENTITY = {
-    f"GIT_{role}_{field}": value
-    for role in ("AUTHOR", "COMMITTER")
-    for field, value in (("NAME", "bench"), ("EMAIL", "bench@swarmgit.invalid"))
-}
-# The git CLI runs without the user's config (no hooks, no fsmonitor, no signing).
-_GIT_ENV = {**os.environ, **_IDENTITY, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
 _SIG = pygit2.Signature("bench", "bench@swarmgit.invalid")
 
 
@@ -79,12 +72,12 @@ def _integrate_table(root: Path) -> str:
         "",
         "| method | time | time / fold_merge |",
         "| --- | ---: | ---: |",
-        f"| swarmgit `fold_merge` (pygit2, in memory) | {_ms(fold)} | 1.0x |",
+        f"| swarmgit `fold_merge` (pygit2, in memory) | {ms(fold)} | 1.0x |",
         f"| loop of `git merge-tree --write-tree` + `git commit-tree` "
-        f"| {_ms(merge_tree_time)} | {merge_tree_time / fold:.1f}x |",
-        f"| loop of `git merge --no-ff` in a worktree | {_ms(merge_loop)} | {ratio:.1f}x |",
+        f"| {ms(merge_tree_time)} | {merge_tree_time / fold:.1f}x |",
+        f"| loop of `git merge --no-ff` in a worktree | {ms(merge_loop)} | {ratio:.1f}x |",
         "",
-        f"The `git merge` loop also needs its worktree: checkout took {_ms(checkout)} "
+        f"The `git merge` loop also needs its worktree: checkout took {ms(checkout)} "
         f"(not counted above). Same final tree from all three: {'yes' if same else 'NO'}. "
         f"Target >= {TARGET_RATIO:.0f}x against the `git merge` loop: {verdict} ({ratio:.1f}x).",
     ])
@@ -96,12 +89,12 @@ def _merge_loop(
     """Seconds for the `git merge --no-ff` loop, seconds for its checkout, final tree."""
     worktree = root / "integration"
     started = time.perf_counter()
-    _git(repo_path, "worktree", "add", "-q", "-b", "integration", str(worktree), base)
+    git(repo_path, "worktree", "add", "-q", "-b", "integration", str(worktree), base)
     checkout = time.perf_counter() - started
     started = time.perf_counter()
     for label, head in heads:
-        _git(worktree, "merge", "--no-ff", "-q", "-m", f"merge {label}", head)
-    return time.perf_counter() - started, checkout, _git(worktree, "rev-parse", "HEAD^{tree}")
+        git(worktree, "merge", "--no-ff", "-q", "-m", f"merge {label}", head)
+    return time.perf_counter() - started, checkout, git(worktree, "rev-parse", "HEAD^{tree}")
 
 
 def _merge_tree_loop(
@@ -111,15 +104,15 @@ def _merge_tree_loop(
     current = base
     started = time.perf_counter()
     for label, head in heads:
-        tree = _git(repo_path, "merge-tree", "--write-tree", current, head).splitlines()[0]
-        current = _git(
+        tree = git(repo_path, "merge-tree", "--write-tree", current, head).splitlines()[0]
+        current = git(
             repo_path, "commit-tree", tree, "-p", current, "-p", head, "-m", f"merge {label}"
         )
     return time.perf_counter() - started, tree
 
 
 def _per_task_table(root: Path) -> str:
-    repo, base = _write_repo(root / "ours", SMALL_FILES)
+    repo, base = write_repo(root / "ours", SMALL_FILES)
     git_path = root / "git"
     shutil.copytree(root / "ours", git_path, symlinks=True)
 
@@ -134,12 +127,12 @@ def _per_task_table(root: Path) -> str:
 
     def git_worktree(i: int) -> Path:
         path = root / "wt-git" / f"T{i:03d}"
-        _git(git_path, "worktree", "add", "-q", "-b", f"swarm/bench/T{i:03d}", str(path), base)
+        git(git_path, "worktree", "add", "-q", "-b", f"swarm/bench/T{i:03d}", str(path), base)
         return path
 
     def git_commit(path: Path, i: int) -> None:
-        _git(path, "add", "-A")
-        _git(path, "commit", "-q", "-m", f"T{i:03d}: work")
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "-m", f"T{i:03d}: work")
 
     ours, cli = _time_tasks([(ours_worktree, ours_commit), (git_worktree, git_commit)])
     rows = [
@@ -154,7 +147,7 @@ def _per_task_table(root: Path) -> str:
         "| step | swarmgit | git CLI | git CLI / swarmgit |",
         "| --- | ---: | ---: | ---: |",
     ]
-    lines += [f"| {step} | {_ms(a)} | {_ms(b)} | {b / a:.2f}x |" for step, a, b in rows]
+    lines += [f"| {step} | {ms(a)} | {ms(b)} | {b / a:.2f}x |" for step, a, b in rows]
     return "\n".join(lines)
 
 
@@ -188,7 +181,7 @@ def _median(times: Sequence[tuple[float, float, float]], column: int) -> float:
 
 def _big_repo(path: Path) -> tuple[Path, str, list[tuple[str, str]]]:
     """The packed 10k-file repository, its base commit, and (label, head) per task branch."""
-    repo, base = _write_repo(path, BIG_FILES)
+    repo, base = write_repo(path, BIG_FILES)
     base_tree = repo[base].peel(pygit2.Tree)
     heads = []
     for task in range(BRANCHES):
@@ -208,7 +201,7 @@ def _big_repo(path: Path) -> tuple[Path, str, list[tuple[str, str]]]:
     return path, base, heads
 
 
-def _write_repo(path: Path, files: int) -> tuple[pygit2.Repository, str]:
+def write_repo(path: Path, files: int) -> tuple[pygit2.Repository, str]:
     """A repository on `main` with one commit of `files` Python files, then packed."""
     repo = pygit2.init_repository(str(path), initial_head="main")
     index = pygit2.Index()
@@ -217,7 +210,7 @@ def _write_repo(path: Path, files: int) -> tuple[pygit2.Repository, str]:
         index.add(pygit2.IndexEntry(_file_path(number), blob, FileMode.BLOB))
     commit = repo.create_commit("refs/heads/main", _SIG, _SIG, "base", index.write_tree(repo), [])
     # libgit2 is slow over many loose objects; a real repository is packed.
-    _git(path, "repack", "-a", "-d", "-q")
+    git(path, "repack", "-a", "-d", "-q")
     return pygit2.Repository(str(path)), str(commit)
 
 
@@ -227,17 +220,6 @@ def _file_path(number: int) -> str:
 
 def _content(number: int) -> str:
     return "".join(f"def f{number}_{i}(x):\n    return x + {i}\n\n" for i in range(8))
-
-
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env=_GIT_ENV, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
 
 
 if __name__ == "__main__":

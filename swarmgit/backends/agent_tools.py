@@ -281,7 +281,7 @@ class _Output:
 
 
 def _share_note(ws: Workspace, args: ToolInput, _: float | None) -> ToolResult:
-    note = _str(args, "note").strip()
+    note = redact(_str(args, "note").strip(), ws.env)
     ws.shared_context.parent.mkdir(parents=True, exist_ok=True)
     with ws.shared_context.open("a", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # agents of one track append concurrently

@@ -54,7 +54,8 @@ def render_brief(
     if shared_context.strip():
         parts.append("## Shared context from other tasks\n" + shared_context.strip()[-MAX_CONTEXT_CHARS:])
     parts.append(
-        "## When you are done\nCommit your work, then write your report (status, summary, files "
-        "touched, SpawnCandidates table) to the file named by $SWARM_REPORT."
+        "## When you are done\nCommit your work, then report (status, summary, files touched, "
+        "SpawnCandidates table): through your `finish` tool if you have one, otherwise as "
+        "markdown in the file named by $SWARM_REPORT."
     )
     return "\n\n".join(parts) + "\n"
