@@ -34,7 +34,7 @@ from swarmgit.engine.taskspace import (
 )
 from swarmgit.engine.views import refresh, track_budget
 from swarmgit.engine.workspace import Workspace, read_plan
-from swarmgit.errors import UsageError
+from swarmgit.errors import SwarmError, UsageError, WorkFailed
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.store.state import Store, TaskRow, TaskSpec
 
@@ -102,16 +102,27 @@ class Dispatcher:
         self.store.sync_tasks(self.track, task_specs(self.plan))
         self._reconcile_orphans()
         self._refresh_views()
-        while True:
-            self._block_unreachable()
-            if not self.paused:
-                for start in self.scheduler.decide(self._state(), self._limits()):
-                    if self.only in (None, start.task):
-                        self._start(start)
-            if not self.inflight:
-                break
-            self._handle(self.inbox.get())
+        try:
+            while True:
+                self._block_unreachable()
+                if not self.paused:
+                    for start in self.scheduler.decide(self._state(), self._limits()):
+                        if self.only in (None, start.task):
+                            self._start(start)
+                if not self.inflight:
+                    break
+                self._handle(self.inbox.get())
+        except (KeyboardInterrupt, SwarmError):
+            self._stop_agents()
+            raise
         return self._summary()
+
+    def _stop_agents(self) -> None:
+        """Ctrl-C or an error that ends the run: stop every running agent's process group.
+        Their tasks stay `running`, so `resume` re-runs them with their work kept."""
+        for job in self.inflight.values():
+            if job.pid_file is not None:
+                stop_orphan(job.pid_file)
 
     # ---- state --------------------------------------------------------------------------
 
@@ -187,7 +198,12 @@ class Dispatcher:
             self.store.set_status(self.track, task.id, Status.BLOCKED.value, point.reason)
             self._say("blocked", point.reason, task.id)
             return
-        prepared = prepare(self.ws, self.repo, self.track, task, point)
+        try:
+            prepared = prepare(self.ws, self.repo, self.track, task, point)
+        except WorkFailed as exc:  # e.g. its branch exists elsewhere: this task only
+            self.store.set_status(self.track, task.id, Status.FAILED.value, f"worktree setup failed: {exc}")
+            self._say("failed", f"{task.id} failed: worktree setup failed: {exc}", task.id)
+            return
         job = self._job(task, prepared.worktree, rows[task.id])
         self.store.mark_running(
             self.track, task.id, branch=prepared.branch, worktree=str(prepared.worktree),
