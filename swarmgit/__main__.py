@@ -1,4 +1,4 @@
 """`python -m swarmgit` is `git swarm`."""
-from swarmgit.cli import main
+from swarmgit.cli import run
 
-main(prog_name="git swarm")
+run()

@@ -485,3 +485,8 @@ def run_cmd(task: str, track: str | None) -> int:
     from swarmgit.commands.implement import run_task
 
     return run_task(_ws(), track, task, click.echo)
+
+
+def run() -> None:
+    """Console-script entry point (`git-swarm`, `swarmgit`): usage reads `git swarm`."""
+    main(prog_name="git swarm")
