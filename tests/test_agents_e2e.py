@@ -222,6 +222,8 @@ def test_crossing_the_budget_pauses_the_run_and_resume_with_more_budget_finishes
     assert states[third] == ("todo", None)  # never started: no branch, no API call
     assert len(api.message_requests()) == 2
     assert status["remaining_usd"] == 0.0
+    assert status["budget_state"] == "exhausted"
+    assert "budget exhausted" in swarm_process(repo, "status", "t").stdout
     assert git(repo, "rev-parse", "main").stdout == base  # a paused run integrates nothing
 
     api.script(Turn.reply(_finish(), usage=_usage(10_000, 1_000)))

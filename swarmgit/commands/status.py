@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from swarmgit.domain.cost import budget_state
 from swarmgit.engine.views import duration
 from swarmgit.engine.workspace import Workspace, resolve_track
 from swarmgit.store.state import Store
@@ -36,6 +37,7 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
         "cost_usd": round(cost.usd, 4),
         "budget_usd": budget,
         "remaining_usd": round(max(0.0, budget - cost.usd), 4),
+        "budget_state": budget_state(cost.usd, budget, ws.config.budget.warn_fraction),
         "by_model": {
             model: {"usd": round(spend.usd, 4), "input_tokens": spend.input_tokens,
                     "output_tokens": spend.output_tokens, "cache_write_tokens": spend.cache_write_tokens,
@@ -59,10 +61,21 @@ def render_status_table(data: dict[str, Any]) -> str:
             lines.append(f"{t['id']}: {t['reason'].splitlines()[0]}")
     lines.append(f"cost: ${data['cost_usd']:.2f} of ${data['budget_usd']:.2f} "
                  f"(${data['remaining_usd']:.2f} left)")
+    if data["budget_state"] != "ok":
+        lines.append(budget_warning(data))
     for model, spend in data["by_model"].items():
         lines.append(f"  {model}: ${spend['usd']:.2f} ({spend['input_tokens']} in, "
                      f"{spend['output_tokens']} out, {spend['cache_read_tokens']} cache-read tokens)")
     return "\n".join(lines)
+
+
+def budget_warning(data: dict[str, Any]) -> str:
+    """The line status and watch show once spending reaches the warning threshold."""
+    share = data["cost_usd"] / data["budget_usd"] if data["budget_usd"] else 1.0
+    if data["budget_state"] == "exhausted":
+        return (f"budget exhausted ({share:.0%}): no new task starts; "
+                f"`git swarm resume {data['track']} --budget N` raises it")
+    return f"warning: {share:.0%} of the budget spent"
 
 
 def status(ws: Workspace, track: str | None, as_json: bool) -> str:
