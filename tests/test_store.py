@@ -323,3 +323,22 @@ def test_concurrent_writers_lose_nothing(common: Path, store: Store) -> None:
     assert len(store.candidates("demo")) == 120
     assert len([e for e in store.events("demo") if e.kind == "tick"]) == 120
     assert store.cost_summary("demo").total.input_tokens == 80
+
+
+def test_a_claim_whose_pid_now_names_a_newer_process_is_taken_over(tmp_path: Path) -> None:
+    """After a reboot (or pid reuse) the claimant's pid may belong to another, later process."""
+    import socket
+    import time
+
+    newer = subprocess.Popen(["sleep", "30"])
+    try:
+        with Store.open(tmp_path) as store:
+            store.ensure_track("t", base_commit="0" * 40, target_branch="main", plan_path="p")
+            assert store.claim("t", newer.pid, socket.gethostname())
+            with store._write() as conn:  # the claim was made an hour before `newer` started
+                conn.execute("UPDATE claims SET claimed_at = ? WHERE track = 't'", (time.time() - 3600,))
+            assert store.claim("t", os.getpid(), socket.gethostname())
+            assert store.claimant("t") == (os.getpid(), socket.gethostname())
+    finally:
+        newer.kill()
+        newer.wait()

@@ -47,6 +47,8 @@ __all__ = [
     "TaskSpec", "TrackRow", "pid_alive",
 ]
 
+CLOCK_SLACK_SECONDS = 2.0  # /proc start times are in clock ticks; allow for rounding
+
 _TRACK_FIELDS = frozenset({"base_commit", "target_branch", "plan_path", "budget_usd",
                            "integrated_commit"})
 _LOCK_KEEPING = frozenset({Status.RUNNING, Status.DONE})
@@ -65,6 +67,27 @@ def _task_row(row: sqlite3.Row) -> TaskRow:
 
 def _spend(sums: Sequence[float]) -> Spend:
     return Spend(int(sums[0]), int(sums[1]), int(sums[2]), int(sums[3]), float(sums[4]))
+
+
+def process_started_at(pid: int) -> float | None:
+    """When process `pid` started (epoch seconds), from /proc on Linux; None where unknown."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            boot = next(float(line.split()[1]) for line in stat if line.startswith("btime "))
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as proc:
+            fields = proc.read().rsplit(")", 1)[1].split()
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, StopIteration, IndexError, ValueError):
+        return None
+
+
+def claim_is_live(pid: int, claimed_at: float) -> bool:
+    """Whether the process that claimed a track at `claimed_at` still runs. A process with the
+    same id that started later (after a reboot, or the id was reused) is not the claimant."""
+    if not pid_alive(pid):
+        return False
+    started = process_started_at(pid)
+    return started is None or started <= claimed_at + CLOCK_SLACK_SECONDS
 
 
 def pid_alive(pid: int) -> bool:
@@ -170,9 +193,9 @@ class Store:
         """Claim the track for one orchestrator. True when free, already ours, or held by a
         dead process on this host (taken over); False while another live claimant holds it."""
         with self._write() as conn:
-            row = conn.execute("SELECT pid, host FROM claims WHERE track = ?", (track,)).fetchone()
+            row = conn.execute("SELECT * FROM claims WHERE track = ?", (track,)).fetchone()
             if row is not None and (row["pid"], row["host"]) != (pid, host):
-                if row["host"] != host or pid_alive(row["pid"]):
+                if row["host"] != host or claim_is_live(row["pid"], row["claimed_at"]):
                     return False
             conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?)",
                          (track, pid, host, time.time()))
