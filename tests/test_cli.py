@@ -1,6 +1,8 @@
 """The command line as a user meets it: help, init, new-track, and errors with exit 2."""
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -72,17 +74,38 @@ def test_bad_config_key_is_named_with_exit_2(repo: Path) -> None:
     assert "concurrency.max_paralel" in result.output
 
 
-@pytest.mark.parametrize("bad", ["T99", "T01"])
-def test_malformed_plan_reports_file_and_line(repo: Path, bad: str) -> None:
-    swarm(repo, "new-track", "one", "--id", "one")
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("**Depends on:** T01", "**Depends on:** T99"), "T99"),
+        (("**T02**", "**T01**"), "duplicate"),
+        (("**Depends on:** none", "**Depends on:** T03"), "cycle"),
+        (("**Effort:** M", "**Effort:** soon"), "effort"),
+        (("`src/`", "`../outside/`"), ".."),
+        (("`src/`", "`/etc/passwd`"), "absolute"),
+        (("**Touches:** `src/`", "**Touches:** read-only"), "touches"),
+    ],
+)
+def test_plan_errors_name_file_and_line_with_exit_2(repo: Path, edit: tuple[str, str], message: str) -> None:
+    swarm(repo, "new-track", "one", "--id", "one", "--no-llm")
     plan = repo / "swarm/tracks/one/plan.md"
-    text = plan.read_text().replace("**Depends on:** T01", f"**Depends on:** {bad}", 1)
-    if bad == "T01":
-        text = text.replace("**T02**", "**T01**")
-    plan.write_text(text)
+    plan.write_text(plan.read_text().replace(*edit, 1))
     result = swarm(repo, "plan", "check", "one")
-    assert result.exit_code == 2
-    assert "swarm/tracks/one/plan.md:" in result.output
+    assert result.exit_code == 2, result.output
+    assert re.search(r"swarm/tracks/one/plan\.md:\d+: error: ", result.output)
+    assert message in result.output
+
+
+def test_simulate_json_and_graph_formats(repo: Path) -> None:
+    swarm(repo, "new-track", "one", "--id", "one", "--no-llm")
+    data = json.loads(swarm(repo, "simulate", "one", "--json").output)
+    assert {"makespan_hours", "serial_hours", "speedup", "critical_path", "waves_makespan_hours",
+            "schedule"} <= set(data)
+    assert data["critical_path"] == ["T01", "T02", "T03"]
+    assert [s["task"] for s in data["schedule"]] == ["T01", "T02", "T03"]
+    assert swarm(repo, "graph", "one", "--format", "mermaid").output.startswith("flowchart")
+    assert "digraph" in swarm(repo, "graph", "one", "--format", "dot").output
+    assert swarm(repo, "graph", "one", "--format", "svg").exit_code == 2
 
 
 def test_git_swarm_runs_through_git(repo: Path) -> None:
