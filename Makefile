@@ -21,7 +21,7 @@ demo: $(STAMP)
 # which the editable install only maps; so it checks a fresh non-editable build.
 # mypy (strict) checks the same build.
 arch: $(STAMP)
-	rm -rf $(VENV)/arch
+	rm -rf $(VENV)/arch build
 	$(BIN)/python -m pip install -q --no-deps --target $(VENV)/arch .
 	cd $(VENV)/arch && PYTHONPATH=. ../bin/lint-imports --config ../../pyproject.toml
 	cd $(VENV)/arch && ../bin/python -m mypy --config-file ../../pyproject.toml -p swarmgit

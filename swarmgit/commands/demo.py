@@ -47,7 +47,7 @@ def build_demo_repo(target: Path) -> Path:
     if target.exists() and any(target.iterdir()):
         raise UsageError(f"{target} is not empty: give `git swarm demo` a new or empty folder")
     target.mkdir(parents=True, exist_ok=True)
-    demo = resources.files("swarmgit.templates").joinpath("demo")
+    demo = resources.files("swarmgit.templates").joinpath("demo-track")
     _copy_tree(demo.joinpath("repo"), target)
     _git(target, "init", "-q", "-b", "main")
     if not _has_identity(target):
@@ -85,7 +85,7 @@ def run_demo(target: Path | None, echo: Echo) -> Path:
         encoding="utf-8",
     )
     _step(echo, repo, ["git", "swarm", "new-track", "Add caching to forecast lookups", "--id", DEMO_TRACK, "--no-llm"])
-    plan = resources.files("swarmgit.templates").joinpath("demo", "plan.md").read_text("utf-8")
+    plan = resources.files("swarmgit.templates").joinpath("demo-track", "plan.md").read_text("utf-8")
     (repo / "swarm" / "tracks" / DEMO_TRACK / "plan.md").write_text(plan, encoding="utf-8")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "swarm: track demo")
