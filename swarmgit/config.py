@@ -7,13 +7,48 @@ from __future__ import annotations
 
 import re
 import tomllib
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from swarmgit.errors import Diagnostic, InvalidInput
 
 CONFIG_FILE = ".swarm.toml"
+
+
+MERGED_TABLES = ("agent.models", "agent.roles", "pricing")
+"""Tables whose entries a user's config adds to the bundled ones instead of replacing them."""
+
+
+@lru_cache(maxsize=1)
+def _bundled_maps() -> dict[str, dict[str, Any]]:
+    """The MERGED_TABLES of the bundled example config: the defaults of model ids and prices."""
+    text = resources.files("swarmgit.templates").joinpath("swarm.example.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    return {key: dict(_table(data, key)) for key in MERGED_TABLES}
+
+
+def _table(data: dict[str, Any], dotted: str) -> dict[str, Any]:
+    """The nested table at a dotted key (the same object, so callers may update it); {} if none."""
+    for part in dotted.split("."):
+        found = data.get(part)
+        if not isinstance(found, dict):
+            return {}
+        data = found
+    return data
+
+
+def _merge_bundled(data: dict[str, Any]) -> dict[str, Any]:
+    """The user's config with each MERGED_TABLES table laid over the bundled one."""
+    for dotted in MERGED_TABLES:
+        parent, _, name = dotted.rpartition(".")
+        holder = _table(data, parent) if parent else data
+        if isinstance(holder.get(name), dict):
+            holder[name] = {**_bundled_maps()[dotted], **holder[name]}
+    return data
 
 
 class _Section(BaseModel):
@@ -32,22 +67,9 @@ class Agent(_Section):
     timeout_minutes: float = Field(30, gt=0)
     kill_grace_seconds: float = Field(10, ge=0)
     max_retries: int = Field(2, ge=0)
-    models: dict[str, str] = Field(
-        default_factory=lambda: {
-            "haiku": "claude-haiku-5-5",
-            "sonnet": "claude-sonnet-5-5",
-            "opus": "claude-opus-5-5",
-        }
-    )
-    roles: dict[str, str] = Field(
-        default_factory=lambda: {
-            "explorer": "haiku",
-            "read-only": "haiku",
-            "architect": "opus",
-            "security": "opus",
-            "default": "sonnet",
-        }
-    )
+    # Model ids, role choices and prices live in the bundled .swarm.example.toml, not in code.
+    models: dict[str, str] = Field(default_factory=lambda: dict(_bundled_maps()["agent.models"]))
+    roles: dict[str, str] = Field(default_factory=lambda: dict(_bundled_maps()["agent.roles"]))
     max_turns: int = Field(40, ge=1)
     max_tokens: int = Field(8192, ge=256)
     command_timeout_seconds: float = Field(120, gt=0)
@@ -62,11 +84,7 @@ class Price(_Section):
 
 
 def _default_pricing() -> dict[str, Price]:
-    return {
-        "claude-haiku-5-5": Price(input=0.10, output=0.50, cache_write=0.125, cache_read=0.01),
-        "claude-sonnet-5-5": Price(input=2.0, output=10.0, cache_write=2.5, cache_read=0.20),
-        "claude-opus-5-5": Price(input=4.0, output=20.0, cache_write=5.0, cache_read=0.40),
-    }
+    return {model: Price.model_validate(price) for model, price in _bundled_maps()["pricing"].items()}
 
 
 class Budget(_Section):
@@ -119,7 +137,7 @@ def parse_config(text: str, path: str = CONFIG_FILE) -> Config:
         line = int(found.group(1)) if found else None
         raise InvalidInput([Diagnostic(path, line, f"not valid TOML: {exc}")]) from exc
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(_merge_bundled(data))
     except ValidationError as exc:
         raise InvalidInput(
             [

@@ -61,3 +61,15 @@ def test_invalid_toml_names_the_line() -> None:
     with pytest.raises(InvalidInput) as info:
         parse_config("[gates]\nthreshold = = 1\n", ".swarm.toml")
     assert info.value.diagnostics[0].line == 2
+
+
+def test_user_prices_and_models_add_to_the_bundled_ones() -> None:
+    config = parse_config('[pricing.my-model]\ninput = 1.0\noutput = 2.0\n[agent.models]\nopus = "my-model"\n')
+    assert config.pricing["my-model"].output == 2.0
+    assert config.pricing["claude-sonnet-5-5"] == Config().pricing["claude-sonnet-5-5"]
+    assert config.agent.models == {**Config().agent.models, "opus": "my-model"}
+
+
+def test_model_ids_and_prices_are_not_written_in_the_code() -> None:
+    source = (Path(__file__).resolve().parents[1] / "swarmgit" / "config.py").read_text()
+    assert "claude-haiku" not in source and "claude-sonnet" not in source and "0.50" not in source

@@ -70,7 +70,9 @@ def test_roles_and_models_come_from_the_config() -> None:
         '[agent.roles]\nimplementer = "fast"\ndefault = "some-model-id"\n'
     )
     assert model_for(_task(role="Implementer"), config.agent) == "m-fast"
-    assert model_for(_task(role="Explorer"), config.agent) == "some-model-id"
+    assert model_for(_task(role="Writer"), config.agent) == "some-model-id"
+    # the user's tables are laid over the bundled ones: Explorer keeps the bundled choice
+    assert model_for(_task(role="Explorer"), config.agent) == "claude-haiku-5-5"
 
 
 def test_budget_warns_at_the_fraction_and_is_exhausted_at_the_limit() -> None:
