@@ -10,8 +10,9 @@ task's touches block nothing, because later overlapping tasks start from its res
 
 Priority: longest remaining critical path first (effort minutes, the task included), then
 severity, then id. For plans of up to IMPROVE_MAX_TASKS tasks that order is then improved by
-forward-backward passes on a simulated clock, kept only if they shorten the simulated run under
-the given limits (see `Scheduler._order`); so the order depends on the limits as well.
+forward-backward passes on a simulated clock, from it and from RESTARTS seeded jittered
+variants of it, kept only if they shorten the simulated run under the given limits (see
+`Scheduler._order`); so the order depends on the limits as well, and stays deterministic.
 
 `Scheduler.decide` is a pure function of (plan, state, limits). Internally it keeps caches from
 the previous call (ready queues, lock counts per touch) and updates them from the difference
@@ -23,6 +24,7 @@ from __future__ import annotations
 import copy
 import heapq
 import itertools
+import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -57,6 +59,8 @@ class Start:
 
 IMPROVE_MAX_TASKS = 2000  # larger plans keep critical-path-first order (improving costs replays)
 IMPROVE_PASSES = 5
+RESTARTS = 4  # jittered restarts of the improvement (each costs IMPROVE_PASSES replays)
+JITTER = 0.25
 _BACKGROUND, _FOREGROUND = 0, 1
 _DONE, _RUNNING, _FAILED = 1, 2, 4
 # A queued task (position in priority order, task index, token); a stale token marks an entry
@@ -255,13 +259,28 @@ class Scheduler:
         if end is None:
             return best_order  # some task can never start with these limits
         best = max(end)
-        for _ in range(IMPROVE_PASSES):
-            backward = self._replica(self._ranked_by(end), backwards=True)._replay(limits)
-            order = self._ranked_by(backward or end)  # late backwards = early forwards
-            end = self._replica(order, backwards=False)._replay(limits) or end
+        for start in [best_order, *self._jittered(RESTARTS)]:
+            end = self._replica(start, backwards=False)._replay(limits) or end
+            order = start
+            for _ in range(IMPROVE_PASSES):
+                if max(end) < best:
+                    best, best_order = max(end), order
+                backward = self._replica(self._ranked_by(end), backwards=True)._replay(limits)
+                order = self._ranked_by(backward or end)  # late backwards = early forwards
+                end = self._replica(order, backwards=False)._replay(limits) or end
             if max(end) < best:
                 best, best_order = max(end), order
         return best_order
+
+    def _jittered(self, count: int) -> list[list[int]]:
+        """Critical-path-first orders with each chain length scaled by up to ±JITTER, from a
+        fixed seed: restarts that let forward-backward improvement escape a local optimum."""
+        rng = random.Random(len(self._ids))
+        orders = []
+        for _ in range(count):
+            noisy = [t * (1 + rng.uniform(-JITTER, JITTER)) for t in self._tail]
+            orders.append(_positions(sorted(range(len(noisy)), key=lambda i: (-noisy[i], i))))
+        return orders
 
     def _ranked_by(self, values: Sequence[int]) -> list[int]:
         """Positions by value, highest first; ties keep critical-path-first order."""
