@@ -252,3 +252,19 @@ def weighted(parts: Mapping[str, tuple[float, float]]) -> float:
     if not total:
         return 1.0
     return clamp(sum(weight * score for weight, score in parts.values()) / total)
+
+
+@dataclass
+class Evidence:
+    """What a gate gathers while it evaluates: findings, measured values, and its weighted
+    parts as (weight, score); `result` turns them into the gate's GateResult."""
+
+    findings: list[Finding] = field(default_factory=list)
+    metrics: dict[str, float | int | str] = field(default_factory=dict)
+    parts: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def result(self, key: str, name: str, *, applies: bool = True, note: str = "",
+               score: float | None = None) -> GateResult:
+        """Score = the weighted parts unless given; findings and metrics as gathered."""
+        value = weighted(self.parts) if score is None else score
+        return GateResult(key, name, applies, rounded(value), self.metrics, tuple(self.findings), note)

@@ -30,13 +30,13 @@ import libcst as cst
 
 from swarmgit.gates import duplication
 from swarmgit.gates.base import (
+    Evidence,
     Finding,
     GateContext,
     GateResult,
     clamp,
     is_test_path,
     rounded,
-    weighted,
 )
 from swarmgit.gates.syntax import (
     Parsed,
@@ -86,9 +86,8 @@ class Improve:
         files = ctx.changed_files(".py")
         if not files:
             return GateResult(KEY, NAME, False, 1.0, {}, (), "no Python file changed")
-        findings: list[Finding] = []
-        parts: dict[str, tuple[float, float]] = {}
-        metrics: dict[str, float | int | str] = {}
+        evidence = Evidence()
+        findings, parts, metrics = evidence.findings, evidence.parts, evidence.metrics
         density = _duplication(ctx, files, findings, metrics)
         limit = ctx.config.duplication_max
         if density is not None:
@@ -113,8 +112,7 @@ class Improve:
             if checked:
                 parts[part] = (WEIGHTS[part], 1 - bad / checked)
         metrics["syntax_errors"] = broken
-        score = 0.0 if broken else weighted(parts)
-        return GateResult(KEY, NAME, True, rounded(score), metrics, tuple(findings))
+        return evidence.result(KEY, NAME, score=0.0 if broken else None)
 
 
 @dataclass

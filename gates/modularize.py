@@ -43,13 +43,13 @@ from importlinter.domain.contract import Contract, InvalidContractOptions
 
 from swarmgit.domain.digraph import cyclic_groups
 from swarmgit.gates.base import (
+    Evidence,
     Finding,
     GateContext,
     GateResult,
     Side,
     clamp,
     rounded,
-    weighted,
 )
 
 KEY = "M"
@@ -86,9 +86,8 @@ class Modularize:
 
     def evaluate(self, ctx: GateContext) -> GateResult:
         """Judge head's import graph and file count against base's."""
-        findings: list[Finding] = []
-        parts: dict[str, tuple[float, float]] = {}
-        metrics: dict[str, float | int | str] = {}
+        evidence = Evidence()
+        findings, parts, metrics = evidence.findings, evidence.parts, evidence.metrics
         surface = _surface(ctx, findings, metrics)
         parts["surface"] = (WEIGHTS["surface"], surface)
         layout = package_layout(ctx)
@@ -101,7 +100,7 @@ class Modularize:
         if contracts:
             broken = _contracts(graphs, contracts, findings, metrics)
             parts["contracts"] = (WEIGHTS["contracts"], 0.0 if broken else 1.0)
-        return GateResult(KEY, NAME, True, rounded(weighted(parts)), metrics, tuple(findings))
+        return evidence.result(KEY, NAME)
 
 
 # change surface ------------------------------------------------------------------------------

@@ -26,12 +26,11 @@ import libcst as cst
 
 from swarmgit.errors import WorkFailed
 from swarmgit.gates.base import (
+    Evidence,
     Finding,
     GateContext,
     GateResult,
     is_test_path,
-    rounded,
-    weighted,
 )
 from swarmgit.gates.syntax import Parsed, parse
 
@@ -54,9 +53,8 @@ class Optimize:
 
     def evaluate(self, ctx: GateContext) -> GateResult:
         """Run the test command (if any) on head; look for patterns in changed loops."""
-        findings: list[Finding] = []
-        parts: dict[str, tuple[float, float]] = {}
-        metrics: dict[str, float | int | str] = {}
+        evidence = Evidence()
+        findings, parts, metrics = evidence.findings, evidence.parts, evidence.metrics
         notes: list[str] = []
         if ctx.config.test_command:
             passed = _run_tests(ctx, findings, metrics)
@@ -80,10 +78,8 @@ class Optimize:
         else:
             notes.append("no loop in changed code")
         applies = bool(parts)
-        score = weighted(parts) if applies else 0.0
-        return GateResult(
-            KEY, NAME, applies, rounded(score), metrics, tuple(findings), "; ".join(notes)
-        )
+        return evidence.result(KEY, NAME, applies=applies, note="; ".join(notes),
+                               score=None if applies else 0.0)
 
 
 def _run_tests(

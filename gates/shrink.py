@@ -22,14 +22,13 @@ from typing import Any
 import pathspec
 
 from swarmgit.gates.base import (
+    Evidence,
     Finding,
     GateContext,
     GateResult,
     Side,
     clamp,
     is_test_path,
-    rounded,
-    weighted,
 )
 from swarmgit.gates.syntax import is_public_module, parse, public_definitions
 
@@ -54,9 +53,8 @@ class Shrink:
 
     def evaluate(self, ctx: GateContext) -> GateResult:
         """Compare head's public API and declared dependencies with base's."""
-        findings: list[Finding] = []
-        parts: dict[str, tuple[float, float]] = {}
-        metrics: dict[str, float | int | str] = {}
+        evidence = Evidence()
+        findings, parts, metrics = evidence.findings, evidence.parts, evidence.metrics
         modules = [
             p for p in sorted(ctx.changed_lines)
             if p.endswith(".py") and not is_test_path(p) and is_public_module(p)
@@ -70,8 +68,8 @@ class Shrink:
             )
         if not parts:
             note = "no public module or dependency file changed"
-            return GateResult(KEY, NAME, False, 1.0, metrics, (), note)
-        return GateResult(KEY, NAME, True, rounded(weighted(parts)), metrics, tuple(findings))
+            return evidence.result(KEY, NAME, applies=False, note=note)
+        return evidence.result(KEY, NAME)
 
 
 def _api(
