@@ -22,6 +22,14 @@ def duration(row: TaskRow, now: float | None = None) -> str:
     return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
 
 
+def shown_status(row: TaskRow, finished: set[str]) -> str:
+    """A todo task whose dependencies are all done is shown as ready (it waits for a slot or
+    a lock); every other status as stored."""
+    if row.status == Status.TODO.value and all(dep in finished for dep in row.deps):
+        return Status.READY.value
+    return row.status
+
+
 def render_state(
     track: str,
     rows: Sequence[TaskRow],
@@ -32,22 +40,24 @@ def render_state(
     budget_usd: float,
 ) -> str:
     """iosm_state.md: progress, running, ready/waiting, blocked, locks held, spawn budget, cost."""
-    by_status: dict[str, list[TaskRow]] = {}
-    for row in rows:
-        by_status.setdefault(row.status, []).append(row)
-    done = len(by_status.get(Status.DONE.value, []))
+    finished = {row.id for row in rows if row.status == Status.DONE.value}
+    labels = {row.id: shown_status(row, finished) for row in rows}
+    counts = {label: list(labels.values()).count(label) for label in dict.fromkeys(labels.values())}
+    done = len(finished)
     lines = [
         f"# IOSM state: {track}",
         "",
         f"Progress: {done}/{len(rows)} done · spawn budget left: {spawn_left} · "
         f"cost: ${cost.usd:.2f} of ${budget_usd:.2f}",
         "",
+        " · ".join(f"{label}: {n}" for label, n in counts.items()),
+        "",
         "| task | status | branch | duration | note |",
         "| --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         note = row.reason.splitlines()[0] if row.reason else ""
-        lines.append(f"| {row.id} | {row.status} | {row.branch or ''} | {duration(row)} | {note} |")
+        lines.append(f"| {row.id} | {labels[row.id]} | {row.branch or ''} | {duration(row)} | {note} |")
     lines += ["", "## Locks held", ""]
     lines += [f"- {lock.task}: `{lock.pattern}`" for lock in locks] or ["- none"]
     return "\n".join(lines) + "\n"
