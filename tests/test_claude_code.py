@@ -201,6 +201,21 @@ def test_claude_code_edits_within_touches_is_refused_outside_and_reports(
     assert sum(u.output_tokens for u in outcome.usage) == 5 * 4 + 200 + 100
     assert {u.model for u in outcome.usage} == {MODEL}
     assert sum(u.cost_usd or 0 for u in outcome.usage) > 0
+    assert _live_children_running("claude") == []  # the CLI ended with the task
+
+
+def _live_children_running(name: str) -> list[int]:
+    """Child processes of this test process (not zombies) whose command line mentions `name`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and name.encode() in cmdline:
+            found.append(int(stat.parent.name))
+    return found
 
 
 @needs_sdk

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
-from contextlib import aclosing
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 import anyio
 
@@ -222,7 +221,7 @@ class _Attempt:
         self._report_mtime = _mtime(job.report_file)  # a report left by an earlier attempt
 
     async def run(self) -> AgentOutcome:
-        from claude_agent_sdk import ClaudeSDKError, CLINotFoundError, query
+        from claude_agent_sdk import ClaudeSDKClient, ClaudeSDKError, CLINotFoundError
 
         self._write(f"# {self._job.task.id} attempt {self._job.attempt} on {self._model} "
                     "(claude-code)")
@@ -230,12 +229,12 @@ class _Attempt:
         try:
             with anyio.fail_after(minutes * 60):
                 prompt = self._job.brief_file.read_text(encoding="utf-8")
-                # Stop reading at the result: the CLI may hang after it; closing the stream
-                # ends the process (EOF, then SIGTERM and SIGKILL after the SDK's grace).
-                stream = cast(AsyncGenerator[Any, None],  # query() is an async generator
-                              query(prompt=prompt, options=self._options()))
-                async with aclosing(stream) as messages:
-                    async for message in messages:
+                # Stop reading at the result: the CLI may hang after it. Leaving the client
+                # disconnects it, which ends the CLI process (EOF, then SIGTERM, SIGKILL);
+                # query()'s generator, closed early, left the process running.
+                async with ClaudeSDKClient(options=self._options()) as client:
+                    await client.query(prompt)
+                    async for message in client.receive_response():
                         if self._on_message(message):
                             break
         except TimeoutError:
