@@ -1,6 +1,6 @@
 """Gate-M (Modularize): no new import cycles, import contracts hold, a small change surface.
 
-Always applies. Parts (weights renormalised over the parts that apply):
+Parts (weights renormalised over the parts that apply):
 - cycles (0.4): 1 when there is no new import cycle, else 0. The import graphs of base and head
   are built with grimp from exports of their Python files (packages: top-level folders, or
   folders under `src/`, holding `__init__.py`, and packages setuptools' `package-dir` maps
@@ -15,7 +15,10 @@ Always applies. Parts (weights renormalised over the parts that apply):
   of its offending imports is new against base, or, for contracts whose report names no import
   (acyclic_siblings), when the contract held at base. Applies when there is a contract.
 - change surface (0.3): s = changed files / tracked files at head; 1 while
-  s <= gates.change_surface_max, then falling linearly to 0 at 2 x change_surface_max.
+  s <= gates.change_surface_max, then falling linearly to 0 at 2 x change_surface_max. Left out
+  when head tracks fewer than SURFACE_MIN_FILES files: there any change is a large share.
+When no part applies (a tiny repository, no package changed, no contract), the gate is left out
+of the index.
 """
 from __future__ import annotations
 
@@ -54,6 +57,7 @@ from swarmgit.gates.base import (
 
 KEY = "M"
 NAME = "Modularize"
+SURFACE_MIN_FILES = 10  # below this, the share of changed files says nothing
 WEIGHTS = {"cycles": 0.4, "contracts": 0.3, "surface": 0.3}
 CONFIG_FILES = (".importlinter", "setup.cfg", "pyproject.toml")
 SWARM_CONFIG = ".swarm.toml"
@@ -88,8 +92,8 @@ class Modularize:
         """Judge head's import graph and file count against base's."""
         evidence = Evidence()
         findings, parts, metrics = evidence.findings, evidence.parts, evidence.metrics
-        surface = _surface(ctx, findings, metrics)
-        parts["surface"] = (WEIGHTS["surface"], surface)
+        if len(ctx.tracked_files("head")) >= SURFACE_MIN_FILES:
+            parts["surface"] = (WEIGHTS["surface"], _surface(ctx, findings, metrics))
         layout = package_layout(ctx)
         contracts = _contract_options(ctx, layout, findings)
         changed_modules = _changed_modules(ctx, layout)
@@ -100,6 +104,9 @@ class Modularize:
         if contracts:
             broken = _contracts(graphs, contracts, findings, metrics)
             parts["contracts"] = (WEIGHTS["contracts"], 0.0 if broken else 1.0)
+        if not parts:
+            return evidence.result(KEY, NAME, applies=False,
+                                   note="no package changed, no contract, repository too small")
         return evidence.result(KEY, NAME)
 
 

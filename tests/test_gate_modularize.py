@@ -137,3 +137,10 @@ def test_a_package_setuptools_maps_elsewhere_is_part_of_its_parent(tmp_path: Pat
         ("shop/b.py", 2, "contract-broken"),
     }
     assert "shop.b -> shop.plugins.tax -> shop.b" in result.findings[0].message
+
+
+def test_change_surface_is_left_out_of_a_tiny_repository(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "tiny", {"a.txt": "a\n", "b.txt": "b\n"})
+    commit_change(repo, {"a.txt": "changed\n"})
+    result = evaluate(Modularize(), repo)
+    assert not result.applies and "change-surface" not in {f.rule for f in result.findings}

@@ -281,7 +281,8 @@ def test_gates_stop_when_no_fix_can_help_within_the_spawn_budget_and_the_report_
     assert "Verdict: **REJECTED**" in report and "Merged: T01, SC-01, T02" in report
     assert "| I Improve | 0.65 | 1.00 | FAIL | 2 |" in report
     assert "| O Optimize | - | 1.00 | n/a (test command not configured" in report
-    assert "**IOSM-Index:** 0.88 (threshold 1.00) — **REJECTED**" in report
+    assert "| M Modularize | - | 1.00 | n/a (no package changed, no contract, repository too small)" in report
+    assert "**IOSM-Index:** 0.82 (threshold 1.00) — **REJECTED**" in report
     assert "- `src/api.py:1` **I** missing-docstring: public function get has no docstring (introduced by T01)" in report
     assert "- `src/util.py:2` **I** todo-without-reference: '# TODO: speed up' names no issue (introduced by T02)" in report
 
