@@ -153,3 +153,11 @@ def test_task_needing_user_input_waits_then_runs_attached_to_the_terminal(tmp_pa
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert git(repo, "show", "swarm/t/T01:src/answer.txt").stdout == "forty-two\n"
+
+
+def test_implement_on_a_detached_head_without_a_target_refuses_before_running(tmp_path: Path) -> None:
+    repo = track_repo(tmp_path / "r", task_md("T01", "x", touches="`src/a.py`", runs=("echo A=1 > src/a.py",)))
+    git(repo, "checkout", "-q", "--detach")
+    result = swarm(repo, "implement", "t")
+    assert result.exit_code == 2 and "integrate.target" in result.output
+    assert git(repo, "branch", "--list", "swarm/t/T01").stdout == ""  # nothing ran

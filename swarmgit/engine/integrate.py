@@ -85,7 +85,7 @@ def integrate(
     info = store.track(track)
     if info is None:
         raise UsageError(f"track {track!r} has not run yet: start it with `git swarm implement {track}`")
-    target = target or info.target_branch
+    target = target or ws.config.integrate.target or info.target_branch
     if advance and not target:
         raise UsageError("no target branch: set integrate.target in .swarm.toml or pass --target")
     if advance and branch_tip(repo, target) is None:

@@ -47,6 +47,12 @@ def implement_track(ws: Workspace, track: str, emit: EventSink, *, interactive: 
     """Dispatch until no task can start, integrate what is done, and go on while the gates
     spawn fix tasks. Bounded: every round must spawn new tasks, which the spawn budget caps."""
     with claimed(ws, track) as store:
+        info = store.track(track)
+        if info is None or not (ws.config.integrate.target or info.target_branch):
+            raise UsageError(
+                f"track {track!r} has no target branch to integrate into (HEAD was detached when "
+                "it first ran): set integrate.target in .swarm.toml"
+            )
         while True:
             summary = Dispatcher(ws, store, track, emit, interactive=interactive).run()
             if summary.paused or not summary.done:
