@@ -47,6 +47,7 @@ def test_new_track_writes_documents_from_templates_with_user_override(repo: Path
                     "IOSM Targets", "Rollout", "Open questions"]:
         assert f". {section}" in prd
     assert (folder / "spec.md").read_text() == "# My spec for Add Redis caching (add-redis-caching)\n"
+    assert "logs/" in (folder / ".gitignore").read_text().splitlines()
     assert swarm(repo, "plan", "check", "add-redis-caching").exit_code == 0
     again = swarm(repo, "new-track", "Add Redis caching")
     assert again.exit_code == 2 and "already exists" in again.output

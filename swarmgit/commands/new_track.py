@@ -86,7 +86,11 @@ def new_track(
         documents = {
             name: Template(_template(ws, name)).safe_substitute(values) for name in TRACK_DOCUMENTS
         }
-    _write_track(folder, {"shared_context.md": f"# Shared context: {info.title}\n", **documents})
+    _write_track(folder, {
+        "shared_context.md": f"# Shared context: {info.title}\n",
+        ".gitignore": "# agents' raw output (may be large); reports/ and the state files are for review\nlogs/\n",
+        **documents,
+    })
     return folder
 
 
