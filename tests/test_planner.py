@@ -122,7 +122,7 @@ def test_new_track_fixes_an_invalid_plan_from_the_errors_then_writes_all_three(
     assert "cache/redis.py" in results[1]["content"] and "does not exist" in results[1]["content"]
 
     documents = _files_under(folder)
-    assert sorted(documents) == ["PRD.md", "plan.md", "shared_context.md", "spec.md"]
+    assert sorted(documents) == [".gitignore", "PRD.md", "plan.md", "shared_context.md", "spec.md"]
     for n, (_, heading) in enumerate(PRD_SECTIONS, 1):
         assert f"## {n}. {heading}\nThe {heading.lower()} of caching." in documents["PRD.md"]
     assert "## Acceptance tests\nThe acceptance tests of the cache." in documents["spec.md"]
