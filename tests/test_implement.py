@@ -161,3 +161,15 @@ def test_implement_on_a_detached_head_without_a_target_refuses_before_running(tm
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 2 and "integrate.target" in result.output
     assert git(repo, "branch", "--list", "swarm/t/T01").stdout == ""  # nothing ran
+
+
+def test_edits_to_plan_md_during_a_run_are_kept(tmp_path: Path) -> None:
+    plan = (task_md("T01", "edits the plan like a user would", touches="`src/a.py`",
+                    runs=("printf '\\n%s-%s\\n' user-note mid-run >> \"$SWARM_REPO_ROOT/swarm/tracks/t/plan.md\"",
+                          "echo 'A = 1' > src/a.py"))
+            + task_md("T02", "after", deps="T01", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",)))
+    repo = track_repo(tmp_path / "r", plan, config="[gates]\nthreshold = 0.0\n")
+    assert swarm(repo, "implement", "t").exit_code == 0
+    text = (repo / "swarm/tracks/t/plan.md").read_text()
+    assert "user-note-mid-run" in text  # the command spells it apart
+    assert "- [x] **T01**" in text and "- [x] **T02**" in text

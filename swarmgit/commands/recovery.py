@@ -100,7 +100,6 @@ def update_task(ws: Workspace, task: str, track: str | None, status: str, echo: 
         row = find_task(ws, store, task, track)
     with claimed(ws, row.track) as store:
         store.set_status(row.track, row.id, status, "set by hand")
-        text = ws.plan_path(row.track).read_text(encoding="utf-8")
-        refresh(ws, store, row.track, text, spawning.budget_left(ws, store, row.track))
+        refresh(ws, store, row.track, spawning.budget_left(ws, store, row.track))
     echo(f"{task}: {row.status} -> {status}")
     return 0

@@ -88,7 +88,7 @@ class Dispatcher:
         self.emit = emit
         self.interactive = interactive
         self.repo = gitrepo.discover(ws.root)
-        self.plan, self.plan_text = read_plan(ws, track)
+        self.plan = read_plan(ws, track)[0]
         self.scheduler = Scheduler(self.plan)
         self.agent: Agent = get_agent(ws.config)
         self.inbox: queue.Queue[tuple[str, str, str, object]] = queue.Queue()
@@ -156,8 +156,7 @@ class Dispatcher:
         self.emit(kind, message, task)
 
     def _refresh_views(self) -> None:
-        self.plan_text = refresh(self.ws, self.store, self.track, self.plan_text,
-                                 spawning.budget_left(self.ws, self.store, self.track))
+        refresh(self.ws, self.store, self.track, spawning.budget_left(self.ws, self.store, self.track))
         self._progress()
 
     def _progress(self) -> None:
@@ -310,7 +309,7 @@ class Dispatcher:
         spawning.save_report(path, render_report(report))
         spawned = spawning.take_candidates(self.ws, self.store, self.track, self.plan, task, report, self._event)
         if spawned:
-            self.plan, self.plan_text = read_plan(self.ws, self.track)
+            self.plan = read_plan(self.ws, self.track)[0]
             self.scheduler = Scheduler(self.plan)
             self.store.sync_tasks(self.track, task_specs(self.plan))
 

@@ -128,8 +128,7 @@ def integrate(
                  "the tasks' files, or its fix task already ran, waits for you or is over the spawn "
                  "budget (`git swarm spawn list`); fix them by hand or raise spawn.budget", None)
     write_atomic(ws.track_dir(track) / "iosm_report.md", render_report(track, result, owner))
-    refresh(ws, store, track, ws.plan_path(track).read_text(encoding="utf-8"),
-            spawning.budget_left(ws, store, track))
+    refresh(ws, store, track, spawning.budget_left(ws, store, track))
     return result
 
 

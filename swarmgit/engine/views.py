@@ -63,14 +63,15 @@ def render_state(
     return "\n".join(lines) + "\n"
 
 
-def write_views(ws: Workspace, track: str, plan_text: str, rows: Sequence[TaskRow], state_md: str) -> str:
-    """Write plan.md statuses and iosm_state.md; returns the new plan text."""
-    statuses = {row.id: Status(row.status) for row in rows}
-    new_plan = render_status(plan_text, statuses)
-    if new_plan != plan_text:
-        write_atomic(ws.plan_path(track), new_plan)
+def write_views(ws: Workspace, track: str, rows: Sequence[TaskRow], state_md: str) -> None:
+    """Write plan.md's statuses and iosm_state.md. plan.md is read afresh each time, so edits the
+    user makes to it during a run (new tasks, notes) are kept."""
+    path = ws.plan_path(track)
+    text = path.read_text(encoding="utf-8")
+    new_plan = render_status(text, {row.id: Status(row.status) for row in rows})
+    if new_plan != text:
+        write_atomic(path, new_plan)
     write_atomic(ws.track_dir(track) / "iosm_state.md", state_md)
-    return new_plan
 
 
 def track_budget(ws: Workspace, store: Store, track: str) -> float:
@@ -79,11 +80,11 @@ def track_budget(ws: Workspace, store: Store, track: str) -> float:
     return row.budget_usd if row is not None and row.budget_usd is not None else ws.config.budget.track_usd
 
 
-def refresh(ws: Workspace, store: Store, track: str, plan_text: str, spawn_left: int) -> str:
-    """Re-render both views from the store; returns plan.md's new text."""
+def refresh(ws: Workspace, store: Store, track: str, spawn_left: int) -> None:
+    """Re-render both views from the store."""
     rows = store.tasks(track)
     state_md = render_state(
         track, rows, store.locks(track), store.cost_summary(track),
         spawn_left=spawn_left, budget_usd=track_budget(ws, store, track),
     )
-    return write_views(ws, track, plan_text, rows, state_md)
+    write_views(ws, track, rows, state_md)
