@@ -45,15 +45,6 @@ class SpawnDecision:
     duplicates: tuple[Held, ...]
     over_budget: tuple[Held, ...]
 
-    @property
-    def new_keys(self) -> tuple[str, ...]:
-        """Dedup keys the track must remember from now on (every non-duplicate)."""
-        held = (*self.wait_for_user, *self.over_budget)
-        return (
-            *(task.extra[DEDUP_FIELD] for task in self.spawn),
-            *(h.candidate.dedup_key for h in held),
-        )
-
 
 def decide_spawn(
     reporter: str,

@@ -18,7 +18,7 @@ from swarmgit.backends.base import Agent, AgentJob, AgentOutcome
 from swarmgit.backends.process import stop_orphan
 from swarmgit.backends.registry import get_agent
 from swarmgit.domain.brief import render_brief
-from swarmgit.domain.cost import budget_state, cost_usd, model_for
+from swarmgit.domain.cost import budget_state, cost_usd, model_for, per_task_cap
 from swarmgit.domain.plan import Plan, Status, Task
 from swarmgit.domain.report import parse_report, render_report, report_from_commits
 from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start
@@ -247,7 +247,7 @@ class Dispatcher:
             brief_file=brief, report_file=report, shared_context=folder / "shared_context.md",
             log_file=log, env=task_env(self.ws, self.track, task, worktree, report, port, brief),
             config=self.ws.config, model=model_for(task, self.ws.config.agent),
-            budget_usd=self._budget_left(), attempt=row.attempts + 1,
+            budget_usd=per_task_cap(self._budget_left(), len(self.inflight)), attempt=row.attempts + 1,
             pid_file=scratch / f"{task.id}.pid",
             foreground=task.needs_user_input and self.interactive,
         )

@@ -35,10 +35,6 @@ class Workspace:
     def plan_path(self, track: str) -> Path:
         return self.track_dir(track) / "plan.md"
 
-    @property
-    def state_db(self) -> Path:
-        return self.common_dir / "swarm" / "state.db"
-
 
 def open_workspace(cwd: Path | None = None) -> Workspace:
     """The repository containing cwd (exit 2 outside a git repo) and its config."""
