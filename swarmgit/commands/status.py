@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from swarmgit.domain.cost import budget_state
@@ -47,11 +48,11 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
     }
 
 
-def render_status_table(data: dict[str, Any]) -> str:
-    rows = [("TASK", "STATUS", "BRANCH", "TIME", "COST", "LOCKS")]
+def render_status_table(data: dict[str, Any], root: Path) -> str:
+    rows = [("TASK", "STATUS", "BRANCH", "WORKTREE", "TIME", "COST", "LOCKS")]
     for t in data["tasks"]:
-        rows.append((t["id"], t["status"], t["branch"] or "-", t["duration"] or "-",
-                     f"${t['cost_usd']:.2f}", ", ".join(t["locks"]) or "-"))
+        rows.append((t["id"], t["status"], t["branch"] or "-", _shown_path(t["worktree"], root),
+                     t["duration"] or "-", f"${t['cost_usd']:.2f}", ", ".join(t["locks"]) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     if not data["tasks"]:
@@ -78,6 +79,16 @@ def budget_warning(data: dict[str, Any]) -> str:
     return f"warning: {share:.0%} of the budget spent"
 
 
+def _shown_path(path: str | None, root: Path) -> str:
+    """A worktree path relative to the repository when it lies inside it (the default)."""
+    if not path:
+        return "-"
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path
+
+
 def status(ws: Workspace, track: str | None, as_json: bool) -> str:
     data = status_data(ws, resolve_track(ws, track))
-    return json.dumps(data, indent=2) if as_json else render_status_table(data)
+    return json.dumps(data, indent=2) if as_json else render_status_table(data, ws.root)
