@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from swarmgit.domain.cost import TokenUsage
+
 
 @dataclass(frozen=True)
 class TaskSpec:
@@ -65,13 +67,9 @@ class EventRow:
 
 
 @dataclass(frozen=True)
-class Spend:
+class Spend(TokenUsage):
     """Tokens and dollars summed over some usage rows."""
 
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_read_tokens: int = 0
     usd: float = 0.0
 
 
