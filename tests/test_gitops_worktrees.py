@@ -16,6 +16,7 @@ from swarmgit.gitops.worktrees import (
     prune,
     remove_worktree,
 )
+from swarmgit.gitops.repo import common_dir, discover
 from tests.gitutil import git, make_repo, write
 
 
@@ -194,3 +195,26 @@ def test_checked_out_at_finds_main_and_linked_worktrees(repo: Path, tmp_path: Pa
     assert checked_out_at(r, "main") == repo.resolve()
     assert checked_out_at(r, "swarm/t/T01") == path
     assert checked_out_at(r, "idle") is None
+
+
+def test_a_creation_cut_short_before_registration_is_moved_aside_not_lost(repo: Path) -> None:
+    r = discover(repo)
+    start = str(r.head.target)
+    path = repo.parent / "wts" / "T02"
+    path.mkdir(parents=True)
+    (path / ".git").write_text(f"gitdir: {common_dir(r) / 'worktrees' / 'swarm-t-T02'}\n")
+    (path / "README.md").write_text("half a checkout\n")
+    created = create_task_worktree(r, name="swarm-t-T02", path=path, branch="swarm/t/T02", start=start)
+    assert created == path and "swarm-t-T02" in r.list_worktrees()
+    (aside,) = [p for p in path.parent.iterdir() if p.name.startswith("T02.interrupted-")]
+    assert (aside / "README.md").read_text() == "half a checkout\n"
+
+
+def test_a_foreign_folder_in_the_way_is_refused(repo: Path) -> None:
+    r = discover(repo)
+    path = repo.parent / "wts" / "T03"
+    path.mkdir(parents=True)
+    (path / "notes.txt").write_text("mine\n")
+    with pytest.raises(WorkFailed, match="move it away"):
+        create_task_worktree(r, name="swarm-t-T03", path=path, branch="swarm/t/T03", start=str(r.head.target))
+    assert (path / "notes.txt").read_text() == "mine\n"

@@ -6,6 +6,7 @@ detached HEAD that no branch contains is never removed.
 from __future__ import annotations
 
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +48,10 @@ def create_task_worktree(
         worktree.prune(False)
     _clear_empty(common_dir(repo) / "worktrees" / name)
     if path.exists() and not _clear_empty(path):
-        raise WorkFailed(f"{path} already exists and is not worktree {name}: move it away")
+        if not _interrupted_creation(repo, name, path):
+            raise WorkFailed(f"{path} already exists and is not worktree {name}: move it away")
+        # A crash cut `add_worktree` short before git registered it: keep the files, aside.
+        path.rename(path.with_name(f"{path.name}.interrupted-{uuid.uuid4().hex[:8]}"))
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         repo.add_worktree(name, str(path), repo.lookup_reference(f"refs/heads/{branch}"))
@@ -56,6 +60,17 @@ def create_task_worktree(
         _clear_empty(common_dir(repo) / "worktrees" / name)
         raise WorkFailed(f"cannot create worktree {name} at {path}: {exc}") from exc
     return path
+
+
+def _interrupted_creation(repo: pygit2.Repository, name: str, path: Path) -> bool:
+    """`path` holds a `.git` file naming this repository's worktree `name`, which git does not
+    know (it is in no worktree list): the leftover of a creation a crash interrupted."""
+    try:
+        pointer = (path / ".git").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    expected = common_dir(repo) / "worktrees" / name
+    return pointer.startswith("gitdir:") and Path(pointer[len("gitdir:"):].strip()) == expected
 
 
 def dirty_paths(worktree: Path) -> list[str]:
