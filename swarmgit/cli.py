@@ -352,6 +352,58 @@ def retry_cmd(task: str, track: str | None, reset: bool) -> int:
     return retry(_ws(), task, track, reset, click.echo)
 
 
+@main.command("show", context_settings=CONTEXT)
+@click.argument("task")
+@click.option("--track", help="The track (needed only when several tracks have this task id).")
+@exits
+def show_cmd(task: str, track: str | None) -> int:
+    """One task's own change (start point -> final commit) with its story.
+
+    Status, start point, attempts, time, cost, report summary and spawned tasks, then a stat
+    and the diff, through git's pager. Stacked tasks show only their own change; a read-only
+    task shows none.
+
+    Example: git swarm show T03
+    """
+    from swarmgit.commands.show import page, show
+
+    ws = _ws()
+    return show(ws, task, track, page(ws.root))
+
+
+@main.command("diff", context_settings=CONTEXT)
+@click.argument("task")
+@click.option("--track", help="The track (needed only when several tracks have this task id).")
+@exits
+def diff_cmd(task: str, track: str | None) -> int:
+    """Print the plain unified diff of one task's own change, for tools (no pager).
+
+    Example: git swarm diff T03 | git apply --stat
+    """
+    from swarmgit.commands.show import diff
+
+    return diff(_ws(), task, track, click.echo)
+
+
+@main.command("report", context_settings=CONTEXT)
+@TRACK
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the page (default: swarm/tracks/<track>/run_report.html).")
+@exits
+def report_cmd(track: str | None, html_file: Path | None) -> int:
+    """Write the run as one self-contained HTML page (no network, no external assets).
+
+    The real timeline beside simulate's prediction, the task graph with lock-order edges,
+    every task (status, start point, time, cost, files, +/-), the gates with findings linked
+    to their tasks, and the spend over time. implement and integrate write it too.
+
+    Example: git swarm report redis --html /tmp/redis.html
+    """
+    from swarmgit.commands.report import report
+
+    return report(_ws(), track, html_file, click.echo)
+
+
 @main.group("task", context_settings=CONTEXT)
 def task_group() -> None:
     """Change a task's state by hand."""

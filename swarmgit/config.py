@@ -117,6 +117,11 @@ class Integrate(_Section):
     target: str = ""  # empty: the branch checked out when `implement` first ran
 
 
+class Notify(_Section):
+    command: str = ""  # a shell command run when a task needs you, fails, or the run ends
+    timeout_seconds: float = Field(30, gt=0)
+
+
 class Config(_Section):
     concurrency: Concurrency = Field(default_factory=Concurrency)
     agent: Agent = Field(default_factory=Agent)
@@ -126,6 +131,7 @@ class Config(_Section):
     gates: Gates = Field(default_factory=Gates)
     worktrees: Worktrees = Field(default_factory=Worktrees)
     integrate: Integrate = Field(default_factory=Integrate)
+    notify: Notify = Field(default_factory=Notify)
 
 
 def parse_config(text: str, path: str = CONFIG_FILE) -> Config:

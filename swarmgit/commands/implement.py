@@ -5,12 +5,15 @@ import sys
 import time
 from collections.abc import Callable
 
+from swarmgit.commands.report import announce
 from swarmgit.engine.dispatch import RunSummary
 from swarmgit.engine.integrate import Integration
 from swarmgit.gates.runner import render_table
-from swarmgit.engine.track_run import implement_track, run_one
+from swarmgit.engine.notify import EventSink, notifier, tee
+from swarmgit.engine.track_run import TrackOutcome, implement_track, run_one
 from swarmgit.engine.workspace import Workspace, read_plan, resolve_track
 from swarmgit.errors import EXIT_OK, EXIT_WORK_FAILED, UsageError
+from swarmgit.store.state import Store
 
 Echo = Callable[[str], None]
 QUIET_KINDS = frozenset({"output"})
@@ -73,13 +76,37 @@ def implement(ws: Workspace, track: str | None, echo: Echo) -> int:
     """Run every task of the track, integrate and gate; exit 0 when all are done and the
     gates approved, 1 otherwise (each reason is printed)."""
     track_id = resolve_track(ws, track)
-    outcome = implement_track(ws, track_id, progress_printer(echo), interactive=sys.stdin.isatty())
+    notify = notifier(ws.config.notify.command, track_id, ws.root, ws.config.notify.timeout_seconds)
+    outcome = implement_track(ws, track_id, tee(progress_printer(echo), notify),
+                              interactive=sys.stdin.isatty())
     for line in summarize(track_id, outcome.summary):
         echo(line)
     if outcome.integration is not None:
         for line in describe_integration(track_id, outcome.integration):
             echo(line)
+    announce(ws, track_id, echo)
+    _notify_end(ws, track_id, outcome, tee(_recorder(ws, track_id), notify))
     return EXIT_OK if outcome.ok else EXIT_WORK_FAILED
+
+
+def _recorder(ws: Workspace, track: str) -> EventSink:
+    """An event sink that appends to the track's event log (watch reads it)."""
+
+    def record(kind: str, message: str, task: str | None) -> None:
+        with Store.open(ws.common_dir) as store:
+            store.add_event(track, kind, message, task)
+
+    return record
+
+
+def _notify_end(ws: Workspace, track: str, outcome: TrackOutcome, sink: EventSink) -> None:
+    """Tell the user which tasks wait for them, and that the run ended and how."""
+    needing = {t.id for t in read_plan(ws, track)[0].tasks if t.needs_user_input}
+    for task in outcome.summary.waiting:
+        if task in needing:
+            sink("needs-input", f"{task} needs you: run it with `git swarm run {task}`", task)
+    verdict = "ok" if outcome.ok else "work failed or waits"
+    sink("ended", f"run of {track} ended: {verdict}", None)
 
 
 def run_task(ws: Workspace, track: str | None, task: str, echo: Echo) -> int:

@@ -5,6 +5,7 @@ import json
 from collections.abc import Callable
 
 from swarmgit.commands.implement import describe_integration, progress_printer
+from swarmgit.commands.report import announce
 from swarmgit.engine.integrate import integrate
 from swarmgit.engine.track_run import claimed
 from swarmgit.engine.workspace import Workspace, resolve_track
@@ -25,6 +26,7 @@ def integrate_track(
                            advance=advance, partial=partial)
     for line in describe_integration(track_id, result):
         echo(line)
+    announce(ws, track_id, echo)
     if result.spawned:
         echo(f"fix tasks for the gate findings were added to plan.md: `git swarm implement {track_id}` runs them")
     return EXIT_OK if result.ok else EXIT_WORK_FAILED

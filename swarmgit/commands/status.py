@@ -6,8 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from swarmgit.domain.cost import budget_state
+from swarmgit.engine.run_report import report_path
+from swarmgit.engine.task_change import change_counts, task_change
 from swarmgit.engine.views import duration
 from swarmgit.engine.workspace import Workspace, resolve_track
+from swarmgit.gitops import repo as gitrepo
 from swarmgit.store.state import Store
 
 
@@ -22,6 +25,8 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
     held: dict[str, list[str]] = {}
     for lock in locks:
         held.setdefault(lock.task, []).append(lock.pattern)
+    repo = gitrepo.discover(ws.root)
+    counts = {t.id: change_counts(repo, task_change(repo, t)) for t in tasks}
     return {
         "track": track,
         "base_commit": row.base_commit if row else None,
@@ -30,11 +35,15 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
             {
                 "id": t.id, "title": t.title, "status": t.status, "reason": t.reason,
                 "branch": t.branch, "worktree": t.worktree, "attempts": t.attempts,
+                "start_commit": t.start_commit, "final_commit": t.final_commit,
+                "files_changed": counts[t.id][0], "lines_added": counts[t.id][1],
+                "lines_deleted": counts[t.id][2],
                 "duration": duration(t), "cost_usd": round(cost.by_task[t.id].usd if t.id in cost.by_task else 0.0, 4),
                 "locks": held.get(t.id, []),
             }
             for t in tasks
         ],
+        "run_report": str(report_path(ws, track)) if report_path(ws, track).is_file() else None,
         "cost_usd": round(cost.usd, 4),
         "budget_usd": budget,
         "remaining_usd": round(max(0.0, budget - cost.usd), 4),
@@ -49,10 +58,13 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
 
 
 def render_status_table(data: dict[str, Any], root: Path) -> str:
-    rows = [("TASK", "STATUS", "BRANCH", "WORKTREE", "TIME", "COST", "LOCKS")]
+    rows = [("TASK", "STATUS", "BRANCH", "START", "+/-", "WORKTREE", "TIME", "COST", "LOCKS")]
     for t in data["tasks"]:
-        rows.append((t["id"], t["status"], t["branch"] or "-", _shown_path(t["worktree"], root),
-                     t["duration"] or "-", f"${t['cost_usd']:.2f}", ", ".join(t["locks"]) or "-"))
+        start = (t["start_commit"] or "-")[:10]
+        plus_minus = f"+{t['lines_added']}/-{t['lines_deleted']}" if t["start_commit"] else "-"
+        rows.append((t["id"], t["status"], t["branch"] or "-", start, plus_minus,
+                     _shown_path(t["worktree"], root), t["duration"] or "-", f"${t['cost_usd']:.2f}",
+                     ", ".join(t["locks"]) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     if not data["tasks"]:
@@ -60,6 +72,8 @@ def render_status_table(data: dict[str, Any], root: Path) -> str:
     for t in data["tasks"]:
         if t["reason"] and t["status"] in ("failed", "blocked", "needs-input"):
             lines.append(f"{t['id']}: {t['reason'].splitlines()[0]}")
+    if data["run_report"]:
+        lines.append(f"run report: {_shown_path(data['run_report'], root)}")
     lines.append(f"cost: ${data['cost_usd']:.2f} of ${data['budget_usd']:.2f} "
                  f"(${data['remaining_usd']:.2f} left)")
     if data["budget_state"] != "ok":

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from swarmgit.commands.status import budget_warning, status_data
+from swarmgit.engine.notify import NOTIFY_KINDS
 from swarmgit.engine.workspace import Workspace, resolve_track
 from swarmgit.store.state import EventRow, Store
 
@@ -46,15 +47,22 @@ def watch(ws: Workspace, track: str | None, interval: float, once: bool) -> int:
     track_id = resolve_track(ws, track)
     console = Console()
 
-    def frame() -> tuple[Group, bool]:
+    seen = 0
+
+    def frame() -> tuple[Group, bool, bool]:
+        """The view, whether the run is still active, and whether an event since the last
+        frame concerns the user (a bell)."""
+        nonlocal seen
         data = status_data(ws, track_id)
         with Store.open(ws.common_dir) as store:
             events = store.events(track_id)
             live = store.claimant(track_id) is not None
         running = any(t["status"] == "running" for t in data["tasks"])
-        return render(data, events), live or running
+        ring = any(e.kind in NOTIFY_KINDS for e in events if e.id > seen)
+        seen = max((e.id for e in events), default=seen)
+        return render(data, events), live or running, ring
 
-    view, active = frame()
+    view, active, _ = frame()
     if once or not console.is_terminal:
         console.print(view)
         return 0
@@ -62,8 +70,10 @@ def watch(ws: Workspace, track: str | None, interval: float, once: bool) -> int:
         try:
             while active:
                 time.sleep(interval)
-                view, active = frame()
+                view, active, ring = frame()
                 live.update(view)
+                if ring:
+                    console.bell()
         except KeyboardInterrupt:
             pass
     return 0

@@ -74,3 +74,37 @@ def changed_lines(repo: pygit2.Repository, old: str, new: str) -> dict[str, set[
 
 def _tree(repo: pygit2.Repository, rev: str) -> pygit2.Tree:
     return repo.revparse_single(rev).peel(pygit2.Tree)
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """Lines added and deleted in one file of a change (binary files count 0/0)."""
+
+    path: str
+    added: int
+    deleted: int
+    binary: bool = False
+
+
+def file_stats(repo: pygit2.Repository, old: str, new: str) -> list[FileStat]:
+    """Per-file line counts from `old` to `new` (renames found; the new path names them)."""
+    diff = _tree(repo, old).diff_to_tree(_tree(repo, new))
+    diff.find_similar(DiffFind.FIND_RENAMES)
+    stats = []
+    for patch in diff:
+        if patch is None:
+            continue
+        delta = patch.delta
+        path = delta.new_file.path if delta.status_char() != "D" else delta.old_file.path
+        if delta.status_char() == "R":
+            path = f"{delta.old_file.path} => {delta.new_file.path}"
+        _, added, deleted = patch.line_stats
+        stats.append(FileStat(path, added, deleted, bool(delta.is_binary)))
+    return stats
+
+
+def patch_text(repo: pygit2.Repository, old: str, new: str) -> str:
+    """The unified diff from `old` to `new`, as `git diff` prints it (renames found)."""
+    diff = _tree(repo, old).diff_to_tree(_tree(repo, new))
+    diff.find_similar(DiffFind.FIND_RENAMES)
+    return diff.patch or ""

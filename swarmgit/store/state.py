@@ -356,6 +356,15 @@ class Store:
                  cache_write_tokens, cache_read_tokens, usd),
             )
 
+    def spend_over_time(self, track: str) -> list[tuple[float, float]]:
+        """(time, cumulative USD) after each usage record of the track, oldest first."""
+        rows = self._read("SELECT ts, usd FROM usage WHERE track = ? ORDER BY id", (track,))
+        points, total = [], 0.0
+        for row in rows:
+            total += row["usd"]
+            points.append((row["ts"], total))
+        return points
+
     def cost_summary(self, track: str) -> CostSummary:
         """Tokens and dollars spent on the track: in total, per task and per model."""
         with self._lock:

@@ -1,0 +1,47 @@
+"""Notifications: `notify.command` runs when a task needs the user, fails, or the run ends.
+
+The command is the user's own shell template from `.swarm.toml`; it runs with `sh -c` in the
+repository root, stdin closed, output discarded, bounded by `notify.timeout_seconds`, with the
+event in its environment: SWARM_NOTIFY_EVENT (failed | spawn-held | needs-input | ended),
+SWARM_TRACK, SWARM_TASK (empty for the run's end) and SWARM_MESSAGE (its first line). A
+notification that fails or times out never stops the run.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+NOTIFY_KINDS = frozenset({"failed", "spawn-held", "needs-input", "ended"})
+"""Event kinds that concern the user: `watch` rings the terminal bell on these too."""
+
+EventSink = Callable[[str, str, "str | None"], None]
+
+
+def notifier(command: str, track: str, root: Path, timeout_s: float) -> EventSink:
+    """An event sink that runs `command` for the kinds in NOTIFY_KINDS (nothing when empty)."""
+
+    def notify(kind: str, message: str, task: str | None) -> None:
+        if not command or kind not in NOTIFY_KINDS:
+            return
+        env = {**os.environ, "SWARM_NOTIFY_EVENT": kind, "SWARM_TRACK": track,
+               "SWARM_TASK": task or "", "SWARM_MESSAGE": (message.splitlines() or [""])[0]}
+        try:
+            subprocess.run(["sh", "-c", command], cwd=root, env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=timeout_s, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+    return notify
+
+
+def tee(*sinks: EventSink) -> EventSink:
+    """One sink that passes every event to each of `sinks`, in order."""
+
+    def emit(kind: str, message: str, task: str | None) -> None:
+        for sink in sinks:
+            sink(kind, message, task)
+
+    return emit

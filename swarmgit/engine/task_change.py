@@ -1,0 +1,42 @@
+"""A task's own change: from its start point to its final commit (its branch tip while it runs).
+
+Start points fold the track's base with the work a task was started on, so this change is
+exactly what the task did itself, whatever it was stacked on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pygit2
+
+from swarmgit.gitops.diff import file_stats
+from swarmgit.gitops.refs import branch_tip
+from swarmgit.store.state import TaskRow
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """A task's row and the two ends of its own change (both None before it started)."""
+
+    row: TaskRow
+    start: str | None
+    end: str | None
+
+    @property
+    def started(self) -> bool:
+        return self.start is not None and self.end is not None
+
+
+def task_change(repo: pygit2.Repository, row: TaskRow) -> TaskChange:
+    """The ends of `row`'s own change: start point to final commit (or branch tip)."""
+    end = row.final_commit or (branch_tip(repo, row.branch) if row.branch else None)
+    return TaskChange(row, row.start_commit, end if row.start_commit else None)
+
+
+def change_counts(repo: pygit2.Repository, change: TaskChange) -> tuple[int, int, int]:
+    """(files, lines added, lines deleted) of a task's own change; zeros before it started."""
+    if not change.started:
+        return 0, 0, 0
+    assert change.start and change.end
+    stats = file_stats(repo, change.start, change.end)
+    return len(stats), sum(s.added for s in stats), sum(s.deleted for s in stats)

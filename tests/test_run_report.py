@@ -1,0 +1,62 @@
+"""`git swarm report --html`: a self-contained page, checked in a real headless chromium."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from swarmgit.domain.run_report import PredictedSlot, RunReport, TaskLine, render_html
+from tests.browser import body_data, distinct_colours, render, screenshot
+from tests.swarmrepo import swarm, task_md, track_repo
+
+PLAN = (
+    task_md("T01", "api", touches="`src/api/`", runs=("mkdir -p src/api && echo 'a = 1' > src/api/a.py",))
+    + task_md("T02", "db", touches="`src/db/`", runs=("mkdir -p src/db && echo 'b = 1' > src/db/b.py",))
+    + task_md("T03", "wire", deps="T01, T02", touches="`src/app.py`", runs=("echo 'x = 2' > src/app.py",))
+)
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = track_repo(tmp_path_factory.mktemp("report") / "r", PLAN, config="[gates]\nthreshold = 0.0\n")
+    assert swarm(repo, "implement", "t").exit_code == 0
+    out = repo.parent / "run.html"
+    result = swarm(repo, "report", "t", "--html", str(out))
+    assert result.exit_code == 0, result.output
+    assert str(out) in result.output
+    return out
+
+
+def test_page_is_self_contained(page: Path) -> None:
+    html = page.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "no external assets"
+    assert "<link" not in html
+    assert "@import" not in html
+
+
+def test_page_renders_in_chromium_with_one_bar_per_task_and_no_errors(page: Path) -> None:
+    rendered = render(page)
+    assert rendered.console == []
+    assert body_data(rendered.dom, "errors") == "0"
+    assert body_data(rendered.dom, "bars") == "3"
+    assert body_data(rendered.dom, "predicted") == "3"
+    for task in ("T01", "T02", "T03"):
+        assert f'id="task-{task}"' in rendered.dom
+
+
+def test_screenshot_is_not_blank(page: Path, tmp_path: Path) -> None:
+    shot = screenshot(page, tmp_path / "shot.png")
+    assert distinct_colours(shot) > 5
+
+
+def test_lock_order_edges_are_dashed_and_findings_link_to_tasks() -> None:
+    report = RunReport(
+        track="t", base="abc", target="main", verdict="APPROVED",
+        tasks=(TaskLine("T01", "a", "done", start_s=0, end_s=2),
+               TaskLine("T02", "b", "done", start_s=2, end_s=3, after=("T01",))),
+        predicted=(PredictedSlot("T01", 0, 1), PredictedSlot("T02", 1, 2)),
+    )
+    html = render_html(report)
+    assert 'class="edge lock"' in html
+    assert html.count('class="bar real"') == 2
