@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint arch clean setup
+.PHONY: demo test bench lint arch clean setup browser
 
 setup: $(STAMP)
 
@@ -13,6 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,claude-code]'
 	touch $(STAMP)
+
+# The HTML report's tests render it in a real headless browser: Debian's chromium.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 demo: $(STAMP)
 	$(BIN)/git-swarm demo
@@ -29,7 +35,7 @@ arch: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check swarmgit gates hooks tests benchmarks
 
-test: lint arch
+test: lint arch browser
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 bench: $(STAMP)
