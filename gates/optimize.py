@@ -2,9 +2,13 @@
 
 Parts (weights renormalised over the parts that apply):
 - tests (0.7): `gates.test_command` run through the shell in a temporary linked worktree of
-  head (detached, removed afterwards), with `gates.test_timeout_seconds`; 1 when it exits 0,
-  else 0, with the last lines of its output in the finding. Without a command this part says
-  "not configured" and is left out, never scored 1.
+  head (detached, removed afterwards), with `gates.test_timeout_seconds`; 1 when it exits 0.
+  When it fails, it is run on the base too: failures that already happen there are
+  pre-existing and do not fail the track (1, said in the metrics); a failure the track
+  introduced scores 0, with the newly failing tests (pytest's summary lines) and the last
+  lines of the output in the finding. Each tree's run is cached by tree id (gates/cache.py),
+  so the base is tested once per track and an unchanged tree never again. Without a command
+  this part says "not configured" and is left out, never scored 1.
 - patterns (0.3): 1 / (1 + n), n = patterns found on changed lines of non-test modules:
   an I/O or query call inside a loop (a for/while body or a comprehension) - `open`, `urlopen`,
   `requests.*`, `httpx.*`, `urllib.*`, `.execute`, `.executemany`, `.query`, and ORM lookups
@@ -19,17 +23,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
 
+from swarmgit.gates.cache import GateCache, cache_key
 from swarmgit.errors import WorkFailed
 from swarmgit.gates.base import (
     Evidence,
     Finding,
     GateContext,
     GateResult,
+    Side,
     is_test_path,
 )
 from swarmgit.gates.syntax import Parsed, parse
@@ -43,6 +51,7 @@ _IO_FUNCTIONS = frozenset({"open", "urlopen"})
 _IO_MODULES = frozenset({"requests", "httpx", "urllib"})
 _IO_METHODS = frozenset({"execute", "executemany", "query", "urlopen"})
 _LIST_FACTORIES = frozenset({"list", "sorted"})
+_FAILED_RE = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
 
 
 class Optimize:
@@ -82,28 +91,73 @@ class Optimize:
                                score=None if applies else 0.0)
 
 
+@dataclass(frozen=True)
+class TestRun:
+    """One run of the test command on one tree: exit code (None: timed out), the failing test
+    ids it names (pytest's FAILED/ERROR summary lines; empty when it names none) and the last
+    lines of its output."""
+
+    code: int | None
+    failed: frozenset[str]
+    tail: str
+
+    @property
+    def passed(self) -> bool:
+        return self.code == 0
+
+    def describe(self, command: str, timeout: float) -> str:
+        if self.code is None:
+            return f"`{command}` timed out after {timeout:g} s"
+        return f"`{command}` exited {self.code}"
+
+
 def _run_tests(
     ctx: GateContext, findings: list[Finding], metrics: dict[str, float | int | str]
 ) -> bool:
-    """Run the test command in a temporary worktree of head; always remove the worktree."""
-    command = ctx.config.test_command
+    """The tests part: passes when the command passes on head, or when everything that fails
+    on head already failed on the base (pre-existing failures do not fail the track)."""
+    command, timeout = ctx.config.test_command, ctx.config.test_timeout_seconds
+    head = _test_run(ctx, "head")
+    if head.passed:
+        metrics["tests"] = "passed"
+        return True
+    base = _test_run(ctx, "base")
+    new = head.failed - base.failed
+    if base.passed or (head.failed and new) or (head.code is None and base.code is not None):
+        metrics["tests"] = "timeout" if head.code is None else f"failed (exit {head.code})"
+        message = head.describe(command, timeout)
+        if not base.passed and new:
+            message += (f"; newly failing: {', '.join(sorted(new))} "
+                        f"({len(head.failed & base.failed)} other failure(s) already fail at the base)")
+        findings.append(Finding(KEY, "", 0, "tests-failed", _with_tail(message, head.tail)))
+        return False
+    known = f"{len(head.failed)} test(s)" if head.failed else "the command"
+    metrics["tests"] = f"pre-existing failures: {known} already fail(s) at the base"
+    return True
+
+
+def _test_run(ctx: GateContext, side: Side) -> TestRun:
+    """The test command's result on that side's tree, from the cache when this tree (with this
+    command and timeout) was tested before; else run in a temporary detached worktree."""
+    command, timeout = ctx.config.test_command, ctx.config.test_timeout_seconds
+    cache = GateCache(ctx.repo_path)
+    key = cache_key(str(ctx.commit(side).tree_id), command, timeout)
+    hit = cache.get("tests", key)
+    if hit is not None and isinstance(hit.get("failed"), list):
+        return TestRun(hit.get("code"), frozenset(map(str, hit["failed"])), str(hit.get("tail", "")))
     with tempfile.TemporaryDirectory(prefix="swarm-gate-tests-") as scratch:
-        tree = Path(scratch) / "head"
-        _git(ctx.repo_path, "worktree", "add", "--detach", "--quiet", str(tree), ctx.head)
+        tree = Path(scratch) / side
+        commit = ctx.head if side == "head" else ctx.base
+        _git(ctx.repo_path, "worktree", "add", "--detach", "--quiet", str(tree), commit)
         try:
-            code, output = _run(command, tree, ctx.config.test_timeout_seconds)
+            code, output = _run(command, tree, timeout)
         finally:
             _git(ctx.repo_path, "worktree", "remove", "--force", str(tree), check=False)
             _git(ctx.repo_path, "worktree", "prune", check=False)
-    if code is None:
-        metrics["tests"] = "timeout"
-        message = f"`{command}` timed out after {ctx.config.test_timeout_seconds:g} s"
-    else:
-        metrics["tests"] = "passed" if code == 0 else f"failed (exit {code})"
-        message = f"`{command}` exited {code}"
-    if code != 0:
-        findings.append(Finding(KEY, "", 0, "tests-failed", _with_tail(message, output)))
-    return code == 0
+    tail = "\n".join(output.rstrip().splitlines()[-OUTPUT_TAIL_LINES:])
+    run = TestRun(code, frozenset(_FAILED_RE.findall(output)), tail)
+    cache.put("tests", key, {"code": run.code, "failed": sorted(run.failed), "tail": run.tail})
+    return run
 
 
 def _run(command: str, cwd: Path, timeout: float) -> tuple[int | None, str]:
@@ -137,9 +191,8 @@ def _git(repo: Path, *args: str, check: bool = True) -> None:
         raise WorkFailed(f"git {' '.join(args)} failed in {repo}: {run.stderr.strip()}")
 
 
-def _with_tail(message: str, output: str) -> str:
-    tail = output.rstrip().splitlines()[-OUTPUT_TAIL_LINES:]
-    return message + ("; last lines:\n" + "\n".join(tail) if tail else "")
+def _with_tail(message: str, tail: str) -> str:
+    return message + ("; last lines:\n" + tail if tail else "")
 
 
 class _Patterns(cst.CSTVisitor):

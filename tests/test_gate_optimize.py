@@ -2,6 +2,7 @@
 inefficiency patterns in changed loops."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from swarmgit.gates.optimize import Optimize
@@ -86,7 +87,8 @@ def test_a_failing_test_command_fails_the_gate_with_its_output(tmp_path: Path) -
     repo = _repo(tmp_path)
     commit_change(repo, {"app/const.py": "LIMIT = 3\n"})
 
-    result = evaluate(Optimize(), repo, test_command="echo 'FAILED test_limit'; exit 3")
+    fails_on_the_change = "test -f app/const.py || exit 0; echo 'FAILED test_limit'; exit 3"
+    result = evaluate(Optimize(), repo, test_command=fails_on_the_change)
 
     (finding,) = result.findings
     assert finding.rule == "tests-failed" and "exited 3" in finding.message
@@ -99,10 +101,36 @@ def test_a_hanging_test_command_times_out(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     commit_change(repo, {"app/const.py": "LIMIT = 3\n"})
 
-    hangs = "echo started; sleep 30; echo never"
+    hangs = "test -f app/const.py || exit 0; echo started; sleep 30; echo never"
     result = evaluate(Optimize(), repo, test_command=hangs, test_timeout_seconds=0.5)
 
     (finding,) = result.findings
     assert "timed out" in finding.message and "started" in finding.message
     assert result.metrics["tests"] == "timeout"
     assert result.score == 0.0
+
+
+def _pytest_repo(tmp_path: Path) -> Path:
+    files = {"tests/test_old.py": "def test_old_bug():\n    assert 1 == 2\n\n\ndef test_fine():\n    pass\n"}
+    return make_repo(tmp_path / "repo", files)
+
+
+
+
+def test_failures_that_already_happen_at_the_base_do_not_fail_the_track(tmp_path: Path) -> None:
+    repo = _pytest_repo(tmp_path)
+    commit_change(repo, {"tests/test_new.py": "def test_new():\n    pass\n"})
+    result = evaluate(Optimize(), repo, test_command=f"{sys.executable} -m pytest -q -p no:cacheprovider tests")
+    assert result.applies and result.score == 1.0, result
+    assert "pre-existing failures: 1 test(s) already fail(s) at the base" == result.metrics["tests"]
+    assert not [f for f in result.findings if f.rule == "tests-failed"]
+
+
+def test_a_newly_failing_test_fails_the_gate_and_is_named(tmp_path: Path) -> None:
+    repo = _pytest_repo(tmp_path)
+    commit_change(repo, {"tests/test_new.py": "def test_broken():\n    assert False\n"})
+    result = evaluate(Optimize(), repo, test_command=f"{sys.executable} -m pytest -q -p no:cacheprovider tests")
+    assert result.score == 0.0
+    (failed,) = [f for f in result.findings if f.rule == "tests-failed"]
+    assert "newly failing: tests/test_new.py::test_broken" in failed.message
+    assert "1 other failure(s) already fail at the base" in failed.message

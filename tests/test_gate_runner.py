@@ -63,7 +63,7 @@ def test_a_bad_change_is_rejected_and_the_report_names_file_line_and_task(tmp_pa
     _commit(repo, "app/core.py", 'import app.bad\n\ndef run():\n    """Run."""\n    return 1\n')
     _commit(repo, "app/bad.py", bad)
 
-    report = run_gates(repo, "HEAD~2", "HEAD", Gates(threshold=0.9, test_command="exit 1"))
+    report = run_gates(repo, "HEAD~2", "HEAD", Gates(threshold=0.9, test_command="! test -f app/bad.py"))
 
     assert not report.passed
     markdown = render_markdown(report, task_of=lambda f: "T07" if f == "app/bad.py" else None)
@@ -97,3 +97,31 @@ def test_an_unknown_revision_is_a_usage_error(tmp_path: Path) -> None:
 
     with pytest.raises(UsageError, match="no-such-branch"):
         run_gates(repo, "no-such-branch", "HEAD", Gates())
+
+
+def test_no_applicable_gate_is_na_and_the_verdict_says_why() -> None:
+    report = combine([_result("I", 0.0, applies=False), _result("O", 0.0, applies=False)], 0.8)
+    assert report.passed and not report.applies
+    table = render_table(report)
+    assert "IOSM-Index n/a (threshold 0.80): APPROVED" in table
+    assert "no gate applied: nothing the gates measure changed" in table
+    assert to_json(report)["index"] is None
+
+
+def test_a_gate_under_the_threshold_next_to_an_approval_is_explained() -> None:
+    report = combine([_result("I", 1.0), _result("M", 0.7)], 0.8)
+    assert report.passed
+    assert "scored under the threshold on its own; the verdict is the mean" in render_table(report)
+
+
+def test_an_unchanged_pair_of_trees_is_judged_once(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    _commit(repo, "app/extra.py", 'def double(x):\n    """Twice x."""\n    return x * 2\n')
+    runs = tmp_path / "runs.txt"
+    config = Gates(test_command=f"echo run >> {runs}")
+    first = run_gates(repo, "HEAD~1", "HEAD", config)
+    second = run_gates(repo, "HEAD~1", "HEAD", config)
+    assert runs.read_text().count("run") == 1
+    assert first == second
+    changed = run_gates(repo, "HEAD~1", "HEAD", Gates(test_command=f"echo run >> {runs}; true"))
+    assert changed.passed and runs.read_text().count("run") == 2  # another config: judged again
