@@ -12,8 +12,9 @@ from swarmgit.store.state import Store
 
 
 def status_data(ws: Workspace, track: str) -> dict[str, Any]:
-    """Everything `status` shows, as plain data (the --json shape)."""
-    with Store.open(ws.common_dir) as store:
+    """Everything `status` shows, as plain data (the --json shape); titles and reasons are
+    redacted again with this process's secrets (the store holds them redacted already)."""
+    with Store.open(ws.common_dir, ws.secrets) as store:
         row = store.track(track)
         tasks = store.tasks(track)
         locks = store.locks(track)
@@ -28,7 +29,8 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
         "target_branch": row.target_branch if row else None,
         "tasks": [
             {
-                "id": t.id, "title": t.title, "status": t.status, "reason": t.reason,
+                "id": t.id, "title": ws.secrets.redact(t.title), "status": t.status,
+                "reason": ws.secrets.redact(t.reason),
                 "branch": t.branch, "worktree": t.worktree, "attempts": t.attempts,
                 "duration": duration(t), "cost_usd": round(cost.by_task[t.id].usd if t.id in cost.by_task else 0.0, 4),
                 "locks": held.get(t.id, []),

@@ -57,6 +57,8 @@ class Secrets:
                 runs[-1][1] = max(runs[-1][1], end)
             else:
                 runs.append([start, end])
+        if not runs:
+            return text
         out: list[str] = []
         done = 0
         for start, end in runs:
