@@ -93,10 +93,10 @@ def added_lines_between(repo: pygit2.Repository, old: str, new: str) -> Iterator
 
 
 def uncommitted_added_lines(worktree: Path) -> Iterator[AddedLine]:
-    """Every line the working tree adds against its HEAD commit, untracked files included
-    (ignored ones not), without staging anything or writing objects."""
+    """Every line the working tree adds against its HEAD commit (a task worktree always has
+    one), untracked files included (ignored ones not), without staging or writing objects."""
     repo = pygit2.Repository(str(worktree))
-    head = repo.head.peel(pygit2.Tree) if not repo.head_is_unborn else repo[repo.TreeBuilder().write()]
+    head = repo.head.peel(pygit2.Tree)
     return _added(head.diff_to_workdir(_WITH_UNTRACKED, context_lines=0))
 
 
