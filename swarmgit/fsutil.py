@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -21,3 +22,17 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def rewrite_atomic(path: Path, change: Callable[[str], str]) -> bool:
+    """Rewrite a text file through `change` (atomically), only when it exists and `change`
+    alters it; True when it was rewritten."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+    changed = change(text)
+    if changed == text:
+        return False
+    write_atomic(path, changed)
+    return True

@@ -5,11 +5,14 @@ from pathlib import Path
 import pygit2
 
 from swarmgit.gitops.diff import (
+    AddedLine,
     PathChange,
+    added_lines_between,
     changed_lines,
     changes_between,
     describe_paths,
     touched_paths,
+    uncommitted_added_lines,
 )
 from tests.gitutil import git, make_repo, write
 
@@ -73,3 +76,33 @@ def test_changed_lines_gives_new_side_line_numbers_per_file(tmp_path: Path) -> N
 def test_describe_paths_shortens_long_lists() -> None:
     assert describe_paths(["a", "b"]) == "a, b"
     assert describe_paths([f"p{i}" for i in range(12)], limit=3) == "p0, p1, p2 and 9 more"
+
+
+def test_uncommitted_added_lines_cover_edits_untracked_and_binary_files_but_not_ignored(
+    tmp_path: Path,
+) -> None:
+    root = make_repo(tmp_path / "r", {"a.txt": "one\n", ".gitignore": "build/\n"})
+    write(root, "a.txt", "one\ntwo\n")
+    write(root, "new/n.txt", "fresh\n")
+    (root / "blob.bin").write_bytes(b"x\0y\nsecret\n")
+    write(root, "build/out.txt", "ignored\n")
+    (root / "link").symlink_to("/dev/zero")
+    objects = sorted(p.name for p in (root / ".git" / "objects").rglob("*"))
+
+    added = sorted(uncommitted_added_lines(root), key=lambda a: (a.path, a.line))
+
+    assert [(a.path, a.line, a.text.rstrip("\n")) for a in added] == [
+        ("a.txt", 2, "two"), ("blob.bin", 1, "x\0y"), ("blob.bin", 2, "secret"),
+        ("link", 1, "/dev/zero"), ("new/n.txt", 1, "fresh"),
+    ]
+    assert sorted(p.name for p in (root / ".git" / "objects").rglob("*")) == objects  # nothing written
+    assert git(root, "status", "--porcelain").stdout == " M a.txt\n?? blob.bin\n?? link\n?? new/\n"
+
+
+def test_added_lines_between_commits_only_the_new_lines(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r", {"a.txt": "one\nthree\n"})
+    base = git(root, "rev-parse", "HEAD").stdout.strip()
+    write(root, "a.txt", "one\ntwo\nthree\n")
+    head = _commit(root, "edit")
+    assert list(added_lines_between(pygit2.Repository(str(root)), base, head)) == [
+        AddedLine("a.txt", 2, "two\n")]

@@ -8,7 +8,7 @@ Contracts:
   resolved path); anything else is refused with a tool error saying what is allowed.
 - `run_command` runs `sh -c` in the worktree through `process.run_process` (own process group,
   killed on timeout, leftovers stopped), with the env minus secrets and an output cap.
-- Tool output never carries secret values: everything returned passes through `redact`.
+- Tool output never carries secret values: everything returned is redacted (`domain.secrets`).
 """
 from __future__ import annotations
 
@@ -19,13 +19,15 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from swarmgit.backends.process import SECRET_NAME_RE, redact, run_process
+from swarmgit.backends.process import run_process
 from swarmgit.domain.report import Report
+from swarmgit.domain.secrets import Secrets, is_secret_name, secrets_from_env
 from swarmgit.domain.touches import path_allowed
 
 ToolInput = Mapping[str, Any]
@@ -65,10 +67,14 @@ class Workspace:
     output_cap: int
     pid_file: Path | None = None  # holds a running command's process group (process.py)
 
+    @cached_property
+    def secrets(self) -> Secrets:
+        return secrets_from_env(self.env)
+
 
 def without_secrets(env: Mapping[str, str]) -> dict[str, str]:
     """env minus every secret-named variable (API keys, tokens, passwords)."""
-    return {name: value for name, value in env.items() if not SECRET_NAME_RE.search(name)}
+    return {name: value for name, value in env.items() if not is_secret_name(name)}
 
 
 # ---------------------------------------------------------------- paths
@@ -281,7 +287,7 @@ class _Output:
 
 
 def _share_note(ws: Workspace, args: ToolInput, _: float | None) -> ToolResult:
-    note = redact(_str(args, "note").strip(), ws.env)
+    note = ws.secrets.redact(_str(args, "note").strip())
     ws.shared_context.parent.mkdir(parents=True, exist_ok=True)
     with ws.shared_context.open("a", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # agents of one track append concurrently
@@ -343,7 +349,7 @@ def run_tool(
             result = ToolResult(str(exc), is_error=True)
         except (OSError, UnicodeDecodeError) as exc:
             result = ToolResult(f"{name} failed: {exc}", is_error=True)
-    return ToolResult(redact(result.content, ws.env), result.is_error, result.report)
+    return ToolResult(ws.secrets.redact(result.content), result.is_error, result.report)
 
 
 # ---------------------------------------------------------------- schemas

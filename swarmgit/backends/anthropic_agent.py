@@ -28,10 +28,10 @@ from anthropic.types import CacheControlEphemeralParam, MessageParam, ToolParam
 
 from swarmgit.backends.agent_tools import TOOL_SCHEMAS, ToolResult, Workspace, run_tool
 from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink, Usage
-from swarmgit.backends.process import redact
 from swarmgit.config import Config
 from swarmgit.domain.cost import cost_usd, model_for
 from swarmgit.domain.report import Report, render_report
+from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.fsutil import write_atomic
 
 SYSTEM_PROMPT = """\
@@ -107,10 +107,10 @@ class _Transcript:
 
     def __init__(self, handle: TextIO, env: Mapping[str, str]) -> None:
         self._handle = handle
-        self._env = env
+        self._secrets = secrets_from_env(env)
 
     def write(self, text: str) -> None:
-        self._handle.write(redact(text, self._env) + "\n")
+        self._handle.write(self._secrets.redact(text) + "\n")
         self._handle.flush()
 
 
@@ -129,6 +129,7 @@ class _Conversation:
         self._agent = agent
         self._job = job
         self._env = env
+        self._secrets = secrets_from_env(env)
         self._log = log
         self._on_event = on_event
         self._model = job.model or model_for(job.task, settings)
@@ -293,7 +294,7 @@ class _Conversation:
         self._on_event(kind, self._redacted(f"{self._job.task.id}: {message}"))
 
     def _redacted(self, text: str) -> str:
-        return redact(text, self._env)
+        return self._secrets.redact(text)
 
     def _finished(self, report: Report) -> AgentOutcome:
         """The outcome of an accepted report, also written to job.report_file (as $SWARM_REPORT

@@ -33,10 +33,10 @@ import anyio
 
 from swarmgit.backends.agent_tools import ToolError, check_write, resolve_path
 from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink, Usage
-from swarmgit.backends.process import redact
 from swarmgit.config import Config
 from swarmgit.domain.cost import cost_usd, model_for
 from swarmgit.domain.report import parse_report
+from swarmgit.domain.secrets import secrets_from_env
 
 INSTALL_HINT = "pip install 'swarmgit[claude-code]' (it bundles the Claude Code CLI)"
 AUTH_VARS = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN")
@@ -205,6 +205,7 @@ class _Attempt:
         self._agent = agent
         self._job = job
         self._env = env
+        self._secrets = secrets_from_env(env)
         self._log = log
         self._on_event = on_event
         self._model = job.model or model_for(job.task, agent.config.agent)
@@ -352,7 +353,7 @@ class _Attempt:
         written = _mtime(report) != self._report_mtime
         text = report.read_text(encoding="utf-8") if written and report.is_file() else ""
         text = text.strip() or (result.result or "").strip()
-        return redact(text, self._env) + "\n" if text else None
+        return self._secrets.redact(text) + "\n" if text else None
 
     def _usage(self) -> tuple[Usage, ...]:
         result = self._result
@@ -386,14 +387,14 @@ class _Attempt:
 
     def _failed(self, kind: str, diagnosis: str, report_text: str | None = None) -> AgentOutcome:
         self._write(f"stopped: {kind}: {diagnosis}")
-        return AgentOutcome(ok=False, kind=kind, diagnosis=redact(diagnosis, self._env),
+        return AgentOutcome(ok=False, kind=kind, diagnosis=self._secrets.redact(diagnosis),
                             usage=self._usage(), report_text=report_text, notes=self._notes())
 
     def _event(self, kind: str, message: str) -> None:
-        self._on_event(kind, redact(f"{self._job.task.id}: {message}", self._env))
+        self._on_event(kind, self._secrets.redact(f"{self._job.task.id}: {message}"))
 
     def _write(self, text: str) -> None:
-        self._log.write(redact(text, self._env) + "\n")
+        self._log.write(self._secrets.redact(text) + "\n")
         self._log.flush()
 
 

@@ -11,7 +11,6 @@ leader exits, whatever it left running in its group is stopped too.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -23,12 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from swarmgit.domain.secrets import Secrets, secrets_from_env
+
 LineHandler = Callable[[str], bool | None]
 """Called with each output line (unredacted); returns True when the line carries the result."""
-
-SECRET_NAME_RE = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
-SECRET_MIN_LENGTH = 8
-"""Shorter values (flags like `true`, small numbers) are not treated as secrets."""
 
 _POLL_S = 0.1
 _TAIL_LINES = 20
@@ -42,18 +39,6 @@ class ProcessResult:
     duration_s: float
     result_seen: bool = False
     killed_after_result: bool = False
-
-
-def redact(text: str, env: Mapping[str, str]) -> str:
-    """`text` with the value of every secret-named variable in `env` replaced by `***`."""
-    secrets = sorted(
-        {v for k, v in env.items() if SECRET_NAME_RE.search(k) and len(v) >= SECRET_MIN_LENGTH},
-        key=len,
-        reverse=True,
-    )
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
 
 
 def with_tail(head: str, result: ProcessResult) -> str:
@@ -82,8 +67,9 @@ def run_process(
     shown = command if isinstance(command, str) else shlex.join(command)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    secrets = secrets_from_env(env)
     with log_file.open("a", encoding="utf-8") as log:
-        log.write(redact(f"$ {shown}\n", env))
+        log.write(secrets.redact(f"$ {shown}\n"))
         log.flush()
         proc = subprocess.Popen(
             argv,
@@ -97,7 +83,7 @@ def run_process(
         assert proc.stdout is not None
         if pid_file is not None:
             pid_file.write_text(str(proc.pid), encoding="utf-8")
-        reader = _Reader(proc.stdout, log, env, on_line)
+        reader = _Reader(proc.stdout, log, secrets, on_line)
         reader.start()
         try:
             timed_out, killed_after_result = _supervise(
@@ -129,7 +115,8 @@ def run_attached(
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with log_file.open("a", encoding="utf-8") as log:
-        log.write(redact(f"$ {command}   (attached to the terminal; output not captured)\n", env))
+        log.write(secrets_from_env(env).redact(
+            f"$ {command}   (attached to the terminal; output not captured)\n"))
         log.flush()
         proc = subprocess.Popen(["sh", "-c", command], cwd=cwd, env=dict(env))
         try:
@@ -202,13 +189,13 @@ class _Reader(threading.Thread):
         self,
         stream: IO[bytes],
         log: IO[str],
-        env: Mapping[str, str],
+        secrets: Secrets,
         on_line: LineHandler | None,
     ) -> None:
         super().__init__(daemon=True)
         self._stream = stream
         self._log = log
-        self._env = env
+        self._secrets = secrets
         self._on_line = on_line
         self._tail: deque[str] = deque(maxlen=_TAIL_LINES)
         self._lock = threading.Lock()
@@ -219,7 +206,7 @@ class _Reader(threading.Thread):
         with self._stream:
             for raw in self._stream:
                 line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                clean = redact(line, self._env)
+                clean = self._secrets.redact(line)
                 with self._lock:
                     self._tail.append(clean)
                     if self._log_open:

@@ -26,7 +26,7 @@ Echo = Callable[[str], None]
 def clean(ws: Workspace, track: str | None, dry_run: bool, branches: bool, echo: Echo) -> int:
     track_id = resolve_track(ws, track)
     repo = gitrepo.discover(ws.root)
-    with Store.open(ws.common_dir) as store:
+    with Store.open(ws.common_dir, ws.secrets) as store:
         info = store.track(track_id)
         rows = store.tasks(track_id)
     integrated = info.integrated_commit if info else None

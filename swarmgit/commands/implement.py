@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 from swarmgit.commands.report import announce
+from swarmgit.domain.secrets import Secrets
 from swarmgit.engine.dispatch import RunSummary
 from swarmgit.engine.integrate import Integration
 from swarmgit.gates.runner import render_table
@@ -21,15 +22,21 @@ MESSAGE_WIDTH = 100
 MORE_LINES = 8
 
 
-def progress_printer(echo: Echo) -> Callable[[str, str, str | None], None]:
-    """An event sink that prints each event with the time since the run started."""
+def redacting(echo: Echo, secrets: Secrets) -> Echo:
+    """`echo` printing every line redacted of the secret values."""
+    return lambda line: echo(secrets.redact(line))
+
+
+def progress_printer(echo: Echo, secrets: Secrets) -> Callable[[str, str, str | None], None]:
+    """An event sink that prints each event with the time since the run started, redacted
+    before it is cut to the terminal's width (a cut secret would not be recognised)."""
     started = time.monotonic()
 
     def emit(kind: str, message: str, task: str | None) -> None:
         if kind in QUIET_KINDS:
             return
         elapsed = time.monotonic() - started
-        first, *rest = message.splitlines() or [""]
+        first, *rest = secrets.redact(message).splitlines() or [""]
         if len(first) > MESSAGE_WIDTH:
             first = first[: MESSAGE_WIDTH - 1] + "…"
         echo(f"[{elapsed:6.1f}s] {kind:<9} {first}")
@@ -76,8 +83,10 @@ def implement(ws: Workspace, track: str | None, echo: Echo) -> int:
     """Run every task of the track, integrate and gate; exit 0 when all are done and the
     gates approved, 1 otherwise (each reason is printed)."""
     track_id = resolve_track(ws, track)
-    notify = notifier(ws.config.notify.command, track_id, ws.root, ws.config.notify.timeout_seconds)
-    outcome = implement_track(ws, track_id, tee(progress_printer(echo), notify),
+    echo = redacting(echo, ws.secrets)
+    notify = notifier(ws.config.notify.command, track_id, ws.root, ws.config.notify.timeout_seconds,
+                      ws.secrets)
+    outcome = implement_track(ws, track_id, tee(progress_printer(echo, ws.secrets), notify),
                               interactive=sys.stdin.isatty())
     for line in summarize(track_id, outcome.summary):
         echo(line)
@@ -93,7 +102,7 @@ def _recorder(ws: Workspace, track: str) -> EventSink:
     """An event sink that appends to the track's event log (watch reads it)."""
 
     def record(kind: str, message: str, task: str | None) -> None:
-        with Store.open(ws.common_dir) as store:
+        with Store.open(ws.common_dir, ws.secrets) as store:
             store.add_event(track, kind, message, task)
 
     return record
@@ -114,7 +123,8 @@ def run_task(ws: Workspace, track: str | None, task: str, echo: Echo) -> int:
     track_id = resolve_track(ws, track)
     if task not in read_plan(ws, track_id)[0].ids:
         raise UsageError(f"no task {task!r} in swarm/tracks/{track_id}/plan.md")
-    summary = run_one(ws, track_id, task, progress_printer(echo))
+    echo = redacting(echo, ws.secrets)
+    summary = run_one(ws, track_id, task, progress_printer(echo, ws.secrets))
     if task in summary.done:
         echo(f"{task} done")
         return EXIT_OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from swarmgit.commands.implement import describe_integration, progress_printer
+from swarmgit.commands.implement import describe_integration, progress_printer, redacting
 from swarmgit.commands.report import announce
 from swarmgit.engine.integrate import integrate
 from swarmgit.engine.track_run import claimed
@@ -21,8 +21,9 @@ def integrate_track(
 ) -> int:
     """Merge the done branches, gate the result, advance the target on APPROVED."""
     track_id = resolve_track(ws, track)
+    echo = redacting(echo, ws.secrets)
     with claimed(ws, track_id) as store:
-        result = integrate(ws, store, track_id, progress_printer(echo), target=target,
+        result = integrate(ws, store, track_id, progress_printer(echo, ws.secrets), target=target,
                            advance=advance, partial=partial)
     for line in describe_integration(track_id, result):
         echo(line)

@@ -67,7 +67,7 @@ def _reset_branch(ws: Workspace, row: TaskRow) -> None:
 
 def retry(ws: Workspace, task: str, track: str | None, reset: bool, echo: Echo) -> int:
     """Run a failed or blocked task again, its diagnosis added to the brief."""
-    with Store.open(ws.common_dir) as store:
+    with Store.open(ws.common_dir, ws.secrets) as store:
         row = find_task(ws, store, task, track)
         if row.status not in RETRYABLE:
             raise UsageError(f"{task} is {row.status}: only failed, blocked or needs-input tasks are retried")
@@ -96,7 +96,7 @@ def update_task(ws: Workspace, task: str, track: str | None, status: str, echo: 
     if track_id is not None:
         with claimed(ws, resolve_track(ws, track_id)) as store:
             store.sync_tasks(track_id, task_specs(read_plan(ws, track_id)[0]))
-    with Store.open(ws.common_dir) as store:
+    with Store.open(ws.common_dir, ws.secrets) as store:
         row = find_task(ws, store, task, track)
     with claimed(ws, row.track) as store:
         store.set_status(row.track, row.id, status, "set by hand")

@@ -30,7 +30,7 @@ STAT_WIDTH = 40
 
 
 def _load(ws: Workspace, task: str, track: str | None) -> tuple[pygit2.Repository, TaskChange]:
-    with Store.open(ws.common_dir) as store:
+    with Store.open(ws.common_dir, ws.secrets) as store:
         row = find_task(ws, store, task, track)
     repo = gitrepo.discover(ws.root)
     return repo, task_change(repo, row)
@@ -44,7 +44,7 @@ def diff(ws: Workspace, task: str, track: str | None, echo: Echo) -> int:
     assert change.start and change.end
     text = patch_text(repo, change.start, change.end)
     if text:
-        echo(text.rstrip("\n"))
+        echo(ws.secrets.redact(text.rstrip("\n")))
     return 0
 
 
@@ -52,7 +52,7 @@ def show(ws: Workspace, task: str, track: str | None, out: Echo) -> int:
     """The task's summary (status, start point, attempts, time, cost, report, spawned tasks),
     then its own change as a stat and a diff."""
     repo, change = _load(ws, task, track)
-    with Store.open(ws.common_dir) as store:
+    with Store.open(ws.common_dir, ws.secrets) as store:
         lines = _summary(ws, store, change)
     if change.started:
         assert change.start and change.end
@@ -61,7 +61,7 @@ def show(ws: Workspace, task: str, track: str | None, out: Echo) -> int:
         patch = patch_text(repo, change.start, change.end)
         if patch:
             lines += ["", patch.rstrip("\n")]
-    out("\n".join(lines))
+    out(ws.secrets.redact("\n".join(lines)))
     return 0
 
 

@@ -14,7 +14,7 @@ Echo = Callable[[str], None]
 
 def list_candidates(ws: Workspace, track: str | None, show_all: bool, echo: Echo) -> int:
     track_id = resolve_track(ws, track)
-    with Store.open(ws.common_dir) as store:
+    with Store.open(ws.common_dir, ws.secrets) as store:
         rows = store.candidates(track_id)
     shown = [r for r in rows if show_all or r.state in spawning.UNDECIDED]
     if not shown:

@@ -15,8 +15,9 @@ from swarmgit.store.state import Store
 
 
 def status_data(ws: Workspace, track: str) -> dict[str, Any]:
-    """Everything `status` shows, as plain data (the --json shape)."""
-    with Store.open(ws.common_dir) as store:
+    """Everything `status` shows, as plain data (the --json shape); titles and reasons are
+    redacted again with this process's secrets (the store holds them redacted already)."""
+    with Store.open(ws.common_dir, ws.secrets) as store:
         row = store.track(track)
         tasks = store.tasks(track)
         locks = store.locks(track)
@@ -33,7 +34,8 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
         "target_branch": row.target_branch if row else None,
         "tasks": [
             {
-                "id": t.id, "title": t.title, "status": t.status, "reason": t.reason,
+                "id": t.id, "title": ws.secrets.redact(t.title), "status": t.status,
+                "reason": ws.secrets.redact(t.reason),
                 "branch": t.branch, "worktree": t.worktree, "attempts": t.attempts,
                 "start_commit": t.start_commit, "final_commit": t.final_commit,
                 "files_changed": counts[t.id][0], "lines_added": counts[t.id][1],

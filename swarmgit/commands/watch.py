@@ -6,6 +6,7 @@ the run ends (no orchestrator claim, nothing running) or on Ctrl-C.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -54,8 +55,9 @@ def watch(ws: Workspace, track: str | None, interval: float, once: bool) -> int:
         frame concerns the user (a bell)."""
         nonlocal seen
         data = status_data(ws, track_id)
-        with Store.open(ws.common_dir) as store:
-            events = store.events(track_id)
+        with Store.open(ws.common_dir, ws.secrets) as store:
+            events = [replace(e, message=ws.secrets.redact(e.message))
+                      for e in store.events(track_id)[-EVENTS_SHOWN:]]
             live = store.claimant(track_id) is not None
         running = any(t["status"] == "running" for t in data["tasks"])
         ring = any(e.kind in NOTIFY_KINDS for e in events if e.id > seen)

@@ -35,6 +35,7 @@ from swarmgit.engine.taskspace import (
 from swarmgit.engine.views import refresh, track_budget
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import SwarmError, UsageError, WorkFailed
+from swarmgit.fsutil import rewrite_atomic
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.store.state import Store, TaskRow, TaskSpec
 
@@ -232,11 +233,11 @@ class Dispatcher:
         brief = scratch / f"{task.id}.brief.md"
         diagnosis = row.reason if row.status in (Status.FAILED.value, Status.TODO.value) else ""
         brief.write_text(
-            render_brief(
+            self.ws.secrets.redact(render_brief(
                 self.track, task,
                 prd=_read(folder / "PRD.md"), spec=_read(folder / "spec.md"),
                 shared_context=_read(folder / "shared_context.md"), diagnosis=diagnosis,
-            ),
+            )),
             encoding="utf-8",
         )
         log = folder / "logs" / f"{task.id}.log"
@@ -282,8 +283,11 @@ class Dispatcher:
         row = self.store.task(self.track, task.id)
         assert row is not None and row.branch and row.start_commit
         self._record_usage(task.id, outcome)
-        result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit)
-        report_text = _read(job.report_file) or outcome.report_text
+        result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit,
+                          secrets=self.ws.secrets)
+        report_text = self.ws.secrets.redact(_read(job.report_file) or outcome.report_text or "")
+        for written in (job.shared_context, job.log_file, job.report_file):  # agent-writable
+            rewrite_atomic(written, self.ws.secrets.redact)
         if not outcome.ok:
             self.store.mark_finished(self.track, task.id, Status.FAILED.value,
                                      final_commit=result.final_commit, reason=outcome.diagnosis)

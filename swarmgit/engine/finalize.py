@@ -12,6 +12,8 @@ from pathlib import Path
 import pygit2
 
 from swarmgit.domain.plan import Task
+from swarmgit.domain.secrets import NO_SECRETS, Secrets
+from swarmgit.engine import secret_scan
 from swarmgit.gitops.commit import ScopeViolation, commit_all
 from swarmgit.gitops.diff import changes_between, touched_paths
 from swarmgit.hookcheck import check_paths
@@ -32,8 +34,13 @@ def scope_diagnosis(task: Task, paths: list[str] | tuple[str, ...], how: str) ->
     return f"scope violation ({how}): {task.id} may only touch {allowed}; outside paths:\n{listing}"
 
 
-def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, start_commit: str) -> Finalized:
-    """Commit leftovers through the scope check, then verify the branch diff against touches."""
+def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, start_commit: str,
+             *, secrets: Secrets = NO_SECRETS) -> Finalized:
+    """Commit leftovers through the scope check, then verify the branch diff against touches.
+    A secret value in the leftovers (nothing is committed) or in the branch's change fails."""
+    leak = secret_scan.uncommitted_leaks(worktree, secrets)
+    if leak:
+        return Finalized(False, str(repo.branches.local[branch].target), leak, secret_scan.KIND)
     try:
         commit_all(worktree, f"{task.id}: {task.title}", lambda paths: check_paths(task.touches, paths))
     except ScopeViolation as exc:
@@ -44,4 +51,7 @@ def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, s
     outside = check_paths(task.touches, files)
     if outside:
         return Finalized(False, head, scope_diagnosis(task, outside, "committed on the branch"), "scope-violation", files)
+    leak = secret_scan.branch_leaks(repo, start_commit, head, secrets)
+    if leak:
+        return Finalized(False, head, leak, secret_scan.KIND, files)
     return Finalized(True, head, files=files)

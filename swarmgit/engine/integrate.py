@@ -127,7 +127,7 @@ def integrate(
             emit("stuck", "gates rejected, and no new fix task can be spawned:\neach finding is outside "
                  "the tasks' files, or its fix task already ran, waits for you or is over the spawn "
                  "budget (`git swarm spawn list`); fix them by hand or raise spawn.budget", None)
-    write_atomic(ws.track_dir(track) / "iosm_report.md", render_report(track, result, owner))
+    write_atomic(ws.track_dir(track) / "iosm_report.md", ws.secrets.redact(render_report(track, result, owner)))
     refresh(ws, store, track, spawning.budget_left(ws, store, track))
     return result
 

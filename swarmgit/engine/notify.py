@@ -13,20 +13,23 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from swarmgit.domain.secrets import Secrets
+
 NOTIFY_KINDS = frozenset({"failed", "spawn-held", "needs-input", "ended"})
 """Event kinds that concern the user: `watch` rings the terminal bell on these too."""
 
 EventSink = Callable[[str, str, "str | None"], None]
 
 
-def notifier(command: str, track: str, root: Path, timeout_s: float) -> EventSink:
-    """An event sink that runs `command` for the kinds in NOTIFY_KINDS (nothing when empty)."""
+def notifier(command: str, track: str, root: Path, timeout_s: float, secrets: Secrets) -> EventSink:
+    """An event sink that runs `command` for the kinds in NOTIFY_KINDS (nothing when empty);
+    the message it passes on is redacted of `secrets`."""
 
     def notify(kind: str, message: str, task: str | None) -> None:
         if not command or kind not in NOTIFY_KINDS:
             return
         env = {**os.environ, "SWARM_NOTIFY_EVENT": kind, "SWARM_TRACK": track,
-               "SWARM_TASK": task or "", "SWARM_MESSAGE": (message.splitlines() or [""])[0]}
+               "SWARM_TASK": task or "", "SWARM_MESSAGE": secrets.redact((message.splitlines() or [""])[0])}
         try:
             subprocess.run(["sh", "-c", command], cwd=root, env=env, stdin=subprocess.DEVNULL,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -16,7 +16,7 @@ Contracts:
   (exit 2) listing the last problems, `WorkFailed` (exit 1) when the API fails, `UsageError`
   (exit 2) when the API refuses the key. Every error says what was spent.
 - The API key never leaves the request headers: the prompt, the documents and every message
-  are redacted of secret-named environment values.
+  are redacted of the environment's secret values (`domain.secrets`).
 """
 from __future__ import annotations
 
@@ -31,12 +31,12 @@ from anthropic.types import CacheControlEphemeralParam, MessageParam, ToolParam
 from pydantic import ValidationError
 
 from swarmgit.backends.base import Usage
-from swarmgit.backends.process import redact
 from swarmgit.config import Config, Price
 from swarmgit.domain.cost import cost_usd, model_for
 from swarmgit.domain.plan import Plan, Task, parse_effort
 from swarmgit.domain.plan_check import plan_warnings
 from swarmgit.domain.plan_parser import parse_plan, plan_text_for_tasks
+from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.engine.repo_digest import RepoDigest, folders_of
 from swarmgit.errors import Diagnostic, InvalidInput, UsageError, WorkFailed
 
@@ -432,7 +432,7 @@ def plan_track(
     model = model_for(Task(id="PLAN", title=request.info.title, role=_PLANNER_ROLE), config.agent)
     info = TrackInfo(request.info.title, request.info.track, request.info.date, model)
     price = config.pricing.get(model)
-    prompt = redact(_prompt(request), env)
+    prompt = secrets_from_env(env).redact(_prompt(request))
     messages: list[dict[str, Any]] = [
         {"role": "user", "content": [{"type": "text", "text": prompt, "cache_control": _EPHEMERAL}]}
     ]
@@ -508,9 +508,8 @@ def _call(
         what = f"the Messages API answered HTTP {exc.status_code}: {exc.message}"
     except anthropic.APIConnectionError as exc:
         what = f"could not reach the Messages API: {exc}"
-    raise WorkFailed(redact(
-        f"{what}; nothing was written ({_spent(usage)}); try again later, or run with --no-llm",
-        env,
+    raise WorkFailed(secrets_from_env(env).redact(
+        f"{what}; nothing was written ({_spent(usage)}); try again later, or run with --no-llm"
     ))
 
 
@@ -585,7 +584,7 @@ def _apply(
 
 def _redacted(value: object, env: Mapping[str, str]) -> object:
     """Tool input with secret values replaced (JSON keeps such tokens verbatim)."""
-    return json.loads(redact(json.dumps(value), env))
+    return json.loads(secrets_from_env(env).redact(json.dumps(value)))
 
 
 def _still_needed(draft: _Draft) -> dict[str, Any]:

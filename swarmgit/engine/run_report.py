@@ -66,9 +66,10 @@ def gather(ws: Workspace, store: Store, track: str) -> RunReport:
 
 
 def write_report(ws: Workspace, store: Store, track: str, path: Path | None = None) -> Path:
-    """Render the report and write it atomically (default: beside iosm_report.md)."""
+    """Render the report, redacted of the secret values, and write it atomically (default:
+    beside iosm_report.md)."""
     target = path or report_path(ws, track)
-    write_atomic(target, render_html(gather(ws, store, track)))
+    write_atomic(target, ws.secrets.redact(render_html(gather(ws, store, track))))
     return target
 
 

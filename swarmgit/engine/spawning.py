@@ -39,8 +39,11 @@ def save_report(path: Path, text: str) -> None:
 
 
 def add_tasks_to_plan(ws: Workspace, track: str, tasks: list[Task]) -> None:
+    """Append the tasks to plan.md; what is appended is redacted of the secret values."""
     path = ws.plan_path(track)
-    write_atomic(path, append_tasks(path.read_text(encoding="utf-8"), tasks))
+    text = path.read_text(encoding="utf-8")
+    appended = append_tasks(text, tasks)[len(text):]
+    write_atomic(path, text + ws.secrets.redact(appended))
 
 
 def take_candidates(

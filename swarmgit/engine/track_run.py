@@ -31,7 +31,7 @@ class TrackOutcome:
 @contextmanager
 def claimed(ws: Workspace, track: str) -> Iterator[Store]:
     """The store, with this process holding the track's orchestrator claim."""
-    with Store.open(ws.common_dir) as store:
+    with Store.open(ws.common_dir, ws.secrets) as store:
         open_track(ws, store, track)
         if not store.claim(track, os.getpid(), socket.gethostname()):
             holder = store.claimant(track)

@@ -5,6 +5,7 @@ shared_context.md, iosm_state.md, iosm_report.md).
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from swarmgit.config import Config, load_config
 from swarmgit.domain.plan import Plan
 from swarmgit.domain.plan_parser import parse_plan
+from swarmgit.domain.secrets import NO_SECRETS, Secrets, secrets_from_env
 from swarmgit.errors import UsageError
 from swarmgit.gitops import repo as gitrepo
 
@@ -21,9 +23,13 @@ _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 @dataclass(frozen=True)
 class Workspace:
+    """`secrets`: the secret values of the orchestrator's environment, redacted from
+    everything swarmgit writes or prints (`domain.secrets`)."""
+
     root: Path
     common_dir: Path
     config: Config
+    secrets: Secrets = NO_SECRETS
 
     @property
     def tracks_dir(self) -> Path:
@@ -40,7 +46,8 @@ def open_workspace(cwd: Path | None = None) -> Workspace:
     """The repository containing cwd (exit 2 outside a git repo) and its config."""
     repo = gitrepo.discover(cwd or Path.cwd())
     root = gitrepo.workdir(repo)
-    return Workspace(root=root, common_dir=gitrepo.common_dir(repo), config=load_config(root))
+    return Workspace(root=root, common_dir=gitrepo.common_dir(repo), config=load_config(root),
+                     secrets=secrets_from_env(os.environ))
 
 
 def slugify(text: str) -> str:

@@ -1,15 +1,21 @@
 """What changed between two trees: paths (renames found, both sides kept) and added lines.
 
 Scope checks use `touched_paths`, which names every path a change writes or removes: both
-sides of a rename, deleted files, mode changes. Gates use `changed_lines`.
+sides of a rename, deleted files, mode changes. Gates use `changed_lines`; the secret scan
+uses `added_lines_between` and `uncommitted_added_lines` (binary files read as text).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pygit2
-from pygit2.enums import DiffFind
+from pygit2.enums import DiffFind, DiffOption
+
+_AS_TEXT = DiffOption.FORCE_TEXT
+_WITH_UNTRACKED = (DiffOption.INCLUDE_UNTRACKED | DiffOption.RECURSE_UNTRACKED_DIRS
+                   | DiffOption.SHOW_UNTRACKED_CONTENT | DiffOption.FORCE_TEXT)
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,38 @@ def changed_lines(repo: pygit2.Repository, old: str, new: str) -> dict[str, set[
         if added:
             lines[patch.delta.new_file.path] = added
     return lines
+
+
+@dataclass(frozen=True)
+class AddedLine:
+    """One line a change adds: its new path, its line number there, and its text."""
+
+    path: str
+    line: int
+    text: str
+
+
+def added_lines_between(repo: pygit2.Repository, old: str, new: str) -> Iterator[AddedLine]:
+    """Every line added from commit `old` to `new`; a symlink's added line is its target."""
+    return _added(_tree(repo, old).diff_to_tree(_tree(repo, new), flags=_AS_TEXT, context_lines=0))
+
+
+def uncommitted_added_lines(worktree: Path) -> Iterator[AddedLine]:
+    """Every line the working tree adds against its HEAD commit (a task worktree always has
+    one), untracked files included (ignored ones not), without staging or writing objects."""
+    repo = pygit2.Repository(str(worktree))
+    head = repo.head.peel(pygit2.Tree)
+    return _added(head.diff_to_workdir(_WITH_UNTRACKED, context_lines=0))
+
+
+def _added(diff: pygit2.Diff) -> Iterator[AddedLine]:
+    for patch in diff:
+        if patch is None:
+            continue
+        for hunk in patch.hunks:
+            for line in hunk.lines:
+                if line.origin == "+":
+                    yield AddedLine(patch.delta.new_file.path, line.new_lineno, line.content)
 
 
 def _tree(repo: pygit2.Repository, rev: str) -> pygit2.Tree:

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 
 from swarmgit.domain.plan import Status
+from swarmgit.domain.secrets import NO_SECRETS, Secrets
 from swarmgit.errors import UsageError
 from swarmgit.store.rows import (
     CandidateRow,
@@ -104,22 +105,26 @@ def pid_alive(pid: int) -> bool:
 
 
 class Store:
-    """The run-state database of one repository. Open with `Store.open(common_dir)`."""
+    """The run-state database of one repository. Open with `Store.open(common_dir, secrets)`.
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    Every text it stores (task titles, reasons, event messages) is redacted of `secrets`
+    first, so no writer can put a secret value into the run state."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, secrets: Secrets = NO_SECRETS) -> None:
         self._conn = conn
         self._lock = threading.RLock()
+        self._secrets = secrets
         self.path = path
 
     @classmethod
-    def open(cls, common_dir: Path) -> Store:
+    def open(cls, common_dir: Path, secrets: Secrets = NO_SECRETS) -> Store:
         """Open (creating the `swarm/` folder, the database and its schema when missing)."""
         path = Path(db_file(common_dir))
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
                                check_same_thread=False)
         conn.row_factory = sqlite3.Row
-        store = cls(conn, path)
+        store = cls(conn, path, secrets)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             with store._write() as locked:
@@ -223,7 +228,7 @@ class Store:
                     "INSERT INTO tasks (track, id, title, status, touches, deps, seq) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (track, id) DO UPDATE SET "
                     "title = excluded.title, touches = excluded.touches, deps = excluded.deps",
-                    (track, spec.id, spec.title, Status.TODO.value, encode_list(spec.touches),
+                    (track, spec.id, self._secrets.redact(spec.title), Status.TODO.value, encode_list(spec.touches),
                      encode_list(spec.deps), seq + offset),
                 )
 
@@ -279,7 +284,7 @@ class Store:
             conn.execute(
                 "UPDATE tasks SET status = ?, reason = ?, final_commit = ?, finished_at = ? "
                 "WHERE track = ? AND id = ?",
-                (state.value, reason, final_commit, time.time(), track, task),
+                (state.value, self._secrets.redact(reason), final_commit, time.time(), track, task),
             )
             self._settle_locks(conn, track, task, state)
             where = f" at {final_commit[:12]}" if final_commit else ""
@@ -295,7 +300,8 @@ class Store:
             conn.execute(
                 "UPDATE tasks SET status = ?, reason = ?, finished_at = ? "
                 "WHERE track = ? AND id = ?",
-                (state.value, reason, time.time() if state.finished else None, track, task),
+                (state.value, self._secrets.redact(reason), time.time() if state.finished else None,
+                 track, task),
             )
             self._settle_locks(conn, track, task, state)
             self._event(conn, track, task, state.value,
@@ -330,11 +336,10 @@ class Store:
         with self._write() as conn:
             self._event(conn, track, task, kind, message)
 
-    @staticmethod
-    def _event(conn: sqlite3.Connection, track: str, task: str | None, kind: str,
+    def _event(self, conn: sqlite3.Connection, track: str, task: str | None, kind: str,
                message: str) -> None:
         conn.execute("INSERT INTO events (ts, track, task, kind, message) VALUES (?, ?, ?, ?, ?)",
-                     (time.time(), track, task, kind, message))
+                     (time.time(), track, task, kind, self._secrets.redact(message)))
 
     def events(self, track: str, after_id: int = 0, limit: int | None = None) -> list[EventRow]:
         """The track's events with id > after_id, oldest first, at most `limit`."""
