@@ -1,7 +1,8 @@
 """`git swarm`: the command line. Thin by design: parse, call one function, render, exit.
 
 Every SwarmError becomes one clear message and its exit code (0 ok, 1 work failed,
-2 bad input); anything unexpected exits 3 (`--debug` shows the traceback).
+2 bad input); anything unexpected is a bug: exit 3 with a crash log (`--debug` shows the
+traceback).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from swarmgit import __version__
-from swarmgit.errors import InvalidInput, SwarmError
+from swarmgit.errors import EXIT_BUG, InvalidInput, SwarmError
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -39,11 +40,16 @@ def run_guarded(debug: bool, body: Callable[[], int | None]) -> int:
     except KeyboardInterrupt:
         fail("interrupted")
         return 130
-    except Exception as exc:  # the single place unexpected errors are reported
+    except Exception as exc:  # the single place unexpected errors (bugs) are reported
         if debug:
             traceback.print_exc()
-        fail(f"unexpected {type(exc).__name__}: {exc} (re-run with --debug for the traceback)")
-        return 3
+        from swarmgit.crash_log import redacted, write_crash_log
+
+        log = write_crash_log(exc, Path.cwd())
+        fail(redacted(f"unexpected {type(exc).__name__}: {exc}\nThis is a bug in swarmgit: the "
+                      f"crash log is {log} (please attach it to a report; --debug shows the "
+                      "traceback here)"))
+        return EXIT_BUG
 
 
 def exits(fn: F) -> F:

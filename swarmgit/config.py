@@ -52,7 +52,8 @@ def _merge_bundled(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `max_parallel = true` or `timeout_minutes = "30"` are errors, not 1 and 30.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Concurrency(_Section):
@@ -156,6 +157,9 @@ def parse_config(text: str, path: str = CONFIG_FILE) -> Config:
 def load_config(repo_root: Path) -> Config:
     """The repo's `.swarm.toml`, or the defaults when there is none."""
     path = repo_root / CONFIG_FILE
-    if not path.is_file():
+    if not path.exists():
         return Config()
+    if not path.is_file():
+        raise InvalidInput([Diagnostic(str(path), None, "is not a file: remove it, or make it the "
+                                       "config file (`git swarm init` writes one)")])
     return parse_config(path.read_text(encoding="utf-8"), str(path))

@@ -1,7 +1,8 @@
 """The one error hierarchy: every user-facing failure is a SwarmError with a fixed exit code.
 
-Exit codes (DESIGN.md): 0 success; 1 the work failed (a task, a gate, a conflict);
-2 bad input or usage. The CLI's single handler turns these into one line and the code.
+Exit codes: 0 success; 1 the work failed (a task, a gate, a conflict); 2 bad input or usage.
+The CLI's single handler turns these into one line and the code. Anything else is a bug in
+swarmgit: exit 3, with a crash log (`crash_log.py`) the user can attach to a report.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 EXIT_OK = 0
 EXIT_WORK_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_BUG = 3
 
 
 @dataclass(frozen=True)

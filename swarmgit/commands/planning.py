@@ -6,10 +6,12 @@ import shutil
 
 from swarmgit.domain.cost import estimate_plan_cost, unpriced_models
 from swarmgit.domain.graph import render_graph
+from swarmgit.domain.plan import Plan
 from swarmgit.domain.plan_check import lock_plan, plan_warnings, render_check
 from swarmgit.domain.scheduler import Limits
-from swarmgit.domain.simulate import render_timeline, simulate, to_json
+from swarmgit.domain.simulate import Simulation, render_timeline, simulate, to_json
 from swarmgit.engine.workspace import Workspace, read_plan, resolve_track
+from swarmgit.errors import UsageError
 from swarmgit.gitops import repo as gitrepo
 
 
@@ -29,9 +31,17 @@ def plan_check(ws: Workspace, track: str | None) -> str:
     return render_check(plan, plan_warnings(plan, tracked), lock_plan(plan))
 
 
+def _simulated(plan: Plan, limits: Limits) -> Simulation:
+    """simulate(), with limits under which a task could never start reported as bad input."""
+    try:
+        return simulate(plan, limits)
+    except ValueError as exc:
+        raise UsageError(f"{exc}; change [concurrency] in .swarm.toml or the task in plan.md") from exc
+
+
 def simulate_track(ws: Workspace, track: str | None, workers: int | None, as_json: bool) -> str:
     plan, _ = read_plan(ws, resolve_track(ws, track))
-    sim = simulate(plan, _limits(ws, workers))
+    sim = _simulated(plan, _limits(ws, workers))
     cost = estimate_plan_cost(plan, ws.config)
     if as_json:
         return json.dumps({**to_json(sim), "estimated_cost_usd": round(cost, 2)}, indent=2)
@@ -45,4 +55,6 @@ def simulate_track(ws: Workspace, track: str | None, workers: int | None, as_jso
 def graph_track(ws: Workspace, track: str | None, fmt: str) -> str:
     """Lock-order edges are oriented as the configured limits would run them."""
     plan, _ = read_plan(ws, resolve_track(ws, track))
-    return render_graph(plan, fmt, limits=_limits(ws, None))
+    limits = _limits(ws, None)
+    lock_after = _simulated(plan, limits).lock_after
+    return render_graph(plan, fmt, [(first, task) for task, firsts in lock_after.items() for first in firsts])

@@ -1,7 +1,8 @@
 """`git swarm watch`: a live view of a track (tasks, elapsed, cost, locks, last events).
 
-Reads the store only, so it works from another terminal while `implement` runs. Ends when
-the run ends (no orchestrator claim, nothing running) or on Ctrl-C.
+Reads the store only, so it works from another terminal while `implement` runs. Started
+before the run, it waits for the run to begin; it ends when the run ends (no orchestrator
+claim, nothing running) or on Ctrl-C.
 """
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ def render(data: dict[str, object], events: list[EventRow]) -> Group:
     lines = [Text(f"{time.strftime('%H:%M:%S', time.localtime(e.ts))} {e.kind:<9} "
                   f"{(e.message.splitlines() or [''])[0]}", no_wrap=True, overflow="ellipsis")
              for e in events[-EVENTS_SHOWN:]]
+    if not tasks:
+        footer = Text(f"no run yet: waiting for `git swarm implement {data['track']}` "
+                      "(Ctrl-C to stop watching)")
     return Group(table, footer, Text("last events:", style="bold"), *lines)
 
 
@@ -70,9 +74,11 @@ def watch(ws: Workspace, track: str | None, interval: float, once: bool) -> int:
         return 0
     with Live(view, console=console, refresh_per_second=4) as live:
         try:
-            while active:
+            begun = active  # started before the run: wait for it, then follow it to its end
+            while active or not begun:
                 time.sleep(interval)
                 view, active, ring = frame()
+                begun = begun or active
                 live.update(view)
                 if ring:
                     console.bell()

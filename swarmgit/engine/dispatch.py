@@ -34,7 +34,7 @@ from swarmgit.engine.taskspace import (
 )
 from swarmgit.engine.views import refresh, track_budget
 from swarmgit.engine.workspace import Workspace, read_plan
-from swarmgit.errors import SwarmError, UsageError, WorkFailed
+from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import rewrite_atomic
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.store.state import Store, TaskRow, TaskSpec
@@ -113,7 +113,7 @@ class Dispatcher:
                 if not self.inflight:
                     break
                 self._handle(self.inbox.get())
-        except (KeyboardInterrupt, SwarmError):
+        except BaseException:  # Ctrl-C, a SwarmError, or a bug: no agent runs on unsupervised
             self._stop_agents()
             raise
         return self._summary()

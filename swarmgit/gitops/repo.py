@@ -21,7 +21,15 @@ def discover(path: Path) -> pygit2.Repository:
     found = pygit2.discover_repository(str(path))
     if found is None:
         raise UsageError(f"not a git repository: {path}")
-    return pygit2.Repository(found)
+    try:
+        return pygit2.Repository(found)
+    except pygit2.GitError as exc:  # InvalidError subclasses it
+        if "object format" in str(exc):
+            raise UsageError(
+                f"{found} uses an object format libgit2 does not read yet ({exc}); swarmgit "
+                "needs a sha1 repository (the default of `git init`)"
+            ) from exc
+        raise UsageError(f"cannot open the git repository at {found}: {exc}") from exc
 
 
 def workdir(repo: pygit2.Repository) -> Path:

@@ -22,7 +22,7 @@ from types import TracebackType
 
 from swarmgit.domain.plan import Status
 from swarmgit.domain.secrets import NO_SECRETS, Secrets
-from swarmgit.errors import UsageError
+from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.store.rows import (
     CandidateRow,
     CostSummary,
@@ -129,10 +129,26 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             with store._write() as locked:
                 create_schema(locked, str(path))
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise store._locked_error() from exc
+            raise UsageError(
+                f"the run state {path} cannot be read ({exc}): move it aside "
+                f"(mv {path} {path}.broken) and start the track again; task branches and "
+                "worktrees are kept"
+            ) from exc
         except BaseException:
             conn.close()
             raise
         return store
+
+    def _locked_error(self) -> WorkFailed:
+        return WorkFailed(
+            f"the run state {self.path} stayed locked by another process for more than "
+            f"{BUSY_TIMEOUT_SECONDS:g} s; nothing was written. Find the process holding it "
+            f"(fuser {self.path}), then run the command again (`git swarm resume` after a run)"
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -149,7 +165,12 @@ class Store:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc):
+                    raise self._locked_error() from exc
+                raise
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
