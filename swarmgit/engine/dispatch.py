@@ -35,6 +35,7 @@ from swarmgit.engine.taskspace import (
 from swarmgit.engine.views import refresh, track_budget
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import SwarmError, UsageError, WorkFailed
+from swarmgit.fsutil import read_agent_text
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.store.state import Store, TaskRow, TaskSpec
 
@@ -283,7 +284,10 @@ class Dispatcher:
         assert row is not None and row.branch and row.start_commit
         self._record_usage(task.id, outcome)
         result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit)
-        report_text = _read(job.report_file) or outcome.report_text
+        report_text, bad_bytes = read_agent_text(job.report_file)
+        if bad_bytes:
+            self._event("warning", bad_bytes, task.id)
+        report_text = report_text or outcome.report_text
         if not outcome.ok:
             self.store.mark_finished(self.track, task.id, Status.FAILED.value,
                                      final_commit=result.final_commit, reason=outcome.diagnosis)
@@ -378,7 +382,4 @@ class Dispatcher:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError):
-        return ""
+    return read_agent_text(path)[0]  # agents write shared_context.md: never crash on its bytes
