@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from swarmgit.errors import Diagnostic, InvalidInput
+from swarmgit.fsutil import read_user_text
 
 CONFIG_FILE = ".swarm.toml"
 
@@ -152,4 +153,4 @@ def load_config(repo_root: Path) -> Config:
     path = repo_root / CONFIG_FILE
     if not path.is_file():
         return Config()
-    return parse_config(path.read_text(encoding="utf-8"), str(path))
+    return parse_config(read_user_text(path), str(path))

@@ -56,6 +56,7 @@ _FIELD_KEYS = {
 _TOUCH_TOKEN_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)|\[[^\]]*\]|,|[^,`\[]+|[`\[]", re.S)
 _COMMENT_RE = re.compile(r"\([^)]*\)")  # "S (1 hour)", "T00 (if brownfield)"
 _FIELD_INDENT = "  "
+BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,9 @@ def _key(name: str) -> str:
 
 
 def scan_plan(text: str) -> PlanOutline:
-    """The task blocks and stray field lines of a plan, by line number."""
-    lines = [line_content(line) for line in split_lines(text)]
+    """The task blocks and stray field lines of a plan, by line number (a leading BOM is
+    skipped)."""
+    lines = [line_content(line) for line in split_lines(text.removeprefix(BOM))]
     blocks: list[TaskBlock] = []
     stray: list[StrayField] = []
     current: TaskBlock | None = None
