@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from swarmgit.domain.digraph import cyclic_groups
+from swarmgit.domain.markdown import Kind, kinds
 from swarmgit.domain.plan import ConcurrencyClass, Plan, Severity, Task, parse_effort
 from swarmgit.domain.touches import normalize_touch
 from swarmgit.errors import Diagnostic, InvalidInput
@@ -35,8 +36,6 @@ FIELD_RE = re.compile(
     r"^(?P<indent>[ \t]*)[-*+][ \t]+\*\*(?P<name>[^*:\s][^*:]*?)[ \t]*(?::\*\*|\*\*[ \t]*:)"
     r"[ \t]*(?P<value>.*?)[ \t]*$"
 )
-_HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
-_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _NONE_WORDS = frozenset({"", "none", "-", "\u2014", "\u2013", "n/a", "read-only", "readonly"})
 _BOOLS = {"true": True, "yes": True, "false": False, "no": False}
 _FIELD_KEYS = {
@@ -127,6 +126,7 @@ def scan_plan(text: str) -> PlanOutline:
     """The task blocks and stray field lines of a plan, by line number (a leading BOM is
     skipped)."""
     lines = [line_content(line) for line in split_lines(text.removeprefix(BOM))]
+    marks = kinds(lines)
     blocks: list[TaskBlock] = []
     stray: list[StrayField] = []
     current: TaskBlock | None = None
@@ -141,17 +141,16 @@ def scan_plan(text: str) -> PlanOutline:
 
     i = 0
     while i < len(lines):
-        content = lines[i]
+        content, kind = lines[i], marks[i]
         i += 1
-        header = HEADER_RE.match(content)
-        if header:
+        if kind is Kind.HEADING:
+            close()
+        elif kind is not Kind.TEXT:
+            continue  # fenced code is prose
+        elif header := HEADER_RE.match(content):
             close()
             checked = header["mark"] != " "
             current = TaskBlock(header["id"], header["title"], checked, i, _width(header["indent"]))
-        elif _HEADING_RE.match(content):
-            close()
-        elif fence := _FENCE_RE.match(content):
-            i = _fence_end(lines, i, fence.group(1))
         elif field := FIELD_RE.match(content):
             if current is None or _width(field["indent"]) <= current.indent:
                 if current is not None or not blocks:  # else: prose after a heading
@@ -164,15 +163,6 @@ def scan_plan(text: str) -> PlanOutline:
             i = end
     close()
     return PlanOutline(tuple(blocks), tuple(stray))
-
-
-def _fence_end(lines: Sequence[str], start: int, fence: str) -> int:
-    """Index after the line closing a fenced code block (or the end): its lines are prose."""
-    for j in range(start, len(lines)):
-        closing = _FENCE_RE.match(lines[j])
-        if closing and closing.group(1)[0] == fence[0] and len(closing.group(1)) >= len(fence):
-            return j + 1
-    return len(lines)
 
 
 def _continuation_end(lines: Sequence[str], start: int, column: int) -> int:
