@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from swarmgit.errors import Diagnostic, InvalidInput
+from swarmgit.fsutil import read_user_text
 
 CONFIG_FILE = ".swarm.toml"
 
@@ -162,4 +163,4 @@ def load_config(repo_root: Path) -> Config:
     if not path.is_file():
         raise InvalidInput([Diagnostic(str(path), None, "is not a file: remove it, or make it the "
                                        "config file (`git swarm init` writes one)")])
-    return parse_config(path.read_text(encoding="utf-8"), str(path))
+    return parse_config(read_user_text(path), str(path))

@@ -1,10 +1,13 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of either."""
+"""File I/O helpers: atomic writes (a reader sees the old file or the new one, never half of
+either), and reading user-written and agent-written text without surprises."""
 from __future__ import annotations
 
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from swarmgit.errors import Diagnostic, InvalidInput
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -27,12 +30,45 @@ def write_atomic(path: Path, text: str) -> None:
 def rewrite_atomic(path: Path, change: Callable[[str], str]) -> bool:
     """Rewrite a text file through `change` (atomically), only when it exists and `change`
     alters it; True when it was rewritten."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except (FileNotFoundError, IsADirectoryError):
-        return False
+    text, _ = read_agent_text(path)
     changed = change(text)
     if changed == text:
         return False
     write_atomic(path, changed)
     return True
+
+
+def read_user_text(path: Path, shown: str | None = None) -> str:
+    """A file the user wrote (plan.md, .swarm.toml), exactly as stored: line endings are not
+    translated (a CRLF file is written back as CRLF) and a BOM is kept for the parser to skip.
+
+    Raises InvalidInput naming the file (`shown`, default `path`), the line and the byte offset
+    when it is not UTF-8.
+    """
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = (
+            f"not valid UTF-8 at byte {exc.start} (0x{data[exc.start]:02x}): save the file as "
+            "UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"
+        )
+        raise InvalidInput([Diagnostic(shown or str(path), line, message)]) from None
+
+
+def read_agent_text(path: Path) -> tuple[str, str | None]:
+    """A file an agent may have written (its report, shared notes): never raises on content.
+
+    Returns the text ("" when the file is missing) and, when the bytes are not UTF-8, a warning
+    naming the file and the first bad byte; such bytes read as U+FFFD.
+    """
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        return "", None
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        warning = f"not valid UTF-8 at byte {exc.start} of {path} (bad bytes read as U+FFFD)"
+        return data.decode("utf-8", errors="replace"), warning

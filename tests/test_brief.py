@@ -34,3 +34,16 @@ def test_long_documents_contribute_only_the_sections_about_the_task() -> None:
 
 def test_short_documents_are_kept_whole() -> None:
     assert relevant_sections("## A\nshort\n", TASK) == "## A\nshort"
+
+
+def test_a_hash_line_in_a_fenced_block_of_a_long_prd_is_not_a_heading() -> None:
+    filler = "\n".join("lorem ipsum dolor sit amet" for _ in range(600))
+    prd = (
+        f"# PRD\n\n## Billing\n{filler}\n\n## Cache service\nConfigure backend/cache/ like this:\n"
+        "```sh\n# start redis first\nredis-server --port 6380\n```\nEntries expire after 5 minutes.\n"
+        "~~~\n## not a heading either\n~~~\nKeys are namespaced per tenant.\n"
+    )
+    picked = relevant_sections(prd, TASK)
+    assert "redis-server --port 6380" in picked
+    assert "Entries expire after 5 minutes." in picked and "Keys are namespaced per tenant." in picked
+    assert "## Billing" not in picked

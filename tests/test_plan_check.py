@@ -26,15 +26,17 @@ def messages(plan: Plan, tracked: list[str] | None = None) -> list[str]:
     return [w.message for w in plan_warnings(plan, tracked)]
 
 
-def test_redis_plan_warns_only_about_the_two_tasks_sharing_a_folder() -> None:
+def test_redis_plan_warns_about_the_two_tasks_sharing_a_folder_and_an_unknown_field() -> None:
     plan = parse_plan(REDIS_CACHING_PLAN, "swarm/tracks/redis-cache/plan.md")
 
-    [warning] = plan_warnings(plan)
+    warning, unknown = plan_warnings(plan)
 
     assert (warning.level, warning.task, warning.line) == ("warning", "T05", plan.task("T05").line)
     assert warning.path == "swarm/tracks/redis-cache/plan.md"
     assert "T04 and T05 can never run in parallel" in warning.message
     assert "both touch app/cache/" in warning.message and "add a dependency" in warning.message
+    assert (unknown.level, unknown.task) == ("warning", "T07")
+    assert unknown.message.startswith("T07: unknown field **Artifacts:** is kept but swarmgit does not use it")
 
 
 def test_redis_plan_lock_plan_serializes_the_cache_folder() -> None:
@@ -56,12 +58,12 @@ def test_render_check_prints_summary_warnings_and_lock_plan() -> None:
 
     lines = text.splitlines()
     assert lines[0] == (
-        "swarm/tracks/redis-cache/plan.md: 7 tasks, 7 dependencies, 1 read-only, 1 warning"
+        "swarm/tracks/redis-cache/plan.md: 7 tasks, 7 dependencies, 1 read-only, 2 warnings"
     )
-    assert lines[1] == warnings[0].render()
+    assert lines[1:3] == [warning.render() for warning in warnings]
     where = f"swarm/tracks/redis-cache/plan.md:{plan.task('T05').line}: warning: "
     assert lines[1].startswith(where)
-    assert lines[2:] == [
+    assert lines[3:] == [
         "Lock plan:",
         "  serialize T03, T04, T05:",
         "    T03 ~ T04: app/cache/client.py ~ app/cache/",

@@ -10,7 +10,6 @@ from swarmgit.domain.report import (
     parse_report,
     render_report,
     report_from_commits,
-    split_row,
 )
 
 SWARM_IOSM_REPORT = """\
@@ -133,11 +132,15 @@ def test_short_table_without_dedup_column_gets_derived_keys() -> None:
     assert report.candidates[1].severity is Severity.MEDIUM
 
 
-def test_split_row_escapes_and_code_spans() -> None:
-    assert split_row(r"| a \| b | `x|y` | c |") == ["a | b", "`x|y`", "c"]
-    assert split_row("| a | |") == ["a", ""]
-    assert split_row("a | b") == ["a", "b"]
-    assert split_row(r"| a\\| b |") == ["a\\| b"]  # `\\|` is a backslash and a literal pipe
+def test_fences_follow_commonmark_tildes_and_longer_closers_included() -> None:
+    text = (
+        "**Status:** done\n\n## Files Touched\n~~~text\nsrc/a.py\nsrc/b.py\n~~~\n"
+        "## Summary\nDid it.\n````md\n## SpawnCandidates\n```\n| ID | Subtask |\n````\nMore.\n"
+    )
+    report, warnings = parse_report(text, "r.md")
+    assert report.files_touched == ("src/a.py", "src/b.py")
+    assert report.summary.endswith("More.") and report.candidates == ()
+    assert warnings == []
 
 
 def test_report_from_commits() -> None:

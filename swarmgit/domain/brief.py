@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 
+from swarmgit.domain.markdown import headings
 from swarmgit.domain.plan import Task
 
-_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$", re.M)
 MAX_CONTEXT_CHARS = 12_000
 
 
@@ -16,7 +17,9 @@ def relevant_sections(document: str, task: Task, limit: int = MAX_CONTEXT_CHARS)
         return document.strip()
     keys = {task.id.lower(), *(t.rstrip("/*").lower() for t in task.touches)}
     keys |= {w.lower() for w in re.findall(r"[A-Za-z]{5,}", task.title)}
-    starts = [m.start() for m in _HEADING_RE.finditer(document)] + [len(document)]
+    lines = document.splitlines(keepends=True)
+    offsets = list(accumulate((len(line) for line in lines), initial=0))
+    starts = [offsets[h.index] for h in headings(lines)] + [len(document)]
     chosen = [
         document[a:b].strip()
         for a, b in zip(starts, starts[1:])

@@ -10,6 +10,8 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from swarmgit.errors import Diagnostic
+
 
 class Status(str, Enum):
     TODO = "todo"
@@ -97,6 +99,7 @@ class Plan(BaseModel):
 
     tasks: tuple[Task, ...]
     path: str = "plan.md"
+    warnings: tuple[Diagnostic, ...] = ()  # lines the parser kept but did not understand
 
     def task(self, task_id: str) -> Task:
         for task in self.tasks:

@@ -98,7 +98,8 @@ def lock_plan(plan: Plan) -> LockPlan:
 
 
 def plan_warnings(plan: Plan, tracked_files: Sequence[str] | None = None) -> list[Diagnostic]:
-    """Anti-patterns in a valid plan, as warning diagnostics ordered by line.
+    """The parser's warnings (lines kept but not understood) and anti-patterns in a valid
+    plan, as warning diagnostics ordered by line.
 
     Over-broad touches (the whole repository; a top-level folder holding more than half of
     `tracked_files` when given), overlapping tasks no dependency orders, write-shared tasks,
@@ -134,7 +135,7 @@ def plan_warnings(plan: Plan, tracked_files: Sequence[str] | None = None) -> lis
             "dependency orders them; add a dependency to choose the order, or narrow the "
             "touches so they can run side by side"
         )))
-    diagnostics = [
+    diagnostics = [*plan.warnings] + [
         Diagnostic(plan.path, task.line or None, message, level="warning", task=task.id)
         for task, message in found
     ]

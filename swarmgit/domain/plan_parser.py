@@ -22,40 +22,40 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from swarmgit.domain.digraph import cyclic_groups
+from swarmgit.domain.markdown import Kind, heading, kinds
 from swarmgit.domain.plan import ConcurrencyClass, Plan, Severity, Task, parse_effort
+from swarmgit.domain.plan_fields import (
+    FIELD_KEYS,
+    ID_PATTERN,
+    Note,
+    field_key,
+    heading_task,
+    heading_task_id,
+    malformed_task,
+    stray_line,
+    unknown_field,
+)
 from swarmgit.domain.touches import normalize_touch
 from swarmgit.errors import Diagnostic, InvalidInput
 
 HEADER_RE = re.compile(
     r"^(?P<indent>[ \t]*)[-*+][ \t]+\[(?P<mark>[ xX])\][ \t]+"
-    r"\*\*(?P<id>[A-Za-z][A-Za-z_]*-?\d[A-Za-z0-9_-]*):?\*\*"
+    rf"\*\*(?P<id>{ID_PATTERN}):?\*\*"
     r"[ \t]*[:\u2014\u2013-]?[ \t]*(?P<title>.*?)[ \t]*$"
 )
 FIELD_RE = re.compile(
     r"^(?P<indent>[ \t]*)[-*+][ \t]+\*\*(?P<name>[^*:\s][^*:]*?)[ \t]*(?::\*\*|\*\*[ \t]*:)"
     r"[ \t]*(?P<value>.*?)[ \t]*$"
 )
-_HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
-_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _NONE_WORDS = frozenset({"", "none", "-", "\u2014", "\u2013", "n/a", "read-only", "readonly"})
 _BOOLS = {"true": True, "yes": True, "false": False, "no": False}
-_FIELD_KEYS = {
-    "owner role": "role", "owner": "role", "role": "role",
-    "depends on": "deps", "dependencies": "deps", "deps": "deps",
-    "touches": "touches",
-    "concurrency class": "concurrency", "concurrency": "concurrency",
-    "needs user input": "needs_user_input", "user input": "needs_user_input",
-    "effort": "effort",
-    "model": "model",
-    "severity": "severity",
-    "acceptance": "acceptance", "acceptance criteria": "acceptance",
-    "run": "run",
-    "brief": "brief",
-}  # fmt: skip
 # Touches items: a code span, a [bracketed note], a comma, or plain text.
 _TOUCH_TOKEN_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)|\[[^\]]*\]|,|[^,`\[]+|[`\[]", re.S)
 _COMMENT_RE = re.compile(r"\([^)]*\)")  # "S (1 hour)", "T00 (if brownfield)"
 _FIELD_INDENT = "  "
+MAX_PLAN_TASKS = 5_000  # far beyond any plan a team reviews; keeps every command interactive
+MAX_PLAN_BYTES = 4_000_000
+BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,11 @@ class StrayField:
 
 @dataclass(frozen=True)
 class PlanOutline:
-    """A plan's task blocks and stray field lines, in file order."""
+    """A plan's task blocks, stray field lines, and notes on lines not understood."""
 
     blocks: tuple[TaskBlock, ...]
     stray: tuple[StrayField, ...]
+    notes: tuple[Note, ...] = ()
 
 
 def split_lines(text: str) -> list[str]:
@@ -118,15 +119,18 @@ def _indent_of(content: str) -> int:
     return _width(content[: len(content) - len(content.lstrip(" \t"))])
 
 
-def _key(name: str) -> str:
-    return " ".join(name.replace("_", " ").lower().split())
-
-
 def scan_plan(text: str) -> PlanOutline:
-    """The task blocks and stray field lines of a plan, by line number."""
-    lines = [line_content(line) for line in split_lines(text)]
+    """The task blocks and stray field lines of a plan, by line number (a leading BOM is
+    skipped)."""
+    lines = [line_content(line) for line in split_lines(text.removeprefix(BOM))]
+    marks = kinds(lines)
     blocks: list[TaskBlock] = []
     stray: list[StrayField] = []
+    notes: list[Note] = []
+    headed: list[tuple[int, str]] = []  # headings written like a task: (line, title)
+    fields_under: set[int] = set()  # lines of those with field lines in their section
+    section: tuple[int, str] | None = None  # the heading whose section this is, until a task
+    dropped = False  # after a task line that does not parse: its fields are reported with it
     current: TaskBlock | None = None
     fields: list[FieldLine] = []
 
@@ -139,38 +143,57 @@ def scan_plan(text: str) -> PlanOutline:
 
     i = 0
     while i < len(lines):
-        content = lines[i]
+        content, kind = lines[i], marks[i]
         i += 1
-        header = HEADER_RE.match(content)
-        if header:
+        if kind is Kind.HEADING:
             close()
+            dropped = False
+            found = heading(content)
+            section = (i, found.title) if found and heading_task_id(found.title) else None
+            if section is not None:
+                headed.append(section)
+        elif kind is not Kind.TEXT:
+            continue  # fenced code is prose
+        elif header := HEADER_RE.match(content):
+            close()
+            section, dropped = None, False
             checked = header["mark"] != " "
             current = TaskBlock(header["id"], header["title"], checked, i, _width(header["indent"]))
-        elif _HEADING_RE.match(content):
-            close()
-        elif fence := _FENCE_RE.match(content):
-            i = _fence_end(lines, i, fence.group(1))
         elif field := FIELD_RE.match(content):
+            name = field["name"].strip()
             if current is None or _width(field["indent"]) <= current.indent:
-                if current is not None or not blocks:  # else: prose after a heading
-                    stray.append(StrayField(field["name"].strip(), i, current))
+                if current is None and dropped:
+                    continue
+                if current is None and section is not None:
+                    fields_under.add(section[0])  # reported with the heading
+                    continue
+                if current is not None or not blocks:
+                    stray.append(StrayField(name, i, current))
+                elif field_key(name) in FIELD_KEYS:
+                    notes.append(Note(i, f"field **{name}:** is under no task (a heading ends "
+                                         "the task above it), so it is ignored", "warning"))
                 continue
             end = _continuation_end(lines, i, _width(content[: field.start("name") - 2]))
-            name = field["name"].strip()
-            key = _FIELD_KEYS.get(_key(name), "extra")
+            key = FIELD_KEYS.get(field_key(name), "extra")
+            if key == "extra" and (note := unknown_field(name, i, current.id)) is not None:
+                notes.append(note)
             fields.append(FieldLine(name, key, i, end, _join_value(field["value"], lines[i:end])))
             i = end
+        elif content.strip():
+            note = malformed_task(content, i)
+            if note is not None:
+                close()
+                dropped = True
+            elif current is not None:
+                inside = _indent_of(content) > current.indent
+                note = stray_line(content, i, current.id, inside)
+            if note is not None:
+                notes.append(note)
     close()
-    return PlanOutline(tuple(blocks), tuple(stray))
-
-
-def _fence_end(lines: Sequence[str], start: int, fence: str) -> int:
-    """Index after the line closing a fenced code block (or the end): its lines are prose."""
-    for j in range(start, len(lines)):
-        closing = _FENCE_RE.match(lines[j])
-        if closing and closing.group(1)[0] == fence[0] and len(closing.group(1)) >= len(fence):
-            return j + 1
-    return len(lines)
+    ids = {block.id for block in blocks}
+    notes += (heading_task(title, line, line in fields_under) for line, title in headed
+              if heading_task_id(title) not in ids)
+    return PlanOutline(tuple(blocks), tuple(stray), tuple(notes))
 
 
 def _continuation_end(lines: Sequence[str], start: int, column: int) -> int:
@@ -201,9 +224,16 @@ _Report = Callable[[FieldLine, str], None]
 
 
 def parse_plan(text: str, path: str = "plan.md") -> Plan:
-    """Parse and validate plan.md text. Raises InvalidInput listing every problem found."""
+    """Parse and validate plan.md text. Raises InvalidInput listing every problem found; lines
+    kept but not understood come back as `Plan.warnings`."""
+    if len(text) > MAX_PLAN_BYTES:
+        raise InvalidInput([Diagnostic(path, None, _too_big(f"{len(text)} characters"))])
     outline = scan_plan(text)
+    if len(outline.blocks) > MAX_PLAN_TASKS:
+        raise InvalidInput([Diagnostic(path, None, _too_big(f"{len(outline.blocks)} tasks"))])
+    notes = [Diagnostic(path, n.line, n.message, n.level, n.task) for n in outline.notes]
     problems = [_stray_problem(path, stray) for stray in outline.stray]
+    problems += [note for note in notes if note.level == "error"]
     tasks: list[Task] = []
     for block in outline.blocks:
         task, found = _task_from_block(block, path)
@@ -213,7 +243,13 @@ def parse_plan(text: str, path: str = "plan.md") -> Plan:
     problems.extend(_graph_problems(tasks, deps_lines, path))
     if problems:
         raise InvalidInput(sorted(problems, key=lambda d: (d.line or 0, d.message)))
-    return Plan(tasks=tuple(tasks), path=path)
+    warnings = tuple(note for note in notes if note.level == "warning")
+    return Plan(tasks=tuple(tasks), path=path, warnings=warnings)
+
+
+def _too_big(size: str) -> str:
+    return (f"the plan is too large ({size}); the limits are {MAX_PLAN_TASKS} tasks and "
+            f"{MAX_PLAN_BYTES // 1_000_000} MB: split the work into several tracks")
 
 
 def _stray_problem(path: str, stray: StrayField) -> Diagnostic:
@@ -239,7 +275,7 @@ def _task_from_block(block: TaskBlock, path: str) -> tuple[Task, list[Diagnostic
     seen: dict[str, int] = {}
     touches_given = concurrency_bad = False
     for field in block.fields:
-        slot = field.key if field.key != "extra" else f"extra:{_key(field.name)}"
+        slot = field.key if field.key != "extra" else f"extra:{field_key(field.name)}"
         if field.key != "run" and slot in seen:
             report(field, f"{field.name} is given twice (first on line {seen[slot]}): keep one")
             continue
@@ -315,12 +351,23 @@ def _run_command(field: FieldLine, value: str, report: _Report) -> str:
     command = _unquote(value).strip()
     if not command:
         report(field, "Run is empty: give one shell command, like `- **Run:** make test`")
+    elif _unclosed_code_span(value):
+        report(field, f"Run {value!r} has a backtick that closes no code span, so the shell would "
+                      "run it as written: write the command as one code span, like `make test`")
     return command
 
 
 def _normal_touches(field: FieldLine, value: str, report: _Report) -> Iterator[str]:
+    if _unclosed_code_span(value):
+        report(field, f"Touches {value!r} has a backtick that closes no code span: give each "
+                      "path its own, like `src/a.py`, `src/b.py`")
+        return
     seen: set[str] = set()
     for raw in _split_touches(value):
+        if "," in raw:
+            report(field, f"touch {raw!r} holds a comma: give each path its own code span, like "
+                          "`src/a.py`, `src/b.py`")
+            continue
         try:
             touch = normalize_touch(raw)
         except ValueError as error:
@@ -373,6 +420,19 @@ def _split_touches(value: str) -> list[str]:
         elif not (text.startswith("[") and text.endswith("]")):
             prose += text
     return items
+
+
+def _unclosed_code_span(value: str) -> bool:
+    """Whether a backtick run opens a code span that never closes (as in CommonMark, a run
+    is closed by the next run of the same length)."""
+    runs = [len(run) for run in re.findall(r"`+", value)]
+    i = 0
+    while i < len(runs):
+        closing = next((j for j in range(i + 1, len(runs)) if runs[j] == runs[i]), None)
+        if closing is None:
+            return True
+        i = closing + 1
+    return False
 
 
 def _unquote(value: str) -> str:

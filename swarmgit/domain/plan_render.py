@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from swarmgit.domain.plan import Status, Task
 from swarmgit.domain.plan_parser import (
+    BOM,
     FIELD_RE,
     HEADER_RE,
     TaskBlock,
@@ -28,8 +29,10 @@ def render_status(text: str, statuses: Mapping[str, Status]) -> str:
     """Text with each named task's checkbox (`[x]` iff done) and `Status:` field set.
 
     A task without a `Status:` field gets one after its last field line. Ids not in the text
-    are ignored (append spawned tasks first). Idempotent.
+    are ignored (append spawned tasks first). Idempotent. A leading BOM is kept.
     """
+    if text.startswith(BOM):
+        return BOM + render_status(text.removeprefix(BOM), statuses)
     lines = split_lines(text)
     replaced: dict[int, str] = {}
     inserted: dict[int, str] = {}

@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from swarmgit.domain.markdown import Kind, heading, is_row, is_separator, kinds, split_row
 from swarmgit.domain.plan import Severity
 from swarmgit.errors import Diagnostic
 
@@ -57,9 +58,7 @@ TABLE_COLUMNS = (
     "ID", "Subtask", "Touches", "Effort", "User Input", "Severity", "Dedup Key", "Accept Criteria",
 )
 
-_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _STATUS_RE = re.compile(r"^\s*(?:[-*]\s+)?\**\s*status\s*(?::\s*\**|\**\s*:)\s*(.*)$", re.I)
-_SEPARATOR_RE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _LIST_ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(.*)$")
 _BACKTICK_RE = re.compile(r"`([^`]+)`")
 
@@ -107,9 +106,10 @@ def parse_report(text: str, path: str) -> tuple[Report, list[Diagnostic]]:
     lines = text.splitlines()
     warnings: list[Diagnostic] = []
     status = _parse_status(lines, path, warnings)
-    sections = _sections(lines)
+    marks = kinds(lines)
+    sections = _sections(lines, marks)
     summary = "\n".join(lines[slice(*sections.get("summary", (0, 0)))]).strip()
-    files = _files_touched(lines, *sections.get("files", (0, 0)))
+    files = _files_touched(lines, marks, *sections.get("files", (0, 0)))
     candidates = _candidates(lines, *sections.get("spawn", (0, 0)), path, warnings)
     report = Report(status=status, summary=summary, files_touched=files, candidates=candidates)
     return report, warnings
@@ -141,7 +141,7 @@ def _parse_status(lines: Sequence[str], path: str, warnings: list[Diagnostic]) -
     return "partial"
 
 
-def _sections(lines: Sequence[str]) -> dict[str, tuple[int, int]]:
+def _sections(lines: Sequence[str], marks: Sequence[Kind]) -> dict[str, tuple[int, int]]:
     """Body line spans [start, end) of the summary, files and spawn sections (first of each).
 
     A section runs to the next heading of its own level or higher; headings inside fenced code
@@ -151,20 +151,16 @@ def _sections(lines: Sequence[str]) -> dict[str, tuple[int, int]]:
     open_name: str | None = None
     open_level = 0
     start = 0
-    fenced = False
-    for index, line in enumerate(lines):
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
-        match = None if fenced else _HEADING_RE.match(line)
-        if not match:
+    for index, (line, kind) in enumerate(zip(lines, marks)):
+        title = heading(line, index) if kind is Kind.HEADING else None
+        if title is None:
             continue
-        level = len(match.group(1))
-        if open_name is not None and level <= open_level:
+        if open_name is not None and title.level <= open_level:
             found.setdefault(open_name, (start, index))
             open_name = None
-        name = _section_name(match.group(2))
+        name = _section_name(title.title)
         if open_name is None and name is not None and name not in found:
-            open_name, open_level, start = name, level, index + 1
+            open_name, open_level, start = name, title.level, index + 1
     if open_name is not None:
         found.setdefault(open_name, (start, len(lines)))
     return found
@@ -181,23 +177,23 @@ def _section_name(title: str) -> str | None:
     return None
 
 
-def _files_touched(lines: Sequence[str], start: int, end: int) -> tuple[str, ...]:
+def _files_touched(
+    lines: Sequence[str], marks: Sequence[Kind], start: int, end: int
+) -> tuple[str, ...]:
     """Paths from list items (the first backtick span, else a bare path before ` - `) and from
     fenced blocks (one path per line), in order, without repeats. A subsection about the
     *planned* touches (Swarm-IOSM copies the brief there) is not what was touched."""
     paths: list[str] = []
-    fenced = planned = False
-    for line in lines[start:end]:
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
+    planned = False
+    for line, kind in zip(lines[start:end], marks[start:end]):
+        if kind is Kind.FENCE:
             continue
-        heading = None if fenced else _HEADING_RE.match(line)
-        if heading:
-            planned = "planned" in heading.group(2).lower()
+        if kind is Kind.HEADING:
+            planned = "planned" in line.lower()
             continue
         if planned:
             continue
-        if fenced:
+        if kind is Kind.CODE:
             candidate = line.strip()
         elif match := _LIST_ITEM_RE.match(line):
             item = match.group(1).strip()
@@ -214,42 +210,12 @@ def _path_like(text: str) -> bool:
     return bool(text) and not text.startswith("[") and not any(c.isspace() for c in text)
 
 
-def split_row(line: str) -> list[str]:
-    """Cells of a markdown table row: `\\|` and pipes inside backtick spans are literal."""
-    text = line.strip()
-    if text.startswith("|"):
-        text = text[1:]
-    cells: list[str] = []
-    current: list[str] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\" and text[i + 1 : i + 2] == "|":
-            current.append("|")
-            i += 2
-            continue
-        if char == "`" and (close := text.find("`", i + 1)) != -1:
-            current.append(text[i : close + 1].replace("\\|", "|"))
-            i = close + 1
-            continue
-        if char == "|":
-            cells.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-        i += 1
-    tail = "".join(current).strip()
-    if tail or not line.rstrip().endswith("|"):
-        cells.append(tail)
-    return cells
-
-
 def _candidates(
     lines: Sequence[str], start: int, end: int, path: str, warnings: list[Diagnostic]
 ) -> tuple[SpawnCandidate, ...]:
     """The first table of the section; rows that do not read are skipped with a warning."""
     index = start
-    while index < end and not lines[index].lstrip().startswith("|"):
+    while index < end and not is_row(lines[index]):
         index += 1
     if index == end:
         return ()
@@ -265,10 +231,10 @@ def _candidates(
         ))
         return ()
     index += 1
-    if index < end and _SEPARATOR_RE.match(lines[index].strip()):
+    if index < end and is_separator(lines[index]):
         index += 1
     found: list[SpawnCandidate] = []
-    while index < end and lines[index].lstrip().startswith("|"):
+    while index < end and is_row(lines[index]):
         cells = split_row(lines[index])
         try:
             found.append(_candidate(columns, cells))

@@ -35,7 +35,7 @@ from swarmgit.engine.taskspace import (
 from swarmgit.engine.views import refresh, track_budget
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError, WorkFailed
-from swarmgit.fsutil import rewrite_atomic
+from swarmgit.fsutil import read_agent_text, rewrite_atomic
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.store.state import Store, TaskRow, TaskSpec
 
@@ -285,7 +285,10 @@ class Dispatcher:
         self._record_usage(task.id, outcome)
         result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit,
                           secrets=self.ws.secrets)
-        report_text = self.ws.secrets.redact(_read(job.report_file) or outcome.report_text or "")
+        agent_report, bad_bytes = read_agent_text(job.report_file)
+        if bad_bytes:
+            self._event("warning", bad_bytes, task.id)
+        report_text = self.ws.secrets.redact(agent_report or outcome.report_text or "")
         for written in (job.shared_context, job.log_file, job.report_file):  # agent-writable
             rewrite_atomic(written, self.ws.secrets.redact)
         if not outcome.ok:
@@ -382,7 +385,4 @@ class Dispatcher:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError):
-        return ""
+    return read_agent_text(path)[0]  # agents write shared_context.md: never crash on its bytes

@@ -17,7 +17,7 @@ from swarmgit.domain.report import Report, SpawnCandidate
 from swarmgit.domain.spawn import DEDUP_FIELD, decide_spawn
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError
-from swarmgit.fsutil import write_atomic
+from swarmgit.fsutil import read_user_text, write_atomic
 from swarmgit.store.state import Store
 
 SPAWNED = "spawned"
@@ -41,7 +41,7 @@ def save_report(path: Path, text: str) -> None:
 def add_tasks_to_plan(ws: Workspace, track: str, tasks: list[Task]) -> None:
     """Append the tasks to plan.md; what is appended is redacted of the secret values."""
     path = ws.plan_path(track)
-    text = path.read_text(encoding="utf-8")
+    text = read_user_text(path)
     appended = append_tasks(text, tasks)[len(text):]
     write_atomic(path, text + ws.secrets.redact(appended))
 

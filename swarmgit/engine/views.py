@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from swarmgit.domain.plan import Status
 from swarmgit.domain.plan_render import render_status
 from swarmgit.engine.workspace import Workspace
-from swarmgit.fsutil import write_atomic
+from swarmgit.fsutil import read_user_text, write_atomic
 from swarmgit.store.state import CostSummary, LockRow, Store, TaskRow
 
 
@@ -67,7 +67,7 @@ def write_views(ws: Workspace, track: str, rows: Sequence[TaskRow], state_md: st
     """Write plan.md's statuses and iosm_state.md. plan.md is read afresh each time, so edits the
     user makes to it during a run (new tasks, notes) are kept."""
     path = ws.plan_path(track)
-    text = path.read_text(encoding="utf-8")
+    text = read_user_text(path)
     new_plan = render_status(text, {row.id: Status(row.status) for row in rows})
     if new_plan != text:
         write_atomic(path, new_plan)

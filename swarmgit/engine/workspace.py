@@ -15,6 +15,7 @@ from swarmgit.domain.plan import Plan
 from swarmgit.domain.plan_parser import parse_plan
 from swarmgit.domain.secrets import NO_SECRETS, Secrets, secrets_from_env
 from swarmgit.errors import UsageError
+from swarmgit.fsutil import read_user_text
 from swarmgit.gitops import repo as gitrepo
 
 TRACKS_DIR = Path("swarm") / "tracks"
@@ -90,5 +91,6 @@ def resolve_track(ws: Workspace, track: str | None) -> str:
 def read_plan(ws: Workspace, track: str) -> tuple[Plan, str]:
     """The track's parsed plan and its text; malformed plans raise InvalidInput (exit 2)."""
     path = ws.plan_path(track)
-    text = path.read_text(encoding="utf-8")
-    return parse_plan(text, str(path.relative_to(ws.root))), text
+    shown = str(path.relative_to(ws.root))
+    text = read_user_text(path, shown)
+    return parse_plan(text, shown), text

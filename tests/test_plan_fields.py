@@ -1,0 +1,147 @@
+"""The plan parser never drops text it does not understand: each such line is an error (running
+on would do something the user did not write) or a warning (kept or harmless), shown by
+`git swarm plan check` with its line and the likely intent."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from swarmgit.domain.plan_parser import parse_plan
+from tests.gitutil import git
+from tests.swarmrepo import swarm, track_repo
+
+T01 = "- [ ] **T01**: one\n  - **Touches:** `a.py`\n  - **Acceptance:** done\n"
+
+
+def t02(*fields: str, header: str = "- [ ] **T02**: two") -> str:
+    return T01 + header + "\n" + "".join(f"  {field}\n" for field in fields) + "  - **Acceptance:** ok\n"
+
+
+def plan_check(tmp_path: Path, body: str) -> tuple[int, str]:
+    repo = track_repo(tmp_path / "r", "")
+    (repo / "swarm/tracks/t/plan.md").write_text("# Plan\n\n" + body, encoding="utf-8")
+    git(repo, "commit", "-qam", "plan")
+    result = swarm(repo, "plan", "check", "t")
+    return result.exit_code, result.output
+
+
+ERRORS = {
+    "near miss of Depends on": (
+        t02("- **Depend on:** T01", "- **Touches:** `b.py`"), 7,
+        "T02: unknown field **Depend on:** would be ignored: did you mean **Depends on:**?"),
+    "near miss of Touches": (
+        t02("- **Touch:** `b.py`"), 7, "did you mean **Touches:**?"),
+    "Dependency for Dependencies": (
+        t02("- **Dependency:** T01", "- **Touches:** `b.py`"), 7, "did you mean **Depends on:**?"),
+    "run together": (
+        t02("- **DependsOn:** T01", "- **Touches:** `b.py`"), 7, "did you mean **Depends on:**?"),
+    "not bold": (
+        t02("- Depends on: T01", "- **Touches:** `b.py`"), 7,
+        "T02: this line looks like the **Depends on:** field but is not written as one, so it "
+        "would be ignored: write `- **Depends on:** value`"),
+    "no colon": (
+        t02("- **Depends on** T01", "- **Touches:** `b.py`"), 7, "looks like the **Depends on:** field"),
+    "space inside the bold": (
+        t02("- ** Depends on:** T01", "- **Touches:** `b.py`"), 7, "looks like the **Depends on:** field"),
+    "italic": (
+        t02("- *Touches:* `b.py`"), 7, "looks like the **Touches:** field"),
+    "unbalanced backtick in touches": (
+        t02("- **Touches:** `src/a.py, `src/b.py`"), 7,
+        "T02: Touches '`src/a.py, `src/b.py`' has a backtick that closes no code span: give each "
+        "path its own, like `src/a.py`, `src/b.py`"),
+    "two paths in one code span": (
+        t02("- **Touches:** `src/a.py, src/b.py`"), 7, "touch 'src/a.py, src/b.py' holds a comma"),
+    "unclosed backtick in run": (
+        t02("- **Touches:** `b.py`", "- **Run:** `make test"), 8,
+        "T02: Run '`make test' has a backtick that closes no code span, so the shell would run it "
+        "as written"),
+    "heading-style task": (
+        T01 + "\n### T02: two\n- **Depends on:** T01\n- **Touches:** `b.py`\n", 7,
+        "heading looks like task T02 but tasks are checkbox lines, so it and its fields would be "
+        "dropped: write `- [ ] **T02**: two`"),
+    "truncated task line": (
+        T01 + "- [ ] **T0", 6,
+        "task line does not parse, so the task would be dropped: the line is cut off"),
+    "task id not in bold": (
+        T01 + "- [ ] T02: two\n  - **Touches:** `b.py`\n", 6,
+        "task line does not parse, so the task would be dropped: did you mean `- [ ] **T02**: two`?"),
+}
+
+
+@pytest.mark.parametrize("case", ERRORS, ids=list(ERRORS))
+def test_a_line_that_would_be_lost_is_an_error_naming_line_and_intent(tmp_path: Path, case: str) -> None:
+    body, line, message = ERRORS[case]
+
+    code, output = plan_check(tmp_path, body)
+
+    assert code == 2, output
+    [error] = [row for row in output.splitlines() if f"plan.md:{line}: error: " in row]
+    assert message in error, output
+    assert "Traceback" not in output
+
+
+WARNINGS = {
+    "unknown field": (
+        t02("- **Notes:** ask ops first", "- **Touches:** `b.py`"), 7,
+        "T02: unknown field **Notes:** is kept but swarmgit does not use it"),
+    "prose inside a task": (
+        t02("- **Touches:** `b.py`", "remember the cache"), 8,
+        "T02: this line is not a field and is ignored: fields are written `- **Name:** value`"),
+    "checkbox that is not a task": (
+        T01 + "- [ ] review with ops\n", 6, "checkbox line is not a task and is ignored"),
+    "known field under a heading": (
+        T01 + "\n## Notes\n- **Effort:** XL\n", 8,
+        "field **Effort:** is under no task (a heading ends the task above it), so it is ignored"),
+    "task-like heading without fields": (
+        T01 + "\n## Q3: roadmap\n\nlater\n", 7, "heading looks like task Q3, which is not a task"),
+}
+
+
+@pytest.mark.parametrize("case", WARNINGS, ids=list(WARNINGS))
+def test_text_kept_or_harmless_but_not_understood_is_a_warning(tmp_path: Path, case: str) -> None:
+    body, line, message = WARNINGS[case]
+
+    code, output = plan_check(tmp_path, body)
+
+    assert code == 0, output
+    assert re.search(r"plan\.md: \d tasks?, .* [1-9] warnings?\n", output), output
+    [warning] = [row for row in output.splitlines() if f"plan.md:{line}: warning: " in row]
+    assert message in warning, output
+
+
+def test_unknown_fields_are_kept_and_case_and_spacing_variants_are_read() -> None:
+    plan = parse_plan(t02("- **DEPENDS  ON :** T01", "- **touches:** `b.py`", "- **Notes:** ask ops"))
+
+    task = plan.task("T02")
+    assert task.deps == ("T01",) and task.touches == ("b.py",)
+    assert task.extra == {"Notes": "ask ops"}
+    assert [w.line for w in plan.warnings] == [7]
+
+
+def test_fields_swarmgit_writes_itself_give_no_warning() -> None:
+    plan = parse_plan(t02("- **Touches:** `b.py`", "- **Status:** done", "- **Dedup key:** b.py|x"))
+
+    assert plan.warnings == ()
+
+
+def test_a_heading_that_names_a_real_task_is_a_heading() -> None:
+    plan = parse_plan("## T01: one\n\n" + T01)
+
+    assert plan.ids == ("T01",) and plan.warnings == ()
+
+
+def test_balanced_backticks_in_run_are_the_users_command() -> None:
+    plan = parse_plan(t02("- **Touches:** `b.py`", "- **Run:** echo `date` > b.py",
+                          "- **Run:** `` echo ` ``"))
+
+    assert plan.task("T02").run == ("echo `date` > b.py", "echo `")
+
+
+def test_fields_of_a_task_line_that_does_not_parse_are_not_given_to_the_task_above() -> None:
+    text = T01 + "- [ ] T02: two\n  - **Touches:** `b.py`\n  - **Effort:** XL\n"
+
+    with pytest.raises(Exception) as caught:
+        parse_plan(text)
+    assert [d.line for d in caught.value.diagnostics] == [4]  # type: ignore[attr-defined]
