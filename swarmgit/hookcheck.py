@@ -138,9 +138,12 @@ def _options(args: Sequence[str]) -> tuple[bool, str | None, str | None]:
 def _git(*args: str, allow_fail: bool = False) -> bytes:
     """stdout of a git command run here; a failure raises _GitFailed unless `allow_fail`
     (then the output is empty)."""
-    import subprocess  # here, not at the top: the hook never needs it and it costs ~5 ms
+    # Here, not at the top: the hook never needs these (subprocess alone costs it ~5 ms).
+    from pathlib import Path
 
-    proc = subprocess.run(["git", *args], capture_output=True)
+    from swarmgit.gitops.safe_git import run_git_bytes
+
+    proc = run_git_bytes(Path.cwd(), *args, keep_env=("GIT_INDEX_FILE",))
     if proc.returncode != 0:
         if allow_fail:
             return b""
