@@ -17,6 +17,7 @@ from swarmgit.domain.integration import fix_candidates, integration_order
 from swarmgit.domain.plan import Status
 from swarmgit.domain.report import Report, SpawnCandidate
 from swarmgit.engine import spawning
+from swarmgit.engine.repo_guard import tamper_hold
 from swarmgit.engine.taskspace import merge_message
 from swarmgit.engine.views import refresh
 from swarmgit.engine.workspace import Workspace, read_plan
@@ -142,7 +143,7 @@ def _conflict_message(label: str, paths: tuple[str, ...], owner: dict[str, str])
 def _advance(ws: Workspace, store: Store, track: str, result: Integration, target: str,
              partial: bool, emit: Emit) -> None:
     """Move the target to the result, or record in `result.held` why it stays."""
-    held = _hold_reason(result, partial)
+    held = tamper_hold(store, track) or _hold_reason(result, partial)
     if not held:
         try:
             moved = advance_branch(ws.root, target, result.commit, f"swarm: integrate track {track}")
