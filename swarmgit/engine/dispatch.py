@@ -36,6 +36,7 @@ from swarmgit.engine.views import refresh, track_budget
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import SwarmError, UsageError, WorkFailed
 from swarmgit.gitops import repo as gitrepo
+from swarmgit.gitops.git_files import Fingerprint
 from swarmgit.store.state import Store, TaskRow, TaskSpec
 
 EventSink = Callable[[str, str, "str | None"], None]
@@ -95,7 +96,7 @@ class Dispatcher:
         self.inflight: dict[str, AgentJob] = {}
         self.paused = ""
         self.last_progress = ""
-        self.git_baselines: dict[str, repo_guard.Fingerprint] = {}
+        self.git_baselines: dict[str, Fingerprint] = {}
         self.blamed: repo_guard.Blamed = {}
         self.tampered = repo_guard.tamper_hold(store, track)
 
@@ -307,7 +308,7 @@ class Dispatcher:
             self._take_report(task, report_text, result.files)
         self._refresh_views()
 
-    def _git_files_changed(self, task_id: str, before: repo_guard.Fingerprint | None) -> str:
+    def _git_files_changed(self, task_id: str, before: Fingerprint | None) -> str:
         """'' when the git files are as they were when the task started; else the reason it
         fails, after recording the hold and stopping further starts."""
         if before is None:
