@@ -42,9 +42,13 @@ def entry_violations(touches: Sequence[str], entries: Sequence[ScopeEntry], trac
 
 
 def branch_violations(repo: pygit2.Repository, touches: Sequence[str], start: str, final: str) -> list[str]:
-    """The scope violations of a branch's change from `start` to `final` (renames: both sides)."""
-    entries = scope_entries(changes_between(repo, start, final))
-    return entry_violations(touches, entries, tracked_files(repo, start)) if entries else []
+    """The scope violations of a branch's change from `start` to `final` (renames: both sides).
+    A tree libgit2 refuses to read (e.g. a `..` entry, made with plumbing) is one too."""
+    try:
+        entries = scope_entries(changes_between(repo, start, final))
+        return entry_violations(touches, entries, tracked_files(repo, start)) if entries else []
+    except pygit2.GitError as exc:
+        return [f"a tree git refuses: {exc}"]
 
 
 def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, start_commit: str) -> Finalized:
@@ -56,6 +60,10 @@ def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, s
     except ScopeViolation as exc:
         head = str(repo.branches.local[branch].target)
         return Finalized(False, head, scope_diagnosis(task, exc.paths, "uncommitted changes"), "scope-violation")
+    except pygit2.GitError as exc:  # e.g. a `..` tree entry committed with plumbing
+        head = str(repo.branches.local[branch].target)
+        return Finalized(False, head, scope_diagnosis(task, [f"a tree git refuses: {exc}"], "committed on the branch"),
+                         "scope-violation")
     head = str(repo.branches.local[branch].target)
     files = tuple(touched_paths(changes_between(repo, start_commit, head)))
     outside = branch_violations(repo, task.touches, start_commit, head)
