@@ -100,3 +100,31 @@ def test_tree_entries_with_dot_dot_do_not_pass_as_inside_the_touches(tmp_path: P
     assert status["T01"]["status"] == "failed"
     assert "docs/../frontend/b.py" in status["T01"]["reason"]
     assert _integrated(repo, "frontend") == ["frontend/a.py"]
+
+
+SPAWN_OUT = """\
+**Status:** done
+
+## SpawnCandidates
+
+| ID | Subtask | Touches | Effort | User Input | Severity | Dedup Key | Accept Criteria |
+|----|---------|---------|--------|------------|----------|-----------|-----------------|
+| SC-01 | Rewrite the frontend | `frontend/` | S | false | low | fe | done |
+| SC-02 | More docs | `docs/more.md` | S | false | low | more | done |
+"""
+
+
+def test_a_spawn_candidate_outside_the_planned_touches_waits_for_the_user(tmp_path: Path) -> None:
+    report = tmp_path / "report.md"
+    report.write_text(SPAWN_OUT)
+    attacker = task_md("T01", "asks for more", touches="`docs/`", runs=(f'cp {report} "$SWARM_REPORT"',))
+    repo = track_repo(tmp_path / "r", attacker + HONEST, files=FILES, config=CONFIG)
+    assert swarm(repo, "implement", "t").exit_code == 0
+    plan = (repo / "swarm/tracks/t/plan.md").read_text()
+    assert "More docs" in plan and "Rewrite the frontend" not in plan
+    listed = swarm(repo, "spawn", "list", "t").output
+    assert listed.startswith("fe  [waiting]  Rewrite the frontend  (from T01; touches frontend/; touches "
+                             "frontend/ outside the track's planned touches (docs/, src/b.py))")
+    assert git(repo, "show", "main:src/b.py").stdout == "B = 1\n"
+    accepted = swarm(repo, "spawn", "accept", "fe", "--track", "t")
+    assert accepted.exit_code == 0 and "Rewrite the frontend" in (repo / "swarm/tracks/t/plan.md").read_text()
