@@ -62,3 +62,10 @@ def test_one_violation_per_path_in_input_order_rendered_plainly_when_just_outsid
     found = scope_violations(TOUCHES, [ScopeEntry("b"), ScopeEntry("a"), ScopeEntry("b")])
     assert [v.render() for v in found] == ["b", "a"]
     assert ScopeEntry("docs/../x").path in scope_violations(TOUCHES, [ScopeEntry("docs/../x")])[0].render()
+
+
+def test_the_hook_check_refuses_odd_paths_too() -> None:
+    from swarmgit.hookcheck import check_paths
+
+    assert check_paths(["docs/"], ["docs/../frontend/b.py", "docs/a.md", "docs/.GIT/x"]) == [
+        "docs/../frontend/b.py", "docs/.GIT/x"]

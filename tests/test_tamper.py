@@ -8,6 +8,7 @@ branch. `integrate --accept-repo-changes` is the way out once the user has looke
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,7 @@ def test_planted_git_files_fail_the_task_and_hold_the_target(tmp_path: Path, nam
     assert git(repo, "show", "swarm/t/integration:src/b.py").stdout == "B = 1\n"
     assert git(repo, "ls-tree", "-r", "--name-only", "swarm/t/integration", "docs").stdout == ""
     assert list(markers.iterdir()) == []
+    assert "hold on the advance (T01): the repository's git files changed" in swarm(repo, "status", "t").output
 
 
 def test_the_user_accepts_after_inspecting_and_the_honest_work_lands(tmp_path: Path) -> None:
@@ -88,3 +90,18 @@ def test_a_new_run_starts_nothing_while_a_hold_waits(tmp_path: Path) -> None:
     again = swarm(repo, "implement", "t")
     assert again.exit_code == 1 and "--accept-repo-changes" in again.output
     assert git(repo, "branch", "--list", "swarm/t/T03").stdout == ""
+
+
+def test_a_change_made_by_an_agent_orphaned_by_a_crash_is_caught_on_resume(tmp_path: Path) -> None:
+    repo = track_repo(tmp_path / "r", task_md("T01", "x", touches="`docs/`", runs=("mkdir -p docs && echo d > docs/a",)),
+                      config=CONFIG)
+    assert swarm(repo, "implement", "t", ).exit_code == 0
+    # As if the orchestrator had died while T01 ran, and T01's agent wrote a hook meanwhile.
+    with sqlite3.connect(repo / ".git/swarm/state.db") as db:
+        db.execute("UPDATE tasks SET status = 'running' WHERE id = 'T01'")
+    hook = repo / ".git/hooks/post-merge"
+    hook.write_text("#!/bin/sh\nexit 0\n")
+    resumed = swarm(repo, "resume", "t")
+    assert resumed.exit_code == 1
+    assert "T01 failed: the repository's git files changed while T01 ran" in resumed.output
+    assert ".git/hooks/post-merge (added)" in resumed.output

@@ -18,6 +18,7 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
         tasks = store.tasks(track)
         locks = store.locks(track)
         cost = store.cost_summary(track)
+        repo_holds = store.tamper_holds(track)
     budget = row.budget_usd if row and row.budget_usd is not None else ws.config.budget.track_usd
     held: dict[str, list[str]] = {}
     for lock in locks:
@@ -35,6 +36,7 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
             }
             for t in tasks
         ],
+        "repo_holds": repo_holds,
         "cost_usd": round(cost.usd, 4),
         "budget_usd": budget,
         "remaining_usd": round(max(0.0, budget - cost.usd), 4),
@@ -60,6 +62,8 @@ def render_status_table(data: dict[str, Any], root: Path) -> str:
     for t in data["tasks"]:
         if t["reason"] and t["status"] in ("failed", "blocked", "needs-input"):
             lines.append(f"{t['id']}: {t['reason'].splitlines()[0]}")
+    for task, message in data["repo_holds"].items():  # what changed, in full: the user inspects it
+        lines.append(f"hold on the advance ({task}): {message}")
     lines.append(f"cost: ${data['cost_usd']:.2f} of ${data['budget_usd']:.2f} "
                  f"(${data['remaining_usd']:.2f} left)")
     if data["budget_state"] != "ok":
