@@ -32,6 +32,7 @@ import libcst as cst
 
 from swarmgit.gates.cache import GateCache, cache_key
 from swarmgit.errors import WorkFailed
+from swarmgit.gitops.safe_git import run_git
 from swarmgit.gates.base import (
     Evidence,
     Finding,
@@ -186,7 +187,7 @@ def _kill_group(pid: int) -> None:
 
 
 def _git(repo: Path, *args: str, check: bool = True) -> None:
-    run = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    run = run_git(repo, *args)
     if check and run.returncode != 0:
         raise WorkFailed(f"git {' '.join(args)} failed in {repo}: {run.stderr.strip()}")
 

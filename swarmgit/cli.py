@@ -290,19 +290,24 @@ def demo_cmd(directory: Path | None) -> int:
 @click.option("--target", help="Branch to advance (default: integrate.target, else the branch checked out at implement).")
 @click.option("--no-advance", is_flag=True, help="Only merge, gate and report; move no user branch.")
 @click.option("--partial", is_flag=True, help="Advance even when some planned tasks are not done.")
+@click.option("--accept-repo-changes", is_flag=True,
+              help="You inspected the git files (.git/config, hooks, info) that changed while tasks ran: lift the hold.")
 @exits
-def integrate_cmd(track: str | None, target: str | None, no_advance: bool, partial: bool) -> int:
+def integrate_cmd(track: str | None, target: str | None, no_advance: bool, partial: bool,
+                  accept_repo_changes: bool) -> int:
     """Merge finished task branches in order, re-check scope, run the gates, write iosm_report.md.
 
     Branches merge in memory into swarm/<track>/integration (your working tree is untouched).
     The target branch advances only when the gates approve: fast-forward, else a merge commit,
-    never by force. Exit 1 when rejected.
+    never by force. Exit 1 when rejected. If the repository's git files (.git/config, hooks,
+    info) changed while a task ran, the target stays until --accept-repo-changes.
 
     Example: git swarm integrate redis --no-advance
     """
     from swarmgit.commands.integration import integrate_track
 
-    return integrate_track(_ws(), track, click.echo, target=target, advance=not no_advance, partial=partial)
+    return integrate_track(_ws(), track, click.echo, target=target, advance=not no_advance, partial=partial,
+                           accept_repo_changes=accept_repo_changes)
 
 
 @main.command("gates", context_settings=CONTEXT)

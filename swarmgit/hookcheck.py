@@ -4,7 +4,7 @@ Run by the installed pre-commit hook, only in a task worktree (`git diff --cache
 -z --no-renames | python -m swarmgit.hookcheck --hook --common-dir DIR --branch REF`), and by
 hand as `git swarm hook check` (`main([])`: this worktree). Every task commit pays for this
 module's imports, so it imports only the standard library, `swarmgit.store.task_scope` and
-`swarmgit.domain.touches`; in hook mode not even subprocess.
+`swarmgit.domain.scope`; in hook mode not even subprocess.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
 
-from swarmgit.domain.touches import path_allowed
+from swarmgit.domain.scope import path_problem
 from swarmgit.store.task_scope import lookup_touches, parse_task_branch
 
 USAGE = "usage: python -m swarmgit.hookcheck [--hook] [--common-dir DIR] [--branch REF]"
@@ -25,12 +25,13 @@ class _GitFailed(Exception):
 
 
 def check_paths(touches: Sequence[str], paths: Iterable[str]) -> list[str]:
-    """The paths `touches` does not allow, in input order, without repeats. A read-only task
-    (no touches) allows nothing."""
+    """The paths `touches` does not allow (`scope.path_problem`: outside them, or not a
+    normalised path, e.g. with a `..` or `.git` component), in input order, without repeats.
+    A read-only task (no touches) allows nothing."""
     seen: set[str] = set()
     offenders: list[str] = []
     for path in paths:
-        if path not in seen and not path_allowed(touches, path):
+        if path not in seen and path_problem(touches, path):
             offenders.append(path)
         seen.add(path)
     return offenders
@@ -138,9 +139,12 @@ def _options(args: Sequence[str]) -> tuple[bool, str | None, str | None]:
 def _git(*args: str, allow_fail: bool = False) -> bytes:
     """stdout of a git command run here; a failure raises _GitFailed unless `allow_fail`
     (then the output is empty)."""
-    import subprocess  # here, not at the top: the hook never needs it and it costs ~5 ms
+    # Here, not at the top: the hook never needs these (subprocess alone costs it ~5 ms).
+    from pathlib import Path
 
-    proc = subprocess.run(["git", *args], capture_output=True)
+    from swarmgit.gitops.safe_git import run_git_bytes
+
+    proc = run_git_bytes(Path.cwd(), *args, keep_env=("GIT_INDEX_FILE",))
     if proc.returncode != 0:
         if allow_fail:
             return b""

@@ -88,7 +88,7 @@ def _output(done: subprocess.CompletedProcess[str]) -> str:
     return done.stdout + done.stderr
 
 
-def test_a_task_edits_in_scope_and_its_spawn_candidate_runs_in_the_same_run(
+def test_a_task_edits_in_scope_and_its_spawn_candidate_runs_once_accepted(
     tmp_path: Path, api: MessagesServer
 ) -> None:
     plan = task_md("T01", "Fix the answer", touches="`src/`")
@@ -114,6 +114,13 @@ def test_a_task_edits_in_scope_and_its_spawn_candidate_runs_in_the_same_run(
         Turn.reply(_finish(files_touched=["docs/guide.md"])),
     )
 
+    first = swarm_process(repo, "implement", "t")
+    assert first.returncode == 0, _output(first)
+    # docs/ is outside the plan's touches (src/): the candidate waits for the user
+    waiting = swarm_process(repo, "spawn", "list", "t").stdout
+    assert "outside the track's planned touches (src/)" in waiting
+    accepted = swarm_process(repo, "spawn", "accept", "docs/guide.md|explain", "--track", "t")
+    assert accepted.returncode == 0, _output(accepted)
     done = swarm_process(repo, "implement", "t")
 
     assert done.returncode == 0, _output(done)
@@ -135,7 +142,7 @@ def test_a_task_edits_in_scope_and_its_spawn_candidate_runs_in_the_same_run(
     sc01 = plan_text[plan_text.index("**SC-01**"):]
     assert "**Depends on:** T01" in sc01 and "`docs/guide.md`" in sc01
     assert _started(repo) == ["T01", "SC-01"]
-    assert ("spawned", "SC-01") in [(kind, task) for kind, task, _ in _events(repo)]
+    assert ("spawn-held", "T01") in [(kind, task) for kind, task, _ in _events(repo)]
     # each branch holds only its task's work; main has both
     assert git(repo, "log", "--format=%s", "-1", "swarm/t/T01").stdout.strip() == "T01: 42"
     assert git(repo, "show", "swarm/t/T01:docs/guide.md").stdout == "# Guide\n"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
+from swarmgit.domain.scope import ScopeEntry
 from swarmgit.errors import WorkFailed
 from swarmgit.gitops.commit import ScopeViolation, commit_all
 from swarmgit.gitops.worktrees import create_task_worktree
@@ -15,15 +16,16 @@ from tests.gitutil import git, make_repo, write
 BODY = "".join(f"line {i}\n" for i in range(1, 21))
 
 
-Check = Callable[[Sequence[str]], Sequence[str]]
+Check = Callable[[Sequence[ScopeEntry]], Sequence[str]]
 
 
 def _allow(prefix: str) -> tuple[list[Sequence[str]], Check]:
     """A scope check allowing paths under `prefix`, recording what it was asked."""
     seen: list[Sequence[str]] = []
 
-    def check(paths: Sequence[str]) -> Sequence[str]:
-        seen.append(list(paths))
+    def check(entries: Sequence[ScopeEntry]) -> Sequence[str]:
+        paths = [e.path for e in entries]
+        seen.append(paths)
         return [p for p in paths if not p.startswith(prefix)]
 
     return seen, check

@@ -4,12 +4,14 @@ from pathlib import Path
 
 import pygit2
 
+from swarmgit.domain.scope import ScopeEntry
 from swarmgit.gitops.diff import (
     AddedLine,
     PathChange,
     added_lines_between,
     changed_lines,
     changes_between,
+    scope_entries,
     describe_paths,
     touched_paths,
     uncommitted_added_lines,
@@ -37,21 +39,26 @@ def test_changes_between_reports_adds_edits_deletions_renames_modes(tmp_path: Pa
     (root / "fresh").mkdir()
     git(root, "mv", "old/name.py", "fresh/name.py")
     (root / "run.sh").chmod(0o755)
+    (root / "link").symlink_to("../outside")
     head = _commit(root, "change")
     changes = changes_between(pygit2.Repository(str(root)), base, head)
     assert sorted(changes, key=repr) == sorted(
         [
-            PathChange("M", "keep.py", "keep.py"),
-            PathChange("A", None, "new.py"),
+            PathChange("M", "keep.py", "keep.py", 0o100644),
+            PathChange("A", None, "new.py", 0o100644),
             PathChange("D", "gone.py", None),
-            PathChange("R", "old/name.py", "fresh/name.py"),
-            PathChange("M", "run.sh", "run.sh"),
+            PathChange("R", "old/name.py", "fresh/name.py", 0o100644),
+            PathChange("M", "run.sh", "run.sh", 0o100755),
+            PathChange("A", None, "link", 0o120000, "../outside"),
         ],
         key=repr,
     )
     assert touched_paths(changes) == [
-        "fresh/name.py", "gone.py", "keep.py", "new.py", "old/name.py", "run.sh",
+        "fresh/name.py", "gone.py", "keep.py", "link", "new.py", "old/name.py", "run.sh",
     ]
+    entries = {e.path: e for e in scope_entries(changes)}
+    assert entries["old/name.py"] == ScopeEntry("old/name.py")
+    assert entries["link"] == ScopeEntry("link", 0o120000, "../outside")
 
 
 def test_identical_commits_have_no_changes(repo: Path) -> None:

@@ -220,7 +220,8 @@ Found more work.
 
 def test_report_spawns_one_task_now_and_holds_the_ones_for_the_user(tmp_path: Path) -> None:
     report = write(tmp_path, "report.md", SPAWN_REPORT)
-    repo = track_repo(tmp_path / "r", task_md("T01", "explore", touches="`src/a.py`",
+    # The planned touches cover every candidate's: none waits for lying outside the plan.
+    repo = track_repo(tmp_path / "r", task_md("T01", "explore", touches="`src/`, `docs/`",
                                               runs=(f'cp {report} "$SWARM_REPORT"',)), config=GATES_OFF)
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 0, result.output
@@ -258,7 +259,7 @@ def test_report_spawns_one_task_now_and_holds_the_ones_for_the_user(tmp_path: Pa
 
 def test_spawn_budget_zero_queues_candidates_instead(tmp_path: Path) -> None:
     report = write(tmp_path, "report.md", SPAWN_REPORT)
-    repo = track_repo(tmp_path / "r", task_md("T01", "explore", touches="`src/a.py`",
+    repo = track_repo(tmp_path / "r", task_md("T01", "explore", touches="`src/`, `docs/`",
                                               runs=(f'cp {report} "$SWARM_REPORT"',)),
                       config=GATES_OFF + "[spawn]\nbudget = 0\n")
     assert swarm(repo, "implement", "t").exit_code == 0

@@ -104,3 +104,28 @@ def test_new_ids_continue_after_existing_sc_ids_and_skip_taken_ones() -> None:
 
 def test_nothing_reported_decides_nothing() -> None:
     assert decide_spawn("T01", [], set(), 5, {"T01"}) == SpawnDecision((), (), (), ())
+
+
+def test_candidates_outside_the_planned_touches_wait_for_the_user() -> None:
+    from swarmgit.domain.plan import Plan
+    from swarmgit.domain.spawn import planned_touches
+
+    plan = Plan(tasks=(
+        Task(id="T01", title="a", touches=("docs/", "src/app.py")),
+        Task(id="SC-01", title="spawned", touches=("frontend/",), extra={DEDUP_FIELD: "k"}),
+    ))
+    planned = planned_touches(plan)
+    assert planned == ("docs/", "src/app.py")  # a spawned task's touches do not widen the plan
+
+    def candidate(key: str, touches: list[str]) -> SpawnCandidate:
+        return SpawnCandidate(id=key, subtask=key, touches=touches, effort="S", user_input=False,
+                              severity=Severity.LOW, dedup_key=key, accept="-")
+
+    decision = decide_spawn("T01", [candidate("in", ["docs/x/**/*.md", "src/app.py"]),
+                                    candidate("out", ["frontend/b.py"]), candidate("glob", ["**/*.md"])],
+                            (), 20, plan.ids, planned)
+    assert [t.touches for t in decision.spawn] == [("docs/x/**/*.md", "src/app.py")]
+    assert [(h.candidate.id, h.reason) for h in decision.wait_for_user] == [
+        ("out", "touches frontend/b.py outside the track's planned touches (docs/, src/app.py)"),
+        ("glob", "touches **/*.md outside the track's planned touches (docs/, src/app.py)"),
+    ]

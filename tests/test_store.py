@@ -342,3 +342,18 @@ def test_a_claim_whose_pid_now_names_a_newer_process_is_taken_over(tmp_path: Pat
     finally:
         newer.kill()
         newer.wait()
+
+
+def test_git_file_baselines_and_tamper_holds(store: Store) -> None:
+    assert store.git_baseline("t", "T01") is None and store.tamper_holds("t") == {}
+    store.set_git_baseline("t", "T01", '{"a": "1"}')
+    store.set_git_baseline("t", "T01", '{"a": "2"}')
+    assert store.git_baseline("t", "T01") == '{"a": "2"}'
+    store.add_tamper_hold("t", "T01", "hooks changed")
+    store.add_tamper_hold("t", "T02", "config changed")
+    assert store.tamper_holds("t") == {"T01": "hooks changed", "T02": "config changed"}
+    assert store.tamper_holds("other") == {}
+    assert store.clear_tamper_holds("t", "accepted") == {"T01": "hooks changed", "T02": "config changed"}
+    assert store.tamper_holds("t") == {} and store.git_baseline("t", "T01") == '{"a": "2"}'
+    assert [e.kind for e in store.events("t")] == ["tamper", "tamper", "tamper-accepted"]
+    assert store.clear_tamper_holds("t", "again") == {}

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from swarmgit.domain.touches import (
     conflict_pairs,
     conflicts,
+    contained,
     normalize_touch,
     overlap,
     path_allowed,
@@ -193,3 +194,22 @@ def test_plain_touches_match_exactly_as_gitignore_does(touches: list[str], path:
 
     spec = pathspec.GitIgnoreSpec.from_lines(["/" + t for t in touches])
     assert path_allowed(touches, path) == spec.match_file(path)
+
+
+@pytest.mark.parametrize(("inner", "outer", "inside"), [
+    ("docs/a.md", ["docs/"], True),
+    ("docs/", ["docs"], True),
+    ("docs/sub/", ["docs/"], True),
+    ("docs/**/*.md", ["docs/"], True),
+    ("docs/x.md", ["docs/*.md"], True),
+    ("anything/at/all", ["**"], True),
+    ("src/a.py", ["src/a.py"], True),
+    ("docs", ["docs/"], False),  # `docs` may be a file, which `docs/` does not allow
+    ("frontend/", ["docs/", "src/a.py"], False),
+    ("**/*.md", ["docs/"], False),
+    ("*.md", ["docs/"], False),
+    ("docs/*.py", ["docs/*.md"], False),
+    ("src/", ["src/a.py"], False),
+])
+def test_contained_is_sound(inner: str, outer: list[str], inside: bool) -> None:
+    assert contained(inner, outer) is inside

@@ -17,6 +17,7 @@ from importlib.abc import Traversable
 from pathlib import Path
 
 from swarmgit.errors import UsageError, WorkFailed
+from swarmgit.gitops.safe_git import run_git
 
 DEMO_TRACK = "demo"
 Echo = Callable[[str], None]
@@ -34,12 +35,13 @@ def _copy_tree(source: Traversable, target: Path) -> None:
 
 
 def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
+    done = run_git(repo, *args)
+    if done.returncode != 0:
+        raise WorkFailed(f"git {args[0]} failed in {repo}: {done.stderr.strip()}")
 
 
 def _has_identity(repo: Path) -> bool:
-    done = subprocess.run(["git", "var", "GIT_COMMITTER_IDENT"], cwd=repo, capture_output=True, text=True)
-    return done.returncode == 0
+    return run_git(repo, "var", "GIT_COMMITTER_IDENT").returncode == 0
 
 
 def build_demo_repo(target: Path) -> Path:

@@ -17,12 +17,22 @@ Echo = Callable[[str], None]
 
 
 def integrate_track(
-    ws: Workspace, track: str | None, echo: Echo, *, target: str | None, advance: bool, partial: bool
+    ws: Workspace, track: str | None, echo: Echo, *, target: str | None, advance: bool, partial: bool,
+    accept_repo_changes: bool = False,
 ) -> int:
-    """Merge the done branches, gate the result, advance the target on APPROVED."""
+    """Merge the done branches, gate the result, advance the target on APPROVED.
+    `accept_repo_changes`: the user inspected the git files that changed during tasks; their
+    holds are dropped first (the tasks stay failed)."""
     track_id = resolve_track(ws, track)
     echo = redacting(echo, ws.secrets)
     with claimed(ws, track_id) as store:
+        if accept_repo_changes:
+            accepted = store.clear_tamper_holds(track_id, "changes to the git files accepted by the user")
+            for task, message in accepted.items():
+                echo(f"accepted the git file changes made while {task} ran:")
+                echo("\n".join(line for line in message.splitlines()[1:] if line.startswith("  ")))
+            if not accepted:
+                echo("no git file changes were waiting to be accepted")
         result = integrate(ws, store, track_id, progress_printer(echo, ws.secrets), target=target,
                            advance=advance, partial=partial)
     for line in describe_integration(track_id, result):

@@ -21,8 +21,9 @@ def list_candidates(ws: Workspace, track: str | None, show_all: bool, echo: Echo
         echo("no spawn candidates wait for you" if not show_all else "no spawn candidates yet")
     for row in shown:
         reporter, candidate = spawning.from_payload(row.payload)
-        flags = ", ".join(f for f, on in (("needs user input", candidate.user_input),
-                                          ("critical", candidate.severity.value == "critical")) if on)
+        flags = spawning.waiting_reason(row.payload) or ", ".join(
+            f for f, on in (("needs user input", candidate.user_input),
+                            ("critical", candidate.severity.value == "critical")) if on)
         task = f" -> {row.task_id}" if row.task_id else ""
         echo(f"{row.dedup_key}  [{row.state}{task}]  {candidate.subtask}  (from {reporter}; touches "
              f"{', '.join(candidate.touches) or 'none'}{'; ' + flags if flags else ''})")

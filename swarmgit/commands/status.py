@@ -22,6 +22,7 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
         tasks = store.tasks(track)
         locks = store.locks(track)
         cost = store.cost_summary(track)
+        repo_holds = store.tamper_holds(track)
     budget = row.budget_usd if row and row.budget_usd is not None else ws.config.budget.track_usd
     held: dict[str, list[str]] = {}
     for lock in locks:
@@ -46,6 +47,7 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
             for t in tasks
         ],
         "run_report": str(report_path(ws, track)) if report_path(ws, track).is_file() else None,
+        "repo_holds": repo_holds,
         "cost_usd": round(cost.usd, 4),
         "budget_usd": budget,
         "remaining_usd": round(max(0.0, budget - cost.usd), 4),
@@ -74,6 +76,8 @@ def render_status_table(data: dict[str, Any], root: Path) -> str:
     for t in data["tasks"]:
         if t["reason"] and t["status"] in ("failed", "blocked", "needs-input"):
             lines.append(f"{t['id']}: {t['reason'].splitlines()[0]}")
+    for task, message in data["repo_holds"].items():  # what changed, in full: the user inspects it
+        lines.append(f"hold on the advance ({task}): {message}")
     if data["run_report"]:
         lines.append(f"run report: {_shown_path(data['run_report'], root)}")
     lines.append(f"cost: ${data['cost_usd']:.2f} of ${data['budget_usd']:.2f} "

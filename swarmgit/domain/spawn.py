@@ -2,8 +2,9 @@
 
 Each candidate, in report order, lands in exactly one bucket, checked in this order:
 1. duplicate: its dedup key was already seen in the track, or earlier in the same report;
-2. wait for the user: it needs user input, is of severity critical, or has touches that do not
-   normalise (the reason says which);
+2. wait for the user: it needs user input, is of severity critical, has touches that do not
+   normalise, or touches that do not lie inside the track's planned touches (`planned_touches`:
+   what the tasks the user planned may touch; when unsure, not inside) (the reason says which);
 3. over budget: the track's spawn budget is used up;
 4. spawn: a new task SC-NN (numbered after the highest existing SC id), depending on the task
    that reported it, its dedup key kept in the task's fields so the plan remembers it.
@@ -17,12 +18,13 @@ from dataclasses import dataclass
 from swarmgit.domain.plan import (
     DEFAULT_EFFORT_MINUTES,
     ConcurrencyClass,
+    Plan,
     Severity,
     Task,
     parse_effort,
 )
 from swarmgit.domain.report import SpawnCandidate
-from swarmgit.domain.touches import normalize_touch
+from swarmgit.domain.touches import contained, normalize_touch
 
 DEDUP_FIELD = "Dedup key"
 """The plan field (kept among a task's unknown fields) holding a spawned task's dedup key."""
@@ -52,8 +54,10 @@ def decide_spawn(
     seen_keys: Collection[str],
     budget_left: int,
     existing_ids: Collection[str],
+    planned: Sequence[str] | None = None,
 ) -> SpawnDecision:
-    """Sort `reporter`'s candidates into spawn / wait / duplicate / over-budget (see module doc)."""
+    """Sort `reporter`'s candidates into spawn / wait / duplicate / over-budget (see module doc).
+    `planned`: the track's planned touches; None (the user accepts) skips that rule."""
     spawn: list[Task] = []
     wait: list[Held] = []
     dupes: list[Held] = []
@@ -73,6 +77,8 @@ def decide_spawn(
                 touches = tuple(normalize_touch(t) for t in candidate.touches)
             except ValueError as exc:
                 reason = f"bad touches: {exc}"
+        if not reason and planned is not None:
+            reason = _outside_plan(touches, planned)
         if reason:
             wait.append(Held(candidate, reason))
         elif len(spawn) >= budget_left:
@@ -98,6 +104,19 @@ def _needs_user(candidate: SpawnCandidate) -> str:
     if candidate.severity is Severity.CRITICAL:
         return "severity critical"
     return ""
+
+
+def planned_touches(plan: Plan) -> tuple[str, ...]:
+    """The touches of the tasks the user planned (not spawned ones, which carry a dedup key)."""
+    return tuple(dict.fromkeys(t for task in plan.tasks if DEDUP_FIELD not in task.extra
+                               for t in task.touches))
+
+
+def _outside_plan(touches: Sequence[str], planned: Sequence[str]) -> str:
+    outside = [touch for touch in touches if not contained(touch, planned)]
+    if not outside:
+        return ""
+    return f"touches {', '.join(outside)} outside the track's planned touches ({', '.join(planned) or 'none'})"
 
 
 def _next_sc_number(existing_ids: Collection[str]) -> int:

@@ -116,6 +116,23 @@ def path_allowed(touches: Sequence[str], path: str) -> bool:
     return any(_literal_allows(touch, path) for touch in touches)
 
 
+def contained(inner: str, outer: Sequence[str]) -> bool:
+    """Whether every path the normalised touch `inner` can match is allowed by `outer` (sound:
+    unsure means False). A glob is judged by its literal leading folders: `docs/**/*.md` is
+    inside `docs/`, `**/*.md` inside nothing narrower than `**`."""
+    if inner in outer or WHOLE_REPO in outer:
+        return True
+    if _GLOB_CHARS.isdisjoint(inner):
+        probe = inner  # `a/b` (file or folder, and all under it) or `a/b/` (the folder)
+    else:
+        prefix = _literal_prefix(inner)
+        if not prefix:
+            return False
+        probe = "/".join(prefix) + "/"
+    # gitignore semantics: a pattern that matches a path matches everything under it too.
+    return any(path_allowed([touch], probe) for touch in outer)
+
+
 def conflicts(a: str, b: str) -> bool:
     """Whether some path could match both normalised touches (sound: unsure means True)."""
     if a == b:

@@ -22,7 +22,7 @@ from swarmgit.domain.cost import budget_state, cost_usd, model_for, per_task_cap
 from swarmgit.domain.plan import Plan, Status, Task
 from swarmgit.domain.report import parse_report, render_report, report_from_commits
 from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start
-from swarmgit.engine import spawning
+from swarmgit.engine import repo_guard, spawning
 from swarmgit.engine.finalize import finalize
 from swarmgit.engine.taskspace import (
     StartBlocked,
@@ -37,6 +37,7 @@ from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import read_agent_text, rewrite_atomic
 from swarmgit.gitops import repo as gitrepo
+from swarmgit.gitops.git_files import Fingerprint
 from swarmgit.store.state import Store, TaskRow, TaskSpec
 
 EventSink = Callable[[str, str, "str | None"], None]
@@ -96,6 +97,9 @@ class Dispatcher:
         self.inflight: dict[str, AgentJob] = {}
         self.paused = ""
         self.last_progress = ""
+        self.git_baselines: dict[str, Fingerprint] = {}
+        self.blamed: repo_guard.Blamed = {}
+        self.tampered = repo_guard.tamper_hold(store, track)
 
     # ---- public -------------------------------------------------------------------------
 
@@ -106,7 +110,7 @@ class Dispatcher:
         try:
             while True:
                 self._block_unreachable()
-                if not self.paused:
+                if not (self.paused or self.tampered):
                     for start in self.scheduler.decide(self._state(), self._limits()):
                         if self.only in (None, start.task):
                             self._start(start)
@@ -205,6 +209,7 @@ class Dispatcher:
             self._say("failed", f"{task.id} failed: worktree setup failed: {exc}", task.id)
             return
         job = self._job(task, prepared.worktree, rows[task.id])
+        self.git_baselines[task.id] = repo_guard.take_baseline(self.ws, self.store, self.track, task.id)
         self.store.mark_running(
             self.track, task.id, branch=prepared.branch, worktree=str(prepared.worktree),
             start_commit=point, after=start.after, pid=os.getpid(),
@@ -291,7 +296,12 @@ class Dispatcher:
         report_text = self.ws.secrets.redact(agent_report or outcome.report_text or "")
         for written in (job.shared_context, job.log_file, job.report_file):  # agent-writable
             rewrite_atomic(written, self.ws.secrets.redact)
-        if not outcome.ok:
+        tampered = self._git_files_changed(task.id, self.git_baselines.pop(task.id, None))
+        if tampered:
+            self.store.mark_finished(self.track, task.id, Status.FAILED.value,
+                                     final_commit=result.final_commit, reason=tampered)
+            self._say("failed", f"{task.id} failed: {tampered}", task.id)
+        elif not outcome.ok:
             self.store.mark_finished(self.track, task.id, Status.FAILED.value,
                                      final_commit=result.final_commit, reason=outcome.diagnosis)
             self._say("failed", f"{task.id} failed ({outcome.kind}): {outcome.diagnosis}", task.id)
@@ -304,6 +314,19 @@ class Dispatcher:
             self._say("done", f"{task.id} done at {result.final_commit[:10]}", task.id)
             self._take_report(task, report_text, result.files)
         self._refresh_views()
+
+    def _git_files_changed(self, task_id: str, before: Fingerprint | None) -> str:
+        """'' when the git files are as they were when the task started; else the reason it
+        fails, after recording the hold and stopping further starts."""
+        if before is None:
+            before = repo_guard.stored_baseline(self.store, self.track, task_id)
+        found = repo_guard.new_changes(self.ws, before, self.blamed) if before is not None else []
+        if not found:
+            return ""
+        message = repo_guard.hold_message(self.track, task_id, found)
+        self.store.add_tamper_hold(self.track, task_id, message)
+        self.tampered = repo_guard.tamper_hold(self.store, self.track)
+        return message
 
     def _take_report(self, task: Task, text: str | None, files: tuple[str, ...]) -> None:
         path = self.ws.track_dir(self.track) / "reports" / f"{task.id}.md"
@@ -358,6 +381,11 @@ class Dispatcher:
                 continue
             if stop_orphan(scratch_dir(self.ws, self.track) / f"{row.id}.pid"):
                 self._event("resumed", f"stopped {row.id}'s agent, orphaned by the crash", row.id)
+            tampered = self._git_files_changed(row.id, None)
+            if tampered:
+                self.store.set_status(self.track, row.id, Status.FAILED.value, tampered)
+                self._say("failed", f"{row.id} failed: {tampered}", row.id)
+                continue
             self.store.set_status(self.track, row.id, Status.TODO.value,
                                   "the orchestrator stopped while this task ran; its committed work is kept")
             self._say("resumed", f"{row.id} was running when the orchestrator stopped; re-running it", row.id)
@@ -376,7 +404,8 @@ class Dispatcher:
             else:
                 task = self.plan.task(row.id)
                 reason = ("needs user input: run it with `git swarm run " + row.id + "`"
-                          if task.needs_user_input and not self.interactive else self.paused or "not started")
+                          if task.needs_user_input and not self.interactive
+                          else self.paused or self.tampered or "not started")
                 if task.needs_user_input and not self.interactive and row.status != Status.NEEDS_INPUT.value:
                     self.store.set_status(self.track, row.id, Status.NEEDS_INPUT.value, reason)
                 summary.waiting[row.id] = reason

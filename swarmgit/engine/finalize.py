@@ -1,22 +1,26 @@
 """After an agent exits: commit what it left, re-check the branch's scope, collect its report.
 
-libgit2 runs no hooks, so the leftover commit goes through the same scope check the hook
-runs; the whole branch diff since the start point is then checked again, which catches
-commits made with `git commit --no-verify`.
+libgit2 runs no hooks, so the leftover commit goes through the scope check (`domain.scope`:
+paths, symlink targets, gitlinks, case variants); the whole branch diff since the start point
+is then checked again, which catches commits made with `git commit --no-verify`. The touches
+are the task's in plan.md (the caller's `Task`), never the run state's, which an agent could
+rewrite.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 
 from swarmgit.domain.plan import Task
+from swarmgit.domain.scope import ScopeEntry, scope_violations
 from swarmgit.domain.secrets import NO_SECRETS, Secrets
 from swarmgit.engine import secret_scan
 from swarmgit.gitops.commit import ScopeViolation, commit_all
-from swarmgit.gitops.diff import changes_between, touched_paths
-from swarmgit.hookcheck import check_paths
+from swarmgit.gitops.diff import changes_between, scope_entries, touched_paths
+from swarmgit.gitops.repo import tracked_files
 
 
 @dataclass(frozen=True)
@@ -28,27 +32,48 @@ class Finalized:
     files: tuple[str, ...] = ()
 
 
-def scope_diagnosis(task: Task, paths: list[str] | tuple[str, ...], how: str) -> str:
+def scope_diagnosis(task: Task, paths: Sequence[str], how: str) -> str:
     allowed = ", ".join(task.touches) or "nothing (read-only task)"
     listing = "\n".join(f"  {p}" for p in paths)
-    return f"scope violation ({how}): {task.id} may only touch {allowed}; outside paths:\n{listing}"
+    return f"scope violation ({how}): {task.id} may only touch {allowed}; paths it may not write:\n{listing}"
+
+
+def entry_violations(touches: Sequence[str], entries: Sequence[ScopeEntry], tracked: Sequence[str]) -> list[str]:
+    """The rendered scope violations of `entries` (see `domain.scope`)."""
+    return [v.render() for v in scope_violations(touches, entries, tracked)]
+
+
+def branch_violations(repo: pygit2.Repository, touches: Sequence[str], start: str, final: str) -> list[str]:
+    """The scope violations of a branch's change from `start` to `final` (renames: both sides).
+    A tree libgit2 refuses to read (e.g. a `..` entry, made with plumbing) is one too."""
+    try:
+        entries = scope_entries(changes_between(repo, start, final))
+        return entry_violations(touches, entries, tracked_files(repo, start)) if entries else []
+    except pygit2.GitError as exc:
+        return [f"a tree git refuses: {exc}"]
 
 
 def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, start_commit: str,
              *, secrets: Secrets = NO_SECRETS) -> Finalized:
     """Commit leftovers through the scope check, then verify the branch diff against touches.
     A secret value in the leftovers (nothing is committed) or in the branch's change fails."""
+    tip = str(repo.branches.local[branch].target)
     leak = secret_scan.uncommitted_leaks(worktree, secrets)
     if leak:
-        return Finalized(False, str(repo.branches.local[branch].target), leak, secret_scan.KIND)
+        return Finalized(False, tip, leak, secret_scan.KIND)
     try:
-        commit_all(worktree, f"{task.id}: {task.title}", lambda paths: check_paths(task.touches, paths))
+        commit_all(worktree, f"{task.id}: {task.title}",
+                   lambda entries: entry_violations(task.touches, entries, tracked_files(repo, tip)))
     except ScopeViolation as exc:
         head = str(repo.branches.local[branch].target)
         return Finalized(False, head, scope_diagnosis(task, exc.paths, "uncommitted changes"), "scope-violation")
+    except pygit2.GitError as exc:  # e.g. a `..` tree entry committed with plumbing
+        head = str(repo.branches.local[branch].target)
+        return Finalized(False, head, scope_diagnosis(task, [f"a tree git refuses: {exc}"], "committed on the branch"),
+                         "scope-violation")
     head = str(repo.branches.local[branch].target)
     files = tuple(touched_paths(changes_between(repo, start_commit, head)))
-    outside = check_paths(task.touches, files)
+    outside = branch_violations(repo, task.touches, start_commit, head)
     if outside:
         return Finalized(False, head, scope_diagnosis(task, outside, "committed on the branch"), "scope-violation", files)
     leak = secret_scan.branch_leaks(repo, start_commit, head, secrets)

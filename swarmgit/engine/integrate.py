@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 import pygit2
 
 from swarmgit.domain.integration import fix_candidates, integration_order
-from swarmgit.domain.plan import Status
+from swarmgit.domain.plan import Plan, Status
 from swarmgit.domain.report import Report, SpawnCandidate
 from swarmgit.engine import spawning
+from swarmgit.engine.finalize import branch_violations
+from swarmgit.engine.repo_guard import tamper_hold
 from swarmgit.engine.taskspace import merge_message
 from swarmgit.engine.views import refresh
 from swarmgit.engine.workspace import Workspace, read_plan
@@ -27,7 +29,6 @@ from swarmgit.gitops.advance import advance_branch
 from swarmgit.gitops.diff import changes_between, touched_paths
 from swarmgit.gitops.merge import fold_merge
 from swarmgit.gitops.refs import branch_tip, set_branch
-from swarmgit.hookcheck import check_paths
 from swarmgit.gates.runner import GateReport, render_markdown, run_gates
 from swarmgit.store.state import Store, TaskRow
 
@@ -71,6 +72,22 @@ def branch_paths(repo: pygit2.Repository, row: TaskRow) -> list[str]:
     return touched_paths(changes_between(repo, row.start_commit, row.final_commit))
 
 
+def scope_problem(repo: pygit2.Repository, plan: Plan, row: TaskRow) -> str:
+    """Why a done task's branch may not be merged, or ''. Its touches are plan.md's: a task
+    whose touches in the run state differ (an agent with sqlite3 could have widened them) or
+    that plan.md does not list is rejected, naming the difference."""
+    if row.id not in plan.ids:
+        return "it is not in plan.md (the run state lists it; it may have been added there behind swarmgit)"
+    touches = plan.task(row.id).touches
+    if tuple(touches) != tuple(row.touches):
+        return (f"its touches in the run state ({', '.join(row.touches) or 'none'}) differ from plan.md's "
+                f"({', '.join(touches) or 'none'}); the run state may have been rewritten: "
+                f"if you changed plan.md yourself, run `git swarm implement` so the run state follows")
+    assert row.start_commit and row.final_commit
+    outside = branch_violations(repo, touches, row.start_commit, row.final_commit)
+    return "changes outside its touches: " + ", ".join(outside) if outside else ""
+
+
 def integrate(
     ws: Workspace,
     store: Store,
@@ -91,6 +108,7 @@ def integrate(
     if advance and branch_tip(repo, target) is None:
         raise UsageError(f"no branch {target}: create it (git branch {target} <start>) or pass --target")
     rows = {row.id: row for row in store.tasks(track)}
+    plan = read_plan(ws, track)[0]
     finished = {tid for tid, row in rows.items() if row.status == Status.DONE.value}
     # A task marked done by hand without ever running has no branch: nothing to merge, but in.
     done = {tid: rows[tid] for tid in finished if rows[tid].final_commit}
@@ -98,9 +116,8 @@ def integrate(
     result.left_out = {tid: f"{row.status}: {row.reason}".strip(": ") for tid, row in rows.items()
                        if tid not in finished}
     for tid, row in sorted(done.items()):
-        outside = check_paths(row.touches, branch_paths(repo, row))
-        if outside:
-            result.rejected[tid] = "changes outside its touches: " + ", ".join(outside)
+        if problem := scope_problem(repo, plan, row):
+            result.rejected[tid] = problem
             emit("rejected", f"{tid} not merged: {result.rejected[tid]}", tid)
     mergeable = {tid: row for tid, row in done.items() if tid not in result.rejected}
     order = integration_order({tid: (*row.deps, *row.after) for tid, row in mergeable.items()})
@@ -142,7 +159,7 @@ def _conflict_message(label: str, paths: tuple[str, ...], owner: dict[str, str])
 def _advance(ws: Workspace, store: Store, track: str, result: Integration, target: str,
              partial: bool, emit: Emit) -> None:
     """Move the target to the result, or record in `result.held` why it stays."""
-    held = _hold_reason(result, partial)
+    held = tamper_hold(store, track) or _hold_reason(result, partial)
     if not held:
         try:
             moved = advance_branch(ws.root, target, result.commit, f"swarm: integrate track {track}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from swarmgit.domain.plan import Plan, Severity, Task
 from swarmgit.domain.plan_render import append_tasks
 from swarmgit.domain.report import Report, SpawnCandidate
-from swarmgit.domain.spawn import DEDUP_FIELD, decide_spawn
+from swarmgit.domain.spawn import DEDUP_FIELD, decide_spawn, planned_touches
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError
 from swarmgit.fsutil import read_user_text, write_atomic
@@ -53,7 +53,8 @@ def take_candidates(
     if not report.candidates:
         return False
     seen = {c.dedup_key for c in store.candidates(track)}
-    decision = decide_spawn(reporter.id, report.candidates, seen, budget_left(ws, store, track), plan.ids)
+    decision = decide_spawn(reporter.id, report.candidates, seen, budget_left(ws, store, track), plan.ids,
+                            planned_touches(plan))
     by_key: dict[str, SpawnCandidate] = {}
     for candidate in report.candidates:  # the first row of a key is the one spawned
         by_key.setdefault(candidate.dedup_key.strip(), candidate)
@@ -64,7 +65,8 @@ def take_candidates(
         event("spawned", f"{task.id} spawned from {reporter.id}: {task.title}", task.id)
     for state, held in ((WAITING, decision.wait_for_user), (QUEUED, decision.over_budget)):
         for item in held:
-            store.queue_candidate(track, item.candidate.dedup_key.strip(), payload(reporter.id, item.candidate), state)
+            store.queue_candidate(track, item.candidate.dedup_key.strip(),
+                                  payload(reporter.id, item.candidate, item.reason), state)
             event("spawn-held", f"{item.candidate.id} from {reporter.id} waits ({item.reason}): "
                   f"{item.candidate.subtask}", reporter.id)
     for item in decision.duplicates:
@@ -74,14 +76,20 @@ def take_candidates(
     return bool(decision.spawn)
 
 
-def payload(reporter: str, candidate: SpawnCandidate) -> str:
-    """What the queue keeps of a candidate: who reported it, and the candidate itself."""
-    return json.dumps({"reporter": reporter, "candidate": candidate.model_dump(mode="json")})
+def payload(reporter: str, candidate: SpawnCandidate, reason: str = "") -> str:
+    """What the queue keeps of a candidate: who reported it, the candidate itself, and why it
+    waits (if it does)."""
+    return json.dumps({"reporter": reporter, "candidate": candidate.model_dump(mode="json"), "reason": reason})
 
 
 def from_payload(text: str) -> tuple[str, SpawnCandidate]:
     data = json.loads(text)
     return data["reporter"], SpawnCandidate.model_validate(data["candidate"])
+
+
+def waiting_reason(text: str) -> str:
+    """Why the candidate in this payload waits ('' when not recorded)."""
+    return str(json.loads(text).get("reason", ""))
 
 
 def accept(ws: Workspace, store: Store, track: str, dedup_key: str) -> Task:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pygit2
 
 from swarmgit.errors import WorkFailed
-from swarmgit.gitops.diff import changes_in, describe_paths, touched_paths
+from swarmgit.domain.scope import ScopeEntry
+from swarmgit.gitops.diff import changes_in, describe_paths, scope_entries
 from swarmgit.gitops.refs import set_branch
 from swarmgit.gitops.repo import head_commit, signature
 
@@ -26,13 +27,14 @@ class ScopeViolation(WorkFailed):
 
 
 def commit_all(
-    worktree: Path, message: str, check: Callable[[Sequence[str]], Sequence[str]]
+    worktree: Path, message: str, check: Callable[[Sequence[ScopeEntry]], Sequence[str]]
 ) -> str | None:
     """Stage every change in `worktree` (adds, edits, deletions; .gitignore respected) and
     commit it on the checked-out branch; returns the new commit's hex, None if nothing changed.
 
-    `check(paths)` gets every path the commit touches (both sides of renames) and returns the
-    offending ones; if any, raises ScopeViolation and writes nothing.
+    `check(entries)` gets every path the commit touches (both sides of renames; written ones
+    with mode and symlink target) and returns the offending ones, described; if any, raises
+    ScopeViolation and writes nothing.
     """
     repo = pygit2.Repository(str(worktree))
     if repo.head_is_detached:
@@ -42,10 +44,10 @@ def commit_all(
     index = repo.index
     index.add_all()
     head_tree = repo[parent].peel(pygit2.Tree) if parent else repo[repo.TreeBuilder().write()]
-    paths = touched_paths(changes_in(index.diff_to_tree(head_tree)))
-    if not paths:
+    entries = scope_entries(changes_in(repo, index.diff_to_tree(head_tree)))
+    if not entries:
         return None
-    offending = list(check(paths))
+    offending = list(check(entries))
     if offending:
         raise ScopeViolation(offending)
     index.write()

@@ -17,34 +17,60 @@ _AS_TEXT = DiffOption.FORCE_TEXT
 _WITH_UNTRACKED = (DiffOption.INCLUDE_UNTRACKED | DiffOption.RECURSE_UNTRACKED_DIRS
                    | DiffOption.SHOW_UNTRACKED_CONTENT | DiffOption.FORCE_TEXT)
 
+from swarmgit.domain.scope import SYMLINK_MODE, ScopeEntry
+
 
 @dataclass(frozen=True)
 class PathChange:
     """One changed path. `status` is git's letter: A, M, D, R (renamed) or T (type change).
 
-    `old_path` is None for an added file, `new_path` None for a deleted one.
+    `old_path` is None for an added file, `new_path` None for a deleted one. `new_mode` is the
+    new side's git mode (0 when deleted); `link_target` a new symlink's target (its blob).
     """
 
     status: str
     old_path: str | None
     new_path: str | None
+    new_mode: int = 0
+    link_target: str | None = None
 
 
 def changes_between(repo: pygit2.Repository, old: str, new: str) -> list[PathChange]:
     """Changed paths from commit (or tree) `old` to `new`, with renames detected."""
-    return changes_in(_tree(repo, old).diff_to_tree(_tree(repo, new)))
+    return changes_in(repo, _tree(repo, old).diff_to_tree(_tree(repo, new)))
 
 
-def changes_in(diff: pygit2.Diff) -> list[PathChange]:
-    """The path changes of a diff (tree to tree, or tree to index), after rename detection."""
+def changes_in(repo: pygit2.Repository, diff: pygit2.Diff) -> list[PathChange]:
+    """The path changes of a diff (tree to tree, or tree to index) in `repo`, after rename
+    detection, with each new side's mode and, for a symlink, its target."""
     diff.find_similar(DiffFind.FIND_RENAMES)
     changes = []
     for delta in diff.deltas:
         status = delta.status_char()
         old = None if status == "A" else delta.old_file.path
         new = None if status == "D" else delta.new_file.path
-        changes.append(PathChange(status, old, new))
+        mode = 0 if new is None else int(delta.new_file.mode)
+        target = _link_target(repo, delta.new_file.id) if mode == SYMLINK_MODE else None
+        changes.append(PathChange(status, old, new, mode, target))
     return changes
+
+
+def scope_entries(changes: Iterable[PathChange]) -> list[ScopeEntry]:
+    """What the scope check judges: every path written or removed (both sides of renames),
+    sorted, once each; the written ones with their mode and symlink target."""
+    entries: dict[str, ScopeEntry] = {}
+    for change in changes:
+        if change.old_path is not None:
+            entries.setdefault(change.old_path, ScopeEntry(change.old_path))
+        if change.new_path is not None:
+            entries[change.new_path] = ScopeEntry(change.new_path, change.new_mode, change.link_target)
+    return [entries[path] for path in sorted(entries)]
+
+
+def _link_target(repo: pygit2.Repository, oid: pygit2.Oid) -> str:
+    blob = repo.get(oid)
+    data = blob.data if isinstance(blob, pygit2.Blob) else b""
+    return data.decode("utf-8", errors="surrogateescape")
 
 
 def touched_paths(changes: Iterable[PathChange]) -> list[str]:

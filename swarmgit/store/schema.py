@@ -1,7 +1,9 @@
 """The run-state schema: created with IF NOT EXISTS, versioned by a `schema_version` row.
 
 Tuple columns (touches, deps, after) hold JSON arrays (`task_scope.encode_list`). `seq` keeps
-insertion order for tasks and spawn candidates.
+insertion order for tasks and spawn candidates. `git_files` holds, per task, the fingerprint
+of the repository's git files taken when it started (kind `baseline`) and, when they changed
+while it ran, the hold on the track's advance naming what changed (kind `hold`).
 """
 from __future__ import annotations
 
@@ -48,6 +50,10 @@ CREATE TABLE IF NOT EXISTS candidates (
     track TEXT NOT NULL, dedup_key TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL,
     task_id TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (track, dedup_key)
+);
+CREATE TABLE IF NOT EXISTS git_files (
+    track TEXT NOT NULL, task TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+    created_at REAL NOT NULL, PRIMARY KEY (track, task, kind)
 );
 """
 

@@ -408,6 +408,44 @@ class Store:
             by_model={row[0]: _spend(tuple(row)[1:]) for row in by_model},
         )
 
+    # ---- the repository's git files (tamper detection) ---------------------------------
+
+    def set_git_baseline(self, track: str, task: str, fingerprint: str) -> None:
+        """Remember the git files' fingerprint (JSON) taken as `task` started."""
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO git_files VALUES (?, ?, 'baseline', ?, ?)",
+                         (track, task, fingerprint, time.time()))
+
+    def git_baseline(self, track: str, task: str) -> str | None:
+        rows = self._read("SELECT value FROM git_files WHERE track = ? AND task = ? AND "
+                          "kind = 'baseline'", (track, task))
+        return str(rows[0]["value"]) if rows else None
+
+    def add_tamper_hold(self, track: str, task: str, message: str) -> None:
+        """Hold the track's advance: the git files changed while `task` ran (`message` says
+        what); an event records it too."""
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO git_files VALUES (?, ?, 'hold', ?, ?)",
+                         (track, task, message, time.time()))
+            self._event(conn, track, task, "tamper", message)
+
+    def tamper_holds(self, track: str) -> dict[str, str]:
+        """The track's holds: task id → what changed while it ran."""
+        rows = self._read("SELECT task, value FROM git_files WHERE track = ? AND kind = 'hold' "
+                          "ORDER BY created_at, task", (track,))
+        return {row["task"]: row["value"] for row in rows}
+
+    def clear_tamper_holds(self, track: str, note: str) -> dict[str, str]:
+        """Drop the track's holds (the user inspected the changes); returns what they were.
+        The event `note` records who cleared them."""
+        with self._write() as conn:
+            rows = conn.execute("SELECT task, value FROM git_files WHERE track = ? AND "
+                                "kind = 'hold'", (track,)).fetchall()
+            conn.execute("DELETE FROM git_files WHERE track = ? AND kind = 'hold'", (track,))
+            if rows:
+                self._event(conn, track, None, "tamper-accepted", note)
+        return {row["task"]: row["value"] for row in rows}
+
     # ---- spawn queue -------------------------------------------------------------------
 
     def queue_candidate(self, track: str, dedup_key: str, payload: str, state: str) -> bool:
