@@ -77,7 +77,7 @@ def test_no_secret_reaches_reports_plan_events_status_briefs_logs_or_commits(
 ) -> None:
     plan = (
         task_md("T01", "leaky", touches="`src/a/`", runs=("sh tools/leaky.sh",))
-        + task_md("T02", "dump env", touches="`docs/`", runs=("mkdir -p docs && env > docs/env.txt",))
+        + task_md("T02", "dump env", touches="`docs/`", runs=('mkdir -p docs && env > docs/env.txt && touch "docs/key-$ANTHROPIC_API_KEY"',))
         + task_md("T03", "honest reader", deps="T01", touches="`src/b/`",
                   runs=("mkdir -p src/b && echo 'b = 1' > src/b/b.py",))
     )
@@ -99,6 +99,7 @@ def test_no_secret_reaches_reports_plan_events_status_briefs_logs_or_commits(
     reason = by_id["T02"]["reason"]
     assert reason.startswith("secret value in the change (uncommitted changes) at ")
     assert all(where in reason for where in expected)
+    assert "the name of docs/key-***" in reason
     assert "docs/env.txt" not in git(repo, "ls-tree", "-r", "--name-only", "swarm/t/T02").stdout
     assert all(where in result.output for where in expected)
     # The honest work landed on the integration branch.
@@ -133,7 +134,7 @@ def test_a_secret_the_agent_commits_itself_fails_the_task_and_never_reaches_inte
     tmp_path: Path, secret_env: None
 ) -> None:
     commit = ("mkdir -p notes && echo safe > notes/ok.md && printf 'db: %s\\n' \"$DATABASE_URL\" "
-              "> notes/db.md && git add notes && git commit -qm 'T01: notes'")
+              "> notes/db.md && git add notes && git commit -qm \"T01: notes for $ANTHROPIC_API_KEY\"")
     plan = (
         task_md("T01", "commits a secret", touches="`notes/`", runs=(commit,))
         + task_md("T02", "honest", touches="`src/b/`", runs=("mkdir -p src/b && echo 'b = 1' > src/b/b.py",))
@@ -146,10 +147,11 @@ def test_a_secret_the_agent_commits_itself_fails_the_task_and_never_reaches_inte
     status = json.loads(swarm(repo, "status", "t", "--json").output)
     reason = {t["id"]: t["reason"] for t in status["tasks"] if t["status"] == "failed"}
     assert list(reason) == ["T01"]
-    assert reason["T01"].startswith("secret value in the change (committed on the branch) at notes/db.md:1:")
+    assert re.match(r"secret value in the change \(committed on the branch\) at notes/db\.md:1, "
+                    r"the message of commit [0-9a-f]{7}: ", reason["T01"])
     assert "notes/ok.md" not in reason["T01"]
     # The agent's own commit stays on its failed branch for the user to see; it lands nowhere.
     assert PASSWORD in git(repo, "show", "swarm/t/T01:notes/db.md").stdout
     landed = git(repo, "log", "-p", "--text", "--format=%B", "swarm/t/integration", "main").stdout
-    assert PASSWORD not in landed and "b = 1" in landed
+    assert not _leaks(landed) and "b = 1" in landed
     assert _leaks(result.output) == [] and _leaks(_state_bytes(repo)) == []

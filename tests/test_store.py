@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.errors import UsageError
 from swarmgit.store.state import LockRow, Spend, Store, TaskSpec, pid_alive
 from swarmgit.store.task_scope import lookup_touches, parse_task_branch
@@ -357,3 +358,22 @@ def test_git_file_baselines_and_tamper_holds(store: Store) -> None:
     assert store.tamper_holds("t") == {} and store.git_baseline("t", "T01") == '{"a": "2"}'
     assert [e.kind for e in store.events("t")] == ["tamper", "tamper", "tamper-accepted"]
     assert store.clear_tamper_holds("t", "again") == {}
+
+
+def test_every_text_the_store_writes_is_redacted_of_its_secrets(common: Path) -> None:
+    key = "sk-ant-api03-store-secret-1234"
+    with Store.open(common, secrets_from_env({"ANTHROPIC_API_KEY": key})) as store:
+        store.ensure_track("s", base_commit="b" * 40, target_branch="main", plan_path="plan.md")
+        store.sync_tasks("s", [TaskSpec("T01", f"use {key}", ("a/",), ()),
+                               TaskSpec("T02", "plain", ("b/",), ())])
+        store.set_status("s", "T01", "blocked", f"blocked on {key}")
+        store.mark_running("s", "T02", branch="swarm/s/T02", worktree="w", start_commit="c" * 40,
+                           after=())
+        store.mark_finished("s", "T02", "failed", reason=f"saw {key}!")
+        store.add_event("s", "note", f"[{key}]", "T02")
+        rows = {t.id: (t.title, t.reason) for t in store.tasks("s")}
+        events = [e.message for e in store.events("s")]
+    assert rows == {"T01": ("use ***", "blocked on ***"), "T02": ("plain", "saw ***!")}
+    assert "T02 failed: saw ***!" in events[-2] and events[-1] == "[***]"
+    raw = b"".join(p.read_bytes() for p in (common / "swarm").glob("state.db*"))
+    assert key.encode() not in raw

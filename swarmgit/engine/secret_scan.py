@@ -1,4 +1,4 @@
-"""Refuse a task's change that carries a secret value: in an added line, a path, or a
+"""Refuse a task's change that carries a secret value: in an added line, a file name, or a
 commit message. The diagnosis names where (`path:line`), never the value.
 """
 from __future__ import annotations
@@ -9,7 +9,15 @@ from pathlib import Path
 import pygit2
 
 from swarmgit.domain.secrets import Secrets
-from swarmgit.gitops.diff import AddedLine, added_lines_between, describe_paths, uncommitted_added_lines
+from swarmgit.gitops.diff import (
+    AddedLine,
+    added_lines_between,
+    changes_between,
+    describe_paths,
+    touched_paths,
+    uncommitted_added_lines,
+)
+from swarmgit.gitops.worktrees import dirty_paths
 
 KIND = "secret-in-change"
 
@@ -18,7 +26,8 @@ def uncommitted_leaks(worktree: Path, secrets: Secrets) -> str:
     """The diagnosis when the worktree's uncommitted changes hold a secret value, else ''."""
     if not secrets:
         return ""
-    return _diagnosis(_where(uncommitted_added_lines(worktree), secrets), "uncommitted changes")
+    where = _named(dirty_paths(worktree), secrets) + _where(uncommitted_added_lines(worktree), secrets)
+    return _diagnosis(where, "uncommitted changes")
 
 
 def branch_leaks(repo: pygit2.Repository, start: str, head: str, secrets: Secrets) -> str:
@@ -26,20 +35,22 @@ def branch_leaks(repo: pygit2.Repository, start: str, head: str, secrets: Secret
     one of its commits) holds a secret value, else ''."""
     if not secrets or start == head:
         return ""
-    where = _where(added_lines_between(repo, start, head), secrets)
+    where = _named(touched_paths(changes_between(repo, start, head)), secrets)
+    where += _where(added_lines_between(repo, start, head), secrets)
     walker = repo.walk(pygit2.Oid(hex=head))
     walker.hide(pygit2.Oid(hex=start))
     where += [f"the message of commit {c.short_id}" for c in walker if secrets.found_in(c.message)]
     return _diagnosis(where, "committed on the branch")
 
 
+def _named(paths: Iterable[str], secrets: Secrets) -> list[str]:
+    """The paths whose names hold a secret value, redacted."""
+    return [f"the name of {secrets.redact(path)}" for path in paths if secrets.found_in(path)]
+
+
 def _where(lines: Iterable[AddedLine], secrets: Secrets) -> list[str]:
-    """`path:line` of each line holding a secret value; a path that holds one is redacted."""
-    found: list[str] = []
-    for added in lines:
-        if secrets.found_in(added.text) or secrets.found_in(added.path):
-            found.append(f"{secrets.redact(added.path)}:{added.line}")
-    return found
+    """`path:line` (the path redacted) of each added line holding a secret value."""
+    return [f"{secrets.redact(a.path)}:{a.line}" for a in lines if secrets.found_in(a.text)]
 
 
 def _diagnosis(where: list[str], how: str) -> str:
