@@ -65,9 +65,9 @@ def test_branches_merge_in_dependency_and_lock_order_without_touching_the_workin
 
     # T01 came after T02 (lock order) despite its id; T04 after its dep T03; ties by id.
     assert "Merged: T02, T01, T03, T04" in _report(repo)
-    assert _subjects(repo, f"{base}..swarm/t/integration", "--first-parent") == [
-        "swarm(t): merge T04", "swarm(t): merge T03", "T01: x module", "T02: x package",
-    ]
+    # One commit per task, each on the one before (no merges): the task's change, not its history.
+    assert _subjects(repo, f"{base}..swarm/t/integration") == ["T04: d", "T03: c", "T01: x module", "T02: x package"]
+    assert _parents(repo, "swarm/t/integration~3") == [base]
     for path, text in (("src/x/a.py", "a = 1"), ("src/x/b.py", "b = 1"), ("src/c.py", "c = 1"), ("src/d.py", "d = 1")):
         assert git(repo, "show", f"swarm/t/integration:{path}").stdout == text + "\n"
     assert git(repo, "ls-tree", "swarm/t/integration", "docs").stdout == ""
@@ -189,7 +189,7 @@ def test_a_done_branch_with_changes_outside_its_touches_is_rejected_and_not_merg
     assert "T01 not merged: changes outside its touches: README.md" in result.output
     assert "main not advanced" in result.output
     report = _report(repo)
-    assert "## Rejected (scope)\n- T01: changes outside its touches: README.md" in report
+    assert "## Rejected (not merged)\n- T01: changes outside its touches: README.md" in report
     assert "Merged: T02\n" in report
     assert git(repo, "show", "swarm/t/integration:README.md").stdout == "# r\n"
     assert git(repo, "show", "swarm/t/integration:src/b.py").stdout == "b\n"
@@ -218,7 +218,8 @@ def test_a_conflict_stops_the_integration_naming_tasks_and_paths_and_keeps_every
     assert "Verdict: **CONFLICT**" in _report(repo)
     # Every branch is kept as it was; the integration branch holds what merged before the conflict.
     assert {b: _rev(repo, f"swarm/t/{b}") for b in tips} == tips
-    assert _rev(repo, "swarm/t/integration") == tips["T01"]
+    assert _subjects(repo, f"{base}..swarm/t/integration") == ["T01: first"]
+    assert git(repo, "diff", tips["T01"], "swarm/t/integration").stdout == ""
     assert _rev(repo, "main") == base
     assert _statuses(repo) == {"T01": "done", "T02": "done"}
 

@@ -1,10 +1,14 @@
-"""The integrator: finished task branches → one merged, scope-checked, gated result.
+"""The integrator: finished tasks' changes -> one scope-checked, gated result.
 
-Merges the done branches into `swarm/<track>/integration` in dependency + lock order, in
-memory (the user's working tree is untouched), after re-checking each branch's diff against
-its touches (commits made with --no-verify are caught here). Gates run on the merged tree
-against the track's base; the target branch advances only on APPROVED, with every planned
-task in (or --partial), and never by force. On REJECTED, fix tasks are spawned.
+Nothing an agent could write is trusted (engine/recheck.py): the track's base must match its
+pinned ref, each task's start point is recomputed and its final commit must descend from it.
+Each task's change (start -> final, never its history) is then applied in dependency + lock
+order onto `swarm/<track>/integration`, in memory (the user's working tree is untouched),
+after its paths are re-checked against its touches (commits made with --no-verify are caught
+here). Every landed commit carries the task's provenance in trailers. Gates run on the result
+against the track's base; the target advances only on APPROVED, with every planned task in
+(or --partial), never by force, and only to a gated commit (engine/landing.py). On REJECTED,
+fix tasks are spawned.
 """
 from __future__ import annotations
 
@@ -14,21 +18,24 @@ from dataclasses import dataclass, field
 import pygit2
 
 from swarmgit.domain.integration import fix_candidates, integration_order
-from swarmgit.domain.plan import Status
+from swarmgit.domain.plan import Status, Task
+from swarmgit.domain.provenance import Provenance, squash_message, task_message
 from swarmgit.domain.report import Report, SpawnCandidate
 from swarmgit.engine import spawning
-from swarmgit.engine.taskspace import merge_message
+from swarmgit.engine.landing import Guard, land
+from swarmgit.engine.recheck import pinned_base, recheck_task
 from swarmgit.engine.views import refresh
 from swarmgit.engine.workspace import Workspace, read_plan
-from swarmgit.errors import UsageError, WorkFailed
+from swarmgit.errors import UsageError
 from swarmgit.fsutil import write_atomic
 from swarmgit.gitops import repo as gitrepo
-from swarmgit.gitops.advance import advance_branch
 from swarmgit.gitops.diff import changes_between, touched_paths
-from swarmgit.gitops.merge import fold_merge
 from swarmgit.gitops.refs import branch_tip, set_branch
+from swarmgit.gitops.replay import Change, replay
+from swarmgit.gitops.worktrees import CheckoutState, checkout_state
 from swarmgit.hookcheck import check_paths
 from swarmgit.gates.runner import GateReport, render_markdown, run_gates
+from swarmgit.store.rows import Spend
 from swarmgit.store.state import Store, TaskRow
 
 Emit = Callable[[str, str, "str | None"], None]
@@ -45,6 +52,7 @@ class Integration:
     left_out: dict[str, str] = field(default_factory=dict)
     conflict: str = ""
     gates: GateReport | None = None
+    target_gates: GateReport | None = None
     advanced: str = ""
     held: str = ""
     spawned: bool = False
@@ -80,7 +88,10 @@ def integrate(
     target: str | None = None,
     advance: bool = True,
     partial: bool = False,
+    since: CheckoutState | None = None,
 ) -> Integration:
+    """Integrate the track's done tasks. `since`: the target's checkout as the run found it
+    (default: as it is now); files changed there since then hold the advance."""
     repo = gitrepo.discover(ws.root)
     info = store.track(track)
     if info is None:
@@ -90,37 +101,45 @@ def integrate(
         raise UsageError("no target branch: set integrate.target in .swarm.toml or pass --target")
     if advance and branch_tip(repo, target) is None:
         raise UsageError(f"no branch {target}: create it (git branch {target} <start>) or pass --target")
+    since = since or checkout_state(repo, target)
+    base = pinned_base(repo, track, info.base_commit)
+    plan_tasks = {task.id: task for task in read_plan(ws, track)[0].tasks}
     rows = {row.id: row for row in store.tasks(track)}
     finished = {tid for tid, row in rows.items() if row.status == Status.DONE.value}
     # A task marked done by hand without ever running has no branch: nothing to merge, but in.
     done = {tid: rows[tid] for tid in finished if rows[tid].final_commit}
-    result = Integration(commit=info.base_commit)
+    result = Integration(commit=base)
     result.left_out = {tid: f"{row.status}: {row.reason}".strip(": ") for tid, row in rows.items()
                        if tid not in finished}
     for tid, row in sorted(done.items()):
-        outside = check_paths(row.touches, branch_paths(repo, row))
-        if outside:
-            result.rejected[tid] = "changes outside its touches: " + ", ".join(outside)
-            emit("rejected", f"{tid} not merged: {result.rejected[tid]}", tid)
+        why = recheck_task(repo, track, base, plan_tasks.get(tid), row, rows) or _scope_problem(repo, row)
+        if why:
+            result.rejected[tid] = why
+            emit("rejected", f"{tid} not merged: {why}", tid)
     mergeable = {tid: row for tid, row in done.items() if tid not in result.rejected}
     order = integration_order({tid: (*row.deps, *row.after) for tid, row in mergeable.items()})
-    folded = fold_merge(repo, info.base_commit, [(tid, mergeable[tid].final_commit or "") for tid in order],
-                        merge_message(track))
-    included = set(folded.merged) | set(folded.skipped)
-    result.commit, result.merged = folded.commit, [tid for tid in order if tid in included]
+    provenance = _provenance(ws, store, track, [mergeable[tid] for tid in order], plan_tasks)
+    replayed = replay(
+        repo, base,
+        [Change(tid, mergeable[tid].start_commit or "", mergeable[tid].final_commit or "",
+                task_message(provenance[tid])) for tid in order],
+        ws.config.integrate.history, lambda applied: squash_message(track, [provenance[t] for t in applied]),
+    )
+    result.commit, result.merged = replayed.commit, list(replayed.applied)
     owner = _file_owner(repo, {tid: mergeable[tid] for tid in result.merged})
-    if folded.conflict is not None:
-        result.conflict = _conflict_message(folded.conflict.label, folded.conflict.paths, owner)
-        emit("conflict", result.conflict, folded.conflict.label)
+    if replayed.conflict is not None:
+        result.conflict = _conflict_message(replayed.conflict.label, replayed.conflict.paths, owner)
+        emit("conflict", result.conflict, replayed.conflict.label)
     branch = integration_branch(track)
     set_branch(repo, branch, result.commit, expect=branch_tip(repo, branch), message="swarm: integrate")
     if not result.conflict:
-        result.gates = run_gates(ws.root, info.base_commit, result.commit, ws.config.gates)
+        result.gates = run_gates(ws.root, base, result.commit, ws.config.gates)
         emit("gates", f"IOSM index {result.gates.index:.2f} (threshold {result.gates.threshold:.2f}): "
              f"{result.verdict}", None)
     store.set_track_fields(track, integrated_commit=result.commit)
     if result.verdict == "APPROVED" and advance:
-        _advance(ws, store, track, result, target, partial, emit)
+        _advance(ws, repo, store, track, result, target, partial, emit,
+                 base=base, rows=rows, since=since)
     elif result.gates is not None and not result.gates.passed:
         result.spawned = _spawn_fixes(ws, store, track, result.gates, owner, emit)
         if not result.spawned:
@@ -132,6 +151,29 @@ def integrate(
     return result
 
 
+def _scope_problem(repo: pygit2.Repository, row: TaskRow) -> str:
+    outside = check_paths(row.touches, branch_paths(repo, row))
+    return "changes outside its touches: " + ", ".join(outside) if outside else ""
+
+
+def _provenance(ws: Workspace, store: Store, track: str, rows: list[TaskRow],
+                plan_tasks: dict[str, Task]) -> dict[str, Provenance]:
+    """Each task's trailers: its plan title and touches, the agent, models, tokens, cost, attempts."""
+    spend = store.cost_summary(track).by_task
+    models = store.task_models(track)
+    found = {}
+    for row in rows:
+        used = spend.get(row.id, Spend())
+        task = plan_tasks.get(row.id)
+        found[row.id] = Provenance(
+            track=track, task=row.id, title=task.title if task else row.title, touches=row.touches,
+            agent=ws.config.agent.backend, models=models.get(row.id, ()),
+            tokens=used.input_tokens + used.output_tokens + used.cache_write_tokens + used.cache_read_tokens,
+            cost_usd=used.usd, attempts=row.attempts,
+        )
+    return found
+
+
 def _conflict_message(label: str, paths: tuple[str, ...], owner: dict[str, str]) -> str:
     earlier = sorted({owner[p] for p in paths if p in owner})
     against = ", ".join(earlier) if earlier else "the tasks merged before it"
@@ -139,20 +181,28 @@ def _conflict_message(label: str, paths: tuple[str, ...], owner: dict[str, str])
             "resolve it in a task whose touches cover those paths, then integrate again")
 
 
-def _advance(ws: Workspace, store: Store, track: str, result: Integration, target: str,
-             partial: bool, emit: Emit) -> None:
-    """Move the target to the result, or record in `result.held` why it stays."""
+def _advance(ws: Workspace, repo: pygit2.Repository, store: Store, track: str, result: Integration,
+             target: str, partial: bool, emit: Emit, *, base: str, rows: dict[str, TaskRow],
+             since: CheckoutState) -> None:
+    """Move the target to (a gated merge with) the result, or record in `result.held` why it stays."""
     held = _hold_reason(result, partial)
     if not held:
-        try:
-            moved = advance_branch(ws.root, target, result.commit, f"swarm: integrate track {track}")
-        except WorkFailed as exc:
-            held = str(exc)
-        else:
-            result.advanced = f"{target}: {moved.kind} to {moved.commit[:10]}"
+        merged = set(result.merged)
+        kept_out = {tid: [tip for tip in (branch_tip(repo, row.branch) if row.branch else None,
+                                          row.final_commit) if tip and repo.get(tip) is not None]
+                    for tid, row in rows.items() if tid not in merged}
+        guard = Guard(kept_out, [rows[tid].final_commit or base for tid in result.merged])
+        views = str(ws.track_dir(track).relative_to(ws.root))
+        landed = land(ws.root, repo, target, result.commit, base=base, guard=guard, since=since,
+                      views=views, gates=ws.config.gates, message=f"swarm: integrate track {track}",
+                      emit=emit)
+        result.target_gates = landed.gates
+        if landed.advanced:
+            result.advanced = landed.advanced
             store.release_locks(track, result.merged)
             emit("advanced", result.advanced, None)
             return
+        held = landed.held
     result.held = f"{target} not advanced: {held}"
     emit("held", f"{target} not advanced:\n{held}", None)  # the printer shortens first lines only
 
@@ -160,7 +210,7 @@ def _advance(ws: Workspace, store: Store, track: str, result: Integration, targe
 def _hold_reason(result: Integration, partial: bool) -> str:
     if result.rejected:
         names = ", ".join(result.rejected)
-        return (f"{names} changed paths outside its touches; fix the branch, or leave the task out "
+        return (f"{names} could not be merged (see above); fix it, or leave the task out "
                 "(`git swarm task update <task> --status failed`) and integrate with --partial")
     if result.left_out and not partial:
         return f"not every planned task is done ({', '.join(result.left_out)}): finish them, or pass --partial"
@@ -197,7 +247,7 @@ def render_report(track: str, result: Integration, owner: dict[str, str]) -> str
     lines = [f"# IOSM report: {track}", "", f"Verdict: **{result.verdict}**",
              f"Integration commit: `{result.commit}` on `{integration_branch(track)}`", ""]
     lines.append("Merged: " + (", ".join(result.merged) or "none"))
-    for title, items in (("Rejected (scope)", result.rejected), ("Left out", result.left_out)):
+    for title, items in (("Rejected (not merged)", result.rejected), ("Left out", result.left_out)):
         if items:
             lines += ["", f"## {title}", *[f"- {tid}: {why}" for tid, why in items.items()]]
     if result.conflict:
@@ -208,4 +258,7 @@ def render_report(track: str, result: Integration, owner: dict[str, str]) -> str
         lines += ["", f"Target: {result.held}"]
     if result.gates is not None:
         lines += ["", render_markdown(result.gates, owner.get)]
+    if result.target_gates is not None:
+        lines += ["", "## Gates on the merge with the moved target", "",
+                  render_markdown(result.target_gates, owner.get)]
     return "\n".join(lines) + "\n"

@@ -373,6 +373,14 @@ class Store:
             by_model={row[0]: _spend(tuple(row)[1:]) for row in by_model},
         )
 
+    def task_models(self, track: str) -> dict[str, tuple[str, ...]]:
+        """The models each task of the track used (sorted), from its usage rows."""
+        found: dict[str, tuple[str, ...]] = {}
+        for row in self._read("SELECT DISTINCT task, model FROM usage WHERE track = ? "
+                              "ORDER BY task, model", (track,)):
+            found[row[0]] = (*found.get(row[0], ()), row[1])
+        return found
+
     # ---- spawn queue -------------------------------------------------------------------
 
     def queue_candidate(self, track: str, dedup_key: str, payload: str, state: str) -> bool:
