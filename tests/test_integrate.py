@@ -319,3 +319,50 @@ def test_gates_command_judges_two_commits_of_a_plain_repository(tmp_path: Path) 
     assert table.exit_code == 1 and "REJECTED" in table.output and "app/bad.py:4" in table.output
     assert git(repo, "status", "--porcelain", "--ignored").stdout == ""  # nothing left behind
     assert swarm(repo, "gates", "--base", "nope").exit_code == 2
+
+
+# ---- provenance: one commit per task with trailers, or one for the track -----------------------
+
+TWO = (task_md("T01", "api", touches="`src/api.py`", runs=("echo 'x = 1' > src/api.py",))
+       + task_md("T02", "docs", touches="`docs/`", runs=("mkdir -p docs && echo hi > docs/guide.md",)))
+
+
+def test_each_landed_commit_carries_its_tasks_provenance_and_integrating_again_changes_nothing(tmp_path: Path) -> None:
+    repo = track_repo(tmp_path / "r", TWO, config=ANY_VERDICT)
+    base = _rev(repo, "main")
+    assert swarm(repo, "implement", "t").exit_code == 0
+    landed = _rev(repo, "main")
+
+    assert _subjects(repo, f"{base}..main") == ["T02: docs", "T01: api"]
+    trailers = git(repo, "log", "-1", "--format=%(trailers)", "main~1").stdout.strip()
+    assert trailers.splitlines() == [
+        "Swarm-Track: t", "Swarm-Task: T01", "Swarm-Touches: src/api.py", "Swarm-Agent: script",
+        "Swarm-Model: none", "Swarm-Tokens: 0", "Swarm-Cost-USD: 0.0000", "Swarm-Attempts: 1",
+    ]
+    # The recipe the README gives: from a line to its task.
+    blamed = git(repo, "blame", "--porcelain", "-L1,1", "main", "--", "docs/guide.md").stdout.split()[0]
+    task = git(repo, "log", "-1", "--format=%(trailers:key=Swarm-Task,valueonly)", blamed).stdout.strip()
+    assert task == "T02" and (repo / f"swarm/tracks/t/reports/{task}.md").exists()
+
+    again = swarm(repo, "integrate", "t")  # a resumed or repeated integration lands the same commits
+    assert again.exit_code == 0, again.output
+    assert _rev(repo, "swarm/t/integration") == landed == _rev(repo, "main")
+    assert "advanced main: up-to-date" in again.output
+
+
+def test_history_squash_lands_one_commit_for_the_whole_track(tmp_path: Path) -> None:
+    repo = track_repo(tmp_path / "r", TWO, config=ANY_VERDICT + '[integrate]\nhistory = "squash"\n')
+    base = _rev(repo, "main")
+    assert swarm(repo, "implement", "t").exit_code == 0
+
+    assert _parents(repo, "main") == [base]
+    message = git(repo, "log", "-1", "--format=%B", "main").stdout
+    assert message.startswith("swarm(t): 2 task(s)\n\n- T01: api\n- T02: docs\n\n")
+    assert git(repo, "log", "-1", "--format=%(trailers:key=Swarm-Task,valueonly)", "main").stdout.split() == ["T01", "T02"]
+    assert git(repo, "show", "main:docs/guide.md").stdout == "hi\n"
+    assert git(repo, "show", "main:src/api.py").stdout == "x = 1\n"
+
+    bad = swarm(repo, "integrate", "t", "--no-advance")
+    assert bad.exit_code == 0  # the config is read each time; a bad value is exit 2:
+    write(repo, ".swarm.toml", '[integrate]\nhistory = "rebase"\n')
+    assert swarm(repo, "integrate", "t").exit_code == 2
