@@ -101,6 +101,21 @@ def test_a_rewritten_base_in_the_run_state_stops_the_integration(tmp_path: Path)
     assert git(repo, "show", "main:README.md").stdout == "# r\n"
 
 
+def test_a_missing_base_pin_stops_the_integration_and_says_how_to_pin_it(tmp_path: Path) -> None:
+    repo = track_repo(tmp_path / "r", HONEST_T01, config=ANY_VERDICT)
+    base = _rev(repo, "main")
+    assert swarm(repo, "implement", "t").exit_code == 0
+    git(repo, "update-ref", "-d", "refs/swarm/t/base")
+
+    result = swarm(repo, "integrate", "t")  # the pin is not re-made once tasks have run
+
+    assert result.exit_code == 1
+    assert "refs/swarm/t/base is missing" in result.output
+    assert f"git update-ref refs/swarm/t/base {base}" in result.output
+    git(repo, "update-ref", "refs/swarm/t/base", base)
+    assert swarm(repo, "integrate", "t").exit_code == 0
+
+
 def test_a_rewritten_start_point_is_rejected_and_its_hidden_commit_never_lands(tmp_path: Path) -> None:
     # T02 commits a change outside its touches, then records that commit as its start point,
     # so its start->final diff (the branch check) looks clean.
@@ -189,6 +204,7 @@ def test_a_target_that_moved_is_merged_and_that_merge_is_gated_before_it_lands(t
     assert "APPROVED" in result.output  # the integration alone passes
     assert "moved moved during the run" in result.output
     assert "the merge of the integration with it did not pass the gates" in result.output
+    assert "gates on the merge with the target, which moved during the run:" in result.output
     assert "## Gates on the merge with the moved target" in _report(repo)
     assert _rev(repo, "moved") == own
 
