@@ -24,6 +24,7 @@ from swarmgit.domain.report import Report, SpawnCandidate
 from swarmgit.engine import spawning
 from swarmgit.engine.landing import Guard, land
 from swarmgit.engine.recheck import pinned_base, recheck_task
+from swarmgit.engine.taskspace import task_branch
 from swarmgit.engine.views import refresh
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError
@@ -117,7 +118,8 @@ def integrate(
             result.rejected[tid] = why
             emit("rejected", f"{tid} not merged: {why}", tid)
     mergeable = {tid: row for tid, row in done.items() if tid not in result.rejected}
-    order = integration_order({tid: (*row.deps, *row.after) for tid, row in mergeable.items()})
+    # Every mergeable task is in the plan (recheck_task): its deps are read from there.
+    order = integration_order({tid: (*plan_tasks[tid].deps, *row.after) for tid, row in mergeable.items()})
     provenance = _provenance(ws, store, track, [mergeable[tid] for tid in order], plan_tasks)
     replayed = replay(
         repo, base,
@@ -126,7 +128,7 @@ def integrate(
         ws.config.integrate.history, lambda applied: squash_message(track, [provenance[t] for t in applied]),
     )
     result.commit, result.merged = replayed.commit, list(replayed.applied)
-    owner = _file_owner(repo, {tid: mergeable[tid] for tid in result.merged})
+    owner = _file_owner(repo, [mergeable[tid] for tid in result.merged])
     if replayed.conflict is not None:
         result.conflict = _conflict_message(replayed.conflict.label, replayed.conflict.paths, owner)
         emit("conflict", result.conflict, replayed.conflict.label)
@@ -188,8 +190,9 @@ def _advance(ws: Workspace, repo: pygit2.Repository, store: Store, track: str, r
     held = _hold_reason(result, partial)
     if not held:
         merged = set(result.merged)
-        kept_out = {tid: [tip for tip in (branch_tip(repo, row.branch) if row.branch else None,
-                                          row.final_commit) if tip and repo.get(tip) is not None]
+        # The branch by its name, not the run state's (which an agent could point elsewhere).
+        kept_out = {tid: [tip for tip in (branch_tip(repo, task_branch(track, tid)), row.final_commit)
+                          if tip and gitrepo.is_commit(repo, tip)]
                     for tid, row in rows.items() if tid not in merged}
         guard = Guard(kept_out, [rows[tid].final_commit or base for tid in result.merged])
         views = str(ws.track_dir(track).relative_to(ws.root))
@@ -233,13 +236,10 @@ def _spawn_fixes(ws: Workspace, store: Store, track: str, gates: GateReport,
     return spawned
 
 
-def _file_owner(repo: pygit2.Repository, rows: dict[str, TaskRow]) -> dict[str, str]:
-    """Which task last changed each path (for findings' "introduced by" and fix-task deps)."""
-    owner: dict[str, str] = {}
-    for tid in integration_order({t: (*r.deps, *r.after) for t, r in rows.items()}):
-        for path in branch_paths(repo, rows[tid]):
-            owner[path] = tid
-    return owner
+def _file_owner(repo: pygit2.Repository, merged: list[TaskRow]) -> dict[str, str]:
+    """Which task (of `merged`, in integration order) last changed each path (for findings'
+    "introduced by" and fix-task deps)."""
+    return {path: row.id for row in merged for path in branch_paths(repo, row)}
 
 
 def render_report(track: str, result: Integration, owner: dict[str, str]) -> str:

@@ -16,7 +16,7 @@ from swarmgit.domain.plan import Task
 from swarmgit.engine.taskspace import StartBlocked, start_point
 from swarmgit.errors import WorkFailed
 from swarmgit.gitops.refs import pin_ref, read_ref
-from swarmgit.gitops.repo import contains
+from swarmgit.gitops.repo import contains, is_commit
 from swarmgit.store.state import TaskRow
 
 
@@ -60,7 +60,7 @@ def recheck_task(
     if task is None:
         return "it is not in plan.md any more"
     for what, commit in (("start point", start), ("final commit", final)):
-        if not _is_commit(repo, commit):
+        if not is_commit(repo, commit):
             return f"its recorded {what} {commit[:12] or '(none)'} is not a commit of this repository"
     sources = [(dep, rows[dep].final_commit or "") for dep in (*task.deps, *row.after) if dep in rows]
     expected = start_point(repo, track, base, task, [s for s in sources if s[1]])
@@ -75,10 +75,3 @@ def recheck_task(
     if not contains(repo, final, start):
         return f"its final commit {final[:12]} does not descend from its start point {start[:12]}"
     return ""
-
-
-def _is_commit(repo: pygit2.Repository, commit: str) -> bool:
-    try:
-        return isinstance(repo.get(commit), pygit2.Commit)
-    except (ValueError, TypeError):
-        return False
