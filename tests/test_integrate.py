@@ -197,6 +197,29 @@ def test_a_done_branch_with_changes_outside_its_touches_is_rejected_and_not_merg
     assert _rev(repo, "main") == base
 
 
+def test_a_task_built_on_a_rejected_dependency_is_not_merged_either(tmp_path: Path) -> None:
+    plan = (
+        task_md("T01", "sneaky", touches="`src/a.py`",
+                runs=("echo a > src/a.py && echo c > README.md && git add -A && git commit -qm nv --no-verify",))
+        + task_md("T02", "on top", deps="T01", touches="`src/b.py`", runs=("echo b > src/b.py",))
+        + task_md("T03", "apart", touches="`src/c.py`", runs=("echo c > src/c.py",))
+    )
+    repo = track_repo(tmp_path / "r", plan, config=ANY_VERDICT)
+    assert swarm(repo, "implement", "t").exit_code == 1  # T01 fails its branch check; T02 waits
+    assert swarm(repo, "task", "update", "T01", "--status", "done").exit_code == 0
+
+    result = swarm(repo, "retry", "T02")  # T02 runs on T01's work; the integrator rejects both
+
+    assert result.exit_code == 1
+    assert "T02 not merged: it depends on T01, which is not merged" in result.output
+    report = _report(repo)
+    assert "- T01: changes outside its touches: README.md\n- T02: it depends on T01" in report
+    assert "Merged: T03\n" in report
+    assert git(repo, "ls-tree", "--name-only", "swarm/t/integration", "src/").stdout.split() == [
+        "src/app.py", "src/c.py"]
+    assert git(repo, "show", "swarm/t/integration:README.md").stdout == "# r\n"
+
+
 def test_a_conflict_stops_the_integration_naming_tasks_and_paths_and_keeps_every_branch(tmp_path: Path) -> None:
     # T01 commits and then fails, so T02 (same file, no lock order after a failed task) starts
     # from the base; marking T01 done by hand gives two done branches editing the same line.

@@ -116,7 +116,9 @@ def integrate(
         why = recheck_task(repo, track, base, plan_tasks.get(tid), row, rows) or _scope_problem(repo, row)
         if why:
             result.rejected[tid] = why
-            emit("rejected", f"{tid} not merged: {why}", tid)
+    _reject_dependents(result, plan_tasks, finished, done)
+    for tid, why in result.rejected.items():
+        emit("rejected", f"{tid} not merged: {why}", tid)
     mergeable = {tid: row for tid, row in done.items() if tid not in result.rejected}
     # Every mergeable task is in the plan (recheck_task): its deps are read from there.
     order = integration_order({tid: (*plan_tasks[tid].deps, *row.after) for tid, row in mergeable.items()})
@@ -151,6 +153,20 @@ def integrate(
     write_atomic(ws.track_dir(track) / "iosm_report.md", render_report(track, result, owner))
     refresh(ws, store, track, spawning.budget_left(ws, store, track))
     return result
+
+
+def _reject_dependents(result: Integration, plan_tasks: dict[str, Task], finished: set[str],
+                       done: dict[str, TaskRow]) -> None:
+    """Reject every task that depends (in the plan) on a task that is not finished or was
+    rejected: nothing built on work that does not land may land."""
+    while True:
+        found = {tid: [d for d in plan_tasks[tid].deps if d not in finished or d in result.rejected]
+                 for tid in sorted(done) if tid not in result.rejected and tid in plan_tasks}
+        found = {tid: missing for tid, missing in found.items() if missing}
+        if not found:
+            return
+        for tid, missing in found.items():
+            result.rejected[tid] = f"it depends on {', '.join(missing)}, which is not merged"
 
 
 def _scope_problem(repo: pygit2.Repository, row: TaskRow) -> str:
