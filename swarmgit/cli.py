@@ -74,7 +74,7 @@ def main(debug: bool) -> None:
     A track's plan.md lists tasks with dependencies and declared touches. Each task runs in its
     own worktree on branch swarm/<track>/<task> as soon as its dependencies are done and its
     touches collide with nothing running; a pre-commit hook refuses commits outside the touches;
-    the integrator merges the branches in order and moves your branch only if the gates pass.
+    the integrator lands each task's change in order and moves your branch only if the gates pass.
 
     \b
     Typical day:
@@ -295,12 +295,14 @@ def demo_cmd(directory: Path | None) -> int:
 @exits
 def integrate_cmd(track: str | None, target: str | None, no_advance: bool, partial: bool,
                   accept_repo_changes: bool) -> int:
-    """Merge finished task branches in order, re-check scope, run the gates, write iosm_report.md.
+    """Land finished tasks' changes in order, re-check them, run the gates, write iosm_report.md.
 
-    Branches merge in memory into swarm/<track>/integration (your working tree is untouched).
-    The target branch advances only when the gates approve: fast-forward, else a merge commit,
-    never by force. Exit 1 when rejected. If the repository's git files (.git/config, hooks,
-    info) changed while a task ran, the target stays until --accept-repo-changes.
+    Each task's change (start point -> final commit, never its history) is applied in memory
+    onto swarm/<track>/integration, one commit per task with Swarm-* trailers (integrate.history);
+    your working tree is untouched. The target advances only when the gates approve, and only to
+    a gated commit (a target that moved is merged and gated again), never by force. Exit 1 when
+    rejected or held. If the repository's git files (.git/config, hooks, info) changed while a
+    task ran, the target stays until --accept-repo-changes.
 
     Example: git swarm integrate redis --no-advance
     """

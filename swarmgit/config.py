@@ -10,7 +10,7 @@ import tomllib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -117,6 +117,7 @@ class Worktrees(_Section):
 
 class Integrate(_Section):
     target: str = ""  # empty: the branch checked out when `implement` first ran
+    history: Literal["tasks", "squash", "merge"] = "tasks"  # how landed tasks are recorded
 
 
 class Notify(_Section):

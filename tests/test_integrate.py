@@ -65,9 +65,9 @@ def test_branches_merge_in_dependency_and_lock_order_without_touching_the_workin
 
     # T01 came after T02 (lock order) despite its id; T04 after its dep T03; ties by id.
     assert "Merged: T02, T01, T03, T04" in _report(repo)
-    assert _subjects(repo, f"{base}..swarm/t/integration", "--first-parent") == [
-        "swarm(t): merge T04", "swarm(t): merge T03", "T01: x module", "T02: x package",
-    ]
+    # One commit per task, each on the one before (no merges): the task's change, not its history.
+    assert _subjects(repo, f"{base}..swarm/t/integration") == ["T04: d", "T03: c", "T01: x module", "T02: x package"]
+    assert _parents(repo, "swarm/t/integration~3") == [base]
     for path, text in (("src/x/a.py", "a = 1"), ("src/x/b.py", "b = 1"), ("src/c.py", "c = 1"), ("src/d.py", "d = 1")):
         assert git(repo, "show", f"swarm/t/integration:{path}").stdout == text + "\n"
     assert git(repo, "ls-tree", "swarm/t/integration", "docs").stdout == ""
@@ -189,12 +189,35 @@ def test_a_done_branch_with_changes_outside_its_touches_is_rejected_and_not_merg
     assert "T01 not merged: changes outside its touches: README.md" in result.output
     assert "main not advanced" in result.output
     report = _report(repo)
-    assert "## Rejected (scope)\n- T01: changes outside its touches: README.md" in report
+    assert "## Rejected (not merged)\n- T01: changes outside its touches: README.md" in report
     assert "Merged: T02\n" in report
     assert git(repo, "show", "swarm/t/integration:README.md").stdout == "# r\n"
     assert git(repo, "show", "swarm/t/integration:src/b.py").stdout == "b\n"
     assert git(repo, "ls-tree", "swarm/t/integration", "src/a.py").stdout == ""
     assert _rev(repo, "main") == base
+
+
+def test_a_task_built_on_a_rejected_dependency_is_not_merged_either(tmp_path: Path) -> None:
+    plan = (
+        task_md("T01", "sneaky", touches="`src/a.py`",
+                runs=("echo a > src/a.py && echo c > README.md && git add -A && git commit -qm nv --no-verify",))
+        + task_md("T02", "on top", deps="T01", touches="`src/b.py`", runs=("echo b > src/b.py",))
+        + task_md("T03", "apart", touches="`src/c.py`", runs=("echo c > src/c.py",))
+    )
+    repo = track_repo(tmp_path / "r", plan, config=ANY_VERDICT)
+    assert swarm(repo, "implement", "t").exit_code == 1  # T01 fails its branch check; T02 waits
+    assert swarm(repo, "task", "update", "T01", "--status", "done").exit_code == 0
+
+    result = swarm(repo, "retry", "T02")  # T02 runs on T01's work; the integrator rejects both
+
+    assert result.exit_code == 1
+    assert "T02 not merged: it depends on T01, which is not merged" in result.output
+    report = _report(repo)
+    assert "- T01: changes outside its touches: README.md\n- T02: it depends on T01" in report
+    assert "Merged: T03\n" in report
+    assert git(repo, "ls-tree", "--name-only", "swarm/t/integration", "src/").stdout.split() == [
+        "src/app.py", "src/c.py"]
+    assert git(repo, "show", "swarm/t/integration:README.md").stdout == "# r\n"
 
 
 def test_a_conflict_stops_the_integration_naming_tasks_and_paths_and_keeps_every_branch(tmp_path: Path) -> None:
@@ -218,7 +241,8 @@ def test_a_conflict_stops_the_integration_naming_tasks_and_paths_and_keeps_every
     assert "Verdict: **CONFLICT**" in _report(repo)
     # Every branch is kept as it was; the integration branch holds what merged before the conflict.
     assert {b: _rev(repo, f"swarm/t/{b}") for b in tips} == tips
-    assert _rev(repo, "swarm/t/integration") == tips["T01"]
+    assert _subjects(repo, f"{base}..swarm/t/integration") == ["T01: first"]
+    assert git(repo, "diff", tips["T01"], "swarm/t/integration").stdout == ""
     assert _rev(repo, "main") == base
     assert _statuses(repo) == {"T01": "done", "T02": "done"}
 
@@ -318,3 +342,50 @@ def test_gates_command_judges_two_commits_of_a_plain_repository(tmp_path: Path) 
     assert table.exit_code == 1 and "REJECTED" in table.output and "app/bad.py:4" in table.output
     assert git(repo, "status", "--porcelain", "--ignored").stdout == ""  # nothing left behind
     assert swarm(repo, "gates", "--base", "nope").exit_code == 2
+
+
+# ---- provenance: one commit per task with trailers, or one for the track -----------------------
+
+TWO = (task_md("T01", "api", touches="`src/api.py`", runs=("echo 'x = 1' > src/api.py",))
+       + task_md("T02", "docs", touches="`docs/`", runs=("mkdir -p docs && echo hi > docs/guide.md",)))
+
+
+def test_each_landed_commit_carries_its_tasks_provenance_and_integrating_again_changes_nothing(tmp_path: Path) -> None:
+    repo = track_repo(tmp_path / "r", TWO, config=ANY_VERDICT)
+    base = _rev(repo, "main")
+    assert swarm(repo, "implement", "t").exit_code == 0
+    landed = _rev(repo, "main")
+
+    assert _subjects(repo, f"{base}..main") == ["T02: docs", "T01: api"]
+    trailers = git(repo, "log", "-1", "--format=%(trailers)", "main~1").stdout.strip()
+    assert trailers.splitlines() == [
+        "Swarm-Track: t", "Swarm-Task: T01", "Swarm-Touches: src/api.py", "Swarm-Agent: script",
+        "Swarm-Model: none", "Swarm-Tokens: 0", "Swarm-Cost-USD: 0.0000", "Swarm-Attempts: 1",
+    ]
+    # The recipe the README gives: from a line to its task.
+    blamed = git(repo, "blame", "--porcelain", "-L1,1", "main", "--", "docs/guide.md").stdout.split()[0]
+    task = git(repo, "log", "-1", "--format=%(trailers:key=Swarm-Task,valueonly)", blamed).stdout.strip()
+    assert task == "T02" and (repo / f"swarm/tracks/t/reports/{task}.md").exists()
+
+    again = swarm(repo, "integrate", "t")  # a resumed or repeated integration lands the same commits
+    assert again.exit_code == 0, again.output
+    assert _rev(repo, "swarm/t/integration") == landed == _rev(repo, "main")
+    assert "advanced main: up-to-date" in again.output
+
+
+def test_history_squash_lands_one_commit_for_the_whole_track(tmp_path: Path) -> None:
+    repo = track_repo(tmp_path / "r", TWO, config=ANY_VERDICT + '[integrate]\nhistory = "squash"\n')
+    base = _rev(repo, "main")
+    assert swarm(repo, "implement", "t").exit_code == 0
+
+    assert _parents(repo, "main") == [base]
+    message = git(repo, "log", "-1", "--format=%B", "main").stdout
+    assert message.startswith("swarm(t): 2 task(s)\n\n- T01: api\n- T02: docs\n\n")
+    assert git(repo, "log", "-1", "--format=%(trailers:key=Swarm-Task,valueonly)", "main").stdout.split() == ["T01", "T02"]
+    assert git(repo, "show", "main:docs/guide.md").stdout == "hi\n"
+    assert git(repo, "show", "main:src/api.py").stdout == "x = 1\n"
+
+    bad = swarm(repo, "integrate", "t", "--no-advance")
+    assert bad.exit_code == 0  # the config is read each time; a bad value is exit 2:
+    write(repo, ".swarm.toml", '[integrate]\nhistory = "rebase"\n')
+    assert swarm(repo, "integrate", "t").exit_code == 2

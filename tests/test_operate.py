@@ -83,7 +83,9 @@ def test_retry_reset_starts_the_branch_afresh_and_refuses_a_dirty_worktree(tmp_p
     # The failed attempt's commit is gone from the branch: one line, one commit on the base.
     assert git(repo, "show", "swarm/t/T01:src/a.py").stdout == "attempt\nfixed\n"
     assert git(repo, "merge-base", "--is-ancestor", failed_tip, "swarm/t/T01", check=False).returncode == 1
-    assert git(repo, "log", "--format=%s", "main..swarm/t/T01").stdout == ""  # main has it all
+    # main has its change, landed as one commit (the change, not the branch's history).
+    assert git(repo, "show", "main:src/a.py").stdout == "attempt\nfixed\n"
+    assert git(repo, "log", "-1", "--format=%s", "main").stdout == "T01: flaky\n"
 
 
 def test_retries_are_bounded_by_agent_max_retries(tmp_path: Path) -> None:

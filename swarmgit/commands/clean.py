@@ -1,8 +1,9 @@
 """`git swarm clean`: remove task worktrees whose work is safe elsewhere; never lose work.
 
-A worktree goes only when it has no uncommitted changes and its task's final commit is in
-the track's integration; `--branches` also deletes task branches already contained in the
-target branch. Everything kept is listed with the reason.
+A worktree goes only when it has no uncommitted changes and its task's change (start point
+-> final commit) is in the track's integration; `--branches` also deletes task branches whose
+change (or whole history) is already in the target branch. Everything kept is listed with the
+reason.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from swarmgit.engine.taskspace import worktree_name
 from swarmgit.engine.workspace import Workspace, resolve_track
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.diff import describe_paths
+from swarmgit.gitops.merge import change_contained
 from swarmgit.gitops.refs import branch_tip
 from swarmgit.gitops.worktrees import checked_out_at, dirty_paths, prune, remove_worktree
 from swarmgit.store.state import Store
@@ -36,7 +38,7 @@ def clean(ws: Workspace, track: str | None, dry_run: bool, branches: bool, echo:
         path = Path(row.worktree) if row.worktree else None
         removed = None
         if path is not None and path.exists():
-            keep = _why_keep(repo, row.status, row.final_commit, integrated, path)
+            keep = _why_keep(repo, row.status, row.start_commit, row.final_commit, integrated, path)
             if keep:
                 echo(f"kept {path}: {keep}")
             else:
@@ -50,7 +52,7 @@ def clean(ws: Workspace, track: str | None, dry_run: bool, branches: bool, echo:
             # The worktree removed above (or, in a dry run, that would be) no longer holds it.
             if where is not None and (removed is None or where.resolve() != removed.resolve()):
                 echo(f"kept branch {row.branch}: checked out in {where}")
-            elif tip and target_tip and gitrepo.contains(repo, target_tip, tip):
+            elif tip and target_tip and _landed(repo, row.start_commit, tip, target_tip):
                 if not dry_run:
                     repo.branches.local.delete(row.branch)
                 echo(f"{verb} branch {row.branch} (contained in {info.target_branch if info else ''})")
@@ -62,12 +64,21 @@ def clean(ws: Workspace, track: str | None, dry_run: bool, branches: bool, echo:
     return 0
 
 
-def _why_keep(repo: pygit2.Repository, status: str, final: str | None, integrated: str | None, path: Path) -> str:
+def _why_keep(repo: pygit2.Repository, status: str, start: str | None, final: str | None,
+              integrated: str | None, path: Path) -> str:
     dirty = dirty_paths(path)
     if dirty:
         return f"uncommitted changes ({describe_paths(dirty, 5)})"
     if status == Status.RUNNING.value:
         return "its task is running"
-    if not final or not integrated or not gitrepo.contains(repo, integrated, final):
+    if not final or not integrated or not _landed(repo, start, final, integrated):
         return f"task {status}, its work is not integrated yet"
     return ""
+
+
+def _landed(repo: pygit2.Repository, start: str | None, tip: str, into: str) -> bool:
+    """`into` holds the task's work: its whole history, or its change since `start` (the
+    integration lands changes, not histories)."""
+    if gitrepo.contains(repo, into, tip):
+        return True
+    return start is not None and gitrepo.contains(repo, tip, start) and change_contained(repo, start, tip, into)

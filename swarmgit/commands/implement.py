@@ -71,6 +71,9 @@ def describe_integration(track: str, result: Integration) -> list[str]:
     lines += [f"  {tid} not merged: {why}" for tid, why in result.rejected.items()]
     if result.conflict:
         lines.append(f"  conflict: {result.conflict}")
+    if result.target_gates is not None:
+        lines.append("gates on the merge with the target, which moved during the run:")
+        lines += render_table(result.target_gates).splitlines()
     if result.advanced:
         lines.append(f"advanced {result.advanced}")
     if result.held:

@@ -24,6 +24,7 @@ from swarmgit.domain.report import parse_report, render_report, report_from_comm
 from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start
 from swarmgit.engine import repo_guard, spawning
 from swarmgit.engine.finalize import finalize
+from swarmgit.engine.recheck import pin_base
 from swarmgit.engine.taskspace import (
     StartBlocked,
     prepare,
@@ -68,14 +69,17 @@ def scratch_dir(ws: Workspace, track: str) -> Path:
 
 
 def open_track(ws: Workspace, store: Store, track: str) -> None:
-    """Record the track's base commit and target branch the first time it runs."""
+    """Record the track's base commit and target branch the first time it runs, and pin the
+    base in a ref (before any task starts; the integrator checks the store against it)."""
     repo = gitrepo.discover(ws.root)
     base = gitrepo.head_commit(repo)
     if base is None:
         raise UsageError("the repository has no commits yet: commit something first")
     target = ws.config.integrate.target or gitrepo.current_branch(repo) or ""
     plan_path = str(ws.plan_path(track).relative_to(ws.root))
-    store.ensure_track(track, base_commit=base, target_branch=target, plan_path=plan_path)
+    info = store.ensure_track(track, base_commit=base, target_branch=target, plan_path=plan_path)
+    if not any(row.start_commit for row in store.tasks(track)):
+        pin_base(repo, track, info.base_commit)
 
 
 class Dispatcher:

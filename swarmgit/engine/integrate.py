@@ -1,10 +1,14 @@
-"""The integrator: finished task branches → one merged, scope-checked, gated result.
+"""The integrator: finished tasks' changes -> one scope-checked, gated result.
 
-Merges the done branches into `swarm/<track>/integration` in dependency + lock order, in
-memory (the user's working tree is untouched), after re-checking each branch's diff against
-its touches (commits made with --no-verify are caught here). Gates run on the merged tree
-against the track's base; the target branch advances only on APPROVED, with every planned
-task in (or --partial), and never by force. On REJECTED, fix tasks are spawned.
+Nothing an agent could write is trusted (engine/recheck.py): the track's base must match its
+pinned ref, each task's start point is recomputed and its final commit must descend from it.
+Each task's change (start -> final, never its history) is then applied in dependency + lock
+order onto `swarm/<track>/integration`, in memory (the user's working tree is untouched),
+after its paths are re-checked against its touches (commits made with --no-verify are caught
+here). Every landed commit carries the task's provenance in trailers. Gates run on the result
+against the track's base; the target advances only on APPROVED, with every planned task in
+(or --partial), never by force, and only to a gated commit (engine/landing.py). On REJECTED,
+fix tasks are spawned.
 """
 from __future__ import annotations
 
@@ -14,22 +18,26 @@ from dataclasses import dataclass, field
 import pygit2
 
 from swarmgit.domain.integration import fix_candidates, integration_order
-from swarmgit.domain.plan import Plan, Status
+from swarmgit.domain.plan import Plan, Status, Task
+from swarmgit.domain.provenance import Provenance, squash_message, task_message
 from swarmgit.domain.report import Report, SpawnCandidate
 from swarmgit.engine import spawning
 from swarmgit.engine.finalize import branch_violations
+from swarmgit.engine.landing import Guard, land
+from swarmgit.engine.recheck import pinned_base, recheck_task
 from swarmgit.engine.repo_guard import tamper_hold
-from swarmgit.engine.taskspace import merge_message
+from swarmgit.engine.taskspace import task_branch
 from swarmgit.engine.views import refresh
 from swarmgit.engine.workspace import Workspace, read_plan
-from swarmgit.errors import UsageError, WorkFailed
+from swarmgit.errors import UsageError
 from swarmgit.fsutil import write_atomic
 from swarmgit.gitops import repo as gitrepo
-from swarmgit.gitops.advance import advance_branch
 from swarmgit.gitops.diff import changes_between, touched_paths
-from swarmgit.gitops.merge import fold_merge
 from swarmgit.gitops.refs import branch_tip, set_branch
+from swarmgit.gitops.replay import Change, replay
+from swarmgit.gitops.worktrees import CheckoutState, checkout_state
 from swarmgit.gates.runner import GateReport, render_markdown, run_gates
+from swarmgit.store.rows import Spend
 from swarmgit.store.state import Store, TaskRow
 
 Emit = Callable[[str, str, "str | None"], None]
@@ -46,6 +54,7 @@ class Integration:
     left_out: dict[str, str] = field(default_factory=dict)
     conflict: str = ""
     gates: GateReport | None = None
+    target_gates: GateReport | None = None
     advanced: str = ""
     held: str = ""
     spawned: bool = False
@@ -97,7 +106,10 @@ def integrate(
     target: str | None = None,
     advance: bool = True,
     partial: bool = False,
+    since: CheckoutState | None = None,
 ) -> Integration:
+    """Integrate the track's done tasks. `since`: the target's checkout as the run found it
+    (default: as it is now); files changed there since then hold the advance."""
     repo = gitrepo.discover(ws.root)
     info = store.track(track)
     if info is None:
@@ -107,37 +119,49 @@ def integrate(
         raise UsageError("no target branch: set integrate.target in .swarm.toml or pass --target")
     if advance and branch_tip(repo, target) is None:
         raise UsageError(f"no branch {target}: create it (git branch {target} <start>) or pass --target")
-    rows = {row.id: row for row in store.tasks(track)}
+    since = since or checkout_state(repo, target)
+    base = pinned_base(repo, track, info.base_commit)
     plan = read_plan(ws, track)[0]
+    plan_tasks = {task.id: task for task in plan.tasks}
+    rows = {row.id: row for row in store.tasks(track)}
     finished = {tid for tid, row in rows.items() if row.status == Status.DONE.value}
     # A task marked done by hand without ever running has no branch: nothing to merge, but in.
     done = {tid: rows[tid] for tid in finished if rows[tid].final_commit}
-    result = Integration(commit=info.base_commit)
+    result = Integration(commit=base)
     result.left_out = {tid: f"{row.status}: {row.reason}".strip(": ") for tid, row in rows.items()
                        if tid not in finished}
     for tid, row in sorted(done.items()):
-        if problem := scope_problem(repo, plan, row):
-            result.rejected[tid] = problem
-            emit("rejected", f"{tid} not merged: {result.rejected[tid]}", tid)
+        why = recheck_task(repo, track, base, plan_tasks.get(tid), row, rows) or scope_problem(repo, plan, row)
+        if why:
+            result.rejected[tid] = why
+    _reject_dependents(result, plan_tasks, finished, done)
+    for tid, why in result.rejected.items():
+        emit("rejected", f"{tid} not merged: {why}", tid)
     mergeable = {tid: row for tid, row in done.items() if tid not in result.rejected}
-    order = integration_order({tid: (*row.deps, *row.after) for tid, row in mergeable.items()})
-    folded = fold_merge(repo, info.base_commit, [(tid, mergeable[tid].final_commit or "") for tid in order],
-                        merge_message(track))
-    included = set(folded.merged) | set(folded.skipped)
-    result.commit, result.merged = folded.commit, [tid for tid in order if tid in included]
-    owner = _file_owner(repo, {tid: mergeable[tid] for tid in result.merged})
-    if folded.conflict is not None:
-        result.conflict = _conflict_message(folded.conflict.label, folded.conflict.paths, owner)
-        emit("conflict", result.conflict, folded.conflict.label)
+    # Every mergeable task is in the plan (recheck_task): its deps are read from there.
+    order = integration_order({tid: (*plan_tasks[tid].deps, *row.after) for tid, row in mergeable.items()})
+    provenance = _provenance(ws, store, track, [mergeable[tid] for tid in order], plan_tasks)
+    replayed = replay(
+        repo, base,
+        [Change(tid, mergeable[tid].start_commit or "", mergeable[tid].final_commit or "",
+                task_message(provenance[tid])) for tid in order],
+        ws.config.integrate.history, lambda applied: squash_message(track, [provenance[t] for t in applied]),
+    )
+    result.commit, result.merged = replayed.commit, list(replayed.applied)
+    owner = _file_owner(repo, [mergeable[tid] for tid in result.merged])
+    if replayed.conflict is not None:
+        result.conflict = _conflict_message(replayed.conflict.label, replayed.conflict.paths, owner)
+        emit("conflict", result.conflict, replayed.conflict.label)
     branch = integration_branch(track)
     set_branch(repo, branch, result.commit, expect=branch_tip(repo, branch), message="swarm: integrate")
     if not result.conflict:
-        result.gates = run_gates(ws.root, info.base_commit, result.commit, ws.config.gates)
+        result.gates = run_gates(ws.root, base, result.commit, ws.config.gates)
         emit("gates", f"IOSM index {result.gates.index:.2f} (threshold {result.gates.threshold:.2f}): "
              f"{result.verdict}", None)
     store.set_track_fields(track, integrated_commit=result.commit)
     if result.verdict == "APPROVED" and advance:
-        _advance(ws, store, track, result, target, partial, emit)
+        _advance(ws, repo, store, track, result, target, partial, emit,
+                 base=base, rows=rows, since=since)
     elif result.gates is not None and not result.gates.passed:
         result.spawned = _spawn_fixes(ws, store, track, result.gates, owner, emit)
         if not result.spawned:
@@ -149,6 +173,38 @@ def integrate(
     return result
 
 
+def _reject_dependents(result: Integration, plan_tasks: dict[str, Task], finished: set[str],
+                       done: dict[str, TaskRow]) -> None:
+    """Reject every task that depends (in the plan) on a task that is not finished or was
+    rejected: nothing built on work that does not land may land."""
+    while True:
+        found = {tid: [d for d in plan_tasks[tid].deps if d not in finished or d in result.rejected]
+                 for tid in sorted(done) if tid not in result.rejected and tid in plan_tasks}
+        found = {tid: missing for tid, missing in found.items() if missing}
+        if not found:
+            return
+        for tid, missing in found.items():
+            result.rejected[tid] = f"it depends on {', '.join(missing)}, which is not merged"
+
+
+def _provenance(ws: Workspace, store: Store, track: str, rows: list[TaskRow],
+                plan_tasks: dict[str, Task]) -> dict[str, Provenance]:
+    """Each task's trailers: its plan title and touches, the agent, models, tokens, cost, attempts."""
+    spend = store.cost_summary(track).by_task
+    models = store.task_models(track)
+    found = {}
+    for row in rows:
+        used = spend.get(row.id, Spend())
+        task = plan_tasks.get(row.id)
+        found[row.id] = Provenance(
+            track=track, task=row.id, title=task.title if task else row.title, touches=row.touches,
+            agent=ws.config.agent.backend, models=models.get(row.id, ()),
+            tokens=used.input_tokens + used.output_tokens + used.cache_write_tokens + used.cache_read_tokens,
+            cost_usd=used.usd, attempts=row.attempts,
+        )
+    return found
+
+
 def _conflict_message(label: str, paths: tuple[str, ...], owner: dict[str, str]) -> str:
     earlier = sorted({owner[p] for p in paths if p in owner})
     against = ", ".join(earlier) if earlier else "the tasks merged before it"
@@ -156,20 +212,29 @@ def _conflict_message(label: str, paths: tuple[str, ...], owner: dict[str, str])
             "resolve it in a task whose touches cover those paths, then integrate again")
 
 
-def _advance(ws: Workspace, store: Store, track: str, result: Integration, target: str,
-             partial: bool, emit: Emit) -> None:
-    """Move the target to the result, or record in `result.held` why it stays."""
+def _advance(ws: Workspace, repo: pygit2.Repository, store: Store, track: str, result: Integration,
+             target: str, partial: bool, emit: Emit, *, base: str, rows: dict[str, TaskRow],
+             since: CheckoutState) -> None:
+    """Move the target to (a gated merge with) the result, or record in `result.held` why it stays."""
     held = tamper_hold(store, track) or _hold_reason(result, partial)
     if not held:
-        try:
-            moved = advance_branch(ws.root, target, result.commit, f"swarm: integrate track {track}")
-        except WorkFailed as exc:
-            held = str(exc)
-        else:
-            result.advanced = f"{target}: {moved.kind} to {moved.commit[:10]}"
+        merged = set(result.merged)
+        # The branch by its name, not the run state's (which an agent could point elsewhere).
+        kept_out = {tid: [tip for tip in (branch_tip(repo, task_branch(track, tid)), row.final_commit)
+                          if tip and gitrepo.is_commit(repo, tip)]
+                    for tid, row in rows.items() if tid not in merged}
+        guard = Guard(kept_out, [rows[tid].final_commit or base for tid in result.merged])
+        views = str(ws.track_dir(track).relative_to(ws.root))
+        landed = land(ws.root, repo, target, result.commit, base=base, guard=guard, since=since,
+                      views=views, gates=ws.config.gates, message=f"swarm: integrate track {track}",
+                      emit=emit)
+        result.target_gates = landed.gates
+        if landed.advanced:
+            result.advanced = landed.advanced
             store.release_locks(track, result.merged)
             emit("advanced", result.advanced, None)
             return
+        held = landed.held
     result.held = f"{target} not advanced: {held}"
     emit("held", f"{target} not advanced:\n{held}", None)  # the printer shortens first lines only
 
@@ -177,7 +242,7 @@ def _advance(ws: Workspace, store: Store, track: str, result: Integration, targe
 def _hold_reason(result: Integration, partial: bool) -> str:
     if result.rejected:
         names = ", ".join(result.rejected)
-        return (f"{names} changed paths outside its touches; fix the branch, or leave the task out "
+        return (f"{names} could not be merged (see above); fix it, or leave the task out "
                 "(`git swarm task update <task> --status failed`) and integrate with --partial")
     if result.left_out and not partial:
         return f"not every planned task is done ({', '.join(result.left_out)}): finish them, or pass --partial"
@@ -200,13 +265,10 @@ def _spawn_fixes(ws: Workspace, store: Store, track: str, gates: GateReport,
     return spawned
 
 
-def _file_owner(repo: pygit2.Repository, rows: dict[str, TaskRow]) -> dict[str, str]:
-    """Which task last changed each path (for findings' "introduced by" and fix-task deps)."""
-    owner: dict[str, str] = {}
-    for tid in integration_order({t: (*r.deps, *r.after) for t, r in rows.items()}):
-        for path in branch_paths(repo, rows[tid]):
-            owner[path] = tid
-    return owner
+def _file_owner(repo: pygit2.Repository, merged: list[TaskRow]) -> dict[str, str]:
+    """Which task (of `merged`, in integration order) last changed each path (for findings'
+    "introduced by" and fix-task deps)."""
+    return {path: row.id for row in merged for path in branch_paths(repo, row)}
 
 
 def render_report(track: str, result: Integration, owner: dict[str, str]) -> str:
@@ -214,7 +276,7 @@ def render_report(track: str, result: Integration, owner: dict[str, str]) -> str
     lines = [f"# IOSM report: {track}", "", f"Verdict: **{result.verdict}**",
              f"Integration commit: `{result.commit}` on `{integration_branch(track)}`", ""]
     lines.append("Merged: " + (", ".join(result.merged) or "none"))
-    for title, items in (("Rejected (scope)", result.rejected), ("Left out", result.left_out)):
+    for title, items in (("Rejected (not merged)", result.rejected), ("Left out", result.left_out)):
         if items:
             lines += ["", f"## {title}", *[f"- {tid}: {why}" for tid, why in items.items()]]
     if result.conflict:
@@ -225,4 +287,7 @@ def render_report(track: str, result: Integration, owner: dict[str, str]) -> str
         lines += ["", f"Target: {result.held}"]
     if result.gates is not None:
         lines += ["", render_markdown(result.gates, owner.get)]
+    if result.target_gates is not None:
+        lines += ["", "## Gates on the merge with the moved target", "",
+                  render_markdown(result.target_gates, owner.get)]
     return "\n".join(lines) + "\n"

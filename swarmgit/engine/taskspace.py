@@ -51,9 +51,8 @@ class StartBlocked:
 
 
 def merge_message(track: str) -> Callable[[str], str]:
-    """One message for every swarm merge of a track. Start points and the integration fold
-    the same commits with the same message, so the integration reuses (fast-forwards through)
-    the start points' merge commits instead of making new ones (fold_merge is deterministic)."""
+    """One message for every start-point merge of a track: with fold_merge deterministic, the
+    same inputs give the same start point, so the integrator can recompute and compare it."""
     return lambda label: f"swarm({track}): merge {label}"
 
 

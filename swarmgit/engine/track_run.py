@@ -15,6 +15,8 @@ from swarmgit.engine.dispatch import Dispatcher, EventSink, RunSummary, open_tra
 from swarmgit.engine.integrate import Integration, integrate
 from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import UsageError
+from swarmgit.gitops import repo as gitrepo
+from swarmgit.gitops.worktrees import checkout_state
 from swarmgit.store.state import Store
 
 
@@ -53,11 +55,13 @@ def implement_track(ws: Workspace, track: str, emit: EventSink, *, interactive: 
                 f"track {track!r} has no target branch to integrate into (HEAD was detached when "
                 "it first ran): set integrate.target in .swarm.toml"
             )
+        # The target's checkout as the run found it: the advance holds over files changed since.
+        since = checkout_state(gitrepo.discover(ws.root), ws.config.integrate.target or info.target_branch)
         while True:
             summary = Dispatcher(ws, store, track, emit, interactive=interactive).run()
             if summary.paused or not summary.done:
                 return TrackOutcome(summary, None)
-            result = integrate(ws, store, track, emit)
+            result = integrate(ws, store, track, emit, since=since)
             if not result.spawned:
                 return TrackOutcome(summary, result)
             emit("round", "gates spawned fix tasks; dispatching them", None)

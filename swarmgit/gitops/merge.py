@@ -1,7 +1,8 @@
 """In-memory merging of many heads into one commit: no checkout, no ref moved.
 
-Task start points (base + finished deps + lock-ordered tasks) and the integration (base +
-done branches in order) are both a fold: merge each head, in order, into the running result.
+Task start points (base + finished deps + lock-ordered tasks) are a fold: merge each head, in
+order, into the running result. The integration instead applies each task's change (start ->
+final, as trees) with `apply_change`, so no task's history can alter what lands.
 
 Tasks touch disjoint paths by construction, so most merges take a cheap way that gives the
 same tree as git's 3-way merge: when the merge base is unique and no path the head changed
@@ -10,9 +11,9 @@ rewriting only the folders on those paths (time follows the change, not the repo
 Anything else (criss-cross histories, paths changed on both sides) goes through libgit2's
 full merge, which finds renames and merges file contents.
 
-Merge commits are dated by their newest parent, so the same fold of the same heads with the
-same messages gives the same commit ids: a resumed integration repeats itself exactly, and a
-task's start point, folded again inside the integration, is reused rather than duplicated.
+Commits are dated by their newest input (`write_commit`), so the same fold of the same heads
+with the same messages gives the same commit ids: a resumed start point or integration
+repeats itself exactly.
 """
 from __future__ import annotations
 
@@ -72,19 +73,40 @@ def fold_merge(
             tree = _merged_tree(repo, current, head, base)
             if isinstance(tree, tuple):
                 return FoldResult(current, tuple(merged), tuple(skipped), Conflict(label, tree))
-            current = _merge_commit(repo, current, head, tree, message(label))
+            current = write_commit(repo, [current, head], tree, message(label), [current, head])
         merged.append(label)
     return FoldResult(current, tuple(merged), tuple(skipped), None)
 
 
-def _merge_commit(
-    repo: pygit2.Repository, ours: str, theirs: str, tree: pygit2.Oid, message: str
+def apply_change(
+    repo: pygit2.Repository, start: str, ours: str | pygit2.Oid, final: str
+) -> pygit2.Oid | tuple[str, ...]:
+    """The tree of `ours` (a commit or tree) with the change `start` -> `final` applied, or the
+    conflicting paths: a 3-way merge of trees whose ancestor is `start`, whatever the history
+    between them (commits `final` reverted or merged count only by their effect on its tree)."""
+    tree = _disjoint_merge(repo, start, ours, final)
+    if tree is not None:
+        return tree
+    ancestor, our_tree, their_tree = (repo[rev].peel(pygit2.Tree) for rev in (start, ours, final))
+    return _result_tree(repo, repo.merge_trees(ancestor, our_tree, their_tree))
+
+
+def change_contained(repo: pygit2.Repository, start: str, final: str, commit: str) -> bool:
+    """True when applying the change `start` -> `final` to `commit` changes nothing."""
+    applied = apply_change(repo, start, commit, final)
+    return applied == repo[commit].peel(pygit2.Tree).id
+
+
+def write_commit(
+    repo: pygit2.Repository, parents: Sequence[str], tree: pygit2.Oid, message: str,
+    inputs: Sequence[str],
 ) -> str:
-    parents = [repo[ours].peel(pygit2.Commit), repo[theirs].peel(pygit2.Commit)]
-    newest = max(parents, key=lambda c: c.commit_time)
+    """A commit (no ref moved) dated by the newest of the `inputs` commits, so the same
+    parents, tree, message and inputs always give the same id."""
+    newest = max((repo[c].peel(pygit2.Commit) for c in inputs), key=lambda c: c.commit_time)
     who = signature(repo)
     when = pygit2.Signature(who.name, who.email, newest.commit_time, newest.commit_time_offset)
-    return str(repo.create_commit(None, when, when, message, tree, [p.id for p in parents]))
+    return str(repo.create_commit(None, when, when, message, tree, [pygit2.Oid(hex=p) for p in parents]))
 
 
 def _merged_tree(
@@ -95,7 +117,10 @@ def _merged_tree(
         tree = _disjoint_merge(repo, base, ours, theirs)
         if tree is not None:
             return tree
-    index = repo.merge_commits(ours, theirs)
+    return _result_tree(repo, repo.merge_commits(ours, theirs))
+
+
+def _result_tree(repo: pygit2.Repository, index: pygit2.Index) -> pygit2.Oid | tuple[str, ...]:
     conflicts = index.conflicts
     if conflicts is not None:
         return tuple(sorted({e.path for sides in conflicts for e in sides if e is not None}))
@@ -120,7 +145,7 @@ def _count(repo: pygit2.Repository, tip: str, hidden: Sequence[pygit2.Oid]) -> i
 
 
 def _disjoint_merge(
-    repo: pygit2.Repository, base_id: pygit2.Oid, ours: str, theirs: str
+    repo: pygit2.Repository, base_id: str | pygit2.Oid, ours: str | pygit2.Oid, theirs: str
 ) -> pygit2.Oid | None:
     """Our tree with their changes since `base_id` applied, when none of those paths changed
     on our side (nor needs a folder where we have a file); else None."""

@@ -6,36 +6,68 @@ either), so the update is retried for about a second before giving up.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import pygit2
 
 from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.gitops.repo import contains, signature
 
+_T = TypeVar("_T")
 LOCK_ATTEMPTS = 50
 LOCK_PAUSE_SECONDS = 0.02
 
 
 def set_branch(
-    repo: pygit2.Repository, branch: str, commit: str, *, expect: str | None, message: str
+    repo: pygit2.Repository, branch: str, commit: str, *, expect: str | None, message: str,
+    while_locked: Callable[[], None] | None = None,
 ) -> None:
     """Point `refs/heads/<branch>` at `commit`, atomically, writing `message` to the reflog.
 
     Allowed only when the branch's current value equals `expect` (None: the branch must not
     exist yet) or `commit` contains it (a fast-forward). Otherwise WorkFailed, and the branch
-    is left as it was. The check and the write happen under the ref's lock.
+    is left as it was. The check and the write happen under the ref's lock; `while_locked`
+    runs between them (after the check), and if it raises, the branch is not moved.
     """
     name = f"refs/heads/{branch}"
     if not pygit2.reference_is_valid_name(name):
         raise UsageError(f"invalid branch name: {branch!r}")
-    for attempt in range(LOCK_ATTEMPTS):
+    _locked(f"branch {branch}", lambda: _compare_and_set(repo, name, commit, expect, message, while_locked))
+
+
+def read_ref(repo: pygit2.Repository, name: str) -> str | None:
+    """Hex id the full ref `name` points at; None when it does not exist."""
+    ref = repo.references.get(name)
+    return None if ref is None else str(ref.target)
+
+
+def pin_ref(repo: pygit2.Repository, name: str, commit: str, message: str) -> str:
+    """Create the full ref `name` at `commit` unless it exists (never moved once set);
+    returns the value it holds, decided under its lock."""
+    def create() -> str:
+        with repo.transaction() as txn:
+            txn.lock_ref(name)
+            current = read_ref(repo, name)
+            if current is None:
+                _set_ident(repo)
+                txn.set_target(name, commit, message=message)
+            return current or commit
+
+    return _locked(name, create)
+
+
+def _locked(what: str, update: Callable[[], _T]) -> _T:
+    """`update()`, retried while a lock is held, up to LOCK_ATTEMPTS times."""
+    attempts = 0
+    while True:
         try:
-            _compare_and_set(repo, name, commit, expect, message)
-            return
+            return update()
         except pygit2.GitError as exc:
+            attempts += 1
             # libgit2 reports a held lock only through its message ("failed to lock file").
-            if "lock" not in str(exc) or attempt == LOCK_ATTEMPTS - 1:
-                raise WorkFailed(f"could not update branch {branch}: {exc}") from exc
+            if "lock" not in str(exc) or attempts == LOCK_ATTEMPTS:
+                raise WorkFailed(f"could not update {what}: {exc}") from exc
         time.sleep(LOCK_PAUSE_SECONDS)
 
 
@@ -46,7 +78,8 @@ def branch_tip(repo: pygit2.Repository, branch: str) -> str | None:
 
 
 def _compare_and_set(
-    repo: pygit2.Repository, name: str, commit: str, expect: str | None, message: str
+    repo: pygit2.Repository, name: str, commit: str, expect: str | None, message: str,
+    while_locked: Callable[[], None] | None,
 ) -> None:
     with repo.transaction() as txn:
         txn.lock_ref(name)
@@ -60,10 +93,16 @@ def _compare_and_set(
                 f"refusing to move {name} from {_short(current)} to {_short(commit)}: "
                 f"expected {_short(expect)} and the move is not a fast-forward"
             )
-        # The reflog's identity; pygit2 1.21 cannot hand a Signature to a transaction.
-        who = signature(repo)
-        repo.set_ident(who.name, who.email)
+        if while_locked is not None:
+            while_locked()
+        _set_ident(repo)
         txn.set_target(name, commit, message=message)
+
+
+def _set_ident(repo: pygit2.Repository) -> None:
+    """The reflog's identity; pygit2 1.21 cannot hand a Signature to a transaction."""
+    who = signature(repo)
+    repo.set_ident(who.name, who.email)
 
 
 def _short(commit: str | None) -> str:

@@ -88,6 +88,14 @@ def resolve(repo: pygit2.Repository, rev: str) -> str:
         raise UsageError(f"unknown revision: {rev}") from exc
 
 
+def is_commit(repo: pygit2.Repository, commit: str) -> bool:
+    """True when `commit` is the full or short hex id of a commit in `repo`."""
+    try:
+        return isinstance(repo.get(commit), pygit2.Commit)
+    except (ValueError, TypeError):
+        return False
+
+
 def contains(repo: pygit2.Repository, tip: str, commit: str) -> bool:
     """True when `commit` is `tip` or one of its ancestors (moving `commit` to `tip` is a
     fast-forward)."""

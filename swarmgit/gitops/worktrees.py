@@ -5,8 +5,10 @@ detached HEAD that no branch contains is never removed.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +78,39 @@ def _interrupted_creation(repo: pygit2.Repository, name: str, path: Path) -> boo
 def dirty_paths(worktree: Path) -> list[str]:
     """Paths with uncommitted changes in `worktree`: staged, unstaged, untracked (not ignored)."""
     return sorted(pygit2.Repository(str(worktree)).status())
+
+
+@dataclass(frozen=True)
+class CheckoutState:
+    """The uncommitted changes of the worktree (`path`; None: checked out nowhere) that has a
+    branch checked out: each dirty path -> its git status and the hash of its content."""
+
+    path: Path | None
+    dirty: Mapping[str, str]
+
+
+def checkout_state(repo: pygit2.Repository, branch: str) -> CheckoutState:
+    """What is uncommitted, right now, where `branch` is checked out."""
+    where = checked_out_at(repo, branch)
+    if where is None:
+        return CheckoutState(None, {})
+    status = pygit2.Repository(str(where)).status()
+    return CheckoutState(where, {path: f"{flags}:{_content_id(where / path)}" for path, flags in status.items()})
+
+
+def changed_since(before: CheckoutState, now: CheckoutState) -> list[str]:
+    """Paths whose uncommitted state differs between two looks at a checkout (another
+    checkout counts as all new)."""
+    earlier = before.dirty if before.path == now.path else {}
+    return sorted(p for p in {*earlier, *now.dirty} if earlier.get(p) != now.dirty.get(p))
+
+
+def _content_id(path: Path) -> str:
+    if path.is_symlink():
+        return str(pygit2.hash(os.readlink(path)))
+    if path.is_file():
+        return str(pygit2.hashfile(str(path)))
+    return "absent"
 
 
 def remove_worktree(repo: pygit2.Repository, name: str, path: Path) -> None:

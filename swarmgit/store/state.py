@@ -446,6 +446,14 @@ class Store:
                 self._event(conn, track, None, "tamper-accepted", note)
         return {row["task"]: row["value"] for row in rows}
 
+    def task_models(self, track: str) -> dict[str, tuple[str, ...]]:
+        """The models each task of the track used (sorted), from its usage rows."""
+        found: dict[str, tuple[str, ...]] = {}
+        for row in self._read("SELECT DISTINCT task, model FROM usage WHERE track = ? "
+                              "ORDER BY task, model", (track,)):
+            found[row[0]] = (*found.get(row[0], ()), row[1])
+        return found
+
     # ---- spawn queue -------------------------------------------------------------------
 
     def queue_candidate(self, track: str, dedup_key: str, payload: str, state: str) -> bool:
