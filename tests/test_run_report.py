@@ -28,6 +28,13 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def test_page_shows_the_integration_verdict_and_every_gate(page: Path) -> None:
+    html = page.read_text(encoding="utf-8")
+    assert "<span>APPROVED</span>" in html
+    for gate in ("I Improve", "O Optimize", "M Modularize", "S Shrink"):
+        assert f"<td>{gate}</td>" in html
+
+
 def test_page_is_self_contained(page: Path) -> None:
     html = page.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "no external assets"

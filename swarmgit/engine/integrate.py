@@ -12,6 +12,8 @@ fix tasks are spawned.
 """
 from __future__ import annotations
 
+import json
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -36,7 +38,7 @@ from swarmgit.gitops.diff import changes_between, touched_paths
 from swarmgit.gitops.refs import branch_tip, set_branch
 from swarmgit.gitops.replay import Change, replay
 from swarmgit.gitops.worktrees import CheckoutState, checkout_state
-from swarmgit.gates.runner import GateReport, render_markdown, run_gates
+from swarmgit.gates.runner import GateReport, render_markdown, run_gates, to_json
 from swarmgit.store.rows import Spend
 from swarmgit.store.state import Store, TaskRow
 
@@ -156,7 +158,7 @@ def integrate(
     set_branch(repo, branch, result.commit, expect=branch_tip(repo, branch), message="swarm: integrate")
     if not result.conflict:
         result.gates = run_gates(ws.root, base, result.commit, ws.config.gates)
-        emit("gates", f"IOSM index {result.gates.index:.2f} (threshold {result.gates.threshold:.2f}): "
+        emit("gates", f"IOSM index {result.gates.index_text} (threshold {result.gates.threshold:.2f}): "
              f"{result.verdict}", None)
     store.set_track_fields(track, integrated_commit=result.commit)
     if result.verdict == "APPROVED" and advance:
@@ -169,6 +171,9 @@ def integrate(
                  "the tasks' files, or its fix task already ran, waits for you or is over the spawn "
                  "budget (`git swarm spawn list`); fix them by hand or raise spawn.budget", None)
     write_atomic(ws.track_dir(track) / "iosm_report.md", ws.secrets.redact(render_report(track, result, owner)))
+    if result.gates is not None:  # the gate table of the HTML run report, findings linked to tasks
+        record = {**to_json(result.gates), "verdict": result.verdict, "owner": owner}
+        write_atomic(ws.track_dir(track) / "iosm_report.json", ws.secrets.redact(json.dumps(record, indent=1)))
     refresh(ws, store, track, spawning.budget_left(ws, store, track))
     return result
 

@@ -120,7 +120,7 @@ def _check_gates(target: str, tip: str, report: GateReport) -> None:
     if not report.passed:
         raise WorkFailed(
             f"{target} moved during the run to {tip[:12]}, and the merge of the integration with it "
-            f"did not pass the gates (IOSM index {report.index:.2f}, threshold "
+            f"did not pass the gates (IOSM index {report.index_text}, threshold "
             f"{report.threshold:.2f}); see iosm_report.md"
         )
 
