@@ -398,6 +398,61 @@ def diff_cmd(task: str, track: str | None) -> int:
     return diff(_ws(), task, track, click.echo)
 
 
+@main.command("review", context_settings=CONTEXT)
+@TRACK
+@click.option("--as", "reviewer", help="Reviewer name for Swarm-Reviewed-By (default: your git identity).")
+@exits
+def review_cmd(track: str | None, reviewer: str | None) -> int:
+    """Walk the finished tasks in integration order like a stack of pull requests.
+
+    Each task is shown as `git swarm show` does; then accept it (a), reject it with a message
+    (r), skip it (s) or quit (q). A rejected task runs again with your words in its brief, and
+    every task built on it is re-based and run again.
+
+    Example: git swarm review redis
+    """
+    from swarmgit.commands.review import review
+
+    return review(_ws(), track, reviewer, click.echo, lambda question: click.prompt(question, default="s"))
+
+
+@main.command("accept", context_settings=CONTEXT)
+@click.argument("tasks", nargs=-1, required=True)
+@click.option("--track", help="The track (needed only when there are several).")
+@click.option("--as", "reviewer", help="Reviewer name for Swarm-Reviewed-By (default: your git identity).")
+@exits
+def accept_cmd(tasks: tuple[str, ...], track: str | None, reviewer: str | None) -> int:
+    """Accept done tasks' work: their landed commits carry Swarm-Reviewed-By.
+
+    With review.required = true the target advances only once every landing task is accepted.
+
+    Example: git swarm accept T01 T02
+    """
+    from swarmgit.commands.review import accept_tasks
+
+    return accept_tasks(_ws(), track, tasks, reviewer, click.echo)
+
+
+@main.command("reject", context_settings=CONTEXT)
+@click.argument("task")
+@click.option("-m", "--message", required=True, help="Why: it goes into the task's next brief.")
+@click.option("--track", help="The track (needed only when there are several).")
+@click.option("--as", "reviewer", help="Reviewer name (default: your git identity).")
+@exits
+def reject_cmd(task: str, message: str, track: str | None, reviewer: str | None) -> int:
+    """Send a done task back with your words; re-base and re-run everything built on it.
+
+    Its dependents and the tasks lock-ordered after it lose their branches (kept under
+    refs/swarm/<track>/replaced/) and run again from a new start point, so nothing built on
+    rejected work can land.
+
+    Example: git swarm reject T03 -m "cache keys must include the tenant id"
+    """
+    from swarmgit.commands.review import reject_task
+
+    return reject_task(_ws(), track, task, message, reviewer, click.echo)
+
+
 @main.command("report", context_settings=CONTEXT)
 @TRACK
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),

@@ -120,6 +120,10 @@ class Integrate(_Section):
     history: Literal["tasks", "squash", "merge"] = "tasks"  # how landed tasks are recorded
 
 
+class Review(_Section):
+    required: bool = False  # hold the target's advance until every landed task is accepted
+
+
 class Notify(_Section):
     command: str = ""  # a shell command run when a task needs you, fails, or the run ends
     timeout_seconds: float = Field(30, gt=0)
@@ -134,6 +138,7 @@ class Config(_Section):
     gates: Gates = Field(default_factory=Gates)
     worktrees: Worktrees = Field(default_factory=Worktrees)
     integrate: Integrate = Field(default_factory=Integrate)
+    review: Review = Field(default_factory=Review)
     notify: Notify = Field(default_factory=Notify)
 
 

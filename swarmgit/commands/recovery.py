@@ -8,6 +8,7 @@ from swarmgit.commands.implement import implement
 from swarmgit.domain.plan import Status
 from swarmgit.engine import spawning
 from swarmgit.engine.dispatch import task_specs
+from swarmgit.engine.review import rebase_built_on
 from swarmgit.engine.taskspace import worktree_name
 from swarmgit.engine.track_run import claimed
 from swarmgit.engine.views import refresh
@@ -99,7 +100,11 @@ def update_task(ws: Workspace, task: str, track: str | None, status: str, echo: 
     with Store.open(ws.common_dir, ws.secrets) as store:
         row = find_task(ws, store, task, track)
     with claimed(ws, row.track) as store:
+        rebased = (rebase_built_on(ws, store, row.track, row.id, f"{row.id}, whose work it started "
+                                   "from, was marked failed") if status == Status.FAILED.value else [])
         store.set_status(row.track, row.id, status, "set by hand")
         refresh(ws, store, row.track, spawning.budget_left(ws, store, row.track))
     echo(f"{task}: {row.status} -> {status}")
+    if rebased:
+        echo(f"built on it, so re-based to run again without its work: {', '.join(rebased)}")
     return 0

@@ -23,11 +23,13 @@ from swarmgit.domain.integration import fix_candidates, integration_order
 from swarmgit.domain.plan import Plan, Status, Task
 from swarmgit.domain.provenance import Provenance, squash_message, task_message
 from swarmgit.domain.report import Report, SpawnCandidate
+from swarmgit.domain.review import unreviewed
 from swarmgit.engine import spawning
 from swarmgit.engine.finalize import branch_violations
 from swarmgit.engine.landing import Guard, land
 from swarmgit.engine.recheck import pinned_base, recheck_task
 from swarmgit.engine.repo_guard import tamper_hold
+from swarmgit.engine.review import accepted_work
 from swarmgit.engine.taskspace import task_branch
 from swarmgit.engine.views import refresh
 from swarmgit.engine.workspace import Workspace, read_plan
@@ -197,6 +199,7 @@ def _provenance(ws: Workspace, store: Store, track: str, rows: list[TaskRow],
     """Each task's trailers: its plan title and touches, the agent, models, tokens, cost, attempts."""
     spend = store.cost_summary(track).by_task
     models = store.task_models(track)
+    reviewers = accepted_work(store, track)
     found = {}
     for row in rows:
         used = spend.get(row.id, Spend())
@@ -205,7 +208,7 @@ def _provenance(ws: Workspace, store: Store, track: str, rows: list[TaskRow],
             track=track, task=row.id, title=task.title if task else row.title, touches=row.touches,
             agent=ws.config.agent.backend, models=models.get(row.id, ()),
             tokens=used.input_tokens + used.output_tokens + used.cache_write_tokens + used.cache_read_tokens,
-            cost_usd=used.usd, attempts=row.attempts,
+            cost_usd=used.usd, attempts=row.attempts, reviewed_by=reviewers.get(row.id, ""),
         )
     return found
 
@@ -221,7 +224,7 @@ def _advance(ws: Workspace, repo: pygit2.Repository, store: Store, track: str, r
              target: str, partial: bool, emit: Emit, *, base: str, rows: dict[str, TaskRow],
              since: CheckoutState) -> None:
     """Move the target to (a gated merge with) the result, or record in `result.held` why it stays."""
-    held = tamper_hold(store, track) or _hold_reason(result, partial)
+    held = tamper_hold(store, track) or _hold_reason(result, partial) or _review_hold(ws, store, track, result)
     if not held:
         merged = set(result.merged)
         # The branch by its name, not the run state's (which an agent could point elsewhere).
@@ -242,6 +245,17 @@ def _advance(ws: Workspace, repo: pygit2.Repository, store: Store, track: str, r
         held = landed.held
     result.held = f"{target} not advanced: {held}"
     emit("held", f"{target} not advanced:\n{held}", None)  # the printer shortens first lines only
+
+
+def _review_hold(ws: Workspace, store: Store, track: str, result: Integration) -> str:
+    """With review.required, why the target waits: the landing tasks not accepted yet."""
+    if not ws.config.review.required:
+        return ""
+    waiting = unreviewed(result.merged, accepted_work(store, track))
+    if not waiting:
+        return ""
+    return (f"review.required: {', '.join(waiting)} not accepted yet: `git swarm review {track}` "
+            f"(or `git swarm accept <task>...`), then `git swarm integrate {track}`")
 
 
 def _hold_reason(result: Integration, partial: bool) -> str:

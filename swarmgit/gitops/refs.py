@@ -107,3 +107,15 @@ def _set_ident(repo: pygit2.Repository) -> None:
 
 def _short(commit: str | None) -> str:
     return "nothing (new branch)" if commit is None else commit[:12]
+
+
+def move_branch_aside(repo: pygit2.Repository, branch: str, keep_as: str) -> str | None:
+    """Keep `branch`'s commits under the full ref `keep_as` (pinned, never moved), then delete
+    the branch; returns the tip kept, None when there was no branch. Nothing is lost: the
+    commits stay reachable from `keep_as`."""
+    tip = branch_tip(repo, branch)
+    if tip is None:
+        return None
+    pin_ref(repo, keep_as, tip, f"swarm: {branch} moved aside")
+    repo.branches.local.delete(branch)
+    return tip

@@ -92,3 +92,17 @@ class CandidateRow:
     state: str
     task_id: str | None
     created_at: float
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """A reviewer's verdict on one task's work: `final_commit` is the work it judged (a task
+    that ran again since has no verdict on its new work)."""
+
+    track: str
+    task: str
+    verdict: str  # accepted | rejected
+    reviewer: str
+    message: str
+    final_commit: str
+    at: float

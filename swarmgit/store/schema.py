@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS usage (
     cache_read_tokens INTEGER NOT NULL, usd REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS usage_by_track ON usage (track);
+CREATE TABLE IF NOT EXISTS reviews (
+    track TEXT NOT NULL, task TEXT NOT NULL, verdict TEXT NOT NULL, reviewer TEXT NOT NULL,
+    message TEXT NOT NULL, final_commit TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (track, task)
+);
 CREATE TABLE IF NOT EXISTS candidates (
     track TEXT NOT NULL, dedup_key TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL,
     task_id TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL, seq INTEGER NOT NULL,

@@ -28,6 +28,7 @@ from swarmgit.store.rows import (
     CostSummary,
     EventRow,
     LockRow,
+    ReviewRow,
     Spend,
     TaskRow,
     TaskSpec,
@@ -44,7 +45,7 @@ from swarmgit.store.task_scope import (
 )
 
 __all__ = [
-    "CandidateRow", "CostSummary", "EventRow", "LockRow", "Spend", "Store", "TaskRow",
+    "CandidateRow", "CostSummary", "EventRow", "LockRow", "ReviewRow", "Spend", "Store", "TaskRow",
     "TaskSpec", "TrackRow", "pid_alive",
 ]
 
@@ -327,6 +328,37 @@ class Store:
             self._settle_locks(conn, track, task, state)
             self._event(conn, track, task, state.value,
                         f"{task} {state.value}" + (f": {reason}" if reason else ""))
+
+    def reset_for_rerun(self, track: str, task: str, reason: str) -> None:
+        """Back to todo with no branch, worktree, start point or result recorded, so the next
+        run starts it afresh from a newly folded start point; locks released, an event."""
+        with self._write() as conn:
+            self._existing_touches(conn, track, task)
+            conn.execute(
+                "UPDATE tasks SET status = ?, reason = ?, branch = NULL, worktree = NULL, "
+                "start_commit = NULL, final_commit = NULL, after = '[]', started_at = NULL, "
+                "finished_at = NULL, pid = NULL WHERE track = ? AND id = ?",
+                (Status.TODO.value, self._secrets.redact(reason), track, task),
+            )
+            self._settle_locks(conn, track, task, Status.TODO)
+            self._event(conn, track, task, Status.TODO.value, f"{task} will run again: {reason}")
+
+    # ---- reviews -----------------------------------------------------------------------
+
+    def set_review(self, track: str, task: str, *, verdict: str, reviewer: str, message: str,
+                   final_commit: str) -> None:
+        """Record a reviewer's verdict on the task's work at `final_commit`, with an event."""
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (track, task, verdict, self._secrets.redact(reviewer),
+                          self._secrets.redact(message), final_commit, time.time()))
+            said = f": {message}" if message else ""
+            self._event(conn, track, task, f"review-{verdict}", f"{task} {verdict} by {reviewer}{said}")
+
+    def reviews(self, track: str) -> dict[str, ReviewRow]:
+        """The latest verdict per task of the track."""
+        rows = self._read("SELECT * FROM reviews WHERE track = ? ORDER BY task", (track,))
+        return {row["task"]: ReviewRow(**dict(row)) for row in rows}
 
     def release_locks(self, track: str, tasks: Sequence[str]) -> None:
         """Drop the locks of these tasks (e.g. once their branches are integrated)."""
