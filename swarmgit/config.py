@@ -10,7 +10,7 @@ import tomllib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -74,6 +74,7 @@ class Agent(_Section):
     max_tokens: int = Field(8192, ge=256)
     command_timeout_seconds: float = Field(120, gt=0)
     output_cap_bytes: int = Field(20000, ge=1000)
+    sandbox: Literal["auto", "required", "off"] = "auto"  # the write fence (swarmgit.sandbox)
 
 
 class Price(_Section):

@@ -19,6 +19,7 @@ from swarmgit.domain.plan import Task
 from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import UsageError
 from swarmgit.gitops.merge import fold_merge
+from swarmgit.gitops.repo import user_gitconfig
 from swarmgit.gitops.worktrees import create_task_worktree
 
 
@@ -109,10 +110,14 @@ def task_port(ws: Workspace, index: int) -> int:
 
 def task_env(
     ws: Workspace, track: str, task: Task, worktree: Path, report: Path, port: int, brief: Path,
+    scratch: Path | None = None,
 ) -> dict[str, str]:
     """The environment an agent runs with: the user's, plus the SWARM_* variables
-    (SWARM_BRIEF: the brief of this attempt, with the last failure's diagnosis on a retry)."""
+    (SWARM_BRIEF: the brief of this attempt, with the last failure's diagnosis on a retry),
+    plus, given the task's own `scratch` folder, its own HOME and TMPDIR there (`own_home`)."""
     env = dict(os.environ)
+    if scratch is not None:
+        env.update(own_home(scratch, env))
     env.update(
         SWARM_TRACK=track,
         SWARM_TASK=task.id,
@@ -126,6 +131,21 @@ def task_env(
     if brief is not None:
         env["SWARM_BRIEF"] = str(brief)
     return env
+
+
+def own_home(scratch: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """HOME, TMPDIR and the XDG folders inside `scratch` (created), so an agent's tools keep
+    their state there, where its write fence allows, and never in the user's home; git keeps
+    the user's identity through GIT_CONFIG_GLOBAL."""
+    home, tmp = scratch / "home", scratch / "tmp"
+    dirs = {"HOME": home, "TMPDIR": tmp, "XDG_CONFIG_HOME": home / ".config",
+            "XDG_CACHE_HOME": home / ".cache", "XDG_DATA_HOME": home / ".local" / "share"}
+    for folder in dirs.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    own = {name: str(folder) for name, folder in dirs.items()}
+    if "GIT_CONFIG_GLOBAL" not in env and (gitconfig := user_gitconfig(env)):
+        own["GIT_CONFIG_GLOBAL"] = str(gitconfig)
+    return own
 
 
 def run_setup(commands: Sequence[str], worktree: Path, env: Mapping[str, str], timeout_s: float) -> str:

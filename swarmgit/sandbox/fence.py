@@ -16,7 +16,16 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-from swarmgit.domain.fence import Fence, Kind, fence_paths, folders_to_create, worktree_writable
+from swarmgit.domain.fence import (
+    Fence,
+    FenceDecision,
+    Kind,
+    SandboxMode,
+    decide,
+    fence_paths,
+    folders_to_create,
+    worktree_writable,
+)
 from swarmgit.sandbox import landlock
 
 LAUNCHER = Path(__file__).with_name("launch.py")
@@ -30,6 +39,12 @@ def unavailable() -> str:
     except landlock.LandlockError as exc:
         return f"Landlock is unavailable ({exc.strerror or exc})"
     return ""
+
+
+def fence_decision(sandbox: str) -> FenceDecision:
+    """The decision for `agent.sandbox` on this machine (the kernel is probed unless "off")."""
+    mode = SandboxMode(sandbox)
+    return decide(mode, "" if mode is SandboxMode.OFF else unavailable())
 
 
 def task_fence(worktree: Path, touches: Sequence[str], scratch: Path, *, required: bool) -> Fence:
