@@ -25,6 +25,9 @@ def test_demo_runs_the_whole_workflow(tmp_path: Path) -> None:
     assert "def city_key" in git(target, "show", "main:app/cache/keys.py").stdout
     assert "_CACHE = TTLCache" in git(target, "show", "main:app/service.py").stdout
     assert "# not mine" not in git(target, "show", "main:app/service.py").stdout
+    # T01's note, written to its own copy of the shared context, reached the track's file
+    notes = (target / "swarm/tracks/demo/shared_context.md").read_text()
+    assert "- T01: forecast() in app/service.py sleeps on every call" in notes
     # T03 and T04 share app/cache/: whichever ran second built on the first.
     t03 = git(target, "ls-tree", "-r", "--name-only", "swarm/demo/T03").stdout
     t04 = git(target, "ls-tree", "-r", "--name-only", "swarm/demo/T04").stdout

@@ -5,11 +5,13 @@ Without it (`sandbox = "off"`) the write succeeds and the commit check catches i
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from swarmgit.engine.taskspace import notes_copy, take_notes
 from swarmgit.sandbox import fence as sandbox
 from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
@@ -47,7 +49,7 @@ def _snapshot(repo: Path) -> dict[str, bytes | None]:
 
 def _attack_plan() -> str:
     runs = ("mkdir -p docs", WAIT_FOR_SIBLING, *map(_attempt, ATTACKS), "rm -f docs/link",
-            "echo 'in scope' > docs/ok.md",
+            "echo 'in scope' > docs/ok.md", "echo '- T01: a note' >> \"$SWARM_SHARED_CONTEXT\"",
             "git add -A && git commit -qm 'T01: by the agent' || echo 'commit refused' >> docs/denied.log")
     return (task_md("T01", "attacker", touches="`docs/`", runs=runs)
             + task_md("T02", "honest sibling", touches="`src/b.py`",
@@ -79,6 +81,8 @@ def test_every_write_outside_the_fence_fails_at_the_write(tmp_path: Path, mode: 
     assert not (repo / ".git/swarm/state.db").read_bytes().endswith(b"pwned\n")
     with sqlite3.connect(repo / ".git/swarm/state.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    notes = (repo / "swarm/tracks/t/shared_context.md").read_text()
+    assert notes == "# Shared context\n- T01: a note\n"  # its own copy's note was carried over
     plan = (repo / "swarm/tracks/t/plan.md").read_text().splitlines()
     assert not any(line.startswith("- [ ] **T09**") for line in plan)
     assert git(repo, "config", "--get", "core.fsmonitor", check=False).stdout == ""
@@ -125,3 +129,22 @@ def test_without_landlock_auto_warns_and_required_refuses(
     status = json.loads(swarm(required, "status", "t", "--json").output)
     assert status["tasks"][0]["status"] == "failed"
     assert "Landlock" in status["sandbox"]["warning"] and not status["sandbox"]["fenced"]
+
+
+def test_notes_come_only_from_the_agents_own_regular_file(tmp_path: Path) -> None:
+    shared = tmp_path / "shared_context.md"
+    shared.write_text("# Shared\n- T00: earlier\n")
+    scratch = tmp_path / "T01"
+    scratch.mkdir()
+    copy = notes_copy(shared, scratch)
+    assert copy.read_text() == shared.read_text()
+    copy.write_text("# Shared\n- T00: earlier\n\n- T01: key sk-secret-value-123\n")
+    take_notes(copy, shared, {"API_KEY": "sk-secret-value-123"})
+    assert shared.read_text() == "# Shared\n- T00: earlier\n- T01: key ***\n"
+    copy.unlink()
+    os.mkfifo(copy)  # reading it would block the orchestrator
+    take_notes(copy, shared, {})
+    copy.unlink()
+    copy.symlink_to("/etc/hostname")
+    take_notes(copy, shared, {})
+    assert shared.read_text() == "# Shared\n- T00: earlier\n- T01: key ***\n"

@@ -225,7 +225,8 @@ class _Attempt:
             touches=job.task.touches,
             cwd=root,
             scratch=(self._home.resolve(), self._tmp.resolve()),
-            files=(job.report_file.resolve(),),
+            files=tuple(Path(p).resolve() for p in (job.report_file, job.env.get("SWARM_SHARED_CONTEXT"))
+                        if p),
         )
         self._result: Any = None
         self._report_mtime = _mtime(job.report_file)  # a report left by an earlier attempt

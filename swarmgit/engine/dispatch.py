@@ -30,6 +30,7 @@ from swarmgit.engine.taskspace import (
     prepare,
     run_setup,
     start_point,
+    take_notes,
     task_env,
     task_port,
 )
@@ -272,7 +273,7 @@ class Dispatcher:
     def _fence(self, task: Task, worktree: Path, own: Path) -> Fence | None:
         if not self.fencing.fenced:
             return None
-        required = self.ws.config.agent.sandbox == SandboxMode.REQUIRED
+        required = SandboxMode(self.ws.config.agent.sandbox) is SandboxMode.REQUIRED
         return task_fence(worktree, task.touches, own, required=required)
 
     def _work(self, job: AgentJob) -> None:
@@ -305,6 +306,7 @@ class Dispatcher:
         row = self.store.task(self.track, task.id)
         assert row is not None and row.branch and row.start_commit
         self._record_usage(task.id, outcome)
+        take_notes(Path(job.env["SWARM_SHARED_CONTEXT"]), job.shared_context, job.env)
         result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit)
         report_text = _read(job.report_file) or outcome.report_text
         if not outcome.ok:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pygit2
 
+from swarmgit.backends.process import redact
 from swarmgit.domain.plan import Task
 from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import UsageError
@@ -114,7 +115,8 @@ def task_env(
 ) -> dict[str, str]:
     """The environment an agent runs with: the user's, plus the SWARM_* variables
     (SWARM_BRIEF: the brief of this attempt, with the last failure's diagnosis on a retry),
-    plus, given the task's own `scratch` folder, its own HOME and TMPDIR there (`own_home`)."""
+    plus, given the task's own `scratch` folder, its own HOME and TMPDIR there (`own_home`)
+    and its own copy of the shared context (`notes_copy`)."""
     env = dict(os.environ)
     if scratch is not None:
         env.update(own_home(scratch, env))
@@ -130,7 +132,43 @@ def task_env(
     )
     if brief is not None:
         env["SWARM_BRIEF"] = str(brief)
+    if scratch is not None:
+        env["SWARM_SHARED_CONTEXT"] = str(notes_copy(ws.track_dir(track) / NOTES, scratch))
     return env
+
+
+NOTES = "shared_context.md"
+
+
+def notes_copy(shared: Path, scratch: Path) -> Path:
+    """The task's own copy of the track's shared context, its SWARM_SHARED_CONTEXT: the agent
+    reads it and appends its notes there (the track's file is outside its write fence);
+    `take_notes` carries the notes over when it is done."""
+    copy = scratch / NOTES
+    copy.write_text(_text(shared), encoding="utf-8")
+    return copy
+
+
+def take_notes(copy: Path, shared: Path, env: Mapping[str, str]) -> None:
+    """Append to `shared` the lines the agent added to its `copy` (non-blank lines `shared`
+    does not hold yet), secrets redacted. A copy the agent replaced by anything but a regular
+    file (a symlink, a fifo) is ignored."""
+    if copy == shared or copy.is_symlink() or not copy.is_file():
+        return
+    current = _text(shared)
+    known = set(current.splitlines())
+    added = [line for line in _text(copy).splitlines() if line.strip() and line not in known]
+    if added:
+        with shared.open("a", encoding="utf-8") as handle:
+            handle.write(("" if current.endswith("\n") or not current else "\n")
+                         + redact("\n".join(added), env) + "\n")
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
 
 
 def own_home(scratch: Path, env: Mapping[str, str]) -> dict[str, str]:
