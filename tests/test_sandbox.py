@@ -1,6 +1,8 @@
 """The write fence: the pure policy, and the launcher restricting real processes (Landlock)."""
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -153,3 +155,21 @@ def test_the_launcher_imports_almost_nothing() -> None:
     assert "landlock" in loaded, done.stderr
     for heavy in ("typing", "swarmgit", "subprocess", "pathlib", "re", "enum", "dataclasses"):
         assert heavy not in loaded, heavy
+
+
+@needs_landlock
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="drops to another user with setpriv (root reads any folder)")
+def test_a_path_that_cannot_be_opened_refuses_rather_than_run_half_fenced(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    (locked / "inner").mkdir(parents=True)
+    locked.chmod(0)
+    try:
+        done = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *fenced_argv(
+                Fence(writable=(str(locked / "inner"),)), ["echo", "ran"])],
+            capture_output=True, text=True, timeout=60)
+    finally:
+        locked.chmod(0o755)
+    assert done.returncode == 126 and "refusing to run the agent" in done.stderr, done
+    assert "ran" not in done.stdout

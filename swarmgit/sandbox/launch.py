@@ -54,8 +54,9 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         landlock.restrict_writes(paths)
-    except landlock.LandlockError as exc:
-        if required or exc.errno not in _UNAVAILABLE:
+    except OSError as exc:  # LandlockError, or a path that cannot be opened
+        unavailable = isinstance(exc, landlock.LandlockError) and exc.errno in _UNAVAILABLE
+        if required or not unavailable:
             print(f"swarmgit fence: refusing to run the agent without its write fence: {exc}",
                   file=sys.stderr)
             return REFUSED
