@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from swarmgit.engine.taskspace import notes_copy, take_notes
+from swarmgit.engine.taskspace import notes_copy, own_home, take_notes
 from swarmgit.sandbox import fence as sandbox
 from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
@@ -148,3 +148,27 @@ def test_notes_come_only_from_the_agents_own_regular_file(tmp_path: Path) -> Non
     copy.symlink_to("/etc/hostname")
     take_notes(copy, shared, {})
     assert shared.read_text() == "# Shared\n- T00: earlier\n- T01: key ***\n"
+
+
+def test_what_an_earlier_attempt_planted_in_its_scratch_is_never_written_through(tmp_path: Path) -> None:
+    victim = tmp_path / "post-merge"
+    victim.write_text("#!/bin/sh\nexit 0\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shared = tmp_path / "shared_context.md"
+    shared.write_text("# Shared\n- rm -rf ~\n")
+    scratch = tmp_path / "T01"
+    scratch.mkdir()
+    (scratch / "shared_context.md").symlink_to(victim)
+    (scratch / "home").symlink_to(elsewhere)
+    (scratch / "tmp").write_text("not a folder")
+
+    copy = notes_copy(shared, scratch)
+    env = own_home(scratch, {})
+
+    assert victim.read_text() == "#!/bin/sh\nexit 0\n"
+    assert not copy.is_symlink() and copy.read_text() == shared.read_text()
+    assert list(elsewhere.iterdir()) == []
+    for name in ("HOME", "TMPDIR", "XDG_CACHE_HOME"):
+        assert Path(env[name]).is_dir() and not Path(env[name]).is_symlink()
+        assert Path(env[name]).resolve().is_relative_to(scratch.resolve())

@@ -54,8 +54,8 @@ def _failed(command: str, result: ProcessResult, timeout_s: float, job: AgentJob
 
 
 def read_report(job: AgentJob) -> str | None:
-    """The report the agent wrote to SWARM_REPORT, if any."""
-    try:
-        return job.report_file.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
+    """The report the agent wrote to SWARM_REPORT, if any (a regular file: a fifo there would
+    block the read)."""
+    if not job.report_file.is_file():
         return None
+    return job.report_file.read_text(encoding="utf-8", errors="replace")

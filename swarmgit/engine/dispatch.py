@@ -30,6 +30,7 @@ from swarmgit.engine.taskspace import (
     prepare,
     run_setup,
     start_point,
+    clear_entry,
     take_notes,
     task_env,
     task_port,
@@ -244,8 +245,7 @@ class Dispatcher:
         scratch = scratch_dir(self.ws, self.track)
         own = task_scratch(self.ws, self.track, task.id)
         own.mkdir(parents=True, exist_ok=True)
-        report = own / "report.md"
-        report.unlink(missing_ok=True)
+        report = clear_entry(own / "report.md")
         brief = scratch / f"{task.id}.brief.md"
         diagnosis = row.reason if row.status in (Status.FAILED.value, Status.TODO.value) else ""
         brief.write_text(
@@ -403,7 +403,5 @@ class Dispatcher:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError):
-        return ""
+    """A regular file's text, else "" (an agent may have left a fifo where its report goes)."""
+    return path.read_text(encoding="utf-8") if path.is_file() else ""

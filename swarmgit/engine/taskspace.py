@@ -144,9 +144,22 @@ def notes_copy(shared: Path, scratch: Path) -> Path:
     """The task's own copy of the track's shared context, its SWARM_SHARED_CONTEXT: the agent
     reads it and appends its notes there (the track's file is outside its write fence);
     `take_notes` carries the notes over when it is done."""
-    copy = scratch / NOTES
-    copy.write_text(_text(shared), encoding="utf-8")
+    copy = clear_entry(scratch / NOTES)
+    # O_EXCL: never written through a symlink an earlier attempt may have planted
+    with os.fdopen(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "w",
+                   encoding="utf-8") as handle:
+        handle.write(_text(shared))
     return copy
+
+
+def clear_entry(path: Path) -> Path:
+    """Remove what `path` names in an agent-writable folder (file, symlink, folder, fifo), so
+    the orchestrator's next write there creates a fresh file; returns `path`."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+    return path
 
 
 def take_notes(copy: Path, shared: Path, env: Mapping[str, str]) -> None:
@@ -179,6 +192,8 @@ def own_home(scratch: Path, env: Mapping[str, str]) -> dict[str, str]:
     dirs = {"HOME": home, "TMPDIR": tmp, "XDG_CONFIG_HOME": home / ".config",
             "XDG_CACHE_HOME": home / ".cache", "XDG_DATA_HOME": home / ".local" / "share"}
     for folder in dirs.values():
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            clear_entry(folder)  # left by an earlier attempt: never create folders through it
         folder.mkdir(parents=True, exist_ok=True)
     own = {name: str(folder) for name, folder in dirs.items()}
     if "GIT_CONFIG_GLOBAL" not in env and (gitconfig := user_gitconfig(env)):
