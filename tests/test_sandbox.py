@@ -124,6 +124,8 @@ def test_task_fence_creates_folder_touches_and_fences_a_wrapped_cli(tmp_path: Pa
     scratch.mkdir()
     fence = task_fence(worktree, ("docs/", "src/app.py"), scratch, required=True)
     assert (worktree / "docs").is_dir()
+    (worktree / "lib").write_text("a file where a folder touch points below")
+    assert task_fence(worktree, ("lib/api/",), scratch, required=False).writable[0] == str(worktree)
     assert fence.writable[:3] == (str(worktree / "docs"), str(worktree / "src"), str(scratch))
     assert fence.required
     with fenced_cli(fence, "sh") as cli:

@@ -54,7 +54,10 @@ def task_fence(worktree: Path, touches: Sequence[str], scratch: Path, *, require
     for folder in folders_to_create(touches):
         target = root / folder
         if not target.exists() and target.resolve().is_relative_to(root):  # no symlink out
-            target.mkdir(parents=True, exist_ok=True)
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+            except OSError:  # a file on the way (`docs` for `docs/api/`): the nearest folder
+                pass
     relative = worktree_writable(touches, lambda rel: _kind(root, rel))
     return Fence(writable=fence_paths(str(root), relative, str(scratch.resolve())), required=required)
 

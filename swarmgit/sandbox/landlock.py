@@ -9,7 +9,8 @@ across fork and exec and can never be lifted. Access rights the running kernel d
 are left out (ABI 1: no REFER, so moving a file between folders is refused; ABI 2 adds REFER,
 3 TRUNCATE, 5 IOCTL_DEV).
 
-This module is run by the launcher under `python -I -S`, so it imports only ctypes, os and sys.
+This module is run by the launcher under `python -I -S`, so it imports only ctypes, os, stat
+and sys.
 """
 import ctypes
 import os
