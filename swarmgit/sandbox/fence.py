@@ -7,6 +7,7 @@ Code SDK's `cli_path`).
 """
 from __future__ import annotations
 
+import errno
 import os
 import shlex
 import sys
@@ -29,6 +30,8 @@ from swarmgit.domain.fence import (
 from swarmgit.sandbox import landlock
 
 LAUNCHER = Path(__file__).with_name("launch.py")
+_WHY = {errno.ENOSYS: "this kernel has no Landlock: Linux 5.13 or later is needed",
+        errno.EOPNOTSUPP: "Landlock is disabled: add `landlock` to the kernel's lsm= boot parameter"}
 
 
 @cache
@@ -37,7 +40,7 @@ def unavailable() -> str:
     try:
         landlock.abi_version()
     except landlock.LandlockError as exc:
-        return f"Landlock is unavailable ({exc.strerror or exc})"
+        return _WHY.get(exc.errno, f"Landlock is unavailable ({exc.strerror or exc})")
     return ""
 
 
