@@ -88,18 +88,14 @@ def _is_literal(touch: str) -> bool:
 
 
 def _anchor(touch: str, kind: Callable[[str], Kind]) -> str:
-    if touch == WHOLE_REPO:
-        return ""
+    """The touch's literal path if it exists (a glob's literal prefix if it is a folder),
+    else the nearest existing folder above it; "" is the worktree root."""
     path = "/".join(literal_prefix(touch))
-    if _is_literal(touch) and kind(path) is not None:
-        return path
-    if not _is_literal(touch) and kind(path) == "dir":
-        return path
-    while path:
+    wanted: tuple[Kind, ...] = ("dir", "file") if _is_literal(touch) else ("dir",)
+    while path and kind(path) not in wanted:
         path = path.rpartition("/")[0]
-        if kind(path) == "dir":
-            return path
-    return ""
+        wanted = ("dir",)
+    return path
 
 
 def _below(path: str, folder: str) -> bool:
