@@ -76,6 +76,7 @@ class Agent(_Section):
     max_tokens: int = Field(8192, ge=256)
     command_timeout_seconds: float = Field(120, gt=0)
     output_cap_bytes: int = Field(20000, ge=1000)
+    sandbox: Literal["auto", "required", "off"] = "auto"  # the write fence (swarmgit.sandbox)
 
 
 class Price(_Section):

@@ -63,9 +63,11 @@ def read_agent_text(path: Path) -> tuple[str, str | None]:
     Returns the text ("" when the file is missing) and, when the bytes are not UTF-8, a warning
     naming the file and the first bad byte; such bytes read as U+FFFD.
     """
+    if not path.is_file():  # missing, a folder, or a fifo an agent left to make us block
+        return "", None
     try:
         data = path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError):
+    except OSError:
         return "", None
     try:
         return data.decode("utf-8"), None

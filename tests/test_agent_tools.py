@@ -16,6 +16,7 @@ from swarmgit.backends.agent_tools import (
     without_secrets,
 )
 from swarmgit.domain.report import parse_report
+from swarmgit.sandbox.fence import task_fence, unavailable
 from tests.gitutil import write
 
 KEY = "sk-ant-api03-never-show-this-key"
@@ -238,3 +239,13 @@ def test_without_secrets_drops_keys_tokens_and_passwords() -> None:
     env = {"PATH": "/bin", "ANTHROPIC_API_KEY": KEY, "GITHUB_TOKEN": "t" * 20,
            "DB_PASSWORD": "p" * 12, "GIT_AUTHOR_NAME": "A"}
     assert without_secrets(env) == {"PATH": "/bin", "GIT_AUTHOR_NAME": "A"}
+
+
+@pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "")
+def test_run_command_runs_inside_the_write_fence(ws: Workspace) -> None:
+    fenced = replace(ws, fence=task_fence(ws.root, ws.touches, ws.log_file.parent / "scratch",
+                                          required=True))
+    result = run_tool(fenced, "run_command", {"command": "echo ok > src/new.py; echo x >> docs/guide.md"})
+    assert result.content.startswith("exit code 2") and "Permission denied" in result.content
+    assert (ws.root / "src/new.py").read_text() == "ok\n"
+    assert (ws.root / "docs/guide.md").read_text() == "# Guide\n"

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from swarmgit.sandbox.fence import unavailable
 from tests.gitutil import git
 from tests.messages_server import MessagesServer, Request, Turn, messages_server, text, tool_use
 from tests.swarmrepo import swarm_process, task_md, track_repo
@@ -100,7 +101,7 @@ def test_a_task_edits_in_scope_and_its_spawn_candidate_runs_once_accepted(
                                    "new_string": "return 42"}, id="t_edit"),
             tool_use("write_file", {"path": "docs/guide.md", "content": "hacked\n"}, id="t_docs"),
         ),
-        # the commit goes through git and the installed pre-commit hook
+        # the agent's own commit fails under the write fence; swarmgit commits its work after it
         Turn.reply(tool_use("run_command", {"command": "git add -A && git commit -q -m 'T01: 42'"},
                             id="t_commit")),
         Turn.reply(_finish(files_touched=["src/app.py"], candidates=[{
@@ -132,7 +133,10 @@ def test_a_task_edits_in_scope_and_its_spawn_candidate_runs_once_accepted(
     assert not refused["t_edit"]["is_error"]
     assert refused["t_docs"]["is_error"]
     assert "outside this task's touches" in refused["t_docs"]["content"]
-    assert _tool_results(requests[3])["t_commit"]["content"].startswith("exit code 0")
+    commit = _tool_results(requests[3])["t_commit"]["content"]
+    fenced = not unavailable()
+    assert commit.startswith("exit code 128" if fenced else "exit code 0"), commit
+    assert ("Permission denied" in commit) is fenced
     # SC-01 was told what to do: the candidate became its brief
     assert "Explain the answer in the guide" in requests[4].body["messages"][0]["content"][0]["text"]
     # the candidate is a task in plan.md, after T01, done
@@ -144,7 +148,8 @@ def test_a_task_edits_in_scope_and_its_spawn_candidate_runs_once_accepted(
     assert _started(repo) == ["T01", "SC-01"]
     assert ("spawn-held", "T01") in [(kind, task) for kind, task, _ in _events(repo)]
     # each branch holds only its task's work; main has both
-    assert git(repo, "log", "--format=%s", "-1", "swarm/t/T01").stdout.strip() == "T01: 42"
+    last = git(repo, "log", "--format=%s", "-1", "swarm/t/T01").stdout.strip()
+    assert last == ("T01: Fix the answer" if fenced else "T01: 42")
     assert git(repo, "show", "swarm/t/T01:docs/guide.md").stdout == "# Guide\n"
     changed = git(repo, "diff", "--name-only", "swarm/t/T01", "swarm/t/SC-01").stdout.split()
     assert changed == ["docs/guide.md"]

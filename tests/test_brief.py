@@ -12,7 +12,8 @@ def test_brief_names_touches_acceptance_brief_and_diagnosis() -> None:
     text = render_brief("redis", TASK, shared_context="- T01: config lives in backend/config.py",
                         diagnosis="timeout after 30 minutes")
     assert "# Task T03: Implement cache service" in text
-    assert "- `backend/cache/`" in text and "refused by the pre-commit hook" in text
+    assert "- `backend/cache/`" in text and "You can write only there" in text
+    assert "Do not run `git commit`" in text
     assert "hits return in < 5 ms" in text and "Use an LRU." in text
     assert "## Previous attempt failed\ntimeout after 30 minutes" in text
     assert "config lives in backend/config.py" in text

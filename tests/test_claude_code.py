@@ -16,6 +16,8 @@ from swarmgit.backends.claude_code import ClaudeCodeAgent, Scope, bash_write_tar
 from swarmgit.config import Config, parse_config
 from swarmgit.domain.plan import Task
 from swarmgit.domain.report import parse_report
+from swarmgit.engine.taskspace import own_home
+from swarmgit.sandbox.fence import task_fence, unavailable
 from tests.gitutil import git, make_repo
 from tests.messages_server import MessagesServer, Turn, messages_server, text, tool_use
 
@@ -298,3 +300,32 @@ def _processes_in(folder: Path) -> list[int]:
         except OSError:
             continue
     return found
+
+
+@needs_sdk
+@pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "")
+def test_claude_code_runs_inside_the_write_fence(job: AgentJob, messages_server: MessagesServer,
+                                                 tmp_path: Path) -> None:
+    wt = job.worktree.resolve()
+    scratch = tmp_path / "scratch" / "T01"
+    scratch.mkdir(parents=True)
+    fenced = AgentJob(**{**job.__dict__, "env": {**job.env, **own_home(scratch, job.env)},
+                         "fence": task_fence(wt, job.task.touches, scratch, required=True)})
+    sneaky = "python3 -c \"open('docs/guide.md', 'a').write('pwned')\""  # beyond the Bash check
+    messages_server.script(
+        Turn.reply(tool_use("Bash", {"command": sneaky})),
+        Turn.reply(tool_use("Write", {"file_path": str(wt / "src/app.py"), "content": "ANSWER = 42\n"})),
+        Turn.reply(tool_use("Bash", {"command": "git add -A && git commit -q -m 'T01: 42'"})),
+        Turn.reply(text("Done.")),
+    )
+
+    outcome, events = _run(fenced)
+
+    assert outcome.ok, outcome.diagnosis
+    results = _tool_results(messages_server)
+    assert "Permission denied" in str(results[0]["content"])  # the OS refused the write
+    assert (wt / "docs/guide.md").read_text() == "# G\n"
+    assert (wt / "src/app.py").read_text() == "ANSWER = 42\n"
+    assert "Permission denied" in str(results[2]["content"])  # so did git, in .git
+    assert git(wt, "log", "--format=%s", "-1").stdout.strip() != "T01: 42"
+    assert (scratch / "home" / ".claude").is_dir()  # Claude Code's state is in the task's home

@@ -9,6 +9,7 @@ from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
 
 SLEEP = "sleep 0.6"
+UNFENCED = '[agent]\nsandbox = "off"\n'
 
 
 def _events(repo: Path, track: str = "t") -> list[tuple[float, str, str | None, str]]:
@@ -49,7 +50,7 @@ PLAN = (
     + task_md("T06", "wire", deps="T02, T03", touches="`src/app.py`",
               runs=("test -f src/api/get.py && test -f src/db/conn.py && echo 'x = 2' > src/app.py",))
     + task_md("T07", "docs", deps="T04", touches="`docs/`",
-              runs=("mkdir -p docs && echo hi > docs/ui.md && git add docs && git commit -qm 'T07: docs'",))
+              runs=("mkdir -p docs && echo hi > docs/ui.md",))
 )
 
 
@@ -95,7 +96,7 @@ def test_hook_refuses_out_of_scope_commit_and_branch_check_catches_no_verify(tmp
         + task_md("T04", "delete out", touches="`src/c.py`",
                   runs=("git rm -q README.md && git commit -qm rm --no-verify",))
     )
-    repo = track_repo(tmp_path / "r", plan)
+    repo = track_repo(tmp_path / "r", plan, config=UNFENCED)  # agents commit: see test_fence.py
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 1
     out = result.output
@@ -170,7 +171,8 @@ def test_edits_to_plan_md_during_a_run_are_kept(tmp_path: Path) -> None:
                     runs=("printf '\\n%s-%s\\n' user-note mid-run >> \"$SWARM_REPO_ROOT/swarm/tracks/t/plan.md\"",
                           "echo 'A = 1' > src/a.py"))
             + task_md("T02", "after", deps="T01", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",)))
-    repo = track_repo(tmp_path / "r", plan, config="[gates]\nthreshold = 0.0\n")
+    # The unfenced script agent stands in for the user (a fenced agent cannot write plan.md).
+    repo = track_repo(tmp_path / "r", plan, config="[gates]\nthreshold = 0.0\n" + UNFENCED)
     assert swarm(repo, "implement", "t").exit_code == 0
     text = (repo / "swarm/tracks/t/plan.md").read_text()
     assert "user-note-mid-run" in text  # the command spells it apart

@@ -35,11 +35,13 @@ def _flaky(marker: Path) -> tuple[str, ...]:
 
 
 def test_retry_reruns_a_failed_task_with_its_diagnosis_and_unblocks_dependents(tmp_path: Path) -> None:
-    marker, brief = tmp_path / "ok", tmp_path / "brief.md"
-    plan = (task_md("T01", "flaky", touches="`src/a.py`", runs=(f'cp "$SWARM_BRIEF" {brief}', *_flaky(marker)))
+    marker = tmp_path / "ok"
+    plan = (task_md("T01", "flaky", touches="`src/a.py`",
+                    runs=('cp "$SWARM_BRIEF" "$TMPDIR/brief.md"', *_flaky(marker)))
             + task_md("T02", "after", deps="T01", touches="`src/b.py`",
                       runs=("test -f src/a.py && echo b > src/b.py",)))
     repo = track_repo(tmp_path / "r", plan, config=GATES_OFF)
+    brief = repo / ".git/swarm/scratch/t/T01/tmp/brief.md"  # the task's own TMPDIR
     first = swarm(repo, "implement", "t")
     assert first.exit_code == 1
     assert "## Previous attempt failed" not in brief.read_text()

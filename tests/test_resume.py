@@ -17,9 +17,9 @@ from tests.swarmrepo import swarm_process, task_md, track_repo
 
 
 def _idempotent(tid: str, path: str) -> tuple[str, ...]:
-    # Re-runnable on a worktree where an earlier attempt already did some of it.
-    return (f"mkdir -p $(dirname {path}) && echo '{tid} = 1' > {path}", "sleep 0.4",
-            f"git add -A && (git diff --cached --quiet || git commit -qm '{tid}: work')")
+    # Re-runnable on a worktree where an earlier attempt already did some of it; swarmgit
+    # commits the work when the agent exits.
+    return (f"mkdir -p $(dirname {path}) && echo '{tid} = 1' > {path}", "sleep 0.4")
 
 
 PLAN = (

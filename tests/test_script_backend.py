@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from swarmgit.backends.base import AgentOutcome
 from swarmgit.backends.registry import get_agent
@@ -8,6 +11,7 @@ from swarmgit.backends.script import ScriptAgent
 from swarmgit.config import Agent as AgentSettings
 from swarmgit.config import Config
 from swarmgit.domain.plan import Task
+from swarmgit.sandbox.fence import task_fence, unavailable
 from tests.agents import alive, make_job
 
 FAKE_KEY = "sk-ant-api03-FAKEKEY0123456789abcdef"
@@ -111,3 +115,20 @@ def test_a_task_without_run_commands_is_a_no_op(tmp_path: Path, repo: Path) -> N
 
 def test_registry_builds_the_script_agent() -> None:
     assert isinstance(get_agent(Config()), ScriptAgent)
+
+
+@pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "")
+@pytest.mark.parametrize("foreground", [False, True])
+def test_a_fenced_job_writes_only_inside_its_fence(tmp_path: Path, repo: Path, foreground: bool) -> None:
+    (repo / "docs").mkdir()
+    task = Task(id="T01", title="t", touches=("docs/",),
+                run=("echo ok > docs/a.md", "echo x >> README.md || echo refused > docs/refused.md"))
+    job = make_job(tmp_path, repo, task, _config())
+    fenced = replace(job, foreground=foreground,
+                     fence=task_fence(repo, task.touches, tmp_path / "run", required=True))
+    before = (repo / "README.md").read_bytes()
+    outcome = get_agent(_config()).run(fenced, lambda kind, msg: None)
+    assert outcome.ok, outcome.diagnosis
+    assert (repo / "docs/a.md").read_text() == "ok\n"
+    assert (repo / "docs/refused.md").read_text() == "refused\n"
+    assert (repo / "README.md").read_bytes() == before

@@ -7,7 +7,8 @@ Contracts:
 - `write_file` / `edit_file` only change files inside the task's touches (checked on the
   resolved path); anything else is refused with a tool error saying what is allowed.
 - `run_command` runs `sh -c` in the worktree through `process.run_process` (own process group,
-  killed on timeout, leftovers stopped), with the env minus secrets and an output cap.
+  killed on timeout, leftovers stopped, inside the task's write fence when it has one), with
+  the env minus secrets and an output cap.
 - Tool output never carries secret values: everything returned is redacted (`domain.secrets`).
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from swarmgit.backends.process import run_process
+from swarmgit.domain.fence import Fence
 from swarmgit.domain.report import Report
 from swarmgit.domain.secrets import Secrets, is_secret_name, secrets_from_env
 from swarmgit.domain.touches import path_allowed
@@ -66,6 +68,7 @@ class Workspace:
     kill_grace: float
     output_cap: int
     pid_file: Path | None = None  # holds a running command's process group (process.py)
+    fence: Fence | None = None  # what run_command's processes may write
 
     @cached_property
     def secrets(self) -> Secrets:
@@ -252,6 +255,7 @@ def _run_command(ws: Workspace, args: ToolInput, time_left: float | None) -> Too
         kill_grace_s=ws.kill_grace,
         on_line=output.add,
         pid_file=ws.pid_file,
+        fence=ws.fence,
     )
     if result.timed_out:
         return ToolResult(f"timed out after {limit:g}s (killed)\n{output}", is_error=True)

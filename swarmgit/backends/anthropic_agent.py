@@ -42,8 +42,8 @@ other agents doing other tasks in theirs.
   the task's touches (listed in the brief); other paths are refused. Work you find outside
   your touches goes into your report as a spawn candidate, never into the files.
 - Read before you edit; keep changes small and focused on the task and its acceptance criteria.
-- Run the relevant tests with run_command. Commit your work with git (`git add -A && git commit
-  -m "..."`) when it is complete.
+- Run the relevant tests with run_command. Do not commit (no `git add`, no `git commit`): the
+  orchestrator commits your work after you finish.
 - Share facts other tasks need (interfaces, decisions) with share_note.
 - End by calling finish exactly once with your report: status (done, failed, blocked or
   partial), a short summary, the files you touched, and spawn candidates. The report goes
@@ -148,6 +148,7 @@ class _Conversation:
             kill_grace=settings.kill_grace_seconds,
             output_cap=settings.output_cap_bytes,
             pid_file=job.pid_file,
+            fence=job.fence,
         )
         brief = job.brief_file.read_text(encoding="utf-8")
         self._messages: list[dict[str, Any]] = [

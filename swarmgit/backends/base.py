@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from swarmgit.config import Config
+from swarmgit.domain.fence import Fence
 from swarmgit.domain.plan import Task
 
 
@@ -44,6 +45,7 @@ class AgentJob:
     attempt: int = 1
     pid_file: Path | None = None  # where a process-running backend records its process group
     foreground: bool = False  # attached to the user's terminal (a task that needs user input)
+    fence: Fence | None = None  # what its processes may write; None: unfenced
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,11 @@
 The SDK (`pip install 'swarmgit[claude-code]'`) bundles the CLI; without a bundled one it uses a
 `claude` on PATH. One attempt runs with cwd = the worktree, the brief as prompt, the task's
 `max_budget_usd` (job.budget_usd), max turns and wall time from config, and its own HOME,
-CLAUDE_CONFIG_DIR and TMPDIR (a folder beside the task's log), so parallel agents never share
-Claude Code's state and the user's own hooks and settings stay out. Git identity still comes
+CLAUDE_CONFIG_DIR and TMPDIR (the task's own, from its env; without a HOME there, a folder
+beside the task's log), so parallel agents never share Claude Code's state and the user's own
+hooks and settings stay out. With a write fence (job.fence), the CLI process runs through the
+fence launcher (a wrapper given to the SDK as `cli_path`), so all it and its commands write is
+confined at the OS level too. Git identity still comes
 from the user's global git config (GIT_CONFIG_GLOBAL). Only key-based auth works in the
 isolated home: ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN / ANTHROPIC_AUTH_TOKEN).
 
@@ -24,7 +27,9 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -37,6 +42,8 @@ from swarmgit.config import Config
 from swarmgit.domain.cost import cost_usd, model_for
 from swarmgit.domain.report import parse_report
 from swarmgit.domain.secrets import secrets_from_env
+from swarmgit.gitops.repo import user_gitconfig
+from swarmgit.sandbox.fence import fenced_cli
 
 INSTALL_HINT = "pip install 'swarmgit[claude-code]' (it bundles the Claude Code CLI)"
 AUTH_VARS = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN")
@@ -209,14 +216,18 @@ class _Attempt:
         self._log = log
         self._on_event = on_event
         self._model = job.model or model_for(job.task, agent.config.agent)
-        self._home = job.log_file.with_name(f"{job.log_file.stem}.claude-home")
+        own_home = job.env.get("HOME")
+        self._home = (Path(own_home) if own_home
+                      else job.log_file.with_name(f"{job.log_file.stem}.claude-home"))
+        self._tmp = Path(job.env["TMPDIR"]) if own_home and job.env.get("TMPDIR") else self._home / "tmp"
         root = job.worktree.resolve()
         self._scope = Scope(
             root=root,
             touches=job.task.touches,
             cwd=root,
-            scratch=(self._home.resolve(),),
-            files=(job.report_file.resolve(),),
+            scratch=(self._home.resolve(), self._tmp.resolve()),
+            files=tuple(Path(p).resolve() for p in (job.report_file, job.env.get("SWARM_SHARED_CONTEXT"))
+                        if p),
         )
         self._result: Any = None
         self._report_mtime = _mtime(job.report_file)  # a report left by an earlier attempt
@@ -233,11 +244,12 @@ class _Attempt:
                 # Stop reading at the result: the CLI may hang after it. Leaving the client
                 # disconnects it, which ends the CLI process (EOF, then SIGTERM, SIGKILL);
                 # query()'s generator, closed early, left the process running.
-                async with ClaudeSDKClient(options=self._options()) as client:
-                    await client.query(prompt)
-                    async for message in client.receive_response():
-                        if self._on_message(message):
-                            break
+                with self._cli() as cli_path:
+                    async with ClaudeSDKClient(options=self._options(cli_path)) as client:
+                        await client.query(prompt)
+                        async for message in client.receive_response():
+                            if self._on_message(message):
+                                break
         except TimeoutError:
             return self._failed("timeout", f"no result within {minutes:g} minutes "
                                 "(agent.timeout_minutes)")
@@ -249,7 +261,14 @@ class _Attempt:
                 return self._failed("command-failed", f"Claude Code failed: {exc}")
         return self._outcome()
 
-    def _options(self) -> Any:
+    def _cli(self) -> AbstractContextManager[str | Path | None]:
+        """The CLI the SDK runs: the configured or found one, wrapped in the task's fence."""
+        if self._job.fence is None:
+            return nullcontext(self._agent.cli_path)
+        program = self._agent.cli_path or _installed_cli()
+        return fenced_cli(self._job.fence, str(program)) if program else nullcontext(None)
+
+    def _options(self, cli_path: str | Path | None) -> Any:
         from claude_agent_sdk import ClaudeAgentOptions, HookMatcher
 
         settings = self._agent.config.agent
@@ -271,18 +290,17 @@ class _Attempt:
             setting_sources=["project"],
             env=self._session_env(),
             stderr=lambda line: self._write(f"stderr: {line}"),
-            cli_path=self._agent.cli_path,
+            cli_path=cli_path,
         )
 
     def _session_env(self) -> dict[str, str]:
         """The task's env plus its isolated home; the process env is merged under it."""
-        scratch = self._home / "tmp"
-        scratch.mkdir(parents=True, exist_ok=True)
+        self._tmp.mkdir(parents=True, exist_ok=True)
         env = {
             **self._job.env,
             "HOME": str(self._home),
             "CLAUDE_CONFIG_DIR": str(self._home / ".claude"),
-            "TMPDIR": str(scratch),
+            "TMPDIR": str(self._tmp),
             "DISABLE_AUTOUPDATER": "1",
             "DISABLE_TELEMETRY": "1",
             "DISABLE_ERROR_REPORTING": "1",
@@ -292,7 +310,7 @@ class _Attempt:
         }
         if os.geteuid() == 0:  # Claude Code refuses to skip permissions as root otherwise
             env["IS_SANDBOX"] = "1"
-        if "GIT_CONFIG_GLOBAL" not in self._env and (gitconfig := _user_gitconfig(self._env)):
+        if "GIT_CONFIG_GLOBAL" not in self._env and (gitconfig := user_gitconfig(self._env)):
             env["GIT_CONFIG_GLOBAL"] = str(gitconfig)
         return env
 
@@ -435,11 +453,10 @@ def _mtime(path: Path) -> int | None:
         return None
 
 
-def _user_gitconfig(env: Mapping[str, str]) -> Path | None:
-    """The user's global git config file, so commits keep their identity in the new HOME."""
-    home = Path(env.get("HOME") or Path.home())
-    xdg = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
-    for candidate in (home / ".gitconfig", xdg / "git" / "config"):
-        if candidate.is_file():
-            return candidate
-    return None
+
+def _installed_cli() -> str | None:
+    """The Claude Code CLI the SDK would run: its bundled one, else `claude` on PATH."""
+    import claude_agent_sdk
+
+    bundled = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
+    return str(bundled) if bundled.is_file() else shutil.which("claude")

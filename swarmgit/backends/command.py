@@ -67,11 +67,12 @@ class CommandAgent:
         env = {**os.environ, **job.env}
         if job.foreground:  # the user talks to the agent; its output is theirs, not parsed
             result = run_attached(command, cwd=job.worktree, env=env, log_file=job.log_file,
-                                  timeout_s=self._timeout_s, kill_grace_s=self._grace_s)
+                                  timeout_s=self._timeout_s, kill_grace_s=self._grace_s,
+                                  fence=job.fence)
         else:
             result = run_process(command, cwd=job.worktree, env=env, log_file=job.log_file,
                                  timeout_s=self._timeout_s, kill_grace_s=self._grace_s,
-                                 on_line=meter.feed, pid_file=job.pid_file)
+                                 on_line=meter.feed, pid_file=job.pid_file, fence=job.fence)
         notes: tuple[str, ...] = ()
         if result.killed_after_result:
             notes = (f"the agent printed its result but did not exit; killed after"

@@ -6,7 +6,9 @@ redacted) and to an optional `on_line` callback. On the deadline the group gets 
 SIGKILL after the grace period. When `on_line` returns True (the tool printed its final result),
 the process has the grace period to exit before its group is killed: the result stands
 (`result_seen`), which is how a headless CLI that hangs after answering is handled. When the
-leader exits, whatever it left running in its group is stopped too.
+leader exits, whatever it left running in its group is stopped too. With a `fence`, the
+command runs through the fence launcher (swarmgit.sandbox): it and all it starts may write only
+the fence's paths.
 """
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from swarmgit.domain.fence import Fence
 from swarmgit.domain.secrets import Secrets, secrets_from_env
+from swarmgit.sandbox.fence import fenced_argv
 
 LineHandler = Callable[[str], bool | None]
 """Called with each output line (unredacted); returns True when the line carries the result."""
@@ -58,12 +62,15 @@ def run_process(
     kill_grace_s: float,
     on_line: LineHandler | None = None,
     pid_file: Path | None = None,
+    fence: Fence | None = None,
 ) -> ProcessResult:
     """Run `command` (a string runs with `sh -c`) to completion, timeout, or post-result hang.
 
     While it runs, `pid_file` (if given) holds its process group id, so a later orchestrator
     can stop an agent orphaned by a crash (`stop_orphan`)."""
     argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
+    if fence is not None:
+        argv = fenced_argv(fence, argv)
     shown = command if isinstance(command, str) else shlex.join(command)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -108,7 +115,7 @@ def run_process(
 
 def run_attached(
     command: str, *, cwd: Path, env: Mapping[str, str], log_file: Path, timeout_s: float,
-    kill_grace_s: float,
+    kill_grace_s: float, fence: Fence | None = None,
 ) -> ProcessResult:
     """Run `command` attached to this terminal (stdin, stdout and stderr inherited), for tasks
     that need the user. Its output is not captured; the log records the command and its exit."""
@@ -118,7 +125,8 @@ def run_attached(
         log.write(secrets_from_env(env).redact(
             f"$ {command}   (attached to the terminal; output not captured)\n"))
         log.flush()
-        proc = subprocess.Popen(["sh", "-c", command], cwd=cwd, env=dict(env))
+        argv = ["sh", "-c", command]
+        proc = subprocess.Popen(fenced_argv(fence, argv) if fence else argv, cwd=cwd, env=dict(env))
         try:
             proc.wait(timeout=max(0.0, timeout_s))
             timed_out = False

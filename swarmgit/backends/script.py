@@ -31,10 +31,11 @@ class ScriptAgent:
             left = max(0.0, deadline - time.monotonic())
             if job.foreground:
                 result = run_attached(command, cwd=job.worktree, env=env, log_file=job.log_file,
-                                      timeout_s=left, kill_grace_s=self._grace_s)
+                                      timeout_s=left, kill_grace_s=self._grace_s, fence=job.fence)
             else:
                 result = run_process(command, cwd=job.worktree, env=env, log_file=job.log_file,
-                                     timeout_s=left, kill_grace_s=self._grace_s, pid_file=job.pid_file)
+                                     timeout_s=left, kill_grace_s=self._grace_s,
+                                     pid_file=job.pid_file, fence=job.fence)
             if result.timed_out or result.returncode != 0:
                 return _failed(command, result, self._timeout_s, job)
         return AgentOutcome(ok=True, report_text=read_report(job))
@@ -53,8 +54,8 @@ def _failed(command: str, result: ProcessResult, timeout_s: float, job: AgentJob
 
 
 def read_report(job: AgentJob) -> str | None:
-    """The report the agent wrote to SWARM_REPORT, if any."""
-    try:
-        return job.report_file.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
+    """The report the agent wrote to SWARM_REPORT, if any (a regular file: a fifo there would
+    block the read)."""
+    if not job.report_file.is_file():
         return None
+    return job.report_file.read_text(encoding="utf-8", errors="replace")

@@ -11,6 +11,7 @@ from swarmgit.engine.task_change import change_counts, task_change
 from swarmgit.engine.views import duration
 from swarmgit.engine.workspace import Workspace, resolve_track
 from swarmgit.gitops import repo as gitrepo
+from swarmgit.sandbox.fence import fence_decision
 from swarmgit.store.state import Store
 
 
@@ -24,6 +25,7 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
         cost = store.cost_summary(track)
         repo_holds = store.tamper_holds(track)
     budget = row.budget_usd if row and row.budget_usd is not None else ws.config.budget.track_usd
+    fencing = fence_decision(ws.config.agent.sandbox)
     held: dict[str, list[str]] = {}
     for lock in locks:
         held.setdefault(lock.task, []).append(lock.pattern)
@@ -52,6 +54,8 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
         "budget_usd": budget,
         "remaining_usd": round(max(0.0, budget - cost.usd), 4),
         "budget_state": budget_state(cost.usd, budget, ws.config.budget.warn_fraction),
+        "sandbox": {"mode": ws.config.agent.sandbox, "fenced": fencing.fenced,
+                    "warning": fencing.warning or fencing.refusal},
         "by_model": {
             model: {"usd": round(spend.usd, 4), "input_tokens": spend.input_tokens,
                     "output_tokens": spend.output_tokens, "cache_write_tokens": spend.cache_write_tokens,
@@ -84,6 +88,8 @@ def render_status_table(data: dict[str, Any], root: Path) -> str:
                  f"(${data['remaining_usd']:.2f} left)")
     if data["budget_state"] != "ok":
         lines.append(budget_warning(data))
+    if data["sandbox"]["warning"]:
+        lines.append(f"warning: {data['sandbox']['warning']}")
     for model, spend in data["by_model"].items():
         lines.append(f"  {model}: ${spend['usd']:.2f} ({spend['input_tokens']} in, "
                      f"{spend['output_tokens']} out, {spend['cache_read_tokens']} cache-read tokens)")

@@ -43,7 +43,8 @@ def render_brief(
         f"# Task {task.id}: {task.title}",
         f"Track: `{track}` · role: {task.role} · branch: `swarm/{track}/{task.id}`",
         "## You may change only these paths\n" + touches
-        + "\n\nCommits that stage any other path are refused by the pre-commit hook.",
+        + "\n\nYou can write only there (and in $TMPDIR and $HOME, which are yours): other writes "
+        "fail, and work that changes other paths is refused when committed.",
         "## Acceptance\n" + (task.acceptance or "(none given)"),
     ]
     if task.brief:
@@ -57,8 +58,9 @@ def render_brief(
     if shared_context.strip():
         parts.append("## Shared context from other tasks\n" + shared_context.strip()[-MAX_CONTEXT_CHARS:])
     parts.append(
-        "## When you are done\nCommit your work, then report (status, summary, files touched, "
-        "SpawnCandidates table): through your `finish` tool if you have one, otherwise as "
-        "markdown in the file named by $SWARM_REPORT."
+        "## When you are done\nDo not run `git commit` (nor `git add`): swarmgit commits your "
+        "work after you finish. Report (status, summary, files touched, SpawnCandidates table) "
+        "through your `finish` tool if you have one, otherwise as markdown in the file named "
+        "by $SWARM_REPORT."
     )
     return "\n\n".join(parts) + "\n"

@@ -125,7 +125,7 @@ def contained(inner: str, outer: Sequence[str]) -> bool:
     if _GLOB_CHARS.isdisjoint(inner):
         probe = inner  # `a/b` (file or folder, and all under it) or `a/b/` (the folder)
     else:
-        prefix = _literal_prefix(inner)
+        prefix = literal_prefix(inner)
         if not prefix:
             return False
         probe = "/".join(prefix) + "/"
@@ -159,7 +159,7 @@ def conflict_pairs(touches: Sequence[str]) -> list[tuple[int, int]]:
     (a touch starting with a glob is compared with all): near-linear for real plans, not n².
     """
     by_prefix: dict[tuple[str, ...], list[int]] = {}
-    prefixes = [_literal_prefix(touch) for touch in touches]
+    prefixes = [literal_prefix(touch) for touch in touches]
     for index, prefix in enumerate(prefixes):
         by_prefix.setdefault(prefix, []).append(index)
     pairs: list[tuple[int, int]] = []
@@ -173,7 +173,7 @@ def conflict_pairs(touches: Sequence[str]) -> list[tuple[int, int]]:
     return pairs
 
 
-def _literal_prefix(touch: str) -> tuple[str, ...]:
+def literal_prefix(touch: str) -> tuple[str, ...]:
     """The leading segments with no glob characters: any path both match starts with them."""
     prefix: list[str] = []
     for segment in touch.rstrip("/").split("/"):

@@ -19,6 +19,7 @@ from swarmgit.backends.process import stop_orphan
 from swarmgit.backends.registry import get_agent
 from swarmgit.domain.brief import render_brief
 from swarmgit.domain.cost import budget_state, cost_usd, model_for, per_task_cap
+from swarmgit.domain.fence import Fence, SandboxMode
 from swarmgit.domain.plan import Plan, Status, Task
 from swarmgit.domain.report import parse_report, render_report, report_from_commits
 from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start
@@ -30,6 +31,8 @@ from swarmgit.engine.taskspace import (
     prepare,
     run_setup,
     start_point,
+    clear_entry,
+    take_notes,
     task_env,
     task_port,
 )
@@ -39,6 +42,7 @@ from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import read_agent_text, rewrite_atomic
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.git_files import Fingerprint
+from swarmgit.sandbox.fence import fence_decision, task_fence
 from swarmgit.store.state import Store, TaskRow, TaskSpec
 
 EventSink = Callable[[str, str, "str | None"], None]
@@ -64,8 +68,14 @@ def task_specs(plan: Plan) -> list[TaskSpec]:
 
 
 def scratch_dir(ws: Workspace, track: str) -> Path:
-    """Per-track scratch space outside every worktree (agents' report files)."""
+    """Per-track scratch space outside every worktree: briefs and pid files (which no agent
+    may write), and one folder per task that only its agent may write (`task_scratch`)."""
     return ws.common_dir / "swarm" / "scratch" / track
+
+
+def task_scratch(ws: Workspace, track: str, task: str) -> Path:
+    """The task's own writable folder: its report file, HOME and TMPDIR."""
+    return scratch_dir(ws, track) / task
 
 
 def open_track(ws: Workspace, store: Store, track: str) -> None:
@@ -97,6 +107,7 @@ class Dispatcher:
         self.plan = read_plan(ws, track)[0]
         self.scheduler = Scheduler(self.plan)
         self.agent: Agent = get_agent(ws.config)
+        self.fencing = fence_decision(ws.config.agent.sandbox)
         self.inbox: queue.Queue[tuple[str, str, str, object]] = queue.Queue()
         self.inflight: dict[str, AgentJob] = {}
         self.paused = ""
@@ -110,6 +121,8 @@ class Dispatcher:
     def run(self) -> RunSummary:
         self.store.sync_tasks(self.track, task_specs(self.plan))
         self._reconcile_orphans()
+        if self.fencing.warning:
+            self._event("sandbox", self.fencing.warning)
         self._refresh_views()
         try:
             while True:
@@ -198,6 +211,10 @@ class Dispatcher:
 
     def _start(self, start: Start) -> None:
         task = self.plan.task(start.task)
+        if self.fencing.refusal:
+            self.store.set_status(self.track, task.id, Status.FAILED.value, self.fencing.refusal)
+            self._say("failed", f"{task.id} not started: {self.fencing.refusal}", task.id)
+            return
         rows = self._rows()
         track = self.store.track(self.track)
         assert track is not None
@@ -236,9 +253,9 @@ class Dispatcher:
     def _job(self, task: Task, worktree: Path, row: TaskRow) -> AgentJob:
         folder = self.ws.track_dir(self.track)
         scratch = scratch_dir(self.ws, self.track)
-        scratch.mkdir(parents=True, exist_ok=True)
-        report = scratch / f"{task.id}.report.md"
-        report.unlink(missing_ok=True)
+        own = task_scratch(self.ws, self.track, task.id)
+        own.mkdir(parents=True, exist_ok=True)
+        report = clear_entry(own / "report.md")
         brief = scratch / f"{task.id}.brief.md"
         diagnosis = row.reason if row.status in (Status.FAILED.value, Status.TODO.value) else ""
         brief.write_text(
@@ -255,12 +272,19 @@ class Dispatcher:
         return AgentJob(
             track=self.track, task=task, worktree=worktree, repo_root=self.ws.root,
             brief_file=brief, report_file=report, shared_context=folder / "shared_context.md",
-            log_file=log, env=task_env(self.ws, self.track, task, worktree, report, port, brief),
+            log_file=log, env=task_env(self.ws, self.track, task, worktree, report, port, brief, own),
             config=self.ws.config, model=model_for(task, self.ws.config.agent),
             budget_usd=per_task_cap(self._budget_left(), len(self.inflight)), attempt=row.attempts + 1,
             pid_file=scratch / f"{task.id}.pid",
             foreground=task.needs_user_input and self.interactive,
+            fence=self._fence(task, worktree, own),
         )
+
+    def _fence(self, task: Task, worktree: Path, own: Path) -> Fence | None:
+        if not self.fencing.fenced:
+            return None
+        required = SandboxMode(self.ws.config.agent.sandbox) is SandboxMode.REQUIRED
+        return task_fence(worktree, task.touches, own, required=required)
 
     def _work(self, job: AgentJob) -> None:
         """Agent thread: setup, then the agent. Never touches the store."""
@@ -292,6 +316,7 @@ class Dispatcher:
         row = self.store.task(self.track, task.id)
         assert row is not None and row.branch and row.start_commit
         self._record_usage(task.id, outcome)
+        take_notes(Path(job.env["SWARM_SHARED_CONTEXT"]), job.shared_context, job.env)
         result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit,
                           secrets=self.ws.secrets)
         agent_report, bad_bytes = read_agent_text(job.report_file)
@@ -418,4 +443,6 @@ class Dispatcher:
 
 
 def _read(path: Path) -> str:
-    return read_agent_text(path)[0]  # agents write shared_context.md: never crash on its bytes
+    """A file's text, "" unless it is a regular file (an agent may leave a fifo there); bad
+    bytes read as U+FFFD (agents write shared_context.md: never crash on its bytes)."""
+    return read_agent_text(path)[0]

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pygit2
 
+from swarmgit.backends.process import redact
 from swarmgit.domain.plan import Task
 from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import UsageError
 from swarmgit.gitops.merge import fold_merge
+from swarmgit.gitops.repo import user_gitconfig
 from swarmgit.gitops.worktrees import create_task_worktree
 
 
@@ -108,10 +110,15 @@ def task_port(ws: Workspace, index: int) -> int:
 
 def task_env(
     ws: Workspace, track: str, task: Task, worktree: Path, report: Path, port: int, brief: Path,
+    scratch: Path | None = None,
 ) -> dict[str, str]:
     """The environment an agent runs with: the user's, plus the SWARM_* variables
-    (SWARM_BRIEF: the brief of this attempt, with the last failure's diagnosis on a retry)."""
+    (SWARM_BRIEF: the brief of this attempt, with the last failure's diagnosis on a retry),
+    plus, given the task's own `scratch` folder, its own HOME and TMPDIR there (`own_home`)
+    and its own copy of the shared context (`notes_copy`)."""
     env = dict(os.environ)
+    if scratch is not None:
+        env.update(own_home(scratch, env))
     env.update(
         SWARM_TRACK=track,
         SWARM_TASK=task.id,
@@ -124,7 +131,73 @@ def task_env(
     )
     if brief is not None:
         env["SWARM_BRIEF"] = str(brief)
+    if scratch is not None:
+        env["SWARM_SHARED_CONTEXT"] = str(notes_copy(ws.track_dir(track) / NOTES, scratch))
     return env
+
+
+NOTES = "shared_context.md"
+
+
+def notes_copy(shared: Path, scratch: Path) -> Path:
+    """The task's own copy of the track's shared context, its SWARM_SHARED_CONTEXT: the agent
+    reads it and appends its notes there (the track's file is outside its write fence);
+    `take_notes` carries the notes over when it is done."""
+    copy = clear_entry(scratch / NOTES)
+    # O_EXCL: never written through a symlink an earlier attempt may have planted
+    with os.fdopen(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "w",
+                   encoding="utf-8") as handle:
+        handle.write(_text(shared))
+    return copy
+
+
+def clear_entry(path: Path) -> Path:
+    """Remove what `path` names in an agent-writable folder (file, symlink, folder, fifo), so
+    the orchestrator's next write there creates a fresh file; returns `path`."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+    return path
+
+
+def take_notes(copy: Path, shared: Path, env: Mapping[str, str]) -> None:
+    """Append to `shared` the lines the agent added to its `copy` (non-blank lines `shared`
+    does not hold yet), secrets redacted. A copy the agent replaced by anything but a regular
+    file (a symlink, a fifo) is ignored."""
+    if copy == shared or copy.is_symlink() or not copy.is_file():
+        return
+    current = _text(shared)
+    known = set(current.splitlines())
+    added = [line for line in _text(copy).splitlines() if line.strip() and line not in known]
+    if added:
+        with shared.open("a", encoding="utf-8") as handle:
+            handle.write(("" if current.endswith("\n") or not current else "\n")
+                         + redact("\n".join(added), env) + "\n")
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def own_home(scratch: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """HOME, TMPDIR and the XDG folders inside `scratch` (created), so an agent's tools keep
+    their state there, where its write fence allows, and never in the user's home; git keeps
+    the user's identity through GIT_CONFIG_GLOBAL."""
+    home, tmp = scratch / "home", scratch / "tmp"
+    dirs = {"HOME": home, "TMPDIR": tmp, "XDG_CONFIG_HOME": home / ".config",
+            "XDG_CACHE_HOME": home / ".cache", "XDG_DATA_HOME": home / ".local" / "share"}
+    for folder in dirs.values():
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            clear_entry(folder)  # left by an earlier attempt: never create folders through it
+        folder.mkdir(parents=True, exist_ok=True)
+    own = {name: str(folder) for name, folder in dirs.items()}
+    if "GIT_CONFIG_GLOBAL" not in env and (gitconfig := user_gitconfig(env)):
+        own["GIT_CONFIG_GLOBAL"] = str(gitconfig)
+    return own
 
 
 def run_setup(commands: Sequence[str], worktree: Path, env: Mapping[str, str], timeout_s: float) -> str:
