@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pygit2
 
-from swarmgit.backends.process import redact
+from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.domain.plan import Task
 from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import UsageError
+from swarmgit.fsutil import read_agent_text
 from swarmgit.gitops.merge import fold_merge
 from swarmgit.gitops.repo import user_gitconfig
 from swarmgit.gitops.worktrees import create_task_worktree
@@ -147,7 +148,7 @@ def notes_copy(shared: Path, scratch: Path) -> Path:
     # O_EXCL: never written through a symlink an earlier attempt may have planted
     with os.fdopen(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "w",
                    encoding="utf-8") as handle:
-        handle.write(_text(shared))
+        handle.write(read_agent_text(shared)[0])
     return copy
 
 
@@ -167,20 +168,13 @@ def take_notes(copy: Path, shared: Path, env: Mapping[str, str]) -> None:
     file (a symlink, a fifo) is ignored."""
     if copy == shared or copy.is_symlink() or not copy.is_file():
         return
-    current = _text(shared)
+    current = read_agent_text(shared)[0]
     known = set(current.splitlines())
-    added = [line for line in _text(copy).splitlines() if line.strip() and line not in known]
+    added = [line for line in read_agent_text(copy)[0].splitlines() if line.strip() and line not in known]
     if added:
         with shared.open("a", encoding="utf-8") as handle:
             handle.write(("" if current.endswith("\n") or not current else "\n")
-                         + redact("\n".join(added), env) + "\n")
-
-
-def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""
+                         + secrets_from_env(env).redact("\n".join(added)) + "\n")
 
 
 def own_home(scratch: Path, env: Mapping[str, str]) -> dict[str, str]:
