@@ -8,7 +8,8 @@ from tests.gitutil import git, make_repo, write
 from tests.swarmrepo import swarm, swarm_process, task_md, track_repo
 
 # Gates are judged in their own tests; here any verdict approves unless a test says otherwise.
-ANY_VERDICT = "[gates]\nthreshold = 0.0\n"
+# Agents here commit by themselves, as unfenced agents can (tests/test_fence.py has the fenced runs).
+ANY_VERDICT = "[gates]\nthreshold = 0.0\n[agent]\nsandbox = \"off\"\n"
 NEEDS_INPUT = "  - **Needs user input:** true"
 
 
@@ -180,7 +181,7 @@ def test_a_done_branch_with_changes_outside_its_touches_is_rejected_and_not_merg
         + task_md("T02", "fine", touches="`src/b.py`", runs=("echo b > src/b.py",))
     )
     # without the write fence, as on a kernel without Landlock: the agent commits by itself
-    repo = track_repo(tmp_path / "r", plan, config=ANY_VERDICT + '[agent]\nsandbox = "off"\n')
+    repo = track_repo(tmp_path / "r", plan, config=ANY_VERDICT)
     base = _rev(repo, "main")
     assert swarm(repo, "implement", "t").exit_code == 1  # the dispatcher fails T01 ...
     assert swarm(repo, "task", "update", "T01", "--status", "done").exit_code == 0  # ... the user insists

@@ -7,7 +7,8 @@ from pathlib import Path
 from tests.gitutil import git, write
 from tests.swarmrepo import swarm, task_md, track_repo
 
-ANY_VERDICT = "[gates]\nthreshold = 0.0\n"
+# The git-level checks alone (the write fence is off): tests/test_fence.py has the fenced runs.
+ANY_VERDICT = "[gates]\nthreshold = 0.0\n[agent]\nsandbox = \"off\"\n"
 # Wait (bounded) until T01's branch holds its commit, so T02 can reach for it while both run.
 WAIT_FOR_T01 = ("for i in $(seq 300); do git log -1 --format=%s swarm/t/T01 | grep -q '^T01 work' "
                 "&& break; sleep 0.1; done")

@@ -11,7 +11,8 @@ from pathlib import Path
 from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
 
-CONFIG = "[concurrency]\nmax_background = 2\nmax_parallel = 2\n[gates]\nthreshold = 0.0\n"
+# The git-level checks alone (the write fence is off): tests/test_fence.py has the fenced runs.
+CONFIG = "[concurrency]\nmax_background = 2\nmax_parallel = 2\n[gates]\nthreshold = 0.0\n[agent]\nsandbox = \"off\"\n"
 HONEST = task_md("T02", "honest", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",))
 FILES = {"README.md": "# r\n", "src/app.py": "x = 1\n", "frontend/a.py": "A = 1\n"}
 

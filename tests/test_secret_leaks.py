@@ -139,7 +139,8 @@ def test_a_secret_the_agent_commits_itself_fails_the_task_and_never_reaches_inte
         task_md("T01", "commits a secret", touches="`notes/`", runs=(commit,))
         + task_md("T02", "honest", touches="`src/b/`", runs=("mkdir -p src/b && echo 'b = 1' > src/b/b.py",))
     )
-    repo = track_repo(tmp_path / "r", plan, config=CONFIG)
+    # Unfenced: under the write fence the agent could not commit at all (tests/test_fence.py).
+    repo = track_repo(tmp_path / "r", plan, config=CONFIG + '[agent]\nsandbox = "off"\n')
 
     result = swarm(repo, "implement", "t")
 

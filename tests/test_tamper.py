@@ -16,7 +16,8 @@ import pytest
 from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
 
-CONFIG = "[concurrency]\nmax_background = 2\nmax_parallel = 2\n[gates]\nthreshold = 0.0\n"
+# The git-level checks alone (the write fence is off): tests/test_fence.py has the fenced runs.
+CONFIG = "[concurrency]\nmax_background = 2\nmax_parallel = 2\n[gates]\nthreshold = 0.0\n[agent]\nsandbox = \"off\"\n"
 HONEST = task_md("T02", "honest", touches="`src/b.py`", runs=("sleep 1.5", "echo 'B = 1' > src/b.py"))
 COMMON = '"$SWARM_REPO_ROOT/.git"'
 
@@ -83,7 +84,7 @@ def test_a_new_run_starts_nothing_while_a_hold_waits(tmp_path: Path) -> None:
     plan = (task_md("T01", "attacker", touches="`docs/`",
                     runs=(f"mkdir -p {COMMON}/info && echo x >> {COMMON}/info/exclude",))
             + task_md("T03", "later", touches="`src/c.py`", runs=("echo c > src/c.py",)))
-    repo = track_repo(tmp_path / "r", plan, config="[concurrency]\nmax_background = 1\n")
+    repo = track_repo(tmp_path / "r", plan, config="[concurrency]\nmax_background = 1\n[agent]\nsandbox = \"off\"\n")
     first = swarm(repo, "implement", "t")
     assert first.exit_code == 1 and ".git/info/exclude (added)" in first.output
     assert "T03 waiting" in first.output

@@ -323,7 +323,8 @@ class Dispatcher:
         if bad_bytes:
             self._event("warning", bad_bytes, task.id)
         report_text = self.ws.secrets.redact(agent_report or outcome.report_text or "")
-        for written in (job.shared_context, job.log_file, job.report_file):  # agent-writable
+        notes_copy = Path(job.env["SWARM_SHARED_CONTEXT"])
+        for written in (job.shared_context, notes_copy, job.log_file, job.report_file):  # agent-writable
             rewrite_atomic(written, self.ws.secrets.redact)
         tampered = self._git_files_changed(task.id, self.git_baselines.pop(task.id, None))
         if tampered:
