@@ -106,7 +106,7 @@ class Gates(_Section):
 
 
 class Worktrees(_Section):
-    root: str = ""  # empty: <git common dir>/swarm/worktrees
+    root: str = ""  # empty: <parent>/<repo>.swarm-worktrees (taskspace.default_worktrees_root)
     setup: list[str] = Field(default_factory=list)
     copy_files: list[str] = Field(default_factory=list, alias="copy")
     port_base: int = Field(20000, ge=1024, le=65000)

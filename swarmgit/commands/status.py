@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from swarmgit.domain.cost import budget_state
+from swarmgit.engine.taskspace import worktrees_root
 from swarmgit.engine.views import duration
 from swarmgit.engine.workspace import Workspace, resolve_track
 from swarmgit.store.state import Store
@@ -26,6 +27,7 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
         "track": track,
         "base_commit": row.base_commit if row else None,
         "target_branch": row.target_branch if row else None,
+        "worktrees_root": str(worktrees_root(ws)),
         "tasks": [
             {
                 "id": t.id, "title": t.title, "status": t.status, "reason": t.reason,
@@ -55,6 +57,7 @@ def render_status_table(data: dict[str, Any], root: Path) -> str:
                      t["duration"] or "-", f"${t['cost_usd']:.2f}", ", ".join(t["locks"]) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    lines.append(f"new worktrees go to {data['worktrees_root']}")
     if not data["tasks"]:
         lines.append("(no run yet: start one with `git swarm implement " + data["track"] + "`)")
     for t in data["tasks"]:
@@ -80,13 +83,16 @@ def budget_warning(data: dict[str, Any]) -> str:
 
 
 def _shown_path(path: str | None, root: Path) -> str:
-    """A worktree path relative to the repository when it lies inside it (the default)."""
+    """A worktree path relative to the repository when it lies inside it or beside it (the
+    default root is a sibling folder: `../<repo>.swarm-worktrees/...`), else as recorded."""
     if not path:
         return "-"
-    try:
-        return str(Path(path).relative_to(root))
-    except ValueError:
-        return path
+    for base, prefix in ((root, ""), (root.parent, "../")):
+        try:
+            return prefix + str(Path(path).relative_to(base))
+        except ValueError:
+            continue
+    return path
 
 
 def status(ws: Workspace, track: str | None, as_json: bool) -> str:

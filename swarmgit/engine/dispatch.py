@@ -198,7 +198,7 @@ class Dispatcher:
             self._say("blocked", point.reason, task.id)
             return
         try:
-            prepared = prepare(self.ws, self.repo, self.track, task, point)
+            prepared = prepare(self.ws, self.repo, self.track, task, point, rows[task.id].worktree)
         except WorkFailed as exc:  # e.g. its branch exists elsewhere: this task only
             self.store.set_status(self.track, task.id, Status.FAILED.value, f"worktree setup failed: {exc}")
             self._say("failed", f"{task.id} failed: worktree setup failed: {exc}", task.id)
