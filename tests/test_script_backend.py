@@ -109,9 +109,9 @@ def test_redact_only_hides_secret_named_values_of_some_length() -> None:
     assert redact("a hunter22-long b true /home/someone", env) == "a *** b true /home/someone"
 
 
-def test_a_task_without_run_commands_is_a_no_op(tmp_path: Path, repo: Path) -> None:
+def test_a_task_without_run_commands_is_a_no_op_that_says_so(tmp_path: Path, repo: Path) -> None:
     outcome, events, _ = _run(tmp_path, repo)
-    assert outcome == AgentOutcome(ok=True)
+    assert outcome == AgentOutcome(ok=True, notes=("the task has no Run: lines, so the script agent ran nothing",))
     assert events == []
 
 

@@ -24,6 +24,7 @@ from swarmgit.domain.report import parse_report, render_report, report_from_comm
 from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start
 from swarmgit.engine import spawning
 from swarmgit.engine.finalize import finalize
+from swarmgit.engine.no_change import attempt_log, log_size, no_change_diagnosis
 from swarmgit.engine.taskspace import (
     StartBlocked,
     prepare,
@@ -93,6 +94,7 @@ class Dispatcher:
         self.agent: Agent = get_agent(ws.config)
         self.inbox: queue.Queue[tuple[str, str, str, object]] = queue.Queue()
         self.inflight: dict[str, AgentJob] = {}
+        self.log_marks: dict[str, int] = {}  # where each running attempt's output starts in its log
         self.paused = ""
         self.last_progress = ""
 
@@ -204,6 +206,7 @@ class Dispatcher:
             self._say("failed", f"{task.id} failed: worktree setup failed: {exc}", task.id)
             return
         job = self._job(task, prepared.worktree, rows[task.id])
+        self.log_marks[task.id] = log_size(job.log_file)
         self.store.mark_running(
             self.track, task.id, branch=prepared.branch, worktree=str(prepared.worktree),
             start_commit=point, after=start.after, pid=os.getpid(),
@@ -292,20 +295,27 @@ class Dispatcher:
             self.store.mark_finished(self.track, task.id, Status.FAILED.value,
                                      final_commit=result.final_commit, reason=result.diagnosis)
             self._say("failed", f"{task.id} failed: {result.diagnosis}", task.id)
+        elif task.touches and not result.changed:  # read-only tasks may end with no change
+            lines = attempt_log(job.log_file, self.log_marks.pop(task.id, 0))
+            reason = no_change_diagnosis(task, outcome, lines, str(job.log_file.relative_to(self.ws.root)))
+            self.store.mark_finished(self.track, task.id, Status.FAILED.value,
+                                     final_commit=result.final_commit, reason=reason)
+            self._say("failed", f"{task.id} failed: {reason}", task.id)
         else:
             self.store.mark_finished(self.track, task.id, Status.DONE.value, final_commit=result.final_commit)
             self._say("done", f"{task.id} done at {result.final_commit[:10]}", task.id)
-            self._take_report(task, report_text, result.files)
+            self._take_report(task, report_text, result.files, result.messages)
         self._refresh_views()
 
-    def _take_report(self, task: Task, text: str | None, files: tuple[str, ...]) -> None:
+    def _take_report(self, task: Task, text: str | None, files: tuple[str, ...],
+                     messages: tuple[str, ...]) -> None:
         path = self.ws.track_dir(self.track) / "reports" / f"{task.id}.md"
         if text:
             report, warnings = parse_report(text, str(path.relative_to(self.ws.root)))
             for warning in warnings:
                 self._event("warning", warning.render(), task.id)
         else:
-            report = report_from_commits(task.id, list(files), [f"{task.id}: {task.title}"])
+            report = report_from_commits(task.id, list(files), list(messages))
         spawning.save_report(path, render_report(report))
         spawned = spawning.take_candidates(self.ws, self.store, self.track, self.plan, task, report, self._event)
         if spawned:

@@ -14,6 +14,7 @@ import pygit2
 from swarmgit.domain.plan import Task
 from swarmgit.gitops.commit import ScopeViolation, commit_all
 from swarmgit.gitops.diff import changes_between, touched_paths
+from swarmgit.gitops.repo import messages_between, same_tree
 from swarmgit.hookcheck import check_paths
 
 
@@ -24,6 +25,8 @@ class Finalized:
     diagnosis: str = ""
     kind: str = ""
     files: tuple[str, ...] = ()
+    changed: bool = False  # the final tree differs from the start point's
+    messages: tuple[str, ...] = ()  # of the commits the attempts made, oldest first
 
 
 def scope_diagnosis(task: Task, paths: list[str] | tuple[str, ...], how: str) -> str:
@@ -44,4 +47,5 @@ def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, s
     outside = check_paths(task.touches, files)
     if outside:
         return Finalized(False, head, scope_diagnosis(task, outside, "committed on the branch"), "scope-violation", files)
-    return Finalized(True, head, files=files)
+    return Finalized(True, head, files=files, changed=not same_tree(repo, start_commit, head),
+                     messages=tuple(messages_between(repo, start_commit, head)))
