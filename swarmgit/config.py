@@ -10,7 +10,7 @@ import tomllib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -90,6 +90,7 @@ def _default_pricing() -> dict[str, Price]:
 class Budget(_Section):
     track_usd: float = Field(10.0, ge=0)
     warn_fraction: float = Field(0.8, gt=0, le=1)
+    unpriced: Literal["warn", "pause"] = "warn"  # a task whose model has no [pricing] entry
 
 
 class Spawn(_Section):

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from swarmgit.domain.cost import budget_state
+from swarmgit.domain.cost import budget_state, price_hint, unpriced_models
 from swarmgit.engine.taskspace import worktrees_root
 from swarmgit.engine.views import duration
-from swarmgit.engine.workspace import Workspace, resolve_track
+from swarmgit.engine.workspace import Workspace, read_plan, resolve_track
+from swarmgit.errors import InvalidInput
 from swarmgit.store.state import Store
 
 
@@ -33,6 +35,7 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
                 "id": t.id, "title": t.title, "status": t.status, "reason": t.reason,
                 "branch": t.branch, "worktree": t.worktree, "attempts": t.attempts,
                 "duration": duration(t), "cost_usd": round(cost.by_task[t.id].usd if t.id in cost.by_task else 0.0, 4),
+                "cli_cost_usd": _rounded(cost.by_task[t.id].cli_usd if t.id in cost.by_task else None),
                 "locks": held.get(t.id, []),
             }
             for t in tasks
@@ -41,13 +44,31 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
         "budget_usd": budget,
         "remaining_usd": round(max(0.0, budget - cost.usd), 4),
         "budget_state": budget_state(cost.usd, budget, ws.config.budget.warn_fraction),
+        "cli_cost_usd": _rounded(cost.total.cli_usd),
+        "unpriced_models": _unpriced(ws, track, cost.by_model),
         "by_model": {
-            model: {"usd": round(spend.usd, 4), "input_tokens": spend.input_tokens,
+            model: {"usd": round(spend.usd, 4), "cli_usd": _rounded(spend.cli_usd),
+                    "input_tokens": spend.input_tokens,
                     "output_tokens": spend.output_tokens, "cache_write_tokens": spend.cache_write_tokens,
                     "cache_read_tokens": spend.cache_read_tokens}
             for model, spend in sorted(cost.by_model.items())
         },
     }
+
+
+def _rounded(usd: float | None) -> float | None:
+    return None if usd is None else round(usd, 4)
+
+
+def _unpriced(ws: Workspace, track: str, recorded: Mapping[str, object]) -> list[str]:
+    """Models with no price in [pricing]: those usage was recorded under, and those the plan's
+    tasks would run on (when the plan reads)."""
+    models = set(recorded)
+    try:
+        models.update(unpriced_models(read_plan(ws, track)[0], ws.config))
+    except InvalidInput:
+        pass  # `plan check` names the errors; status still shows the run state
+    return sorted(m for m in models if m not in ws.config.pricing)
 
 
 def render_status_table(data: dict[str, Any], root: Path) -> str:
@@ -67,9 +88,14 @@ def render_status_table(data: dict[str, Any], root: Path) -> str:
                  f"(${data['remaining_usd']:.2f} left)")
     if data["budget_state"] != "ok":
         lines.append(budget_warning(data))
+    for model in data["unpriced_models"]:
+        lines.append(f"warning: model {model} has no price, so its spend is not counted from its "
+                     f"tokens; {price_hint(model)}")
     for model, spend in data["by_model"].items():
+        reported = "" if spend["cli_usd"] is None else f"; its tool reported ${spend['cli_usd']:.2f}"
         lines.append(f"  {model}: ${spend['usd']:.2f} ({spend['input_tokens']} in, "
-                     f"{spend['output_tokens']} out, {spend['cache_read_tokens']} cache-read tokens)")
+                     f"{spend['output_tokens']} out, {spend['cache_read_tokens']} cache-read tokens"
+                     f"{reported})")
     return "\n".join(lines)
 
 

@@ -18,7 +18,15 @@ from swarmgit.backends.base import Agent, AgentJob, AgentOutcome
 from swarmgit.backends.process import stop_orphan
 from swarmgit.backends.registry import get_agent
 from swarmgit.domain.brief import render_brief
-from swarmgit.domain.cost import budget_state, cost_usd, model_for, per_task_cap
+from swarmgit.domain.cost import (
+    budget_state,
+    model_for,
+    per_task_cap,
+    price_hint,
+    recorded_cost,
+    unpriced_holds,
+    unpriced_models,
+)
 from swarmgit.domain.plan import Plan, Status, Task
 from swarmgit.domain.report import parse_report, render_report, report_from_commits
 from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start
@@ -97,18 +105,20 @@ class Dispatcher:
         self.log_marks: dict[str, int] = {}  # where each running attempt's output starts in its log
         self.paused = ""
         self.last_progress = ""
+        self.unpriced_seen: set[str] = set()  # models already warned about in this run
 
     # ---- public -------------------------------------------------------------------------
 
     def run(self) -> RunSummary:
         self.store.sync_tasks(self.track, task_specs(self.plan))
         self._reconcile_orphans()
+        self._warn_unpriced(unpriced_models(self.plan, self.ws.config))
         self._refresh_views()
         try:
             while True:
                 self._block_unreachable()
                 if not self.paused:
-                    for start in self.scheduler.decide(self._state(), self._limits()):
+                    for start in self.scheduler.decide(self._startable(), self._limits()):
                         if self.only in (None, start.task):
                             self._start(start)
                 if not self.inflight:
@@ -142,6 +152,13 @@ class Dispatcher:
             running=having(Status.RUNNING),
             failed=having(Status.FAILED, Status.BLOCKED),
         )
+
+    def _startable(self) -> RunState:
+        """The state the scheduler decides on: tasks held for an unpriced model count as failed
+        there (they and their dependents do not start), but nothing is marked blocked."""
+        state = self._state()
+        held = frozenset(unpriced_holds(self.plan, self.ws.config))
+        return RunState(done=state.done, running=state.running, failed=state.failed | held)
 
     def _limits(self) -> Limits:
         c = self.ws.config.concurrency
@@ -335,13 +352,13 @@ class Dispatcher:
         before = budget_state(self.store.cost_summary(self.track).usd, self._budget(),
                               self.ws.config.budget.warn_fraction)
         for usage in outcome.usage:
-            price = self.ws.config.pricing.get(usage.model)
-            usd = usage.cost_usd if usage.cost_usd is not None else (cost_usd(usage, price) if price else 0.0)
+            usd = recorded_cost(usage, self.ws.config.pricing.get(usage.model), usage.cost_usd)
             self.store.add_usage(
                 self.track, task_id, model=usage.model, input_tokens=usage.input_tokens,
                 output_tokens=usage.output_tokens, cache_write_tokens=usage.cache_write_tokens,
-                cache_read_tokens=usage.cache_read_tokens, usd=usd,
+                cache_read_tokens=usage.cache_read_tokens, usd=usd, cli_usd=usage.cost_usd,
             )
+        self._warn_unpriced(tuple(u.model for u in outcome.usage if u.model not in self.ws.config.pricing))
         spent = self.store.cost_summary(self.track).usd
         after = budget_state(spent, self._budget(), self.ws.config.budget.warn_fraction)
         if after != before and after == "warn":
@@ -350,6 +367,19 @@ class Dispatcher:
             self.paused = (f"budget exhausted: spent ${spent:.2f} of ${self._budget():.2f}; "
                            f"raise it with `git swarm resume {self.track} --budget N`")
             self._event("budget", self.paused)
+
+    def _warn_unpriced(self, models: tuple[str, ...]) -> None:
+        """One warning event per model without a price, the first time this run meets it."""
+        holds = unpriced_holds(self.plan, self.ws.config)
+        for model in dict.fromkeys(models):
+            if model in self.unpriced_seen:
+                continue
+            self.unpriced_seen.add(model)
+            held = sorted(t.id for t in self.plan.tasks
+                          if t.id in holds and model_for(t, self.ws.config.agent) == model)
+            effect = (f"tasks on it wait (budget.unpriced = \"pause\"): {', '.join(held)}" if held
+                      else "its spend counts only what the agent's tool reports, if anything")
+            self._event("warning", f"model {model} has no price in [pricing]: {effect}; {price_hint(model)}")
 
     # ---- recovery -----------------------------------------------------------------------
 
@@ -379,7 +409,8 @@ class Dispatcher:
             else:
                 task = self.plan.task(row.id)
                 reason = ("needs user input: run it with `git swarm run " + row.id + "`"
-                          if task.needs_user_input and not self.interactive else self.paused or "not started")
+                          if task.needs_user_input and not self.interactive
+                          else self.paused or unpriced_holds(self.plan, self.ws.config).get(row.id, "not started"))
                 if task.needs_user_input and not self.interactive and row.status != Status.NEEDS_INPUT.value:
                     self.store.set_status(self.track, row.id, Status.NEEDS_INPUT.value, reason)
                 summary.waiting[row.id] = reason
