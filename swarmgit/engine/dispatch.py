@@ -399,6 +399,7 @@ class Dispatcher:
 
     def _summary(self) -> RunSummary:
         summary = RunSummary(paused=self.paused)
+        holds = unpriced_holds(self.plan, self.ws.config)
         for row in self.store.tasks(self.track):
             if row.status == Status.DONE.value:
                 summary.done.append(row.id)
@@ -410,7 +411,7 @@ class Dispatcher:
                 task = self.plan.task(row.id)
                 reason = ("needs user input: run it with `git swarm run " + row.id + "`"
                           if task.needs_user_input and not self.interactive
-                          else self.paused or unpriced_holds(self.plan, self.ws.config).get(row.id, "not started"))
+                          else self.paused or holds.get(row.id, "not started"))
                 if task.needs_user_input and not self.interactive and row.status != Status.NEEDS_INPUT.value:
                     self.store.set_status(self.track, row.id, Status.NEEDS_INPUT.value, reason)
                 summary.waiting[row.id] = reason
