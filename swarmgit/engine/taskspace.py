@@ -18,6 +18,7 @@ import pygit2
 from swarmgit.domain.plan import Task
 from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import UsageError, WorkFailed
+from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.merge import fold_merge
 from swarmgit.gitops.worktrees import create_task_worktree
 
@@ -30,11 +31,12 @@ WORKTREES_SUFFIX = ".swarm-worktrees"
 
 
 def default_worktrees_root(common_dir: Path) -> Path:
-    """`<parent>/<repo>.swarm-worktrees`, next to the repository's main folder (for a bare
-    repository, next to it): outside `.git`, where agent CLIs refuse to edit, and outside the
-    user's working tree, so their test runner, editor and search never walk into task copies;
-    on the repository's own file system; the same from every worktree of the repository."""
-    main = common_dir.parent if common_dir.name == ".git" else common_dir
+    """`<parent>/<repo>.swarm-worktrees`, next to the repository's main working tree (for a
+    bare repository, next to it): outside `.git`, where agent CLIs refuse to edit, and outside
+    the user's working tree, so their test runner, editor and search never walk into task
+    copies; on the repository's own file system; the same from every worktree of the
+    repository."""
+    main = (gitrepo.main_workdir(common_dir) or common_dir).resolve()
     return main.parent / f"{main.name}{WORKTREES_SUFFIX}"
 
 

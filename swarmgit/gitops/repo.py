@@ -32,6 +32,13 @@ def workdir(repo: pygit2.Repository) -> Path:
     return Path(repo.workdir)
 
 
+def main_workdir(common: Path) -> Path | None:
+    """The main working tree of the repository whose common dir is `common` (whichever of its
+    worktrees asks); None for a bare repository."""
+    main = pygit2.Repository(str(common)).workdir
+    return None if main is None else Path(main)
+
+
 def common_dir(repo: pygit2.Repository) -> Path:
     """The git dir shared by all worktrees (`.git` of the main one), also from a linked worktree."""
     git_dir = Path(repo.path)
