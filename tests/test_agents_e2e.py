@@ -191,9 +191,12 @@ cache_read = 0.10
     assert status["cost_usd"] == pytest.approx(t01 + t02, abs=1e-4)
     assert status["remaining_usd"] == pytest.approx(10.0 - t01 - t02, abs=1e-4)
     assert status["by_model"] == {
-        "claude-haiku-5-5": {"usd": pytest.approx(t02, abs=1e-4), "input_tokens": 4000,
+        # the anthropic agent prices its own calls from the same table
+        "claude-haiku-5-5": {"usd": pytest.approx(t02, abs=1e-4), "cli_usd": pytest.approx(t02, abs=1e-4),
+                             "input_tokens": 4000,
                              "output_tokens": 400, "cache_write_tokens": 0, "cache_read_tokens": 0},
-        "claude-sonnet-5-5": {"usd": pytest.approx(t01, abs=1e-4), "input_tokens": 1200,
+        "claude-sonnet-5-5": {"usd": pytest.approx(t01, abs=1e-4), "cli_usd": pytest.approx(t01, abs=1e-4),
+                              "input_tokens": 1200,
                               "output_tokens": 150, "cache_write_tokens": 5000,
                               "cache_read_tokens": 5000},
     }

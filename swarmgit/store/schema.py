@@ -65,10 +65,10 @@ CREATE TABLE IF NOT EXISTS candidates (
 def create_schema(conn: sqlite3.Connection, where: str) -> None:
     """Create missing tables and record the version, inside the caller's write transaction.
     A database written by a newer swarmgit is refused rather than misread."""
-    row = _version_row(conn)
-    if row is not None and int(row[0]) > SCHEMA_VERSION:
+    stored = _stored_version(conn)
+    if stored is not None and stored > SCHEMA_VERSION:
         raise UsageError(
-            f"{where} has schema version {row[0]}, newer than this swarmgit understands "
+            f"{where} has schema version {stored}, newer than this swarmgit understands "
             f"({SCHEMA_VERSION}): upgrade swarmgit"
         )
     for statement in _SCHEMA.split(";"):
@@ -81,11 +81,11 @@ def create_schema(conn: sqlite3.Connection, where: str) -> None:
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
 
-def _version_row(conn: sqlite3.Connection) -> tuple[str] | None:
+def _stored_version(conn: sqlite3.Connection) -> int | None:
     """The stored schema version, None for a new database (no meta table or no row yet)."""
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
     if exists is None:
         return None
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return None if row is None else (str(row[0]),)
+    return None if row is None else int(row[0])
