@@ -57,6 +57,9 @@ def test_worktrees_root_setting_relative_to_the_repository(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert (tmp_path / "elsewhere" / "t" / "T01" / "src" / "app.py").read_text() == "x = 2\n"
     assert not (tmp_path / "proj.swarm-worktrees").exists()
+    # clean removes the emptied track folder, never a root the user chose.
+    assert swarm(repo, "clean", "t").exit_code == 0
+    assert (tmp_path / "elsewhere").is_dir() and not (tmp_path / "elsewhere" / "t").exists()
 
 
 def _wait_edited(repo: Path, worktree: Path) -> None:
@@ -99,6 +102,7 @@ def test_a_run_started_under_the_old_root_keeps_its_worktree_on_resume(tmp_path:
     assert where == {"T01": str(old), "T02": str(tmp_path / "proj.swarm-worktrees" / "t" / "T02")}
     assert git(repo, "show", "main:src/app.py").stdout == "x = 2\n"
     assert not (tmp_path / "proj.swarm-worktrees" / "t" / "T01").exists()
-    # clean finds and removes the old one too (its work is integrated).
+    # clean finds and removes the old one too (its work is integrated), and the new root's
+    # folders once they are empty.
     assert swarm(repo, "clean", "t").exit_code == 0
-    assert not old.exists() and not (tmp_path / "proj.swarm-worktrees" / "t" / "T02").exists()
+    assert not old.exists() and not (tmp_path / "proj.swarm-worktrees").exists()
