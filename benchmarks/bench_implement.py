@@ -89,7 +89,7 @@ def _table(serial: list[Timing], cli: list[Timing], noop: Timing, parallel: Timi
     verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
     rows = [
         (f"swarmgit `implement`, 1 at a time, tasks write a file (median of {ROUNDS})", ours),
-        ("swarmgit `implement`, 1 at a time, no-op tasks (`Run: true`)", noop),
+        ("swarmgit `implement`, 1 at a time, read-only no-op tasks (`Run: true`)", noop),
         ("swarmgit `implement`, `max_parallel = 4`, tasks write a file", parallel),
     ]
     lines = [
@@ -149,12 +149,13 @@ def _plan(noop: bool) -> str:
     for i in range(TASKS):
         touch = _task_file(i)
         run = "true" if noop else f"echo 'VALUE = {i}' > {touch}"
+        # A task with touches that changes nothing fails: the no-op tasks are read-only.
         tasks.append("\n".join([
             f"- [ ] **T{i:03d}**: task {i}",
             "  - **Owner role:** Implementer",
             "  - **Depends on:** none",
-            f"  - **Touches:** `{touch}`",
-            "  - **Concurrency class:** write-local",
+            "  - **Touches:** read-only" if noop else f"  - **Touches:** `{touch}`",
+            f"  - **Concurrency class:** {'read-only' if noop else 'write-local'}",
             "  - **Effort:** 30min",
             f"  - **Run:** `{run}`",
         ]))
@@ -177,6 +178,7 @@ def _implement(root: Path, original: Path, config: str, *, noop: bool) -> Timing
     cpu = _children_cpu() - cpu
     last_done = _last_done(repo, track)
     shutil.rmtree(repo)
+    shutil.rmtree(repo.parent / f"{repo.name}.swarm-worktrees")  # the default worktree root
     return Timing(wall=wall, cpu=cpu, dispatch=last_done - began,
                   integration=began + wall - last_done)
 

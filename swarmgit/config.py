@@ -93,6 +93,7 @@ def _default_pricing() -> dict[str, Price]:
 class Budget(_Section):
     track_usd: float = Field(10.0, ge=0)
     warn_fraction: float = Field(0.8, gt=0, le=1)
+    unpriced: Literal["warn", "pause"] = "warn"  # a task whose model has no [pricing] entry
 
 
 class Spawn(_Section):
@@ -109,7 +110,7 @@ class Gates(_Section):
 
 
 class Worktrees(_Section):
-    root: str = ""  # empty: <git common dir>/swarm/worktrees
+    root: str = ""  # empty: <parent>/<repo>.swarm-worktrees (taskspace.default_worktrees_root)
     setup: list[str] = Field(default_factory=list)
     copy_files: list[str] = Field(default_factory=list, alias="copy")
     port_base: int = Field(20000, ge=1024, le=65000)

@@ -57,6 +57,12 @@ def _finish(**report: Any) -> dict[str, Any]:
     return tool_use("finish", {"status": "done", "summary": "done.", **report})
 
 
+def _edit(path: str) -> dict[str, Any]:
+    """A shell edit of `path` (`$SWARM_TASK` expands), so the task changes something: a task
+    with touches that changes nothing fails."""
+    return tool_use("run_command", {"command": f'echo "$SWARM_TASK" >> "{path}"'})
+
+
 def _status(repo: Path) -> dict[str, Any]:
     done = swarm_process(repo, "status", "t", "--json")
     assert done.returncode == 0, done.stderr
@@ -179,8 +185,8 @@ cache_read = 0.10
     repo = track_repo(tmp_path / "r", plan, files=FILES, config=config)
     api.script(
         Turn.reply(tool_use("list_dir", {}), usage=_usage(1000, 100, write=5000)),
-        Turn.reply(_finish(), usage=_usage(200, 50, read=5000)),
-        Turn.reply(_finish(), usage=_usage(4000, 400)),
+        Turn.reply(_edit("src/app.py"), _finish(), usage=_usage(200, 50, read=5000)),
+        Turn.reply(_edit("docs/guide.md"), _finish(), usage=_usage(4000, 400)),
     )
 
     done = swarm_process(repo, "implement", "t")
@@ -197,9 +203,12 @@ cache_read = 0.10
     assert status["cost_usd"] == pytest.approx(t01 + t02, abs=1e-4)
     assert status["remaining_usd"] == pytest.approx(10.0 - t01 - t02, abs=1e-4)
     assert status["by_model"] == {
-        "claude-haiku-5-5": {"usd": pytest.approx(t02, abs=1e-4), "input_tokens": 4000,
+        # the anthropic agent prices its own calls from the same table
+        "claude-haiku-5-5": {"usd": pytest.approx(t02, abs=1e-4), "cli_usd": pytest.approx(t02, abs=1e-4),
+                             "input_tokens": 4000,
                              "output_tokens": 400, "cache_write_tokens": 0, "cache_read_tokens": 0},
-        "claude-sonnet-5-5": {"usd": pytest.approx(t01, abs=1e-4), "input_tokens": 1200,
+        "claude-sonnet-5-5": {"usd": pytest.approx(t01, abs=1e-4), "cli_usd": pytest.approx(t01, abs=1e-4),
+                              "input_tokens": 1200,
                               "output_tokens": 150, "cache_write_tokens": 5000,
                               "cache_read_tokens": 5000},
     }
@@ -214,7 +223,8 @@ def test_crossing_the_budget_pauses_the_run_and_resume_with_more_budget_finishes
     plan = "".join(task_md(f"T0{i}", f"part {i}", touches=f"`src/p{i}.py`") for i in (1, 2, 3))
     repo = track_repo(tmp_path / "r", plan, files=FILES, config=config)
     base = git(repo, "rev-parse", "main").stdout
-    api.script(*[Turn.reply(_finish(), usage=_usage(10_000, 1_000))] * 2)
+    edit = _edit("src/p${SWARM_TASK#T0}.py")
+    api.script(*[Turn.reply(edit, _finish(), usage=_usage(10_000, 1_000))] * 2)
 
     paused = swarm_process(repo, "implement", "t")
 
@@ -238,7 +248,7 @@ def test_crossing_the_budget_pauses_the_run_and_resume_with_more_budget_finishes
     assert "budget exhausted" in swarm_process(repo, "status", "t").stdout
     assert git(repo, "rev-parse", "main").stdout == base  # a paused run integrates nothing
 
-    api.script(Turn.reply(_finish(), usage=_usage(10_000, 1_000)))
+    api.script(Turn.reply(edit, _finish(), usage=_usage(10_000, 1_000)))
     resumed = swarm_process(repo, "resume", "t", "--budget", "100")
 
     assert resumed.returncode == 0, _output(resumed)
@@ -259,7 +269,7 @@ def test_the_api_key_never_reaches_logs_reports_state_views_or_the_event_log(
     repo = track_repo(tmp_path / "r", plan, files=FILES, config=BASE_CONFIG)
     api.script(
         Turn.error(529),  # retried by the SDK; an event in the log
-        Turn.reply(tool_use("run_command", {"command": "echo key=$ANTHROPIC_API_KEY; env"},
+        Turn.reply(tool_use("run_command", {"command": "echo key=$ANTHROPIC_API_KEY; env; echo 1 > src/leaky.py"},
                             id="t_env")),
         # a model that somehow learned the key repeats it wherever it can
         Turn.reply(text(f"The key is {KEY}"), _finish(
@@ -292,7 +302,8 @@ def test_the_api_key_never_reaches_logs_reports_state_views_or_the_event_log(
     for path in checked:
         assert KEY.encode() not in path.read_bytes(), path
     # nor anywhere else in the repository, its worktrees or the scratch space
-    leaks = [p for p in repo.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
+    files = [*repo.rglob("*"), *(tmp_path / "r.swarm-worktrees").rglob("*")]
+    leaks = [p for p in files if p.is_file() and KEY.encode() in p.read_bytes()]
     assert leaks == []
 
 
@@ -304,8 +315,8 @@ def test_a_shared_note_never_carries_the_key_into_shared_context_or_later_briefs
     repo = track_repo(tmp_path / "r", plan, files=FILES, config=BASE_CONFIG)
     api.script(
         Turn.reply(tool_use("share_note", {"note": f"the API key is {KEY}"})),
-        Turn.reply(_finish()),
-        Turn.reply(_finish()),
+        Turn.reply(_edit("src/app.py"), _finish()),
+        Turn.reply(_edit("docs/guide.md"), _finish()),
     )
 
     done = swarm_process(repo, "implement", "t")
@@ -313,5 +324,6 @@ def test_a_shared_note_never_carries_the_key_into_shared_context_or_later_briefs
     assert done.returncode == 0, _output(done)
     t02_brief = api.message_requests()[2].body["messages"][0]["content"][0]["text"]
     assert "the API key is ***" in t02_brief
-    leaks = [p for p in repo.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
+    files = [*repo.rglob("*"), *(tmp_path / "r.swarm-worktrees").rglob("*")]
+    leaks = [p for p in files if p.is_file() and KEY.encode() in p.read_bytes()]
     assert leaks == []

@@ -13,6 +13,8 @@ from swarmgit.domain.cost import (
     estimate_task_cost,
     model_for,
     per_task_cap,
+    recorded_cost,
+    unpriced_holds,
     unpriced_models,
 )
 from swarmgit.domain.plan import ConcurrencyClass, Plan, Task
@@ -113,3 +115,23 @@ def test_models_without_a_price_are_listed_not_guessed() -> None:
     expected = cost_usd(TOKENS_PER_EFFORT_HOUR, config.pricing["claude-sonnet-5-5"])
     assert estimate_plan_cost(plan, config) == pytest.approx(expected)
     assert unpriced_models(plan, config) == ("gpt-x",)
+
+
+def test_recorded_cost_is_the_table_price_whenever_tokens_and_a_price_are_known() -> None:
+    usage = Usage("claude-sonnet-5-5", input_tokens=1_000_000, output_tokens=100_000, cost_usd=9.99)
+    assert recorded_cost(usage, SONNET, usage.cost_usd) == pytest.approx(3.0)  # not the tool's 9.99
+    assert recorded_cost(usage, None, usage.cost_usd) == 9.99  # no price: the tool's figure
+    assert recorded_cost(usage, None, None) == 0.0
+    assert recorded_cost(TokenUsage(), SONNET, 0.5) == 0.5  # no tokens reported: the figure
+    assert recorded_cost(TokenUsage(), SONNET, None) == 0.0
+
+
+def test_unpriced_models_hold_their_tasks_only_when_the_policy_is_pause() -> None:
+    plan = Plan(tasks=(_task(id="T01", model="gpt-x"), _task(id="T02")))
+    assert unpriced_holds(plan, Config()) == {}
+    held = unpriced_holds(plan, parse_config('[budget]\nunpriced = "pause"\n'))
+    assert list(held) == ["T01"]
+    assert held["T01"].startswith('waits: model gpt-x has no price and budget.unpriced is "pause"')
+    assert 'add [pricing."gpt-x"]' in held["T01"]
+    priced = parse_config('[budget]\nunpriced = "pause"\n[pricing.gpt-x]\ninput = 1\noutput = 2\n')
+    assert unpriced_holds(plan, priced) == {}

@@ -77,7 +77,7 @@ def test_tasks_run_in_parallel_on_their_own_branches(tmp_path: Path) -> None:
     status = json.loads(swarm(repo, "status", "t", "--json").output)
     assert {t["id"]: t["status"] for t in status["tasks"]} == {f"T0{i}": "done" for i in range(1, 8)}
     table = swarm(repo, "status", "t").output
-    assert "WORKTREE" in table and ".git/swarm/worktrees/t/T03" in table
+    assert "WORKTREE" in table and "../r.swarm-worktrees/t/T03" in table
     plan_text = (repo / "swarm/tracks/t/plan.md").read_text()
     assert plan_text.count("- [x] **T0") == 7
     # The main branch advanced to the integration and holds every task's work.

@@ -304,7 +304,8 @@ def test_gates_stop_when_no_fix_can_help_within_the_spawn_budget_and_the_report_
     assert _rev(repo, "main") == base
 
     report = _report(repo)
-    assert "Verdict: **REJECTED**" in report and "Merged: T01, SC-01, T02" in report
+    assert "Verdict: **REJECTED**" in report and "Merged: T01, T02" in report
+    assert "- SC-01: failed: no change: SC-01 may change src/api.py" in report
     assert "| I Improve | 0.65 | 1.00 | FAIL | 2 |" in report
     assert "| O Optimize | - | 1.00 | n/a (test command not configured" in report
     assert "| M Modularize | - | 1.00 | n/a (no package changed, no contract, repository too small)" in report

@@ -103,7 +103,7 @@ def test_retries_are_bounded_by_agent_max_retries(tmp_path: Path) -> None:
 
 
 def test_retry_refuses_a_task_that_is_done(tmp_path: Path) -> None:
-    repo = track_repo(tmp_path / "r", task_md("T01", "fine", touches="`src/a.py`", runs=("true",)),
+    repo = track_repo(tmp_path / "r", task_md("T01", "fine", touches="`src/a.py`", runs=("echo 1 > src/a.py",)),
                       config=GATES_OFF)
     assert swarm(repo, "implement", "t").exit_code == 0
     refused = swarm(repo, "retry", "T01")
@@ -226,13 +226,16 @@ def test_report_spawns_one_task_now_and_holds_the_ones_for_the_user(tmp_path: Pa
     report = write(tmp_path, "report.md", SPAWN_REPORT)
     # The planned touches cover every candidate's: none waits for lying outside the plan.
     repo = track_repo(tmp_path / "r", task_md("T01", "explore", touches="`src/`, `docs/`",
-                                              runs=(f'cp {report} "$SWARM_REPORT"',)), config=GATES_OFF)
+                                              runs=("mkdir -p docs && echo seen > docs/seen.md",
+                                                    f'cp {report} "$SWARM_REPORT"')), config=GATES_OFF)
     result = swarm(repo, "implement", "t")
-    assert result.exit_code == 0, result.output
+    # The spawned task ran, but the script agent has no commands for it: it changed nothing.
+    assert result.exit_code == 1, result.output
     plan = (repo / "swarm/tracks/t/plan.md").read_text()
-    assert plan.count("**SC-") == 1 and "- [x] **SC-01**: Add docs page" in plan
+    assert plan.count("**SC-") == 1 and "- [ ] **SC-01**: Add docs page" in plan
     assert "swarm/t/SC-01" in _branches(repo)
-    assert _status(repo)["SC-01"]["status"] == "done"
+    assert _status(repo)["SC-01"]["status"] == "failed"
+    assert str(_status(repo)["SC-01"]["reason"]).startswith("no change: SC-01 may change docs/page.md")
     assert (repo / "swarm/tracks/t/reports/T01.md").is_file()
 
     listed = swarm(repo, "spawn", "list", "t")
@@ -257,14 +260,15 @@ def test_report_spawns_one_task_now_and_holds_the_ones_for_the_user(tmp_path: Pa
     assert "docs-page  [spawned -> SC-01]  Add docs page  (from T01" in every
     assert "auth-bypass  [rejected]" in every
 
-    assert swarm(repo, "implement", "t").exit_code == 0
-    assert _status(repo)["SC-02"]["status"] == "done" and "swarm/t/SC-02" in _branches(repo)
+    assert swarm(repo, "implement", "t").exit_code == 1
+    assert _status(repo)["SC-02"]["status"] == "failed" and "swarm/t/SC-02" in _branches(repo)
 
 
 def test_spawn_budget_zero_queues_candidates_instead(tmp_path: Path) -> None:
     report = write(tmp_path, "report.md", SPAWN_REPORT)
     repo = track_repo(tmp_path / "r", task_md("T01", "explore", touches="`src/`, `docs/`",
-                                              runs=(f'cp {report} "$SWARM_REPORT"',)),
+                                              runs=("mkdir -p docs && echo seen > docs/seen.md",
+                                                    f'cp {report} "$SWARM_REPORT"')),
                       config=GATES_OFF + "[spawn]\nbudget = 0\n")
     assert swarm(repo, "implement", "t").exit_code == 0
     assert "**SC-" not in (repo / "swarm/tracks/t/plan.md").read_text()
@@ -308,7 +312,7 @@ def test_setup_copy_and_ports_per_worktree(tmp_path: Path) -> None:
 
 def test_copy_refuses_a_file_git_would_commit(tmp_path: Path) -> None:
     config = GATES_OFF + '[worktrees]\ncopy = [".env"]\n'
-    repo = track_repo(tmp_path / "r", task_md("T01", "x", touches="`src/a.py`", runs=("grep -q S=1 .env",)),
+    repo = track_repo(tmp_path / "r", task_md("T01", "x", touches="`src/a.py`", runs=("grep -q S=1 .env && echo ok > src/a.py",)),
                       config=config)
     write(repo, ".env", "S=1\n")
     refused = swarm(repo, "implement", "t")

@@ -148,8 +148,14 @@ def test_report_from_commits() -> None:
     assert report.status == "done"
     assert report.files_touched == ("a.py", "b/c.py")
     assert report.candidates == ()
-    assert "T04 wrote no report" in report.summary and "- T04: add a" in report.summary
+    assert "T04 wrote no report; made from its 2 commit(s)" in report.summary
+    assert "- T04: add a" in report.summary and "- (no message)" in report.summary
     assert parse_report(render_report(report), "r")[0] == report
+
+
+def test_report_from_no_commits_claims_none() -> None:
+    report = report_from_commits("T05", [], [])
+    assert report.summary == "T05 wrote no report; it made no commits."
 
 
 _CELL = st.text(

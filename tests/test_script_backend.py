@@ -107,9 +107,9 @@ def test_secrets_never_reach_the_log_or_the_diagnosis(tmp_path: Path, repo: Path
     assert "gh=***" in outcome.diagnosis and "ghp_fake" not in outcome.diagnosis
 
 
-def test_a_task_without_run_commands_is_a_no_op(tmp_path: Path, repo: Path) -> None:
+def test_a_task_without_run_commands_is_a_no_op_that_says_so(tmp_path: Path, repo: Path) -> None:
     outcome, events, _ = _run(tmp_path, repo)
-    assert outcome == AgentOutcome(ok=True)
+    assert outcome == AgentOutcome(ok=True, notes=("the task has no Run: lines, so the script agent ran nothing",))
     assert events == []
 
 

@@ -47,7 +47,7 @@ def test_open_creates_the_database_in_wal_mode_with_a_schema_version(common: Pat
         assert store.path == common / "swarm" / "state.db"
     conn = sqlite3.connect(common / "swarm" / "state.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
     conn.close()
 
 

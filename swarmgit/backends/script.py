@@ -3,8 +3,8 @@
 Each command runs with `sh -c` in the worktree, in order, with the job's environment; the first
 non-zero exit stops the task (kind `command-failed`, naming the command and its last output
 lines). `agent.timeout_minutes` bounds all commands together (kind `timeout`). A report the
-commands wrote to `SWARM_REPORT` (job.report_file) is returned as the report text. A
-foreground job (a task that needs user input, run with a terminal) is attached to the terminal.
+commands wrote to `SWARM_REPORT` (job.report_file) is returned as the report text; a task
+without `Run:` lines ends at once, with a note saying so. A foreground job (a task that needs user input, run with a terminal) is attached to the terminal.
 """
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ class ScriptAgent:
                                      pid_file=job.pid_file, fence=job.fence)
             if result.timed_out or result.returncode != 0:
                 return _failed(command, result, self._timeout_s, job)
-        return AgentOutcome(ok=True, report_text=read_report(job))
+        notes = () if job.task.run else ("the task has no Run: lines, so the script agent ran nothing",)
+        return AgentOutcome(ok=True, report_text=read_report(job), notes=notes)
 
 
 def _failed(command: str, result: ProcessResult, timeout_s: float, job: AgentJob) -> AgentOutcome:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pygit2
 
 from swarmgit.domain.plan import Status
-from swarmgit.engine.taskspace import worktree_name
+from swarmgit.engine.taskspace import WORKTREES_SUFFIX, worktree_name
 from swarmgit.engine.workspace import Workspace, resolve_track
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.diff import describe_paths
@@ -44,6 +44,7 @@ def clean(ws: Workspace, track: str | None, dry_run: bool, branches: bool, echo:
             else:
                 if not dry_run:
                     remove_worktree(repo, worktree_name(track_id, row.id), path)
+                    _drop_empty_folders(path.parent)
                 removed = path
                 echo(f"{verb} worktree {path}")
         if branches and row.branch and row.branch in repo.branches.local:
@@ -62,6 +63,17 @@ def clean(ws: Workspace, track: str | None, dry_run: bool, branches: bool, echo:
         for name in prune(repo):
             echo(f"pruned stale worktree record {name}")
     return 0
+
+
+def _drop_empty_folders(track_folder: Path) -> None:
+    """After its last worktree went: remove the track's folder, and the default worktree
+    root beside the repository too, when they are empty (nothing else is ever removed)."""
+    root = track_folder.parent
+    for folder in (track_folder, root) if root.name.endswith(WORKTREES_SUFFIX) else (track_folder,):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or gone): keep it
+            return
 
 
 def _why_keep(repo: pygit2.Repository, status: str, start: str | None, final: str | None,

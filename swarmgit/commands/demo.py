@@ -76,7 +76,8 @@ def _step(echo: Echo, cwd: Path, argv: Sequence[str], ok_codes: Sequence[int] = 
 
 def run_demo(target: Path | None, echo: Echo) -> Path:
     """Build the demo repo and walk the whole workflow in it; returns the repo path."""
-    repo = build_demo_repo(target or Path(tempfile.mkdtemp(prefix="swarm-demo-")))
+    # In a fresh temp folder, the task worktrees (beside the repository) stay inside it too.
+    repo = build_demo_repo(target or Path(tempfile.mkdtemp(prefix="swarm-demo-")) / "weather-svc")
     echo(f"demo repository: {repo}")
     _step(echo, repo, ["git", "swarm", "init"])
     config = repo / ".swarm.toml"

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from swarmgit.domain.cost import budget_state
+from swarmgit.domain.cost import budget_state, price_hint, unpriced_models
 from swarmgit.engine.run_report import report_path
 from swarmgit.engine.task_change import change_counts, task_change
+from swarmgit.engine.taskspace import worktrees_root
 from swarmgit.engine.views import duration
-from swarmgit.engine.workspace import Workspace, resolve_track
+from swarmgit.engine.workspace import Workspace, read_plan, resolve_track
+from swarmgit.errors import InvalidInput
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.sandbox.fence import fence_decision
 from swarmgit.store.state import Store
@@ -35,6 +38,7 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
         "track": track,
         "base_commit": row.base_commit if row else None,
         "target_branch": row.target_branch if row else None,
+        "worktrees_root": str(worktrees_root(ws)),
         "tasks": [
             {
                 "id": t.id, "title": ws.secrets.redact(t.title), "status": t.status,
@@ -44,6 +48,7 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
                 "files_changed": counts[t.id][0], "lines_added": counts[t.id][1],
                 "lines_deleted": counts[t.id][2],
                 "duration": duration(t), "cost_usd": round(cost.by_task[t.id].usd if t.id in cost.by_task else 0.0, 4),
+                "cli_cost_usd": _rounded(cost.by_task[t.id].cli_usd if t.id in cost.by_task else None),
                 "locks": held.get(t.id, []),
             }
             for t in tasks
@@ -56,13 +61,31 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
         "budget_state": budget_state(cost.usd, budget, ws.config.budget.warn_fraction),
         "sandbox": {"mode": ws.config.agent.sandbox, "fenced": fencing.fenced,
                     "warning": fencing.warning or fencing.refusal},
+        "cli_cost_usd": _rounded(cost.total.cli_usd),
+        "unpriced_models": _unpriced(ws, track, cost.by_model),
         "by_model": {
-            model: {"usd": round(spend.usd, 4), "input_tokens": spend.input_tokens,
+            model: {"usd": round(spend.usd, 4), "cli_usd": _rounded(spend.cli_usd),
+                    "input_tokens": spend.input_tokens,
                     "output_tokens": spend.output_tokens, "cache_write_tokens": spend.cache_write_tokens,
                     "cache_read_tokens": spend.cache_read_tokens}
             for model, spend in sorted(cost.by_model.items())
         },
     }
+
+
+def _rounded(usd: float | None) -> float | None:
+    return None if usd is None else round(usd, 4)
+
+
+def _unpriced(ws: Workspace, track: str, recorded: Mapping[str, object]) -> list[str]:
+    """Models with no price in [pricing]: those usage was recorded under, and those the plan's
+    tasks would run on (when the plan reads)."""
+    models = set(recorded)
+    try:
+        models.update(unpriced_models(read_plan(ws, track)[0], ws.config))
+    except InvalidInput:
+        pass  # `plan check` names the errors; status still shows the run state
+    return sorted(m for m in models if m not in ws.config.pricing)
 
 
 def render_status_table(data: dict[str, Any], root: Path) -> str:
@@ -75,6 +98,7 @@ def render_status_table(data: dict[str, Any], root: Path) -> str:
                      ", ".join(t["locks"]) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    lines.append(f"new worktrees go to {data['worktrees_root']}")
     if not data["tasks"]:
         lines.append("(no run yet: start one with `git swarm implement " + data["track"] + "`)")
     for t in data["tasks"]:
@@ -90,9 +114,14 @@ def render_status_table(data: dict[str, Any], root: Path) -> str:
         lines.append(budget_warning(data))
     if data["sandbox"]["warning"]:
         lines.append(f"warning: {data['sandbox']['warning']}")
+    for model in data["unpriced_models"]:
+        lines.append(f"warning: model {model} has no price, so its spend is not counted from its "
+                     f"tokens; {price_hint(model)}")
     for model, spend in data["by_model"].items():
+        reported = "" if spend["cli_usd"] is None else f"; its tool reported ${spend['cli_usd']:.2f}"
         lines.append(f"  {model}: ${spend['usd']:.2f} ({spend['input_tokens']} in, "
-                     f"{spend['output_tokens']} out, {spend['cache_read_tokens']} cache-read tokens)")
+                     f"{spend['output_tokens']} out, {spend['cache_read_tokens']} cache-read tokens"
+                     f"{reported})")
     return "\n".join(lines)
 
 
@@ -106,13 +135,16 @@ def budget_warning(data: dict[str, Any]) -> str:
 
 
 def _shown_path(path: str | None, root: Path) -> str:
-    """A worktree path relative to the repository when it lies inside it (the default)."""
+    """A worktree path relative to the repository when it lies inside it or beside it (the
+    default root is a sibling folder: `../<repo>.swarm-worktrees/...`), else as recorded."""
     if not path:
         return "-"
-    try:
-        return str(Path(path).relative_to(root))
-    except ValueError:
-        return path
+    for base, prefix in ((root, ""), (root.parent, "../")):
+        try:
+            return prefix + str(Path(path).relative_to(base))
+        except ValueError:
+            continue
+    return path
 
 
 def status(ws: Workspace, track: str | None, as_json: bool) -> str:

@@ -69,6 +69,37 @@ def cost_usd(usage: TokenCounts, price: Price) -> float:
     )
 
 
+def recorded_cost(usage: TokenCounts, price: Price | None, reported: float | None) -> float:
+    """The USD one usage record counts for, against the budget and in `status`: its tokens at
+    the pricing table's price whenever the model has one and tokens are known (whatever the
+    tool itself reported, so every backend is priced alike); else the tool's own figure; else 0."""
+    tokens = (usage.input_tokens, usage.output_tokens, usage.cache_write_tokens,
+              usage.cache_read_tokens)
+    if price is not None and any(tokens):
+        return cost_usd(usage, price)
+    return reported or 0.0
+
+
+def price_hint(model: str) -> str:
+    """How to give `model` a price (what every unpriced-model message ends with)."""
+    return (f'add [pricing."{model}"] with input and output (USD per million tokens) to '
+            ".swarm.toml")
+
+
+def unpriced_holds(plan: Plan, config: Config) -> dict[str, str]:
+    """Tasks that may not start, by id, with the reason: with `budget.unpriced = "pause"`, every
+    task whose model has no price (its spend could not be counted against the budget)."""
+    if config.budget.unpriced != "pause":
+        return {}
+    holds: dict[str, str] = {}
+    for task in plan.tasks:
+        model = model_for(task, config.agent)
+        if model not in config.pricing:
+            holds[task.id] = (f"waits: model {model} has no price and budget.unpriced is "
+                              f'"pause"; {price_hint(model)}, then resume')
+    return holds
+
+
 def model_for(task: Task, agent: Agent) -> str:
     """The model id a task runs on.
 

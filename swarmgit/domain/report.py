@@ -332,9 +332,11 @@ def _row(cells: Sequence[str]) -> str:
 
 
 def report_from_commits(task_id: str, files: Sequence[str], messages: Sequence[str]) -> Report:
-    """The report of an agent that wrote none: what its commits show, no candidates."""
-    subjects = [m.strip().splitlines()[0] for m in messages if m.strip()]
-    summary = f"{task_id} wrote no report; made from its {len(subjects)} commit(s)."
+    """The report of an agent that wrote none: what its commits (`messages`, one per real
+    commit of the task) show, no candidates; it never claims a commit that was not made."""
+    subjects = [m.strip().splitlines()[0] if m.strip() else "(no message)" for m in messages]
+    made = f"made from its {len(subjects)} commit(s)." if subjects else "it made no commits."
+    summary = f"{task_id} wrote no report; {made}"
     if subjects:
         summary += "\n\n" + "\n".join(f"- {s}" for s in subjects)
     return Report(status="done", summary=summary, files_touched=tuple(dict.fromkeys(files)))

@@ -18,13 +18,22 @@ from swarmgit.backends.base import Agent, AgentJob, AgentOutcome
 from swarmgit.backends.process import stop_orphan
 from swarmgit.backends.registry import get_agent
 from swarmgit.domain.brief import render_brief
-from swarmgit.domain.cost import budget_state, cost_usd, model_for, per_task_cap
 from swarmgit.domain.fence import Fence, SandboxMode
+from swarmgit.domain.cost import (
+    budget_state,
+    model_for,
+    per_task_cap,
+    price_hint,
+    recorded_cost,
+    unpriced_holds,
+    unpriced_models,
+)
 from swarmgit.domain.plan import Plan, Status, Task
 from swarmgit.domain.report import parse_report, render_report, report_from_commits
 from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start
 from swarmgit.engine import repo_guard, spawning
 from swarmgit.engine.finalize import finalize
+from swarmgit.engine.no_change import attempt_log, log_size, no_change_diagnosis
 from swarmgit.engine.recheck import pin_base
 from swarmgit.engine.taskspace import (
     StartBlocked,
@@ -110,11 +119,13 @@ class Dispatcher:
         self.fencing = fence_decision(ws.config.agent.sandbox)
         self.inbox: queue.Queue[tuple[str, str, str, object]] = queue.Queue()
         self.inflight: dict[str, AgentJob] = {}
+        self.log_marks: dict[str, int] = {}  # where each running attempt's output starts in its log
         self.paused = ""
         self.last_progress = ""
         self.git_baselines: dict[str, Fingerprint] = {}
         self.blamed: repo_guard.Blamed = {}
         self.tampered = repo_guard.tamper_hold(store, track)
+        self.unpriced_seen: set[str] = set()  # models already warned about in this run
 
     # ---- public -------------------------------------------------------------------------
 
@@ -123,12 +134,13 @@ class Dispatcher:
         self._reconcile_orphans()
         if self.fencing.warning:
             self._event("sandbox", self.fencing.warning)
+        self._warn_unpriced(unpriced_models(self.plan, self.ws.config))
         self._refresh_views()
         try:
             while True:
                 self._block_unreachable()
                 if not (self.paused or self.tampered):
-                    for start in self.scheduler.decide(self._state(), self._limits()):
+                    for start in self.scheduler.decide(self._startable(), self._limits()):
                         if self.only in (None, start.task):
                             self._start(start)
                 if not self.inflight:
@@ -162,6 +174,13 @@ class Dispatcher:
             running=having(Status.RUNNING),
             failed=having(Status.FAILED, Status.BLOCKED),
         )
+
+    def _startable(self) -> RunState:
+        """The state the scheduler decides on: tasks held for an unpriced model count as failed
+        there (they and their dependents do not start), but nothing is marked blocked."""
+        state = self._state()
+        held = frozenset(unpriced_holds(self.plan, self.ws.config))
+        return RunState(done=state.done, running=state.running, failed=state.failed | held)
 
     def _limits(self) -> Limits:
         c = self.ws.config.concurrency
@@ -224,13 +243,14 @@ class Dispatcher:
             self._say("blocked", point.reason, task.id)
             return
         try:
-            prepared = prepare(self.ws, self.repo, self.track, task, point)
+            prepared = prepare(self.ws, self.repo, self.track, task, point, rows[task.id].worktree)
         except WorkFailed as exc:  # e.g. its branch exists elsewhere: this task only
             self.store.set_status(self.track, task.id, Status.FAILED.value, f"worktree setup failed: {exc}")
             self._say("failed", f"{task.id} failed: worktree setup failed: {exc}", task.id)
             return
         job = self._job(task, prepared.worktree, rows[task.id])
         self.git_baselines[task.id] = repo_guard.take_baseline(self.ws, self.store, self.track, task.id)
+        self.log_marks[task.id] = log_size(job.log_file)
         self.store.mark_running(
             self.track, task.id, branch=prepared.branch, worktree=str(prepared.worktree),
             start_commit=point, after=start.after, pid=os.getpid(),
@@ -339,10 +359,16 @@ class Dispatcher:
             self.store.mark_finished(self.track, task.id, Status.FAILED.value,
                                      final_commit=result.final_commit, reason=result.diagnosis)
             self._say("failed", f"{task.id} failed: {result.diagnosis}", task.id)
+        elif task.touches and not result.changed:  # read-only tasks may end with no change
+            lines = attempt_log(job.log_file, self.log_marks.pop(task.id, 0))
+            reason = no_change_diagnosis(task, outcome, lines, str(job.log_file.relative_to(self.ws.root)))
+            self.store.mark_finished(self.track, task.id, Status.FAILED.value,
+                                     final_commit=result.final_commit, reason=reason)
+            self._say("failed", f"{task.id} failed: {reason}", task.id)
         else:
             self.store.mark_finished(self.track, task.id, Status.DONE.value, final_commit=result.final_commit)
             self._say("done", f"{task.id} done at {result.final_commit[:10]}", task.id)
-            self._take_report(task, report_text, result.files)
+            self._take_report(task, report_text, result.files, result.messages)
         self._refresh_views()
 
     def _git_files_changed(self, task_id: str, before: Fingerprint | None) -> str:
@@ -358,14 +384,15 @@ class Dispatcher:
         self.tampered = repo_guard.tamper_hold(self.store, self.track)
         return message
 
-    def _take_report(self, task: Task, text: str | None, files: tuple[str, ...]) -> None:
+    def _take_report(self, task: Task, text: str | None, files: tuple[str, ...],
+                     messages: tuple[str, ...]) -> None:
         path = self.ws.track_dir(self.track) / "reports" / f"{task.id}.md"
         if text:
             report, warnings = parse_report(text, str(path.relative_to(self.ws.root)))
             for warning in warnings:
                 self._event("warning", warning.render(), task.id)
         else:
-            report = report_from_commits(task.id, list(files), [f"{task.id}: {task.title}"])
+            report = report_from_commits(task.id, list(files), list(messages))
         spawning.save_report(path, render_report(report))
         spawned = spawning.take_candidates(self.ws, self.store, self.track, self.plan, task, report, self._event)
         if spawned:
@@ -385,13 +412,13 @@ class Dispatcher:
         before = budget_state(self.store.cost_summary(self.track).usd, self._budget(),
                               self.ws.config.budget.warn_fraction)
         for usage in outcome.usage:
-            price = self.ws.config.pricing.get(usage.model)
-            usd = usage.cost_usd if usage.cost_usd is not None else (cost_usd(usage, price) if price else 0.0)
+            usd = recorded_cost(usage, self.ws.config.pricing.get(usage.model), usage.cost_usd)
             self.store.add_usage(
                 self.track, task_id, model=usage.model, input_tokens=usage.input_tokens,
                 output_tokens=usage.output_tokens, cache_write_tokens=usage.cache_write_tokens,
-                cache_read_tokens=usage.cache_read_tokens, usd=usd,
+                cache_read_tokens=usage.cache_read_tokens, usd=usd, cli_usd=usage.cost_usd,
             )
+        self._warn_unpriced(tuple(u.model for u in outcome.usage if u.model not in self.ws.config.pricing))
         spent = self.store.cost_summary(self.track).usd
         after = budget_state(spent, self._budget(), self.ws.config.budget.warn_fraction)
         if after != before and after == "warn":
@@ -400,6 +427,19 @@ class Dispatcher:
             self.paused = (f"budget exhausted: spent ${spent:.2f} of ${self._budget():.2f}; "
                            f"raise it with `git swarm resume {self.track} --budget N`")
             self._event("budget", self.paused)
+
+    def _warn_unpriced(self, models: tuple[str, ...]) -> None:
+        """One warning event per model without a price, the first time this run meets it."""
+        holds = unpriced_holds(self.plan, self.ws.config)
+        for model in dict.fromkeys(models):
+            if model in self.unpriced_seen:
+                continue
+            self.unpriced_seen.add(model)
+            held = sorted(t.id for t in self.plan.tasks
+                          if t.id in holds and model_for(t, self.ws.config.agent) == model)
+            effect = (f"tasks on it wait (budget.unpriced = \"pause\"): {', '.join(held)}" if held
+                      else "its spend counts only what the agent's tool reports, if anything")
+            self._event("warning", f"model {model} has no price in [pricing]: {effect}; {price_hint(model)}")
 
     # ---- recovery -----------------------------------------------------------------------
 
@@ -424,6 +464,7 @@ class Dispatcher:
 
     def _summary(self) -> RunSummary:
         summary = RunSummary(paused=self.paused)
+        holds = unpriced_holds(self.plan, self.ws.config)
         for row in self.store.tasks(self.track):
             if row.status == Status.DONE.value:
                 summary.done.append(row.id)
@@ -435,7 +476,7 @@ class Dispatcher:
                 task = self.plan.task(row.id)
                 reason = ("needs user input: run it with `git swarm run " + row.id + "`"
                           if task.needs_user_input and not self.interactive
-                          else self.paused or self.tampered or "not started")
+                          else self.paused or self.tampered or holds.get(row.id, "not started"))
                 if task.needs_user_input and not self.interactive and row.status != Status.NEEDS_INPUT.value:
                     self.store.set_status(self.track, row.id, Status.NEEDS_INPUT.value, reason)
                 summary.waiting[row.id] = reason

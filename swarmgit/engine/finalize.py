@@ -20,7 +20,7 @@ from swarmgit.domain.secrets import NO_SECRETS, Secrets
 from swarmgit.engine import secret_scan
 from swarmgit.gitops.commit import ScopeViolation, commit_all
 from swarmgit.gitops.diff import changes_between, scope_entries, touched_paths
-from swarmgit.gitops.repo import tracked_files
+from swarmgit.gitops.repo import messages_between, same_tree, tracked_files
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class Finalized:
     diagnosis: str = ""
     kind: str = ""
     files: tuple[str, ...] = ()
+    changed: bool = False  # the final tree differs from the start point's
+    messages: tuple[str, ...] = ()  # of the commits the attempts made, oldest first
 
 
 def scope_diagnosis(task: Task, paths: Sequence[str], how: str) -> str:
@@ -79,4 +81,5 @@ def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, s
     leak = secret_scan.branch_leaks(repo, start_commit, head, secrets)
     if leak:
         return Finalized(False, head, leak, secret_scan.KIND, files)
-    return Finalized(True, head, files=files)
+    return Finalized(True, head, files=files, changed=not same_tree(repo, start_commit, head),
+                     messages=tuple(messages_between(repo, start_commit, head)))

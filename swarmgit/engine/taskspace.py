@@ -18,8 +18,9 @@ import pygit2
 from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.domain.plan import Task
 from swarmgit.engine.workspace import Workspace
-from swarmgit.errors import UsageError
+from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import read_agent_text
+from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.merge import fold_merge
 from swarmgit.gitops.repo import user_gitconfig
 from swarmgit.gitops.worktrees import create_task_worktree
@@ -29,11 +30,34 @@ def task_branch(track: str, task: str) -> str:
     return f"swarm/{track}/{task}"
 
 
-def worktree_path(ws: Workspace, track: str, task: str) -> Path:
-    root = Path(ws.config.worktrees.root) if ws.config.worktrees.root else ws.common_dir / "swarm" / "worktrees"
-    if not root.is_absolute():
-        root = ws.root / root
-    return root / track / task
+WORKTREES_SUFFIX = ".swarm-worktrees"
+
+
+def default_worktrees_root(common_dir: Path) -> Path:
+    """`<parent>/<repo>.swarm-worktrees`, next to the repository's main working tree (for a
+    bare repository, next to it): outside `.git`, where agent CLIs refuse to edit, and outside
+    the user's working tree, so their test runner, editor and search never walk into task
+    copies; on the repository's own file system; the same from every worktree of the
+    repository."""
+    main = (gitrepo.main_workdir(common_dir) or common_dir).resolve()
+    return main.parent / f"{main.name}{WORKTREES_SUFFIX}"
+
+
+def worktrees_root(ws: Workspace) -> Path:
+    """Where new task worktrees go: `worktrees.root` (relative to the repository), else the
+    default beside the repository."""
+    if not ws.config.worktrees.root:
+        return default_worktrees_root(ws.common_dir)
+    root = Path(ws.config.worktrees.root).expanduser()
+    return root if root.is_absolute() else ws.root / root
+
+
+def worktree_path(ws: Workspace, track: str, task: str, recorded: str | None = None) -> Path:
+    """The task's worktree: the one recorded in the run state if it has one (runs started
+    under another root keep their worktrees), else a new one under `worktrees_root`."""
+    if recorded:
+        return Path(recorded)
+    return worktrees_root(ws) / track / task
 
 
 def worktree_name(track: str, task: str) -> str:
@@ -74,11 +98,18 @@ def start_point(
 
 
 def prepare(
-    ws: Workspace, repo: pygit2.Repository, track: str, task: Task, start: str
+    ws: Workspace, repo: pygit2.Repository, track: str, task: Task, start: str,
+    recorded: str | None = None,
 ) -> Prepared:
-    """Create (or reuse, on resume) the task's branch at `start` and its linked worktree."""
+    """Create (or reuse, on resume) the task's branch at `start` and its linked worktree
+    (at `recorded`, the path the run state holds, when there is one)."""
     branch = task_branch(track, task.id)
-    path = worktree_path(ws, track, task.id)
+    path = worktree_path(ws, track, task.id, recorded)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkFailed(f"cannot create {path.parent} ({exc.strerror}): set worktrees.root in "
+                         ".swarm.toml to a folder you can write") from exc
     create_task_worktree(repo, name=worktree_name(track, task.id), path=path, branch=branch, start=start)
     copy_files(ws.root, path, ws.config.worktrees.copy_files)
     return Prepared(branch=branch, worktree=path, start_commit=start)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pygit2
+from pygit2.enums import SortMode
 
 from swarmgit.errors import UsageError
 
@@ -38,6 +39,13 @@ def workdir(repo: pygit2.Repository) -> Path:
     if repo.workdir is None:
         raise UsageError(f"{repo.path} is a bare repository: it has no working tree")
     return Path(repo.workdir)
+
+
+def main_workdir(common: Path) -> Path | None:
+    """The main working tree of the repository whose common dir is `common` (whichever of its
+    worktrees asks); None for a bare repository."""
+    main = pygit2.Repository(str(common)).workdir
+    return None if main is None else Path(main)
 
 
 def common_dir(repo: pygit2.Repository) -> Path:
@@ -101,6 +109,18 @@ def contains(repo: pygit2.Repository, tip: str, commit: str) -> bool:
     """True when `commit` is `tip` or one of its ancestors (moving `commit` to `tip` is a
     fast-forward)."""
     return tip == commit or repo.descendant_of(tip, commit)
+
+
+def same_tree(repo: pygit2.Repository, a: str, b: str) -> bool:
+    """True when commits `a` and `b` hold the very same tree (no change between them)."""
+    return repo[a].peel(pygit2.Tree).id == repo[b].peel(pygit2.Tree).id
+
+
+def messages_between(repo: pygit2.Repository, old: str, new: str) -> list[str]:
+    """The messages of the commits reachable from `new` but not from `old`, oldest first."""
+    walker = repo.walk(pygit2.Oid(hex=new), SortMode.TOPOLOGICAL | SortMode.REVERSE)
+    walker.hide(pygit2.Oid(hex=old))
+    return [commit.message for commit in walker]
 
 
 def _config_value(config: pygit2.Config, key: str) -> str | None:

@@ -68,9 +68,11 @@ class EventRow:
 
 @dataclass(frozen=True)
 class Spend(TokenUsage):
-    """Tokens and dollars summed over some usage rows."""
+    """Tokens and dollars summed over some usage rows: `usd` counted by swarmgit, `cli_usd`
+    reported by the agents' tools (None when none reported a figure)."""
 
     usd: float = 0.0
+    cli_usd: float | None = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,13 @@
 Tuple columns (touches, deps, after) hold JSON arrays (`task_scope.encode_list`). `seq` keeps
 insertion order for tasks and spawn candidates. `git_files` holds, per task, the fingerprint
 of the repository's git files taken when it started (kind `baseline`) and, when they changed
-while it ran, the hold on the track's advance naming what changed (kind `hold`).
+while it ran, the hold on the track's advance naming what changed (kind `hold`). `reviews`
+holds each task's latest review verdict. Columns added after a table first shipped are
+listed in ADDED_COLUMNS too: a database made by an older swarmgit gets them (ALTER TABLE) when
+it is opened, and its version is raised; a newer database is refused.
+
+Versions: 1 the first; 2 `usage.cli_usd` (the cost the agent's tool reported, beside `usd`,
+the cost swarmgit counts).
 """
 from __future__ import annotations
 
@@ -11,7 +17,12 @@ import sqlite3
 
 from swarmgit.errors import UsageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("usage", "cli_usd", "REAL"),
+)
+"""(table, column, type) of every column added after its table first shipped."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,7 +54,7 @@ CREATE TABLE IF NOT EXISTS usage (
     id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, track TEXT NOT NULL,
     task TEXT NOT NULL, model TEXT NOT NULL, input_tokens INTEGER NOT NULL,
     output_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,
-    cache_read_tokens INTEGER NOT NULL, usd REAL NOT NULL
+    cache_read_tokens INTEGER NOT NULL, usd REAL NOT NULL, cli_usd REAL
 );
 CREATE INDEX IF NOT EXISTS usage_by_track ON usage (track);
 CREATE TABLE IF NOT EXISTS reviews (
@@ -66,14 +77,27 @@ CREATE TABLE IF NOT EXISTS git_files (
 def create_schema(conn: sqlite3.Connection, where: str) -> None:
     """Create missing tables and record the version, inside the caller's write transaction.
     A database written by a newer swarmgit is refused rather than misread."""
+    stored = _stored_version(conn)
+    if stored is not None and stored > SCHEMA_VERSION:
+        raise UsageError(
+            f"{where} has schema version {stored}, newer than this swarmgit understands "
+            f"({SCHEMA_VERSION}): upgrade swarmgit"
+        )
     for statement in _SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
+    for table, column, kind in ADDED_COLUMNS:
+        present = {info[1] for info in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+
+def _stored_version(conn: sqlite3.Connection) -> int | None:
+    """The stored schema version, None for a new database (no meta table or no row yet)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    if exists is None:
+        return None
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None:
-        conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-    elif int(row[0]) > SCHEMA_VERSION:
-        raise UsageError(
-            f"{where} has schema version {row[0]}, newer than this swarmgit understands "
-            f"({SCHEMA_VERSION}): upgrade swarmgit"
-        )
+    return None if row is None else int(row[0])

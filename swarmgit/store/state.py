@@ -59,7 +59,7 @@ _TASK_COLUMNS = ("track, id, title, status, reason, touches, deps, branch, workt
 _SPEND_SUMS = ", ".join(
     f"COALESCE(SUM({column}), 0)"
     for column in ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "usd")
-)
+) + ", SUM(cli_usd)"  # NULL when no row has a figure from the tool
 
 
 def _task_row(row: sqlite3.Row) -> TaskRow:
@@ -67,8 +67,10 @@ def _task_row(row: sqlite3.Row) -> TaskRow:
                       "deps": decode_list(row["deps"]), "after": decode_list(row["after"])})
 
 
-def _spend(sums: Sequence[float]) -> Spend:
-    return Spend(int(sums[0]), int(sums[1]), int(sums[2]), int(sums[3]), float(sums[4]))
+def _spend(sums: Sequence[float | None]) -> Spend:
+    inp, out, write, read, usd, cli = sums
+    return Spend(int(inp or 0), int(out or 0), int(write or 0), int(read or 0),
+                 usd=float(usd or 0.0), cli_usd=None if cli is None else float(cli))
 
 
 def process_started_at(pid: int) -> float | None:
@@ -405,13 +407,16 @@ class Store:
 
     def add_usage(self, track: str, task: str, *, model: str, input_tokens: int,
                   output_tokens: int, cache_write_tokens: int, cache_read_tokens: int,
-                  usd: float) -> None:
+                  usd: float, cli_usd: float | None = None) -> None:
+        """Record one usage: `usd` is what swarmgit counts (`cost.recorded_cost`), `cli_usd`
+        what the agent's tool reported, if it did (kept for comparison only)."""
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO usage (ts, track, task, model, input_tokens, output_tokens, "
-                "cache_write_tokens, cache_read_tokens, usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "cache_write_tokens, cache_read_tokens, usd, cli_usd) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (time.time(), track, task, model, input_tokens, output_tokens,
-                 cache_write_tokens, cache_read_tokens, usd),
+                 cache_write_tokens, cache_read_tokens, usd, cli_usd),
             )
 
     def spend_over_time(self, track: str) -> list[tuple[float, float]]:

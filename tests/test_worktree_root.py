@@ -1,0 +1,108 @@
+"""Where task worktrees live: beside the repository by default, `worktrees.root` when set, and
+wherever the run state recorded them for runs that already have them."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from swarmgit.store.state import Store
+from tests.gitutil import git, write
+from tests.swarmrepo import swarm, swarm_process, task_md, track_repo
+
+CONFIG = "[gates]\nthreshold = 0.0\n"
+OLD_ROOT = ".git/swarm/worktrees"  # the default before worktrees moved beside the repository
+
+
+def test_default_root_is_beside_the_repository_and_shown_by_status(tmp_path: Path) -> None:
+    plan = task_md("T01", "one", touches="`src/app.py`",
+                   runs=("echo 'x = 2' > src/app.py", "git commit -qam 'T01: two'"))
+    repo = track_repo(tmp_path / "proj", plan, config=CONFIG)
+    result = swarm(repo, "implement", "t")
+    assert result.exit_code == 0, result.output
+    root = tmp_path / "proj.swarm-worktrees"
+    worktree = root / "t" / "T01"
+    assert (worktree / "src" / "app.py").read_text() == "x = 2\n"
+    assert not (repo / ".git" / "swarm" / "worktrees").exists()
+    # git knows it as a linked worktree of this repository.
+    listed = git(repo, "worktree", "list", "--porcelain").stdout
+    assert f"worktree {worktree}" in listed
+    # The user's tools walking the repository never meet a task copy.
+    assert list(repo.rglob("app.py")) == [repo / "src" / "app.py"]
+    data = json.loads(swarm(repo, "status", "t", "--json").output)
+    assert data["worktrees_root"] == str(root)
+    assert data["tasks"][0]["worktree"] == str(worktree)
+    table = swarm(repo, "status", "t").output
+    assert f"new worktrees go to {root}" in table
+    assert "../proj.swarm-worktrees/t/T01" in table
+
+
+def test_the_default_is_the_same_from_a_linked_worktree_of_the_user(tmp_path: Path) -> None:
+    plan = task_md("T01", "one", touches="`src/app.py`", runs=("true",))
+    repo = track_repo(tmp_path / "proj", plan, config=CONFIG)
+    git(repo, "worktree", "add", "-q", "-b", "side", str(tmp_path / "side"))
+    shown = json.loads(swarm(tmp_path / "side", "status", "t", "--json").output)
+    assert shown["worktrees_root"] == str(tmp_path / "proj.swarm-worktrees")
+
+
+def test_worktrees_root_setting_relative_to_the_repository(tmp_path: Path) -> None:
+    plan = task_md("T01", "one", touches="`src/app.py`",
+                   runs=("echo 'x = 2' > src/app.py",))
+    repo = track_repo(tmp_path / "proj", plan, config=CONFIG + '[worktrees]\nroot = "../elsewhere"\n')
+    result = swarm(repo, "implement", "t")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "elsewhere" / "t" / "T01" / "src" / "app.py").read_text() == "x = 2\n"
+    assert not (tmp_path / "proj.swarm-worktrees").exists()
+    # clean removes the emptied track folder, never a root the user chose.
+    assert swarm(repo, "clean", "t").exit_code == 0
+    assert (tmp_path / "elsewhere").is_dir() and not (tmp_path / "elsewhere" / "t").exists()
+
+
+def _wait_edited(repo: Path, worktree: Path) -> None:
+    """Until T01 runs and its first command has edited its file."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with Store.open(repo / ".git") as store:
+            row = store.task("t", "T01")
+        if row is not None and row.status == "running" and (worktree / "src/app.py").read_text() == "x = 2\n":
+            return
+        time.sleep(0.05)
+    raise AssertionError("T01 never started")
+
+
+def test_a_run_started_under_the_old_root_keeps_its_worktree_on_resume(tmp_path: Path) -> None:
+    # T01 edits its file, then waits for a go-ahead file the test creates after the crash.
+    go = tmp_path / "go"
+    plan = (task_md("T01", "one", touches="`src/app.py`",
+                    runs=("echo 'x = 2' > src/app.py", f"while [ ! -e {go} ]; do sleep 0.05; done"))
+            + task_md("T02", "two", touches="`docs/`", runs=("mkdir -p docs && echo hi > docs/a.md",)))
+    serial = CONFIG + "[concurrency]\nmax_background = 1\nmax_parallel = 1\n"
+    repo = track_repo(tmp_path / "proj", plan, config=serial + f'[worktrees]\nroot = "{OLD_ROOT}"\n')
+    old = repo / OLD_ROOT / "t" / "T01"
+    proc = subprocess.Popen([sys.executable, "-m", "swarmgit", "implement", "t"], cwd=repo,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        _wait_edited(repo, old)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    # Upgrade: the setting goes away, so new worktrees go to the new default.
+    write(repo, ".swarm.toml", serial)
+    git(repo, "commit", "-qam", "default worktree root")
+    go.touch()
+    done = swarm_process(repo, "resume", "t")
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(swarm_process(repo, "status", "t", "--json").stdout)
+    where = {t["id"]: t["worktree"] for t in data["tasks"]}
+    assert where == {"T01": str(old), "T02": str(tmp_path / "proj.swarm-worktrees" / "t" / "T02")}
+    assert git(repo, "show", "main:src/app.py").stdout == "x = 2\n"
+    assert not (tmp_path / "proj.swarm-worktrees" / "t" / "T01").exists()
+    # clean finds and removes the old one too (its work is integrated), and the new root's
+    # folders once they are empty.
+    assert swarm(repo, "clean", "t").exit_code == 0
+    assert not old.exists() and not (tmp_path / "proj.swarm-worktrees").exists()
