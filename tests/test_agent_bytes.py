@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.swarmrepo import swarm, swarm_process, task_md, track_repo
 
 CUT_REPORT = "printf '**Status:** done\\ncaf\\303' > \"$SWARM_REPORT\""  # é cut after its first byte
-WORK = "echo 'x = 2' > src/app.py && git add -A && git commit -qm 'T01: work'"
+WORK = "echo 'x = 2' > src/app.py"  # swarmgit commits it (an agent under the write fence cannot)
 CONFIG = "[gates]\nthreshold = 0.0\n"
 
 
