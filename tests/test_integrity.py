@@ -116,6 +116,25 @@ def test_a_missing_base_pin_stops_the_integration_and_says_how_to_pin_it(tmp_pat
     assert swarm(repo, "integrate", "t").exit_code == 0
 
 
+def test_a_new_run_state_over_an_old_pin_refuses_before_any_task_runs(tmp_path: Path) -> None:
+    repo = track_repo(tmp_path / "r", HONEST_T01, config=ANY_VERDICT)
+    assert swarm(repo, "implement", "t").exit_code == 0
+    old = _rev(repo, "refs/swarm/t/base")
+    for leftover in (repo / ".git/swarm").glob("state.db*"):
+        leftover.unlink()  # the user throws the run state away, and main has moved on
+
+    refused = swarm(repo, "implement", "t")
+
+    assert refused.exit_code == 2
+    assert f"track t ran before from base {old[:12]}" in refused.output
+    assert "git update-ref -d refs/swarm/t/base" in refused.output
+    assert _rev(repo, "refs/swarm/t/base") == old and "started" not in refused.output
+    git(repo, "update-ref", "-d", "refs/swarm/t/base")
+    head = _rev(repo, "main")
+    swarm(repo, "implement", "t")  # (T01's old branch is still there: cleaning it up is the user's)
+    assert _rev(repo, "refs/swarm/t/base") == head != old
+
+
 def test_a_rewritten_start_point_is_rejected_and_its_hidden_commit_never_lands(tmp_path: Path) -> None:
     # T02 commits a change outside its touches, then records that commit as its start point,
     # so its start->final diff (the branch check) looks clean.
