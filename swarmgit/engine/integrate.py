@@ -48,6 +48,7 @@ class Integration:
     an APPROVED result did not move the target (empty when it moved or was not asked to)."""
 
     commit: str
+    history: str = "tasks"
     merged: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)
     left_out: dict[str, str] = field(default_factory=dict)
@@ -109,7 +110,7 @@ def integrate(
     finished = {tid for tid, row in rows.items() if row.status == Status.DONE.value}
     # A task marked done by hand without ever running has no branch: nothing to merge, but in.
     done = {tid: rows[tid] for tid in finished if rows[tid].final_commit}
-    result = Integration(commit=base)
+    result = Integration(commit=base, history=ws.config.integrate.history)
     result.left_out = {tid: f"{row.status}: {row.reason}".strip(": ") for tid, row in rows.items()
                        if tid not in finished}
     for tid, row in sorted(done.items()):
@@ -261,7 +262,8 @@ def _file_owner(repo: pygit2.Repository, merged: list[TaskRow]) -> dict[str, str
 def render_report(track: str, result: Integration, owner: dict[str, str]) -> str:
     """iosm_report.md: verdict, tasks merged / rejected / left out, then the gate section."""
     lines = [f"# IOSM report: {track}", "", f"Verdict: **{result.verdict}**",
-             f"Integration commit: `{result.commit}` on `{integration_branch(track)}`", ""]
+             f"Integration commit: `{result.commit}` on `{integration_branch(track)}` "
+             f"({result.history} history: each task's change, with Swarm-* trailers)", ""]
     lines.append("Merged: " + (", ".join(result.merged) or "none"))
     for title, items in (("Rejected (not merged)", result.rejected), ("Left out", result.left_out)):
         if items:
