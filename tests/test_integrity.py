@@ -9,7 +9,7 @@ from tests.swarmrepo import swarm, task_md, track_repo
 
 ANY_VERDICT = "[gates]\nthreshold = 0.0\n"
 # Wait (bounded) until T01's branch holds its commit, so T02 can reach for it while both run.
-WAIT_FOR_T01 = ("for i in $(seq 300); do git log -1 --format=%s swarm/t/T01 | grep -q '^T01 work' "
+WAIT_FOR_T01 = ("for i in $(seq 1200); do git log -1 --format=%s swarm/t/T01 | grep -q '^T01 work' "
                 "&& break; sleep 0.1; done")
 HONEST_T01 = task_md("T01", "honest", touches="`src/a.py`",
                      runs=("echo 'a = 1' > src/a.py && git add src/a.py && git commit -qm 'T01 work'",))
