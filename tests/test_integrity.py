@@ -50,6 +50,8 @@ def test_a_task_that_merges_a_sibling_and_reverts_it_cannot_remove_the_siblings_
     assert _log(repo, f"{base}..main") == ["T02: sneaky", "T01: honest"]
     assert _log(repo, f"{base}..main", "%P") == [_rev(repo, "main~1"), base]
     assert "Merged: T01, T02" in _report(repo) and "advanced main: fast-forward" in result.output
+    assert "note: T02: its branch holds commits of T01 (merged or reset onto); only its own change" in result.output
+    assert "## Notes\n- T02: its branch holds commits of T01" in _report(repo)
 
 
 def test_history_merge_keeps_branch_history_but_the_tree_still_comes_from_the_change(tmp_path: Path) -> None:

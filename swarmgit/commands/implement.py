@@ -59,6 +59,7 @@ def describe_integration(track: str, result: Integration) -> list[str]:
     if result.gates is not None:
         lines += render_table(result.gates).splitlines()
     lines += [f"  {tid} not merged: {why}" for tid, why in result.rejected.items()]
+    lines += [f"  note: {tid}: {why}" for tid, why in result.notes.items()]
     if result.conflict:
         lines.append(f"  conflict: {result.conflict}")
     if result.target_gates is not None:
