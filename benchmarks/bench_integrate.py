@@ -1,10 +1,11 @@
 """Benchmark: integrating many task branches, and the git cost of one task, against the git CLI.
 
 1. A 10,000-file repository (written with pygit2, packed) and 50 task branches, each changing
-   3 files no other task touches. `fold_merge` of all 50 is timed against a loop of
-   `git merge --no-ff` in a worktree (the classic way), and against a loop of git's own
-   in-memory `git merge-tree --write-tree` + `git commit-tree`. All three must give the same
-   tree. Target: `fold_merge` at least 5x faster than the `git merge` loop.
+   3 files no other task touches. The integrator's `replay` of all 50 changes (one commit per
+   task) is timed against a loop of `git merge --no-ff` in a worktree (the classic way), and
+   against a loop of git's own in-memory `git merge-tree --write-tree` + `git commit-tree`.
+   All three must give the same tree. Target: `replay` at least 5x faster than the `git
+   merge` loop.
 2. On a 1,000-file repository, 100 tasks: a worktree on a new branch, one file written, one
    commit, through `create_task_worktree` + `commit_all`, against `git worktree add -b` +
    `git add -A` + `git commit` (each contender in its own identical repository).
@@ -26,7 +27,7 @@ from benchmarks.gitbench import git, ms
 from pygit2.enums import FileMode
 
 from swarmgit.gitops.commit import commit_all
-from swarmgit.gitops.merge import fold_merge
+from swarmgit.gitops.replay import Change, replay
 from swarmgit.gitops.worktrees import create_task_worktree
 
 BIG_FILES = 10_000
@@ -54,8 +55,9 @@ def _integrate_table(root: Path) -> str:
     for copy in copies.values():
         shutil.copytree(original, copy, symlinks=True)
     repo = pygit2.Repository(str(copies["fold"]))
+    changes = [Change(label, base, head, f"{label}: work") for label, head in heads]
     started = time.perf_counter()
-    result = fold_merge(repo, base, heads, lambda label: f"merge {label}")
+    result = replay(repo, base, changes, "tasks", lambda applied: "squash")
     fold = time.perf_counter() - started
     fold_tree = str(repo[result.commit].peel(pygit2.Tree).id)
 
@@ -70,9 +72,9 @@ def _integrate_table(root: Path) -> str:
         f"{BIG_FILES:,}-file packed repository (task objects loose, as after a run); each "
         "method on its own fresh copy, timed once.",
         "",
-        "| method | time | time / fold_merge |",
+        "| method | time | time / replay |",
         "| --- | ---: | ---: |",
-        f"| swarmgit `fold_merge` (pygit2, in memory) | {ms(fold)} | 1.0x |",
+        f"| swarmgit `replay` (pygit2, in memory, one commit per task) | {ms(fold)} | 1.0x |",
         f"| loop of `git merge-tree --write-tree` + `git commit-tree` "
         f"| {ms(merge_tree_time)} | {merge_tree_time / fold:.1f}x |",
         f"| loop of `git merge --no-ff` in a worktree | {ms(merge_loop)} | {ratio:.1f}x |",

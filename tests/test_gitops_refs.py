@@ -7,7 +7,7 @@ import pygit2
 import pytest
 
 from swarmgit.errors import UsageError, WorkFailed
-from swarmgit.gitops.refs import branch_tip, set_branch
+from swarmgit.gitops.refs import branch_tip, pin_ref, read_ref, set_branch
 from tests.gitutil import git, write
 
 
@@ -88,3 +88,31 @@ def test_invalid_branch_names_are_usage_errors(repo: Path) -> None:
     head = git(repo, "rev-parse", "HEAD").stdout.strip()
     with pytest.raises(UsageError, match="invalid branch name"):
         set_branch(pygit2.Repository(str(repo)), "bad..name", head, expect=None, message="m")
+
+
+def test_a_pinned_ref_is_created_once_and_never_moved(repo: Path) -> None:
+    first = git(repo, "rev-parse", "HEAD").stdout.strip()
+    second = _commit_on(repo, "work", "b.txt")  # a fast-forward of the pin: still refused
+    r = pygit2.Repository(str(repo))
+    assert read_ref(r, "refs/swarm/t/base") is None
+    assert pin_ref(r, "refs/swarm/t/base", first, "swarm: base of track t") == first
+    assert pin_ref(r, "refs/swarm/t/base", second, "swarm: base of track t") == first
+    assert git(repo, "rev-parse", "refs/swarm/t/base").stdout.strip() == first == read_ref(r, "refs/swarm/t/base")
+
+
+def test_work_done_under_the_lock_that_fails_leaves_the_branch_unmoved(repo: Path) -> None:
+    first = git(repo, "rev-parse", "HEAD").stdout.strip()
+    git(repo, "branch", "topic")
+    second = _commit_on(repo, "work", "c.txt")
+    r = pygit2.Repository(str(repo))
+    seen: list[bool] = []
+
+    def refuse() -> None:
+        seen.append((Path(r.path) / "refs/heads/topic.lock").exists())
+        raise WorkFailed("refused while locked")
+
+    with pytest.raises(WorkFailed, match="refused while locked"):
+        set_branch(r, "topic", second, expect=first, message="m", while_locked=refuse)
+    assert seen == [True] and branch_tip(r, "topic") == first
+    set_branch(r, "topic", second, expect=first, message="m", while_locked=lambda: seen.append(False))
+    assert branch_tip(r, "topic") == second and seen == [True, False]

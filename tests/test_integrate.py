@@ -76,7 +76,7 @@ def test_branches_merge_in_dependency_and_lock_order_without_touching_the_workin
 
     again = swarm(repo, "integrate", "t", "--no-advance")
     assert again.exit_code == 0, again.output
-    assert "4 branch(es) merged" in again.output
+    assert "4 task change(s) applied to swarm/t/integration as tasks history" in again.output
     # Neither run checked anything out: HEAD, main, the index and the user's edits are as they were.
     assert _rev(repo, "HEAD") == _rev(repo, "main") == base
     assert _user_changes(repo) == before == [" M README.md", "A  notes.txt"]

@@ -10,7 +10,7 @@ from tests.swarmrepo import swarm, task_md, track_repo
 # The git-level checks alone (the write fence is off): tests/test_fence.py has the fenced runs.
 ANY_VERDICT = "[gates]\nthreshold = 0.0\n[agent]\nsandbox = \"off\"\n"
 # Wait (bounded) until T01's branch holds its commit, so T02 can reach for it while both run.
-WAIT_FOR_T01 = ("for i in $(seq 300); do git log -1 --format=%s swarm/t/T01 | grep -q '^T01 work' "
+WAIT_FOR_T01 = ("for i in $(seq 1200); do git log -1 --format=%s swarm/t/T01 | grep -q '^T01 work' "
                 "&& break; sleep 0.1; done")
 HONEST_T01 = task_md("T01", "honest", touches="`src/a.py`",
                      runs=("echo 'a = 1' > src/a.py && git add src/a.py && git commit -qm 'T01 work'",))
@@ -51,6 +51,8 @@ def test_a_task_that_merges_a_sibling_and_reverts_it_cannot_remove_the_siblings_
     assert _log(repo, f"{base}..main") == ["T02: sneaky", "T01: honest"]
     assert _log(repo, f"{base}..main", "%P") == [_rev(repo, "main~1"), base]
     assert "Merged: T01, T02" in _report(repo) and "advanced main: fast-forward" in result.output
+    assert "note: T02: its branch holds commits of T01 (merged or reset onto); only its own change" in result.output
+    assert "## Notes\n- T02: its branch holds commits of T01" in _report(repo)
 
 
 def test_history_merge_keeps_branch_history_but_the_tree_still_comes_from_the_change(tmp_path: Path) -> None:
@@ -115,6 +117,25 @@ def test_a_missing_base_pin_stops_the_integration_and_says_how_to_pin_it(tmp_pat
     assert f"git update-ref refs/swarm/t/base {base}" in result.output
     git(repo, "update-ref", "refs/swarm/t/base", base)
     assert swarm(repo, "integrate", "t").exit_code == 0
+
+
+def test_a_new_run_state_over_an_old_pin_refuses_before_any_task_runs(tmp_path: Path) -> None:
+    repo = track_repo(tmp_path / "r", HONEST_T01, config=ANY_VERDICT)
+    assert swarm(repo, "implement", "t").exit_code == 0
+    old = _rev(repo, "refs/swarm/t/base")
+    for leftover in (repo / ".git/swarm").glob("state.db*"):
+        leftover.unlink()  # the user throws the run state away, and main has moved on
+
+    refused = swarm(repo, "implement", "t")
+
+    assert refused.exit_code == 2
+    assert f"track t ran before from base {old[:12]}" in refused.output
+    assert "git update-ref -d refs/swarm/t/base" in refused.output
+    assert _rev(repo, "refs/swarm/t/base") == old and "started" not in refused.output
+    git(repo, "update-ref", "-d", "refs/swarm/t/base")
+    head = _rev(repo, "main")
+    swarm(repo, "implement", "t")  # (T01's old branch is still there: cleaning it up is the user's)
+    assert _rev(repo, "refs/swarm/t/base") == head != old
 
 
 def test_a_rewritten_start_point_is_rejected_and_its_hidden_commit_never_lands(tmp_path: Path) -> None:

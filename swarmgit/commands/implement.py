@@ -64,11 +64,12 @@ def summarize(track: str, summary: RunSummary) -> list[str]:
 
 
 def describe_integration(track: str, result: Integration) -> list[str]:
-    lines = [f"integration: {result.verdict} ({len(result.merged)} branch(es) merged into "
-             f"swarm/{track}/integration)"]
+    lines = [f"integration: {result.verdict} ({len(result.merged)} task change(s) applied to "
+             f"swarm/{track}/integration as {result.history} history)"]
     if result.gates is not None:
         lines += render_table(result.gates).splitlines()
     lines += [f"  {tid} not merged: {why}" for tid, why in result.rejected.items()]
+    lines += [f"  note: {tid}: {why}" for tid, why in result.notes.items()]
     if result.conflict:
         lines.append(f"  conflict: {result.conflict}")
     if result.target_gates is not None:

@@ -34,7 +34,7 @@ from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start
 from swarmgit.engine import repo_guard, spawning
 from swarmgit.engine.finalize import finalize
 from swarmgit.engine.no_change import attempt_log, log_size, no_change_diagnosis
-from swarmgit.engine.recheck import pin_base
+from swarmgit.engine.recheck import check_unpinned, pin_base
 from swarmgit.engine.taskspace import (
     StartBlocked,
     prepare,
@@ -89,16 +89,18 @@ def task_scratch(ws: Workspace, track: str, task: str) -> Path:
 
 def open_track(ws: Workspace, store: Store, track: str) -> None:
     """Record the track's base commit and target branch the first time it runs, and pin the
-    base in a ref (before any task starts; the integrator checks the store against it)."""
+    base in a ref then (the integrator checks the run state against it; never re-pinned)."""
     repo = gitrepo.discover(ws.root)
     base = gitrepo.head_commit(repo)
     if base is None:
         raise UsageError("the repository has no commits yet: commit something first")
+    if store.track(track) is not None:
+        return
+    check_unpinned(repo, track, base)
     target = ws.config.integrate.target or gitrepo.current_branch(repo) or ""
     plan_path = str(ws.plan_path(track).relative_to(ws.root))
     info = store.ensure_track(track, base_commit=base, target_branch=target, plan_path=plan_path)
-    if not any(row.start_commit for row in store.tasks(track)):
-        pin_base(repo, track, info.base_commit)
+    pin_base(repo, track, info.base_commit)
 
 
 class Dispatcher:

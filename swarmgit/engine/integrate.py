@@ -36,6 +36,7 @@ from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError
 from swarmgit.fsutil import write_atomic
 from swarmgit.gitops import repo as gitrepo
+from swarmgit.gitops.repo import commits_between
 from swarmgit.gitops.diff import changes_between, touched_paths
 from swarmgit.gitops.refs import branch_tip, set_branch
 from swarmgit.gitops.replay import Change, replay
@@ -53,8 +54,10 @@ class Integration:
     an APPROVED result did not move the target (empty when it moved or was not asked to)."""
 
     commit: str
+    history: str = "tasks"
     merged: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
     left_out: dict[str, str] = field(default_factory=dict)
     conflict: str = ""
     gates: GateReport | None = None
@@ -131,7 +134,7 @@ def integrate(
     finished = {tid for tid, row in rows.items() if row.status == Status.DONE.value}
     # A task marked done by hand without ever running has no branch: nothing to merge, but in.
     done = {tid: rows[tid] for tid in finished if rows[tid].final_commit}
-    result = Integration(commit=base)
+    result = Integration(commit=base, history=ws.config.integrate.history)
     result.left_out = {tid: f"{row.status}: {row.reason}".strip(": ") for tid, row in rows.items()
                        if tid not in finished}
     for tid, row in sorted(done.items()):
@@ -152,6 +155,10 @@ def integrate(
         ws.config.integrate.history, lambda applied: squash_message(track, [provenance[t] for t in applied]),
     )
     result.commit, result.merged = replayed.commit, list(replayed.applied)
+    for tid, others in _borrowed(repo, done, result.merged).items():
+        result.notes[tid] = (f"its branch holds commits of {', '.join(others)} (merged or reset onto); "
+                             "only its own change (start point -> final commit) landed, not that history")
+        emit("note", f"{tid}: {result.notes[tid]}", tid)
     owner = _file_owner(repo, [mergeable[tid] for tid in result.merged])
     if replayed.conflict is not None:
         result.conflict = _conflict_message(replayed.conflict.label, replayed.conflict.paths, owner)
@@ -192,6 +199,22 @@ def _reject_dependents(result: Integration, plan_tasks: dict[str, Task], finishe
             return
         for tid, missing in found.items():
             result.rejected[tid] = f"it depends on {', '.join(missing)}, which is not merged"
+
+
+def _borrowed(repo: pygit2.Repository, done: dict[str, TaskRow], merged: list[str]) -> dict[str, list[str]]:
+    """For each merged task, the other tasks whose own commits its branch holds (it merged
+    their branch, or reset onto it, maybe then reverted them): its history is not theirs."""
+    own = {tid: commits_between(repo, [row.final_commit], [row.start_commit])
+           for tid, row in done.items()
+           if row.start_commit and row.final_commit and gitrepo.is_commit(repo, row.start_commit)
+           and gitrepo.is_commit(repo, row.final_commit)}
+    found = {}
+    for tid in merged:
+        final = done[tid].final_commit
+        others = [o for o in sorted(own) if o != tid and own[tid] & own[o] and final not in own[o]]
+        if others:
+            found[tid] = others
+    return found
 
 
 def _provenance(ws: Workspace, store: Store, track: str, rows: list[TaskRow],
@@ -293,9 +316,11 @@ def _file_owner(repo: pygit2.Repository, merged: list[TaskRow]) -> dict[str, str
 def render_report(track: str, result: Integration, owner: dict[str, str]) -> str:
     """iosm_report.md: verdict, tasks merged / rejected / left out, then the gate section."""
     lines = [f"# IOSM report: {track}", "", f"Verdict: **{result.verdict}**",
-             f"Integration commit: `{result.commit}` on `{integration_branch(track)}`", ""]
+             f"Integration commit: `{result.commit}` on `{integration_branch(track)}` "
+             f"({result.history} history: each task's change, with Swarm-* trailers)", ""]
     lines.append("Merged: " + (", ".join(result.merged) or "none"))
-    for title, items in (("Rejected (not merged)", result.rejected), ("Left out", result.left_out)):
+    for title, items in (("Rejected (not merged)", result.rejected), ("Notes", result.notes),
+                         ("Left out", result.left_out)):
         if items:
             lines += ["", f"## {title}", *[f"- {tid}: {why}" for tid, why in items.items()]]
     if result.conflict:

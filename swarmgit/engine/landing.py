@@ -24,7 +24,7 @@ from swarmgit.gitops.advance import advance_branch
 from swarmgit.gitops.diff import describe_paths
 from swarmgit.gitops.merge import fold_merge
 from swarmgit.gitops.refs import branch_tip
-from swarmgit.gitops.repo import contains
+from swarmgit.gitops.repo import commits_between, contains
 from swarmgit.gitops.worktrees import CheckoutState, changed_since, checkout_state
 
 Emit = Callable[[str, str, "str | None"], None]
@@ -94,9 +94,9 @@ def _merge_with_tip(repo: pygit2.Repository, target: str, tip: str, commit: str,
 
 def _check_guard(repo: pygit2.Repository, landing: str, base: str, guard: Guard) -> None:
     """WorkFailed naming the first unmerged task's commit that `landing` would bring."""
-    would_land = _commits(repo, [landing], [base])
+    would_land = commits_between(repo, [landing], [base])
     for task, tips in sorted(guard.kept_out.items()):
-        for commit in sorted(_commits(repo, tips, [base, *guard.allowed]) & would_land):
+        for commit in sorted(commits_between(repo, tips, [base, *guard.allowed]) & would_land):
             raise WorkFailed(
                 f"{task} was not merged, yet its commit {commit[:12]} is reachable from what would "
                 f"land: the target was moved outside the integration (by an agent: git update-ref, "
@@ -123,13 +123,3 @@ def _check_gates(target: str, tip: str, report: GateReport) -> None:
             f"did not pass the gates (IOSM index {report.index_text}, threshold "
             f"{report.threshold:.2f}); see iosm_report.md"
         )
-
-
-def _commits(repo: pygit2.Repository, tips: Sequence[str], hidden: Sequence[str]) -> set[str]:
-    """Commits reachable from `tips` and not from `hidden`."""
-    walker = repo.walk(None)
-    for tip in tips:
-        walker.push(pygit2.Oid(hex=tip))
-    for commit in hidden:
-        walker.hide(pygit2.Oid(hex=commit))
-    return {str(c.id) for c in walker}

@@ -14,7 +14,7 @@ import pygit2
 
 from swarmgit.domain.plan import Task
 from swarmgit.engine.taskspace import StartBlocked, start_point
-from swarmgit.errors import WorkFailed
+from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.gitops.refs import pin_ref, read_ref
 from swarmgit.gitops.repo import contains, is_commit
 from swarmgit.store.state import TaskRow
@@ -27,6 +27,18 @@ def base_ref(track: str) -> str:
 def pin_base(repo: pygit2.Repository, track: str, base: str) -> str:
     """Pin the track's base (once: an existing pin is never moved); returns the pinned commit."""
     return pin_ref(repo, base_ref(track), base, f"swarm: base of track {track}")
+
+
+def check_unpinned(repo: pygit2.Repository, track: str, base: str) -> None:
+    """Before a new run state records `base` for the track: UsageError when an earlier run
+    pinned another base (its run state was removed), saying how to start over."""
+    pinned = read_ref(repo, base_ref(track))
+    if pinned is not None and pinned != base:
+        raise UsageError(
+            f"track {track} ran before from base {pinned[:12]} ({base_ref(track)}), but its run "
+            f"state is gone and this run would start from {base[:12]}; to start the track over "
+            f"from here, remove the old pin (git update-ref -d {base_ref(track)}) and run again"
+        )
 
 
 def pinned_base(repo: pygit2.Repository, track: str, recorded: str) -> str:

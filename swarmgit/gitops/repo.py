@@ -6,7 +6,7 @@ modules and threads, and open one `Repository` per thread.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pygit2
@@ -103,6 +103,16 @@ def is_commit(repo: pygit2.Repository, commit: str) -> bool:
         return isinstance(repo.get(commit), pygit2.Commit)
     except (ValueError, TypeError):
         return False
+
+
+def commits_between(repo: pygit2.Repository, tips: Sequence[str], hidden: Sequence[str]) -> set[str]:
+    """Hex ids of the commits reachable from `tips` and not from `hidden`."""
+    walker = repo.walk(None)
+    for tip in tips:
+        walker.push(pygit2.Oid(hex=tip))
+    for commit in hidden:
+        walker.hide(pygit2.Oid(hex=commit))
+    return {str(c.id) for c in walker}
 
 
 def contains(repo: pygit2.Repository, tip: str, commit: str) -> bool:
