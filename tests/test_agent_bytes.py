@@ -23,7 +23,7 @@ def _statuses(repo: Path) -> dict[str, str]:
 
 
 def report_file(repo: Path) -> Path:
-    return repo / ".git/swarm/scratch/t/T01.report.md"
+    return repo / ".git/swarm/scratch/t/T01/report.md"
 
 
 def _warnings(repo: Path) -> list[str]:

@@ -19,12 +19,12 @@ from tests.swarmrepo import swarm, task_md, track_repo
 needs_landlock = pytest.mark.skipif(bool(sandbox.unavailable()), reason=sandbox.unavailable() or "")
 
 ROOT = '"$SWARM_REPO_ROOT"'
-SIBLING = f"{ROOT}/.git/swarm/worktrees/t/T02"
+SIBLING = f"{ROOT}/../r.swarm-worktrees/t/T02"  # the default worktree root, beside the repository
 ATTACKS = {  # what the attacker writes -> the file that must stay as it was (repo-relative)
     f"echo 'touch /tmp/pwned' > {ROOT}/.git/hooks/post-merge": ".git/hooks/post-merge",
     f"printf '[core]\\n\\tfsmonitor = /tmp/pwned\\n' >> {ROOT}/.git/config": ".git/config",
-    f"echo pwned >> {SIBLING}/src/b.py": ".git/swarm/worktrees/t/T02/src/b.py",
-    f"echo pwned > {SIBLING}/src/evil.py": ".git/swarm/worktrees/t/T02/src/evil.py",
+    f"echo pwned >> {SIBLING}/src/b.py": "../r.swarm-worktrees/t/T02/src/b.py",
+    f"echo pwned > {SIBLING}/src/evil.py": "../r.swarm-worktrees/t/T02/src/evil.py",
     f"echo pwned >> {ROOT}/README.md": "README.md",
     f"echo pwned >> {ROOT}/.git/swarm/state.db": None,  # the run writes it: checked by content
     f"echo '- [ ] **T09**: pwned' >> {ROOT}/swarm/tracks/t/plan.md": None,  # rewritten by views
@@ -44,7 +44,7 @@ def _attempt(command: str) -> str:
 
 def _snapshot(repo: Path) -> dict[str, bytes | None]:
     return {rel: (repo / rel).read_bytes() if (repo / rel).exists() else None
-            for rel in ATTACKS.values() if rel and not rel.startswith(".git/swarm/worktrees")}
+            for rel in ATTACKS.values() if rel and not rel.startswith("../r.swarm-worktrees")}
 
 
 def _attack_plan() -> str:
@@ -76,7 +76,7 @@ def test_every_write_outside_the_fence_fails_at_the_write(tmp_path: Path, mode: 
     assert git(repo, "show", "main:docs/ok.md").stdout == "in scope\n"  # ... swarmgit committed
     assert git(repo, "show", "main:src/b.py").stdout == "B = 1\n"  # the sibling's work landed
     assert _snapshot(repo) == before
-    assert not (repo / ".git/swarm/worktrees/t/T02/src/evil.py").exists()
+    assert not (repo.parent / "r.swarm-worktrees/t/T02/src/evil.py").exists()
     assert git(repo, "show", "swarm/t/T02:src/b.py").stdout == "B = 1\n"
     assert not (repo / ".git/swarm/state.db").read_bytes().endswith(b"pwned\n")
     with sqlite3.connect(repo / ".git/swarm/state.db") as db:
@@ -99,7 +99,7 @@ def test_without_the_fence_the_write_lands_and_the_commit_check_catches_it(tmp_p
     result = swarm(repo, "implement", "t")
 
     assert result.exit_code == 1
-    worktree = repo / ".git/swarm/worktrees/t/T01"
+    worktree = repo.parent / "r.swarm-worktrees/t/T01"
     assert (worktree / "src/app.py").read_text() == "x = 1\nstray\n"  # the write itself worked
     status = {t["id"]: t for t in json.loads(swarm(repo, "status", "t", "--json").output)["tasks"]}
     assert status["T01"]["status"] == "failed"
@@ -125,7 +125,7 @@ def test_without_landlock_auto_warns_and_required_refuses(
     refused = swarm(required, "implement", "t")
     assert refused.exit_code == 1
     assert 'T01 not started: agent.sandbox = "required" but the write fence is unavailable' in refused.output
-    assert not (required / ".git/swarm/worktrees/t/T01").exists()
+    assert not (required.parent / f"{required.name}.swarm-worktrees/t/T01").exists()
     status = json.loads(swarm(required, "status", "t", "--json").output)
     assert status["tasks"][0]["status"] == "failed"
     assert "Landlock" in status["sandbox"]["warning"] and not status["sandbox"]["fenced"]

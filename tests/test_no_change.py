@@ -99,7 +99,8 @@ def test_the_generated_report_counts_the_real_commits(tmp_path: Path) -> None:
         + task_md("T02", "left for the orchestrator", touches="`src/b.py`", runs=("echo 1 > src/b.py",))
         + task_md("T03", "look", touches="read-only", runs=("true",))
     )
-    repo = track_repo(tmp_path / "r", plan, config=GATES_OFF)
+    # Unfenced, so T01 can commit by itself (under the write fence only swarmgit commits).
+    repo = track_repo(tmp_path / "r", plan, config=GATES_OFF + '[agent]\nsandbox = "off"\n')
     assert swarm(repo, "implement", "t").exit_code == 0
     reports = repo / "swarm/tracks/t/reports"
     t01 = (reports / "T01.md").read_text()

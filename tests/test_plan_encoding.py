@@ -7,7 +7,7 @@ from pathlib import Path
 from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
 
-WORK = "echo 'x = 2' > src/app.py && git add -A && git commit -qm 'T01: work'"
+WORK = "echo 'x = 2' > src/app.py"  # swarmgit commits it
 PLAN = "# Plan\n\n" + task_md("T01", "app", touches="`src/app.py`", runs=(WORK,)) + "\nNotes  \n"
 
 

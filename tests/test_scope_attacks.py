@@ -118,14 +118,16 @@ SPAWN_OUT = """\
 def test_a_spawn_candidate_outside_the_planned_touches_waits_for_the_user(tmp_path: Path) -> None:
     report = tmp_path / "report.md"
     report.write_text(SPAWN_OUT)
-    attacker = task_md("T01", "asks for more", touches="`docs/`", runs=(f'cp {report} "$SWARM_REPORT"',))
+    attacker = task_md("T01", "asks for more", touches="`docs/`",
+                       runs=("mkdir -p docs && echo seen > docs/seen.md", f'cp {report} "$SWARM_REPORT"'))
     repo = track_repo(tmp_path / "r", attacker + HONEST, files=FILES, config=CONFIG)
-    assert swarm(repo, "implement", "t").exit_code == 0
+    # The candidate inside the plan is spawned; with no Run: lines it changes nothing and fails.
+    assert swarm(repo, "implement", "t").exit_code == 1
     plan = (repo / "swarm/tracks/t/plan.md").read_text()
     assert "More docs" in plan and "Rewrite the frontend" not in plan
     listed = swarm(repo, "spawn", "list", "t").output
     assert listed.startswith("fe  [waiting]  Rewrite the frontend  (from T01; touches frontend/; touches "
                              "frontend/ outside the track's planned touches (docs/, src/b.py))")
-    assert git(repo, "show", "main:src/b.py").stdout == "B = 1\n"
+    assert git(repo, "show", "swarm/t/T02:src/b.py").stdout == "B = 1\n"
     accepted = swarm(repo, "spawn", "accept", "fe", "--track", "t")
     assert accepted.exit_code == 0 and "Rewrite the frontend" in (repo / "swarm/tracks/t/plan.md").read_text()
