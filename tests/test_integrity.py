@@ -67,14 +67,14 @@ def test_a_task_that_merges_a_sibling_and_reverts_it_cannot_remove_the_siblings_
     assert "Merged: T01, T02" in _report(repo) and "advanced main: fast-forward" in result.output
 
 
-def test_history_merge_keeps_branch_history_but_the_tree_still_comes_from_the_change(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_history_merge_keeps_branch_history_but_the_tree_still_comes_from_the_change(tmp_path: Path, mode: str) -> None:
     attacker = task_md("T02", "sneaky", touches="`src/b.py`", runs=(
         WAIT_FOR_T01,
-        "git merge -q --no-edit swarm/t/T01 && git revert -m 1 --no-edit HEAD",
+        "git merge -q --no-edit swarm/t/T01 && git revert -m 1 --no-edit HEAD || true",
         "echo 'b = 1' > src/b.py",
     ))
-    repo = track_repo(tmp_path / "r", HONEST_T01 + attacker,
-                      config=ANY_VERDICT + '[integrate]\nhistory = "merge"\n')
+    repo = track_repo(tmp_path / "r", HONEST_T01 + attacker, config=config(mode, '[integrate]\nhistory = "merge"\n'))
     base = _rev(repo, "main")
 
     assert swarm(repo, "implement", "t").exit_code == 0
@@ -268,25 +268,34 @@ def test_files_of_the_users_checkout_changed_during_the_run_hold_the_advance(tmp
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_write_into_another_tasks_worktree(tmp_path: Path, mode: str) -> None:
-    # T01 (the victim) is still running when T02 appends to the file T01 is writing.
+@pytest.mark.parametrize("where", ["inside", "outside"])
+def test_a_write_into_another_tasks_worktree(tmp_path: Path, where: str, mode: str) -> None:
+    # T01 (the victim) is still running when T02 writes into its worktree: into the file T01
+    # is writing (inside T01's touches), or a new file outside them.
     victim = task_md("T01", "honest", touches="`src/a.py`", runs=("echo 'a = 1' > src/a.py && sleep 2",))
+    planted = {"inside": "echo PWNED >> ../T01/src/a.py", "outside": "echo PWNED > ../T01/src/evil.py"}[where]
     attacker = task_md("T02", "intruder", touches="`src/b.py`", runs=(
         "for i in $(seq 100); do test -f ../T01/src/a.py && break; sleep 0.05; done",
-        "echo PWNED >> ../T01/src/a.py || true", "echo 'b = 1' > src/b.py"))
+        f"{planted} || true", "echo 'b = 1' > src/b.py"))
     repo = track_repo(tmp_path / "r", victim + attacker, config=config(mode))
 
     result = swarm(repo, "implement", "t")
 
-    assert result.exit_code == 0, result.output
-    assert git(repo, "show", "main:src/b.py").stdout == "b = 1\n"
+    assert git(repo, "show", "swarm/t/integration:src/b.py").stdout == "b = 1\n"
     assert_contained(repo, ["src/a.py", "src/b.py"])  # in every mode, nothing outside the plan
-    landed = git(repo, "show", "main:src/a.py").stdout
+    landed = git(repo, "show", "swarm/t/integration:src/a.py", check=False).stdout
     if mode == FENCED:
         assert_refused_at_write(repo, "T02")
+        assert result.exit_code == 0, result.output
         assert landed == "a = 1\n"
-    else:  # inside T01's touches the write looks like T01's agent's own: it lands as T01's
+    elif where == "inside":  # it looks like T01's agent's own work: it lands as T01's
+        assert result.exit_code == 0, result.output
         assert landed == "a = 1\nPWNED\n"
+    else:  # outside T01's touches, T01's scope check fails T01: the victim's work is lost
+        assert result.exit_code == 1
+        status = tasks(repo)
+        assert status["T01"]["status"] == "failed" and "src/evil.py" in status["T01"]["reason"]
+        assert landed == ""
 
 
 def test_a_target_that_moved_is_merged_and_that_merge_is_gated_before_it_lands(tmp_path: Path) -> None:

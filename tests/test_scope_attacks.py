@@ -67,6 +67,7 @@ def _integrated(repo: Path, folder: str) -> list[str]:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_touches_widened_in_the_run_state_do_not_widen_the_scope(tmp_path: Path, mode: str) -> None:
+    # The attacker commits by itself after widening: fenced, the first write already fails.
     widen = _script(tmp_path, "widen.py", WIDEN)
     attacker = task_md("T01", "widens", touches="`docs/`", runs=(
         widen, "echo 'B = 2' > frontend/b.py && git add -A && git commit -qm widened"))
