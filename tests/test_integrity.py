@@ -129,6 +129,7 @@ def test_a_rewritten_base_in_the_run_state_stops_the_integration(tmp_path: Path,
     assert f"differs from the base pinned when it first ran (refs/swarm/t/base = {base[:12]})" in result.output
     assert "git update-ref refs/swarm/t/base" in result.output
     assert _rev(repo, "main") == base
+    assert git(repo, "rev-parse", "-q", "--verify", "swarm/t/integration", check=False).stdout == ""  # nothing merged
 
 
 def test_a_missing_base_pin_stops_the_integration_and_says_how_to_pin_it(tmp_path: Path) -> None:
