@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from swarmgit.domain.secrets import is_secret_name
-from tests.attacks import FENCED, MODES, assert_refused_at_write, config
+from tests.attacks import FENCED, MODES, assert_contained, assert_refused_at_write, config
 from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
 
@@ -109,6 +109,7 @@ def test_no_secret_reaches_reports_plan_events_status_briefs_logs_or_commits(
     # The honest work landed on the integration branch.
     assert git(repo, "show", "swarm/t/integration:src/b/b.py").stdout == "b = 1\n"
     assert git(repo, "show", "swarm/t/integration:src/a/a.py").stdout == "a = 1\n"
+    assert_contained(repo, ["src/a/", "src/b/"])
 
     track = repo / "swarm" / "tracks" / "t"
     scratch = repo / ".git" / "swarm" / "scratch" / "t"
@@ -165,4 +166,5 @@ def test_a_secret_the_agent_commits_itself_fails_the_task_and_never_reaches_inte
         assert PASSWORD in git(repo, "show", "swarm/t/T01:notes/db.md").stdout
     landed = git(repo, "log", "-p", "--text", "--format=%B", "swarm/t/integration", "main").stdout
     assert not _leaks(landed) and "b = 1" in landed
+    assert_contained(repo, ["src/b/"])
     assert _leaks(result.output) == [] and _leaks(_state_bytes(repo)) == []

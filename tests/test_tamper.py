@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.attacks import FENCED, MODES, UNFENCED, assert_refused_at_write, config, tasks
+from tests.attacks import FENCED, MODES, UNFENCED, assert_contained, assert_refused_at_write, config, tasks
 from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
 
@@ -70,6 +70,7 @@ def test_planted_git_files_fail_at_the_write_or_fail_the_task_and_hold_the_targe
     assert git(repo, "show", "swarm/t/integration:src/b.py").stdout == "B = 1\n"
     assert git(repo, "ls-tree", "-r", "--name-only", "swarm/t/integration", "docs").stdout == ""
     assert git(repo, "rev-parse", "main").stdout == main_before  # a task failed: no advance
+    assert_contained(repo, ["src/b.py"])
     assert list(markers.iterdir()) == []
     if mode == FENCED:
         assert_refused_at_write(repo, "T01")
