@@ -19,7 +19,9 @@ from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
 
 CONFIG = config(UNFENCED)
+# Unfenced, the honest task ends after the attacker, so the plant is blamed on the attacker.
 HONEST = task_md("T02", "honest", touches="`src/b.py`", runs=("sleep 1.5", "echo 'B = 1' > src/b.py"))
+HONEST_FENCED = task_md("T02", "honest", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",))
 COMMON = '"$SWARM_REPO_ROOT/.git"'
 
 
@@ -45,7 +47,8 @@ def _repo(tmp_path: Path, attack: str, mode: str = UNFENCED) -> tuple[Path, Path
     markers.mkdir()
     script = attack.format(plant=_planted(markers))
     plan = task_md("T01", "attacker", touches="`docs/`", runs=(script, "mkdir -p docs && echo hi > docs/a.md"))
-    return track_repo(tmp_path / "r", plan + HONEST, config=config(mode)), markers
+    honest = HONEST_FENCED if mode == FENCED else HONEST
+    return track_repo(tmp_path / "r", plan + honest, config=config(mode)), markers
 
 
 def _git_files(repo: Path) -> dict[str, bytes]:
