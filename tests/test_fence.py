@@ -1,7 +1,8 @@
 """The write fence end to end: `git swarm implement` with script agents that try to write where
 they must not. With the fence every such write fails at the write itself (the command sees
 EACCES) and leaves its target as it was; the in-scope work and an honest sibling's work land.
-Without it (`sandbox = "off"`) the write succeeds and the commit check catches it."""
+Without it (`sandbox = "off"`) the write succeeds and the commit check catches it (the attacks
+of each class in both modes: tests/attacks.py)."""
 from __future__ import annotations
 
 import json
@@ -13,18 +14,19 @@ import pytest
 
 from swarmgit.engine.taskspace import notes_copy, own_home, take_notes
 from swarmgit.sandbox import fence as sandbox
+from tests.attacks import FENCED, MODES, assert_refused_at_write, config, tasks
 from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
 
 needs_landlock = pytest.mark.skipif(bool(sandbox.unavailable()), reason=sandbox.unavailable() or "")
 
 ROOT = '"$SWARM_REPO_ROOT"'
-SIBLING = f"{ROOT}/../r.swarm-worktrees/t/T02"  # the default worktree root, beside the repository
+SIBLING = "../T02"  # task worktrees sit side by side under the worktrees root
 ATTACKS = {  # what the attacker writes -> the file that must stay as it was (repo-relative)
     f"echo 'touch /tmp/pwned' > {ROOT}/.git/hooks/post-merge": ".git/hooks/post-merge",
     f"printf '[core]\\n\\tfsmonitor = /tmp/pwned\\n' >> {ROOT}/.git/config": ".git/config",
-    f"echo pwned >> {SIBLING}/src/b.py": "../r.swarm-worktrees/t/T02/src/b.py",
-    f"echo pwned > {SIBLING}/src/evil.py": "../r.swarm-worktrees/t/T02/src/evil.py",
+    f"echo pwned >> {SIBLING}/src/b.py": None,  # checked on T02's branch
+    f"echo pwned > {SIBLING}/src/evil.py": None,
     f"echo pwned >> {ROOT}/README.md": "README.md",
     f"echo pwned >> {ROOT}/.git/swarm/state.db": None,  # the run writes it: checked by content
     f"echo '- [ ] **T09**: pwned' >> {ROOT}/swarm/tracks/t/plan.md": None,  # rewritten by views
@@ -44,7 +46,7 @@ def _attempt(command: str) -> str:
 
 def _snapshot(repo: Path) -> dict[str, bytes | None]:
     return {rel: (repo / rel).read_bytes() if (repo / rel).exists() else None
-            for rel in ATTACKS.values() if rel and not rel.startswith("../r.swarm-worktrees")}
+            for rel in ATTACKS.values() if rel}
 
 
 def _attack_plan() -> str:
@@ -76,7 +78,8 @@ def test_every_write_outside_the_fence_fails_at_the_write(tmp_path: Path, mode: 
     assert git(repo, "show", "main:docs/ok.md").stdout == "in scope\n"  # ... swarmgit committed
     assert git(repo, "show", "main:src/b.py").stdout == "B = 1\n"  # the sibling's work landed
     assert _snapshot(repo) == before
-    assert not (repo.parent / "r.swarm-worktrees/t/T02/src/evil.py").exists()
+    status = json.loads(swarm(repo, "status", "t", "--json").output)
+    assert not (Path(tasks(repo)["T02"]["worktree"]) / "src/evil.py").exists()
     assert git(repo, "show", "swarm/t/T02:src/b.py").stdout == "B = 1\n"
     assert not (repo / ".git/swarm/state.db").read_bytes().endswith(b"pwned\n")
     with sqlite3.connect(repo / ".git/swarm/state.db") as db:
@@ -86,26 +89,30 @@ def test_every_write_outside_the_fence_fails_at_the_write(tmp_path: Path, mode: 
     plan = (repo / "swarm/tracks/t/plan.md").read_text().splitlines()
     assert not any(line.startswith("- [ ] **T09**") for line in plan)
     assert git(repo, "config", "--get", "core.fsmonitor", check=False).stdout == ""
-    status = json.loads(swarm(repo, "status", "t", "--json").output)
     assert status["sandbox"] == {"mode": mode, "fenced": True, "warning": ""}
 
 
-def test_without_the_fence_the_write_lands_and_the_commit_check_catches_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_a_write_outside_the_touches_in_its_own_worktree(tmp_path: Path, mode: str) -> None:
     plan = (task_md("T01", "strays", touches="`docs/`",
                     runs=("mkdir -p docs && echo ok > docs/a.md", "echo stray >> src/app.py"))
             + task_md("T02", "honest", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",)))
-    repo = track_repo(tmp_path / "r", plan, config='[agent]\nsandbox = "off"\n[gates]\nthreshold = 0.0\n')
+    repo = track_repo(tmp_path / "r", plan, config=config(mode))
 
     result = swarm(repo, "implement", "t")
 
     assert result.exit_code == 1
-    worktree = repo.parent / "r.swarm-worktrees/t/T01"
-    assert (worktree / "src/app.py").read_text() == "x = 1\nstray\n"  # the write itself worked
-    status = {t["id"]: t for t in json.loads(swarm(repo, "status", "t", "--json").output)["tasks"]}
-    assert status["T01"]["status"] == "failed"
-    assert "scope violation" in status["T01"]["reason"] and "src/app.py" in status["T01"]["reason"]
-    assert status["T02"]["status"] == "done"
+    status = tasks(repo)
+    assert status["T01"]["status"] == "failed" and status["T02"]["status"] == "done"
+    assert git(repo, "show", "swarm/t/integration:src/b.py").stdout == "B = 1\n"
     assert git(repo, "show", "main:src/app.py").stdout == "x = 1\n"
+    stray = (Path(status["T01"]["worktree"]) / "src/app.py").read_text()
+    if mode == FENCED:
+        assert_refused_at_write(repo, "T01")
+        assert stray == "x = 1\n"
+    else:  # the write itself works; the commit check catches it
+        assert stray == "x = 1\nstray\n"
+        assert "scope violation" in status["T01"]["reason"] and "src/app.py" in status["T01"]["reason"]
 
 
 def test_without_landlock_auto_warns_and_required_refuses(
@@ -125,7 +132,7 @@ def test_without_landlock_auto_warns_and_required_refuses(
     refused = swarm(required, "implement", "t")
     assert refused.exit_code == 1
     assert 'T01 not started: agent.sandbox = "required" but the write fence is unavailable' in refused.output
-    assert not (required.parent / f"{required.name}.swarm-worktrees/t/T01").exists()
+    assert not (required / ".git/swarm/worktrees/t/T01").exists()
     status = json.loads(swarm(required, "status", "t", "--json").output)
     assert status["tasks"][0]["status"] == "failed"
     assert "Landlock" in status["sandbox"]["warning"] and not status["sandbox"]["fenced"]

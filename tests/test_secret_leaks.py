@@ -2,7 +2,9 @@
 
 Each test runs a real track through `git swarm implement` (script agents, real worktrees, the
 real hook and merges) with an API key and a database URL holding a password in the
-environment, and agents that try to leak them every way a report, a note, a log or a change can.
+environment, and agents that try to leak them every way a report, a note, a log or a change can,
+in both fence modes (tests/attacks.py): redaction and the refusal of a change holding a secret
+do not depend on the fence.
 """
 from __future__ import annotations
 
@@ -14,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from swarmgit.domain.secrets import is_secret_name
+from tests.attacks import FENCED, MODES, assert_contained, assert_refused_at_write, config
 from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
 
 KEY = "sk-ant-api03-Zq7fakekeyvalue-0123456789"
 PASSWORD = "hunter2pass"
 DATABASE_URL = f"postgres://u:{PASSWORD}@db/x"
-CONFIG = "[gates]\nthreshold = 0.0\n"
 
 LEAKY_AGENT = """\
 set -e
@@ -72,8 +74,9 @@ def _state_bytes(repo: Path) -> str:
     return "".join(p.read_bytes().decode("latin-1") for p in folder.glob("state.db*"))
 
 
+@pytest.mark.parametrize("mode", MODES)
 def test_no_secret_reaches_reports_plan_events_status_briefs_logs_or_commits(
-    tmp_path: Path, secret_env: None
+    tmp_path: Path, secret_env: None, mode: str
 ) -> None:
     plan = (
         task_md("T01", "leaky", touches="`src/a/`", runs=("sh tools/leaky.sh",))
@@ -82,7 +85,7 @@ def test_no_secret_reaches_reports_plan_events_status_briefs_logs_or_commits(
                   runs=("mkdir -p src/b && echo 'b = 1' > src/b/b.py",))
     )
     files = {"README.md": "# r\n", "tools/leaky.sh": LEAKY_AGENT}
-    repo = track_repo(tmp_path / "r", plan, files=files, config=CONFIG)
+    repo = track_repo(tmp_path / "r", plan, files=files, config=config(mode, parallel=4))
 
     result = swarm(repo, "implement", "t")
 
@@ -90,8 +93,8 @@ def test_no_secret_reaches_reports_plan_events_status_briefs_logs_or_commits(
     status = json.loads(swarm(repo, "status", "t", "--json").output)
     by_id = {t["id"]: t for t in status["tasks"]}
     assert {tid: t["status"] for tid, t in by_id.items()} == {
-        "T01": "done", "T02": "failed", "T03": "done",
-        "SC-01": "failed"}  # spawned with no Run: lines, it changes nothing: not done
+        "T01": "done", "T02": "failed", "T03": "done", "SC-01": "failed"}
+    assert by_id["SC-01"]["reason"].startswith("no change")  # spawned: a script task with no Run: lines
     # The env dump fails before swarmgit commits it, naming each line that holds a secret.
     env_file = Path(by_id["T02"]["worktree"]) / "docs" / "env.txt"
     lines = env_file.read_text().splitlines()
@@ -106,6 +109,7 @@ def test_no_secret_reaches_reports_plan_events_status_briefs_logs_or_commits(
     # The honest work landed on the integration branch.
     assert git(repo, "show", "swarm/t/integration:src/b/b.py").stdout == "b = 1\n"
     assert git(repo, "show", "swarm/t/integration:src/a/a.py").stdout == "a = 1\n"
+    assert_contained(repo, ["src/a/", "src/b/"])
 
     track = repo / "swarm" / "tracks" / "t"
     scratch = repo / ".git" / "swarm" / "scratch" / "t"
@@ -131,17 +135,18 @@ def test_no_secret_reaches_reports_plan_events_status_briefs_logs_or_commits(
     assert re.search(r"SC-01 spawned from T01: Rotate \*\*\* now", written["implement output"])
 
 
+@pytest.mark.parametrize("mode", MODES)
 def test_a_secret_the_agent_commits_itself_fails_the_task_and_never_reaches_integration(
-    tmp_path: Path, secret_env: None
+    tmp_path: Path, secret_env: None, mode: str
 ) -> None:
+    # Fenced, the agent's own commit fails at the write: swarmgit's scan of what it left refuses it.
     commit = ("mkdir -p notes && echo safe > notes/ok.md && printf 'db: %s\\n' \"$DATABASE_URL\" "
-              "> notes/db.md && git add notes && git commit -qm \"T01: notes for $ANTHROPIC_API_KEY\"")
+              "> notes/db.md && (git add notes && git commit -qm \"T01: notes for $ANTHROPIC_API_KEY\" || true)")
     plan = (
         task_md("T01", "commits a secret", touches="`notes/`", runs=(commit,))
         + task_md("T02", "honest", touches="`src/b/`", runs=("mkdir -p src/b && echo 'b = 1' > src/b/b.py",))
     )
-    # Unfenced: under the write fence the agent could not commit at all (tests/test_fence.py).
-    repo = track_repo(tmp_path / "r", plan, config=CONFIG + '[agent]\nsandbox = "off"\n')
+    repo = track_repo(tmp_path / "r", plan, config=config(mode))
 
     result = swarm(repo, "implement", "t")
 
@@ -149,11 +154,17 @@ def test_a_secret_the_agent_commits_itself_fails_the_task_and_never_reaches_inte
     status = json.loads(swarm(repo, "status", "t", "--json").output)
     reason = {t["id"]: t["reason"] for t in status["tasks"] if t["status"] == "failed"}
     assert list(reason) == ["T01"]
-    assert re.match(r"secret value in the change \(committed on the branch\) at notes/db\.md:1, "
-                    r"the message of commit [0-9a-f]{7}: ", reason["T01"])
     assert "notes/ok.md" not in reason["T01"]
-    # The agent's own commit stays on its failed branch for the user to see; it lands nowhere.
-    assert PASSWORD in git(repo, "show", "swarm/t/T01:notes/db.md").stdout
+    if mode == FENCED:
+        assert_refused_at_write(repo, "T01")
+        assert reason["T01"].startswith("secret value in the change (uncommitted changes) at notes/db.md:1")
+        assert "notes/db.md" not in git(repo, "ls-tree", "-r", "--name-only", "swarm/t/T01").stdout
+    else:
+        assert re.match(r"secret value in the change \(committed on the branch\) at notes/db\.md:1, "
+                        r"the message of commit [0-9a-f]{7}: ", reason["T01"])
+        # The agent's own commit stays on its failed branch for the user to see; it lands nowhere.
+        assert PASSWORD in git(repo, "show", "swarm/t/T01:notes/db.md").stdout
     landed = git(repo, "log", "-p", "--text", "--format=%B", "swarm/t/integration", "main").stdout
     assert not _leaks(landed) and "b = 1" in landed
+    assert_contained(repo, ["src/b/"])
     assert _leaks(result.output) == [] and _leaks(_state_bytes(repo)) == []

@@ -1,24 +1,27 @@
-"""An agent that plants code in the repository's git files is caught after it ends.
+"""An agent that plants code in the repository's git files: hooks, config, filters, fsmonitor.
 
-Each attack is a real script task run by `git swarm implement` next to an honest task, with
-no write fence: the attacker fails naming what changed, the target does not advance, the
-planted code never runs during the run, and the honest task's work reaches the integration
-branch. `integrate --accept-repo-changes` is the way out once the user has looked.
+Each attack is a real script task run by `git swarm implement` next to an honest task, in both
+fence modes (tests/attacks.py). Fenced, the plant fails at the write and the git files stay as
+they were. Unfenced, the plant lands and is caught after the agent ends: the attacker fails
+naming what changed, the target does not advance. Either way the planted code never runs and the
+honest task's work reaches the integration branch. `integrate --accept-repo-changes` is the way
+out once the user has looked.
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from tests.attacks import FENCED, MODES, UNFENCED, assert_contained, assert_refused_at_write, config, tasks
 from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
 
-# The git-level checks alone (the write fence is off): tests/test_fence.py has the fenced runs.
-CONFIG = "[concurrency]\nmax_background = 2\nmax_parallel = 2\n[gates]\nthreshold = 0.0\n[agent]\nsandbox = \"off\"\n"
+CONFIG = config(UNFENCED)
+# Unfenced, the honest task ends after the attacker, so the plant is blamed on the attacker.
 HONEST = task_md("T02", "honest", touches="`src/b.py`", runs=("sleep 1.5", "echo 'B = 1' > src/b.py"))
+HONEST_FENCED = task_md("T02", "honest", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",))
 COMMON = '"$SWARM_REPO_ROOT/.git"'
 
 
@@ -39,32 +42,50 @@ ATTACKS = {
 }
 
 
-def _repo(tmp_path: Path, attack: str) -> tuple[Path, Path]:
+def _repo(tmp_path: Path, attack: str, mode: str = UNFENCED) -> tuple[Path, Path]:
     markers = tmp_path / "markers"
     markers.mkdir()
     script = attack.format(plant=_planted(markers))
     plan = task_md("T01", "attacker", touches="`docs/`", runs=(script, "mkdir -p docs && echo hi > docs/a.md"))
-    return track_repo(tmp_path / "r", plan + HONEST, config=CONFIG), markers
+    honest = HONEST_FENCED if mode == FENCED else HONEST
+    return track_repo(tmp_path / "r", plan + honest, config=config(mode)), markers
 
 
+def _git_files(repo: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(repo)): p.read_bytes()
+            for p in [repo / ".git/config", *sorted((repo / ".git/hooks").iterdir())]}
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", sorted(ATTACKS))
-def test_planted_git_files_fail_the_task_and_hold_the_target(tmp_path: Path, name: str) -> None:
+def test_planted_git_files_fail_at_the_write_or_fail_the_task_and_hold_the_target(
+    tmp_path: Path, name: str, mode: str
+) -> None:
     attack, named = ATTACKS[name]
-    repo, markers = _repo(tmp_path, attack)
+    repo, markers = _repo(tmp_path, attack, mode)
     main_before = git(repo, "rev-parse", "main").stdout
+    git_files = _git_files(repo)
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 1, result.output
-    status = {t["id"]: t for t in json.loads(swarm(repo, "status", "t", "--json").output)["tasks"]}
+    status = tasks(repo)
     assert status["T01"]["status"] == "failed"
-    assert "git files changed while T01 ran" in status["T01"]["reason"] and named in status["T01"]["reason"]
     assert status["T02"]["status"] == "done"
-    assert git(repo, "rev-parse", "main").stdout == main_before
-    assert "--accept-repo-changes" in result.output and "main not advanced" in result.output
     assert git(repo, "show", "swarm/t/integration:src/b.py").stdout == "B = 1\n"
     assert git(repo, "ls-tree", "-r", "--name-only", "swarm/t/integration", "docs").stdout == ""
+    assert git(repo, "rev-parse", "main").stdout == main_before  # a task failed: no advance
+    assert_contained(repo, ["src/b.py"])
     assert list(markers.iterdir()) == []
+    if mode == FENCED:
+        assert_refused_at_write(repo, "T01")
+        assert status["T01"]["reason"].startswith("command failed")
+        assert _git_files(repo) == git_files
+        return
+    assert "git files changed while T01 ran" in status["T01"]["reason"] and named in status["T01"]["reason"]
+    assert "--accept-repo-changes" in result.output and "main not advanced" in result.output
     assert "hold on the advance (T01): the repository's git files changed" in swarm(repo, "status", "t").output
 
+
+# The tests below need the plant to land, so they run unfenced (as without Landlock).
 
 def test_the_user_accepts_after_inspecting_and_the_honest_work_lands(tmp_path: Path) -> None:
     repo, markers = _repo(tmp_path, ATTACKS["post-merge hook"][0])
@@ -84,7 +105,7 @@ def test_a_new_run_starts_nothing_while_a_hold_waits(tmp_path: Path) -> None:
     plan = (task_md("T01", "attacker", touches="`docs/`",
                     runs=(f"mkdir -p {COMMON}/info && echo x >> {COMMON}/info/exclude",))
             + task_md("T03", "later", touches="`src/c.py`", runs=("echo c > src/c.py",)))
-    repo = track_repo(tmp_path / "r", plan, config="[concurrency]\nmax_background = 1\n[agent]\nsandbox = \"off\"\n")
+    repo = track_repo(tmp_path / "r", plan, config=config(UNFENCED, parallel=1))
     first = swarm(repo, "implement", "t")
     assert first.exit_code == 1 and ".git/info/exclude (added)" in first.output
     assert "T03 waiting" in first.output
