@@ -227,10 +227,10 @@ def parse_plan(text: str, path: str = "plan.md") -> Plan:
     """Parse and validate plan.md text. Raises InvalidInput listing every problem found; lines
     kept but not understood come back as `Plan.warnings`."""
     if len(text) > MAX_PLAN_BYTES:
-        raise InvalidInput([Diagnostic(path, None, _too_big(f"{len(text)} characters"))])
+        raise InvalidInput([too_large(path, f"{len(text)} characters")])
     outline = scan_plan(text)
     if len(outline.blocks) > MAX_PLAN_TASKS:
-        raise InvalidInput([Diagnostic(path, None, _too_big(f"{len(outline.blocks)} tasks"))])
+        raise InvalidInput([too_large(path, f"{len(outline.blocks)} tasks")])
     notes = [Diagnostic(path, n.line, n.message, n.level, n.task) for n in outline.notes]
     problems = [_stray_problem(path, stray) for stray in outline.stray]
     problems += [note for note in notes if note.level == "error"]
@@ -247,9 +247,11 @@ def parse_plan(text: str, path: str = "plan.md") -> Plan:
     return Plan(tasks=tuple(tasks), path=path, warnings=warnings)
 
 
-def _too_big(size: str) -> str:
-    return (f"the plan is too large ({size}); the limits are {MAX_PLAN_TASKS} tasks and "
-            f"{MAX_PLAN_BYTES // 1_000_000} MB: split the work into several tracks")
+def too_large(path: str, size: str) -> Diagnostic:
+    """The error for a plan over MAX_PLAN_TASKS tasks or MAX_PLAN_BYTES (`size` says which)."""
+    message = (f"the plan is too large ({size}); the limits are {MAX_PLAN_TASKS} tasks and "
+               f"{MAX_PLAN_BYTES} bytes: split the work into several tracks")
+    return Diagnostic(path, None, message)
 
 
 def _stray_problem(path: str, stray: StrayField) -> Diagnostic:
