@@ -284,10 +284,10 @@ class Dispatcher:
         assert row is not None and row.branch and row.start_commit
         self._record_usage(task.id, outcome)
         result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit)
-        report_text, bad_bytes = read_agent_text(job.report_file)
+        written, bad_bytes = read_agent_text(job.report_file)
         if bad_bytes:
             self._event("warning", bad_bytes, task.id)
-        report_text = report_text or outcome.report_text
+        report_text = written or outcome.report_text
         if not outcome.ok:
             self.store.mark_finished(self.track, task.id, Status.FAILED.value,
                                      final_commit=result.final_commit, reason=outcome.diagnosis)
