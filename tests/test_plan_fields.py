@@ -145,3 +145,23 @@ def test_fields_of_a_task_line_that_does_not_parse_are_not_given_to_the_task_abo
     with pytest.raises(Exception) as caught:
         parse_plan(text)
     assert [d.line for d in caught.value.diagnostics] == [4]  # type: ignore[attr-defined]
+
+
+def test_plan_check_shows_the_warnings_beside_the_errors(tmp_path: Path) -> None:
+    code, output = plan_check(tmp_path, t02("- **Notes:** x", "- **Depend on:** T01", "- **Touches:** `b.py`"))
+
+    assert code == 2, output
+    assert "plan.md:7: warning: T02: unknown field **Notes:** is kept" in output
+    assert "plan.md:8: error: T02: unknown field **Depend on:** would be ignored" in output
+
+
+def test_implement_shows_the_plan_warnings_before_it_runs(tmp_path: Path) -> None:
+    run = "- **Run:** `echo 'x = 2' > src/app.py`"
+    plan = "- [ ] **T01**: one\n  - **Touches:** `src/app.py`\n  - **Notes:** ask ops\n  " + run + "\n"
+    repo = track_repo(tmp_path / "r", plan, config="[gates]\nthreshold = 0.0\n")
+
+    result = swarm(repo, "implement", "t")
+
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith("swarm/tracks/t/plan.md:5: warning: T01: unknown field **Notes:** is kept")

@@ -73,6 +73,8 @@ def implement(ws: Workspace, track: str | None, echo: Echo) -> int:
     """Run every task of the track, integrate and gate; exit 0 when all are done and the
     gates approved, 1 otherwise (each reason is printed)."""
     track_id = resolve_track(ws, track)
+    for warning in read_plan(ws, track_id)[0].warnings:  # what `plan check` would say
+        echo(warning.render())
     outcome = implement_track(ws, track_id, progress_printer(echo), interactive=sys.stdin.isatty())
     for line in summarize(track_id, outcome.summary):
         echo(line)

@@ -224,8 +224,8 @@ _Report = Callable[[FieldLine, str], None]
 
 
 def parse_plan(text: str, path: str = "plan.md") -> Plan:
-    """Parse and validate plan.md text. Raises InvalidInput listing every problem found; lines
-    kept but not understood come back as `Plan.warnings`."""
+    """Parse and validate plan.md text. Raises InvalidInput listing every problem found (and
+    the warnings); lines kept but not understood come back as `Plan.warnings`."""
     if len(text) > MAX_PLAN_BYTES:
         raise InvalidInput([too_large(path, f"{len(text)} characters")])
     outline = scan_plan(text)
@@ -241,9 +241,9 @@ def parse_plan(text: str, path: str = "plan.md") -> Plan:
         problems.extend(found)
     deps_lines = [_deps_line(block) for block in outline.blocks]
     problems.extend(_graph_problems(tasks, deps_lines, path))
-    if problems:
-        raise InvalidInput(sorted(problems, key=lambda d: (d.line or 0, d.message)))
     warnings = tuple(note for note in notes if note.level == "warning")
+    if problems:  # with the warnings, so one run of `plan check` shows everything
+        raise InvalidInput(sorted([*problems, *warnings], key=lambda d: (d.line or 0, d.message)))
     return Plan(tasks=tuple(tasks), path=path, warnings=warnings)
 
 
