@@ -2,15 +2,18 @@
 
 A task is a checkbox line `- [ ] **T03**: title`; its fields are the bullet lines
 `- **Name:** value` indented under it. A field's value continues over the following lines
-indented at least as deep as its bold name (a multi-line Brief or Acceptance). Everything else
-(headings, prose, tables, fenced code) is ignored; a markdown heading ends the task above it.
+indented at least as deep as its bold name (a multi-line Brief or Acceptance). Headings, prose,
+tables and fenced code (found by `markdown`) are not tasks; a heading ends the task above it.
 A field line under no task is an error before the first task or right after a task
-(mis-indented), and prose in a section that follows a heading.
+(mis-indented), and prose in a section that follows a heading. Nothing is dropped silently: a
+line that looks meant as a task or field but is not one is an error or a warning (`plan_fields`).
 
 Contracts:
 - `parse_plan` raises `InvalidInput` carrying every problem found, each with the plan's path,
   the 1-based line and what to do; it never returns a plan with duplicate ids, unknown deps,
   dependency cycles, bad values, or write tasks without touches.
+- `parse_plan` refuses a plan over MAX_PLAN_TASKS tasks or MAX_PLAN_BYTES characters; its
+  warnings (lines kept but not understood) are `Plan.warnings`.
 - `parse_plan(render_task(t))` gives back `t` for any task the parser could have produced.
 - `scan_plan` is the line-level outline the status renderer edits (it validates nothing).
 """
@@ -121,79 +124,108 @@ def _indent_of(content: str) -> int:
 
 def scan_plan(text: str) -> PlanOutline:
     """The task blocks and stray field lines of a plan, by line number (a leading BOM is
-    skipped)."""
-    lines = [line_content(line) for line in split_lines(text.removeprefix(BOM))]
-    marks = kinds(lines)
-    blocks: list[TaskBlock] = []
-    stray: list[StrayField] = []
-    notes: list[Note] = []
-    headed: list[tuple[int, str]] = []  # headings written like a task: (line, title)
-    fields_under: set[int] = set()  # lines of those with field lines in their section
-    section: tuple[int, str] | None = None  # the heading whose section this is, until a task
-    dropped = False  # after a task line that does not parse: its fields are reported with it
-    current: TaskBlock | None = None
-    fields: list[FieldLine] = []
+    skipped), and notes on the lines it does not understand."""
+    return _Scanner([line_content(line) for line in split_lines(text.removeprefix(BOM))]).run()
 
-    def close() -> None:
-        nonlocal current
-        if current is not None:
-            blocks.append(replace(current, fields=tuple(fields)))
-        current = None
-        fields.clear()
 
-    i = 0
-    while i < len(lines):
-        content, kind = lines[i], marks[i]
-        i += 1
-        if kind is Kind.HEADING:
-            close()
-            dropped = False
-            found = heading(content)
-            section = (i, found.title) if found and heading_task_id(found.title) else None
-            if section is not None:
-                headed.append(section)
-        elif kind is not Kind.TEXT:
-            continue  # fenced code is prose
-        elif header := HEADER_RE.match(content):
-            close()
-            section, dropped = None, False
-            checked = header["mark"] != " "
-            current = TaskBlock(header["id"], header["title"], checked, i, _width(header["indent"]))
-        elif field := FIELD_RE.match(content):
-            name = field["name"].strip()
-            if current is None or _width(field["indent"]) <= current.indent:
-                if current is None and dropped:
-                    continue
-                if current is None and section is not None:
-                    fields_under.add(section[0])  # reported with the heading
-                    continue
-                if current is not None or not blocks:
-                    stray.append(StrayField(name, i, current))
-                elif field_key(name) in FIELD_KEYS:
-                    notes.append(Note(i, f"field **{name}:** is under no task (a heading ends "
+class _Scanner:
+    """One pass over a plan's lines for `scan_plan`; each method handles one kind of line."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.blocks: list[TaskBlock] = []
+        self.stray: list[StrayField] = []
+        self.notes: list[Note] = []
+        self.current: TaskBlock | None = None
+        self.fields: list[FieldLine] = []
+        self.headed: list[tuple[int, str]] = []  # headings written like a task: (line, title)
+        self.fields_under: set[int] = set()  # those of them with field lines in their section
+        self.section: int | None = None  # the task-like heading whose section this is
+        self.dropped = False  # after a task line that does not parse: its fields go with it
+
+    def run(self) -> PlanOutline:
+        marks = kinds(self.lines)
+        i = 0
+        while i < len(self.lines):
+            content, kind = self.lines[i], marks[i]
+            i += 1
+            if kind is Kind.HEADING:
+                self._heading(content, i)
+            elif kind is not Kind.TEXT:
+                continue  # fenced code is prose
+            elif header := HEADER_RE.match(content):
+                self._task(header, i)
+            elif field := FIELD_RE.match(content):
+                i = self._field(field, content, i)
+            elif content.strip():
+                self._other(content, i)
+        self._close()
+        ids = {block.id for block in self.blocks}
+        self.notes += (heading_task(title, line, line in self.fields_under)
+                       for line, title in self.headed if heading_task_id(title) not in ids)
+        return PlanOutline(tuple(self.blocks), tuple(self.stray), tuple(self.notes))
+
+    def _close(self) -> None:
+        if self.current is not None:
+            self.blocks.append(replace(self.current, fields=tuple(self.fields)))
+        self.current = None
+        self.fields = []
+
+    def _heading(self, content: str, line: int) -> None:
+        self._close()
+        self.dropped = False
+        found = heading(content)
+        self.section = line if found and heading_task_id(found.title) else None
+        if found and self.section is not None:
+            self.headed.append((line, found.title))
+
+    def _task(self, header: re.Match[str], line: int) -> None:
+        self._close()
+        self.section, self.dropped = None, False
+        checked = header["mark"] != " "
+        self.current = TaskBlock(header["id"], header["title"], checked, line,
+                                 _width(header["indent"]))
+
+    def _field(self, field: re.Match[str], content: str, line: int) -> int:
+        """Record a field line; returns the index after its continuation lines."""
+        name = field["name"].strip()
+        if self.current is None or _width(field["indent"]) <= self.current.indent:
+            self._stray_field(name, line)
+            return line
+        end = _continuation_end(self.lines, line, _width(content[: field.start("name") - 2]))
+        key = FIELD_KEYS.get(field_key(name), "extra")
+        if key == "extra" and (note := unknown_field(name, line, self.current.id)) is not None:
+            self.notes.append(note)
+        value = _join_value(field["value"], self.lines[line:end])
+        self.fields.append(FieldLine(name, key, line, end, value))
+        return end
+
+    def _stray_field(self, name: str, line: int) -> None:
+        """A field line under no task: an error before the first task or right after a task
+        (mis-indented); in a section that follows a heading, prose unless it is a known field
+        (a warning) or the heading looks like a task (reported with the heading)."""
+        if self.current is None and self.dropped:
+            return
+        if self.current is None and self.section is not None:
+            self.fields_under.add(self.section)
+        elif self.current is not None or not self.blocks:
+            self.stray.append(StrayField(name, line, self.current))
+        elif field_key(name) in FIELD_KEYS:
+            self.notes.append(Note(line, f"field **{name}:** is under no task (a heading ends "
                                          "the task above it), so it is ignored", "warning"))
-                continue
-            end = _continuation_end(lines, i, _width(content[: field.start("name") - 2]))
-            key = FIELD_KEYS.get(field_key(name), "extra")
-            if key == "extra" and (note := unknown_field(name, i, current.id)) is not None:
-                notes.append(note)
-            fields.append(FieldLine(name, key, i, end, _join_value(field["value"], lines[i:end])))
-            i = end
-        elif content.strip():
-            note = malformed_task(content, i)
-            if note is not None:
-                close()
-                dropped = True
-            elif current is not None:
-                inside = _indent_of(content) > current.indent
-                note = stray_line(content, i, current.id, inside)
-            if note is not None:
-                notes.append(note)
-    close()
-    ids = {block.id for block in blocks}
-    notes += (heading_task(title, line, line in fields_under) for line, title in headed
-              if heading_task_id(title) not in ids)
-    return PlanOutline(tuple(blocks), tuple(stray), tuple(notes))
+
+    def _other(self, content: str, line: int) -> None:
+        """A line that is no task, field or heading: a task line that does not parse, or text
+        after a task (see `plan_fields.stray_line`)."""
+        note = malformed_task(content, line)
+        if note is not None:
+            self._close()
+            self.dropped = True
+        elif self.current is not None:
+            inside = _indent_of(content) > self.current.indent
+            note = stray_line(content, line, self.current.id, inside)
+        if note is not None:
+            self.notes.append(note)
 
 
 def _continuation_end(lines: Sequence[str], start: int, column: int) -> int:
