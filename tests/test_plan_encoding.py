@@ -97,3 +97,11 @@ def test_a_plan_over_the_task_limit_is_refused_naming_both_limits() -> None:
 
     [error] = caught.value.diagnostics
     assert error.message.startswith(f"the plan is too large ({MAX_PLAN_TASKS + 1} tasks); the limits")
+
+
+def test_plan_text_over_the_byte_limit_is_refused_before_it_is_scanned() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_plan("x" * (MAX_PLAN_BYTES + 1), "plan.md")
+
+    [error] = caught.value.diagnostics
+    assert error.message.startswith(f"the plan is too large ({MAX_PLAN_BYTES + 1} characters)")

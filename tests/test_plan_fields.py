@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from swarmgit.domain.plan_parser import parse_plan
+from swarmgit.errors import InvalidInput
 from tests.gitutil import git
 from tests.swarmrepo import swarm, track_repo
 
@@ -142,9 +143,9 @@ def test_balanced_backticks_in_run_are_the_users_command() -> None:
 def test_fields_of_a_task_line_that_does_not_parse_are_not_given_to_the_task_above() -> None:
     text = T01 + "- [ ] T02: two\n  - **Touches:** `b.py`\n  - **Effort:** XL\n"
 
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(InvalidInput) as caught:
         parse_plan(text)
-    assert [d.line for d in caught.value.diagnostics] == [4]  # type: ignore[attr-defined]
+    assert [d.line for d in caught.value.diagnostics] == [4]
 
 
 def test_plan_check_shows_the_warnings_beside_the_errors(tmp_path: Path) -> None:
@@ -165,3 +166,12 @@ def test_implement_shows_the_plan_warnings_before_it_runs(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     first = result.output.splitlines()[0]
     assert first.startswith("swarm/tracks/t/plan.md:5: warning: T01: unknown field **Notes:** is kept")
+
+
+def test_a_bold_task_line_whose_id_is_not_an_id_is_an_error() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_plan(T01 + "- [ ] **02**: two\n")
+
+    [error] = caught.value.diagnostics
+    assert (error.line, error.level) == (4, "error")
+    assert "write `- [ ] **T01**: title` (the id in bold" in error.message
