@@ -65,6 +65,9 @@ ERRORS = {
     "truncated task line": (
         T01 + "- [ ] **T0", 6,
         "task line does not parse, so the task would be dropped: the line is cut off"),
+    "numbered task line": (
+        T01 + "2. [ ] **T02**: two\n   - **Touches:** `b.py`\n", 6,
+        "task line does not parse, so the task would be dropped: did you mean `- [ ] **T02**: two`?"),
     "task id not in bold": (
         T01 + "- [ ] T02: two\n  - **Touches:** `b.py`\n", 6,
         "task line does not parse, so the task would be dropped: did you mean `- [ ] **T02**: two`?"),

@@ -41,7 +41,7 @@ WRITTEN_EXTRAS = frozenset({"status", "dedup key"})
 
 ID_PATTERN = r"[A-Za-z][A-Za-z_]*-?\d[A-Za-z0-9_-]*"
 _SIMILAR = 0.75  # difflib ratio from which an unknown field name is taken for a known one
-_CHECKBOX_RE = re.compile(r"^[ \t]*[-*+][ \t]*\[[ \t]*[xX]?[ \t]*\][ \t]*(?P<rest>.*)$")
+_CHECKBOX_RE = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]*\[[ \t]*[xX]?[ \t]*\][ \t]*(?P<rest>.*)$")
 _ID_TITLE_RE = re.compile(
     rf"^(?:\*\*|__)?(?P<id>{ID_PATTERN})(?:\*\*|__)?[ \t]*(?:[:\u2014\u2013]|-[ \t]|$)[ \t]*"
     r"(?P<title>.*)$"
