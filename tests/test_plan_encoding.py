@@ -105,3 +105,14 @@ def test_plan_text_over_the_byte_limit_is_refused_before_it_is_scanned() -> None
 
     [error] = caught.value.diagnostics
     assert error.message.startswith(f"the plan is too large ({MAX_PLAN_BYTES + 1} characters)")
+
+
+def test_a_latin1_template_override_is_refused_with_file_and_byte_offset(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, PLAN.encode("utf-8"))
+    (repo / "swarm/templates").mkdir(parents=True)
+    (repo / "swarm/templates/spec.md").write_bytes("# Sp\u00e9c for $title\n".encode("latin-1"))
+
+    result = swarm(repo, "new-track", "Add caching", "--no-llm")
+
+    assert result.exit_code == 2, result.output
+    assert "swarm/templates/spec.md:1: error: not valid UTF-8 at byte 4 (0xe9)" in result.output
