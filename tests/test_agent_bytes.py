@@ -40,7 +40,8 @@ def test_implement_reads_a_report_cut_mid_character_and_warns(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert _statuses(repo) == {"T01": "done"}
     assert "not valid UTF-8 at byte 20 of " in result.output
-    assert _warnings(repo) == [f"not valid UTF-8 at byte 20 of {report_file(repo)} (bad bytes read as U+FFFD)"]
+    warning = f"not valid UTF-8 at byte 20 of {report_file(repo)} (bad bytes read as U+FFFD)"
+    assert _warnings(repo) == [warning]
     saved = (repo / "swarm/tracks/t/reports/T01.md").read_text(encoding="utf-8")
     assert "**Status:** done" in saved
 

@@ -70,7 +70,8 @@ def test_latin1_config_is_refused_with_file_and_byte_offset(tmp_path: Path) -> N
     result = swarm(repo, "plan", "check", "t")
 
     assert result.exit_code == 2, result.output
-    assert re.search(r"\.swarm\.toml:1: error: not valid UTF-8 at byte 3 \(0xe9\)", result.output), result.output
+    expected = r"\.swarm\.toml:1: error: not valid UTF-8 at byte 3 \(0xe9\)"
+    assert re.search(expected, result.output), result.output
 
 
 def test_a_plan_over_the_byte_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:

@@ -152,7 +152,9 @@ def test_fields_of_a_task_line_that_does_not_parse_are_not_given_to_the_task_abo
 
 
 def test_plan_check_shows_the_warnings_beside_the_errors(tmp_path: Path) -> None:
-    code, output = plan_check(tmp_path, t02("- **Notes:** x", "- **Depend on:** T01", "- **Touches:** `b.py`"))
+    body = t02("- **Notes:** x", "- **Depend on:** T01", "- **Touches:** `b.py`")
+
+    code, output = plan_check(tmp_path, body)
 
     assert code == 2, output
     assert "plan.md:7: warning: T02: unknown field **Notes:** is kept" in output
