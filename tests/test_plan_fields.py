@@ -38,6 +38,10 @@ ERRORS = {
         t02("- **Dependency:** T01", "- **Touches:** `b.py`"), 7, "did you mean **Depends on:**?"),
     "run together": (
         t02("- **DependsOn:** T01", "- **Touches:** `b.py`"), 7, "did you mean **Depends on:**?"),
+    "another word for Depends on": (
+        t02("- **Blocked by:** T01", "- **Touches:** `b.py`"), 7, "did you mean **Depends on:**?"),
+    "another word for Touches": (
+        t02("- **Files:** `b.py`"), 7, "did you mean **Touches:**?"),
     "not bold": (
         t02("- Depends on: T01", "- **Touches:** `b.py`"), 7,
         "T02: this line looks like the **Depends on:** field but is not written as one, so it "
@@ -122,6 +126,13 @@ def test_unknown_fields_are_kept_and_case_and_spacing_variants_are_read() -> Non
     assert task.deps == ("T01",) and task.touches == ("b.py",)
     assert task.extra == {"Notes": "ask ops"}
     assert [w.line for w in plan.warnings] == [7]
+
+
+def test_a_name_close_in_spelling_but_not_in_meaning_is_only_unknown() -> None:
+    plan = parse_plan(t02("- **Touches:** `b.py`", "- **Dependents:** T03"))
+
+    [warning] = plan.warnings
+    assert "unknown field **Dependents:** is kept" in warning.message
 
 
 def test_fields_swarmgit_writes_itself_give_no_warning() -> None:
