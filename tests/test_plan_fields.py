@@ -46,6 +46,10 @@ ERRORS = {
         t02("- Depends on: T01", "- **Touches:** `b.py`"), 7,
         "T02: this line looks like the **Depends on:** field but is not written as one, so it "
         "would be ignored: write `- **Depends on:** value`"),
+    "plain Dependencies": (
+        t02("- Dependencies: T01", "- **Touches:** `b.py`"), 7, "looks like the **Depends on:** field"),
+    "no space after the dash": (
+        t02("-**Depends on:** T01", "- **Touches:** `b.py`"), 7, "looks like the **Depends on:** field"),
     "no colon": (
         t02("- **Depends on** T01", "- **Touches:** `b.py`"), 7, "looks like the **Depends on:** field"),
     "space inside the bold": (

@@ -52,7 +52,7 @@ _ID_TITLE_RE = re.compile(
     rf"^(?:\*\*|__)?(?P<id>{ID_PATTERN})(?:\*\*|__)?[ \t]*(?:[:\u2014\u2013]|-[ \t]|$)[ \t]*"
     r"(?P<title>.*)$"
 )
-_BULLET_RE = re.compile(r"^[ \t]*(?:[-*+](?:[ \t]+|$))?")
+_BULLET_RE = re.compile(r"^[ \t]*[-*+]?[ \t]*")
 _LABEL_COLON_RE = re.compile(r"^[*_]{0,3}[ \t]*(?P<name>[A-Za-z][A-Za-z _-]{0,39}?)[ \t]*[*_]{0,3}[ \t]*:")
 _LABEL_BOLD_RE = re.compile(r"^[*_]{1,3}[ \t]*(?P<name>[A-Za-z][A-Za-z _-]{0,39}?)[ \t]*[*_]{1,3}")
 _FORMAT = "fields are written `- **Name:** value`, indented under their task"
