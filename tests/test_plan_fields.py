@@ -62,6 +62,8 @@ ERRORS = {
         "path its own, like `src/a.py`, `src/b.py`"),
     "two paths in one code span": (
         t02("- **Touches:** `src/a.py, src/b.py`"), 7, "touch 'src/a.py, src/b.py' holds a comma"),
+    "two paths without a comma": (
+        t02("- **Touches:** src/a.py src/b.py"), 7, "touch 'src/a.py src/b.py' holds a space"),
     "unclosed backtick in run": (
         t02("- **Touches:** `b.py`", "- **Run:** `make test"), 8,
         "T02: Run '`make test' has a backtick that closes no code span, so the shell would run it "
@@ -195,3 +197,9 @@ def test_a_bold_task_line_whose_id_is_not_an_id_is_an_error() -> None:
     [error] = caught.value.diagnostics
     assert (error.line, error.level) == (4, "error")
     assert "write `- [ ] **T01**: title` (the id in bold" in error.message
+
+
+def test_a_path_with_a_space_in_backticks_is_one_touch() -> None:
+    plan = parse_plan(t02("- **Touches:** `docs/my notes.md`, src/"))
+
+    assert plan.task("T02").touches == ("docs/my notes.md", "src/")

@@ -397,10 +397,14 @@ def _normal_touches(field: FieldLine, value: str, report: _Report) -> Iterator[s
                       "path its own, like `src/a.py`, `src/b.py`")
         return
     seen: set[str] = set()
-    for raw in _split_touches(value):
+    for raw, quoted in _split_touches(value):
         if "," in raw:
             report(field, f"touch {raw!r} holds a comma: give each path its own code span, like "
                           "`src/a.py`, `src/b.py`")
+            continue
+        if not quoted and len(raw.split()) > 1:
+            report(field, f"touch {raw!r} holds a space: separate paths with commas, like "
+                          "`src/a.py`, `src/b.py` (a path with a space goes in backticks)")
             continue
         try:
             touch = normalize_touch(raw)
@@ -436,18 +440,19 @@ def _split_deps(value: str) -> list[str]:
     return list(dict.fromkeys(i for i in cleaned if i.lower() not in _NONE_WORDS))
 
 
-def _split_touches(value: str) -> list[str]:
-    """Raw touch items: code spans win over prose; `[notes]` and a bare `read-only` drop out."""
-    items: list[str] = []
+def _split_touches(value: str) -> list[tuple[str, bool]]:
+    """Raw touch items, each with whether it was a code span: code spans win over prose;
+    `[notes]` and a bare `read-only` drop out."""
+    items: list[tuple[str, bool]] = []
     spans: list[str] = []
     prose = ""
     for token in _TOUCH_TOKEN_RE.finditer(value.replace("\n", ",") + ","):
         text = token.group()
         if text == ",":
             if spans:
-                items += spans
+                items += ((span, True) for span in spans)
             elif prose.strip().lower() not in _NONE_WORDS:
-                items.append(prose.strip())
+                items.append((prose.strip(), False))
             spans, prose = [], ""
         elif token.group(1):
             spans.append(_unquote(text))
