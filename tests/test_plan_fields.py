@@ -203,3 +203,9 @@ def test_a_path_with_a_space_in_backticks_is_one_touch() -> None:
     plan = parse_plan(t02("- **Touches:** `docs/my notes.md`, src/"))
 
     assert plan.task("T02").touches == ("docs/my notes.md", "src/")
+
+
+def test_a_character_class_in_a_touch_is_a_glob_not_a_note() -> None:
+    plan = parse_plan(t02("- **Touches:** src/[ab].py, [read-only analysis] `lib/[cd].py`"))
+
+    assert plan.task("T02").touches == ("src/[ab].py", "lib/[cd].py")

@@ -52,8 +52,11 @@ FIELD_RE = re.compile(
 )
 _NONE_WORDS = frozenset({"", "none", "-", "\u2014", "\u2013", "n/a", "read-only", "readonly"})
 _BOOLS = {"true": True, "yes": True, "false": False, "no": False}
-# Touches items: a code span, a [bracketed note], a comma, or plain text.
-_TOUCH_TOKEN_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)|\[[^\]]*\]|,|[^,`\[]+|[`\[]", re.S)
+# Touches items: a code span, a [bracketed note] (not glued to a path: `src/[ab].py` is a glob),
+# a comma, or plain text.
+_TOUCH_TOKEN_RE = re.compile(
+    r"(`+)(.+?)(?<!`)\1(?!`)|(?<![^\s,])\[[^\]]*\]|,|[^,`\[]+|[`\[]", re.S
+)
 _COMMENT_RE = re.compile(r"\([^)]*\)")  # "S (1 hour)", "T00 (if brownfield)"
 _FIELD_INDENT = "  "
 MAX_PLAN_TASKS = 5_000  # far beyond any plan a team reviews; keeps every command interactive
