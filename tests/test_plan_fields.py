@@ -108,6 +108,10 @@ WARNINGS = {
     "known field under a heading": (
         T01 + "\n## Notes\n- **Effort:** XL\n", 8,
         "field **Effort:** is under no task (a heading ends the task above it), so it is ignored"),
+    "a known field indented under another": (
+        t02("- **Touches:** `b.py`", "- **Brief:** use the cache", "    - **Depends on:** T01"), 9,
+        "T02: this **Depends on:** line is indented under **Brief:** (line 8), so it is part of "
+        "that value"),
     "task-like heading without fields": (
         T01 + "\n## Q3: roadmap\n\nlater\n", 7, "heading looks like task Q3, which is not a task"),
 }

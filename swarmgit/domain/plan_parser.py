@@ -199,9 +199,24 @@ class _Scanner:
         key = FIELD_KEYS.get(field_key(name), "extra")
         if key == "extra" and (note := unknown_field(name, line, self.current.id)) is not None:
             self.notes.append(note)
+        self._fields_within(name, line, end)
         value = _join_value(field["value"], self.lines[line:end])
         self.fields.append(FieldLine(name, key, line, end, value))
         return end
+
+    def _fields_within(self, name: str, line: int, end: int) -> None:
+        """Warn about known-field lines indented under field `name` (lines line+1..end), which
+        read as part of its value; fenced code in the value is left alone."""
+        assert self.current is not None
+        values = self.lines[line:end]
+        for offset, kind in enumerate(kinds([value.lstrip() for value in values])):
+            inner = FIELD_RE.match(values[offset]) if kind is Kind.TEXT else None
+            if inner and field_key(inner["name"]) in FIELD_KEYS:
+                self.notes.append(Note(
+                    line + offset + 1,
+                    f"{self.current.id}: this **{inner['name'].strip()}:** line is indented under "
+                    f"**{name}:** (line {line}), so it is part of that value: if it is a field, "
+                    "indent it like the task's other fields", "warning", self.current.id))
 
     def _stray_field(self, name: str, line: int) -> None:
         """A field line under no task: an error before the first task or right after a task
