@@ -153,4 +153,4 @@ def load_config(repo_root: Path) -> Config:
     path = repo_root / CONFIG_FILE
     if not path.is_file():
         return Config()
-    return parse_config(read_user_text(path), str(path))
+    return parse_config(read_user_text(path).removeprefix("\ufeff"), str(path))  # BOM: Notepad

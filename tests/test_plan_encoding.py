@@ -74,6 +74,16 @@ def test_latin1_config_is_refused_with_file_and_byte_offset(tmp_path: Path) -> N
     assert re.search(expected, result.output), result.output
 
 
+def test_a_bom_before_the_config_is_read_past(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, PLAN.encode("utf-8"))
+    (repo / ".swarm.toml").write_bytes("\ufeff[concurrency]\r\nmax_paralel = 3\r\n".encode("utf-8"))
+
+    result = swarm(repo, "plan", "check", "t")
+
+    assert result.exit_code == 2, result.output
+    assert "key concurrency.max_paralel: Extra inputs are not permitted" in result.output
+
+
 def test_a_plan_over_the_byte_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
     task = task_md("T01", "app", touches="`src/app.py`")
     repo = _repo(tmp_path, (task + "\nfiller line\n" * (MAX_PLAN_BYTES // 12)).encode("utf-8"))
