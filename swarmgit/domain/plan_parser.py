@@ -163,10 +163,21 @@ class _Scanner:
             elif content.strip():
                 self._other(content, i)
         self._close()
-        ids = {block.id for block in self.blocks}
-        self.notes += (heading_task(title, line, line in self.fields_under)
-                       for line, title in self.headed if heading_task_id(title) not in ids)
+        self.notes += self._heading_tasks()
         return PlanOutline(tuple(self.blocks), tuple(self.stray), tuple(self.notes))
+
+    def _heading_tasks(self) -> list[Note]:
+        """Notes on headings written like a task: with fields under them always; without,
+        when the id is shaped like the plan's own (`T9` beside `T01`, not `P0` beside it)."""
+        ids = {block.id for block in self.blocks}
+        prefixes = {_id_prefix(task_id) for task_id in ids}
+        notes = []
+        for line, title in self.headed:
+            task_id = heading_task_id(title) or ""
+            with_fields = line in self.fields_under
+            if task_id not in ids and (with_fields or _id_prefix(task_id) in prefixes):
+                notes.append(heading_task(title, line, with_fields))
+        return notes
 
     def _close(self) -> None:
         if self.current is not None:
@@ -244,6 +255,10 @@ class _Scanner:
             note = stray_line(content, line, self.current.id, inside)
         if note is not None:
             self.notes.append(note)
+
+
+def _id_prefix(task_id: str) -> str:
+    return task_id.rstrip("0123456789_-").upper()
 
 
 def _continuation_end(lines: Sequence[str], start: int, column: int) -> int:
