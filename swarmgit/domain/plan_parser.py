@@ -210,7 +210,8 @@ class _Scanner:
         key = FIELD_KEYS.get(field_key(name), "extra")
         if key == "extra" and (note := unknown_field(name, line, self.current.id)) is not None:
             self.notes.append(note)
-        self._fields_within(name, line, end)
+        if end > line:
+            self._fields_within(name, line, end)
         value = _join_value(field["value"], self.lines[line:end])
         self.fields.append(FieldLine(name, key, line, end, value))
         return end
