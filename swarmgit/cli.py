@@ -165,8 +165,10 @@ def plan_check_cmd(track: str | None) -> int:
     """Parse plan.md: errors (exit 2), warnings, and the lock plan.
 
     Errors name the file and line: duplicate ids, unknown deps, cycles, bad effort, touches
-    that escape the repo, write tasks without touches. Warnings: over-broad touches, tasks
-    that can never run in parallel, write-shared tasks, missing acceptance.
+    that escape the repo, write tasks without touches, near misses of a field ("did you mean
+    **Depends on:**?"), task lines that do not parse. Warnings: lines kept but not understood
+    (unknown fields), over-broad touches, tasks that can never run in parallel, write-shared
+    tasks, missing acceptance.
 
     Example: git swarm plan check redis
     """

@@ -171,4 +171,4 @@ def load_config(repo_root: Path) -> Config:
     if not path.is_file():
         raise InvalidInput([Diagnostic(str(path), None, "is not a file: remove it, or make it the "
                                        "config file (`git swarm init` writes one)")])
-    return parse_config(read_user_text(path), str(path))
+    return parse_config(read_user_text(path).removeprefix("\ufeff"), str(path))  # BOM: Notepad

@@ -40,7 +40,8 @@ def test_implement_reads_a_report_cut_mid_character_and_warns(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert _statuses(repo) == {"T01": "done"}
     assert "not valid UTF-8 at byte 20 of " in result.output
-    assert _warnings(repo) == [f"not valid UTF-8 at byte 20 of {report_file(repo)} (bad bytes read as U+FFFD)"]
+    warning = f"not valid UTF-8 at byte 20 of {report_file(repo)} (bad bytes read as U+FFFD)"
+    assert _warnings(repo) == [warning]
     saved = (repo / "swarm/tracks/t/reports/T01.md").read_text(encoding="utf-8")
     assert "**Status:** done" in saved
 
@@ -63,3 +64,16 @@ def test_resume_after_a_kill_reads_the_cut_report_too(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert _statuses(repo) == {"T01": "done"}
     assert _warnings(repo) == [f"not valid UTF-8 at byte 20 of {report} (bad bytes read as U+FFFD)"]
+
+
+def test_shared_context_with_latin1_bytes_still_briefs_the_next_task(tmp_path: Path) -> None:
+    note = "printf -- '- T01: caf\\351 is ready\\n' >> \"$SWARM_SHARED_CONTEXT\""
+    brief = "grep -q 'caf\ufffd is ready' \"$SWARM_BRIEF\" && " + WORK.replace("T01", "T02")
+    plan = (task_md("T01", "note", touches="read-only", runs=(note,))
+            + task_md("T02", "app", deps="T01", touches="`src/app.py`", runs=(brief,)))
+    repo = track_repo(tmp_path / "r", plan, config=CONFIG)
+
+    result = swarm(repo, "implement", "t")
+
+    assert result.exit_code == 0, result.output
+    assert _statuses(repo) == {"T01": "done", "T02": "done"}

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from swarmgit.domain.plan_parser import parse_plan
+from swarmgit.errors import InvalidInput
 from tests.gitutil import git
 from tests.swarmrepo import swarm, track_repo
 
@@ -37,10 +38,18 @@ ERRORS = {
         t02("- **Dependency:** T01", "- **Touches:** `b.py`"), 7, "did you mean **Depends on:**?"),
     "run together": (
         t02("- **DependsOn:** T01", "- **Touches:** `b.py`"), 7, "did you mean **Depends on:**?"),
+    "another word for Depends on": (
+        t02("- **Blocked by:** T01", "- **Touches:** `b.py`"), 7, "did you mean **Depends on:**?"),
+    "another word for Touches": (
+        t02("- **Files:** `b.py`"), 7, "did you mean **Touches:**?"),
     "not bold": (
         t02("- Depends on: T01", "- **Touches:** `b.py`"), 7,
         "T02: this line looks like the **Depends on:** field but is not written as one, so it "
         "would be ignored: write `- **Depends on:** value`"),
+    "plain Dependencies": (
+        t02("- Dependencies: T01", "- **Touches:** `b.py`"), 7, "looks like the **Depends on:** field"),
+    "no space after the dash": (
+        t02("-**Depends on:** T01", "- **Touches:** `b.py`"), 7, "looks like the **Depends on:** field"),
     "no colon": (
         t02("- **Depends on** T01", "- **Touches:** `b.py`"), 7, "looks like the **Depends on:** field"),
     "space inside the bold": (
@@ -53,6 +62,8 @@ ERRORS = {
         "path its own, like `src/a.py`, `src/b.py`"),
     "two paths in one code span": (
         t02("- **Touches:** `src/a.py, src/b.py`"), 7, "touch 'src/a.py, src/b.py' holds a comma"),
+    "two paths without a comma": (
+        t02("- **Touches:** src/a.py src/b.py"), 7, "touch 'src/a.py src/b.py' holds a space"),
     "unclosed backtick in run": (
         t02("- **Touches:** `b.py`", "- **Run:** `make test"), 8,
         "T02: Run '`make test' has a backtick that closes no code span, so the shell would run it "
@@ -64,6 +75,9 @@ ERRORS = {
     "truncated task line": (
         T01 + "- [ ] **T0", 6,
         "task line does not parse, so the task would be dropped: the line is cut off"),
+    "numbered task line": (
+        T01 + "2. [ ] **T02**: two\n   - **Touches:** `b.py`\n", 6,
+        "task line does not parse, so the task would be dropped: did you mean `- [ ] **T02**: two`?"),
     "task id not in bold": (
         T01 + "- [ ] T02: two\n  - **Touches:** `b.py`\n", 6,
         "task line does not parse, so the task would be dropped: did you mean `- [ ] **T02**: two`?"),
@@ -94,8 +108,12 @@ WARNINGS = {
     "known field under a heading": (
         T01 + "\n## Notes\n- **Effort:** XL\n", 8,
         "field **Effort:** is under no task (a heading ends the task above it), so it is ignored"),
+    "a known field indented under another": (
+        t02("- **Touches:** `b.py`", "- **Brief:** use the cache", "    - **Depends on:** T01"), 9,
+        "T02: this **Depends on:** line is indented under **Brief:** (line 8), so it is part of "
+        "that value"),
     "task-like heading without fields": (
-        T01 + "\n## Q3: roadmap\n\nlater\n", 7, "heading looks like task Q3, which is not a task"),
+        T01 + "\n## T9: roadmap\n\nlater\n", 7, "heading looks like task T9, which is not a task"),
 }
 
 
@@ -120,14 +138,21 @@ def test_unknown_fields_are_kept_and_case_and_spacing_variants_are_read() -> Non
     assert [w.line for w in plan.warnings] == [7]
 
 
+def test_a_name_close_in_spelling_but_not_in_meaning_is_only_unknown() -> None:
+    plan = parse_plan(t02("- **Touches:** `b.py`", "- **Dependents:** T03"))
+
+    [warning] = plan.warnings
+    assert "unknown field **Dependents:** is kept" in warning.message
+
+
 def test_fields_swarmgit_writes_itself_give_no_warning() -> None:
     plan = parse_plan(t02("- **Touches:** `b.py`", "- **Status:** done", "- **Dedup key:** b.py|x"))
 
     assert plan.warnings == ()
 
 
-def test_a_heading_that_names_a_real_task_is_a_heading() -> None:
-    plan = parse_plan("## T01: one\n\n" + T01)
+def test_a_heading_that_names_a_real_task_or_no_task_like_id_is_a_heading() -> None:
+    plan = parse_plan("## T01: one\n\n" + T01 + "\n## P0 - must have\n\n## Q3: later\n")
 
     assert plan.ids == ("T01",) and plan.warnings == ()
 
@@ -142,6 +167,49 @@ def test_balanced_backticks_in_run_are_the_users_command() -> None:
 def test_fields_of_a_task_line_that_does_not_parse_are_not_given_to_the_task_above() -> None:
     text = T01 + "- [ ] T02: two\n  - **Touches:** `b.py`\n  - **Effort:** XL\n"
 
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(InvalidInput) as caught:
         parse_plan(text)
-    assert [d.line for d in caught.value.diagnostics] == [4]  # type: ignore[attr-defined]
+    assert [d.line for d in caught.value.diagnostics] == [4]
+
+
+def test_plan_check_shows_the_warnings_beside_the_errors(tmp_path: Path) -> None:
+    body = t02("- **Notes:** x", "- **Depend on:** T01", "- **Touches:** `b.py`")
+
+    code, output = plan_check(tmp_path, body)
+
+    assert code == 2, output
+    assert "plan.md:7: warning: T02: unknown field **Notes:** is kept" in output
+    assert "plan.md:8: error: T02: unknown field **Depend on:** would be ignored" in output
+
+
+def test_implement_shows_the_plan_warnings_before_it_runs(tmp_path: Path) -> None:
+    run = "- **Run:** `echo 'x = 2' > src/app.py`"
+    plan = "- [ ] **T01**: one\n  - **Touches:** `src/app.py`\n  - **Notes:** ask ops\n  " + run + "\n"
+    repo = track_repo(tmp_path / "r", plan, config="[gates]\nthreshold = 0.0\n")
+
+    result = swarm(repo, "implement", "t")
+
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith("swarm/tracks/t/plan.md:5: warning: T01: unknown field **Notes:** is kept")
+
+
+def test_a_bold_task_line_whose_id_is_not_an_id_is_an_error() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_plan(T01 + "- [ ] **02**: two\n")
+
+    [error] = caught.value.diagnostics
+    assert (error.line, error.level) == (4, "error")
+    assert "write `- [ ] **T01**: title` (the id in bold" in error.message
+
+
+def test_a_path_with_a_space_in_backticks_is_one_touch() -> None:
+    plan = parse_plan(t02("- **Touches:** `docs/my notes.md`, src/"))
+
+    assert plan.task("T02").touches == ("docs/my notes.md", "src/")
+
+
+def test_a_character_class_in_a_touch_is_a_glob_not_a_note() -> None:
+    plan = parse_plan(t02("- **Touches:** src/[ab].py, [read-only analysis] `lib/[cd].py`"))
+
+    assert plan.task("T02").touches == ("src/[ab].py", "lib/[cd].py")

@@ -174,3 +174,13 @@ def test_a_multi_line_status_becomes_one_line() -> None:
     assert render_status(text, {"T01": Status.DONE}) == (
         "- [x] **T01**: a\n  - **Status:** done\n  - **Touches:** `a.py`\n"
     )
+
+
+def test_a_status_line_is_shaped_like_the_last_field_so_it_never_continues_it() -> None:
+    text = "- [ ] **T01**: a\n\t- **Effort:** XL\n  - **Touches:** `a.py`\n"  # tab, then spaces
+
+    once = render_status(text, {"T01": Status.DONE})
+
+    assert once == "- [x] **T01**: a\n\t- **Effort:** XL\n  - **Touches:** `a.py`\n  - **Status:** done\n"
+    assert render_status(once, {"T01": Status.DONE}) == once
+    assert parse_plan(once).task("T01").touches == ("a.py",)

@@ -88,6 +88,8 @@ def implement(ws: Workspace, track: str | None, echo: Echo) -> int:
     gates approved, 1 otherwise (each reason is printed)."""
     track_id = resolve_track(ws, track)
     echo = redacting(echo, ws.secrets)
+    for warning in read_plan(ws, track_id)[0].warnings:  # what `plan check` would say
+        echo(warning.render())
     notify = notifier(ws.config.notify.command, track_id, ws.root, ws.config.notify.timeout_seconds,
                       ws.secrets)
     outcome = implement_track(ws, track_id, tee(progress_printer(echo, ws.secrets), notify),

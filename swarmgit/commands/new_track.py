@@ -30,7 +30,7 @@ from swarmgit.engine.planner import (
 from swarmgit.engine.repo_digest import read_digest, tracked_at_head
 from swarmgit.engine.workspace import Workspace, check_track_id, slugify
 from swarmgit.errors import UsageError
-from swarmgit.fsutil import write_atomic
+from swarmgit.fsutil import read_user_text, write_atomic
 
 TRACK_DOCUMENTS = ("PRD.md", "spec.md", "plan.md")
 USER_TEMPLATES = Path("swarm") / "templates"
@@ -55,7 +55,7 @@ class Planning:
 def _template(ws: Workspace, name: str) -> str:
     override = ws.root / USER_TEMPLATES / name
     if override.is_file():
-        return override.read_text(encoding="utf-8")
+        return read_user_text(override, str(override.relative_to(ws.root)))
     return resources.files("swarmgit.templates").joinpath(name).read_text("utf-8")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from swarmgit.domain.plan import Plan
+from swarmgit.domain.plan import Plan, Task
 from swarmgit.domain.scheduler import Limits, topological_order
 from swarmgit.domain.simulate import simulate
 
@@ -119,11 +119,12 @@ def _ascii(plan: Plan, deps: list[tuple[str, str]], locks: list[tuple[str, str]]
         lock_after[b].append(a)
     width = max((len(task_id) for task_id in plan.ids), default=0)
     lines = ["X  <-- Y: X depends on Y.  X  <.. Y (lock): X runs after Y, their touches overlap."]
+    by_level: dict[int, list[Task]] = {}
+    for task in plan.tasks:  # grouped once: a long chain has as many levels as tasks
+        by_level.setdefault(level[task.id], []).append(task)
     for current in range(max(level.values(), default=-1) + 1):
         lines.append(f"level {current}")
-        for task in plan.tasks:
-            if level[task.id] != current:
-                continue
+        for task in by_level[current]:
             title = task.title
             if len(title) > _TITLE_WIDTH:
                 title = title[: _TITLE_WIDTH - 3] + "..."

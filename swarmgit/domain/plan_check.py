@@ -120,9 +120,10 @@ def plan_warnings(plan: Plan, tracked_files: Sequence[str] | None = None) -> lis
                 f"{task.id} has no acceptance criteria: add `- **Acceptance:** ...` so the "
                 "agent and the reviewer know when it is done"
             )))
-    ancestors = _ancestors(plan)
+    bit = {task.id: 1 << n for n, task in enumerate(plan.tasks)}
+    ancestors = _ancestors(plan, bit)
     for pair in overlaps(plan):
-        if pair.first in ancestors[pair.second] or pair.second in ancestors[pair.first]:
+        if ancestors[pair.second] & bit[pair.first] or ancestors[pair.first] & bit[pair.second]:
             continue
         if pair.first_touch == pair.second_touch:
             where = f"both touch {pair.first_touch}"
@@ -174,10 +175,11 @@ def _top_folder_sizes(tracked: Sequence[str]) -> Counter[str]:
     return Counter(path.split("/", 1)[0] for path in tracked if "/" in path)
 
 
-def _ancestors(plan: Plan) -> dict[str, frozenset[str]]:
-    """Each task's transitive dependencies (unknown deps and cycles are simply left out)."""
+def _ancestors(plan: Plan, bit: dict[str, int]) -> dict[str, int]:
+    """Each task's transitive dependencies as a bitmask of `bit`s (unknown deps and cycles are
+    simply left out). Bitmasks keep a long dependency chain small in memory."""
     deps = {task.id: [d for d in task.deps if d != task.id] for task in plan.tasks}
-    result: dict[str, frozenset[str]] = {}
+    result: dict[str, int] = {}
     for start in deps:
         stack = [(start, iter(deps[start]))]
         visiting = {start}
@@ -186,8 +188,10 @@ def _ancestors(plan: Plan) -> dict[str, frozenset[str]]:
             dep = next(pending, None)
             if dep is None:
                 stack.pop()
-                below = (d for d in deps[node] if d in result)
-                result[node] = frozenset(deps[node]).union(*(result[d] for d in below))
+                mask = 0
+                for below in deps[node]:
+                    mask |= bit.get(below, 0) | result.get(below, 0)
+                result[node] = mask
             elif dep in deps and dep not in result and dep not in visiting:
                 visiting.add(dep)
                 stack.append((dep, iter(deps[dep])))

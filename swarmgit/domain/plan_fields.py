@@ -4,8 +4,8 @@ The parser reads `- **Name:** value` fields under `- [ ] **T01**: title` lines; 
 would skip. So that nothing is skipped silently, `plan_parser.scan_plan` asks this module about
 each line it does not understand and records a `Note`:
 - an error when running on would do something the user did not write: a near miss of a known
-  field (`**Depend on:**`, `- Touches: a.py`, `**Depends on** T01`: the dependency or touch
-  would be lost), a task line that does not parse (`- [ ] **T0`, `- [ ] T02: title`), a
+  field (`**Depend on:**`, `**Blocked by:**`, `- Touches: a.py`, `**Depends on** T01`: the
+  dependency or touch would be lost), a task line that does not parse (`- [ ] **T0`, `- [ ] T02: title`), a
   heading written as a task (`### T02: title`) with fields under it;
 - a warning for text that is kept or harmless but not understood: an unknown field (kept in
   `Task.extra`), a line inside a task's block that is not a field, a heading that looks like a
@@ -38,15 +38,21 @@ FIELD_NAMES = {
 }  # fmt: skip
 # Fields swarmgit itself writes into plan.md beside the known ones: kept without a warning.
 WRITTEN_EXTRAS = frozenset({"status", "dedup key"})
+# Other words for the two fields whose loss changes what runs (order and locks): an error.
+_SYNONYMS = {
+    "blocked by": "deps", "requires": "deps", "prerequisites": "deps", "after": "deps",
+    "files": "touches", "paths": "touches", "writes": "touches", "write set": "touches",
+}  # fmt: skip
+_DISTINCT = frozenset({"dependents"})  # close in spelling, not in meaning
 
 ID_PATTERN = r"[A-Za-z][A-Za-z_]*-?\d[A-Za-z0-9_-]*"
 _SIMILAR = 0.75  # difflib ratio from which an unknown field name is taken for a known one
-_CHECKBOX_RE = re.compile(r"^[ \t]*[-*+][ \t]*\[[ \t]*[xX]?[ \t]*\][ \t]*(?P<rest>.*)$")
+_CHECKBOX_RE = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]*\[[ \t]*[xX]?[ \t]*\][ \t]*(?P<rest>.*)$")
 _ID_TITLE_RE = re.compile(
     rf"^(?:\*\*|__)?(?P<id>{ID_PATTERN})(?:\*\*|__)?[ \t]*(?:[:\u2014\u2013]|-[ \t]|$)[ \t]*"
     r"(?P<title>.*)$"
 )
-_BULLET_RE = re.compile(r"^[ \t]*(?:[-*+](?:[ \t]+|$))?")
+_BULLET_RE = re.compile(r"^[ \t]*[-*+]?[ \t]*")
 _LABEL_COLON_RE = re.compile(r"^[*_]{0,3}[ \t]*(?P<name>[A-Za-z][A-Za-z _-]{0,39}?)[ \t]*[*_]{0,3}[ \t]*:")
 _LABEL_BOLD_RE = re.compile(r"^[*_]{1,3}[ \t]*(?P<name>[A-Za-z][A-Za-z _-]{0,39}?)[ \t]*[*_]{1,3}")
 _FORMAT = "fields are written `- **Name:** value`, indented under their task"
@@ -70,6 +76,10 @@ def field_key(name: str) -> str:
 def near_miss(name: str) -> str | None:
     """The known field an unknown name most likely means (`Depend on` -> `Depends on`)."""
     key = field_key(name)
+    if key in _SYNONYMS:
+        return FIELD_NAMES[_SYNONYMS[key]]
+    if key in _DISTINCT:
+        return None
     squashed = re.sub(r"[^a-z]", "", key)
     for known, slot in FIELD_KEYS.items():
         if squashed == known.replace(" ", ""):

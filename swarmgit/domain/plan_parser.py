@@ -2,15 +2,18 @@
 
 A task is a checkbox line `- [ ] **T03**: title`; its fields are the bullet lines
 `- **Name:** value` indented under it. A field's value continues over the following lines
-indented at least as deep as its bold name (a multi-line Brief or Acceptance). Everything else
-(headings, prose, tables, fenced code) is ignored; a markdown heading ends the task above it.
+indented at least as deep as its bold name (a multi-line Brief or Acceptance). Headings, prose,
+tables and fenced code (found by `markdown`) are not tasks; a heading ends the task above it.
 A field line under no task is an error before the first task or right after a task
-(mis-indented), and prose in a section that follows a heading.
+(mis-indented), and prose in a section that follows a heading. Nothing is dropped silently: a
+line that looks meant as a task or field but is not one is an error or a warning (`plan_fields`).
 
 Contracts:
 - `parse_plan` raises `InvalidInput` carrying every problem found, each with the plan's path,
   the 1-based line and what to do; it never returns a plan with duplicate ids, unknown deps,
   dependency cycles, bad values, or write tasks without touches.
+- `parse_plan` refuses a plan over MAX_PLAN_TASKS tasks or MAX_PLAN_BYTES characters; its
+  warnings (lines kept but not understood) are `Plan.warnings`.
 - `parse_plan(render_task(t))` gives back `t` for any task the parser could have produced.
 - `scan_plan` is the line-level outline the status renderer edits (it validates nothing).
 """
@@ -49,8 +52,11 @@ FIELD_RE = re.compile(
 )
 _NONE_WORDS = frozenset({"", "none", "-", "\u2014", "\u2013", "n/a", "read-only", "readonly"})
 _BOOLS = {"true": True, "yes": True, "false": False, "no": False}
-# Touches items: a code span, a [bracketed note], a comma, or plain text.
-_TOUCH_TOKEN_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)|\[[^\]]*\]|,|[^,`\[]+|[`\[]", re.S)
+# Touches items: a code span, a [bracketed note] (not glued to a path: `src/[ab].py` is a glob),
+# a comma, or plain text.
+_TOUCH_TOKEN_RE = re.compile(
+    r"(`+)(.+?)(?<!`)\1(?!`)|(?<![^\s,])\[[^\]]*\]|,|[^,`\[]+|[`\[]", re.S
+)
 _COMMENT_RE = re.compile(r"\([^)]*\)")  # "S (1 hour)", "T00 (if brownfield)"
 _FIELD_INDENT = "  "
 MAX_PLAN_TASKS = 5_000  # far beyond any plan a team reviews; keeps every command interactive
@@ -121,79 +127,139 @@ def _indent_of(content: str) -> int:
 
 def scan_plan(text: str) -> PlanOutline:
     """The task blocks and stray field lines of a plan, by line number (a leading BOM is
-    skipped)."""
-    lines = [line_content(line) for line in split_lines(text.removeprefix(BOM))]
-    marks = kinds(lines)
-    blocks: list[TaskBlock] = []
-    stray: list[StrayField] = []
-    notes: list[Note] = []
-    headed: list[tuple[int, str]] = []  # headings written like a task: (line, title)
-    fields_under: set[int] = set()  # lines of those with field lines in their section
-    section: tuple[int, str] | None = None  # the heading whose section this is, until a task
-    dropped = False  # after a task line that does not parse: its fields are reported with it
-    current: TaskBlock | None = None
-    fields: list[FieldLine] = []
+    skipped), and notes on the lines it does not understand."""
+    return _Scanner([line_content(line) for line in split_lines(text.removeprefix(BOM))]).run()
 
-    def close() -> None:
-        nonlocal current
-        if current is not None:
-            blocks.append(replace(current, fields=tuple(fields)))
-        current = None
-        fields.clear()
 
-    i = 0
-    while i < len(lines):
-        content, kind = lines[i], marks[i]
-        i += 1
-        if kind is Kind.HEADING:
-            close()
-            dropped = False
-            found = heading(content)
-            section = (i, found.title) if found and heading_task_id(found.title) else None
-            if section is not None:
-                headed.append(section)
-        elif kind is not Kind.TEXT:
-            continue  # fenced code is prose
-        elif header := HEADER_RE.match(content):
-            close()
-            section, dropped = None, False
-            checked = header["mark"] != " "
-            current = TaskBlock(header["id"], header["title"], checked, i, _width(header["indent"]))
-        elif field := FIELD_RE.match(content):
-            name = field["name"].strip()
-            if current is None or _width(field["indent"]) <= current.indent:
-                if current is None and dropped:
-                    continue
-                if current is None and section is not None:
-                    fields_under.add(section[0])  # reported with the heading
-                    continue
-                if current is not None or not blocks:
-                    stray.append(StrayField(name, i, current))
-                elif field_key(name) in FIELD_KEYS:
-                    notes.append(Note(i, f"field **{name}:** is under no task (a heading ends "
+class _Scanner:
+    """One pass over a plan's lines for `scan_plan`; each method handles one kind of line."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.blocks: list[TaskBlock] = []
+        self.stray: list[StrayField] = []
+        self.notes: list[Note] = []
+        self.current: TaskBlock | None = None
+        self.fields: list[FieldLine] = []
+        self.headed: list[tuple[int, str]] = []  # headings written like a task: (line, title)
+        self.fields_under: set[int] = set()  # those of them with field lines in their section
+        self.section: int | None = None  # the task-like heading whose section this is
+        self.dropped = False  # after a task line that does not parse: its fields go with it
+
+    def run(self) -> PlanOutline:
+        marks = kinds(self.lines)
+        i = 0
+        while i < len(self.lines):
+            content, kind = self.lines[i], marks[i]
+            i += 1
+            if kind is Kind.HEADING:
+                self._heading(content, i)
+            elif kind is not Kind.TEXT:
+                continue  # fenced code is prose
+            elif header := HEADER_RE.match(content):
+                self._task(header, i)
+            elif field := FIELD_RE.match(content):
+                i = self._field(field, content, i)
+            elif content.strip():
+                self._other(content, i)
+        self._close()
+        self.notes += self._heading_tasks()
+        return PlanOutline(tuple(self.blocks), tuple(self.stray), tuple(self.notes))
+
+    def _heading_tasks(self) -> list[Note]:
+        """Notes on headings written like a task: with fields under them always; without,
+        when the id is shaped like the plan's own (`T9` beside `T01`, not `P0` beside it)."""
+        ids = {block.id for block in self.blocks}
+        prefixes = {_id_prefix(task_id) for task_id in ids}
+        notes = []
+        for line, title in self.headed:
+            task_id = heading_task_id(title) or ""
+            with_fields = line in self.fields_under
+            if task_id not in ids and (with_fields or _id_prefix(task_id) in prefixes):
+                notes.append(heading_task(title, line, with_fields))
+        return notes
+
+    def _close(self) -> None:
+        if self.current is not None:
+            self.blocks.append(replace(self.current, fields=tuple(self.fields)))
+        self.current = None
+        self.fields = []
+
+    def _heading(self, content: str, line: int) -> None:
+        self._close()
+        self.dropped = False
+        found = heading(content)
+        self.section = line if found and heading_task_id(found.title) else None
+        if found and self.section is not None:
+            self.headed.append((line, found.title))
+
+    def _task(self, header: re.Match[str], line: int) -> None:
+        self._close()
+        self.section, self.dropped = None, False
+        checked = header["mark"] != " "
+        self.current = TaskBlock(header["id"], header["title"], checked, line,
+                                 _width(header["indent"]))
+
+    def _field(self, field: re.Match[str], content: str, line: int) -> int:
+        """Record a field line; returns the index after its continuation lines."""
+        name = field["name"].strip()
+        if self.current is None or _width(field["indent"]) <= self.current.indent:
+            self._stray_field(name, line)
+            return line
+        end = _continuation_end(self.lines, line, _width(content[: field.start("name") - 2]))
+        key = FIELD_KEYS.get(field_key(name), "extra")
+        if key == "extra" and (note := unknown_field(name, line, self.current.id)) is not None:
+            self.notes.append(note)
+        if end > line:
+            self._fields_within(name, line, end)
+        value = _join_value(field["value"], self.lines[line:end])
+        self.fields.append(FieldLine(name, key, line, end, value))
+        return end
+
+    def _fields_within(self, name: str, line: int, end: int) -> None:
+        """Warn about known-field lines indented under field `name` (lines line+1..end), which
+        read as part of its value; fenced code in the value is left alone."""
+        assert self.current is not None
+        values = self.lines[line:end]
+        for offset, kind in enumerate(kinds([value.lstrip() for value in values])):
+            inner = FIELD_RE.match(values[offset]) if kind is Kind.TEXT else None
+            if inner and field_key(inner["name"]) in FIELD_KEYS:
+                self.notes.append(Note(
+                    line + offset + 1,
+                    f"{self.current.id}: this **{inner['name'].strip()}:** line is indented under "
+                    f"**{name}:** (line {line}), so it is part of that value: if it is a field, "
+                    "indent it like the task's other fields", "warning", self.current.id))
+
+    def _stray_field(self, name: str, line: int) -> None:
+        """A field line under no task: an error before the first task or right after a task
+        (mis-indented); in a section that follows a heading, prose unless it is a known field
+        (a warning) or the heading looks like a task (reported with the heading)."""
+        if self.current is None and self.dropped:
+            return
+        if self.current is None and self.section is not None:
+            self.fields_under.add(self.section)
+        elif self.current is not None or not self.blocks:
+            self.stray.append(StrayField(name, line, self.current))
+        elif field_key(name) in FIELD_KEYS:
+            self.notes.append(Note(line, f"field **{name}:** is under no task (a heading ends "
                                          "the task above it), so it is ignored", "warning"))
-                continue
-            end = _continuation_end(lines, i, _width(content[: field.start("name") - 2]))
-            key = FIELD_KEYS.get(field_key(name), "extra")
-            if key == "extra" and (note := unknown_field(name, i, current.id)) is not None:
-                notes.append(note)
-            fields.append(FieldLine(name, key, i, end, _join_value(field["value"], lines[i:end])))
-            i = end
-        elif content.strip():
-            note = malformed_task(content, i)
-            if note is not None:
-                close()
-                dropped = True
-            elif current is not None:
-                inside = _indent_of(content) > current.indent
-                note = stray_line(content, i, current.id, inside)
-            if note is not None:
-                notes.append(note)
-    close()
-    ids = {block.id for block in blocks}
-    notes += (heading_task(title, line, line in fields_under) for line, title in headed
-              if heading_task_id(title) not in ids)
-    return PlanOutline(tuple(blocks), tuple(stray), tuple(notes))
+
+    def _other(self, content: str, line: int) -> None:
+        """A line that is no task, field or heading: a task line that does not parse, or text
+        after a task (see `plan_fields.stray_line`)."""
+        note = malformed_task(content, line)
+        if note is not None:
+            self._close()
+            self.dropped = True
+        elif self.current is not None:
+            inside = _indent_of(content) > self.current.indent
+            note = stray_line(content, line, self.current.id, inside)
+        if note is not None:
+            self.notes.append(note)
+
+
+def _id_prefix(task_id: str) -> str:
+    return task_id.rstrip("0123456789_-").upper()
 
 
 def _continuation_end(lines: Sequence[str], start: int, column: int) -> int:
@@ -224,13 +290,13 @@ _Report = Callable[[FieldLine, str], None]
 
 
 def parse_plan(text: str, path: str = "plan.md") -> Plan:
-    """Parse and validate plan.md text. Raises InvalidInput listing every problem found; lines
-    kept but not understood come back as `Plan.warnings`."""
+    """Parse and validate plan.md text. Raises InvalidInput listing every problem found (and
+    the warnings); lines kept but not understood come back as `Plan.warnings`."""
     if len(text) > MAX_PLAN_BYTES:
-        raise InvalidInput([Diagnostic(path, None, _too_big(f"{len(text)} characters"))])
+        raise InvalidInput([too_large(path, f"{len(text)} characters")])
     outline = scan_plan(text)
     if len(outline.blocks) > MAX_PLAN_TASKS:
-        raise InvalidInput([Diagnostic(path, None, _too_big(f"{len(outline.blocks)} tasks"))])
+        raise InvalidInput([too_large(path, f"{len(outline.blocks)} tasks")])
     notes = [Diagnostic(path, n.line, n.message, n.level, n.task) for n in outline.notes]
     problems = [_stray_problem(path, stray) for stray in outline.stray]
     problems += [note for note in notes if note.level == "error"]
@@ -241,15 +307,17 @@ def parse_plan(text: str, path: str = "plan.md") -> Plan:
         problems.extend(found)
     deps_lines = [_deps_line(block) for block in outline.blocks]
     problems.extend(_graph_problems(tasks, deps_lines, path))
-    if problems:
-        raise InvalidInput(sorted(problems, key=lambda d: (d.line or 0, d.message)))
     warnings = tuple(note for note in notes if note.level == "warning")
+    if problems:  # with the warnings, so one run of `plan check` shows everything
+        raise InvalidInput(sorted([*problems, *warnings], key=lambda d: (d.line or 0, d.message)))
     return Plan(tasks=tuple(tasks), path=path, warnings=warnings)
 
 
-def _too_big(size: str) -> str:
-    return (f"the plan is too large ({size}); the limits are {MAX_PLAN_TASKS} tasks and "
-            f"{MAX_PLAN_BYTES // 1_000_000} MB: split the work into several tracks")
+def too_large(path: str, size: str) -> Diagnostic:
+    """The error for a plan over MAX_PLAN_TASKS tasks or MAX_PLAN_BYTES (`size` says which)."""
+    message = (f"the plan is too large ({size}); the limits are {MAX_PLAN_TASKS} tasks and "
+               f"{MAX_PLAN_BYTES} bytes: split the work into several tracks")
+    return Diagnostic(path, None, message)
 
 
 def _stray_problem(path: str, stray: StrayField) -> Diagnostic:
@@ -363,10 +431,14 @@ def _normal_touches(field: FieldLine, value: str, report: _Report) -> Iterator[s
                       "path its own, like `src/a.py`, `src/b.py`")
         return
     seen: set[str] = set()
-    for raw in _split_touches(value):
+    for raw, quoted in _split_touches(value):
         if "," in raw:
             report(field, f"touch {raw!r} holds a comma: give each path its own code span, like "
                           "`src/a.py`, `src/b.py`")
+            continue
+        if not quoted and len(raw.split()) > 1:
+            report(field, f"touch {raw!r} holds a space: separate paths with commas, like "
+                          "`src/a.py`, `src/b.py` (a path with a space goes in backticks)")
             continue
         try:
             touch = normalize_touch(raw)
@@ -402,18 +474,19 @@ def _split_deps(value: str) -> list[str]:
     return list(dict.fromkeys(i for i in cleaned if i.lower() not in _NONE_WORDS))
 
 
-def _split_touches(value: str) -> list[str]:
-    """Raw touch items: code spans win over prose; `[notes]` and a bare `read-only` drop out."""
-    items: list[str] = []
+def _split_touches(value: str) -> list[tuple[str, bool]]:
+    """Raw touch items, each with whether it was a code span: code spans win over prose;
+    `[notes]` and a bare `read-only` drop out."""
+    items: list[tuple[str, bool]] = []
     spans: list[str] = []
     prose = ""
     for token in _TOUCH_TOKEN_RE.finditer(value.replace("\n", ",") + ","):
         text = token.group()
         if text == ",":
             if spans:
-                items += spans
+                items += ((span, True) for span in spans)
             elif prose.strip().lower() not in _NONE_WORDS:
-                items.append(prose.strip())
+                items.append((prose.strip(), False))
             spans, prose = [], ""
         elif token.group(1):
             spans.append(_unquote(text))

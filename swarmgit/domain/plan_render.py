@@ -111,13 +111,13 @@ def _with_value(line: str, status: Status) -> str:
 
 
 def _status_line(lines: Sequence[str], block: TaskBlock, status: Status) -> str:
-    """A `- **Status:**` line (no ending) shaped like the task's other field lines."""
+    """A `- **Status:**` line (no ending) shaped like the task's last field line."""
     head = line_content(lines[block.line - 1])
     if block.fields:
-        first = line_content(lines[block.fields[0].line - 1])
-        field = FIELD_RE.match(first)
+        last = line_content(lines[block.fields[-1].line - 1])  # after it: never its continuation
+        field = FIELD_RE.match(last)
         assert field is not None, "scan_plan found a field here"
-        prefix = first[: field.start("name") - 2]
+        prefix = last[: field.start("name") - 2]
     else:
         prefix = head[: len(head) - len(head.lstrip(" \t"))] + "  - "
     line = render_field("Status", status.value, indent="")

@@ -80,6 +80,8 @@ def _normalize_once(text: str, raw: str) -> str:
     if not parts:
         return WHOLE_REPO
     touch = "/".join(parts) + ("/" if text.endswith("/") else "")
+    if _GLOB_CHARS.isdisjoint(touch):
+        return touch  # a plain path is always a valid pattern: skip compiling one (large plans)
     try:
         _spec((touch,))
     except Exception as exc:  # pathspec raises several types for a bad pattern

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from swarmgit.config import Config, load_config
 from swarmgit.domain.plan import Plan
-from swarmgit.domain.plan_parser import parse_plan
+from swarmgit.domain.plan_parser import MAX_PLAN_BYTES, parse_plan, too_large
 from swarmgit.domain.secrets import NO_SECRETS, Secrets, secrets_from_env
-from swarmgit.errors import UsageError
+from swarmgit.errors import InvalidInput, UsageError
 from swarmgit.fsutil import read_user_text
 from swarmgit.gitops import repo as gitrepo
 
@@ -92,5 +92,7 @@ def read_plan(ws: Workspace, track: str) -> tuple[Plan, str]:
     """The track's parsed plan and its text; malformed plans raise InvalidInput (exit 2)."""
     path = ws.plan_path(track)
     shown = str(path.relative_to(ws.root))
+    if (size := path.stat().st_size) > MAX_PLAN_BYTES:  # refused before it is read
+        raise InvalidInput([too_large(shown, f"{size} bytes")])
     text = read_user_text(path, shown)
     return parse_plan(text, shown), text
