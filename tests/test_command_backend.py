@@ -9,7 +9,7 @@ import pytest
 from swarmgit.backends import registry
 from swarmgit.backends.base import AgentOutcome, Usage
 from swarmgit.backends.command import CommandAgent, render_command, resolve_template
-from swarmgit.backends.presets import CODEX_MODEL, PRESETS
+from swarmgit.backends.clis.all import PRESETS
 from swarmgit.backends.registry import get_agent
 from swarmgit.config import Agent as AgentSettings
 from swarmgit.config import Config
@@ -150,17 +150,18 @@ def test_codex_preset_records_turn_usage(tmp_path: Path, repo: Path) -> None:
     assert outcome.ok
     assert (repo / "agent_output.txt").read_text() == "Add the cache."
     assert outcome.usage == (Usage(
-        model=CODEX_MODEL, input_tokens=2000, output_tokens=800, cache_read_tokens=3000,
+        model="claude-sonnet-5-5", input_tokens=2000, output_tokens=800, cache_read_tokens=3000,
     ),)
 
 
 def test_aider_preset_records_session_cost(tmp_path: Path, repo: Path) -> None:
     bin_dir = tmp_path / "bin"
     fake_cli(bin_dir, "aider")
-    outcome, _, _ = _run(tmp_path, repo, _config("aider"),
-                         env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    outcome, _, events = _run(tmp_path, repo, _config("aider"),
+                              env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
 
     assert outcome.ok
+    assert "--model anthropic/claude-sonnet-5-5 " in events[0][1]
     assert (repo / "agent_output.txt").read_text() == "Add the cache."
     assert outcome.usage == (Usage(
         model="claude-sonnet-5-5", input_tokens=5500, output_tokens=1500, cost_usd=0.03,
@@ -176,8 +177,16 @@ def test_templates_quote_values_and_leave_shell_braces_alone() -> None:
     assert rendered == (
         "agent --brief '/tmp/my briefs/it'\"'\"'s.md' --task T01 --home ${HOME} {unknown}"
     )
-    assert resolve_template("claude-code") == PRESETS["claude-code"]
+    assert resolve_template("claude-code") == PRESETS["claude-code"].command
     assert resolve_template("my-agent {brief_file}") == "my-agent {brief_file}"
+
+
+def test_presets_spell_the_task_model_for_their_cli() -> None:
+    aider = PRESETS["aider"]
+    assert aider.spell("claude-sonnet-5-5", {}) == "anthropic/claude-sonnet-5-5"
+    assert aider.spell("openai/gpt-x", {}) == "openai/gpt-x"
+    assert aider.spell("claude-sonnet-5-5", {"claude-sonnet-5-5": "my/sonnet"}) == "my/sonnet"
+    assert PRESETS["claude-code"].spell("claude-opus-5-5", {}) == "claude-opus-5-5"
 
 
 def test_empty_command_and_unknown_backend_are_usage_errors() -> None:

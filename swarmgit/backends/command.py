@@ -1,10 +1,12 @@
 """The `command` backend: any CLI agent, from the `agent.command` template or a preset name.
 
-Placeholders {brief_file}, {task}, {worktree}, {model} and {budget} (the task's budget in USD,
-else the track's) are substituted shell-quoted; other braces (`${VAR}`) are left to the shell.
+Placeholders {brief_file}, {task}, {worktree}, {model} (in the preset's spelling) and {budget}
+(the task's budget in USD, else the track's) are substituted shell-quoted; other braces (`${VAR}`)
+are left to the shell. A preset (see clis/) also brings its environment, its output parser, and
+the arguments handing it `gates.test_command`.
 The command runs with `sh -c` in the worktree, stdin closed, in its own process group, with its
 output in job.log_file. Usage and cost are read from the output where the tool prints them (see
-presets.OutputMeter). A tool that prints its final result and then hangs is killed after
+clis/). A tool that prints its final result and then hangs is killed after
 `agent.kill_grace_seconds`; its work and result are kept. Past `agent.timeout_minutes` the whole
 group is killed and the attempt fails with kind `timeout`.
 """
@@ -16,19 +18,20 @@ import shlex
 from collections.abc import Mapping
 
 from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink
-from swarmgit.backends.presets import PRESETS, OutputMeter
+from swarmgit.backends.clis.all import PRESETS, any_parser
+from swarmgit.backends.clis.base import OutputParser, Preset
 from swarmgit.backends.process import ProcessResult, run_attached, run_process, with_tail
 from swarmgit.backends.script import read_report
 from swarmgit.config import Config
 from swarmgit.errors import UsageError
 
-PLACEHOLDERS = ("brief_file", "task", "worktree", "model", "budget")
+PLACEHOLDERS = ("brief_file", "task", "worktree", "model", "budget", "test_command")
 _PLACEHOLDER_RE = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 _RATE_LIMIT_RE = re.compile(r"rate.?limit|\b429\b|overloaded", re.I)
 
 
-def resolve_template(command: str) -> str:
-    """The template for `agent.command`: a preset's, or the text itself. Empty → UsageError."""
+def resolve_preset(command: str) -> Preset | None:
+    """The preset `agent.command` names, or None for a hand-written template. Empty → UsageError."""
     name = command.strip()
     if not name:
         raise UsageError(
@@ -36,7 +39,13 @@ def resolve_template(command: str) -> str:
             f" ({', '.join(PRESETS)}) or a template using {{brief_file}}, {{task}},"
             " {worktree}, {model}, {budget}"
         )
-    return PRESETS.get(name, command)
+    return PRESETS.get(name)
+
+
+def resolve_template(command: str) -> str:
+    """The template for `agent.command`: a preset's, or the text itself."""
+    preset = resolve_preset(command)
+    return preset.command if preset else command
 
 
 def render_command(template: str, values: Mapping[str, str]) -> str:
@@ -48,7 +57,12 @@ class CommandAgent:
     name = "command"
 
     def __init__(self, config: Config) -> None:
-        self._template = resolve_template(config.agent.command)
+        self._preset = resolve_preset(config.agent.command)
+        self._template = self._preset.command if self._preset else config.agent.command
+        self._test_command = config.gates.test_command
+        if self._preset and self._preset.test_args and self._test_command:
+            self._template += self._preset.test_args
+        self._models = config.agent.cli_models.get(self._preset.name, {}) if self._preset else {}
         self._timeout_s = config.agent.timeout_minutes * 60
         self._grace_s = config.agent.kill_grace_seconds
         self._track_budget = config.budget.track_usd
@@ -59,12 +73,13 @@ class CommandAgent:
             "brief_file": str(job.brief_file),
             "task": job.task.id,
             "worktree": str(job.worktree),
-            "model": job.model,
+            "model": self._preset.spell(job.model, self._models) if self._preset else job.model,
             "budget": f"{budget:.2f}",
+            "test_command": self._test_command,
         })
         on_event("command", command)
-        meter = OutputMeter(job.model)
-        env = {**os.environ, **job.env}
+        meter = self._parser(job.model)
+        env = {**os.environ, **(self._preset.env if self._preset else {}), **job.env}
         if job.foreground:  # the user talks to the agent; its output is theirs, not parsed
             result = run_attached(command, cwd=job.worktree, env=env, log_file=job.log_file,
                                   timeout_s=self._timeout_s, kill_grace_s=self._grace_s)
@@ -86,6 +101,9 @@ class CommandAgent:
             report_text=read_report(job),
             notes=notes,
         )
+
+    def _parser(self, model: str) -> OutputParser:
+        return self._preset.parser(model) if self._preset else any_parser(model)
 
     def _failure(self, result: ProcessResult, error: str) -> tuple[str, str]:
         """(kind, diagnosis) of a failed attempt, or ("", "") when it succeeded."""
