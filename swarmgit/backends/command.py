@@ -48,6 +48,12 @@ def resolve_template(command: str) -> str:
     return preset.command if preset else command
 
 
+def agent_caches(config: Config) -> tuple[str, ...]:
+    """Gitignore patterns of the configured CLI preset's own caches (none for other agents)."""
+    preset = resolve_preset(config.agent.command) if config.agent.backend == "command" else None
+    return preset.ignore if preset else ()
+
+
 def render_command(template: str, values: Mapping[str, str]) -> str:
     """`template` with each known placeholder replaced by its shell-quoted value."""
     return _PLACEHOLDER_RE.sub(lambda m: shlex.quote(values[m.group(1)]), template)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from swarmgit.backends.base import Agent, AgentJob, AgentOutcome
+from swarmgit.backends.command import agent_caches
 from swarmgit.backends.process import stop_orphan
 from swarmgit.backends.registry import get_agent
 from swarmgit.domain.brief import render_brief
@@ -91,6 +92,7 @@ class Dispatcher:
         self.plan = read_plan(ws, track)[0]
         self.scheduler = Scheduler(self.plan)
         self.agent: Agent = get_agent(ws.config)
+        self.agent_caches = agent_caches(ws.config)  # the CLI's own files, kept out of commits
         self.inbox: queue.Queue[tuple[str, str, str, object]] = queue.Queue()
         self.inflight: dict[str, AgentJob] = {}
         self.paused = ""
@@ -282,7 +284,7 @@ class Dispatcher:
         row = self.store.task(self.track, task.id)
         assert row is not None and row.branch and row.start_commit
         self._record_usage(task.id, outcome)
-        result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit)
+        result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit, self.agent_caches)
         report_text = _read(job.report_file) or outcome.report_text
         if not outcome.ok:
             self.store.mark_finished(self.track, task.id, Status.FAILED.value,

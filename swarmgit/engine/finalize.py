@@ -32,10 +32,13 @@ def scope_diagnosis(task: Task, paths: list[str] | tuple[str, ...], how: str) ->
     return f"scope violation ({how}): {task.id} may only touch {allowed}; outside paths:\n{listing}"
 
 
-def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, start_commit: str) -> Finalized:
-    """Commit leftovers through the scope check, then verify the branch diff against touches."""
+def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, start_commit: str,
+             exclude: tuple[str, ...] = ()) -> Finalized:
+    """Commit leftovers through the scope check (new files matching `exclude`, the agent's own
+    caches, left out), then verify the branch diff against touches."""
     try:
-        commit_all(worktree, f"{task.id}: {task.title}", lambda paths: check_paths(task.touches, paths))
+        commit_all(worktree, f"{task.id}: {task.title}", lambda paths: check_paths(task.touches, paths),
+                   exclude)
     except ScopeViolation as exc:
         head = str(repo.branches.local[branch].target)
         return Finalized(False, head, scope_diagnosis(task, exc.paths, "uncommitted changes"), "scope-violation")

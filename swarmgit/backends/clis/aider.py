@@ -49,4 +49,5 @@ PRESET = Preset(
     ),
     parser=AiderParser,
     model_prefix="anthropic/",
+    ignore=(".aider*",),
 )
