@@ -33,6 +33,9 @@ class CodexParser:
             self.error = str(error.get("message") or event.get("message") or kind)
         return False
 
+    def remarks(self) -> tuple[str, ...]:
+        return ()
+
     def usage(self) -> tuple[Usage, ...]:
         return tuple(self._usage)
 
