@@ -12,7 +12,8 @@ import pytest
 
 from tests.gitutil import git
 from tests.messages_server import MessagesServer, Turn, messages_server, text
-from tests.realcli import files_containing, output, status_json, swarm_config, use_cli
+from tests.realcli import (files_containing, output, status_json, swarm_config, table_price,
+                           use_cli)
 from tests.swarmrepo import swarm_process, task_md, track_repo
 
 __all__ = ["messages_server"]  # the fixture
@@ -60,8 +61,11 @@ def test_edits_in_scope_runs_the_test_command_and_records_the_usage_sent(
     assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
         "src/app.py", "src/tests_ran.txt"]
     assert (worktrees / "t" / "T01" / ".aider.tags.cache.v4").is_dir()  # kept out of the commit
-    spent = status_json(repo)["by_model"]["claude-sonnet-5-5"]
+    status = status_json(repo)
+    spent = status["by_model"]["claude-sonnet-5-5"]
     assert (spent["input_tokens"], spent["output_tokens"]) == (2 * 900, 2 * 120)
+    assert status["cost_usd"] == pytest.approx(
+        table_price("claude-sonnet-5-5", 2 * 900, 2 * 120), abs=1e-6)
     assert files_containing(KEY, repo, worktrees) == []
     assert KEY not in output(done)
 

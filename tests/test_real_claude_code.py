@@ -12,7 +12,8 @@ import pytest
 
 from tests.gitutil import git
 from tests.messages_server import MessagesServer, Turn, messages_server, text, tool_use
-from tests.realcli import files_containing, output, status_json, swarm_config, use_cli
+from tests.realcli import (files_containing, output, status_json, swarm_config, table_price,
+                           use_cli)
 from tests.swarmrepo import swarm_process, task_md, track_repo
 
 __all__ = ["messages_server"]  # the fixture
@@ -75,9 +76,11 @@ def test_edits_in_scope_refuses_outside_at_edit_time_runs_shell_and_records_usag
         "src/app.py", "src/shell_marker.txt"]
     # usage as the server sent it, recorded under the task's model id
     model = api.message_requests()[0].body["model"]
-    spent = status_json(repo)["by_model"][model]
-    assert (spent["input_tokens"], spent["output_tokens"]) == (
-        sum(u["input_tokens"] for u in usage), sum(u["output_tokens"] for u in usage))
+    tokens = (sum(u["input_tokens"] for u in usage), sum(u["output_tokens"] for u in usage))
+    status = status_json(repo)
+    spent = status["by_model"][model]
+    assert (spent["input_tokens"], spent["output_tokens"]) == tokens
+    assert status["cost_usd"] == pytest.approx(table_price(model, *tokens), abs=1e-4)
     assert files_containing(KEY, repo, worktrees) == []
     assert KEY not in output(done)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from swarmgit.config import Config
 from tests.swarmrepo import swarm_process
 
 AGENTS = Path(__file__).resolve().parents[2] / ".agents"
@@ -56,6 +57,12 @@ def status_json(repo: Path, track: str = "t") -> dict[str, Any]:
     assert done.returncode == 0, done.stderr
     data: dict[str, Any] = json.loads(done.stdout)
     return data
+
+
+def table_price(model: str, input_tokens: int, output_tokens: int) -> float:
+    """USD for the tokens at the bundled [pricing] table's price of `model`, by hand."""
+    price = Config().pricing[model]
+    return (input_tokens * price.input + output_tokens * price.output) / 1e6
 
 
 def output(done: subprocess.CompletedProcess[str]) -> str:
