@@ -52,7 +52,8 @@ class ClaudeCodeParser:
             cache_read_tokens=count(usage.get("cache_read_input_tokens")),
             cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
         ))
-        for denial in event.get("permission_denials") or ():
+        denials = event.get("permission_denials")
+        for denial in denials if isinstance(denials, list) else ():
             self._remark(_denial(mapping(denial)))
         subtype = str(event.get("subtype") or "success")
         if event.get("is_error") or subtype != "success":
