@@ -61,6 +61,7 @@ def test_edits_in_scope_runs_the_test_command_and_records_the_usage_sent(
     assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
         "src/app.py", "src/tests_ran.txt"]
     assert (worktrees / "t" / "T01" / ".aider.tags.cache.v4").is_dir()  # kept out of the commit
+    assert "Your Name" not in (repo / ".git" / "config").read_text()
     status = status_json(repo)
     spent = status["by_model"]["claude-sonnet-5-5"]
     assert (spent["input_tokens"], spent["output_tokens"]) == (2 * 900, 2 * 120)
