@@ -112,3 +112,20 @@ def test_three_tasks_in_parallel_each_land_their_own_file(tmp_path: Path, api: M
             f"src/{tid.lower()}.py"]
     assert sorted(git(repo, "ls-tree", "--name-only", "main", "src/").stdout.split()) == [
         "src/app.py", "src/t01.py", "src/t02.py", "src/t03.py"]
+
+
+def test_aider_exiting_0_without_an_answer_fails_with_its_error_line(
+    tmp_path: Path, api: MessagesServer
+) -> None:
+    worktrees = tmp_path / "worktrees"
+    repo = track_repo(tmp_path / "r", task_md("T01", "Fix the answer", touches="`src/`"),
+                      files=FILES, config=swarm_config("aider", worktrees))
+    api.script(Turn(status=401, content=(text("invalid x-api-key (scripted)"),)))
+
+    done = swarm_process(repo, "implement", "t")
+
+    assert done.returncode == 1
+    assert "T01 failed (command-failed): the agent reported an error: litellm.AuthenticationError" in (
+        output(done))
+    assert "invalid x-api-key (scripted)" in output(done)
+    assert KEY not in output(done)
