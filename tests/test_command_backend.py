@@ -64,12 +64,17 @@ def test_claude_code_preset_runs_the_cli_headless(tmp_path: Path, repo: Path) ->
     bin_dir = tmp_path / "bin"
     fake_cli(bin_dir, "claude")
     brief = "Fix it: don't touch \"$HOME\" or `ls`; it's fine.\nLine two."
-    outcome, log, _ = _run(
+    outcome, log, events = _run(
         tmp_path, repo, _config("claude-code"),
         env={"PATH": f"{bin_dir}:{os.environ['PATH']}"}, brief=brief, budget_usd=1.5,
     )
 
     assert outcome.ok
+    settings_file = tmp_path / "run" / "T03.claude-settings.json"
+    assert f"--settings {settings_file}" in events[0][1]
+    [hook] = json.loads(settings_file.read_text())["hooks"]["PreToolUse"]
+    assert hook["matcher"] == "Write|Edit|MultiEdit|NotebookEdit|Bash"
+    assert "-m swarmgit.backends.scope_hook" in hook["hooks"][0]["command"]
     assert (repo / "agent_output.txt").read_text() == brief.rstrip("\n")
     init = _events(log)[0]
     assert init["model"] == "claude-sonnet-5-5"
