@@ -17,6 +17,8 @@ from swarmgit.config import Gates as GateSettings
 from swarmgit.domain.plan import Task
 from swarmgit.errors import UsageError
 from tests.agents import alive, fake_cli, make_job, standin
+from tests.gitutil import git
+from tests.swarmrepo import swarm_process, task_md, track_repo
 
 CLAUDE_USAGE = Usage(
     model="claude-sonnet-5-5", input_tokens=1200, output_tokens=340,
@@ -187,6 +189,24 @@ def test_aider_preset_records_session_cost(tmp_path: Path, repo: Path) -> None:
         model="claude-sonnet-5-5", input_tokens=5500, output_tokens=1500,
         cache_write_tokens=1200, cache_read_tokens=500, cost_usd=0.03,
     ),)
+
+
+def test_aider_caches_stay_out_of_the_tasks_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_cli(tmp_path / "bin", "aider")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    config = '[agent]\nbackend = "command"\ncommand = "aider"\n[gates]\nthreshold = 0.0\n'
+    repo = track_repo(tmp_path / "r", task_md("T01", "Write", touches="`agent_output.txt`"),
+                      config=config)
+
+    done = swarm_process(repo, "implement", "t")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert git(repo, "ls-tree", "-r", "--name-only", "swarm/t/T01").stdout.split() == [
+        ".swarm.toml", "README.md", "agent_output.txt", "src/app.py",
+        "swarm/tracks/t/plan.md", "swarm/tracks/t/shared_context.md"]
+    assert not (repo / ".gitignore").exists() or ".aider" not in (repo / ".gitignore").read_text()
 
 
 def test_aider_gets_the_test_command_and_fails_when_it_cannot_reach_the_model(
