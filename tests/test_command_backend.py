@@ -8,7 +8,7 @@ import pytest
 
 from swarmgit.backends import registry
 from swarmgit.backends.base import AgentOutcome, Usage
-from swarmgit.backends.command import CommandAgent, render_command, resolve_template
+from swarmgit.backends.command import CommandAgent, render_command, resolve_preset
 from swarmgit.backends.clis.all import PRESETS
 from swarmgit.backends.registry import get_agent
 from swarmgit.config import Agent as AgentSettings
@@ -235,8 +235,8 @@ def test_templates_quote_values_and_leave_shell_braces_alone() -> None:
     assert rendered == (
         "agent --brief '/tmp/my briefs/it'\"'\"'s.md' --task T01 --home ${HOME} {unknown}"
     )
-    assert resolve_template("claude-code") == PRESETS["claude-code"].command
-    assert resolve_template("my-agent {brief_file}") == "my-agent {brief_file}"
+    assert resolve_preset("claude-code") == PRESETS["claude-code"]
+    assert resolve_preset("my-agent {brief_file}") is None
 
 
 def test_presets_spell_the_task_model_for_their_cli() -> None:
