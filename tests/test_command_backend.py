@@ -189,6 +189,8 @@ def test_aider_preset_records_session_cost(tmp_path: Path, repo: Path) -> None:
         model="claude-sonnet-5-5", input_tokens=5500, output_tokens=1500,
         cache_write_tokens=1200, cache_read_tokens=500, cost_usd=0.03,
     ),)
+    assert outcome.notes == (
+        "Unable to write file /repo/docs/x.md after 5 attempts: [Errno 13] Permission denied",)
 
 
 def test_aider_caches_stay_out_of_the_tasks_commit(
