@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,16 @@ def test_permission_denials_and_error_lines_of_claude_code_are_noted(
     failed, _, _ = _run(tmp_path, repo, _config("echo starting; echo 'Error: no route' >&2; exit 3"))
     assert failed.diagnosis.splitlines()[:2] == [
         "the agent command exited with code 3", "Error: no route"]
+
+
+def test_claude_code_scope_never_allows_a_home_holding_the_worktree(tmp_path: Path, repo: Path) -> None:
+    job = make_job(tmp_path, repo, Task(id="T03", title="cache", touches=("src/",)),
+                   _config("claude-code"), env={"HOME": str(repo.parent), "TMPDIR": str(tmp_path / "t")})
+    settings = json.loads(Path(PRESETS["claude-code"].prepare(job)["settings_file"]).read_text())
+    command = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+    scope = json.loads(shlex.split(command)[-1])
+    assert scope["scratch"] == [str((tmp_path / "t").resolve())]
+    assert scope["touches"] == ["src/"] and scope["root"] == str(repo.resolve())
 
 
 def test_agent_hanging_after_its_result_is_killed_and_its_work_kept(

@@ -16,6 +16,7 @@ import re
 import shlex
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 
 from swarmgit.backends.base import AgentJob, Usage
@@ -87,10 +88,11 @@ def _denial(denial: Mapping[str, object]) -> str:
 
 def prepare(job: AgentJob) -> dict[str, str]:
     """Write the task's settings file (the scope hook); its path is {settings_file}."""
+    root = job.worktree.resolve()
     scope = json.dumps({
-        "root": str(job.worktree.resolve()),
+        "root": str(root),
         "touches": list(job.task.touches),
-        "scratch": [job.env[name] for name in ("HOME", "TMPDIR") if job.env.get(name)],
+        "scratch": _scratch(job.env, root),
         "files": [str(job.report_file)],
     })
     hook = f"{shlex.quote(sys.executable)} -m swarmgit.backends.scope_hook {shlex.quote(scope)}"
@@ -100,6 +102,13 @@ def prepare(job: AgentJob) -> dict[str, str]:
     path = job.brief_file.with_name(f"{job.task.id}.claude-settings.json")
     write_atomic(path, json.dumps(settings, indent=2) + "\n")
     return {"settings_file": str(path)}
+
+
+def _scratch(env: Mapping[str, str], root: Path) -> list[str]:
+    """HOME and TMPDIR, writable besides the touches, unless the worktree lies inside one
+    (the user's own HOME holding the repository): that would allow the whole worktree."""
+    folders = (Path(env[name]).resolve() for name in ("HOME", "TMPDIR") if env.get(name))
+    return [str(folder) for folder in folders if not root.is_relative_to(folder)]
 
 
 PRESET = Preset(
