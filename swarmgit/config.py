@@ -72,6 +72,8 @@ class Agent(_Section):
     # Model ids, role choices and prices live in the bundled .swarm.example.toml, not in code.
     models: dict[str, str] = Field(default_factory=lambda: dict(_bundled_maps()["agent.models"]))
     roles: dict[str, str] = Field(default_factory=lambda: dict(_bundled_maps()["agent.roles"]))
+    # Per CLI preset: the task's model id -> the CLI's own spelling of it (see backends/clis/).
+    cli_models: dict[str, dict[str, str]] = Field(default_factory=dict)
     max_turns: int = Field(40, ge=1)
     max_tokens: int = Field(8192, ge=256)
     command_timeout_seconds: float = Field(120, gt=0)

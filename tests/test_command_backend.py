@@ -2,20 +2,24 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 
 import pytest
 
 from swarmgit.backends import registry
 from swarmgit.backends.base import AgentOutcome, Usage
-from swarmgit.backends.command import CommandAgent, render_command, resolve_template
-from swarmgit.backends.presets import CODEX_MODEL, PRESETS
+from swarmgit.backends.command import CommandAgent, render_command, resolve_preset
+from swarmgit.backends.clis.all import PRESETS
 from swarmgit.backends.registry import get_agent
 from swarmgit.config import Agent as AgentSettings
 from swarmgit.config import Config
+from swarmgit.config import Gates as GateSettings
 from swarmgit.domain.plan import Task
 from swarmgit.errors import UsageError
 from tests.agents import alive, fake_cli, make_job, standin
+from tests.gitutil import git
+from tests.swarmrepo import swarm_process, task_md, track_repo
 
 CLAUDE_USAGE = Usage(
     model="claude-sonnet-5-5", input_tokens=1200, output_tokens=340,
@@ -63,12 +67,17 @@ def test_claude_code_preset_runs_the_cli_headless(tmp_path: Path, repo: Path) ->
     bin_dir = tmp_path / "bin"
     fake_cli(bin_dir, "claude")
     brief = "Fix it: don't touch \"$HOME\" or `ls`; it's fine.\nLine two."
-    outcome, log, _ = _run(
+    outcome, log, events = _run(
         tmp_path, repo, _config("claude-code"),
         env={"PATH": f"{bin_dir}:{os.environ['PATH']}"}, brief=brief, budget_usd=1.5,
     )
 
     assert outcome.ok
+    settings_file = tmp_path / "run" / "T03.claude-settings.json"
+    assert f"--settings {settings_file}" in events[0][1]
+    [hook] = json.loads(settings_file.read_text())["hooks"]["PreToolUse"]
+    assert hook["matcher"] == "Write|Edit|MultiEdit|NotebookEdit|Bash"
+    assert "-m swarmgit.backends.scope_hook" in hook["hooks"][0]["command"]
     assert (repo / "agent_output.txt").read_text() == brief.rstrip("\n")
     init = _events(log)[0]
     assert init["model"] == "claude-sonnet-5-5"
@@ -76,6 +85,30 @@ def test_claude_code_preset_runs_the_cli_headless(tmp_path: Path, repo: Path) ->
     assert init["output_format"] == "stream-json"
     assert init["cwd"] == str(repo)
     assert outcome.usage == (CLAUDE_USAGE,)
+
+
+def test_permission_denials_and_error_lines_of_claude_code_are_noted(
+    tmp_path: Path, repo: Path
+) -> None:
+    outcome, _, _ = _run(tmp_path, repo, _config(CLAUDE_TEMPLATE),
+                         env={"FAKE_CLAUDE_MODE": "denied"})
+    assert outcome.ok
+    assert outcome.notes == ("API Error: 401 invalid x-api-key",
+                             "Claude Code denied Write /repo/.git/wt/src/a.py")
+
+    failed, _, _ = _run(tmp_path, repo, _config("echo starting; echo 'Error: no route' >&2; exit 3"))
+    assert failed.diagnosis.splitlines()[:2] == [
+        "the agent command exited with code 3", "Error: no route"]
+
+
+def test_claude_code_scope_never_allows_a_home_holding_the_worktree(tmp_path: Path, repo: Path) -> None:
+    job = make_job(tmp_path, repo, Task(id="T03", title="cache", touches=("src/",)),
+                   _config("claude-code"), env={"HOME": str(repo.parent), "TMPDIR": str(tmp_path / "t")})
+    settings = json.loads(Path(PRESETS["claude-code"].prepare(job)["settings_file"]).read_text())
+    command = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+    scope = json.loads(shlex.split(command)[-1])
+    assert scope["scratch"] == [str((tmp_path / "t").resolve())]
+    assert scope["touches"] == ["src/"] and scope["root"] == str(repo.resolve())
 
 
 def test_agent_hanging_after_its_result_is_killed_and_its_work_kept(
@@ -150,21 +183,60 @@ def test_codex_preset_records_turn_usage(tmp_path: Path, repo: Path) -> None:
     assert outcome.ok
     assert (repo / "agent_output.txt").read_text() == "Add the cache."
     assert outcome.usage == (Usage(
-        model=CODEX_MODEL, input_tokens=2000, output_tokens=800, cache_read_tokens=3000,
+        model="claude-sonnet-5-5", input_tokens=2000, output_tokens=800, cache_read_tokens=3000,
     ),)
 
 
 def test_aider_preset_records_session_cost(tmp_path: Path, repo: Path) -> None:
     bin_dir = tmp_path / "bin"
     fake_cli(bin_dir, "aider")
-    outcome, _, _ = _run(tmp_path, repo, _config("aider"),
-                         env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    outcome, _, events = _run(tmp_path, repo, _config("aider"),
+                              env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
 
     assert outcome.ok
+    assert "--model anthropic/claude-sonnet-5-5 " in events[0][1]
     assert (repo / "agent_output.txt").read_text() == "Add the cache."
     assert outcome.usage == (Usage(
-        model="claude-sonnet-5-5", input_tokens=5500, output_tokens=1500, cost_usd=0.03,
+        model="claude-sonnet-5-5", input_tokens=5500, output_tokens=1500,
+        cache_write_tokens=1200, cache_read_tokens=500, cost_usd=0.03,
     ),)
+    assert outcome.notes == (
+        "Unable to write file /repo/docs/x.md after 5 attempts: [Errno 13] Permission denied",)
+
+
+def test_aider_caches_stay_out_of_the_tasks_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_cli(tmp_path / "bin", "aider")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    config = '[agent]\nbackend = "command"\ncommand = "aider"\n[gates]\nthreshold = 0.0\n'
+    repo = track_repo(tmp_path / "r", task_md("T01", "Write", touches="`agent_output.txt`"),
+                      config=config)
+
+    done = swarm_process(repo, "implement", "t")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert git(repo, "ls-tree", "-r", "--name-only", "swarm/t/T01").stdout.split() == [
+        ".swarm.toml", "README.md", "agent_output.txt", "src/app.py",
+        "swarm/tracks/t/plan.md", "swarm/tracks/t/shared_context.md"]
+    assert not (repo / ".gitignore").exists() or ".aider" not in (repo / ".gitignore").read_text()
+
+
+def test_aider_gets_the_test_command_and_fails_when_it_cannot_reach_the_model(
+    tmp_path: Path, repo: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    fake_cli(bin_dir, "aider")
+    config = Config(agent=AgentSettings(backend="command", command="aider"),
+                    gates=GateSettings(test_command="pytest -q tests/"))
+    outcome, _, events = _run(tmp_path, repo, config, env={
+        "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_AIDER_MODE": "unreachable"})
+
+    assert events[0][1].endswith(" --test-cmd 'pytest -q tests/' --auto-test")
+    assert (outcome.ok, outcome.kind) == (False, "command-failed")
+    assert outcome.diagnosis.splitlines()[0] == (
+        "the agent reported an error: litellm.APIConnectionError: AnthropicException"
+        " - Connection refused")
 
 
 def test_templates_quote_values_and_leave_shell_braces_alone() -> None:
@@ -176,8 +248,16 @@ def test_templates_quote_values_and_leave_shell_braces_alone() -> None:
     assert rendered == (
         "agent --brief '/tmp/my briefs/it'\"'\"'s.md' --task T01 --home ${HOME} {unknown}"
     )
-    assert resolve_template("claude-code") == PRESETS["claude-code"]
-    assert resolve_template("my-agent {brief_file}") == "my-agent {brief_file}"
+    assert resolve_preset("claude-code") == PRESETS["claude-code"]
+    assert resolve_preset("my-agent {brief_file}") is None
+
+
+def test_presets_spell_the_task_model_for_their_cli() -> None:
+    aider = PRESETS["aider"]
+    assert aider.spell("claude-sonnet-5-5", {}) == "anthropic/claude-sonnet-5-5"
+    assert aider.spell("openai/gpt-x", {}) == "openai/gpt-x"
+    assert aider.spell("claude-sonnet-5-5", {"claude-sonnet-5-5": "my/sonnet"}) == "my/sonnet"
+    assert PRESETS["claude-code"].spell("claude-opus-5-5", {}) == "claude-opus-5-5"
 
 
 def test_empty_command_and_unknown_backend_are_usage_errors() -> None:

@@ -61,6 +61,26 @@ def test_commits_adds_edits_and_deletions_but_not_ignored_files(tmp_path: Path) 
     assert "commit: T01: add b" in git(root, "reflog", "-1", "main").stdout
 
 
+def test_excluded_new_files_stay_out_but_tracked_ones_are_committed(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r", {"src/a.py": "a\n", ".aider.conf.yml": "x: 1\n"})
+    write(root, "src/a.py", "a2\n")
+    write(root, ".aider.tags.cache.v4/cache.db", "cache\n")
+    write(root, ".aider.chat.history.md", "chat\n")
+    write(root, ".aider.conf.yml", "x: 2\n")  # tracked: the user's file, not the CLI's cache
+    seen, check = _allow("")
+
+    commit = commit_all(root, "T01: edit", check, exclude=(".aider*",))
+
+    assert seen == [[".aider.conf.yml", "src/a.py"]]
+    assert git(root, "ls-tree", "-r", "--name-only", commit).stdout.split() == [
+        ".aider.conf.yml", "src/a.py",
+    ]
+    assert git(root, "status", "--porcelain", "--untracked-files=all").stdout.splitlines() == [
+        "?? .aider.chat.history.md", "?? .aider.tags.cache.v4/cache.db",
+    ]
+    assert not (root / ".gitignore").exists()
+
+
 def test_nothing_to_commit_returns_none(repo: Path) -> None:
     before = _head(repo)
     seen, check = _allow("")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from swarmgit.backends.base import Agent, AgentJob, AgentOutcome
+from swarmgit.backends.command import agent_caches
 from swarmgit.backends.process import stop_orphan
 from swarmgit.backends.registry import get_agent
 from swarmgit.domain.brief import render_brief
@@ -119,6 +120,7 @@ class Dispatcher:
         self.scheduler = Scheduler(self.plan)
         self.agent: Agent = get_agent(ws.config)
         self.fencing = fence_decision(ws.config.agent.sandbox)
+        self.agent_caches = agent_caches(ws.config)  # the CLI's own files, kept out of commits
         self.inbox: queue.Queue[tuple[str, str, str, object]] = queue.Queue()
         self.inflight: dict[str, AgentJob] = {}
         self.log_marks: dict[str, int] = {}  # where each running attempt's output starts in its log
@@ -340,7 +342,7 @@ class Dispatcher:
         self._record_usage(task.id, outcome)
         take_notes(Path(job.env["SWARM_SHARED_CONTEXT"]), job.shared_context, job.env)
         result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit,
-                          secrets=self.ws.secrets)
+                          secrets=self.ws.secrets, exclude=self.agent_caches)
         agent_report, bad_bytes = read_agent_text(job.report_file)
         if bad_bytes:
             self._event("warning", bad_bytes, task.id)

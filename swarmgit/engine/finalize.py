@@ -56,16 +56,18 @@ def branch_violations(repo: pygit2.Repository, touches: Sequence[str], start: st
 
 
 def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, start_commit: str,
-             *, secrets: Secrets = NO_SECRETS) -> Finalized:
-    """Commit leftovers through the scope check, then verify the branch diff against touches.
-    A secret value in the leftovers (nothing is committed) or in the branch's change fails."""
+             *, secrets: Secrets = NO_SECRETS, exclude: tuple[str, ...] = ()) -> Finalized:
+    """Commit leftovers through the scope check (new files matching `exclude`, the agent's own
+    caches, left out), then verify the branch diff against touches. A secret value in the
+    leftovers (nothing is committed) or in the branch's change fails."""
     tip = str(repo.branches.local[branch].target)
     leak = secret_scan.uncommitted_leaks(worktree, secrets)
     if leak:
         return Finalized(False, tip, leak, secret_scan.KIND)
     try:
         commit_all(worktree, f"{task.id}: {task.title}",
-                   lambda entries: entry_violations(task.touches, entries, tracked_files(repo, tip)))
+                   lambda entries: entry_violations(task.touches, entries, tracked_files(repo, tip)),
+                   exclude=exclude)
     except ScopeViolation as exc:
         head = str(repo.branches.local[branch].target)
         return Finalized(False, head, scope_diagnosis(task, exc.paths, "uncommitted changes"), "scope-violation")

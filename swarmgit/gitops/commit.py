@@ -2,12 +2,15 @@
 
 libgit2 runs no hooks, so the check is called here before anything is written: a refused
 commit leaves the index file, the working tree and the branch exactly as they were.
+New files matching the caller's `exclude` patterns (an agent CLI's own caches) stay out of the
+commit without touching the user's .gitignore; they are left untracked in the worktree.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pathspec
 import pygit2
 
 from swarmgit.errors import WorkFailed
@@ -27,14 +30,18 @@ class ScopeViolation(WorkFailed):
 
 
 def commit_all(
-    worktree: Path, message: str, check: Callable[[Sequence[ScopeEntry]], Sequence[str]]
+    worktree: Path,
+    message: str,
+    check: Callable[[Sequence[ScopeEntry]], Sequence[str]],
+    exclude: Sequence[str] = (),
 ) -> str | None:
     """Stage every change in `worktree` (adds, edits, deletions; .gitignore respected) and
     commit it on the checked-out branch; returns the new commit's hex, None if nothing changed.
 
     `check(entries)` gets every path the commit touches (both sides of renames; written ones
     with mode and symlink target) and returns the offending ones, described; if any, raises
-    ScopeViolation and writes nothing.
+    ScopeViolation and writes nothing. New (untracked) files matching the gitignore-style
+    `exclude` patterns are not staged.
     """
     repo = pygit2.Repository(str(worktree))
     if repo.head_is_detached:
@@ -44,6 +51,8 @@ def commit_all(
     index = repo.index
     index.add_all()
     head_tree = repo[parent].peel(pygit2.Tree) if parent else repo[repo.TreeBuilder().write()]
+    if exclude:
+        _unstage_new_matching(index, index.diff_to_tree(head_tree), exclude)
     entries = scope_entries(changes_in(repo, index.diff_to_tree(head_tree)))
     if not entries:
         return None
@@ -58,3 +67,12 @@ def commit_all(
     subject = message.partition("\n")[0]
     set_branch(repo, branch, commit, expect=parent, message=f"commit: {subject}")
     return commit
+
+
+def _unstage_new_matching(index: pygit2.Index, staged: pygit2.Diff, patterns: Sequence[str]) -> None:
+    """Drop from `index` the files it adds (added in `staged`, its diff to HEAD) that match
+    `patterns`."""
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    for delta in staged.deltas:
+        if delta.status_char() == "A" and spec.match_file(delta.new_file.path):
+            index.remove(delta.new_file.path)

@@ -1,0 +1,112 @@
+"""What a CLI preset is: how to run one agent CLI headless and how to read its output.
+
+A template uses the placeholders of `agent.command` ({brief_file}, {task}, {worktree}, {model},
+{budget}); `{model}` is the task's model id in the CLI's own spelling (`Preset.spell`, or the
+`[agent.cli_models.<preset>]` map). `test_args` is appended when `gates.test_command` is set, with
+{test_command} substituted; `prepare` writes per-task files (Claude Code's settings) and adds
+their placeholders. The preset's `env` overrides the user's. Usage is always recorded under the task's model id (the name
+`[pricing]` knows it by), whatever the CLI calls it; a cost the CLI prints is kept in
+`Usage.cost_usd` for comparison.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Protocol
+
+from swarmgit.backends.base import AgentJob, Usage
+
+
+class OutputParser(Protocol):
+    """Reads one run's output line by line."""
+
+    error: str
+    """What the CLI itself reported as failure (empty when nothing was)."""
+
+    def feed(self, line: str) -> bool:
+        """Take one output line; True when it carries the CLI's final result."""
+        ...
+
+    def usage(self) -> tuple[Usage, ...]:
+        """The usage read so far, under the task's model id."""
+        ...
+
+    def remarks(self) -> tuple[str, ...]:
+        """Lines worth a diagnosis: the CLI's own error lines, the permissions it denied."""
+        ...
+
+
+ParserFactory = Callable[[str], OutputParser]
+"""Makes a fresh parser for one run, given the task's model id."""
+
+Prepare = Callable[[AgentJob], Mapping[str, str]]
+"""Writes what one run needs (a settings file, …); returns extra placeholder values."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One CLI agent: see the module docstring."""
+
+    name: str
+    command: str
+    parser: ParserFactory
+    model_prefix: str = ""
+    """Prepended to the task's model id when the CLI wants provider-prefixed ids."""
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    ignore: tuple[str, ...] = ()
+    """Gitignore patterns of the CLI's own caches, kept out of the task's commit."""
+    test_args: str = ""
+    """Arguments handing `gates.test_command` ({test_command}) to the CLI; empty if it takes none."""
+    prepare: Prepare | None = None
+
+    def spell(self, model: str, models: Mapping[str, str]) -> str:
+        """The task's model id as this CLI names it: `models` (the configured map) first."""
+        if model in models:
+            return models[model]
+        if self.model_prefix and "/" not in model:
+            return self.model_prefix + model
+        return model
+
+
+class CombinedParser:
+    """Several parsers over the same output (a hand-written template for a known CLI)."""
+
+    def __init__(self, parsers: tuple[OutputParser, ...]) -> None:
+        self._parsers = parsers
+        self.error = ""
+
+    def feed(self, line: str) -> bool:
+        final = False
+        for parser in self._parsers:
+            final = parser.feed(line) or final
+            self.error = self.error or parser.error
+        return final
+
+    def usage(self) -> tuple[Usage, ...]:
+        return tuple(u for parser in self._parsers for u in parser.usage())
+
+    def remarks(self) -> tuple[str, ...]:
+        return tuple(r for parser in self._parsers for r in parser.remarks())
+
+
+def json_event(line: str) -> dict[str, object] | None:
+    """The JSON object on `line`, or None when the line is not one."""
+    text = line.strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        event = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def count(value: object) -> int:
+    """A token count from JSON: ints and floats taken, anything else 0."""
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0

@@ -1,0 +1,80 @@
+"""Helpers of the real-CLI suite (`pytest -m real_cli`, `make test-real`): the agent CLIs as
+`make agents` installs them (pinned, under .agents/), never skipped when missing, run by
+`git swarm implement` against the local model server of the test."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swarmgit.config import Config
+from tests.swarmrepo import swarm_process
+
+AGENTS = Path(__file__).resolve().parents[2] / ".agents"
+_BINS = {"aider": AGENTS / "aider-venv" / "bin"}
+
+
+def agent_bin(name: str) -> Path:
+    """The installed executable `name`; fails the test (not a skip) when it is missing."""
+    path = _BINS.get(name, AGENTS / "node_modules" / ".bin") / name
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{name} is not installed at {path}: run `make agents`", pytrace=False)
+    return path
+
+
+def use_cli(monkeypatch: pytest.MonkeyPatch, name: str, env: dict[str, str]) -> None:
+    """Put the installed `name` first on PATH and set `env`, for the `git swarm` processes.
+    The test's HOME gets a git identity, as a user's has (aider writes a placeholder one into
+    the repository's config when there is none, racing its parallel runs)."""
+    (Path.home() / ".gitconfig").write_text(
+        "[user]\n\tname = Swarm Test\n\temail = test@swarmgit.invalid\n", encoding="utf-8")
+    monkeypatch.setenv("PATH", f"{agent_bin(name).parent}{os.pathsep}{os.environ['PATH']}")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+def swarm_config(preset: str, worktrees: Path, parallel: int = 1, gates: str = "") -> str:
+    """A .swarm.toml running `preset` with worktrees under `worktrees` (outside .git)."""
+    return f"""\
+[agent]
+backend = "command"
+command = "{preset}"
+timeout_minutes = 5
+kill_grace_seconds = 5
+[concurrency]
+max_parallel = {parallel}
+max_background = {parallel}
+[gates]
+threshold = 0.0
+{gates}
+[worktrees]
+root = "{worktrees}"
+"""
+
+
+def status_json(repo: Path, track: str = "t") -> dict[str, Any]:
+    done = swarm_process(repo, "status", track, "--json")
+    assert done.returncode == 0, done.stderr
+    data: dict[str, Any] = json.loads(done.stdout)
+    return data
+
+
+def table_price(model: str, input_tokens: int, output_tokens: int) -> float:
+    """USD for the tokens at the bundled [pricing] table's price of `model`, by hand."""
+    price = Config().pricing[model]
+    return (input_tokens * price.input + output_tokens * price.output) / 1e6
+
+
+def output(done: subprocess.CompletedProcess[str]) -> str:
+    return done.stdout + done.stderr
+
+
+def files_containing(secret: str, *roots: Path) -> list[Path]:
+    """Every file under `roots` whose bytes contain `secret`."""
+    needle = secret.encode()
+    return [path for root in roots for path in root.rglob("*")
+            if path.is_file() and not path.is_symlink() and needle in path.read_bytes()]
