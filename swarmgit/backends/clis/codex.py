@@ -1,17 +1,28 @@
-"""Codex (npm `@openai/codex`): `codex exec --json` in its workspace-write sandbox.
+"""Codex (npm `@openai/codex`): `codex exec --json` in its own workspace-write sandbox.
 
-Each `turn.completed` event carries token usage (no cost: it is priced from `[pricing]`).
+Codex sandboxes the commands it runs itself (Landlock/seccomp or bubblewrap: writes only in the
+worktree and temp folders, no network) and runs them without asking in `exec` mode; swarmgit's
+write fence stacks on top. The task's model goes to `--model`. Codex 0.17x ignores
+`OPENAI_BASE_URL`, so when it is set the preset declares it as a Responses API provider
+(`-c model_providers.swarm=…`, key from `OPENAI_API_KEY`). State lives in `$CODEX_HOME`
+(default `~/.codex`). Each `turn.completed` event carries token usage (`input_tokens` counts
+the cached ones too); there is no cost: it is priced from `[pricing]`. `error` events are
+retries in progress ("Reconnecting… 2/5"); only `turn.failed` fails the task, with the last
+error message as its reason.
 """
 from __future__ import annotations
 
 from swarmgit.backends.base import Usage
 from swarmgit.backends.clis.base import Preset, count, json_event, mapping
 
+_MAX_REMARKS = 10
+
 
 class CodexParser:
     def __init__(self, model: str) -> None:
         self._model = model
         self._usage: list[Usage] = []
+        self._remarks: list[str] = []
         self.error = ""
 
     def feed(self, line: str) -> bool:
@@ -26,19 +37,40 @@ class CodexParser:
                 model=self._model,
                 input_tokens=max(0, count(usage.get("input_tokens")) - cached),
                 output_tokens=count(usage.get("output_tokens")),
+                cache_write_tokens=count(usage.get("cache_write_input_tokens")),
                 cache_read_tokens=cached,
             ))
-        elif kind in ("turn.failed", "error"):
-            error = mapping(event.get("error"))
-            self.error = str(error.get("message") or event.get("message") or kind)
+        elif kind == "error":
+            self._remark(str(event.get("message") or "error"))
+        elif kind == "turn.failed":
+            message = str(mapping(event.get("error")).get("message") or "")
+            self.error = message or (self._remarks[-1] if self._remarks else "turn failed")
         return False
 
     def usage(self) -> tuple[Usage, ...]:
         return tuple(self._usage)
 
+    def remarks(self) -> tuple[str, ...]:
+        """Codex's own error events (retries included), for a diagnosis."""
+        return tuple(f"Codex: {text}" for text in self._remarks)
+
+    def _remark(self, text: str) -> None:
+        if len(self._remarks) >= _MAX_REMARKS:
+            del self._remarks[0]
+        self._remarks.append(text)
+
+
+_PROVIDER = (
+    '{name=\\"swarm\\",base_url=\\"$OPENAI_BASE_URL\\",env_key=\\"OPENAI_API_KEY\\",'
+    'wire_api=\\"responses\\"}'
+)
 
 PRESET = Preset(
     name="codex",
-    command='codex exec --json --sandbox workspace-write "$(cat {brief_file})"',
+    command=(
+        "codex exec --json --sandbox workspace-write --model {model}"
+        f' ${{OPENAI_BASE_URL:+-c model_provider=swarm -c "model_providers.swarm={_PROVIDER}"}}'
+        ' "$(cat {brief_file})"'
+    ),
     parser=CodexParser,
 )
