@@ -6,7 +6,9 @@
 with the API's error JSON. Every request is recorded, so tests can assert what the client sent
 (tool results, cache_control, headers). `POST /v1/messages/count_tokens` answers a rough count.
 
-When the script runs out the server answers 400, so a test sees the extra call.
+When the script runs out the server answers 400, so a test sees the extra call. For agents
+running in parallel, `script_for(marker, ...)` keeps a separate script for the requests whose
+first message contains `marker` (e.g. the brief's `# Task T02:`).
 """
 from __future__ import annotations
 
@@ -98,6 +100,7 @@ class MessagesServer:
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self._turns: list[Turn] = []
+        self._routes: dict[str, list[Turn]] = {}
         self._lock = threading.Lock()
         self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(
@@ -114,10 +117,15 @@ class MessagesServer:
         with self._lock:
             self._turns.extend(turns)
 
+    def script_for(self, marker: str, *turns: Turn) -> None:
+        """Append turns to the script of the requests whose first message contains `marker`."""
+        with self._lock:
+            self._routes.setdefault(marker, []).extend(turns)
+
     @property
     def remaining(self) -> int:
         with self._lock:
-            return len(self._turns)
+            return len(self._turns) + sum(map(len, self._routes.values()))
 
     def message_requests(self) -> list[Request]:
         """The recorded `POST /v1/messages` requests, in order (each consumed a turn)."""
@@ -138,9 +146,16 @@ class MessagesServer:
             self.requests.append(request)
             if request.path != "/v1/messages":
                 return None
-            if not self._turns:
+            turns = self._script_of(request)
+            if not turns:
                 return Turn(status=400, content=(text("the test script has no more turns"),))
-            return self._turns.pop(0)
+            return turns.pop(0)
+
+    def _script_of(self, request: Request) -> list[Turn]:
+        messages = request.body.get("messages") or [{}]
+        first = json.dumps(messages[0])
+        return next((turns for marker, turns in self._routes.items() if marker in first),
+                    self._turns)
 
 
 @pytest.fixture

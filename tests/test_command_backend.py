@@ -78,6 +78,20 @@ def test_claude_code_preset_runs_the_cli_headless(tmp_path: Path, repo: Path) ->
     assert outcome.usage == (CLAUDE_USAGE,)
 
 
+def test_permission_denials_and_error_lines_of_claude_code_are_noted(
+    tmp_path: Path, repo: Path
+) -> None:
+    outcome, _, _ = _run(tmp_path, repo, _config(CLAUDE_TEMPLATE),
+                         env={"FAKE_CLAUDE_MODE": "denied"})
+    assert outcome.ok
+    assert outcome.notes == ("API Error: 401 invalid x-api-key",
+                             "Claude Code denied Write /repo/.git/wt/src/a.py")
+
+    failed, _, _ = _run(tmp_path, repo, _config("echo starting; echo 'Error: no route' >&2; exit 3"))
+    assert failed.diagnosis.splitlines()[:2] == [
+        "the agent command exited with code 3", "Error: no route"]
+
+
 def test_agent_hanging_after_its_result_is_killed_and_its_work_kept(
     tmp_path: Path, repo: Path
 ) -> None:

@@ -19,14 +19,12 @@ from collections.abc import Mapping
 
 from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink
 from swarmgit.backends.clis.all import PRESETS, any_parser
-from swarmgit.backends.clis.base import OutputParser, Preset
-from swarmgit.backends.process import ProcessResult, run_attached, run_process, with_tail
+from swarmgit.backends.clis.base import Preset
+from swarmgit.backends.process import ProcessResult, redact, run_attached, run_process, with_tail
 from swarmgit.backends.script import read_report
 from swarmgit.config import Config
 from swarmgit.errors import UsageError
 
-PLACEHOLDERS = ("brief_file", "task", "worktree", "model", "budget", "test_command")
-_PLACEHOLDER_RE = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 _RATE_LIMIT_RE = re.compile(r"rate.?limit|\b429\b|overloaded", re.I)
 
 
@@ -55,8 +53,9 @@ def agent_caches(config: Config) -> tuple[str, ...]:
 
 
 def render_command(template: str, values: Mapping[str, str]) -> str:
-    """`template` with each known placeholder replaced by its shell-quoted value."""
-    return _PLACEHOLDER_RE.sub(lambda m: shlex.quote(values[m.group(1)]), template)
+    """`template` with each placeholder named in `values` replaced by its shell-quoted value."""
+    pattern = re.compile(r"\{(" + "|".join(map(re.escape, values)) + r")\}")
+    return pattern.sub(lambda m: shlex.quote(values[m.group(1)]), template)
 
 
 class CommandAgent:
@@ -75,17 +74,20 @@ class CommandAgent:
 
     def run(self, job: AgentJob, on_event: EventSink) -> AgentOutcome:
         budget = job.budget_usd if job.budget_usd is not None else self._track_budget
+        preset = self._preset
         command = render_command(self._template, {
             "brief_file": str(job.brief_file),
             "task": job.task.id,
             "worktree": str(job.worktree),
-            "model": self._preset.spell(job.model, self._models) if self._preset else job.model,
+            "model": preset.spell(job.model, self._models) if preset else job.model,
             "budget": f"{budget:.2f}",
             "test_command": self._test_command,
+            **(preset.prepare(job) if preset and preset.prepare else {}),
         })
         on_event("command", command)
-        meter = self._parser(job.model)
-        env = {**os.environ, **(self._preset.env if self._preset else {}), **job.env}
+        meter = preset.parser(job.model) if preset else any_parser(job.model)
+        # the preset's own variables win: they are what the CLI needs to run headless here
+        env = {**os.environ, **job.env, **(preset.env if preset else {})}
         if job.foreground:  # the user talks to the agent; its output is theirs, not parsed
             result = run_attached(command, cwd=job.worktree, env=env, log_file=job.log_file,
                                   timeout_s=self._timeout_s, kill_grace_s=self._grace_s)
@@ -93,12 +95,12 @@ class CommandAgent:
             result = run_process(command, cwd=job.worktree, env=env, log_file=job.log_file,
                                  timeout_s=self._timeout_s, kill_grace_s=self._grace_s,
                                  on_line=meter.feed, pid_file=job.pid_file)
-        notes: tuple[str, ...] = ()
+        notes = tuple(redact(remark, env) for remark in meter.remarks())
         if result.killed_after_result:
-            notes = (f"the agent printed its result but did not exit; killed after"
-                     f" {self._grace_s:g}s",)
-            on_event("agent-hung", notes[0])
-        kind, diagnosis = self._failure(result, meter.error)
+            hung = f"the agent printed its result but did not exit; killed after {self._grace_s:g}s"
+            notes += (hung,)
+            on_event("agent-hung", hung)
+        kind, diagnosis = self._failure(result, redact(meter.error, env), notes)
         return AgentOutcome(
             ok=not kind,
             kind=kind,
@@ -108,19 +110,18 @@ class CommandAgent:
             notes=notes,
         )
 
-    def _parser(self, model: str) -> OutputParser:
-        return self._preset.parser(model) if self._preset else any_parser(model)
-
-    def _failure(self, result: ProcessResult, error: str) -> tuple[str, str]:
-        """(kind, diagnosis) of a failed attempt, or ("", "") when it succeeded."""
+    def _failure(self, result: ProcessResult, error: str, notes: tuple[str, ...]
+                 ) -> tuple[str, str]:
+        """(kind, diagnosis) of a failed attempt, or ("", "") when it succeeded. The diagnosis
+        names the failure, then what the CLI reported (`notes`), then its last output lines."""
         if result.timed_out:
             head = f"timed out after {self._timeout_s / 60:g} min (agent.timeout_minutes)"
-            return "timeout", with_tail(head, result)
+            return "timeout", with_tail("\n".join((head, *notes)), result)
         if error:
             head = f"the agent reported an error: {error}"
         elif result.result_seen or result.returncode == 0:
             return "", ""
         else:
             head = f"the agent command exited with code {result.returncode}"
-        diagnosis = with_tail(head, result)
+        diagnosis = with_tail("\n".join((head, *notes)), result)
         return ("rate-limited" if _RATE_LIMIT_RE.search(diagnosis) else "command-failed"), diagnosis

@@ -1,7 +1,8 @@
 """Stand-in for `claude -p ... --output-format stream-json --verbose`: a real process printing a
 Claude-Code-shaped run. FAKE_CLAUDE_MODE picks the behaviour:
 ok (default) | hang-after (result, then never exits, a child holding stdout) | hang-before |
-error (an is_error result) | leak (prints ANTHROPIC_API_KEY to stderr first).
+error (an is_error result) | leak (prints ANTHROPIC_API_KEY to stderr first) | denied (an error
+line on stderr, and a result listing a permission denial).
 It writes the prompt to agent_output.txt in its cwd and a report to $SWARM_REPORT if set.
 """
 from __future__ import annotations
@@ -40,8 +41,13 @@ def main() -> None:
     if os.environ.get("SWARM_REPORT"):
         with open(os.environ["SWARM_REPORT"], "w", encoding="utf-8") as report:
             report.write("**Status:** done\n\n## Summary\n\nwrote agent_output.txt\n")
+    if mode == "denied":
+        print("API Error: 401 invalid x-api-key", file=sys.stderr, flush=True)
     emit({
         "type": "result",
+        "permission_denials": [{"tool_name": "Write", "tool_use_id": "t1",
+                                "tool_input": {"file_path": "/repo/.git/wt/src/a.py"}}]
+        if mode == "denied" else [],
         "subtype": "error_during_execution" if mode == "error" else "success",
         "is_error": mode == "error",
         "result": "tool crashed" if mode == "error" else "done",

@@ -29,6 +29,9 @@ class AiderParser:
             self._cost = float(cost.group(2).replace(",", ""))
         return False
 
+    def remarks(self) -> tuple[str, ...]:
+        return ()
+
     def usage(self) -> tuple[Usage, ...]:
         if self._cost is None and not any(self._tokens):
             return ()

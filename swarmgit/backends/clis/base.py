@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
 
-from swarmgit.backends.base import Usage
+from swarmgit.backends.base import AgentJob, Usage
 
 
 class OutputParser(Protocol):
@@ -32,9 +32,16 @@ class OutputParser(Protocol):
         """The usage read so far, under the task's model id."""
         ...
 
+    def remarks(self) -> tuple[str, ...]:
+        """Lines worth a diagnosis: the CLI's own error lines, the permissions it denied."""
+        ...
+
 
 ParserFactory = Callable[[str], OutputParser]
 """Makes a fresh parser for one run, given the task's model id."""
+
+Prepare = Callable[[AgentJob], Mapping[str, str]]
+"""Writes what one run needs (a settings file, …); returns extra placeholder values."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class Preset:
     """Gitignore patterns of the CLI's own caches, kept out of the task's commit."""
     test_args: str = ""
     """Arguments handing `gates.test_command` ({test_command}) to the CLI; empty if it takes none."""
+    prepare: Prepare | None = None
 
     def spell(self, model: str, models: Mapping[str, str]) -> str:
         """The task's model id as this CLI names it: `models` (the configured map) first."""
@@ -75,6 +83,9 @@ class CombinedParser:
 
     def usage(self) -> tuple[Usage, ...]:
         return tuple(u for parser in self._parsers for u in parser.usage())
+
+    def remarks(self) -> tuple[str, ...]:
+        return tuple(r for parser in self._parsers for r in parser.remarks())
 
 
 def json_event(line: str) -> dict[str, object] | None:

@@ -1,23 +1,46 @@
 """Claude Code (npm `@anthropic-ai/claude-code`): `claude -p` with stream-json output.
 
-Edits are accepted; `--max-budget-usd` caps the task's spend. Its final `result` event carries
-`usage`, `total_cost_usd` and `permission_denials`.
+Permissions are skipped (`bypassPermissions`) so the agent can run shell commands, e.g. the
+tests; the write fence around the agent confines what they write. Edit-time scope comes from a
+PreToolUse hook in a per-task `--settings` file: `swarmgit.backends.scope_hook`, the SDK
+backend's check, denies Write/Edit/MultiEdit/NotebookEdit outside the task's touches and Bash
+commands that visibly write outside them, with the reason shown to the model. As root Claude
+Code skips permissions only with IS_SANDBOX=1. `--max-budget-usd` caps the task's spend.
+Its final `result` event carries `usage`, `total_cost_usd` and `permission_denials`; non-JSON
+lines naming an error are the CLI's own error messages.
 """
 from __future__ import annotations
 
-from swarmgit.backends.base import Usage
+import json
+import re
+import shlex
+import sys
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from swarmgit.backends.base import AgentJob, Usage
 from swarmgit.backends.clis.base import Preset, count, json_event, mapping
+from swarmgit.fsutil import write_atomic
+
+HOOKED_TOOLS = "Write|Edit|MultiEdit|NotebookEdit|Bash"
+_MAX_REMARKS = 10
+_ERROR_LINE_RE = re.compile(r"\berror\b", re.I)
 
 
 class ClaudeCodeParser:
     def __init__(self, model: str) -> None:
         self._model = model
         self._usage: list[Usage] = []
+        self._remarks: list[str] = []
         self.error = ""
 
     def feed(self, line: str) -> bool:
         event = json_event(line)
-        if event is None or event.get("type") != "result":
+        if event is None:
+            if _ERROR_LINE_RE.search(line):
+                self._remark(line.strip())
+            return False
+        if event.get("type") != "result":
             return False
         usage = mapping(event.get("usage"))
         cost = event.get("total_cost_usd")
@@ -29,6 +52,8 @@ class ClaudeCodeParser:
             cache_read_tokens=count(usage.get("cache_read_input_tokens")),
             cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
         ))
+        for denial in event.get("permission_denials") or ():
+            self._remark(_denial(mapping(denial)))
         subtype = str(event.get("subtype") or "success")
         if event.get("is_error") or subtype != "success":
             message = str(event.get("result") or "").strip()
@@ -38,12 +63,53 @@ class ClaudeCodeParser:
     def usage(self) -> tuple[Usage, ...]:
         return tuple(self._usage)
 
+    def remarks(self) -> tuple[str, ...]:
+        return tuple(self._remarks)
+
+    def _remark(self, text: str) -> None:
+        if len(self._remarks) < _MAX_REMARKS:
+            self._remarks.append(text)
+
+
+def _denial(denial: Mapping[str, object]) -> str:
+    tool_input = mapping(denial.get("tool_input"))
+    target = tool_input.get("file_path") or tool_input.get("command") or ""
+    return f"Claude Code denied {denial.get('tool_name') or 'a tool'} {target}".rstrip()
+
+
+def prepare(job: AgentJob) -> dict[str, str]:
+    """Write the task's settings file (the scope hook); its path is {settings_file}."""
+    scope = json.dumps({
+        "root": str(job.worktree.resolve()),
+        "touches": list(job.task.touches),
+        "scratch": [job.env[name] for name in ("HOME", "TMPDIR") if job.env.get(name)],
+        "files": [str(job.report_file)],
+    })
+    hook = f"{shlex.quote(sys.executable)} -m swarmgit.backends.scope_hook {shlex.quote(scope)}"
+    settings = {"hooks": {"PreToolUse": [
+        {"matcher": HOOKED_TOOLS, "hooks": [{"type": "command", "command": hook}]},
+    ]}}
+    path = job.brief_file.with_name(f"{job.task.id}.claude-settings.json")
+    write_atomic(path, json.dumps(settings, indent=2) + "\n")
+    return {"settings_file": str(path)}
+
 
 PRESET = Preset(
     name="claude-code",
     command=(
         'claude -p "$(cat {brief_file})" --output-format stream-json --verbose'
-        " --model {model} --max-budget-usd {budget} --permission-mode acceptEdits"
+        " --model {model} --max-budget-usd {budget} --permission-mode bypassPermissions"
+        " --settings {settings_file}"
     ),
     parser=ClaudeCodeParser,
+    env=MappingProxyType({
+        "IS_SANDBOX": "1",  # read only as root, where skipping permissions needs it ("1", not "yes")
+        "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        # each Bash command starts in the worktree, so the hook resolves relative targets right
+        "CLAUDE_BASH_MAINTAIN_PROJECT_WORKING_DIR": "1",
+    }),
+    prepare=prepare,
 )

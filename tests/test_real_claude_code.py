@@ -1,0 +1,114 @@
+"""The real Claude Code CLI (npm `@anthropic-ai/claude-code`, installed by `make agents`) run by
+`git swarm implement` through the `command` backend's `claude-code` preset, against the local
+Messages API stand-in: scope at edit time (the preset's PreToolUse hook), shell commands,
+usage, secrets, and parallel tasks."""
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gitutil import git
+from tests.messages_server import MessagesServer, Turn, messages_server, text, tool_use
+from tests.realcli import files_containing, path_with
+from tests.swarmrepo import swarm_process, task_md, track_repo
+
+__all__ = ["messages_server"]  # the fixture
+pytestmark = pytest.mark.real_cli
+
+KEY = "sk-ant-api03-real-claude-code-key-never-logged-0123456789"
+FILES = {"README.md": "# demo\n", "src/app.py": "ANSWER = 41\n", "docs/guide.md": "# Guide\n"}
+PRICE = {"input": 2.0, "output": 10.0, "cache_write": 2.5, "cache_read": 0.2}
+
+
+def _config(worktrees: Path, parallel: int = 1) -> str:
+    return f"""\
+[agent]
+backend = "command"
+command = "claude-code"
+timeout_minutes = 5
+kill_grace_seconds = 5
+[concurrency]
+max_parallel = {parallel}
+max_background = {parallel}
+[gates]
+threshold = 0.0
+[worktrees]
+root = "{worktrees}"
+"""
+
+
+@pytest.fixture
+def api(messages_server: MessagesServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MessagesServer]:
+    monkeypatch.setenv("PATH", path_with("claude"))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", messages_server.url)
+    monkeypatch.setenv("CLAUDE_CODE_MAX_RETRIES", "1")
+    yield messages_server
+    assert messages_server.remaining == 0, "the script was not fully used"
+
+
+def _tool_results(server: MessagesServer) -> dict[str, dict[str, Any]]:
+    """Every tool_result Claude Code sent back, by tool_use id."""
+    last = server.message_requests()[-1].body["messages"]
+    return {block["tool_use_id"]: block for message in last if isinstance(message["content"], list)
+            for block in message["content"] if block.get("type") == "tool_result"}
+
+
+def _status(repo: Path) -> dict[str, Any]:
+    done = swarm_process(repo, "status", "t", "--json")
+    assert done.returncode == 0, done.stderr
+    data: dict[str, Any] = json.loads(done.stdout)
+    return data
+
+
+def _output(done: subprocess.CompletedProcess[str]) -> str:
+    return done.stdout + done.stderr
+
+
+def test_edits_in_scope_refuses_outside_at_edit_time_runs_shell_and_records_usage(
+    tmp_path: Path, api: MessagesServer
+) -> None:
+    worktrees = tmp_path / "worktrees"
+    repo = track_repo(tmp_path / "r", task_md("T01", "Fix the answer", touches="`src/`"),
+                      files=FILES, config=_config(worktrees))
+    wt = worktrees / "t" / "T01"
+    usage = [{"input_tokens": 1000 * n, "output_tokens": 100 * n} for n in range(1, 6)]
+    api.script(
+        Turn.reply(tool_use("Read", {"file_path": str(wt / "src/app.py")}, id="t_read"),
+                   usage=usage[0]),
+        Turn.reply(tool_use("Write", {"file_path": str(wt / "src/app.py"),
+                                      "content": "ANSWER = 42\n"}, id="t_write"), usage=usage[1]),
+        Turn.reply(tool_use("Write", {"file_path": str(wt / "docs/guide.md"),
+                                      "content": "hacked\n"}, id="t_out"), usage=usage[2]),
+        Turn.reply(tool_use("Bash", {"command": "echo ran > src/shell_marker.txt"},
+                            id="t_shell"), usage=usage[3]),
+        Turn.reply(text("Done: ANSWER is 42."), usage=usage[4]),
+    )
+
+    done = swarm_process(repo, "implement", "t")
+
+    assert done.returncode == 0, _output(done)
+    results = _tool_results(api)
+    assert not results["t_read"].get("is_error") and "ANSWER = 41" in str(results["t_read"]["content"])
+    assert not results["t_write"].get("is_error")
+    assert results["t_out"].get("is_error")
+    assert "outside this task's touches (src/)" in str(results["t_out"]["content"])
+    assert not results["t_shell"].get("is_error")
+    branch = "swarm/t/T01"
+    assert git(repo, "show", f"{branch}:src/app.py").stdout == "ANSWER = 42\n"
+    assert git(repo, "show", f"{branch}:src/shell_marker.txt").stdout == "ran\n"
+    assert git(repo, "show", f"{branch}:docs/guide.md").stdout == "# Guide\n"
+    assert git(repo, "diff", "--name-only", "main~1", branch).stdout.split() == [
+        "src/app.py", "src/shell_marker.txt"]
+    # usage as the server sent it, recorded under the task's model id
+    model = api.message_requests()[0].body["model"]
+    spent = _status(repo)["by_model"][model]
+    assert (spent["input_tokens"], spent["output_tokens"]) == (
+        sum(u["input_tokens"] for u in usage), sum(u["output_tokens"] for u in usage))
+    assert files_containing(KEY, repo, worktrees) == []
+    assert KEY not in _output(done)
