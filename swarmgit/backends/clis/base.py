@@ -10,8 +10,10 @@ A template uses the placeholders of `agent.command` ({brief_file}, {task}, {work
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
@@ -86,6 +88,16 @@ class CombinedParser:
 
     def remarks(self) -> tuple[str, ...]:
         return tuple(r for parser in self._parsers for r in parser.remarks())
+
+
+def task_home(job: AgentJob, cli: str) -> Path:
+    """A folder for the CLI's own state and settings, never shared between tasks: the task's
+    HOME when the engine gave it one of its own, else `<task>.<cli>-home` beside its brief
+    (never the user's HOME, which every task would share)."""
+    home = job.env.get("HOME")
+    if home and home != os.environ.get("HOME"):
+        return Path(home)
+    return job.brief_file.with_name(f"{job.task.id}.{cli}-home")
 
 
 def json_event(line: str) -> dict[str, object] | None:

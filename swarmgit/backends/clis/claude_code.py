@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
-import sys
 from collections.abc import Mapping
 from types import MappingProxyType
 
 from swarmgit.backends.base import AgentJob, Usage
 from swarmgit.backends.clis.base import Preset, count, json_event, mapping
+from swarmgit.backends.scope_hook import hook_command
 from swarmgit.fsutil import write_atomic
 
 HOOKED_TOOLS = "Write|Edit|MultiEdit|NotebookEdit|Bash"
@@ -79,13 +78,7 @@ def _denial(denial: Mapping[str, object]) -> str:
 
 def prepare(job: AgentJob) -> dict[str, str]:
     """Write the task's settings file (the scope hook); its path is {settings_file}."""
-    scope = json.dumps({
-        "root": str(job.worktree.resolve()),
-        "touches": list(job.task.touches),
-        "scratch": [job.env[name] for name in ("HOME", "TMPDIR") if job.env.get(name)],
-        "files": [str(job.report_file)],
-    })
-    hook = f"{shlex.quote(sys.executable)} -m swarmgit.backends.scope_hook {shlex.quote(scope)}"
+    hook = hook_command(job)
     settings = {"hooks": {"PreToolUse": [
         {"matcher": HOOKED_TOOLS, "hooks": [{"type": "command", "command": hook}]},
     ]}}

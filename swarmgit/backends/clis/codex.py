@@ -47,9 +47,6 @@ class CodexParser:
             self.error = message or (self._remarks[-1] if self._remarks else "turn failed")
         return False
 
-    def remarks(self) -> tuple[str, ...]:
-        return ()
-
     def usage(self) -> tuple[Usage, ...]:
         return tuple(self._usage)
 
