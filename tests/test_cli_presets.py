@@ -7,12 +7,14 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from swarmgit.backends.base import Usage
 from swarmgit.backends.clis.all import PRESETS, any_parser
 from swarmgit.backends.clis.base import task_home
 from swarmgit.backends.clis.codex import CodexParser
+from swarmgit.backends.clis.codex import prepare as codex_prepare
 from swarmgit.backends.clis.gemini import GeminiParser
 from swarmgit.backends.clis.gemini import prepare as gemini_prepare
 from swarmgit.backends.clis.opencode import OpenCodeParser, config_for, edit_patterns
@@ -173,3 +175,27 @@ def test_gemini_settings_hold_the_scope_hook_which_refuses_out_of_scope_writes(
     assert call("run_shell_command", command="echo x > out.txt", dir_path="src") == ""
     assert call("read_file", file_path="/etc/hostname") == ""
     assert sys.executable in hook["command"]
+
+
+def test_codex_hook_refuses_a_patch_naming_a_file_outside_the_touches(tmp_path: Path) -> None:
+    worktree = tmp_path / "wt"
+    (worktree / "src").mkdir(parents=True)
+    job = make_job(tmp_path, worktree, Task(id="T01", title="t", touches=("src/",)), Config())
+    [entry] = tomllib.loads("hooks = " + codex_prepare(job)["codex_hooks"])["hooks"]
+    assert entry["matcher"] == "^(apply_patch|Bash)$"
+    command = entry["hooks"][0]["command"]
+
+    def call(tool: str, text: str) -> str:
+        payload = json.dumps({"hook_event_name": "PreToolUse", "tool_name": tool,
+                              "tool_input": {"command": text}, "cwd": str(worktree)})
+        return subprocess.run(command, shell=True, input=payload, capture_output=True,
+                              text=True, timeout=60, check=True).stdout
+
+    patch = "*** Begin Patch\n*** Update File: src/a.py\n*** Move to: {}\n@@\n-a\n+b\n*** End Patch\n"
+    denied = json.loads(call("apply_patch", patch.format("docs/a.py")))
+    assert denied["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert "docs/a.py is outside this task's touches (src/)" in (
+        denied["hookSpecificOutput"]["permissionDecisionReason"])
+    assert call("apply_patch", patch.format("src/b.py")) == ""
+    assert "outside" in call("Bash", "echo x > docs/out.txt")
+    assert call("Bash", "pytest -q") == ""

@@ -35,6 +35,7 @@ CODEX = Cli(
     read=lambda wt, path: Turn.call("exec_command", {"cmd": f"cat {path}"}),
     write=_patch,
     shell=lambda command: Turn.call("exec_command", {"cmd": command}),
+    refusal="docs/guide.md is outside this task's touches (src/)",
 )
 
 
@@ -45,7 +46,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
         yield running
 
 
-def test_codex_edits_in_scope_runs_shell_and_records_priced_usage(
+def test_codex_refuses_out_of_scope_at_edit_time_runs_shell_and_records_priced_usage(
     tmp_path: Path, server: ScriptedServer
 ) -> None:
     scope_shell_and_usage(tmp_path, CODEX, server)

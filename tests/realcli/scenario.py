@@ -45,8 +45,8 @@ class Cli:
     shell: Callable[[str], Turn]
     """Turns calling the CLI's own tools: read (worktree, path), write (worktree, path, content),
     run a shell command. Paths are relative to the worktree."""
-    refusal: str = ""
-    """What the CLI's edit-time refusal says to the model (empty: no edit-time check)."""
+    refusal: str
+    """What the CLI's edit-time refusal of the out-of-scope write says to the model."""
 
 
 def config(cli: Cli, worktrees: Path, parallel: int = 1) -> str:
@@ -76,7 +76,7 @@ def _task(tid: str, title: str, touches: str, model: str) -> str:
     return task_md(tid, title, touches=touches, extra=f"  - **Model:** {model}")
 
 
-def _status(repo: Path) -> dict[str, Any]:
+def _status(repo: Path) -> dict[str, Any]:  # `git swarm status --json`
     done = swarm_process(repo, "status", "t", "--json")
     assert done.returncode == 0, done.stderr
     data: dict[str, Any] = json.loads(done.stdout)
@@ -120,27 +120,17 @@ def scope_shell_and_usage(tmp_path: Path, cli: Cli, server: ScriptedServer) -> N
 
     done = swarm_process(repo, "implement", "t")
 
-    assert server.remaining("Task T01:") == 0, _output(done)
+    assert done.returncode == 0, _output(done)
+    assert server.remaining("Task T01:") == 0
     requests = server.turn_requests("Task T01:")
     assert "ANSWER = 41" in requests[1].raw  # the read's result went back to the model
-    if cli.refusal:  # refused at edit time: the model was told, the task went on
-        assert cli.refusal in requests[3].raw
+    assert cli.refusal in requests[3].raw  # refused at edit time, the model told why
     branch = "swarm/t/T01"
-    status = {t["id"]: t for t in _status(repo)["tasks"]}["T01"]
-    if status["status"] == "done":  # refused at edit time or by the write fence
-        assert done.returncode == 0, _output(done)
-        assert git(repo, "show", f"{branch}:src/app.py").stdout == "ANSWER = 42\n"
-        assert git(repo, "show", f"{branch}:src/shell_marker.txt").stdout == "ran\n"
-        assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
-            "src/app.py", "src/shell_marker.txt"]
-        assert (wt / "docs/guide.md").read_text() == "# Guide\n"
-    else:  # no edit-time check and no fence: refused at commit, the good edit kept in place
-        assert not cli.refusal
-        assert done.returncode == 1, _output(done)
-        assert "scope violation" in status["reason"] and "docs/guide.md" in status["reason"]
-        assert (wt / "src/app.py").read_text() == "ANSWER = 42\n"
-        assert (wt / "src/shell_marker.txt").read_text() == "ran\n"
-        assert git(repo, "diff", "--name-only", base, branch).stdout.split() == []
+    assert git(repo, "show", f"{branch}:src/app.py").stdout == "ANSWER = 42\n"
+    assert git(repo, "show", f"{branch}:src/shell_marker.txt").stdout == "ran\n"
+    assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
+        "src/app.py", "src/shell_marker.txt"]
+    assert (worktrees / "t" / "T01" / "docs/guide.md").read_text() == "# Guide\n"
     assert git(repo, "show", "main:docs/guide.md").stdout == "# Guide\n"
     # the usage the server sent, recorded under the task's model id, priced by the table
     expected, usd = _priced(TOKENS, cli)

@@ -2,7 +2,10 @@
 
 Codex sandboxes the commands it runs itself (Landlock/seccomp or bubblewrap: writes only in the
 worktree and temp folders, no network) and runs them without asking in `exec` mode; swarmgit's
-write fence stacks on top. The task's model goes to `--model`. Codex 0.17x ignores
+write fence stacks on top. Edit-time scope: `swarmgit.backends.scope_hook` as a PreToolUse hook
+(`-c hooks.PreToolUse=…`, trusted for the run with `--dangerously-bypass-hook-trust`: swarmgit
+wrote it) refuses an `apply_patch` naming a file outside the task's touches and shell commands
+that visibly write outside them; Codex shows the model the reason. The task's model goes to `--model`. Codex 0.17x ignores
 `OPENAI_BASE_URL`, so when it is set the preset declares it as a Responses API provider
 (`-c model_providers.swarm=…`, key from `OPENAI_API_KEY`). State lives in `$CODEX_HOME`
 (default `~/.codex`). Each `turn.completed` event carries token usage (`input_tokens` counts
@@ -12,8 +15,11 @@ error message as its reason.
 """
 from __future__ import annotations
 
-from swarmgit.backends.base import Usage
+import json
+
+from swarmgit.backends.base import AgentJob, Usage
 from swarmgit.backends.clis.base import Preset, count, json_event, mapping
+from swarmgit.backends.scope_hook import hook_command
 
 _MAX_REMARKS = 10
 
@@ -65,12 +71,21 @@ _PROVIDER = (
     'wire_api=\\"responses\\"}'
 )
 
+def prepare(job: AgentJob) -> dict[str, str]:
+    """The scope hook as Codex's PreToolUse hooks, a TOML value for `-c` ({codex_hooks})."""
+    command = json.dumps(hook_command(job, "--codex"))  # a JSON string is a TOML basic string
+    return {"codex_hooks": f'[{{matcher="^(apply_patch|Bash)$",'
+                           f' hooks=[{{type="command", command={command}}}]}}]'}
+
+
 PRESET = Preset(
     name="codex",
     command=(
         "codex exec --json --sandbox workspace-write --model {model}"
+        " --dangerously-bypass-hook-trust -c hooks.PreToolUse={codex_hooks}"
         f' ${{OPENAI_BASE_URL:+-c model_provider=swarm -c "model_providers.swarm={_PROVIDER}"}}'
         ' "$(cat {brief_file})"'
     ),
     parser=CodexParser,
+    prepare=prepare,
 )
