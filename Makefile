@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint arch clean setup
+.PHONY: demo test test-real agents bench lint arch clean setup
 
 setup: $(STAMP)
 
@@ -13,6 +13,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,claude-code]'
 	touch $(STAMP)
+
+# The real agent CLIs the real-CLI suite drives (tests marked real_cli), pinned to versions
+# verified to work: npm packages under .agents/, aider in its own venv (it pins many packages).
+AGENTS := .agents
+AGENTS_STAMP := $(AGENTS)/.installed
+NPM_AGENTS := @anthropic-ai/claude-code@2.1.332 @openai/codex@0.171.0 \
+	@google/gemini-cli@0.61.0 opencode-ai@1.18.33
+AIDER := aider-chat==0.86.2
+
+agents: $(AGENTS_STAMP)
+
+$(AGENTS_STAMP): Makefile
+	npm install --prefix $(AGENTS) --no-audit --no-fund --save-exact $(NPM_AGENTS)
+	$(PYTHON) -m venv $(AGENTS)/aider-venv
+	$(AGENTS)/aider-venv/bin/python -m pip install -q $(AIDER)
+	touch $@
 
 demo: $(STAMP)
 	$(BIN)/git-swarm demo
@@ -30,7 +46,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check swarmgit gates hooks tests benchmarks
 
 test: lint arch
-	$(BIN)/python -m pytest --cov --cov-report=term
+	$(BIN)/python -m pytest -m "not real_cli" --cov --cov-report=term
+
+# The real agent CLIs against local model servers (slow; needs `make agents`).
+test-real: $(STAMP) $(AGENTS_STAMP)
+	$(BIN)/python -m pytest -m real_cli
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -8,7 +8,7 @@ with the API's error JSON. Every request is recorded, so tests can assert what t
 
 When the script runs out the server answers 400, so a test sees the extra call. For agents
 running in parallel, `script_for(marker, ...)` keeps a separate script for the requests whose
-first message contains `marker` (e.g. the brief's `# Task T02:`).
+messages contain `marker` (e.g. the brief's `# Task T02:`).
 """
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ class MessagesServer:
             self._turns.extend(turns)
 
     def script_for(self, marker: str, *turns: Turn) -> None:
-        """Append turns to the script of the requests whose first message contains `marker`."""
+        """Append turns to the script of the requests whose messages contain `marker`."""
         with self._lock:
             self._routes.setdefault(marker, []).extend(turns)
 
@@ -152,9 +152,8 @@ class MessagesServer:
             return turns.pop(0)
 
     def _script_of(self, request: Request) -> list[Turn]:
-        messages = request.body.get("messages") or [{}]
-        first = json.dumps(messages[0])
-        return next((turns for marker, turns in self._routes.items() if marker in first),
+        messages = json.dumps(request.body.get("messages"))
+        return next((turns for marker, turns in self._routes.items() if marker in messages),
                     self._turns)
 
 

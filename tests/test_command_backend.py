@@ -13,6 +13,7 @@ from swarmgit.backends.clis.all import PRESETS
 from swarmgit.backends.registry import get_agent
 from swarmgit.config import Agent as AgentSettings
 from swarmgit.config import Config
+from swarmgit.config import Gates as GateSettings
 from swarmgit.domain.plan import Task
 from swarmgit.errors import UsageError
 from tests.agents import alive, fake_cli, make_job, standin
@@ -178,8 +179,26 @@ def test_aider_preset_records_session_cost(tmp_path: Path, repo: Path) -> None:
     assert "--model anthropic/claude-sonnet-5-5 " in events[0][1]
     assert (repo / "agent_output.txt").read_text() == "Add the cache."
     assert outcome.usage == (Usage(
-        model="claude-sonnet-5-5", input_tokens=5500, output_tokens=1500, cost_usd=0.03,
+        model="claude-sonnet-5-5", input_tokens=5500, output_tokens=1500,
+        cache_write_tokens=1200, cache_read_tokens=500, cost_usd=0.03,
     ),)
+
+
+def test_aider_gets_the_test_command_and_fails_when_it_cannot_reach_the_model(
+    tmp_path: Path, repo: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    fake_cli(bin_dir, "aider")
+    config = Config(agent=AgentSettings(backend="command", command="aider"),
+                    gates=GateSettings(test_command="pytest -q tests/"))
+    outcome, _, events = _run(tmp_path, repo, config, env={
+        "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_AIDER_MODE": "unreachable"})
+
+    assert events[0][1].endswith(" --test-cmd 'pytest -q tests/' --auto-test")
+    assert (outcome.ok, outcome.kind) == (False, "command-failed")
+    assert outcome.diagnosis.splitlines()[0] == (
+        "the agent reported an error: litellm.APIConnectionError: AnthropicException"
+        " - Connection refused")
 
 
 def test_templates_quote_values_and_leave_shell_braces_alone() -> None:

@@ -4,8 +4,6 @@ Messages API stand-in: scope at edit time (the preset's PreToolUse hook), shell 
 usage, secrets, and parallel tasks."""
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,8 @@ import pytest
 
 from tests.gitutil import git
 from tests.messages_server import MessagesServer, Turn, messages_server, text, tool_use
-from tests.realcli import files_containing, path_with
+from tests.realcli import (files_containing, output, status_json, swarm_config, table_price,
+                           use_cli)
 from tests.swarmrepo import swarm_process, task_md, track_repo
 
 __all__ = ["messages_server"]  # the fixture
@@ -22,32 +21,12 @@ pytestmark = pytest.mark.real_cli
 
 KEY = "sk-ant-api03-real-claude-code-key-never-logged-0123456789"
 FILES = {"README.md": "# demo\n", "src/app.py": "ANSWER = 41\n", "docs/guide.md": "# Guide\n"}
-PRICE = {"input": 2.0, "output": 10.0, "cache_write": 2.5, "cache_read": 0.2}
-
-
-def _config(worktrees: Path, parallel: int = 1) -> str:
-    return f"""\
-[agent]
-backend = "command"
-command = "claude-code"
-timeout_minutes = 5
-kill_grace_seconds = 5
-[concurrency]
-max_parallel = {parallel}
-max_background = {parallel}
-[gates]
-threshold = 0.0
-[worktrees]
-root = "{worktrees}"
-"""
 
 
 @pytest.fixture
 def api(messages_server: MessagesServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MessagesServer]:
-    monkeypatch.setenv("PATH", path_with("claude"))
-    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", messages_server.url)
-    monkeypatch.setenv("CLAUDE_CODE_MAX_RETRIES", "1")
+    use_cli(monkeypatch, "claude", {"ANTHROPIC_API_KEY": KEY, "CLAUDE_CODE_MAX_RETRIES": "1",
+                                    "ANTHROPIC_BASE_URL": messages_server.url})
     yield messages_server
     assert messages_server.remaining == 0, "the script was not fully used"
 
@@ -59,23 +38,12 @@ def _tool_results(server: MessagesServer) -> dict[str, dict[str, Any]]:
             for block in message["content"] if block.get("type") == "tool_result"}
 
 
-def _status(repo: Path) -> dict[str, Any]:
-    done = swarm_process(repo, "status", "t", "--json")
-    assert done.returncode == 0, done.stderr
-    data: dict[str, Any] = json.loads(done.stdout)
-    return data
-
-
-def _output(done: subprocess.CompletedProcess[str]) -> str:
-    return done.stdout + done.stderr
-
-
 def test_edits_in_scope_refuses_outside_at_edit_time_runs_shell_and_records_usage(
     tmp_path: Path, api: MessagesServer
 ) -> None:
     worktrees = tmp_path / "worktrees"
     repo = track_repo(tmp_path / "r", task_md("T01", "Fix the answer", touches="`src/`"),
-                      files=FILES, config=_config(worktrees))
+                      files=FILES, config=swarm_config("claude-code", worktrees))
     wt = worktrees / "t" / "T01"
     usage = [{"input_tokens": 1000 * n, "output_tokens": 100 * n} for n in range(1, 6)]
     api.script(
@@ -90,9 +58,10 @@ def test_edits_in_scope_refuses_outside_at_edit_time_runs_shell_and_records_usag
         Turn.reply(text("Done: ANSWER is 42."), usage=usage[4]),
     )
 
+    base = git(repo, "rev-parse", "main").stdout.strip()
     done = swarm_process(repo, "implement", "t")
 
-    assert done.returncode == 0, _output(done)
+    assert done.returncode == 0, output(done)
     results = _tool_results(api)
     assert not results["t_read"].get("is_error") and "ANSWER = 41" in str(results["t_read"]["content"])
     assert not results["t_write"].get("is_error")
@@ -103,12 +72,41 @@ def test_edits_in_scope_refuses_outside_at_edit_time_runs_shell_and_records_usag
     assert git(repo, "show", f"{branch}:src/app.py").stdout == "ANSWER = 42\n"
     assert git(repo, "show", f"{branch}:src/shell_marker.txt").stdout == "ran\n"
     assert git(repo, "show", f"{branch}:docs/guide.md").stdout == "# Guide\n"
-    assert git(repo, "diff", "--name-only", "main~1", branch).stdout.split() == [
+    assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
         "src/app.py", "src/shell_marker.txt"]
     # usage as the server sent it, recorded under the task's model id
     model = api.message_requests()[0].body["model"]
-    spent = _status(repo)["by_model"][model]
-    assert (spent["input_tokens"], spent["output_tokens"]) == (
-        sum(u["input_tokens"] for u in usage), sum(u["output_tokens"] for u in usage))
+    tokens = (sum(u["input_tokens"] for u in usage), sum(u["output_tokens"] for u in usage))
+    status = status_json(repo)
+    spent = status["by_model"][model]
+    assert (spent["input_tokens"], spent["output_tokens"]) == tokens
+    assert status["cost_usd"] == pytest.approx(table_price(model, *tokens), abs=1e-4)
     assert files_containing(KEY, repo, worktrees) == []
-    assert KEY not in _output(done)
+    assert KEY not in output(done)
+
+
+def test_three_tasks_in_parallel_each_land_their_own_file(tmp_path: Path, api: MessagesServer) -> None:
+    worktrees = tmp_path / "worktrees"
+    ids = ("T01", "T02", "T03")
+    plan = "".join(task_md(tid, f"Add {tid.lower()}", touches=f"`src/{tid.lower()}.py`")
+                   for tid in ids)
+    repo = track_repo(tmp_path / "r", plan, files=FILES, config=swarm_config(
+        "claude-code", worktrees, parallel=3))
+    for tid in ids:
+        path = worktrees / "t" / tid / "src" / f"{tid.lower()}.py"
+        api.script_for(f"# Task {tid}:",
+                       Turn.reply(tool_use("Write", {"file_path": str(path),
+                                                     "content": f"NAME = {tid!r}\n"})),
+                       Turn.reply(text(f"{tid} done.")))
+
+    base = git(repo, "rev-parse", "main").stdout.strip()
+    done = swarm_process(repo, "implement", "t")
+
+    assert done.returncode == 0, output(done)
+    for tid in ids:
+        branch = f"swarm/t/{tid}"
+        assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
+            f"src/{tid.lower()}.py"]
+        assert git(repo, "show", f"{branch}:src/{tid.lower()}.py").stdout == f"NAME = {tid!r}\n"
+    assert sorted(git(repo, "ls-tree", "--name-only", "main", "src/").stdout.split()) == [
+        "src/app.py", "src/t01.py", "src/t02.py", "src/t03.py"]

@@ -1,11 +1,18 @@
 """Helpers of the real-CLI suite (`pytest -m real_cli`, `make test-real`): the agent CLIs as
-`make agents` installs them (pinned, under .agents/), never skipped when missing."""
+`make agents` installs them (pinned, under .agents/), never skipped when missing, run by
+`git swarm implement` against the local model server of the test."""
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from swarmgit.config import Config
+from tests.swarmrepo import swarm_process
 
 AGENTS = Path(__file__).resolve().parents[2] / ".agents"
 _BINS = {"aider": AGENTS / "aider-venv" / "bin"}
@@ -19,9 +26,47 @@ def agent_bin(name: str) -> Path:
     return path
 
 
-def path_with(name: str) -> str:
-    """PATH with the folder of the installed `name` first."""
-    return f"{agent_bin(name).parent}{os.pathsep}{os.environ['PATH']}"
+def use_cli(monkeypatch: pytest.MonkeyPatch, name: str, env: dict[str, str]) -> None:
+    """Put the installed `name` first on PATH and set `env`, for the `git swarm` processes."""
+    monkeypatch.setenv("PATH", f"{agent_bin(name).parent}{os.pathsep}{os.environ['PATH']}")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+def swarm_config(preset: str, worktrees: Path, parallel: int = 1, gates: str = "") -> str:
+    """A .swarm.toml running `preset` with worktrees under `worktrees` (outside .git)."""
+    return f"""\
+[agent]
+backend = "command"
+command = "{preset}"
+timeout_minutes = 5
+kill_grace_seconds = 5
+[concurrency]
+max_parallel = {parallel}
+max_background = {parallel}
+[gates]
+threshold = 0.0
+{gates}
+[worktrees]
+root = "{worktrees}"
+"""
+
+
+def status_json(repo: Path, track: str = "t") -> dict[str, Any]:
+    done = swarm_process(repo, "status", track, "--json")
+    assert done.returncode == 0, done.stderr
+    data: dict[str, Any] = json.loads(done.stdout)
+    return data
+
+
+def table_price(model: str, input_tokens: int, output_tokens: int) -> float:
+    """USD for the tokens at the bundled [pricing] table's price of `model`, by hand."""
+    price = Config().pricing[model]
+    return (input_tokens * price.input + output_tokens * price.output) / 1e6
+
+
+def output(done: subprocess.CompletedProcess[str]) -> str:
+    return done.stdout + done.stderr
 
 
 def files_containing(secret: str, *roots: Path) -> list[Path]:

@@ -1,0 +1,113 @@
+"""The real aider (PyPI `aider-chat`, installed by `make agents` in its own venv) run by
+`git swarm implement` through the `command` backend's `aider` preset, against the local
+Messages API stand-in (litellm's Anthropic client): the in-scope edit, the out-of-scope write
+refused at commit (aider allows no edit-time hook), gates.test_command run as its --test-cmd,
+usage as the server sent it, its cache folder kept out, secrets, and parallel tasks."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.gitutil import git
+from tests.messages_server import MessagesServer, Turn, messages_server, text
+from tests.realcli import (files_containing, output, status_json, swarm_config, table_price,
+                           use_cli)
+from tests.swarmrepo import swarm_process, task_md, track_repo
+
+__all__ = ["messages_server"]  # the fixture
+pytestmark = pytest.mark.real_cli
+
+KEY = "sk-ant-api03-real-aider-key-never-logged-0123456789abcdef"
+FILES = {"README.md": "# demo\n", "src/app.py": "ANSWER = 41\n", "docs/guide.md": "# Guide\n"}
+TESTS = 'test_command = "echo tested > src/tests_ran.txt"'
+
+
+@pytest.fixture
+def api(messages_server: MessagesServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MessagesServer]:
+    use_cli(monkeypatch, "aider", {"ANTHROPIC_API_KEY": KEY,
+                                   "ANTHROPIC_BASE_URL": messages_server.url})
+    yield messages_server
+    assert messages_server.remaining == 0, "the script was not fully used"
+
+
+def _edit(*files: tuple[str, str], usage: dict[str, int] | None = None) -> tuple[Turn, Turn]:
+    """An answer in aider's `whole` edit format (each file's path, then its new content), twice:
+    aider adds the files it mentions to the chat and asks again before it applies the edit."""
+    answer = text("".join(f"{path}\n```\n{content}```\n\n" for path, content in files))
+    return Turn.reply(answer, usage=usage), Turn.reply(answer, usage=usage)
+
+
+def test_edits_in_scope_runs_the_test_command_and_records_the_usage_sent(
+    tmp_path: Path, api: MessagesServer
+) -> None:
+    worktrees = tmp_path / "worktrees"
+    repo = track_repo(tmp_path / "r", task_md("T01", "Fix the answer", touches="`src/`"),
+                      files=FILES, config=swarm_config("aider", worktrees, gates=TESTS))
+    api.script(*_edit(("src/app.py", "ANSWER = 42\n"),
+                      usage={"input_tokens": 900, "output_tokens": 120}))
+
+    base = git(repo, "rev-parse", "main").stdout.strip()
+    done = swarm_process(repo, "implement", "t")
+
+    assert done.returncode == 0, output(done)
+    first, second = (r.body for r in api.message_requests())
+    assert first["model"] == "claude-sonnet-5-5"  # sent as anthropic/claude-sonnet-5-5
+    assert "ANSWER = 41" in str(second["messages"])  # aider read the file it added
+    branch = "swarm/t/T01"
+    assert git(repo, "show", f"{branch}:src/app.py").stdout == "ANSWER = 42\n"
+    assert git(repo, "show", f"{branch}:src/tests_ran.txt").stdout == "tested\n"
+    assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
+        "src/app.py", "src/tests_ran.txt"]
+    assert (worktrees / "t" / "T01" / ".aider.tags.cache.v4").is_dir()  # kept out of the commit
+    status = status_json(repo)
+    spent = status["by_model"]["claude-sonnet-5-5"]
+    assert (spent["input_tokens"], spent["output_tokens"]) == (2 * 900, 2 * 120)
+    assert status["cost_usd"] == pytest.approx(
+        table_price("claude-sonnet-5-5", 2 * 900, 2 * 120), abs=1e-6)
+    assert files_containing(KEY, repo, worktrees) == []
+    assert KEY not in output(done)
+
+
+def test_a_write_outside_the_touches_is_refused_at_commit_and_the_edit_kept(
+    tmp_path: Path, api: MessagesServer
+) -> None:
+    worktrees = tmp_path / "worktrees"
+    repo = track_repo(tmp_path / "r", task_md("T01", "Fix the answer", touches="`src/`"),
+                      files=FILES, config=swarm_config("aider", worktrees))
+    api.script(*_edit(("src/app.py", "ANSWER = 42\n"), ("docs/guide.md", "hacked\n")))
+
+    base = git(repo, "rev-parse", "main").stdout.strip()
+    done = swarm_process(repo, "implement", "t")
+
+    assert done.returncode == 1
+    assert "scope violation" in output(done) and "docs/guide.md" in output(done)
+    assert ".aider" not in output(done)  # its caches are not what the diagnosis blames
+    branch = "swarm/t/T01"
+    assert git(repo, "rev-parse", branch).stdout.strip() == base
+    wt = worktrees / "t" / "T01"
+    assert (wt / "src/app.py").read_text() == "ANSWER = 42\n"  # the edit is not lost
+
+
+def test_three_tasks_in_parallel_each_land_their_own_file(tmp_path: Path, api: MessagesServer) -> None:
+    worktrees = tmp_path / "worktrees"
+    ids = ("T01", "T02", "T03")
+    plan = "".join(task_md(tid, f"Add {tid.lower()}", touches=f"`src/{tid.lower()}.py`")
+                   for tid in ids)
+    repo = track_repo(tmp_path / "r", plan, files=FILES,
+                      config=swarm_config("aider", worktrees, parallel=3))
+    for tid in ids:
+        # the brief names the file (its touches): aider adds it to the chat from the start
+        api.script_for(f"# Task {tid}:", _edit((f"src/{tid.lower()}.py", f"NAME = {tid!r}\n"))[0])
+
+    base = git(repo, "rev-parse", "main").stdout.strip()
+    done = swarm_process(repo, "implement", "t")
+
+    assert done.returncode == 0, output(done)
+    for tid in ids:
+        branch = f"swarm/t/{tid}"
+        assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
+            f"src/{tid.lower()}.py"]
+    assert sorted(git(repo, "ls-tree", "--name-only", "main", "src/").stdout.split()) == [
+        "src/app.py", "src/t01.py", "src/t02.py", "src/t03.py"]
