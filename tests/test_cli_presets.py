@@ -95,6 +95,7 @@ def test_gemini_usage_comes_from_the_result_stats_and_a_failed_result_is_an_erro
     failed = GeminiParser("gemini-test")
     assert failed.feed(GEMINI_FAILED)
     assert failed.error == "[API Error: 401 Incorrect API key]"
+    assert failed.usage() == ()
 
 
 def test_opencode_usage_sums_its_steps_with_its_own_cost_and_reads_its_errors() -> None:

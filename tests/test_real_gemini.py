@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.realcli.gemini_server import GeminiProtocol
-from tests.realcli.scenario import Cli, parallel_tasks, scope_shell_and_usage, serve_cli
+from tests.realcli.scenario import (
+    Cli,
+    api_error_is_diagnosed,
+    parallel_tasks,
+    scope_shell_and_usage,
+    serve_cli,
+)
 from tests.realcli.scripted import ScriptedServer, Turn, serve
 
 pytestmark = pytest.mark.real_cli
@@ -50,3 +56,9 @@ def test_gemini_three_tasks_in_parallel_each_land_their_file(
     tmp_path: Path, server: ScriptedServer
 ) -> None:
     parallel_tasks(tmp_path, GEMINI, server)
+
+
+def test_gemini_api_error_fails_the_task_with_its_message(
+    tmp_path: Path, server: ScriptedServer
+) -> None:
+    api_error_is_diagnosed(tmp_path, GEMINI, server)

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.realcli.openai_server import ChatProtocol
-from tests.realcli.scenario import Cli, parallel_tasks, scope_shell_and_usage, serve_cli
+from tests.realcli.scenario import (
+    Cli,
+    api_error_is_diagnosed,
+    parallel_tasks,
+    scope_shell_and_usage,
+    serve_cli,
+)
 from tests.realcli.scripted import ScriptedServer, Turn, serve
 
 pytestmark = pytest.mark.real_cli
@@ -68,3 +74,9 @@ def test_opencode_three_tasks_in_parallel_each_land_their_file(
     tmp_path: Path, opencode: Cli, server: ScriptedServer
 ) -> None:
     parallel_tasks(tmp_path, opencode, server)
+
+
+def test_opencode_api_error_fails_the_task_with_its_message(
+    tmp_path: Path, opencode: Cli, server: ScriptedServer
+) -> None:
+    api_error_is_diagnosed(tmp_path, opencode, server)

@@ -8,19 +8,16 @@ base URL) and the tool calls of its script.
 """
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from swarmgit.config import parse_config
 from swarmgit.domain.cost import TokenUsage, cost_usd
 from tests.gitutil import git
-from tests.realcli import files_containing, path_with
+from tests.realcli import files_containing, output, status_json, swarm_config, use_cli
 from tests.realcli.scripted import ScriptedServer, Tokens, Turn
 from tests.swarmrepo import swarm_process, task_md, track_repo
 
@@ -50,48 +47,21 @@ class Cli:
 
 
 def config(cli: Cli, worktrees: Path, parallel: int = 1) -> str:
-    models = (f'\n[agent.cli_models.{cli.preset}]\n"{cli.model}" = "{cli.spelled}"'
-              if cli.spelled != cli.model else "")
+    """The preset's .swarm.toml, plus the price of the task's model and the CLI's name for it."""
     price = "\n".join(f"{k} = {v}" for k, v in PRICE.items())
-    return f"""\
-[agent]
-backend = "command"
-command = "{cli.preset}"
-timeout_minutes = 5
-kill_grace_seconds = 5
-[concurrency]
-max_parallel = {parallel}
-max_background = {parallel}
-[gates]
-threshold = 0.0
-[worktrees]
-root = "{worktrees}"
-[pricing."{cli.model}"]
-{price}
-{models}
-"""
+    models = (f'[agent.cli_models.{cli.preset}]\n"{cli.model}" = "{cli.spelled}"\n'
+              if cli.spelled != cli.model else "")
+    return (swarm_config(cli.preset, worktrees, parallel)
+            + f'[pricing."{cli.model}"]\n{price}\n{models}')
 
 
 def _task(tid: str, title: str, touches: str, model: str) -> str:
     return task_md(tid, title, touches=touches, extra=f"  - **Model:** {model}")
 
 
-def _status(repo: Path) -> dict[str, Any]:  # `git swarm status --json`
-    done = swarm_process(repo, "status", "t", "--json")
-    assert done.returncode == 0, done.stderr
-    data: dict[str, Any] = json.loads(done.stdout)
-    return data
-
-
-def _output(done: subprocess.CompletedProcess[str]) -> str:
-    return done.stdout + done.stderr
-
-
 def serve_cli(cli: Cli, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point the environment (inherited by `git swarm`, then the CLI) at `server`."""
-    monkeypatch.setenv("PATH", path_with(cli.executable))
-    for name, value in cli.env(server.url).items():
-        monkeypatch.setenv(name, value)
+    use_cli(monkeypatch, cli.executable, dict(cli.env(server.url)))
 
 
 def _priced(tokens: tuple[Tokens, ...], cli: Cli) -> tuple[dict[str, int], float]:
@@ -120,7 +90,7 @@ def scope_shell_and_usage(tmp_path: Path, cli: Cli, server: ScriptedServer) -> N
 
     done = swarm_process(repo, "implement", "t")
 
-    assert done.returncode == 0, _output(done)
+    assert done.returncode == 0, output(done)
     assert server.remaining("Task T01:") == 0
     requests = server.turn_requests("Task T01:")
     assert "ANSWER = 41" in requests[1].raw  # the read's result went back to the model
@@ -134,12 +104,12 @@ def scope_shell_and_usage(tmp_path: Path, cli: Cli, server: ScriptedServer) -> N
     assert git(repo, "show", "main:docs/guide.md").stdout == "# Guide\n"
     # the usage the server sent, recorded under the task's model id, priced by the table
     expected, usd = _priced(TOKENS, cli)
-    spent = _status(repo)["by_model"]
+    spent = status_json(repo)["by_model"]
     assert list(spent) == [cli.model]
     assert {k: spent[cli.model][k] for k in expected} == expected
     assert spent[cli.model]["usd"] == pytest.approx(usd, abs=1e-4)
     assert files_containing(cli.key, repo, worktrees) == []
-    assert cli.key not in _output(done)
+    assert cli.key not in output(done)
 
 
 def parallel_tasks(tmp_path: Path, cli: Cli, server: ScriptedServer) -> None:
@@ -156,11 +126,27 @@ def parallel_tasks(tmp_path: Path, cli: Cli, server: ScriptedServer) -> None:
 
     done = swarm_process(repo, "implement", "t")
 
-    assert done.returncode == 0, _output(done)
+    assert done.returncode == 0, output(done)
     for n, name in enumerate(("alpha", "beta", "gamma"), start=1):
         assert server.remaining(f"Task T0{n}:") == 0
         branch = f"swarm/t/T0{n}"
         assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
             f"src/{name}/out.txt"]
         assert git(repo, "show", f"{branch}:src/{name}/out.txt").stdout == f"{name}\n"
-    assert cli.key not in _output(done)
+    assert cli.key not in output(done)
+
+
+def api_error_is_diagnosed(tmp_path: Path, cli: Cli, server: ScriptedServer) -> None:
+    """The model API refuses the key: the task fails with the API's message, not silently."""
+    worktrees = tmp_path / "worktrees"
+    repo = track_repo(tmp_path / "r", _task("T01", "Fix the answer", "`src/`", cli.model),
+                      files=FILES, config=config(cli, worktrees))
+    server.script("Task T01:", *[Turn.error(401, "Incorrect API key provided: sk-...wxyz")] * 8)
+
+    done = swarm_process(repo, "implement", "t")
+
+    assert done.returncode == 1, output(done)
+    task = {t["id"]: t for t in status_json(repo)["tasks"]}["T01"]
+    assert task["status"] == "failed"
+    assert "Incorrect API key provided" in task["reason"], task["reason"]
+    assert cli.key not in output(done)

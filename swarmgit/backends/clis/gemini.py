@@ -49,12 +49,14 @@ class GeminiParser:
 
     def _result(self, event: dict[str, object]) -> None:
         stats = mapping(event.get("stats"))
-        self._usage.append(Usage(
+        usage = Usage(
             model=self._model,
             input_tokens=count(stats.get("input")),
             output_tokens=count(stats.get("output_tokens")),
             cache_read_tokens=count(stats.get("cached")),
-        ))
+        )
+        if usage != Usage(model=self._model):  # a run that never reached the model used none
+            self._usage.append(usage)
         if event.get("status") != "success":
             error = mapping(event.get("error"))
             self.error = str(error.get("message") or event.get("status") or "failed")
