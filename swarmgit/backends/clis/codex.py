@@ -1,8 +1,11 @@
-"""Codex (npm `@openai/codex`): `codex exec --json` in its own workspace-write sandbox.
+"""Codex (npm `@openai/codex`): `codex exec --json`, its own sandbox off, inside swarmgit's fence.
 
-Codex sandboxes the commands it runs itself (Landlock/seccomp or bubblewrap: writes only in the
-worktree and temp folders, no network) and runs them without asking in `exec` mode; swarmgit's
-write fence stacks on top. Edit-time scope: `swarmgit.backends.scope_hook` as a PreToolUse hook
+Codex's workspace-write sandbox (bubblewrap) cannot start inside swarmgit's write fence: it
+needs a user namespace and writes `/proc/self/uid_map`, which a Landlock fence refuses, and its
+legacy Landlock mode refuses to run without bubblewrap (measured with 0.171). So Codex runs with
+`--sandbox danger-full-access` (commands without asking, as `exec` always does) and the fence
+confines what it and its commands write; where the kernel has no Landlock nothing does (see
+`agent.sandbox`). Edit-time scope: `swarmgit.backends.scope_hook` as a PreToolUse hook
 (`-c hooks.PreToolUse=…`, trusted for the run with `--dangerously-bypass-hook-trust`: swarmgit
 wrote it) refuses an `apply_patch` naming a file outside the task's touches and shell commands
 that visibly write outside them; Codex shows the model the reason. The task's model goes to `--model`. Codex 0.17x ignores
@@ -81,7 +84,7 @@ def prepare(job: AgentJob) -> dict[str, str]:
 PRESET = Preset(
     name="codex",
     command=(
-        "codex exec --json --sandbox workspace-write --model {model}"
+        "codex exec --json --sandbox danger-full-access --model {model}"
         " --dangerously-bypass-hook-trust -c hooks.PreToolUse={codex_hooks}"
         f' ${{OPENAI_BASE_URL:+-c model_provider=swarm -c "model_providers.swarm={_PROVIDER}"}}'
         ' "$(cat {brief_file})"'
