@@ -17,6 +17,8 @@ from swarmgit.config import Gates as GateSettings
 from swarmgit.domain.plan import Task
 from swarmgit.errors import UsageError
 from tests.agents import alive, fake_cli, make_job, standin
+from tests.gitutil import git
+from tests.swarmrepo import swarm_process, task_md, track_repo
 
 CLAUDE_USAGE = Usage(
     model="claude-sonnet-5-5", input_tokens=1200, output_tokens=340,
@@ -64,12 +66,17 @@ def test_claude_code_preset_runs_the_cli_headless(tmp_path: Path, repo: Path) ->
     bin_dir = tmp_path / "bin"
     fake_cli(bin_dir, "claude")
     brief = "Fix it: don't touch \"$HOME\" or `ls`; it's fine.\nLine two."
-    outcome, log, _ = _run(
+    outcome, log, events = _run(
         tmp_path, repo, _config("claude-code"),
         env={"PATH": f"{bin_dir}:{os.environ['PATH']}"}, brief=brief, budget_usd=1.5,
     )
 
     assert outcome.ok
+    settings_file = tmp_path / "run" / "T03.claude-settings.json"
+    assert f"--settings {settings_file}" in events[0][1]
+    [hook] = json.loads(settings_file.read_text())["hooks"]["PreToolUse"]
+    assert hook["matcher"] == "Write|Edit|MultiEdit|NotebookEdit|Bash"
+    assert "-m swarmgit.backends.scope_hook" in hook["hooks"][0]["command"]
     assert (repo / "agent_output.txt").read_text() == brief.rstrip("\n")
     init = _events(log)[0]
     assert init["model"] == "claude-sonnet-5-5"
@@ -182,6 +189,24 @@ def test_aider_preset_records_session_cost(tmp_path: Path, repo: Path) -> None:
         model="claude-sonnet-5-5", input_tokens=5500, output_tokens=1500,
         cache_write_tokens=1200, cache_read_tokens=500, cost_usd=0.03,
     ),)
+
+
+def test_aider_caches_stay_out_of_the_tasks_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_cli(tmp_path / "bin", "aider")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    config = '[agent]\nbackend = "command"\ncommand = "aider"\n[gates]\nthreshold = 0.0\n'
+    repo = track_repo(tmp_path / "r", task_md("T01", "Write", touches="`agent_output.txt`"),
+                      config=config)
+
+    done = swarm_process(repo, "implement", "t")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert git(repo, "ls-tree", "-r", "--name-only", "swarm/t/T01").stdout.split() == [
+        ".swarm.toml", "README.md", "agent_output.txt", "src/app.py",
+        "swarm/tracks/t/plan.md", "swarm/tracks/t/shared_context.md"]
+    assert not (repo / ".gitignore").exists() or ".aider" not in (repo / ".gitignore").read_text()
 
 
 def test_aider_gets_the_test_command_and_fails_when_it_cannot_reach_the_model(

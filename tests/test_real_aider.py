@@ -61,6 +61,7 @@ def test_edits_in_scope_runs_the_test_command_and_records_the_usage_sent(
     assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
         "src/app.py", "src/tests_ran.txt"]
     assert (worktrees / "t" / "T01" / ".aider.tags.cache.v4").is_dir()  # kept out of the commit
+    assert "Your Name" not in (repo / ".git" / "config").read_text()
     status = status_json(repo)
     spent = status["by_model"]["claude-sonnet-5-5"]
     assert (spent["input_tokens"], spent["output_tokens"]) == (2 * 900, 2 * 120)
@@ -111,3 +112,20 @@ def test_three_tasks_in_parallel_each_land_their_own_file(tmp_path: Path, api: M
             f"src/{tid.lower()}.py"]
     assert sorted(git(repo, "ls-tree", "--name-only", "main", "src/").stdout.split()) == [
         "src/app.py", "src/t01.py", "src/t02.py", "src/t03.py"]
+
+
+def test_aider_exiting_0_without_an_answer_fails_with_its_error_line(
+    tmp_path: Path, api: MessagesServer
+) -> None:
+    worktrees = tmp_path / "worktrees"
+    repo = track_repo(tmp_path / "r", task_md("T01", "Fix the answer", touches="`src/`"),
+                      files=FILES, config=swarm_config("aider", worktrees))
+    api.script(Turn(status=401, content=(text("invalid x-api-key (scripted)"),)))
+
+    done = swarm_process(repo, "implement", "t")
+
+    assert done.returncode == 1
+    assert "T01 failed (command-failed): the agent reported an error: litellm.AuthenticationError" in (
+        output(done))
+    assert "invalid x-api-key (scripted)" in output(done)
+    assert KEY not in output(done)

@@ -110,3 +110,18 @@ def test_three_tasks_in_parallel_each_land_their_own_file(tmp_path: Path, api: M
         assert git(repo, "show", f"{branch}:src/{tid.lower()}.py").stdout == f"NAME = {tid!r}\n"
     assert sorted(git(repo, "ls-tree", "--name-only", "main", "src/").stdout.split()) == [
         "src/app.py", "src/t01.py", "src/t02.py", "src/t03.py"]
+
+
+def test_an_api_error_fails_the_task_with_the_clis_message(tmp_path: Path, api: MessagesServer) -> None:
+    worktrees = tmp_path / "worktrees"
+    repo = track_repo(tmp_path / "r", task_md("T01", "Fix the answer", touches="`src/`"),
+                      files=FILES, config=swarm_config("claude-code", worktrees))
+    refused = Turn(status=401, content=(text("invalid x-api-key (scripted)"),))
+    api.script(refused, refused)  # tried again once (CLAUDE_CODE_MAX_RETRIES)
+
+    done = swarm_process(repo, "implement", "t")
+
+    assert done.returncode == 1
+    assert ("T01 failed (command-failed): the agent reported an error: API error 401:"
+            " Invalid API key") in output(done)
+    assert KEY not in output(done)

@@ -284,7 +284,8 @@ class Dispatcher:
         row = self.store.task(self.track, task.id)
         assert row is not None and row.branch and row.start_commit
         self._record_usage(task.id, outcome)
-        result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit, self.agent_caches)
+        result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit,
+                          exclude=self.agent_caches)
         report_text = _read(job.report_file) or outcome.report_text
         if not outcome.ok:
             self.store.mark_finished(self.track, task.id, Status.FAILED.value,

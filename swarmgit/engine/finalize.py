@@ -33,12 +33,12 @@ def scope_diagnosis(task: Task, paths: list[str] | tuple[str, ...], how: str) ->
 
 
 def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, start_commit: str,
-             exclude: tuple[str, ...] = ()) -> Finalized:
+             *, exclude: tuple[str, ...] = ()) -> Finalized:
     """Commit leftovers through the scope check (new files matching `exclude`, the agent's own
     caches, left out), then verify the branch diff against touches."""
     try:
         commit_all(worktree, f"{task.id}: {task.title}", lambda paths: check_paths(task.touches, paths),
-                   exclude)
+                   exclude=exclude)
     except ScopeViolation as exc:
         head = str(repo.branches.local[branch].target)
         return Finalized(False, head, scope_diagnosis(task, exc.paths, "uncommitted changes"), "scope-violation")

@@ -50,7 +50,7 @@ def commit_all(
     index.add_all()
     head_tree = repo[parent].peel(pygit2.Tree) if parent else repo[repo.TreeBuilder().write()]
     if exclude:
-        _unstage_new_matching(index, head_tree, exclude)
+        _unstage_new_matching(index, index.diff_to_tree(head_tree), exclude)
     paths = touched_paths(changes_in(index.diff_to_tree(head_tree)))
     if not paths:
         return None
@@ -67,9 +67,10 @@ def commit_all(
     return commit
 
 
-def _unstage_new_matching(index: pygit2.Index, head_tree: pygit2.Tree, patterns: Sequence[str]) -> None:
-    """Drop from `index` the files it adds (not in `head_tree`) that match `patterns`."""
+def _unstage_new_matching(index: pygit2.Index, staged: pygit2.Diff, patterns: Sequence[str]) -> None:
+    """Drop from `index` the files it adds (added in `staged`, its diff to HEAD) that match
+    `patterns`."""
     spec = pathspec.GitIgnoreSpec.from_lines(patterns)
-    for delta in index.diff_to_tree(head_tree).deltas:
+    for delta in staged.deltas:
         if delta.status_char() == "A" and spec.match_file(delta.new_file.path):
             index.remove(delta.new_file.path)

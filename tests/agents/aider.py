@@ -17,6 +17,9 @@ def main() -> None:
             print("litellm.APIConnectionError: AnthropicException - Connection refused", flush=True)
             print("Retrying in 0.2 seconds...", flush=True)
         return
+    os.makedirs(".aider.tags.cache.v4", exist_ok=True)  # as aider's repository map does
+    with open(".aider.tags.cache.v4/cache.db", "w", encoding="utf-8") as cache:
+        cache.write("tags")
     with open(args.message_file, encoding="utf-8") as brief, open(
         "agent_output.txt", "w", encoding="utf-8"
     ) as out:

@@ -27,7 +27,11 @@ def agent_bin(name: str) -> Path:
 
 
 def use_cli(monkeypatch: pytest.MonkeyPatch, name: str, env: dict[str, str]) -> None:
-    """Put the installed `name` first on PATH and set `env`, for the `git swarm` processes."""
+    """Put the installed `name` first on PATH and set `env`, for the `git swarm` processes.
+    The test's HOME gets a git identity, as a user's has (aider writes a placeholder one into
+    the repository's config when there is none, racing its parallel runs)."""
+    (Path.home() / ".gitconfig").write_text(
+        "[user]\n\tname = Swarm Test\n\temail = test@swarmgit.invalid\n", encoding="utf-8")
     monkeypatch.setenv("PATH", f"{agent_bin(name).parent}{os.pathsep}{os.environ['PATH']}")
     for key, value in env.items():
         monkeypatch.setenv(key, value)

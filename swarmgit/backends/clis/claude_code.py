@@ -51,12 +51,12 @@ class ClaudeCodeParser:
             cache_read_tokens=count(usage.get("cache_read_input_tokens")),
             cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
         ))
-        for denial in event.get("permission_denials") or ():
+        denials = event.get("permission_denials")
+        for denial in denials if isinstance(denials, list) else ():
             self._remark(_denial(mapping(denial)))
         subtype = str(event.get("subtype") or "success")
         if event.get("is_error") or subtype != "success":
-            message = str(event.get("result") or "").strip()
-            self.error = f"{subtype}: {message}" if message else subtype
+            self.error = _error(subtype, event)
         return True
 
     def usage(self) -> tuple[Usage, ...]:
@@ -68,6 +68,14 @@ class ClaudeCodeParser:
     def _remark(self, text: str) -> None:
         if len(self._remarks) < _MAX_REMARKS:
             self._remarks.append(text)
+
+
+def _error(subtype: str, event: Mapping[str, object]) -> str:
+    """The failure a result event reports: its subtype (or the API's HTTP status), its text."""
+    status = event.get("api_error_status")
+    head = f"API error {status}" if subtype == "success" and status else subtype
+    message = str(event.get("result") or "").strip()
+    return f"{head}: {message}" if message else head
 
 
 def _denial(denial: Mapping[str, object]) -> str:
