@@ -92,6 +92,10 @@ def test_gemini_usage_comes_from_the_result_stats_and_a_failed_result_is_an_erro
     assert parser.error == ""
     assert parser.remarks() == (
         "Gemini CLI: tool write_file_1: Tool execution blocked: docs/a is outside",)
+    thinking = GeminiParser("gemini-test")  # 20 candidates + 7 thinking tokens, 100 in
+    thinking.feed('{"type":"result","status":"success","stats":{"total_tokens":127,'
+                  '"input_tokens":100,"output_tokens":20,"cached":0,"input":100}}')
+    assert thinking.usage() == (Usage(model="gemini-test", input_tokens=100, output_tokens=27),)
     failed = GeminiParser("gemini-test")
     assert failed.feed(GEMINI_FAILED)
     assert failed.error == "[API Error: 401 Incorrect API key]"

@@ -7,8 +7,9 @@ Per task swarmgit gives it its own `GEMINI_CLI_HOME` (the task's HOME when it ha
 them, with the reason shown to the model; auto-update and usage statistics are off; with
 `GEMINI_API_KEY` set the auth type is the API key (Gemini CLI 0.61 refuses a
 `GOOGLE_GEMINI_BASE_URL` gateway without it). Its state lives there too (`.gemini/`); the user's own `~/.gemini` settings are not read. The final `result`
-event's `stats` carry token usage (`input` uncached, `cached`, `output_tokens`; no cost: it is
-priced from `[pricing]`); `error` events and a failed `result` are the CLI's own errors.
+event's `stats` carry token usage (`input` uncached, `cached`; output is `total_tokens` less
+`input_tokens`, since `output_tokens` leaves out thinking tokens; no cost: it is priced from
+`[pricing]`); `error` events and a failed `result` are the CLI's own errors.
 """
 from __future__ import annotations
 
@@ -52,7 +53,9 @@ class GeminiParser:
         usage = Usage(
             model=self._model,
             input_tokens=count(stats.get("input")),
-            output_tokens=count(stats.get("output_tokens")),
+            # its stats leave out thinking tokens, billed as output: the API's total has them
+            output_tokens=max(count(stats.get("output_tokens")),
+                              count(stats.get("total_tokens")) - count(stats.get("input_tokens"))),
             cache_read_tokens=count(stats.get("cached")),
         )
         if usage != Usage(model=self._model):  # a run that never reached the model used none
