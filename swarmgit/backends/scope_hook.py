@@ -2,14 +2,14 @@
 (`claude_code.scope_refusal`) as a command, for Claude Code and Codex (PreToolUse, `--codex`)
 and Gemini CLI (BeforeTool, `--gemini`).
 
-Run as `python -m swarmgit.backends.scope_hook [--gemini|--codex] '<scope json>'` (the JSON: root,
-touches, scratch folders, files; `hook_command` builds the line). The CLI passes the tool call as
-JSON on stdin; an out-of-scope write is answered with a `deny` decision and the reason, in the
-CLI's own shape, which the model sees as the tool's error. Gemini CLI's tools are judged as
-their Claude Code twins (write_file as Write, replace as Edit, run_shell_command as Bash in its
-`dir_path`); a Codex `apply_patch` as a Write of each file its patch names, its shell commands
-(`Bash`) as Claude Code's. Anything else is allowed (empty output, exit 0). Input it cannot read is denied:
-the hook fails closed.
+Run as `python -m swarmgit.backends.scope_hook [--gemini|--codex] '<scope json>'` (the JSON:
+root, touches, scratch folders, files; `hook_command` builds the line). The CLI passes the tool
+call as JSON on stdin; an out-of-scope write is answered with a `deny` decision and the reason,
+in the CLI's own shape, which the model sees as the tool's error. Gemini CLI's tools are judged
+as their Claude Code twins (write_file as Write, replace as Edit, run_shell_command as Bash in
+its `dir_path`); a Codex `apply_patch` as a Write of each file its patch names, its shell
+commands (`Bash`) as Claude Code's. Anything else is allowed (empty output, exit 0). Input it
+cannot read is denied: the hook fails closed.
 """
 from __future__ import annotations
 

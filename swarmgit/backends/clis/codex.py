@@ -5,16 +5,16 @@ needs a user namespace and writes `/proc/self/uid_map`, which a Landlock fence r
 legacy Landlock mode refuses to run without bubblewrap (measured with 0.171). So Codex runs with
 `--sandbox danger-full-access` (commands without asking, as `exec` always does) and the fence
 confines what it and its commands write; where the kernel has no Landlock nothing does (see
-`agent.sandbox`). Edit-time scope: `swarmgit.backends.scope_hook` as a PreToolUse hook
-(`-c hooks.PreToolUse=…`, trusted for the run with `--dangerously-bypass-hook-trust`: swarmgit
-wrote it) refuses an `apply_patch` naming a file outside the task's touches and shell commands
-that visibly write outside them; Codex shows the model the reason. The task's model goes to `--model`. Codex 0.17x ignores
-`OPENAI_BASE_URL`, so when it is set the preset declares it as a Responses API provider
-(`-c model_providers.swarm=…`, key from `OPENAI_API_KEY`). State lives in `$CODEX_HOME`
-(default `~/.codex`). Each `turn.completed` event carries token usage (`input_tokens` counts
-the cached ones too); there is no cost: it is priced from `[pricing]`. `error` events are
-retries in progress ("Reconnecting… 2/5"); only `turn.failed` fails the task, with the last
-error message as its reason.
+`agent.sandbox`). Edit-time scope: `swarmgit.backends.scope_hook` as a PreToolUse hook (`-c
+hooks.PreToolUse=…`, trusted for the run with `--dangerously-bypass-hook-trust`: swarmgit wrote
+it) refuses an `apply_patch` naming a file outside the task's touches and shell commands that
+visibly write outside them; Codex shows the model the reason. The task's model goes to
+`--model`. Codex 0.17x ignores `OPENAI_BASE_URL`, so when it is set the preset declares it as a
+Responses API provider (`-c model_providers.swarm=…`, key from `OPENAI_API_KEY`). State lives in
+`$CODEX_HOME` (default `~/.codex`). Each `turn.completed` event carries token usage
+(`input_tokens` counts the cached ones too); there is no cost: it is priced from `[pricing]`.
+`error` events are retries in progress ("Reconnecting… 2/5"); only `turn.failed` fails the task,
+with the last error message as its reason.
 """
 from __future__ import annotations
 

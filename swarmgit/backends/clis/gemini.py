@@ -2,20 +2,20 @@
 
 Tools (shell commands too) run without asking; the write fence around the agent confines them.
 Per task swarmgit gives it its own `GEMINI_CLI_HOME` (the task's HOME when it has one), whose
-`.gemini/settings.json` holds a BeforeTool hook: `swarmgit.backends.scope_hook`, refuses
+`.gemini/settings.json` holds a BeforeTool hook (`swarmgit.backends.scope_hook`) that refuses
 `write_file`/`replace` outside the task's touches and shell commands that visibly write outside
 them, with the reason shown to the model; auto-update and usage statistics are off; with
 `GEMINI_API_KEY` set the auth type is the API key (Gemini CLI 0.61 refuses a
-`GOOGLE_GEMINI_BASE_URL` gateway without it). Its state lives there too (`.gemini/`); the user's own `~/.gemini` settings are not read. The final `result`
-event's `stats` carry token usage (`input` uncached, `cached`; output is `total_tokens` less
-`input_tokens`, since `output_tokens` leaves out thinking tokens; no cost: it is priced from
-`[pricing]`); `error` events and a failed `result` are the CLI's own errors.
+`GOOGLE_GEMINI_BASE_URL` gateway without it). Its state lives there too (`.gemini/`); the user's
+own `~/.gemini` settings are not read. The final `result` event's `stats` carry token usage
+(`input` uncached, `cached`; output is `total_tokens` less `input_tokens`, since `output_tokens`
+leaves out thinking tokens; no cost: it is priced from `[pricing]`); `error` events and a failed
+`result` are the CLI's own errors.
 """
 from __future__ import annotations
 
 import json
 import os
-from types import MappingProxyType
 
 from swarmgit.backends.base import AgentJob, Usage
 from swarmgit.backends.clis.base import Preset, count, json_event, mapping, task_home
@@ -101,6 +101,5 @@ PRESET = Preset(
         " --output-format stream-json --approval-mode yolo --skip-trust --model {model}"
     ),
     parser=GeminiParser,
-    env=MappingProxyType({"GEMINI_CLI_TRUST_WORKSPACE": "true"}),
     prepare=prepare,
 )
