@@ -12,13 +12,13 @@ from pathlib import Path
 
 from swarmgit.backends.base import Usage
 from swarmgit.backends.clis.all import PRESETS, any_parser
-from swarmgit.backends.clis.base import task_home
+from swarmgit.backends.clis.base import prompt_file, task_home
 from swarmgit.backends.clis.codex import CodexParser
 from swarmgit.backends.clis.codex import prepare as codex_prepare
 from swarmgit.backends.clis.gemini import GeminiParser
 from swarmgit.backends.clis.gemini import prepare as gemini_prepare
 from swarmgit.backends.clis.opencode import OpenCodeParser, config_for, edit_patterns
-from swarmgit.config import Config
+from swarmgit.config import Config, parse_config
 from swarmgit.domain.plan import Task
 from tests.agents import make_job
 
@@ -204,3 +204,15 @@ def test_codex_hook_refuses_a_patch_naming_a_file_outside_the_touches(tmp_path: 
     assert call("apply_patch", patch.format("src/b.py")) == ""
     assert "outside" in call("Bash", "echo x > docs/out.txt")
     assert call("Bash", "pytest -q") == ""
+
+
+def test_a_cli_without_a_test_option_gets_the_test_command_in_its_prompt(tmp_path: Path) -> None:
+    task = Task(id="T01", title="t", touches=("src/",))
+    plain = make_job(tmp_path, tmp_path, task, Config(), brief="Do it.\n")
+    assert prompt_file(plain, "codex") == str(plain.brief_file)
+    tested = make_job(tmp_path, tmp_path, task, parse_config('[gates]\ntest_command = "make check"\n'),
+                      brief="Do it.\n")
+    prompt = Path(prompt_file(tested, "codex"))
+    assert prompt != tested.brief_file
+    assert prompt.read_text() == ("Do it.\n\n## Tests\nRun the project's tests with `make check`"
+                                  " before you finish, and fix what fails in your paths.\n")

@@ -46,12 +46,13 @@ class Cli:
     """What the CLI's edit-time refusal of the out-of-scope write says to the model."""
 
 
-def config(cli: Cli, worktrees: Path, parallel: int = 1) -> str:
+def config(cli: Cli, worktrees: Path, parallel: int = 1, test_command: str = "") -> str:
     """The preset's .swarm.toml, plus the price of the task's model and the CLI's name for it."""
     price = "\n".join(f"{k} = {v}" for k, v in PRICE.items())
     models = (f'[agent.cli_models.{cli.preset}]\n"{cli.model}" = "{cli.spelled}"\n'
               if cli.spelled != cli.model else "")
-    return (swarm_config(cli.preset, worktrees, parallel)
+    gates = f'test_command = "{test_command}"' if test_command else ""
+    return (swarm_config(cli.preset, worktrees, parallel, gates)
             + f'[pricing."{cli.model}"]\n{price}\n{models}')
 
 
@@ -80,7 +81,7 @@ def scope_shell_and_usage(tmp_path: Path, cli: Cli, server: ScriptedServer) -> N
     """The one-task scenario; asserts branch, scope, shell marker, usage, cost and secrecy."""
     worktrees = tmp_path / "worktrees"
     repo = track_repo(tmp_path / "r", _task("T01", "Fix the answer", "`src/`", cli.model),
-                      files=FILES, config=config(cli, worktrees))
+                      files=FILES, config=config(cli, worktrees, test_command="true"))
     wt = worktrees / "t" / "T01"
     turns = (cli.read(wt, "src/app.py"), cli.write(wt, "src/app.py", "ANSWER = 42\n"),
              cli.write(wt, "docs/guide.md", "hacked\n"),
@@ -93,6 +94,7 @@ def scope_shell_and_usage(tmp_path: Path, cli: Cli, server: ScriptedServer) -> N
     assert done.returncode == 0, output(done)
     assert server.remaining("Task T01:") == 0
     requests = server.turn_requests("Task T01:")
+    assert "Run the project's tests with `true`" in requests[0].raw  # gates.test_command
     assert "ANSWER = 41" in requests[1].raw  # the read's result went back to the model
     assert cli.refusal in requests[3].raw  # refused at edit time, the model told why
     branch = "swarm/t/T01"

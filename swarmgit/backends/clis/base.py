@@ -3,7 +3,7 @@
 A template uses the placeholders of `agent.command` ({brief_file}, {task}, {worktree}, {model},
 {budget}); `{model}` is the task's model id in the CLI's own spelling (`Preset.spell`, or the
 `[agent.cli_models.<preset>]` map). `test_args` is appended when `gates.test_command` is set, with
-{test_command} substituted. Usage is always recorded under the task's model id (the name
+{test_command} substituted; a CLI without such an option gets it in its prompt (`prompt_file`). Usage is always recorded under the task's model id (the name
 `[pricing]` knows it by), whatever the CLI calls it; a cost the CLI prints is kept in
 `Usage.cost_usd` for comparison.
 """
@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from swarmgit.backends.base import AgentJob, Usage
+from swarmgit.fsutil import write_atomic
 
 
 class OutputParser(Protocol):
@@ -98,6 +99,19 @@ def task_home(job: AgentJob, cli: str) -> Path:
     if home and home != os.environ.get("HOME"):
         return Path(home)
     return job.brief_file.with_name(f"{job.task.id}.{cli}-home")
+
+
+def prompt_file(job: AgentJob, cli: str) -> str:
+    """The prompt of a CLI that takes no test command of its own: the brief, plus how to run
+    the project's tests when `gates.test_command` is set (then written beside the brief)."""
+    test = job.config.gates.test_command
+    if not test:
+        return str(job.brief_file)
+    path = job.brief_file.with_name(f"{job.task.id}.{cli}-prompt.md")
+    write_atomic(path, job.brief_file.read_text(encoding="utf-8")
+                 + f"\n## Tests\nRun the project's tests with `{test}` before you finish, and"
+                 " fix what fails in your paths.\n")
+    return str(path)
 
 
 def json_event(line: str) -> dict[str, object] | None:

@@ -14,14 +14,15 @@ Responses API provider (`-c model_providers.swarm=…`, key from `OPENAI_API_KEY
 `$CODEX_HOME` (default `~/.codex`). Each `turn.completed` event carries token usage
 (`input_tokens` counts the cached ones too); there is no cost: it is priced from `[pricing]`.
 `error` events are retries in progress ("Reconnecting… 2/5"); only `turn.failed` fails the task,
-with the last error message as its reason.
+with the last error message as its reason. Codex takes no test command: `gates.test_command` goes into its
+prompt.
 """
 from __future__ import annotations
 
 import json
 
 from swarmgit.backends.base import AgentJob, Usage
-from swarmgit.backends.clis.base import Preset, count, json_event, mapping
+from swarmgit.backends.clis.base import Preset, count, json_event, mapping, prompt_file
 from swarmgit.backends.scope_hook import hook_command
 
 _MAX_REMARKS = 10
@@ -75,10 +76,12 @@ _PROVIDER = (
 )
 
 def prepare(job: AgentJob) -> dict[str, str]:
-    """The scope hook as Codex's PreToolUse hooks, a TOML value for `-c` ({codex_hooks})."""
+    """The scope hook as Codex's PreToolUse hooks, a TOML value for `-c` ({codex_hooks}); the
+    prompt ({prompt_file})."""
     command = json.dumps(hook_command(job, "--codex"))  # a JSON string is a TOML basic string
     return {"codex_hooks": f'[{{matcher="^(apply_patch|Bash)$",'
-                           f' hooks=[{{type="command", command={command}}}]}}]'}
+                           f' hooks=[{{type="command", command={command}}}]}}]',
+            "prompt_file": prompt_file(job, "codex")}
 
 
 PRESET = Preset(
@@ -87,7 +90,7 @@ PRESET = Preset(
         "codex exec --json --sandbox danger-full-access --model {model}"
         " --dangerously-bypass-hook-trust -c hooks.PreToolUse={codex_hooks}"
         f' ${{OPENAI_BASE_URL:+-c model_provider=swarm -c "model_providers.swarm={_PROVIDER}"}}'
-        ' "$(cat {brief_file})"'
+        ' "$(cat {prompt_file})"'
     ),
     parser=CodexParser,
     prepare=prepare,

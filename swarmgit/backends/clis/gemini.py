@@ -10,7 +10,7 @@ them, with the reason shown to the model; auto-update and usage statistics are o
 own `~/.gemini` settings are not read. The final `result` event's `stats` carry token usage
 (`input` uncached, `cached`; output is `total_tokens` less `input_tokens`, since `output_tokens`
 leaves out thinking tokens; no cost: it is priced from `[pricing]`); `error` events and a failed
-`result` are the CLI's own errors.
+`result` are the CLI's own errors. `gates.test_command` goes into its prompt.
 """
 from __future__ import annotations
 
@@ -18,7 +18,14 @@ import json
 import os
 
 from swarmgit.backends.base import AgentJob, Usage
-from swarmgit.backends.clis.base import Preset, count, json_event, mapping, task_home
+from swarmgit.backends.clis.base import (
+    Preset,
+    count,
+    json_event,
+    mapping,
+    prompt_file,
+    task_home,
+)
 from swarmgit.backends.scope_hook import hook_command
 from swarmgit.fsutil import write_atomic
 
@@ -91,13 +98,13 @@ def prepare(job: AgentJob) -> dict[str, str]:
     home = task_home(job, "gemini")
     (home / ".gemini").mkdir(parents=True, exist_ok=True)
     write_atomic(home / ".gemini" / "settings.json", json.dumps(settings, indent=2) + "\n")
-    return {"gemini_home": str(home)}
+    return {"gemini_home": str(home), "prompt_file": prompt_file(job, "gemini")}
 
 
 PRESET = Preset(
     name="gemini",
     command=(
-        "GEMINI_CLI_HOME={gemini_home} gemini --prompt \"$(cat {brief_file})\""
+        "GEMINI_CLI_HOME={gemini_home} gemini --prompt \"$(cat {prompt_file})\""
         " --output-format stream-json --approval-mode yolo --skip-trust --model {model}"
     ),
     parser=GeminiParser,

@@ -10,7 +10,7 @@ from above, and the commit-time scope check stays exact. Model ids are `provider
 (`XDG_DATA_HOME`, `XDG_STATE_HOME`); its config (providers) is read from `~/.config/opencode`
 or `OPENCODE_CONFIG`. Each `step_finish` event carries token usage
 (`input` uncached, `cache.read`/`cache.write`, `output` plus `reasoning`) and OpenCode's own
-cost figure; `error` events are its errors.
+cost figure; `error` events are its errors. `gates.test_command` goes into its prompt.
 """
 from __future__ import annotations
 
@@ -20,7 +20,14 @@ import re
 from types import MappingProxyType
 
 from swarmgit.backends.base import AgentJob, Usage
-from swarmgit.backends.clis.base import Preset, count, json_event, mapping, task_home
+from swarmgit.backends.clis.base import (
+    Preset,
+    count,
+    json_event,
+    mapping,
+    prompt_file,
+    task_home,
+)
 
 _MAX_REMARKS = 10
 _GLOB_RE = re.compile(r"[*?[]")
@@ -105,7 +112,8 @@ def prepare(job: AgentJob) -> dict[str, str]:
     """The task's config as JSON ({opencode_config}) and its own state folder ({opencode_home}:
     OpenCode's database is not safe to create from tasks starting at once)."""
     return {"opencode_config": json.dumps(config_for(job), separators=(",", ":")),
-            "opencode_home": str(task_home(job, "opencode"))}
+            "opencode_home": str(task_home(job, "opencode")),
+            "prompt_file": prompt_file(job, "opencode")}
 
 
 PRESET = Preset(
@@ -113,7 +121,7 @@ PRESET = Preset(
     command=(
         "OPENCODE_CONFIG_CONTENT={opencode_config} XDG_DATA_HOME={opencode_home}/.local/share"
         " XDG_STATE_HOME={opencode_home}/.local/state opencode run --format json --pure"
-        ' --model {model} --title {task} --dir {worktree} "$(cat {brief_file})"'
+        ' --model {model} --title {task} --dir {worktree} "$(cat {prompt_file})"'
     ),
     parser=OpenCodeParser,
     model_prefix="anthropic/",
