@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 
 import pytest
 
 from swarmgit.backends import registry
 from swarmgit.backends.base import AgentOutcome, Usage
-from swarmgit.backends.command import CommandAgent, render_command, resolve_template
+from swarmgit.backends.command import CommandAgent, render_command, resolve_preset
 from swarmgit.backends.clis.all import PRESETS
 from swarmgit.backends.registry import get_agent
 from swarmgit.config import Agent as AgentSettings
@@ -100,6 +101,16 @@ def test_permission_denials_and_error_lines_of_claude_code_are_noted(
         "the agent command exited with code 3", "Error: no route"]
 
 
+def test_claude_code_scope_never_allows_a_home_holding_the_worktree(tmp_path: Path, repo: Path) -> None:
+    job = make_job(tmp_path, repo, Task(id="T03", title="cache", touches=("src/",)),
+                   _config("claude-code"), env={"HOME": str(repo.parent), "TMPDIR": str(tmp_path / "t")})
+    settings = json.loads(Path(PRESETS["claude-code"].prepare(job)["settings_file"]).read_text())
+    command = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+    scope = json.loads(shlex.split(command)[-1])
+    assert scope["scratch"] == [str((tmp_path / "t").resolve())]
+    assert scope["touches"] == ["src/"] and scope["root"] == str(repo.resolve())
+
+
 def test_agent_hanging_after_its_result_is_killed_and_its_work_kept(
     tmp_path: Path, repo: Path
 ) -> None:
@@ -189,6 +200,8 @@ def test_aider_preset_records_session_cost(tmp_path: Path, repo: Path) -> None:
         model="claude-sonnet-5-5", input_tokens=5500, output_tokens=1500,
         cache_write_tokens=1200, cache_read_tokens=500, cost_usd=0.03,
     ),)
+    assert outcome.notes == (
+        "Unable to write file /repo/docs/x.md after 5 attempts: [Errno 13] Permission denied",)
 
 
 def test_aider_caches_stay_out_of_the_tasks_commit(
@@ -235,8 +248,8 @@ def test_templates_quote_values_and_leave_shell_braces_alone() -> None:
     assert rendered == (
         "agent --brief '/tmp/my briefs/it'\"'\"'s.md' --task T01 --home ${HOME} {unknown}"
     )
-    assert resolve_template("claude-code") == PRESETS["claude-code"].command
-    assert resolve_template("my-agent {brief_file}") == "my-agent {brief_file}"
+    assert resolve_preset("claude-code") == PRESETS["claude-code"]
+    assert resolve_preset("my-agent {brief_file}") is None
 
 
 def test_presets_spell_the_task_model_for_their_cli() -> None:

@@ -1,7 +1,7 @@
 """The real aider (PyPI `aider-chat`, installed by `make agents` in its own venv) run by
 `git swarm implement` through the `command` backend's `aider` preset, against the local
 Messages API stand-in (litellm's Anthropic client): the in-scope edit, the out-of-scope write
-refused at commit (aider allows no edit-time hook), gates.test_command run as its --test-cmd,
+refused by the write fence or at commit (aider allows no edit-time hook), gates.test_command run as its --test-cmd,
 usage as the server sent it, its cache folder kept out, secrets, and parallel tasks."""
 from __future__ import annotations
 
@@ -60,7 +60,6 @@ def test_edits_in_scope_runs_the_test_command_and_records_the_usage_sent(
     assert git(repo, "show", f"{branch}:src/tests_ran.txt").stdout == "tested\n"
     assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
         "src/app.py", "src/tests_ran.txt"]
-    assert (worktrees / "t" / "T01" / ".aider.tags.cache.v4").is_dir()  # kept out of the commit
     assert "Your Name" not in (repo / ".git" / "config").read_text()
     status = status_json(repo)
     spent = status["by_model"]["claude-sonnet-5-5"]
@@ -71,7 +70,7 @@ def test_edits_in_scope_runs_the_test_command_and_records_the_usage_sent(
     assert KEY not in output(done)
 
 
-def test_a_write_outside_the_touches_is_refused_at_commit_and_the_edit_kept(
+def test_a_write_outside_the_touches_is_refused_and_the_edit_kept(
     tmp_path: Path, api: MessagesServer
 ) -> None:
     worktrees = tmp_path / "worktrees"
@@ -82,13 +81,17 @@ def test_a_write_outside_the_touches_is_refused_at_commit_and_the_edit_kept(
     base = git(repo, "rev-parse", "main").stdout.strip()
     done = swarm_process(repo, "implement", "t")
 
-    assert done.returncode == 1
-    assert "scope violation" in output(done) and "docs/guide.md" in output(done)
-    assert ".aider" not in output(done)  # its caches are not what the diagnosis blames
     branch = "swarm/t/T01"
-    assert git(repo, "rev-parse", branch).stdout.strip() == base
     wt = worktrees / "t" / "T01"
-    assert (wt / "src/app.py").read_text() == "ANSWER = 42\n"  # the edit is not lost
+    assert git(repo, "show", f"{branch}:docs/guide.md").stdout == "# Guide\n"
+    if done.returncode == 0:  # under the write fence: refused as aider wrote it
+        assert (wt / "docs/guide.md").read_text() == "# Guide\n"
+        assert git(repo, "show", f"{branch}:src/app.py").stdout == "ANSWER = 42\n"
+    else:  # unfenced: refused at commit, nothing committed, the edit left in the worktree
+        assert "scope violation" in output(done) and "docs/guide.md" in output(done)
+        assert ".aider" not in output(done)  # its caches are not what the diagnosis blames
+        assert git(repo, "rev-parse", branch).stdout.strip() == base
+        assert (wt / "src/app.py").read_text() == "ANSWER = 42\n"
 
 
 def test_three_tasks_in_parallel_each_land_their_own_file(tmp_path: Path, api: MessagesServer) -> None:

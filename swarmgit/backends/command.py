@@ -1,7 +1,7 @@
 """The `command` backend: any CLI agent, from the `agent.command` template or a preset name.
 
-Placeholders {brief_file}, {task}, {worktree}, {model} (in the preset's spelling) and {budget}
-(the task's budget in USD, else the track's) are substituted shell-quoted; other braces (`${VAR}`)
+Placeholders {brief_file}, {task}, {worktree}, {model} (in the preset's spelling), {budget}
+(the task's budget in USD, else the track's) and {test_command} are substituted shell-quoted; other braces (`${VAR}`)
 are left to the shell. A preset (see clis/) also brings its environment, its output parser, and
 the arguments handing it `gates.test_command`.
 The command runs with `sh -c` in the worktree, stdin closed, in its own process group, with its
@@ -40,10 +40,13 @@ def resolve_preset(command: str) -> Preset | None:
     return PRESETS.get(name)
 
 
-def resolve_template(command: str) -> str:
-    """The template for `agent.command`: a preset's, or the text itself."""
-    preset = resolve_preset(command)
-    return preset.command if preset else command
+def command_template(config: Config, preset: Preset | None) -> str:
+    """What runs: `agent.command` itself, or the preset's template plus its test arguments
+    when `gates.test_command` is set."""
+    if preset is None:
+        return config.agent.command
+    test_args = preset.test_args if config.gates.test_command else ""
+    return preset.command + test_args
 
 
 def agent_caches(config: Config) -> tuple[str, ...]:
@@ -63,10 +66,8 @@ class CommandAgent:
 
     def __init__(self, config: Config) -> None:
         self._preset = resolve_preset(config.agent.command)
-        self._template = self._preset.command if self._preset else config.agent.command
+        self._template = command_template(config, self._preset)
         self._test_command = config.gates.test_command
-        if self._preset and self._preset.test_args and self._test_command:
-            self._template += self._preset.test_args
         self._models = config.agent.cli_models.get(self._preset.name, {}) if self._preset else {}
         self._timeout_s = config.agent.timeout_minutes * 60
         self._grace_s = config.agent.kill_grace_seconds

@@ -17,6 +17,7 @@ import json
 import re
 import shlex
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,13 +31,21 @@ _PATCH_PATH_RE = re.compile(r"^\*\*\* (?:Add File|Update File|Delete File|Move t
 
 def hook_command(job: AgentJob, *options: str) -> str:
     """The shell command running this hook over `job`'s scope (options: `--gemini`, `--codex`)."""
+    root = job.worktree.resolve()
     scope = json.dumps({
-        "root": str(job.worktree.resolve()),
+        "root": str(root),
         "touches": list(job.task.touches),
-        "scratch": [job.env[name] for name in ("HOME", "TMPDIR") if job.env.get(name)],
+        "scratch": _scratch(job.env, root),
         "files": [str(job.report_file)],
     })
     return shlex.join([sys.executable, "-m", "swarmgit.backends.scope_hook", *options, scope])
+
+
+def _scratch(env: Mapping[str, str], root: Path) -> list[str]:
+    """HOME and TMPDIR, writable besides the touches, unless the worktree lies inside one
+    (the user's own HOME holding the repository): that would allow the whole worktree."""
+    folders = (Path(env[name]).resolve() for name in ("HOME", "TMPDIR") if env.get(name))
+    return [str(folder) for folder in folders if not root.is_relative_to(folder)]
 
 
 def scope_from_json(text: str) -> Scope:

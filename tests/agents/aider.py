@@ -26,6 +26,8 @@ def main() -> None:
         out.write(brief.read())
     print("Tokens: 2.1k sent, 300 received. Cost: $0.01 message, $0.01 session.", flush=True)
     print("Applied edit to agent_output.txt", flush=True)
+    print("Unable to write file /repo/docs/x.md after 5 attempts: [Errno 13] Permission denied",
+          flush=True)
     print("litellm.InternalServerError: overloaded", flush=True)  # then retried successfully
     print("Tokens: 3,400 sent, 1.2k cache write, 500 cache hit, 1.2k received."
           " Cost: $0.02 message, $0.03 session.", flush=True)

@@ -6,7 +6,8 @@ commands headless. Its repository map cache (`.aider.tags.cache.v4/`) and other 
 stay out of the task's commit. Without streaming, its `Tokens: … sent, … received.` lines carry
 the usage the API reported (aider rounds 1,000 and more to `1.2k`); `Cost: … session` is its own
 estimate. Aider exits 0 when it cannot reach the model: its `litellm.…Error` lines (not
-followed by an answer) make the attempt fail with that line.
+followed by an answer) make the attempt fail with that line. Its `Unable to write file …`
+lines (a write the fence refused) go into the task's notes.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ _TOKENS_RE = re.compile(
 )
 _COST_RE = re.compile(r"Cost: \$([\d.,]+) message, \$([\d.,]+) session")
 _ERROR_RE = re.compile(r"^(litellm\.\w+|\w*APIConnectionError\b).*")
+_REFUSED_RE = re.compile(r"^Unable to write file .*")  # e.g. outside the write fence
 
 
 class AiderParser:
@@ -30,6 +32,7 @@ class AiderParser:
         self._model = model
         self._tokens = [0, 0, 0, 0]  # sent, cache write, cache hit, received
         self._cost: float | None = None
+        self._refused: list[str] = []
         self.error = ""
 
     def feed(self, line: str) -> bool:
@@ -40,6 +43,8 @@ class AiderParser:
             self.error = ""  # an answer came after the errors it retried
         elif error := _ERROR_RE.match(line.strip()):
             self.error = error.group(0)
+        elif refused := _REFUSED_RE.match(line.strip()):
+            self._refused.append(refused.group(0))
         if cost := _COST_RE.search(line):
             self._cost = float(cost.group(2).replace(",", ""))
         return False
@@ -52,7 +57,7 @@ class AiderParser:
                       cache_write_tokens=write, cache_read_tokens=hit, cost_usd=self._cost),)
 
     def remarks(self) -> tuple[str, ...]:
-        return ()
+        return tuple(self._refused)
 
 
 def _scaled(number: str, suffix: str) -> int:

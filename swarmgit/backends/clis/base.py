@@ -3,7 +3,9 @@
 A template uses the placeholders of `agent.command` ({brief_file}, {task}, {worktree}, {model},
 {budget}); `{model}` is the task's model id in the CLI's own spelling (`Preset.spell`, or the
 `[agent.cli_models.<preset>]` map). `test_args` is appended when `gates.test_command` is set, with
-{test_command} substituted; a CLI without such an option gets it in its prompt (`prompt_file`). Usage is always recorded under the task's model id (the name
+{test_command} substituted; a CLI without such an option gets it in its prompt (`prompt_file`).
+`prepare` writes per-task files (settings, a prompt) and adds their placeholders. The preset's
+`env` overrides the user's. Usage is always recorded under the task's model id (the name
 `[pricing]` knows it by), whatever the CLI calls it; a cost the CLI prints is kept in
 `Usage.cost_usd` for comparison.
 """
@@ -49,6 +51,8 @@ Prepare = Callable[[AgentJob], Mapping[str, str]]
 
 @dataclass(frozen=True)
 class Preset:
+    """One CLI agent: see the module docstring."""
+
     name: str
     command: str
     parser: ParserFactory
