@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from swarmgit.backends.clis import aider, claude_code, codex
+from swarmgit.backends.clis import aider, claude_code, codex, gemini, opencode
 from swarmgit.backends.clis.base import CombinedParser, OutputParser, Preset
 
 PRESETS: MappingProxyType[str, Preset] = MappingProxyType({
-    preset.name: preset for preset in (claude_code.PRESET, codex.PRESET, aider.PRESET)
+    preset.name: preset for preset in (
+        claude_code.PRESET, codex.PRESET, aider.PRESET, gemini.PRESET, opencode.PRESET)
 })
 
 

@@ -3,20 +3,24 @@
 A template uses the placeholders of `agent.command` ({brief_file}, {task}, {worktree}, {model},
 {budget}); `{model}` is the task's model id in the CLI's own spelling (`Preset.spell`, or the
 `[agent.cli_models.<preset>]` map). `test_args` is appended when `gates.test_command` is set, with
-{test_command} substituted; `prepare` writes per-task files (Claude Code's settings) and adds
-their placeholders. The preset's `env` overrides the user's. Usage is always recorded under the task's model id (the name
+{test_command} substituted; a CLI without such an option gets it in its prompt (`prompt_file`).
+`prepare` writes per-task files (settings, a prompt) and adds their placeholders. The preset's
+`env` overrides the user's. Usage is always recorded under the task's model id (the name
 `[pricing]` knows it by), whatever the CLI calls it; a cost the CLI prints is kept in
 `Usage.cost_usd` for comparison.
 """
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
 from swarmgit.backends.base import AgentJob, Usage
+from swarmgit.fsutil import write_atomic
 
 
 class OutputParser(Protocol):
@@ -89,6 +93,29 @@ class CombinedParser:
 
     def remarks(self) -> tuple[str, ...]:
         return tuple(r for parser in self._parsers for r in parser.remarks())
+
+
+def task_home(job: AgentJob, cli: str) -> Path:
+    """A folder for the CLI's own state and settings, never shared between tasks: the task's
+    HOME when the engine gave it one of its own, else `<task>.<cli>-home` beside its brief
+    (never the user's HOME, which every task would share)."""
+    home = job.env.get("HOME")
+    if home and home != os.environ.get("HOME"):
+        return Path(home)
+    return job.brief_file.with_name(f"{job.task.id}.{cli}-home")
+
+
+def prompt_file(job: AgentJob, cli: str) -> str:
+    """The prompt of a CLI that takes no test command of its own: the brief, plus how to run
+    the project's tests when `gates.test_command` is set (then written beside the brief)."""
+    test = job.config.gates.test_command
+    if not test:
+        return str(job.brief_file)
+    path = job.brief_file.with_name(f"{job.task.id}.{cli}-prompt.md")
+    write_atomic(path, job.brief_file.read_text(encoding="utf-8")
+                 + f"\n## Tests\nRun the project's tests with `{test}` before you finish, and"
+                 " fix what fails in your paths.\n")
+    return str(path)
 
 
 def json_event(line: str) -> dict[str, object] | None:

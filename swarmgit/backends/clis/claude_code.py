@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from types import MappingProxyType
 
 from swarmgit.backends.base import AgentJob, Usage
 from swarmgit.backends.clis.base import Preset, count, json_event, mapping
+from swarmgit.backends.scope_hook import hook_command
 from swarmgit.fsutil import write_atomic
 
 HOOKED_TOOLS = "Write|Edit|MultiEdit|NotebookEdit|Bash"
@@ -88,27 +86,13 @@ def _denial(denial: Mapping[str, object]) -> str:
 
 def prepare(job: AgentJob) -> dict[str, str]:
     """Write the task's settings file (the scope hook); its path is {settings_file}."""
-    root = job.worktree.resolve()
-    scope = json.dumps({
-        "root": str(root),
-        "touches": list(job.task.touches),
-        "scratch": _scratch(job.env, root),
-        "files": [str(job.report_file)],
-    })
-    hook = f"{shlex.quote(sys.executable)} -m swarmgit.backends.scope_hook {shlex.quote(scope)}"
+    hook = hook_command(job)
     settings = {"hooks": {"PreToolUse": [
         {"matcher": HOOKED_TOOLS, "hooks": [{"type": "command", "command": hook}]},
     ]}}
     path = job.brief_file.with_name(f"{job.task.id}.claude-settings.json")
     write_atomic(path, json.dumps(settings, indent=2) + "\n")
     return {"settings_file": str(path)}
-
-
-def _scratch(env: Mapping[str, str], root: Path) -> list[str]:
-    """HOME and TMPDIR, writable besides the touches, unless the worktree lies inside one
-    (the user's own HOME holding the repository): that would allow the whole worktree."""
-    folders = (Path(env[name]).resolve() for name in ("HOME", "TMPDIR") if env.get(name))
-    return [str(folder) for folder in folders if not root.is_relative_to(folder)]
 
 
 PRESET = Preset(

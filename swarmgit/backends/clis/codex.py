@@ -1,17 +1,38 @@
-"""Codex (npm `@openai/codex`): `codex exec --json` in its workspace-write sandbox.
+"""Codex (npm `@openai/codex`): `codex exec --json`, its own sandbox off, inside swarmgit's fence.
 
-Each `turn.completed` event carries token usage (no cost: it is priced from `[pricing]`).
+Codex's workspace-write sandbox (bubblewrap) cannot start inside swarmgit's write fence: it
+needs a user namespace and writes `/proc/self/uid_map`, which a Landlock fence refuses, and its
+legacy Landlock mode refuses to run without bubblewrap (measured with 0.171). So Codex runs with
+`--sandbox danger-full-access` (commands without asking, as `exec` always does) and the fence
+confines what it and its commands write; where the kernel has no Landlock nothing does (see
+`agent.sandbox`). Edit-time scope: `swarmgit.backends.scope_hook` as a PreToolUse hook (`-c
+hooks.PreToolUse=…`, trusted for the run with `--dangerously-bypass-hook-trust`: swarmgit wrote
+it) refuses an `apply_patch` naming a file outside the task's touches and shell commands that
+visibly write outside them; Codex shows the model the reason. The task's model goes to
+`--model`. Codex 0.17x ignores `OPENAI_BASE_URL`, so when it is set the preset declares it as a
+Responses API provider (`-c model_providers.swarm=…`, key from `OPENAI_API_KEY`). State lives in
+`$CODEX_HOME` (default `~/.codex`). Each `turn.completed` event carries token usage
+(`input_tokens` counts the cached ones too); there is no cost: it is priced from `[pricing]`.
+`error` events are retries in progress ("Reconnecting… 2/5"); only `turn.failed` fails the task,
+with the last error message as its reason. Codex takes no test command: `gates.test_command` goes into its
+prompt.
 """
 from __future__ import annotations
 
-from swarmgit.backends.base import Usage
-from swarmgit.backends.clis.base import Preset, count, json_event, mapping
+import json
+
+from swarmgit.backends.base import AgentJob, Usage
+from swarmgit.backends.clis.base import Preset, count, json_event, mapping, prompt_file
+from swarmgit.backends.scope_hook import hook_command
+
+_MAX_REMARKS = 10
 
 
 class CodexParser:
     def __init__(self, model: str) -> None:
         self._model = model
         self._usage: list[Usage] = []
+        self._remarks: list[str] = []
         self.error = ""
 
     def feed(self, line: str) -> bool:
@@ -26,22 +47,51 @@ class CodexParser:
                 model=self._model,
                 input_tokens=max(0, count(usage.get("input_tokens")) - cached),
                 output_tokens=count(usage.get("output_tokens")),
+                cache_write_tokens=count(usage.get("cache_write_input_tokens")),
                 cache_read_tokens=cached,
             ))
-        elif kind in ("turn.failed", "error"):
-            error = mapping(event.get("error"))
-            self.error = str(error.get("message") or event.get("message") or kind)
+        elif kind == "error":
+            self._remark(str(event.get("message") or "error"))
+        elif kind == "turn.failed":
+            message = str(mapping(event.get("error")).get("message") or "")
+            self.error = message or (self._remarks[-1] if self._remarks else "turn failed")
         return False
-
-    def remarks(self) -> tuple[str, ...]:
-        return ()
 
     def usage(self) -> tuple[Usage, ...]:
         return tuple(self._usage)
 
+    def remarks(self) -> tuple[str, ...]:
+        """Codex's own error events (retries included), for a diagnosis."""
+        return tuple(f"Codex: {text}" for text in self._remarks)
+
+    def _remark(self, text: str) -> None:
+        if len(self._remarks) >= _MAX_REMARKS:
+            del self._remarks[0]
+        self._remarks.append(text)
+
+
+_PROVIDER = (
+    '{name=\\"swarm\\",base_url=\\"$OPENAI_BASE_URL\\",env_key=\\"OPENAI_API_KEY\\",'
+    'wire_api=\\"responses\\"}'
+)
+
+def prepare(job: AgentJob) -> dict[str, str]:
+    """The scope hook as Codex's PreToolUse hooks, a TOML value for `-c` ({codex_hooks}); the
+    prompt ({prompt_file})."""
+    command = json.dumps(hook_command(job, "--codex"))  # a JSON string is a TOML basic string
+    return {"codex_hooks": f'[{{matcher="^(apply_patch|Bash)$",'
+                           f' hooks=[{{type="command", command={command}}}]}}]',
+            "prompt_file": prompt_file(job, "codex")}
+
 
 PRESET = Preset(
     name="codex",
-    command='codex exec --json --sandbox workspace-write "$(cat {brief_file})"',
+    command=(
+        "codex exec --json --sandbox danger-full-access --model {model}"
+        " --dangerously-bypass-hook-trust -c hooks.PreToolUse={codex_hooks}"
+        f' ${{OPENAI_BASE_URL:+-c model_provider=swarm -c "model_providers.swarm={_PROVIDER}"}}'
+        ' "$(cat {prompt_file})"'
+    ),
     parser=CodexParser,
+    prepare=prepare,
 )
