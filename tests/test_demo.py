@@ -27,8 +27,8 @@ def test_demo_runs_the_whole_workflow(tmp_path: Path) -> None:
     (folder,) = tmp_path.glob("swarm-demo-*")
     target = folder / "weather-svc"
     # It names its folder, and says it stays, at the start and at the end.
-    assert out.startswith(f"The demo works in {target}, ")
-    assert f"leaves it there for you to look around (remove it with: rm -rf {folder})" in out
+    assert out.startswith(f"The demo works in a new git repository of a small Python service: {target}\n")
+    assert f"It stays there when the demo ends, for you to look around; remove it with: rm -rf {folder}\n" in out
     assert f"The demo's repository stays in {target}." in out
     for step in ["$ git swarm init", "$ git swarm plan check demo", "$ git swarm simulate demo",
                  "$ git swarm graph demo", "$ git swarm implement demo", "$ git swarm status demo",

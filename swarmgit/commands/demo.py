@@ -130,8 +130,9 @@ def run_demo(target: Path | None, echo: Echo) -> Path:
     folder = target or Path(tempfile.mkdtemp(prefix="swarm-demo-"))
     # In a fresh temp folder, the task worktrees (beside the repository) stay inside it too.
     repo = build_demo_repo(folder if target else folder / "weather-svc")
-    echo(f"The demo works in {repo}, a new git repository of a small Python service, and leaves "
-         f"it there for you to look around" + ("" if target else f" (remove it with: rm -rf {folder})") + ".")
+    echo(f"The demo works in a new git repository of a small Python service: {repo}")
+    echo("It stays there when the demo ends, for you to look around"
+         + ("." if target else f"; remove it with: rm -rf {folder}"))
     _say(echo, "Set swarmgit up: .swarm.toml, the commit hook, the swarm/ folder.")
     _step(echo, repo, ["git", "swarm", "init"])
     config = repo / ".swarm.toml"
@@ -161,9 +162,9 @@ def run_demo(target: Path | None, echo: Echo) -> Path:
                "second per hour of effort, standing in for a coding agent's work. Then the tasks' "
                "changes land in order and the quality gates judge the merged tree.")
     _step(echo, repo, ["git", "swarm", "implement", DEMO_TRACK])
-    _say(echo, f"The tasks ran in {real_run_seconds(repo):.1f} s; at one second per hour of effort, "
-               f"simulate predicted {sim['makespan_hours']:.1f} s, plus a moment per task for its "
-               f"worktree and commit.")
+    _say(echo, f"The tasks ran in {real_run_seconds(repo):.1f} s, where simulate predicted "
+               f"{sim['makespan_hours']:.1f} s (its hours, at one second per hour of effort); the rest is "
+               f"each task's worktree, commit and scope check.")
     _say(echo, "The gates measured the merged tree before main moved: Improve, Optimize (the tests "
                "pass), Shrink and Modularize, each scored 0 to 1. The verdict is their mean, the IOSM "
                "index, against the threshold. Modularize scored low on its own: the track changed "
