@@ -45,7 +45,7 @@ def test_demo_runs_the_whole_workflow(tmp_path: Path) -> None:
     assert all(float(seconds) > 0 for _, seconds in times)
     if not unavailable():
         assert "Permission denied" in out  # the write itself failed
-        assert "the write fence refused an edit outside T06's touches" in out
+        assert "\ndemo: the write fence refused an edit outside T06's touches, as it should\n" in out
     assert "APPROVED" in out
     # Reviewing T05 shows its own change: one file, though it started from T02, T03 and T04's work.
     review = _section(out, "git swarm show T05")

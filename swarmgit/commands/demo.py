@@ -170,7 +170,7 @@ def run_demo(target: Path | None, echo: Echo) -> Path:
                "index, against the threshold. Modularize scored low on its own: the track changed "
                "about half the files of this tiny repository, over its 20% limit; a finding, not a veto.")
     _say(echo, _fence_note())
-    _step(echo, repo, ["grep", "-A1", "not mine", f"swarm/tracks/{DEMO_TRACK}/logs/T06.log"])
+    _step(echo, repo, ["grep", "-A2", "not mine", f"swarm/tracks/{DEMO_TRACK}/logs/T06.log"])
     _say(echo, "Every task: its branch, the commit it started from, its own +/- and how long it took.")
     _step(echo, repo, ["git", "swarm", "status", DEMO_TRACK])
     _say(echo, f"Review a task like a pull request. {REVIEWED_TASK} started from the work of T02, T03 "
