@@ -55,7 +55,9 @@ def test_demo_runs_the_whole_workflow(tmp_path: Path) -> None:
     page = target / "swarm/tracks/demo/run_report.html"
     assert f"run report: {page}" in out and page.as_uri() in out.splitlines()[-3]
     assert "<svg" in page.read_text()
-    # main holds every task's work, landed in order.
+    # main holds every task's work, landed in order, one commit per task with its provenance.
+    landed = _section(out, "git log -1 main")
+    assert re.search(r"Swarm-Task: T0\d\n", landed) and "Swarm-Agent: script" in landed
     assert "class TTLCache" in git(target, "show", "main:app/cache/store.py").stdout
     assert "def city_key" in git(target, "show", "main:app/cache/keys.py").stdout
     assert "_CACHE = TTLCache" in git(target, "show", "main:app/service.py").stdout

@@ -176,8 +176,10 @@ def run_demo(target: Path | None, echo: Echo) -> Path:
     _say(echo, f"Review a task like a pull request. {REVIEWED_TASK} started from the work of T02, T03 "
                "and T04, yet shows only its own change.")
     _step(echo, repo, ["git", "swarm", "show", REVIEWED_TASK])
-    _say(echo, "main got one commit per task, in integration order, each with Swarm-* trailers.")
+    _say(echo, "main got one commit per task, in integration order, each with Swarm-* trailers that "
+               "lead from a line back to its task, agent, model and cost.")
     _step(echo, repo, ["git", "log", "--oneline", "-10", "main"])
+    _step(echo, repo, ["git", "log", "-1", "main"])
     _say(echo, "The whole run as one page: real timeline beside the prediction, graph, tasks, gates.")
     _step(echo, repo, ["git", "swarm", "report", DEMO_TRACK])
     page = report_path(open_workspace(repo), DEMO_TRACK)
