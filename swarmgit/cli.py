@@ -276,8 +276,9 @@ def hook_uninstall_cmd() -> int:
 def demo_cmd(directory: Path | None) -> int:
     """Build an example repo and run a whole track in it, offline.
 
-    Creates a small Python service in DIRECTORY (default: a new temp folder) and runs init,
-    new-track, plan check, simulate, graph, implement, status and the task branches.
+    Creates a small Python service in DIRECTORY (default: a new temp folder; either is left in
+    place and named) and runs init, new-track, plan check, simulate, graph, implement, status,
+    show and report, saying what each step shows.
 
     Example: git swarm demo /tmp/swarm-demo
     """

@@ -1,7 +1,9 @@
 """iosm_state.md: the run state as a person reads it."""
 from __future__ import annotations
 
-from swarmgit.engine.views import render_state
+from dataclasses import replace
+
+from swarmgit.engine.views import duration, render_state
 from swarmgit.store.rows import CostSummary, LockRow, Spend, TaskRow
 
 
@@ -21,3 +23,12 @@ def test_state_shows_progress_ready_tasks_locks_budget_and_reasons() -> None:
     assert "| T03 | ready |" in text and "| T04 | todo |" in text
     assert "| T05 | blocked | swarm/t/T05 |  | T09 failed |" in text
     assert "- T02: `src/`" in text
+
+
+def test_duration_keeps_tenths_under_ten_seconds_and_turns_to_minutes_past_two() -> None:
+    def took(seconds: float) -> str:
+        row = replace(_row("T01", "done"), started_at=1000.0, finished_at=1000.0 + seconds)
+        return duration(row)
+
+    assert [took(s) for s in (0.04, 1.44, 9.2, 42.4, 119.0, 150.0)] == ["0.0s", "1.4s", "9.2s", "42s", "119s", "2.5m"]
+    assert duration(_row("T02", "todo")) == ""

@@ -15,10 +15,13 @@ from swarmgit.store.state import CostSummary, LockRow, Store, TaskRow
 
 
 def duration(row: TaskRow, now: float | None = None) -> str:
+    """How long the task ran (or has run so far): "1.4s", "42s", "3.5m"; "" before it starts."""
     if row.started_at is None:
         return ""
     end = row.finished_at if row.finished_at and row.status != Status.RUNNING.value else (now or time.time())
     seconds = max(0.0, end - row.started_at)
+    if seconds < 10:  # short tasks (the demo's, quick script agents) keep their tenths: "1.4s"
+        return f"{seconds:.1f}s"
     return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
 
 
