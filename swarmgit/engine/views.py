@@ -38,8 +38,10 @@ def render_state(
     *,
     spawn_left: int,
     budget_usd: float,
+    retired: Sequence[TaskRow] = (),
 ) -> str:
-    """iosm_state.md: progress, running, ready/waiting, blocked, locks held, spawn budget, cost."""
+    """iosm_state.md: progress, running, ready/waiting, blocked, locks held, spawn budget, cost;
+    the tasks retired (no longer in plan.md) are listed apart, not counted."""
     finished = {row.id for row in rows if row.status == Status.DONE.value}
     labels = {row.id: shown_status(row, finished) for row in rows}
     counts = {label: list(labels.values()).count(label) for label in dict.fromkeys(labels.values())}
@@ -58,9 +60,19 @@ def render_state(
     for row in rows:
         note = row.reason.splitlines()[0] if row.reason else ""
         lines.append(f"| {row.id} | {labels[row.id]} | {row.branch or ''} | {duration(row)} | {note} |")
+    if retired:
+        lines += ["", retired_line([(row.id, row.status, row.branch) for row in retired])]
     lines += ["", "## Locks held", ""]
     lines += [f"- {lock.task}: `{lock.pattern}`" for lock in locks] or ["- none"]
     return "\n".join(lines) + "\n"
+
+
+def retired_line(retired: Sequence[tuple[str, str, str | None]]) -> str:
+    """One line naming the retired tasks (id, status, branch): the state each left in and its
+    kept branch."""
+    shown = [f"{task} (was {status}" + (f", branch {branch} kept)" if branch else ")")
+             for task, status, branch in retired]
+    return "retired (no longer in plan.md): " + ", ".join(shown)
 
 
 def write_views(ws: Workspace, track: str, rows: Sequence[TaskRow], state_md: str) -> None:
@@ -86,5 +98,6 @@ def refresh(ws: Workspace, store: Store, track: str, spawn_left: int) -> None:
     state_md = render_state(
         track, rows, store.locks(track), store.cost_summary(track),
         spawn_left=spawn_left, budget_usd=track_budget(ws, store, track),
+        retired=store.retired_tasks(track),
     )
     write_views(ws, track, rows, state_md)

@@ -55,7 +55,7 @@ _TRACK_FIELDS = frozenset({"base_commit", "target_branch", "plan_path", "budget_
                            "integrated_commit"})
 _LOCK_KEEPING = frozenset({Status.RUNNING, Status.DONE})
 _TASK_COLUMNS = ("track, id, title, status, reason, touches, deps, branch, worktree, "
-                 "start_commit, final_commit, after, attempts, started_at, finished_at, pid")
+                 "start_commit, final_commit, after, attempts, started_at, finished_at, pid, retired_at")
 _SPEND_SUMS = ", ".join(
     f"COALESCE(SUM({column}), 0)"
     for column in ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "usd")
@@ -241,28 +241,66 @@ class Store:
 
     # ---- tasks and locks ---------------------------------------------------------------
 
-    def sync_tasks(self, track: str, tasks: Sequence[TaskSpec]) -> None:
-        """Upsert the plan's tasks: new ones start as todo; known ones keep their run state and
-        take the plan's title, touches and deps. Tasks missing from `tasks` are kept."""
+    def sync_tasks(self, track: str, tasks: Sequence[TaskSpec]) -> list[tuple[str, str, str]]:
+        """Make the run state follow the plan: `tasks` is the whole task list. New tasks start as
+        todo; known ones keep their run state and take the plan's title, touches and deps. A
+        known task missing from `tasks` is retired (hidden from `tasks()`, its locks released,
+        its branch and worktree untouched) unless it is running; a retired task back in `tasks`
+        is restored with its run state (a done one locks its touches again). Returns the events
+        logged, (kind "retired" or "restored", message, task), for the caller to show."""
+        changed: list[tuple[str, str, str]] = []
         with self._write() as conn:
             (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM tasks WHERE track = ?",
                                   (track,)).fetchone()
+            known = {row["id"]: row for row in conn.execute(
+                "SELECT id, status, branch, retired_at FROM tasks WHERE track = ?", (track,))}
             for offset, spec in enumerate(tasks, start=1):
                 conn.execute(
                     "INSERT INTO tasks (track, id, title, status, touches, deps, seq) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (track, id) DO UPDATE SET "
-                    "title = excluded.title, touches = excluded.touches, deps = excluded.deps",
+                    "title = excluded.title, touches = excluded.touches, deps = excluded.deps, "
+                    "retired_at = NULL",
                     (track, spec.id, self._secrets.redact(spec.title), Status.TODO.value, encode_list(spec.touches),
                      encode_list(spec.deps), seq + offset),
                 )
+                row = known.get(spec.id)
+                if row is not None and row["retired_at"] is not None:
+                    if row["status"] in _LOCK_KEEPING:
+                        conn.executemany("INSERT OR IGNORE INTO locks VALUES (?, ?, ?)",
+                                         [(track, spec.id, pattern) for pattern in spec.touches])
+                    changed.append(("restored", f"{spec.id} restored: it is in plan.md again, "
+                                    f"and keeps its run state ({row['status']})", spec.id))
+            planned = {spec.id for spec in tasks}
+            for task_id, row in known.items():
+                if task_id in planned or row["retired_at"] is not None:
+                    continue
+                if row["status"] == Status.RUNNING.value:
+                    continue  # an agent works on it: retired at the next sync, once it ended
+                conn.execute("UPDATE tasks SET retired_at = ? WHERE track = ? AND id = ?",
+                             (time.time(), track, task_id))
+                conn.execute("DELETE FROM locks WHERE track = ? AND task = ?", (track, task_id))
+                kept = f"; its branch {row['branch']} and worktree are kept" if row["branch"] else ""
+                changed.append(("retired", f"{task_id} retired: it is no longer in plan.md "
+                                f"(was {row['status']}){kept}", task_id))
+            for kind, message, task_id in changed:
+                self._event(conn, track, task_id, kind, message)
+        return changed
 
     def tasks(self, track: str) -> list[TaskRow]:
-        """The track's tasks in the order they were first synced."""
-        rows = self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? ORDER BY seq",
-                          (track,))
+        """The track's tasks (those in the plan: retired ones left out) in the order they were
+        first synced."""
+        rows = self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? AND retired_at IS NULL "
+                          "ORDER BY seq", (track,))
+        return [_task_row(row) for row in rows]
+
+    def retired_tasks(self, track: str) -> list[TaskRow]:
+        """The track's retired tasks: once run-state tasks, no longer in plan.md."""
+        rows = self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? AND retired_at IS NOT NULL "
+                          "ORDER BY seq", (track,))
         return [_task_row(row) for row in rows]
 
     def task(self, track: str, task: str) -> TaskRow | None:
+        """One task's row, retired or not (`retired_at` says)."""
         rows = self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? AND id = ?",
                           (track, task))
         return _task_row(rows[0]) if rows else None
