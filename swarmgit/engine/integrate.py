@@ -282,7 +282,8 @@ def _spawn_fixes(ws: Workspace, store: Store, track: str, gates: GateReport,
     for reporter, candidates in sorted(by_owner.items()):
         plan, _ = read_plan(ws, track)
         report = Report(status="done", summary="gate findings", files_touched=[], candidates=candidates)
-        spawned |= spawning.take_candidates(ws, store, track, plan, plan.task(reporter), report, emit)
+        spawned |= spawning.take_candidates(ws, store, track, plan, plan.task(reporter), report, emit,
+                                            source=f"the gate findings in {reporter}'s files")
     return spawned
 
 
