@@ -65,6 +65,9 @@ def test_a_task_removed_from_the_plan_is_retired_and_every_command_agrees(tmp_pa
     watched = swarm(repo, "watch", "t", "--once").output
     assert "1/1 done" in watched and "retired (no longer in plan.md): T02, T03" in watched
     assert "[failed, retired: no longer in plan.md]" in swarm(repo, "show", "T03", "--track", "t").output
+    cleaned = swarm(repo, "clean", "t", "--branches")
+    assert cleaned.exit_code == 0 and f"kept branch swarm/t/T03 and worktree {worktree}: T03 is retired" in cleaned.output
+    assert "swarm/t/T03" in _branches(repo) and worktree.is_dir()
     refused = swarm(repo, "retry", "T03", "--track", "t")
     assert refused.exit_code == 2 and "T03 is retired" in refused.output
 

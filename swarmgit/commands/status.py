@@ -54,7 +54,7 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
                 "id": t.id, "title": ws.secrets.redact(t.title), "status": t.status,
                 "reason": ws.secrets.redact(t.reason),
                 "branch": t.branch, "worktree": t.worktree, "attempts": t.attempts,
-                "branch_exists": bool(t.branch) and t.branch in repo.branches.local,
+                "branch_exists": t.branch is not None and t.branch in repo.branches.local,
                 "worktree_exists": bool(t.worktree) and Path(str(t.worktree)).is_dir(),
                 "start_commit": t.start_commit, "final_commit": t.final_commit,
                 "files_changed": counts[t.id][0], "lines_added": counts[t.id][1],
