@@ -41,15 +41,20 @@ def test_a_task_removed_from_the_plan_is_retired_and_every_command_agrees(tmp_pa
     worktree = Path(_status(repo)["tasks"][2]["worktree"])
     assert worktree.is_dir() and "swarm/t/T03" in _branches(repo)
 
-    # The user drops the task that waits for them and the one that failed.
+    # The user drops the task that waits for them: implement carries on without it.
+    write(repo, "swarm/tracks/t/plan.md", "# Plan\n\n" + ONE + BREAKS)
+    second = swarm(repo, "implement", "t")  # was: "unexpected KeyError" (exit 3)
+    assert second.exit_code == 1 and "unexpected" not in second.output, second.output
+    assert "T02 retired: it is no longer in plan.md (was needs-input)" in second.output
+    assert "track t: 1/2 tasks done" in second.output and "T02" not in second.output.split("retired")[-1]
+    # Then the one that failed: integrate no longer waits for it.
     write(repo, "swarm/tracks/t/plan.md", "# Plan\n\n" + ONE)
     integrated = swarm(repo, "integrate", "t")
-    assert integrated.exit_code == 0, integrated.output  # no longer waits for T02 and T03
-    assert "T02 retired: it is no longer in plan.md (was needs-input)" in integrated.output
+    assert integrated.exit_code == 0, integrated.output
     assert "T03 retired: it is no longer in plan.md (was failed); its branch swarm/t/T03" in integrated.output
     assert git(repo, "show", "main:src/a.py").stdout == "a\n"
     again = swarm(repo, "implement", "t")
-    assert again.exit_code == 0, again.output  # was: "unexpected KeyError"
+    assert again.exit_code == 0, again.output
     assert "1/1 tasks done" in again.output and "retired" not in again.output  # said once
 
     # Nothing lost: the retired task's branch and worktree stay.
