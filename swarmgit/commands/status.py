@@ -11,15 +11,13 @@ from swarmgit.domain.plan import Status
 from swarmgit.engine.run_report import report_path
 from swarmgit.engine.task_change import change_counts, task_change
 from swarmgit.engine.taskspace import worktrees_root
-from swarmgit.engine.views import duration, retired_line
+from swarmgit.engine.views import LOCK_HOLDING, UNTIL_INTEGRATED, duration, retired_line
 from swarmgit.engine.workspace import Workspace, read_plan, resolve_track
 from swarmgit.errors import InvalidInput
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.sandbox.fence import fence_decision
 from swarmgit.store.state import Store
 
-LOCK_HOLDING = frozenset({Status.RUNNING.value, Status.DONE.value})
-"""The statuses whose tasks hold their touches' locks."""
 REMOVED = "(removed)"
 """Shown for a branch or worktree the run state records but that no longer exists."""
 REASON_MORE_LINES = 3
@@ -148,7 +146,7 @@ def lock_cell(task: dict[str, Any]) -> str:
     if not task["locks"]:
         return "-"
     held = ", ".join(task["locks"])
-    return f"{held} (held until integrated)" if task["status"] == Status.DONE.value else held
+    return held + UNTIL_INTEGRATED if task["status"] == Status.DONE.value else held
 
 
 def reason_lines(task: str, reason: str) -> list[str]:

@@ -14,6 +14,11 @@ from swarmgit.fsutil import read_user_text, write_atomic
 from swarmgit.store.state import CostSummary, LockRow, Store, TaskRow
 
 
+LOCK_HOLDING = frozenset({Status.RUNNING.value, Status.DONE.value})
+"""The statuses whose tasks hold their touches' locks (a done task's until it is integrated)."""
+UNTIL_INTEGRATED = " (held until integrated)"
+
+
 def duration(row: TaskRow, now: float | None = None) -> str:
     if row.started_at is None:
         return ""
@@ -63,7 +68,10 @@ def render_state(
     if retired:
         lines += ["", retired_line([(row.id, row.status, row.branch) for row in retired])]
     lines += ["", "## Locks held", ""]
-    lines += [f"- {lock.task}: `{lock.pattern}`" for lock in locks] or ["- none"]
+    status = {row.id: row.status for row in rows}
+    held = [f"- {lock.task}: `{lock.pattern}`" + (UNTIL_INTEGRATED if status[lock.task] == Status.DONE.value else "")
+            for lock in locks if status.get(lock.task) in LOCK_HOLDING]
+    lines += held or ["- none"]
     return "\n".join(lines) + "\n"
 
 
