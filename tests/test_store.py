@@ -171,6 +171,10 @@ def test_sync_tasks_retires_what_left_the_plan_and_restores_what_came_back(store
     assert back == [("restored", "T02 restored: it is in plan.md again, and keeps its run state (done)", "T02")]
     assert [t.id for t in store.tasks("demo")] == ["T02", "T03"]
     assert store.locks("demo") == [LockRow("T02", "docs/")]  # done: held until integrated
+    # What integrate does: retire only, the others' stored touches untouched (it compares them).
+    assert [task for _, _, task in store.retire_missing("demo", ["T02"])] == ["T03"]
+    t02 = store.task("demo", "T02")
+    assert t02 is not None and t02.touches == ("docs/",) and [t.id for t in store.tasks("demo")] == ["T02"]
 
 
 def test_a_transition_that_fails_midway_changes_nothing(store: Store) -> None:

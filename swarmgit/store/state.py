@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -253,7 +253,7 @@ class Store:
             (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM tasks WHERE track = ?",
                                   (track,)).fetchone()
             known = {row["id"]: row for row in conn.execute(
-                "SELECT id, status, branch, retired_at FROM tasks WHERE track = ?", (track,))}
+                "SELECT id, status, retired_at FROM tasks WHERE track = ?", (track,))}
             for offset, spec in enumerate(tasks, start=1):
                 conn.execute(
                     "INSERT INTO tasks (track, id, title, status, touches, deps, seq) "
@@ -268,23 +268,33 @@ class Store:
                     if row["status"] in _LOCK_KEEPING:
                         conn.executemany("INSERT OR IGNORE INTO locks VALUES (?, ?, ?)",
                                          [(track, spec.id, pattern) for pattern in spec.touches])
-                    changed.append(("restored", f"{spec.id} restored: it is in plan.md again, "
-                                    f"and keeps its run state ({row['status']})", spec.id))
-            planned = {spec.id for spec in tasks}
-            for task_id, row in known.items():
-                if task_id in planned or row["retired_at"] is not None:
-                    continue
-                if row["status"] == Status.RUNNING.value:
-                    continue  # an agent works on it: retired at the next sync, once it ended
-                conn.execute("UPDATE tasks SET retired_at = ? WHERE track = ? AND id = ?",
-                             (time.time(), track, task_id))
-                conn.execute("DELETE FROM locks WHERE track = ? AND task = ?", (track, task_id))
-                kept = f"; its branch {row['branch']} and worktree are kept" if row["branch"] else ""
-                changed.append(("retired", f"{task_id} retired: it is no longer in plan.md "
-                                f"(was {row['status']}){kept}", task_id))
-            for kind, message, task_id in changed:
-                self._event(conn, track, task_id, kind, message)
+                    message = f"{spec.id} restored: it is in plan.md again, and keeps its run state ({row['status']})"
+                    self._event(conn, track, spec.id, "restored", message)
+                    changed.append(("restored", message, spec.id))
+            changed += self._retire_missing(conn, track, {spec.id for spec in tasks})
         return changed
+
+    def retire_missing(self, track: str, planned: Collection[str]) -> list[tuple[str, str, str]]:
+        """Retire (as `sync_tasks` does) the known tasks not in `planned`, and nothing else: the
+        other tasks' run state, touches included, stays as stored. Returns the events logged."""
+        with self._write() as conn:
+            return self._retire_missing(conn, track, planned)
+
+    def _retire_missing(self, conn: sqlite3.Connection, track: str,
+                        planned: Collection[str]) -> list[tuple[str, str, str]]:
+        retired: list[tuple[str, str, str]] = []
+        for row in conn.execute("SELECT id, status, branch FROM tasks WHERE track = ? AND retired_at IS NULL "
+                                "ORDER BY seq", (track,)).fetchall():
+            if row["id"] in planned or row["status"] == Status.RUNNING.value:
+                continue  # a running one: an agent works on it; retired at a later sync, once it ended
+            conn.execute("UPDATE tasks SET retired_at = ? WHERE track = ? AND id = ?",
+                         (time.time(), track, row["id"]))
+            conn.execute("DELETE FROM locks WHERE track = ? AND task = ?", (track, row["id"]))
+            kept = f"; its branch {row['branch']} and worktree are kept" if row["branch"] else ""
+            message = f"{row['id']} retired: it is no longer in plan.md (was {row['status']}){kept}"
+            self._event(conn, track, row["id"], "retired", message)
+            retired.append(("retired", message, row["id"]))
+        return retired
 
     def tasks(self, track: str) -> list[TaskRow]:
         """The track's tasks (those in the plan: retired ones left out) in the order they were
