@@ -269,7 +269,7 @@ def test_rejected_gates_spawn_a_fix_task_that_implement_runs_before_integrating_
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 0, result.output
     out = result.output
-    assert out.index("REJECTED") < out.index("SC-01 spawned from T01: Fix I findings in src/api.py")
+    assert out.index("REJECTED") < out.index("task SC-01 spawned: Fix I findings in src/api.py (from candidate 1 of the gate findings")
     assert out.index("SC-01 started") < out.index("APPROVED") < out.index("advanced  main: fast-forward")
     plan = (repo / "swarm/tracks/t/plan.md").read_text()
     fix = plan[plan.index("**SC-01**"):]
@@ -295,7 +295,7 @@ def test_gates_stop_when_no_fix_can_help_within_the_spawn_budget_and_the_report_
     assert result.exit_code == 1
     out = result.output
     # One fix task fits the budget; the other waits in the queue; no round can make progress.
-    assert "SC-01 spawned from T01" in out and "spawn budget is used up" in out
+    assert "task SC-01 spawned: Fix" in out and "spawn budget is used up" in out
     assert out.count("gates spawned fix tasks") == 1
     assert "no new fix task can be spawned" in out
     assert "I src/api.py:1: missing-docstring" in out and "I src/util.py:2: todo-without-reference" in out

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from swarmgit.store.schema import SCHEMA_VERSION
 from swarmgit.store.state import Store
 from tests.agents import standin
 from tests.gitutil import git, write
@@ -133,7 +134,7 @@ def test_a_version_1_database_opens_and_gains_the_cli_cost_column(tmp_path: Path
     assert cost.usd == 0.75 and cost.total.cli_usd == 0.3
     assert cost.by_task["T01"].usd == 0.5 and cost.by_task["T01"].cli_usd is None
     conn = sqlite3.connect(db)
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     conn.close()
     with Store.open(tmp_path) as again:  # opening twice migrates nothing twice
         assert again.cost_summary("t").usd == 0.75

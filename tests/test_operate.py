@@ -237,6 +237,15 @@ def test_report_spawns_one_task_now_and_holds_the_ones_for_the_user(tmp_path: Pa
     assert _status(repo)["SC-01"]["status"] == "failed"
     assert str(_status(repo)["SC-01"]["reason"]).startswith("no change: SC-01 may change docs/page.md")
     assert (repo / "swarm/tracks/t/reports/T01.md").is_file()
+    # Candidates are named by their row in the report, tasks by their plan id: the report's own
+    # ids (SC-02…SC-04 here, SC-02 later a plan task) never name anything in the output.
+    out = result.output
+    assert "task SC-01 spawned: Add docs page (from candidate 1 of T01's report, dedup key 'docs-page')" in out
+    assert "candidate 2 of T01's report skipped: dedup key 'docs-page' appears twice" in out
+    assert "candidate 3 of T01's report waits for you (needs user input): Choose a cache size" in out
+    assert "candidate 4 of T01's report waits for you (severity critical)" in out
+    assert "spawn accept cache-size" in out
+    assert not any(f"SC-0{n}" in out for n in (2, 3, 4))
 
     listed = swarm(repo, "spawn", "list", "t")
     assert listed.exit_code == 0
@@ -247,8 +256,10 @@ def test_report_spawns_one_task_now_and_holds_the_ones_for_the_user(tmp_path: Pa
 
     accepted = swarm(repo, "spawn", "accept", "cache-size", "--track", "t")
     assert accepted.exit_code == 0, accepted.output
-    assert "SC-02" in accepted.output
-    assert "- [ ] **SC-02**: Choose a cache size" in (repo / "swarm/tracks/t/plan.md").read_text()
+    assert "task SC-02 added to plan.md; it needs user input: `git swarm run SC-02" in accepted.output
+    plan = (repo / "swarm/tracks/t/plan.md").read_text()
+    accepted_block = plan[plan.index("- [ ] **SC-02**: Choose a cache size"):]
+    assert "**Needs user input:** true" in accepted_block  # the candidate's `User Input: true` is kept
     rejected = swarm(repo, "spawn", "reject", "auth-bypass", "--track", "t")
     assert rejected.exit_code == 0 and "rejected auth-bypass" in rejected.output
     assert "no spawn candidates wait for you" in swarm(repo, "spawn", "list", "t").output
@@ -257,10 +268,14 @@ def test_report_spawns_one_task_now_and_holds_the_ones_for_the_user(tmp_path: Pa
         assert swarm(repo, "spawn", "accept", decided, "--track", "t").exit_code == 2
         assert swarm(repo, "spawn", "reject", decided, "--track", "t").exit_code == 2
     every = swarm(repo, "spawn", "list", "t", "--all").output
-    assert "docs-page  [spawned -> SC-01]  Add docs page  (from T01" in every
+    assert "docs-page  [spawned -> task SC-01]  Add docs page  (candidate 1 of T01's report" in every
     assert "auth-bypass  [rejected]" in every
 
-    assert swarm(repo, "implement", "t").exit_code == 1
+    # Accepted, it still waits for a person: no unattended run starts it.
+    again = swarm(repo, "implement", "t")
+    assert again.exit_code == 1 and "SC-02 waiting: needs user input" in again.output
+    assert _status(repo)["SC-02"]["status"] == "needs-input" and "swarm/t/SC-02" not in _branches(repo)
+    assert swarm(repo, "run", "SC-02", "--track", "t").exit_code == 1  # the script agent changes nothing
     assert _status(repo)["SC-02"]["status"] == "failed" and "swarm/t/SC-02" in _branches(repo)
 
 

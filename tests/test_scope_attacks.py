@@ -160,7 +160,7 @@ def test_a_spawn_candidate_outside_the_planned_touches_waits_for_the_user(tmp_pa
     plan = (repo / "swarm/tracks/t/plan.md").read_text()
     assert "More docs" in plan and "Rewrite the frontend" not in plan
     listed = swarm(repo, "spawn", "list", "t").output
-    assert listed.startswith("fe  [waiting]  Rewrite the frontend  (from T01; touches frontend/; touches "
+    assert listed.startswith("fe  [waiting]  Rewrite the frontend  (candidate 1 of T01's report; touches frontend/; touches "
                              "frontend/ outside the track's planned touches (docs/, src/b.py))")
     assert git(repo, "show", "swarm/t/integration:src/b.py").stdout == "B = 1\n"
     accepted = swarm(repo, "spawn", "accept", "fe", "--track", "t")

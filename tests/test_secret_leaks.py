@@ -132,7 +132,7 @@ def test_no_secret_reaches_reports_plan_events_status_briefs_logs_or_commits(
     assert "the key is *** and the db is postgres://u:***@db/x" in written["track/shared_context.md"]
     assert "the key is *** and the db is postgres://u:***@db/x" in written["scratch/T03.brief.md"]
     assert "- [ ] **SC-01**: Rotate *** now" in written["track/plan.md"]
-    assert re.search(r"SC-01 spawned from T01: Rotate \*\*\* now", written["implement output"])
+    assert re.search(r"task SC-01 spawned: Rotate \*\*\* now \(from candidate 1 of T01's report", written["implement output"])
 
 
 @pytest.mark.parametrize("mode", MODES)

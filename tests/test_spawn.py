@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import pytest
+
 from swarmgit.domain.plan import ConcurrencyClass, Severity, Task
 from swarmgit.domain.report import SpawnCandidate, parse_report
-from swarmgit.domain.spawn import DEDUP_FIELD, Held, SpawnDecision, decide_spawn
+from swarmgit.domain.spawn import DEDUP_FIELD, Held, SpawnDecision, accepted_task, candidate_label, decide_spawn
 
 REPORT = """\
 **Status:** done
@@ -129,3 +131,15 @@ def test_candidates_outside_the_planned_touches_wait_for_the_user() -> None:
         ("out", "touches frontend/b.py outside the track's planned touches (docs/, src/app.py)"),
         ("glob", "touches **/*.md outside the track's planned touches (docs/, src/app.py)"),
     ]
+
+
+def test_an_accepted_candidate_keeps_its_user_input_and_severity() -> None:
+    asks = SpawnCandidate(id="SC-01", subtask="Choose a policy", touches=("./cache/",), user_input=True,
+                          severity=Severity.CRITICAL, dedup_key="policy")
+    task = accepted_task("T03", asks, {"T03", "SC-01"})  # the report's own id is taken in the plan
+    assert (task.id, task.needs_user_input, task.severity, task.touches) == ("SC-02", True, Severity.CRITICAL,
+                                                                           ("cache/",))
+    assert not accepted_task("T03", asks.model_copy(update={"user_input": False}), {"T03"}).needs_user_input
+    with pytest.raises(ValueError, match="'..'"):
+        accepted_task("T03", asks.model_copy(update={"touches": ("../x",)}), {"T03"})
+    assert candidate_label(2, "T03's report") == "candidate 2 of T03's report"

@@ -13,6 +13,7 @@ import pytest
 
 from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.errors import UsageError
+from swarmgit.store.schema import SCHEMA_VERSION
 from swarmgit.store.state import LockRow, Spend, Store, TaskSpec, pid_alive
 from swarmgit.store.task_scope import lookup_touches, parse_task_branch
 
@@ -47,7 +48,7 @@ def test_open_creates_the_database_in_wal_mode_with_a_schema_version(common: Pat
         assert store.path == common / "swarm" / "state.db"
     conn = sqlite3.connect(common / "swarm" / "state.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     conn.close()
 
 
@@ -137,6 +138,8 @@ def test_sync_tasks_adds_todo_tasks_and_updates_plan_fields_only(store: Store) -
     store.mark_running("demo", "T01", branch="swarm/demo/T01", worktree="/wt/T01",
                        start_commit="a" * 40, after=())
     store.sync_tasks("demo", [TaskSpec("T01", "API v2", ("api/",), ("T00",)),
+                              TaskSpec("T02", "Docs", ("docs/**/*.md",), ("T01",)),
+                              TaskSpec("T03", "Survey", (), ()),
                               TaskSpec("T04", "New", ("new/",), ())])
     t01 = store.task("demo", "T01")
     assert t01 is not None
@@ -144,6 +147,34 @@ def test_sync_tasks_adds_todo_tasks_and_updates_plan_fields_only(store: Store) -
     assert (t01.status, t01.branch, t01.attempts) == ("running", "swarm/demo/T01", 1)
     assert [t.id for t in store.tasks("demo")] == ["T01", "T02", "T03", "T04"]
     assert store.tasks("other") == [] and store.task("demo", "T99") is None
+
+
+def test_sync_tasks_retires_what_left_the_plan_and_restores_what_came_back(store: Store) -> None:
+    for task in ("T01", "T02"):
+        store.mark_running("demo", task, branch=f"swarm/demo/{task}", worktree=f"/wt/{task}",
+                           start_commit="a" * 40, after=())
+    store.mark_finished("demo", "T02", "done", final_commit="c" * 40)
+    changed = store.sync_tasks("demo", [TaskSpec("T03", "Survey", (), ())])
+    # T01 runs (an agent works on it): it is retired at a later sync, once it ended.
+    assert [(kind, task) for kind, _, task in changed] == [("retired", "T02")]
+    assert "swarm/demo/T02 and worktree are kept" in changed[0][1]
+    assert [t.id for t in store.tasks("demo")] == ["T01", "T03"]
+    assert [t.id for t in store.retired_tasks("demo")] == ["T02"]
+    assert {lock.task for lock in store.locks("demo")} == {"T01"}
+    retired = store.task("demo", "T02")
+    assert retired is not None and retired.retired_at is not None and retired.status == "done"
+    assert [e.message for e in store.events("demo") if e.kind == "retired"] == [changed[0][1]]
+    store.mark_finished("demo", "T01", "failed", reason="boom")
+    assert [task for _, _, task in store.sync_tasks("demo", [TaskSpec("T03", "Survey", (), ())])] == ["T01"]
+    assert store.sync_tasks("demo", [TaskSpec("T03", "Survey", (), ())]) == []  # said once
+    back = store.sync_tasks("demo", [TaskSpec("T02", "Docs", ("docs/",), ()), TaskSpec("T03", "Survey", (), ())])
+    assert back == [("restored", "T02 restored: it is in plan.md again, and keeps its run state (done)", "T02")]
+    assert [t.id for t in store.tasks("demo")] == ["T02", "T03"]
+    assert store.locks("demo") == [LockRow("T02", "docs/")]  # done: held until integrated
+    # What integrate does: retire only, the others' stored touches untouched (it compares them).
+    assert [task for _, _, task in store.retire_missing("demo", ["T02"])] == ["T03"]
+    t02 = store.task("demo", "T02")
+    assert t02 is not None and t02.touches == ("docs/",) and [t.id for t in store.tasks("demo")] == ["T02"]
 
 
 def test_a_transition_that_fails_midway_changes_nothing(store: Store) -> None:

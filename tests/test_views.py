@@ -17,12 +17,14 @@ def test_state_shows_progress_ready_tasks_locks_budget_and_reasons() -> None:
     rows = [_row("T01", "done"), _row("T02", "running", ("T01",)), _row("T03", "todo", ("T01",)),
             _row("T04", "todo", ("T02",)), _row("T05", "blocked", ("T09",), "T09 failed\nmore")]
     cost = CostSummary(total=Spend(usd=1.5), by_task={}, by_model={})
-    text = render_state("t", rows, [LockRow("T02", "src/")], cost, spawn_left=3, budget_usd=10.0)
+    locks = [LockRow("T01", "src/a.py"), LockRow("T02", "src/"), LockRow("T05", "src/b.py")]  # T05's is stale
+    text = render_state("t", rows, locks, cost, spawn_left=3, budget_usd=10.0)
     assert "Progress: 1/5 done · spawn budget left: 3 · cost: $1.50 of $10.00" in text
     assert "done: 1 · running: 1 · ready: 1 · todo: 1 · blocked: 1" in text
     assert "| T03 | ready |" in text and "| T04 | todo |" in text
     assert "| T05 | blocked | swarm/t/T05 |  | T09 failed |" in text
-    assert "- T02: `src/`" in text
+    assert "- T02: `src/`" in text and "- T01: `src/a.py` (held until integrated)" in text
+    assert "T05: `" not in text
 
 
 def test_duration_keeps_tenths_under_ten_seconds_and_turns_to_minutes_past_two() -> None:

@@ -31,6 +31,7 @@ def clean(ws: Workspace, track: str | None, dry_run: bool, branches: bool, echo:
     with Store.open(ws.common_dir, ws.secrets) as store:
         info = store.track(track_id)
         rows = store.tasks(track_id)
+        retired = store.retired_tasks(track_id)
     integrated = info.integrated_commit if info else None
     target_tip = branch_tip(repo, info.target_branch) if info and info.target_branch else None
     verb = "would remove" if dry_run else "removed"
@@ -59,6 +60,15 @@ def clean(ws: Workspace, track: str | None, dry_run: bool, branches: bool, echo:
                 echo(f"{verb} branch {row.branch} (contained in {info.target_branch if info else ''})")
             else:
                 echo(f"kept branch {row.branch}: has commits not in the target branch")
+    for row in retired:  # no longer in plan.md: its work is kept until the user drops it
+        kept = []
+        if row.branch and row.branch in repo.branches.local:
+            kept.append(f"branch {row.branch}")
+        if row.worktree and Path(row.worktree).is_dir():
+            kept.append(f"worktree {row.worktree}")
+        if kept:
+            echo(f"kept {' and '.join(kept)}: {row.id} is retired (no longer in plan.md); "
+                 "remove them by hand once you no longer need its work")
     if not dry_run:
         for name in prune(repo):
             echo(f"pruned stale worktree record {name}")

@@ -87,6 +87,7 @@ def implement(ws: Workspace, track: str | None, echo: Echo) -> int:
     """Run every task of the track, integrate and gate; exit 0 when all are done and the
     gates approved, 1 otherwise (each reason is printed)."""
     track_id = resolve_track(ws, track)
+    read_plan(ws, track_id)  # a plan that does not read (or has no task) stops here: nothing written
     echo = redacting(echo, ws.secrets)
     for warning in read_plan(ws, track_id)[0].warnings:  # what `plan check` would say
         echo(warning.render())

@@ -7,7 +7,7 @@ from pathlib import Path
 from swarmgit.commands.implement import implement
 from swarmgit.domain.plan import Status
 from swarmgit.engine import spawning
-from swarmgit.engine.dispatch import task_specs
+from swarmgit.engine.plan_sync import task_specs
 from swarmgit.engine.review import rebase_built_on
 from swarmgit.engine.taskspace import worktree_name
 from swarmgit.engine.track_run import claimed
@@ -44,6 +44,15 @@ def find_task(ws: Workspace, store: Store, task: str, track: str | None) -> Task
     return rows[0]
 
 
+def in_plan(row: TaskRow) -> TaskRow:
+    """The row of a task the plan still lists; a retired one is refused (exit 2)."""
+    if row.retired_at is not None:
+        where = f" (its branch {row.branch} is kept)" if row.branch else ""
+        raise UsageError(f"{row.id} is retired: it is no longer in swarm/tracks/{row.track}/plan.md"
+                         f"{where}; add its task block back to plan.md to run it again")
+    return row
+
+
 def _track_planning(ws: Workspace, task: str) -> str | None:
     """The only track whose plan lists `task`, if exactly one does."""
     tracks = [t for t in list_tracks(ws) if task in read_plan(ws, t)[0].ids]
@@ -69,7 +78,7 @@ def _reset_branch(ws: Workspace, row: TaskRow) -> None:
 def retry(ws: Workspace, task: str, track: str | None, reset: bool, echo: Echo) -> int:
     """Run a failed or blocked task again, its diagnosis added to the brief."""
     with Store.open(ws.common_dir, ws.secrets) as store:
-        row = find_task(ws, store, task, track)
+        row = in_plan(find_task(ws, store, task, track))
         if row.status not in RETRYABLE:
             raise UsageError(f"{task} is {row.status}: only failed, blocked or needs-input tasks are retried")
         limit = ws.config.agent.max_retries
@@ -98,7 +107,7 @@ def update_task(ws: Workspace, task: str, track: str | None, status: str, echo: 
         with claimed(ws, resolve_track(ws, track_id)) as store:
             store.sync_tasks(track_id, task_specs(read_plan(ws, track_id)[0]))
     with Store.open(ws.common_dir, ws.secrets) as store:
-        row = find_task(ws, store, task, track)
+        row = in_plan(find_task(ws, store, task, track))
     with claimed(ws, row.track) as store:
         rebased = (rebase_built_on(ws, store, row.track, row.id, f"{row.id}, whose work it started "
                                    "from, was marked failed") if status == Status.FAILED.value else [])

@@ -69,7 +69,8 @@ def _summary(ws: Workspace, store: Store, change: TaskChange) -> list[str]:
     row = change.row
     cost = store.cost_summary(row.track).by_task.get(row.id)
     lines = [
-        f"task {row.id}: {row.title}  [{row.status}]",
+        f"task {row.id}: {row.title}  [{row.status}"
+        + (", retired: no longer in plan.md]" if row.retired_at is not None else "]"),
         f"track:    {row.track}" + (f"   branch {row.branch}" if row.branch else ""),
     ]
     if row.reason:

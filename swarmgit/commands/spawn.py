@@ -20,13 +20,13 @@ def list_candidates(ws: Workspace, track: str | None, show_all: bool, echo: Echo
     if not shown:
         echo("no spawn candidates wait for you" if not show_all else "no spawn candidates yet")
     for row in shown:
-        reporter, candidate = spawning.from_payload(row.payload)
+        candidate = spawning.from_payload(row.payload)[1]
         flags = spawning.waiting_reason(row.payload) or ", ".join(
             f for f, on in (("needs user input", candidate.user_input),
                             ("critical", candidate.severity.value == "critical")) if on)
-        task = f" -> {row.task_id}" if row.task_id else ""
-        echo(f"{row.dedup_key}  [{row.state}{task}]  {candidate.subtask}  (from {reporter}; touches "
-             f"{', '.join(candidate.touches) or 'none'}{'; ' + flags if flags else ''})")
+        task = f" -> task {row.task_id}" if row.task_id else ""
+        echo(f"{row.dedup_key}  [{row.state}{task}]  {candidate.subtask}  ({spawning.candidate_name(row.payload)}; "
+             f"touches {', '.join(candidate.touches) or 'none'}{'; ' + flags if flags else ''})")
     return 0
 
 
@@ -35,7 +35,9 @@ def decide(ws: Workspace, track: str | None, key: str, accept: bool, echo: Echo)
     with claimed(ws, track_id) as store:
         if accept:
             task = spawning.accept(ws, store, track_id, key)
-            echo(f"accepted {key}: {task.id} added to plan.md; `git swarm implement {track_id}` runs it")
+            runs = (f"it needs user input: `git swarm run {task.id} --track {track_id}` runs it with you"
+                    if task.needs_user_input else f"`git swarm implement {track_id}` runs it")
+            echo(f"accepted candidate {key!r}: task {task.id} added to plan.md; {runs}")
             return 0
         if not any(c.dedup_key == key and c.state in spawning.UNDECIDED for c in store.candidates(track_id)):
             raise UsageError(f"no waiting spawn candidate with key {key!r} in track {track_id} "

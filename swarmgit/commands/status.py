@@ -7,15 +7,20 @@ from pathlib import Path
 from typing import Any
 
 from swarmgit.domain.cost import budget_state, price_hint, unpriced_models
+from swarmgit.domain.plan import Status
 from swarmgit.engine.run_report import report_path
 from swarmgit.engine.task_change import change_counts, task_change
 from swarmgit.engine.taskspace import worktrees_root
-from swarmgit.engine.views import duration
+from swarmgit.engine.views import LOCK_HOLDING, UNTIL_INTEGRATED, duration, retired_line
 from swarmgit.engine.workspace import Workspace, read_plan, resolve_track
 from swarmgit.errors import InvalidInput
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.sandbox.fence import fence_decision
 from swarmgit.store.state import Store
+
+REMOVED = "(removed)"
+"""Shown for a branch or worktree the run state records but that no longer exists."""
+REASON_MORE_LINES = 3
 
 
 def status_data(ws: Workspace, track: str) -> dict[str, Any]:
@@ -27,11 +32,14 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
         locks = store.locks(track)
         cost = store.cost_summary(track)
         repo_holds = store.tamper_holds(track)
+        retired = store.retired_tasks(track)
     budget = row.budget_usd if row and row.budget_usd is not None else ws.config.budget.track_usd
     fencing = fence_decision(ws.config.agent.sandbox)
     held: dict[str, list[str]] = {}
+    holding = {t.id for t in tasks if t.status in LOCK_HOLDING}  # the store's locks of others are stale
     for lock in locks:
-        held.setdefault(lock.task, []).append(lock.pattern)
+        if lock.task in holding:
+            held.setdefault(lock.task, []).append(lock.pattern)
     repo = gitrepo.discover(ws.root)
     counts = {t.id: change_counts(repo, task_change(repo, t)) for t in tasks}
     return {
@@ -44,6 +52,8 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
                 "id": t.id, "title": ws.secrets.redact(t.title), "status": t.status,
                 "reason": ws.secrets.redact(t.reason),
                 "branch": t.branch, "worktree": t.worktree, "attempts": t.attempts,
+                "branch_exists": t.branch is not None and t.branch in repo.branches.local,
+                "worktree_exists": bool(t.worktree) and Path(str(t.worktree)).is_dir(),
                 "start_commit": t.start_commit, "final_commit": t.final_commit,
                 "files_changed": counts[t.id][0], "lines_added": counts[t.id][1],
                 "lines_deleted": counts[t.id][2],
@@ -53,6 +63,8 @@ def status_data(ws: Workspace, track: str) -> dict[str, Any]:
             }
             for t in tasks
         ],
+        "retired": [{"id": t.id, "title": ws.secrets.redact(t.title), "status": t.status, "branch": t.branch,
+                     "worktree": t.worktree} for t in retired],
         "run_report": str(report_path(ws, track)) if report_path(ws, track).is_file() else None,
         "repo_holds": repo_holds,
         "cost_usd": round(cost.usd, 4),
@@ -93,9 +105,10 @@ def render_status_table(data: dict[str, Any], root: Path) -> str:
     for t in data["tasks"]:
         start = (t["start_commit"] or "-")[:10]
         plus_minus = f"+{t['lines_added']}/-{t['lines_deleted']}" if t["start_commit"] else "-"
-        rows.append((t["id"], t["status"], t["branch"] or "-", start, plus_minus,
-                     _shown_path(t["worktree"], root), t["duration"] or "-", f"${t['cost_usd']:.2f}",
-                     ", ".join(t["locks"]) or "-"))
+        branch = (t["branch"] if t["branch_exists"] else REMOVED) if t["branch"] else "-"
+        worktree = (_shown_path(t["worktree"], root) if t["worktree_exists"] else REMOVED) if t["worktree"] else "-"
+        rows.append((t["id"], t["status"], branch, start, plus_minus, worktree, t["duration"] or "-",
+                     f"${t['cost_usd']:.2f}", lock_cell(t)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     lines.append(f"new worktrees go to {data['worktrees_root']}")
@@ -103,7 +116,9 @@ def render_status_table(data: dict[str, Any], root: Path) -> str:
         lines.append("(no run yet: start one with `git swarm implement " + data["track"] + "`)")
     for t in data["tasks"]:
         if t["reason"] and t["status"] in ("failed", "blocked", "needs-input"):
-            lines.append(f"{t['id']}: {t['reason'].splitlines()[0]}")
+            lines += reason_lines(t["id"], t["reason"])
+    if data["retired"]:
+        lines.append(retired_line([(t["id"], t["status"], t["branch"]) for t in data["retired"]]))
     for task, message in data["repo_holds"].items():  # what changed, in full: the user inspects it
         lines.append(f"hold on the advance ({task}): {message}")
     if data["run_report"]:
@@ -123,6 +138,25 @@ def render_status_table(data: dict[str, Any], root: Path) -> str:
                      f"{spend['output_tokens']} out, {spend['cache_read_tokens']} cache-read tokens"
                      f"{reported})")
     return "\n".join(lines)
+
+
+def lock_cell(task: dict[str, Any]) -> str:
+    """A task's locks as status and watch show them: a done task holds its own until its work
+    is integrated (by design: a later task on those paths starts from a tree holding it)."""
+    if not task["locks"]:
+        return "-"
+    held = ", ".join(task["locks"])
+    return held + UNTIL_INTEGRATED if task["status"] == Status.DONE.value else held
+
+
+def reason_lines(task: str, reason: str) -> list[str]:
+    """A reason's first line, then up to REASON_MORE_LINES more (a scope failure names its paths
+    there), then how many were left out."""
+    first, *rest = reason.splitlines() or [""]
+    more = [f"  {line.strip()}" for line in rest[:REASON_MORE_LINES]]
+    if len(rest) > REASON_MORE_LINES:
+        more.append(f"  … {len(rest) - REASON_MORE_LINES} more line(s): `git swarm status --json` has them")
+    return [f"{task}: {first}", *more]
 
 
 def budget_warning(data: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from swarmgit.commands.status import budget_warning, status_data
+from swarmgit.commands.status import budget_warning, lock_cell, status_data
 from swarmgit.engine.notify import NOTIFY_KINDS
 from swarmgit.engine.workspace import Workspace, resolve_track
 from swarmgit.store.state import EventRow, Store
@@ -34,11 +34,15 @@ def render(data: dict[str, object], events: list[EventRow]) -> Group:
         style = STATUS_STYLE.get(t["status"], "")
         note = (t["reason"] or "").splitlines()[0][:60] if t["reason"] else ""
         table.add_row(t["id"], Text(t["status"], style=style), t["duration"] or "-",
-                      f"${t['cost_usd']:.2f}", ", ".join(t["locks"]) or "-", note)
+                      f"${t['cost_usd']:.2f}", lock_cell(t), note)
     done = sum(1 for t in tasks if t["status"] == "done")
     footer = Text(f"{done}/{len(tasks)} done · cost ${data['cost_usd']:.2f} of ${data['budget_usd']:.2f}")
     if data["budget_state"] != "ok":
         footer.append(f" · {budget_warning(data)}", style="bold yellow")
+    retired = data["retired"]
+    assert isinstance(retired, list)
+    if retired:
+        footer.append(f" · retired (no longer in plan.md): {', '.join(t['id'] for t in retired)}")
     lines = [Text(f"{time.strftime('%H:%M:%S', time.localtime(e.ts))} {e.kind:<9} "
                   f"{(e.message.splitlines() or [''])[0]}", no_wrap=True, overflow="ellipsis")
              for e in events[-EVENTS_SHOWN:]]

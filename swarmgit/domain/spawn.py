@@ -8,6 +8,9 @@ Each candidate, in report order, lands in exactly one bucket, checked in this or
 3. over budget: the track's spawn budget is used up;
 4. spawn: a new task SC-NN (numbered after the highest existing SC id), depending on the task
    that reported it, its dedup key kept in the task's fields so the plan remembers it.
+A candidate the user accepts (`accepted_task`) becomes a task keeping its user-input flag.
+A candidate's own `ID` column is local to its report (an agent may write SC-02 where the plan
+has a task SC-02): messages name a candidate by its place in its report (`candidate_label`).
 """
 from __future__ import annotations
 
@@ -90,6 +93,12 @@ def decide_spawn(
     return SpawnDecision(tuple(spawn), tuple(wait), tuple(dupes), tuple(over))
 
 
+def candidate_label(number: int, source: str) -> str:
+    """How every message names a candidate: its row number in `source` (e.g. "T03's report"),
+    never its report-local id (which may equal a plan task's id)."""
+    return f"candidate {number} of {source}"
+
+
 def _duplicate(key: str, seen_keys: Collection[str], keys_here: Collection[str]) -> str:
     if key in seen_keys:
         return f"dedup key {key!r} already seen in this track"
@@ -130,6 +139,14 @@ def _free_id(number: int, existing_ids: Collection[str]) -> str:
     return task_id
 
 
+def accepted_task(reporter: str, candidate: SpawnCandidate, existing_ids: Collection[str]) -> Task:
+    """The task a candidate the user accepts becomes, whatever its user-input flag, severity or
+    the budget (the user decided): it keeps both, so a task that needs user input still runs
+    only with a person attached. Raises ValueError when its touches do not normalise."""
+    touches = tuple(normalize_touch(t) for t in candidate.touches)
+    return _task(_free_id(_next_sc_number(existing_ids), existing_ids), reporter, candidate, touches)
+
+
 def _task(
     task_id: str, reporter: str, candidate: SpawnCandidate, touches: tuple[str, ...]
 ) -> Task:
@@ -143,6 +160,7 @@ def _task(
         deps=(reporter,),
         touches=touches,
         concurrency=ConcurrencyClass.WRITE_LOCAL if touches else ConcurrencyClass.READ_ONLY,
+        needs_user_input=candidate.user_input,
         effort_minutes=effort,
         severity=candidate.severity,
         acceptance=candidate.accept,

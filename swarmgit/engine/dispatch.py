@@ -29,12 +29,13 @@ from swarmgit.domain.cost import (
     unpriced_holds,
     unpriced_models,
 )
-from swarmgit.domain.plan import Plan, Status, Task
+from swarmgit.domain.plan import Status, Task
 from swarmgit.domain.report import parse_report, render_report, report_from_commits
 from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start
 from swarmgit.engine import repo_guard, spawning
 from swarmgit.engine.finalize import finalize
 from swarmgit.engine.no_change import attempt_log, log_size, no_change_diagnosis
+from swarmgit.engine.plan_sync import follow_plan
 from swarmgit.engine.recheck import check_unpinned, pin_base
 from swarmgit.engine.taskspace import (
     StartBlocked,
@@ -53,7 +54,7 @@ from swarmgit.fsutil import read_agent_text, rewrite_atomic
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.git_files import Fingerprint
 from swarmgit.sandbox.fence import fence_decision, task_fence
-from swarmgit.store.state import Store, TaskRow, TaskSpec
+from swarmgit.store.state import Store, TaskRow
 
 EventSink = Callable[[str, str, "str | None"], None]
 
@@ -71,10 +72,6 @@ class RunSummary:
     @property
     def ok(self) -> bool:
         return not (self.failed or self.blocked or self.waiting or self.paused)
-
-
-def task_specs(plan: Plan) -> list[TaskSpec]:
-    return [TaskSpec(id=t.id, title=t.title, touches=t.touches, deps=t.deps) for t in plan.tasks]
 
 
 def scratch_dir(ws: Workspace, track: str) -> Path:
@@ -134,8 +131,8 @@ class Dispatcher:
     # ---- public -------------------------------------------------------------------------
 
     def run(self) -> RunSummary:
-        self.store.sync_tasks(self.track, task_specs(self.plan))
-        self._reconcile_orphans()
+        self._reconcile_orphans()  # first: a task that ran when plan.md lost it is retired too
+        follow_plan(self.store, self.track, self.plan, self.emit)
         if self.fencing.warning:
             self._event("sandbox", self.fencing.warning)
         self._warn_unpriced(unpriced_models(self.plan, self.ws.config))
@@ -402,7 +399,7 @@ class Dispatcher:
         if spawned:
             self.plan = read_plan(self.ws, self.track)[0]
             self.scheduler = Scheduler(self.plan)
-            self.store.sync_tasks(self.track, task_specs(self.plan))
+            follow_plan(self.store, self.track, self.plan, self.emit)
 
     # ---- money --------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from swarmgit.domain.review import unreviewed
 from swarmgit.engine import spawning
 from swarmgit.engine.finalize import branch_violations
 from swarmgit.engine.landing import Guard, land
+from swarmgit.engine.plan_sync import retire_removed
 from swarmgit.engine.recheck import pinned_base, recheck_task
 from swarmgit.engine.repo_guard import tamper_hold
 from swarmgit.engine.review import accepted_work
@@ -129,6 +130,7 @@ def integrate(
     since = since or checkout_state(repo, target)
     base = pinned_base(repo, track, info.base_commit)
     plan = read_plan(ws, track)[0]
+    retire_removed(store, track, plan, emit)  # a task gone from plan.md is not waited for
     plan_tasks = {task.id: task for task in plan.tasks}
     rows = {row.id: row for row in store.tasks(track)}
     finished = {tid for tid, row in rows.items() if row.status == Status.DONE.value}
@@ -303,7 +305,8 @@ def _spawn_fixes(ws: Workspace, store: Store, track: str, gates: GateReport,
     for reporter, candidates in sorted(by_owner.items()):
         plan, _ = read_plan(ws, track)
         report = Report(status="done", summary="gate findings", files_touched=[], candidates=candidates)
-        spawned |= spawning.take_candidates(ws, store, track, plan, plan.task(reporter), report, emit)
+        spawned |= spawning.take_candidates(ws, store, track, plan, plan.task(reporter), report, emit,
+                                            source=f"the gate findings in {reporter}'s files")
     return spawned
 
 

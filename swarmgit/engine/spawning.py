@@ -8,13 +8,14 @@ across the whole track), spawned tasks are appended to plan.md, the rest wait in
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
-from swarmgit.domain.plan import Plan, Severity, Task
+from swarmgit.domain.plan import Plan, Task
 from swarmgit.domain.plan_render import append_tasks
 from swarmgit.domain.report import Report, SpawnCandidate
-from swarmgit.domain.spawn import DEDUP_FIELD, decide_spawn, planned_touches
+from swarmgit.domain.spawn import DEDUP_FIELD, accepted_task, candidate_label, decide_spawn, planned_touches
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError
 from swarmgit.fsutil import read_user_text, write_atomic
@@ -47,44 +48,62 @@ def add_tasks_to_plan(ws: Workspace, track: str, tasks: list[Task]) -> None:
 
 
 def take_candidates(
-    ws: Workspace, store: Store, track: str, plan: Plan, reporter: Task, report: Report, event: Event
+    ws: Workspace, store: Store, track: str, plan: Plan, reporter: Task, report: Report, event: Event,
+    *, source: str = "",
 ) -> bool:
-    """Record a report's candidates; returns True when tasks were appended to plan.md."""
+    """Record a report's candidates; returns True when tasks were appended to plan.md.
+    `source` names where they come from in messages (default "<reporter>'s report")."""
     if not report.candidates:
         return False
+    source = source or f"{reporter.id}'s report"
     seen = {c.dedup_key for c in store.candidates(track)}
     decision = decide_spawn(reporter.id, report.candidates, seen, budget_left(ws, store, track), plan.ids,
                             planned_touches(plan))
+
+    def label(candidate: SpawnCandidate) -> str:
+        number = next(n for n, c in enumerate(report.candidates, start=1) if c is candidate)
+        return candidate_label(number, source)
+
     by_key: dict[str, SpawnCandidate] = {}
     for candidate in report.candidates:  # the first row of a key is the one spawned
         by_key.setdefault(candidate.dedup_key.strip(), candidate)
     for task in decision.spawn:
         key = task.extra[DEDUP_FIELD]
-        store.queue_candidate(track, key, payload(reporter.id, by_key[key]), SPAWNED)
+        named = label(by_key[key])
+        store.queue_candidate(track, key, payload(reporter.id, by_key[key], label=named), SPAWNED)
         store.set_candidate_state(track, key, SPAWNED, task.id)
-        event("spawned", f"{task.id} spawned from {reporter.id}: {task.title}", task.id)
+        event("spawned", f"task {task.id} spawned: {task.title} (from {named}, dedup key {key!r})", task.id)
     for state, held in ((WAITING, decision.wait_for_user), (QUEUED, decision.over_budget)):
         for item in held:
-            store.queue_candidate(track, item.candidate.dedup_key.strip(),
-                                  payload(reporter.id, item.candidate, item.reason), state)
-            event("spawn-held", f"{item.candidate.id} from {reporter.id} waits ({item.reason}): "
-                  f"{item.candidate.subtask}", reporter.id)
+            named = label(item.candidate)
+            key = item.candidate.dedup_key.strip()
+            store.queue_candidate(track, key, payload(reporter.id, item.candidate, item.reason, label=named), state)
+            event("spawn-held", f"{named} waits for you ({item.reason}): {item.candidate.subtask}\n"
+                  f"decide with `git swarm spawn accept {shlex.quote(key)}` or `... reject {shlex.quote(key)}`",
+                  reporter.id)
     for item in decision.duplicates:
-        event("spawn-dup", f"{item.candidate.id} from {reporter.id} skipped: {item.reason}", reporter.id)
+        event("spawn-dup", f"{label(item.candidate)} skipped: {item.reason}", reporter.id)
     if decision.spawn:
         add_tasks_to_plan(ws, track, list(decision.spawn))
     return bool(decision.spawn)
 
 
-def payload(reporter: str, candidate: SpawnCandidate, reason: str = "") -> str:
-    """What the queue keeps of a candidate: who reported it, the candidate itself, and why it
-    waits (if it does)."""
-    return json.dumps({"reporter": reporter, "candidate": candidate.model_dump(mode="json"), "reason": reason})
+def payload(reporter: str, candidate: SpawnCandidate, reason: str = "", *, label: str = "") -> str:
+    """What the queue keeps of a candidate: who reported it, the candidate itself, why it
+    waits (if it does) and how messages name it (`candidate_label`)."""
+    return json.dumps({"reporter": reporter, "candidate": candidate.model_dump(mode="json"), "reason": reason,
+                       "label": label})
 
 
 def from_payload(text: str) -> tuple[str, SpawnCandidate]:
     data = json.loads(text)
     return data["reporter"], SpawnCandidate.model_validate(data["candidate"])
+
+
+def candidate_name(text: str) -> str:
+    """How messages name the candidate in this payload (an older payload: by its reporter)."""
+    data = json.loads(text)
+    return str(data.get("label") or f"a candidate from {data['reporter']}")
 
 
 def waiting_reason(text: str) -> str:
@@ -94,19 +113,20 @@ def waiting_reason(text: str) -> str:
 
 def accept(ws: Workspace, store: Store, track: str, dedup_key: str) -> Task:
     """The user accepts a waiting or queued candidate: it becomes a task now, whatever its
-    user-input flag, severity or the budget (the user decided)."""
+    user-input flag, severity or the budget (the user decided); it keeps its user-input flag
+    (`domain.spawn.accepted_task`). An event records it."""
     row = next((c for c in store.candidates(track) if c.dedup_key == dedup_key), None)
     if row is None or row.state not in UNDECIDED:
         raise UsageError(f"no waiting spawn candidate with key {dedup_key!r} in track {track}")
     reporter, candidate = from_payload(row.payload)
-    plan = read_plan(ws, track)[0]
-    cleared = candidate.model_copy(update={"user_input": False, "severity": Severity.HIGH
-                                           if candidate.severity is Severity.CRITICAL else candidate.severity})
-    decision = decide_spawn(reporter, [cleared], (), 1, plan.ids)
-    if not decision.spawn:
-        reason = decision.wait_for_user[0].reason if decision.wait_for_user else "not spawnable"
-        raise UsageError(f"candidate {dedup_key!r} cannot become a task: {reason}")
-    task = decision.spawn[0]
+    try:
+        task = accepted_task(reporter, candidate, read_plan(ws, track)[0].ids)
+    except ValueError as exc:
+        raise UsageError(f"candidate {dedup_key!r} cannot become a task: bad touches: {exc}") from exc
     add_tasks_to_plan(ws, track, [task])
     store.set_candidate_state(track, dedup_key, SPAWNED, task.id)
+    needs = "; it needs user input" if task.needs_user_input else ""
+    store.add_event(track, "spawned", f"task {task.id} spawned: {task.title} (from "
+                    f"{candidate_name(row.payload)}, dedup key {dedup_key!r}, accepted by the user{needs})",
+                    task.id)
     return task

@@ -14,6 +14,11 @@ from swarmgit.fsutil import read_user_text, write_atomic
 from swarmgit.store.state import CostSummary, LockRow, Store, TaskRow
 
 
+LOCK_HOLDING = frozenset({Status.RUNNING.value, Status.DONE.value})
+"""The statuses whose tasks hold their touches' locks (a done task's until it is integrated)."""
+UNTIL_INTEGRATED = " (held until integrated)"
+
+
 def duration(row: TaskRow, now: float | None = None) -> str:
     """How long the task ran (or has run so far): "1.4s", "42s", "3.5m"; "" before it starts."""
     if row.started_at is None:
@@ -41,8 +46,10 @@ def render_state(
     *,
     spawn_left: int,
     budget_usd: float,
+    retired: Sequence[TaskRow] = (),
 ) -> str:
-    """iosm_state.md: progress, running, ready/waiting, blocked, locks held, spawn budget, cost."""
+    """iosm_state.md: progress, running, ready/waiting, blocked, locks held, spawn budget, cost;
+    the tasks retired (no longer in plan.md) are listed apart, not counted."""
     finished = {row.id for row in rows if row.status == Status.DONE.value}
     labels = {row.id: shown_status(row, finished) for row in rows}
     counts = {label: list(labels.values()).count(label) for label in dict.fromkeys(labels.values())}
@@ -61,9 +68,22 @@ def render_state(
     for row in rows:
         note = row.reason.splitlines()[0] if row.reason else ""
         lines.append(f"| {row.id} | {labels[row.id]} | {row.branch or ''} | {duration(row)} | {note} |")
+    if retired:
+        lines += ["", retired_line([(row.id, row.status, row.branch) for row in retired])]
     lines += ["", "## Locks held", ""]
-    lines += [f"- {lock.task}: `{lock.pattern}`" for lock in locks] or ["- none"]
+    status = {row.id: row.status for row in rows}
+    held = [f"- {lock.task}: `{lock.pattern}`" + (UNTIL_INTEGRATED if status[lock.task] == Status.DONE.value else "")
+            for lock in locks if status.get(lock.task) in LOCK_HOLDING]
+    lines += held or ["- none"]
     return "\n".join(lines) + "\n"
+
+
+def retired_line(retired: Sequence[tuple[str, str, str | None]]) -> str:
+    """One line naming the retired tasks (id, status, branch): the state each left in and its
+    kept branch."""
+    shown = [f"{task} (was {status}" + (f", branch {branch} kept)" if branch else ")")
+             for task, status, branch in retired]
+    return "retired (no longer in plan.md): " + ", ".join(shown)
 
 
 def write_views(ws: Workspace, track: str, rows: Sequence[TaskRow], state_md: str) -> None:
@@ -89,5 +109,6 @@ def refresh(ws: Workspace, store: Store, track: str, spawn_left: int) -> None:
     state_md = render_state(
         track, rows, store.locks(track), store.cost_summary(track),
         spawn_left=spawn_left, budget_usd=track_budget(ws, store, track),
+        retired=store.retired_tasks(track),
     )
     write_views(ws, track, rows, state_md)

@@ -14,7 +14,7 @@ from swarmgit.config import Config, load_config
 from swarmgit.domain.plan import Plan
 from swarmgit.domain.plan_parser import MAX_PLAN_BYTES, parse_plan, too_large
 from swarmgit.domain.secrets import NO_SECRETS, Secrets, secrets_from_env
-from swarmgit.errors import InvalidInput, UsageError
+from swarmgit.errors import Diagnostic, InvalidInput, UsageError
 from swarmgit.fsutil import read_user_text
 from swarmgit.gitops import repo as gitrepo
 
@@ -89,10 +89,19 @@ def resolve_track(ws: Workspace, track: str | None) -> str:
 
 
 def read_plan(ws: Workspace, track: str) -> tuple[Plan, str]:
-    """The track's parsed plan and its text; malformed plans raise InvalidInput (exit 2)."""
+    """The track's parsed plan and its text; malformed plans, and a plan with no task (nothing
+    to check, simulate or run), raise InvalidInput (exit 2)."""
     path = ws.plan_path(track)
     shown = str(path.relative_to(ws.root))
     if (size := path.stat().st_size) > MAX_PLAN_BYTES:  # refused before it is read
         raise InvalidInput([too_large(shown, f"{size} bytes")])
     text = read_user_text(path, shown)
-    return parse_plan(text, shown), text
+    plan = parse_plan(text, shown)
+    if not plan.tasks:
+        raise InvalidInput([Diagnostic(shown, None, NO_TASKS)])
+    return plan, text
+
+
+NO_TASKS = ("the plan has no task: a task is a line like `- [ ] **T01**: Add the cache service`, "
+            "with its fields indented under it (`  - **Touches:** `src/cache.py``, "
+            "`  - **Depends on:** none`); see \"The plan format\" in README.md")

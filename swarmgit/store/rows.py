@@ -30,7 +30,8 @@ class TrackRow:
 
 @dataclass(frozen=True)
 class TaskRow:
-    """A task's run state. `after`: the finished tasks whose commits its start point holds."""
+    """A task's run state. `after`: the finished tasks whose commits its start point holds;
+    `retired_at`: when the task left plan.md (None while it is in the plan)."""
 
     track: str
     id: str
@@ -48,6 +49,7 @@ class TaskRow:
     started_at: float | None
     finished_at: float | None
     pid: int | None
+    retired_at: float | None = None  # set when the task left plan.md (`Store.sync_tasks`)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ listed in ADDED_COLUMNS too: a database made by an older swarmgit gets them (ALT
 it is opened, and its version is raised; a newer database is refused.
 
 Versions: 1 the first; 2 `usage.cli_usd` (the cost the agent's tool reported, beside `usd`,
-the cost swarmgit counts).
+the cost swarmgit counts); 3 `tasks.retired_at` (set when a task left plan.md).
 """
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ import sqlite3
 
 from swarmgit.errors import UsageError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("usage", "cli_usd", "REAL"),
+    ("tasks", "retired_at", "REAL"),
 )
 """(table, column, type) of every column added after its table first shipped."""
 

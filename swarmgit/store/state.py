@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -55,7 +55,7 @@ _TRACK_FIELDS = frozenset({"base_commit", "target_branch", "plan_path", "budget_
                            "integrated_commit"})
 _LOCK_KEEPING = frozenset({Status.RUNNING, Status.DONE})
 _TASK_COLUMNS = ("track, id, title, status, reason, touches, deps, branch, worktree, "
-                 "start_commit, final_commit, after, attempts, started_at, finished_at, pid")
+                 "start_commit, final_commit, after, attempts, started_at, finished_at, pid, retired_at")
 _SPEND_SUMS = ", ".join(
     f"COALESCE(SUM({column}), 0)"
     for column in ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "usd")
@@ -241,28 +241,76 @@ class Store:
 
     # ---- tasks and locks ---------------------------------------------------------------
 
-    def sync_tasks(self, track: str, tasks: Sequence[TaskSpec]) -> None:
-        """Upsert the plan's tasks: new ones start as todo; known ones keep their run state and
-        take the plan's title, touches and deps. Tasks missing from `tasks` are kept."""
+    def sync_tasks(self, track: str, tasks: Sequence[TaskSpec]) -> list[tuple[str, str, str]]:
+        """Make the run state follow the plan: `tasks` is the whole task list. New tasks start as
+        todo; known ones keep their run state and take the plan's title, touches and deps. A
+        known task missing from `tasks` is retired (hidden from `tasks()`, its locks released,
+        its branch and worktree untouched) unless it is running; a retired task back in `tasks`
+        is restored with its run state (a done one locks its touches again). Returns the events
+        logged, (kind "retired" or "restored", message, task), for the caller to show."""
+        changed: list[tuple[str, str, str]] = []
         with self._write() as conn:
             (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM tasks WHERE track = ?",
                                   (track,)).fetchone()
+            known = {row["id"]: row for row in conn.execute(
+                "SELECT id, status, retired_at FROM tasks WHERE track = ?", (track,))}
             for offset, spec in enumerate(tasks, start=1):
                 conn.execute(
                     "INSERT INTO tasks (track, id, title, status, touches, deps, seq) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (track, id) DO UPDATE SET "
-                    "title = excluded.title, touches = excluded.touches, deps = excluded.deps",
+                    "title = excluded.title, touches = excluded.touches, deps = excluded.deps, "
+                    "retired_at = NULL",
                     (track, spec.id, self._secrets.redact(spec.title), Status.TODO.value, encode_list(spec.touches),
                      encode_list(spec.deps), seq + offset),
                 )
+                row = known.get(spec.id)
+                if row is not None and row["retired_at"] is not None:
+                    if row["status"] in _LOCK_KEEPING:
+                        conn.executemany("INSERT OR IGNORE INTO locks VALUES (?, ?, ?)",
+                                         [(track, spec.id, pattern) for pattern in spec.touches])
+                    message = f"{spec.id} restored: it is in plan.md again, and keeps its run state ({row['status']})"
+                    self._event(conn, track, spec.id, "restored", message)
+                    changed.append(("restored", message, spec.id))
+            changed += self._retire_missing(conn, track, {spec.id for spec in tasks})
+        return changed
+
+    def retire_missing(self, track: str, planned: Collection[str]) -> list[tuple[str, str, str]]:
+        """Retire (as `sync_tasks` does) the known tasks not in `planned`, and nothing else: the
+        other tasks' run state, touches included, stays as stored. Returns the events logged."""
+        with self._write() as conn:
+            return self._retire_missing(conn, track, planned)
+
+    def _retire_missing(self, conn: sqlite3.Connection, track: str,
+                        planned: Collection[str]) -> list[tuple[str, str, str]]:
+        retired: list[tuple[str, str, str]] = []
+        for row in conn.execute("SELECT id, status, branch FROM tasks WHERE track = ? AND retired_at IS NULL "
+                                "ORDER BY seq", (track,)).fetchall():
+            if row["id"] in planned or row["status"] == Status.RUNNING.value:
+                continue  # a running one: an agent works on it; retired at a later sync, once it ended
+            conn.execute("UPDATE tasks SET retired_at = ? WHERE track = ? AND id = ?",
+                         (time.time(), track, row["id"]))
+            conn.execute("DELETE FROM locks WHERE track = ? AND task = ?", (track, row["id"]))
+            kept = f"; its branch {row['branch']} and worktree are kept" if row["branch"] else ""
+            message = f"{row['id']} retired: it is no longer in plan.md (was {row['status']}){kept}"
+            self._event(conn, track, row["id"], "retired", message)
+            retired.append(("retired", message, row["id"]))
+        return retired
 
     def tasks(self, track: str) -> list[TaskRow]:
-        """The track's tasks in the order they were first synced."""
-        rows = self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? ORDER BY seq",
-                          (track,))
+        """The track's tasks (those in the plan: retired ones left out) in the order they were
+        first synced."""
+        rows = self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? AND retired_at IS NULL "
+                          "ORDER BY seq", (track,))
+        return [_task_row(row) for row in rows]
+
+    def retired_tasks(self, track: str) -> list[TaskRow]:
+        """The track's retired tasks: once run-state tasks, no longer in plan.md."""
+        rows = self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? AND retired_at IS NOT NULL "
+                          "ORDER BY seq", (track,))
         return [_task_row(row) for row in rows]
 
     def task(self, track: str, task: str) -> TaskRow | None:
+        """One task's row, retired or not (`retired_at` says)."""
         rows = self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? AND id = ?",
                           (track, task))
         return _task_row(rows[0]) if rows else None
