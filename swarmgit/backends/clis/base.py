@@ -42,6 +42,37 @@ class OutputParser(Protocol):
         ...
 
 
+MAX_REMARKS = 10
+
+
+class JsonEventParser:
+    """What the JSON-event parsers share: the task's model id, the usage read so far, the CLI's
+    remarks (at most MAX_REMARKS: the first ones, or the newest with `keep_latest`), each shown
+    behind `label`, and the error the CLI reported. Subclasses define `feed`."""
+
+    label = ""
+    keep_latest = False
+
+    def __init__(self, model: str) -> None:
+        self._model = model
+        self._usage: list[Usage] = []
+        self._remarks: list[str] = []
+        self.error = ""
+
+    def usage(self) -> tuple[Usage, ...]:
+        return tuple(self._usage)
+
+    def remarks(self) -> tuple[str, ...]:
+        return tuple(f"{self.label}{text}" for text in self._remarks)
+
+    def _remark(self, text: str) -> None:
+        if len(self._remarks) >= MAX_REMARKS:
+            if not self.keep_latest:
+                return
+            del self._remarks[0]
+        self._remarks.append(text)
+
+
 ParserFactory = Callable[[str], OutputParser]
 """Makes a fresh parser for one run, given the task's model id."""
 

@@ -17,22 +17,15 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from swarmgit.backends.base import AgentJob, Usage
-from swarmgit.backends.clis.base import Preset, count, json_event, mapping
+from swarmgit.backends.clis.base import JsonEventParser, Preset, count, json_event, mapping
 from swarmgit.backends.scope_hook import hook_command
 from swarmgit.fsutil import write_atomic
 
 HOOKED_TOOLS = "Write|Edit|MultiEdit|NotebookEdit|Bash"
-_MAX_REMARKS = 10
 _ERROR_LINE_RE = re.compile(r"\berror\b", re.I)
 
 
-class ClaudeCodeParser:
-    def __init__(self, model: str) -> None:
-        self._model = model
-        self._usage: list[Usage] = []
-        self._remarks: list[str] = []
-        self.error = ""
-
+class ClaudeCodeParser(JsonEventParser):
     def feed(self, line: str) -> bool:
         event = json_event(line)
         if event is None:
@@ -58,16 +51,6 @@ class ClaudeCodeParser:
         if event.get("is_error") or subtype != "success":
             self.error = _error(subtype, event)
         return True
-
-    def usage(self) -> tuple[Usage, ...]:
-        return tuple(self._usage)
-
-    def remarks(self) -> tuple[str, ...]:
-        return tuple(self._remarks)
-
-    def _remark(self, text: str) -> None:
-        if len(self._remarks) < _MAX_REMARKS:
-            self._remarks.append(text)
 
 
 def _error(subtype: str, event: Mapping[str, object]) -> str:

@@ -22,18 +22,13 @@ from __future__ import annotations
 import json
 
 from swarmgit.backends.base import AgentJob, Usage
-from swarmgit.backends.clis.base import Preset, count, json_event, mapping, prompt_file
+from swarmgit.backends.clis.base import JsonEventParser, Preset, count, json_event, mapping, prompt_file
 from swarmgit.backends.scope_hook import hook_command
 
-_MAX_REMARKS = 10
 
-
-class CodexParser:
-    def __init__(self, model: str) -> None:
-        self._model = model
-        self._usage: list[Usage] = []
-        self._remarks: list[str] = []
-        self.error = ""
+class CodexParser(JsonEventParser):
+    label = "Codex: "
+    keep_latest = True  # retries repeat errors: the last ones explain the end
 
     def feed(self, line: str) -> bool:
         event = json_event(line)
@@ -56,18 +51,6 @@ class CodexParser:
             message = str(mapping(event.get("error")).get("message") or "")
             self.error = message or (self._remarks[-1] if self._remarks else "turn failed")
         return False
-
-    def usage(self) -> tuple[Usage, ...]:
-        return tuple(self._usage)
-
-    def remarks(self) -> tuple[str, ...]:
-        """Codex's own error events (retries included), for a diagnosis."""
-        return tuple(f"Codex: {text}" for text in self._remarks)
-
-    def _remark(self, text: str) -> None:
-        if len(self._remarks) >= _MAX_REMARKS:
-            del self._remarks[0]
-        self._remarks.append(text)
 
 
 _PROVIDER = (

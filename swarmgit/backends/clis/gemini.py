@@ -19,6 +19,7 @@ import os
 
 from swarmgit.backends.base import AgentJob, Usage
 from swarmgit.backends.clis.base import (
+    JsonEventParser,
     Preset,
     count,
     json_event,
@@ -30,15 +31,10 @@ from swarmgit.backends.scope_hook import hook_command
 from swarmgit.fsutil import write_atomic
 
 HOOKED_TOOLS = "write_file|replace|run_shell_command"
-_MAX_REMARKS = 10
 
 
-class GeminiParser:
-    def __init__(self, model: str) -> None:
-        self._model = model
-        self._usage: list[Usage] = []
-        self._remarks: list[str] = []
-        self.error = ""
+class GeminiParser(JsonEventParser):
+    label = "Gemini CLI: "
 
     def feed(self, line: str) -> bool:
         event = json_event(line)
@@ -70,16 +66,6 @@ class GeminiParser:
         if event.get("status") != "success":
             error = mapping(event.get("error"))
             self.error = str(error.get("message") or event.get("status") or "failed")
-
-    def usage(self) -> tuple[Usage, ...]:
-        return tuple(self._usage)
-
-    def remarks(self) -> tuple[str, ...]:
-        return tuple(f"Gemini CLI: {text}" for text in self._remarks)
-
-    def _remark(self, text: str) -> None:
-        if len(self._remarks) < _MAX_REMARKS:
-            self._remarks.append(text)
 
 
 def prepare(job: AgentJob) -> dict[str, str]:

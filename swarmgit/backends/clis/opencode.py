@@ -21,6 +21,7 @@ from types import MappingProxyType
 
 from swarmgit.backends.base import AgentJob, Usage
 from swarmgit.backends.clis.base import (
+    JsonEventParser,
     Preset,
     count,
     json_event,
@@ -29,17 +30,12 @@ from swarmgit.backends.clis.base import (
     task_home,
 )
 
-_MAX_REMARKS = 10
 _GLOB_RE = re.compile(r"[*?[]")
 _CLASS_RE = re.compile(r"\[[^]]*\]")
 
 
-class OpenCodeParser:
-    def __init__(self, model: str) -> None:
-        self._model = model
-        self._usage: list[Usage] = []
-        self._remarks: list[str] = []
-        self.error = ""
+class OpenCodeParser(JsonEventParser):
+    label = "OpenCode: "
 
     def feed(self, line: str) -> bool:
         event = json_event(line)
@@ -71,16 +67,6 @@ class OpenCodeParser:
             cache_read_tokens=count(cache.get("read")),
             cost_usd=float(cost) if isinstance(cost, (int, float)) and cost else None,
         ))
-
-    def usage(self) -> tuple[Usage, ...]:
-        return tuple(self._usage)
-
-    def remarks(self) -> tuple[str, ...]:
-        return tuple(f"OpenCode: {text}" for text in self._remarks)
-
-    def _remark(self, text: str) -> None:
-        if len(self._remarks) < _MAX_REMARKS:
-            self._remarks.append(text)
 
 
 def edit_patterns(touches: tuple[str, ...]) -> list[str]:
