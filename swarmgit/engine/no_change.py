@@ -7,11 +7,11 @@ Everything here is agent output: it is quoted, cut to length, never acted on.
 """
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from swarmgit.backends.clis.base import json_event
 from swarmgit.backends.base import AgentOutcome
 from swarmgit.domain.plan import Task
 
@@ -83,7 +83,7 @@ def error_lines(lines: Iterable[str]) -> list[str]:
         text = line.strip()
         if not text or text.startswith("$ "):
             continue
-        event = _json_event(text)
+        event = json_event(text)
         if event is None:
             if _ERROR_RE.search(text):
                 found.append(_cut(text))
@@ -113,19 +113,10 @@ def _describe_denial(denial: dict[str, object]) -> str:
 
 def _json_events(lines: Iterable[str]) -> Iterable[dict[str, object]]:
     for line in lines:
-        event = _json_event(line.strip())
+        event = json_event(line)
         if event is not None:
             yield event
 
-
-def _json_event(text: str) -> dict[str, object] | None:
-    if not text.startswith("{"):
-        return None
-    try:
-        event = json.loads(text)
-    except json.JSONDecodeError:
-        return None
-    return event if isinstance(event, dict) else None
 
 
 def _cut(text: str) -> str:
