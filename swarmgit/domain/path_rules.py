@@ -39,11 +39,13 @@ def path_problem(touches: Sequence[str], path: str) -> str:
     """Why a task with `touches` may not write `path`, or '' when it may."""
     if path.startswith("/") or "\\" in path:
         return "not a normalised repository path"
-    for part in path.split("/"):
-        if part in ("", ".", ".."):
-            return f"not a normalised repository path ({part or 'empty'!r} component)"
-        if part.lower() == ".git":
-            return "a .git component"
+    parts = path.split("/")
+    if "" in parts or "." in parts or ".." in parts or ".git" in path.lower():
+        for part in parts:
+            if part in ("", ".", ".."):
+                return f"not a normalised repository path ({part or 'empty'!r} component)"
+            if part.lower() == ".git":
+                return "a .git component"
     if allowed(touches, path):
         return ""
     if allowed([touch.lower() for touch in touches], path.lower()):
