@@ -1,8 +1,15 @@
 """iosm_state.md: the run state as a person reads it."""
 from __future__ import annotations
 
-from swarmgit.engine.views import render_state
+from pathlib import Path
+
+from swarmgit.domain.plan import Status
+from swarmgit.domain.plan_render import render_status
+from swarmgit.engine.views import ViewWriter, render_state
+from swarmgit.engine.workspace import open_workspace
 from swarmgit.store.rows import CostSummary, LockRow, Spend, TaskRow
+from swarmgit.store.state import Store, TaskSpec
+from tests.swarmrepo import task_md, track_repo
 
 
 def _row(tid: str, status: str, deps: tuple[str, ...] = (), reason: str = "") -> TaskRow:
@@ -21,3 +28,31 @@ def test_state_shows_progress_ready_tasks_locks_budget_and_reasons() -> None:
     assert "| T03 | ready |" in text and "| T04 | todo |" in text
     assert "| T05 | blocked | swarm/t/T05 |  | T09 failed |" in text
     assert "- T02: `src/`" in text
+
+
+def test_the_live_writer_sets_statuses_and_keeps_edits_made_between_writes(tmp_path: Path) -> None:
+    plan = task_md("T01", "one", touches="read-only") + task_md("T02", "two", touches="read-only")
+    repo = track_repo(tmp_path / "r", plan)
+    ws = open_workspace(repo)
+    path = ws.plan_path("t")
+    with Store.open(ws.common_dir) as store:
+        store.sync_tasks("t", [TaskSpec("T01", "one"), TaskSpec("T02", "two")])
+        writer = ViewWriter(ws, "t")
+        writer.write(store.tasks("t"), "state 1\n")
+        assert path.read_text().count("**Status:** todo") == 2
+        store.set_status("t", "T01", "done")
+        writer.write(store.tasks("t"), "state 2\n")
+        assert "- [x] **T01**" in path.read_text() and "- [ ] **T02**" in path.read_text()
+        path.write_text(path.read_text().replace("**T02**: two", "**T02**: two, renamed by hand")
+                        + "\nA note the user added.\n")
+        store.set_status("t", "T02", "blocked", "waits")
+        writer.write(store.tasks("t"), "state 3\n")
+        text = path.read_text()
+        assert "renamed by hand" in text and text.endswith("A note the user added.\n")
+        assert "- [x] **T01**" in text and "**Status:** blocked" in text
+        store.set_status("t", "T02", "done")
+        writer.write(store.tasks("t"), "state 4\n")
+        final = path.read_text()
+        assert final == render_status(final, {"T01": Status.DONE, "T02": Status.DONE})
+        assert "- [x] **T02**: two, renamed by hand" in final
+    assert (ws.track_dir("t") / "iosm_state.md").read_text() == "state 4\n"

@@ -7,6 +7,7 @@ store is only written from here, one transaction per transition.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -45,7 +46,7 @@ from swarmgit.engine.taskspace import (
     task_env,
     task_port,
 )
-from swarmgit.engine.views import refresh, track_budget
+from swarmgit.engine.views import ViewWriter, refresh, track_budget
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import read_agent_text, rewrite_atomic
@@ -126,6 +127,8 @@ class Dispatcher:
         self.blamed: repo_guard.Blamed = {}
         self.tampered = repo_guard.tamper_hold(store, track)
         self.unpriced_seen: set[str] = set()  # models already warned about in this run
+        self.views = ViewWriter(ws, track)
+        self.views_stale = False
 
     # ---- public -------------------------------------------------------------------------
 
@@ -145,9 +148,12 @@ class Dispatcher:
                             self._start(start)
                 if not self.inflight:
                     break
+                self._flush_views()  # once per loop turn, before waiting
                 self._handle(self.inbox.get())
         except BaseException:  # Ctrl-C, a SwarmError, or a bug: no agent runs on unsupervised
             self._stop_agents()
+            with contextlib.suppress(Exception):  # best effort: `resume` rewrites them anyway
+                self._flush_views()
             raise
         return self._summary()
 
@@ -197,7 +203,15 @@ class Dispatcher:
         self.emit(kind, message, task)
 
     def _refresh_views(self) -> None:
-        refresh(self.ws, self.store, self.track, spawning.budget_left(self.ws, self.store, self.track))
+        """The views are out of date: the loop rewrites them before it next waits."""
+        self.views_stale = True
+
+    def _flush_views(self) -> None:
+        if not self.views_stale:
+            return
+        refresh(self.ws, self.store, self.track, spawning.budget_left(self.ws, self.store, self.track),
+                self.views)
+        self.views_stale = False
         self._progress()
 
     def _progress(self) -> None:
@@ -481,6 +495,7 @@ class Dispatcher:
                     self.store.set_status(self.track, row.id, Status.NEEDS_INPUT.value, reason)
                 summary.waiting[row.id] = reason
         self._refresh_views()
+        self._flush_views()
         return summary
 
 
