@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.gitbench import GIT_ENV, git
+from swarmgit.engine.dispatch import Dispatcher  # imported here: start-up is not per-task cost
+from swarmgit.engine.track_run import claimed
+from swarmgit.engine.workspace import open_workspace
 
 SIZES = (20, 100, 400)
 TARGET_RATIO = 1.2
@@ -73,10 +76,6 @@ def _row(sample: Sample, base: Sample) -> str:
 
 
 def _dispatch(repo: Path, size: int) -> Sample:
-    from swarmgit.engine.dispatch import Dispatcher
-    from swarmgit.engine.track_run import claimed
-    from swarmgit.engine.workspace import open_workspace
-
     track = f"plan{size}"
     ws = open_workspace(repo)
     own, kids, started = time.process_time(), _children_cpu(), time.perf_counter()

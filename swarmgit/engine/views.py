@@ -89,6 +89,10 @@ class ViewWriter:
         self._lines: StatusLines | None = None
 
     def write(self, rows: Sequence[TaskRow], state_md: str) -> None:
+        self.write_plan(rows)
+        write_atomic(self.ws.track_dir(self.track) / "iosm_state.md", state_md, durable=False)
+
+    def write_plan(self, rows: Sequence[TaskRow]) -> None:
         path = self.ws.plan_path(self.track)
         statuses = {row.id: Status(row.status) for row in rows}
         text = read_user_text(path)
@@ -101,7 +105,6 @@ class ViewWriter:
         if new != text:
             write_atomic(path, new)
         self._written, self._statuses = new, statuses
-        write_atomic(self.ws.track_dir(self.track) / "iosm_state.md", state_md, durable=False)
 
 
 def track_budget(ws: Workspace, store: Store, track: str) -> float:
