@@ -62,7 +62,9 @@ def run() -> str:
         "",
         "Independent read-only script tasks (`Run: true`) dispatched by the real `Dispatcher` in "
         "the benchmark's process (default concurrency, hook installed, a task worktree and "
-        "branch each). Orchestrator CPU: this process (the loop, the store, the views); "
+        "branch each); the three plans run one after another in one repository, so the "
+        f"{SIZES[-1]}-task plan starts beside the {sum(SIZES[:-1])} worktrees of the others. "
+        "Orchestrator CPU: this process (the loop, the store, the views); "
         "children: git and the agents. Ratios divide by the 20-task plan's per-task figure.",
         "",
         "| tasks | done | wall / task | orchestrator CPU / task | ratio | of which worktree "
