@@ -4,8 +4,9 @@ Two cases, each against the very same commit with no hook (`-c core.hooksPath=<e
 interleaved in one run, medians over repeated commits (`git reset --soft HEAD~1` between the
 runs of a pair, so both commit the same index):
 (a) the fast path: the main worktree, one changed file; the hook decides in sh, no Python;
-(b) a task worktree on `swarm/bench/T01` with 100 staged files, all within its touches; the hook
-    starts Python and checks every path against the store. Target: at most 40 ms added.
+(b) a task worktree on `swarm/bench/T01` with 1, 100 and 1,000 staged files, all within its
+    touches; the hook starts Python and checks every path against the store. Target: at most
+    25 ms of CPU added, whatever the number of staged files.
 
 `run()` returns a markdown section; `python -m benchmarks.bench_hook` prints it.
 """
@@ -25,8 +26,8 @@ from swarmgit.gitops.hook_install import hook_import_path, install
 from swarmgit.store.state import Store, TaskSpec
 
 REPEATS = 21
-STAGED_FILES = 100
-TARGET_MS = 40.0
+STAGED_COUNTS = (1, 100, 1000)
+TARGET_CPU_MS = 25.0
 
 
 def run() -> str:
@@ -40,18 +41,19 @@ def run() -> str:
         rows = [
             _row("(a) main worktree, 1 file (fast path, no Python)", repo, no_hooks,
                  lambda i: _write(repo, "README.md", f"edit {i}\n")),
-            _row(f"(b) task worktree, {STAGED_FILES} staged files (scope check)", root / "wt",
-                 no_hooks, lambda i: _stage_many(root / "wt", i)),
+            *(_row(f"(b) task worktree, {count:,} staged file(s) (scope check)", root / "wt",
+                   no_hooks, lambda i, count=count: _stage_many(root / "wt", i, count))
+              for count in STAGED_COUNTS),
         ]
     return "\n".join([
         "## Pre-commit hook latency",
         "",
         f"Medians of {REPEATS} commits per case: the same commit with and without the hook, "
-        f"interleaved. Target: at most {TARGET_MS:.0f} ms added. Wall time is what the user "
+        f"interleaved. Target: at most {TARGET_CPU_MS:.0f} ms of CPU added. Wall time is what the user "
         "waits; CPU time (user + system of git, the hook and its children) is the cost, and "
         "stays comparable when the machine is busy.",
         "",
-        "| case | no hook | with hook | added | ratio | CPU added | within target |",
+        "| case | no hook | with hook | wall added | ratio | CPU added | within target (CPU) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
         *rows,
         "",
@@ -75,11 +77,10 @@ def _row(label: str, cwd: Path, no_hooks: Path, change: Callable[[int], object])
             git(cwd, "reset", "-q", "--soft", "HEAD~1")
         git(cwd, "commit", "-q", "--no-verify", "-m", f"bench {i}")
     base, with_hook = _median(plain, 0), _median(hooked, 0)
-    added = with_hook - base
-    verdict = "yes" if added <= TARGET_MS else "no"
-    return (f"| {label} | {base:.1f} ms | {with_hook:.1f} ms | {added:+.1f} ms | "
-            f"{with_hook / base:.2f}x | {_median(hooked, 1) - _median(plain, 1):+.1f} ms | "
-            f"{verdict} |")
+    cpu_added = _median(hooked, 1) - _median(plain, 1)
+    verdict = "yes" if cpu_added <= TARGET_CPU_MS else "no"
+    return (f"| {label} | {base:.1f} ms | {with_hook:.1f} ms | {with_hook - base:+.1f} ms | "
+            f"{with_hook / base:.2f}x | {cpu_added:+.1f} ms | {verdict} |")
 
 
 def _startup_rows() -> list[str]:
@@ -88,8 +89,8 @@ def _startup_rows() -> list[str]:
     steps = [
         ("interpreter start", "pass"),
         ("start + import swarmgit.hookcheck (all it needs)", prefix + "import swarmgit.hookcheck"),
-        ("start + import pathspec alone", prefix + "import pathspec"),
-        ("start + import sqlite3, json, re, functools", "import sqlite3, json, re, functools"),
+        ("start + import sqlite3 alone", "import sqlite3"),
+        ("start + import pathspec (only for a glob touch)", prefix + "import pathspec"),
     ]
     rows = []
     for label, code in steps:
@@ -112,8 +113,8 @@ def _median(samples: list[tuple[float, float]], column: int) -> float:
     return statistics.median(sample[column] for sample in samples)
 
 
-def _stage_many(worktree: Path, round_: int) -> None:
-    for n in range(STAGED_FILES):
+def _stage_many(worktree: Path, round_: int, count: int) -> None:
+    for n in range(count):
         _write(worktree, f"src/pkg{n % 10}/mod_{n}.py", f"VALUE = {round_ + 1}\n")
 
 
@@ -121,7 +122,7 @@ def _repo(path: Path) -> Path:
     path.mkdir(parents=True)
     git(path, "init", "-q", "-b", "main")
     _write(path, "README.md", "# bench\n")
-    for n in range(STAGED_FILES):
+    for n in range(max(STAGED_COUNTS)):
         _write(path, f"src/pkg{n % 10}/mod_{n}.py", "VALUE = 0\n")
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "initial")

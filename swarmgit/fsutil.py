@@ -10,15 +10,17 @@ from pathlib import Path
 from swarmgit.errors import Diagnostic, InvalidInput
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write text to path via a temp file in the same folder, fsync, then rename over it."""
+def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
+    """Write text to path via a temp file in the same folder, fsync, then rename over it.
+    `durable=False` skips the fsync: for files derived from the store, rebuilt after a crash."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         # mkstemp makes the file 0600: keep an existing file's mode, else the usual one.
         os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)

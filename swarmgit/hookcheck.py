@@ -3,18 +3,21 @@
 Run by the installed pre-commit hook, only in a task worktree (`git diff --cached --name-only
 -z --no-renames | python -m swarmgit.hookcheck --hook --common-dir DIR --branch REF`), and by
 hand as `git swarm hook check` (`main([])`: this worktree). Every task commit pays for this
-module's imports, so it imports only the standard library, `swarmgit.store.task_scope` and
-`swarmgit.domain.scope`; in hook mode not even subprocess.
+module's imports, so it imports only os, sys, `swarmgit.store.task_scope` (sqlite3) and
+`swarmgit.domain.path_rules` (nothing); in hook mode not even subprocess or collections.
 """
 from __future__ import annotations
 
 import os
 import sqlite3
 import sys
-from collections.abc import Iterable, Sequence
 
-from swarmgit.domain.scope import path_problem
+from swarmgit.domain.path_rules import path_problem
 from swarmgit.store.task_scope import lookup_touches, parse_task_branch
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 USAGE = "usage: python -m swarmgit.hookcheck [--hook] [--common-dir DIR] [--branch REF]"
 STAGED_DIFF = ("diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff")

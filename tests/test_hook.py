@@ -197,6 +197,36 @@ def test_check_paths_and_the_name_list() -> None:
         parse_name_list(b"a\0partial-pathgit diff failed")
 
 
+def test_the_check_imports_only_what_plain_touches_need(repo: Path, tmp_path: Path) -> None:
+    """Each import costs every task commit CPU time: with plain touches the hook's Python loads
+    no typing, json, re or pathspec; a glob touch brings in pathspec (the control)."""
+    log = tmp_path / "imports.log"
+    python = write(tmp_path, "bin/python", f"#!/bin/sh\nexec {sys.executable} -X importtime \"$@\" "
+                   f"2>>'{log}'\n")
+    python.chmod(0o755)
+    install(repo, python=str(python))
+    with Store.open(repo / ".git") as store:
+        store.sync_tasks("demo", [TaskSpec("T03", "Docs", ("docs/*.md",), ())])
+    wt = worktree(repo, "T01")
+    write(wt, "src/app.py", "print('v2')\n")
+    assert commit(wt, "-a").returncode == 0
+
+    def imported() -> set[str]:
+        names = {line.rsplit("|", 1)[1].strip() for line in log.read_text().splitlines()
+                 if line.startswith("import time:") and "|" in line}
+        log.unlink()
+        return names
+
+    heavy = {"typing", "json", "re", "pathspec", "subprocess"}  # functools: sqlite3 needs it
+    plain = imported()
+    assert "swarmgit.hookcheck" in plain
+    assert not heavy & plain
+    glob_wt = worktree(repo, "T03")
+    write(glob_wt, "docs/guide.md", "v2\n")
+    assert commit(glob_wt, "-a").returncode == 0
+    assert "pathspec" in imported()
+
+
 # ---- the fast path: no Python outside task worktrees ---------------------------------------
 
 

@@ -177,3 +177,17 @@ def test_edits_to_plan_md_during_a_run_are_kept(tmp_path: Path) -> None:
     text = (repo / "swarm/tracks/t/plan.md").read_text()
     assert "user-note-mid-run" in text  # the command spells it apart
     assert "- [x] **T01**" in text and "- [x] **T02**" in text
+
+
+def test_plan_md_follows_the_run_while_a_long_task_still_runs(tmp_path: Path) -> None:
+    """Views are written at most once per interval, but never left stale while the loop
+    waits: T01 (still running, so no event of its own wakes the loop) sees T02 done."""
+    wait_for_t02 = ("for i in $(seq 300); do grep -q '^- \\[x\\] \\*\\*T02' "
+                    "\"$SWARM_REPO_ROOT/swarm/tracks/t/plan.md\" && exit 0; sleep 0.1; done; exit 1")
+    plan = (task_md("T01", "waits for T02 to show as done", touches="read-only", runs=(wait_for_t02,))
+            + task_md("T02", "quick", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",)))
+    repo = track_repo(tmp_path / "r", plan, config="[gates]\nthreshold = 0.0\n")
+    result = swarm(repo, "implement", "t")
+    assert result.exit_code == 0, result.output
+    text = (repo / "swarm/tracks/t/plan.md").read_text()
+    assert "- [x] **T01**" in text and "- [x] **T02**" in text

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from swarmgit.domain.plan import Status, Task
 from swarmgit.domain.plan_parser import parse_plan
-from swarmgit.domain.plan_render import append_tasks, render_status
+from swarmgit.domain.plan_render import StatusLines, append_tasks, render_status
 from tests.fixtures.plans import REDIS_CACHING_PLAN
 
 # Hand-edited plan: CRLF on some lines, trailing whitespace, prose, an existing upper-case
@@ -184,3 +184,35 @@ def test_a_status_line_is_shaped_like_the_last_field_so_it_never_continues_it() 
     assert once == "- [x] **T01**: a\n\t- **Effort:** XL\n  - **Touches:** `a.py`\n  - **Status:** done\n"
     assert render_status(once, {"T01": Status.DONE}) == once
     assert parse_plan(once).task("T01").touches == ("a.py",)
+
+
+_IDS = ["T01", "T02", "T03", "T04"]
+
+
+@settings(max_examples=60)
+@given(
+    st.sampled_from([REDIS_CACHING_PLAN, REDIS_CACHING_PLAN.replace("\n", "\r\n"), MESSY + "\n",
+                     "\ufeff" + MESSY + "\n"]),
+    st.lists(st.dictionaries(st.sampled_from(_IDS), st.sampled_from(list(Status))), max_size=6),
+)
+def test_status_lines_update_as_a_full_render_would(
+    text: str, steps: list[dict[str, Status]]
+) -> None:
+    """The live run's incremental writer: after one full render of every task, each step's
+    update gives the very text a full render of the same statuses gives."""
+    ids = [task.id for task in parse_plan(text).tasks]
+    current = {task: Status.TODO for task in ids}
+    full = render_status(text, current)
+    lines = StatusLines(full)
+    for step in steps:
+        changed = {task: status for task, status in step.items() if task in current}
+        current.update(changed)
+        full = render_status(full, current)
+        assert lines.update(changed) == full
+
+
+def test_status_lines_refuse_a_task_without_a_status_line() -> None:
+    lines = StatusLines(MESSY)  # T03 has no Status line yet: only a full render adds one
+    assert lines.update({"T03": Status.DONE}) is None
+    assert lines.update({"T09": Status.DONE}) is None
+    assert lines.update({"T01": Status.DONE}) == render_status(MESSY, {"T01": Status.DONE})

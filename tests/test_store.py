@@ -204,6 +204,26 @@ def test_mark_running_locks_the_touches_and_counts_attempts(store: Store) -> Non
     assert store.locks("demo") == [LockRow("T01", "api/"), LockRow("T01", "config.py")]
 
 
+def test_task_reads_follow_every_writer(common: Path, store: Store) -> None:
+    """Task rows are cached per Store: its own writes update them in place, and a commit by
+    another connection (another process's Store, sqlite3 by hand) is seen on the next read."""
+    assert [row.status for row in store.tasks("demo")] == ["todo", "todo", "todo"]
+    store.mark_running("demo", "T03", branch="swarm/demo/T03", worktree="/wt", start_commit="c" * 40,
+                       after=["T01"])
+    assert [row.after for row in store.tasks("demo")] == [(), (), ("T01",)]
+    with Store.open(common) as other:
+        assert [row.status for row in other.tasks("demo")] == ["todo", "todo", "running"]
+        other.mark_finished("demo", "T03", "done", final_commit="d" * 40)
+        other.sync_tasks("demo", [TaskSpec("T04", "New", (), ())])
+    assert [(row.id, row.status) for row in store.tasks("demo")] == [
+        ("T01", "todo"), ("T02", "todo"), ("T03", "done"), ("T04", "todo")]
+    with sqlite3.connect(common / "swarm" / "state.db") as conn:
+        conn.execute("UPDATE tasks SET reason = 'by hand' WHERE id = 'T01'")
+    assert [row.reason for row in store.tasks("demo")][0] == "by hand"
+    store.set_status("demo", "T02", "blocked", "waits")
+    assert [row.status for row in store.tasks("demo")] == ["todo", "blocked", "done", "todo"]
+
+
 def test_a_read_only_task_holds_no_lock(store: Store) -> None:
     store.mark_running("demo", "T03", branch="swarm/demo/T03", worktree="/wt/T03",
                        start_commit="a" * 40, after=())

@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
-from swarmgit.engine.views import duration, render_state
+from swarmgit.domain.plan import Status
+from swarmgit.domain.plan_render import render_status
+from swarmgit.engine.views import ViewWriter, duration, render_state
+from swarmgit.engine.workspace import open_workspace
 from swarmgit.store.rows import CostSummary, LockRow, Spend, TaskRow
+from swarmgit.store.state import Store, TaskSpec
+from tests.swarmrepo import task_md, track_repo
 
 
 def _row(tid: str, status: str, deps: tuple[str, ...] = (), reason: str = "") -> TaskRow:
@@ -34,3 +40,31 @@ def test_duration_keeps_tenths_under_ten_seconds_and_turns_to_minutes_past_two()
 
     assert [took(s) for s in (0.04, 1.44, 9.2, 42.4, 119.0, 150.0)] == ["0.0s", "1.4s", "9.2s", "42s", "119s", "2.5m"]
     assert duration(_row("T02", "todo")) == ""
+
+
+def test_the_live_writer_sets_statuses_and_keeps_edits_made_between_writes(tmp_path: Path) -> None:
+    plan = task_md("T01", "one", touches="read-only") + task_md("T02", "two", touches="read-only")
+    repo = track_repo(tmp_path / "r", plan)
+    ws = open_workspace(repo)
+    path = ws.plan_path("t")
+    with Store.open(ws.common_dir) as store:
+        store.sync_tasks("t", [TaskSpec("T01", "one"), TaskSpec("T02", "two")])
+        writer = ViewWriter(ws, "t")
+        writer.write(store.tasks("t"), "state 1\n")
+        assert path.read_text().count("**Status:** todo") == 2
+        store.set_status("t", "T01", "done")
+        writer.write(store.tasks("t"), "state 2\n")
+        assert "- [x] **T01**" in path.read_text() and "- [ ] **T02**" in path.read_text()
+        path.write_text(path.read_text().replace("**T02**: two", "**T02**: two, renamed by hand")
+                        + "\nA note the user added.\n")
+        store.set_status("t", "T02", "blocked", "waits")
+        writer.write(store.tasks("t"), "state 3\n")
+        text = path.read_text()
+        assert "renamed by hand" in text and text.endswith("A note the user added.\n")
+        assert "- [x] **T01**" in text and "**Status:** blocked" in text
+        store.set_status("t", "T02", "done")
+        writer.write(store.tasks("t"), "state 4\n")
+        final = path.read_text()
+        assert final == render_status(final, {"T01": Status.DONE, "T02": Status.DONE})
+        assert "- [x] **T02**: two, renamed by hand" in final
+    assert (ws.track_dir("t") / "iosm_state.md").read_text() == "state 4\n"

@@ -64,6 +64,34 @@ def render_status(text: str, statuses: Mapping[str, Status]) -> str:
     return "".join(out)
 
 
+class StatusLines:
+    """plan.md as index-stable lines, remembering where each task's checkbox and one-line
+    `Status:` field are (after `render_status`, every task it was given has one). `update`
+    then sets statuses in O(changed tasks) instead of rescanning the plan; the result is what
+    `render_status` gives on the same text."""
+
+    def __init__(self, text: str) -> None:
+        self._bom = BOM if text.startswith(BOM) else ""
+        body = text.removeprefix(BOM)
+        self._lines = split_lines(body)
+        self._where: dict[str, tuple[int, int]] = {}
+        for block in scan_plan(body).blocks:
+            field = next((f for f in block.fields if f.name.lower() == "status"), None)
+            if field is not None and field.last_line == field.line:
+                self._where[block.id] = (block.line - 1, field.line - 1)
+
+    def update(self, statuses: Mapping[str, Status]) -> str | None:
+        """The text with these statuses set; None (nothing changed) when one of the tasks has
+        no one-line `Status:` field here: use `render_status` then."""
+        if any(task not in self._where for task in statuses):
+            return None
+        for task, status in statuses.items():
+            head, field = self._where[task]
+            self._lines[head] = _with_checkbox(self._lines[head], status is Status.DONE)
+            self._lines[field] = _with_value(self._lines[field], status)
+        return self._bom + "".join(self._lines)
+
+
 def append_tasks(text: str, tasks: Sequence[Task]) -> str:
     """Text with the tasks rendered at its end, under a `## Spawned tasks` heading made once."""
     if not tasks:

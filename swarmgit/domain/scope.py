@@ -10,10 +10,9 @@ A changed entry violates the scope when
 - it is a gitlink (a submodule commit, mode 160000) that no touch names exactly;
 - its path, or one of its folders, differs only in case from a tracked path outside the
   touches (on a case-insensitive file system it would write there).
-The hook runs only `path_problem` (cheap, standard library only); swarmgit's own commits and the
-integrator run `scope_violations` on the entries git supplies (mode, link target).
-The hook imports this module: standard library only, and no dataclasses (their import alone
-costs the hook milliseconds).
+The hook runs only `path_problem` (it lives in `path_rules`, which imports nothing, and is
+re-exported here); swarmgit's own commits and the integrator run `scope_violations` on the
+entries git supplies (mode, link target).
 """
 from __future__ import annotations
 
@@ -21,11 +20,11 @@ import posixpath
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from swarmgit.domain.path_rules import OUTSIDE, path_problem
 from swarmgit.domain.touches import path_allowed
 
 SYMLINK_MODE = 0o120000
 GITLINK_MODE = 0o160000
-OUTSIDE = "outside its touches"
 
 
 class ScopeEntry(NamedTuple):
@@ -44,22 +43,6 @@ class Violation(NamedTuple):
     def render(self) -> str:
         """The path, and why unless it is simply outside the touches."""
         return self.path if self.why == OUTSIDE else f"{self.path} ({self.why})"
-
-
-def path_problem(touches: Sequence[str], path: str) -> str:
-    """Why a task with `touches` may not write `path`, or '' when it may."""
-    if path.startswith("/") or "\\" in path:
-        return "not a normalised repository path"
-    for part in path.split("/"):
-        if part in ("", ".", ".."):
-            return f"not a normalised repository path ({part or 'empty'!r} component)"
-        if part.lower() == ".git":
-            return "a .git component"
-    if path_allowed(touches, path):
-        return ""
-    if path_allowed([touch.lower() for touch in touches], path.lower()):
-        return "outside its touches: differs from them only in case"
-    return OUTSIDE
 
 
 def scope_violations(

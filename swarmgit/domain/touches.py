@@ -6,9 +6,8 @@ under it, `api/**/*.py` a glob, `**/conftest.py` a name at any depth, `**` the w
 Unlike a `.gitignore` line, a pattern without a slash does not float to every depth: `config.py`
 is the root file only. Matching is case-sensitive, as git sees paths by default.
 
-The commit hook imports this module: it depends on the standard library, and on pathspec only
-when a glob must be matched (pathspec is imported lazily: its import alone costs the hook more
-than the rest of its check).
+The commit hook imports this module only when a task's touches hold a glob (plain touches are
+matched by `path_rules`); pathspec is imported lazily, when a glob must be matched.
 
 Invariant of `conflicts`: soundness. If some path is allowed by both touches, they conflict;
 when the analysis cannot decide, it says conflict. As in gitignore, `src/a.py` may also name a
@@ -21,12 +20,13 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
+from swarmgit.domain.path_rules import GLOB_CHARS, has_glob, literal_allows
+
 if TYPE_CHECKING:
     import pathspec
 
 WHOLE_REPO = "**"
 _DRIVE = re.compile(r"^[A-Za-z]:([\\/]|$)")
-_GLOB_CHARS = frozenset("*?[\\")
 
 _STAR, _ANY, _ANY_DEPTH = "*", "?", "**"
 
@@ -80,7 +80,7 @@ def _normalize_once(text: str, raw: str) -> str:
     if not parts:
         return WHOLE_REPO
     touch = "/".join(parts) + ("/" if text.endswith("/") else "")
-    if _GLOB_CHARS.isdisjoint(touch):
+    if GLOB_CHARS.isdisjoint(touch):
         return touch  # a plain path is always a valid pattern: skip compiling one (large plans)
     try:
         _spec((touch,))
@@ -89,7 +89,6 @@ def _normalize_once(text: str, raw: str) -> str:
     return touch
 
 
-_GLOB_CHARS = frozenset("*?[\\")
 
 
 @lru_cache(maxsize=512)
@@ -99,23 +98,15 @@ def _spec(touches: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(["/" + touch for touch in touches])
 
 
-def _literal_allows(touch: str, path: str) -> bool:
-    """gitignore semantics of an anchored pattern without glob characters: `a/b` names the
-    file or folder a/b (and so everything under it); `a/b/` names only the folder."""
-    if touch.endswith("/"):
-        return path.startswith(touch)
-    return path == touch or path.startswith(touch + "/")
-
-
 def path_allowed(touches: Sequence[str], path: str) -> bool:
     """Whether a task with these normalised touches may write `path` (repo-relative, `/`-separated).
 
     No touches (a read-only task) allow nothing. Plain paths are matched directly; globs
     through pathspec.
     """
-    if any(_GLOB_CHARS & set(touch) for touch in touches):
+    if has_glob(touches):
         return _spec(tuple(touches)).match_file(path)
-    return any(_literal_allows(touch, path) for touch in touches)
+    return any(literal_allows(touch, path) for touch in touches)
 
 
 def contained(inner: str, outer: Sequence[str]) -> bool:
@@ -124,7 +115,7 @@ def contained(inner: str, outer: Sequence[str]) -> bool:
     inside `docs/`, `**/*.md` inside nothing narrower than `**`."""
     if inner in outer or WHOLE_REPO in outer:
         return True
-    if _GLOB_CHARS.isdisjoint(inner):
+    if GLOB_CHARS.isdisjoint(inner):
         probe = inner  # `a/b` (file or folder, and all under it) or `a/b/` (the folder)
     else:
         prefix = literal_prefix(inner)
@@ -139,7 +130,7 @@ def conflicts(a: str, b: str) -> bool:
     """Whether some path could match both normalised touches (sound: unsure means True)."""
     if a == b:
         return True
-    if _GLOB_CHARS.isdisjoint(a) and _GLOB_CHARS.isdisjoint(b):
+    if GLOB_CHARS.isdisjoint(a) and GLOB_CHARS.isdisjoint(b):
         shorter, longer = sorted((a.rstrip("/").split("/"), b.rstrip("/").split("/")), key=len)
         return longer[: len(shorter)] == shorter
     return _intersect(_segments(a), _segments(b))
@@ -179,7 +170,7 @@ def literal_prefix(touch: str) -> tuple[str, ...]:
     """The leading segments with no glob characters: any path both match starts with them."""
     prefix: list[str] = []
     for segment in touch.rstrip("/").split("/"):
-        if _GLOB_CHARS.intersection(segment):
+        if GLOB_CHARS.intersection(segment):
             break
         prefix.append(segment)
     return tuple(prefix)

@@ -7,9 +7,11 @@ store is only written from here, one transaction per transition.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +49,7 @@ from swarmgit.engine.taskspace import (
     task_env,
     task_port,
 )
-from swarmgit.engine.views import refresh, track_budget
+from swarmgit.engine.views import ViewWriter, refresh, track_budget
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import read_agent_text, rewrite_atomic
@@ -57,6 +59,7 @@ from swarmgit.sandbox.fence import fence_decision, task_fence
 from swarmgit.store.state import Store, TaskRow
 
 EventSink = Callable[[str, str, "str | None"], None]
+VIEWS_INTERVAL_SECONDS = 1.0  # the views lag the store by at most this while a run goes on
 
 
 @dataclass
@@ -127,6 +130,10 @@ class Dispatcher:
         self.blamed: repo_guard.Blamed = {}
         self.tampered = repo_guard.tamper_hold(store, track)
         self.unpriced_seen: set[str] = set()  # models already warned about in this run
+        self.views = ViewWriter(ws, track)
+        self.views_stale = False
+        self.views_due = 0.0  # time.monotonic() from which the views may be written again
+        self.launching: list[AgentJob] = []  # started this loop turn, their threads not yet
 
     # ---- public -------------------------------------------------------------------------
 
@@ -144,11 +151,14 @@ class Dispatcher:
                     for start in self.scheduler.decide(self._startable(), self._limits()):
                         if self.only in (None, start.task):
                             self._start(start)
+                    self._launch()
                 if not self.inflight:
                     break
-                self._handle(self.inbox.get())
+                self._handle(self._next_item())
         except BaseException:  # Ctrl-C, a SwarmError, or a bug: no agent runs on unsupervised
             self._stop_agents()
+            with contextlib.suppress(Exception):  # best effort: `resume` rewrites them anyway
+                self._flush_views()
             raise
         return self._summary()
 
@@ -165,10 +175,12 @@ class Dispatcher:
         return {row.id: row for row in self.store.tasks(self.track)}
 
     def _state(self) -> RunState:
-        rows = self._rows().values()
+        ids: dict[str, list[str]] = {}
+        for row in self.store.tasks(self.track):
+            ids.setdefault(row.status, []).append(row.id)
 
         def having(*states: Status) -> frozenset[str]:
-            return frozenset(r.id for r in rows if r.status in {s.value for s in states})
+            return frozenset(task for state in states for task in ids.get(state.value, ()))
 
         return RunState(
             done=having(Status.DONE),
@@ -198,7 +210,30 @@ class Dispatcher:
         self.emit(kind, message, task)
 
     def _refresh_views(self) -> None:
-        refresh(self.ws, self.store, self.track, spawning.budget_left(self.ws, self.store, self.track))
+        """The views are out of date: the loop rewrites them before it next waits."""
+        self.views_stale = True
+
+    def _next_item(self) -> tuple[str, str, str, object]:
+        """The next event or completion. Out-of-date views are written before waiting, at
+        most once per VIEWS_INTERVAL_SECONDS: rendering them grows with the plan."""
+        while self.views_stale:
+            wait = self.views_due - time.monotonic()
+            if wait <= 0:
+                self._flush_views()
+                break
+            try:
+                return self.inbox.get(timeout=wait)
+            except queue.Empty:
+                continue
+        return self.inbox.get()
+
+    def _flush_views(self) -> None:
+        if not self.views_stale:
+            return
+        self.views_due = time.monotonic() + VIEWS_INTERVAL_SECONDS
+        refresh(self.ws, self.store, self.track, spawning.budget_left(self.ws, self.store, self.track),
+                self.views)
+        self.views_stale = False
         self._progress()
 
     def _progress(self) -> None:
@@ -260,7 +295,17 @@ class Dispatcher:
         self._say("started", f"{task.id} started on {prepared.branch}{after}", task.id)
         self.inflight[task.id] = job
         self._refresh_views()
-        threading.Thread(target=self._work, args=(job,), name=f"agent-{task.id}", daemon=True).start()
+        self.launching.append(job)
+
+    def _launch(self) -> None:
+        """Start the agent threads of this turn's starts, after plan.md shows them running
+        (an agent that reads or, unfenced, edits plan.md never races the writer)."""
+        if self.launching:
+            self.views.write_plan(self.store.tasks(self.track))
+        for job in self.launching:
+            threading.Thread(target=self._work, args=(job,), name=f"agent-{job.task.id}",
+                             daemon=True).start()
+        self.launching.clear()
 
     def _start_point(self, task: Task, start: Start, row: TaskRow, base: str,
                      rows: dict[str, TaskRow]) -> str | StartBlocked:
@@ -482,6 +527,7 @@ class Dispatcher:
                     self.store.set_status(self.track, row.id, Status.NEEDS_INPUT.value, reason)
                 summary.waiting[row.id] = reason
         self._refresh_views()
+        self._flush_views()
         return summary
 
 

@@ -1,6 +1,7 @@
 """The markdown views of the run state: plan.md's checkboxes and iosm_state.md.
 
 Both are written atomically from the store's rows; the store stays the source of truth.
+iosm_state.md is derived only, so it is written without fsync (`resume` rewrites both).
 """
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from collections.abc import Sequence
 
 from swarmgit.domain.plan import Status
-from swarmgit.domain.plan_render import render_status
+from swarmgit.domain.plan_render import StatusLines, render_status
 from swarmgit.engine.workspace import Workspace
 from swarmgit.fsutil import read_user_text, write_atomic
 from swarmgit.store.state import CostSummary, LockRow, Store, TaskRow
@@ -94,7 +95,39 @@ def write_views(ws: Workspace, track: str, rows: Sequence[TaskRow], state_md: st
     new_plan = render_status(text, {row.id: Status(row.status) for row in rows})
     if new_plan != text:
         write_atomic(path, new_plan)
-    write_atomic(ws.track_dir(track) / "iosm_state.md", state_md)
+    write_atomic(ws.track_dir(track) / "iosm_state.md", state_md, durable=False)
+
+
+class ViewWriter:
+    """The views of one live run, written at most once per loop turn at a cost that does not
+    grow with the plan: plan.md is re-rendered in full only when it is not the text this
+    writer last wrote (the user or a spawn edited it: their edits are kept), otherwise only the
+    tasks whose status changed since are set (`StatusLines`)."""
+
+    def __init__(self, ws: Workspace, track: str) -> None:
+        self.ws = ws
+        self.track = track
+        self._written = ""
+        self._statuses: dict[str, Status] = {}
+        self._lines: StatusLines | None = None
+
+    def write(self, rows: Sequence[TaskRow], state_md: str) -> None:
+        self.write_plan(rows)
+        write_atomic(self.ws.track_dir(self.track) / "iosm_state.md", state_md, durable=False)
+
+    def write_plan(self, rows: Sequence[TaskRow]) -> None:
+        path = self.ws.plan_path(self.track)
+        statuses = {row.id: Status(row.status) for row in rows}
+        text = read_user_text(path)
+        changed = {task: s for task, s in statuses.items() if self._statuses.get(task) is not s}
+        new = (self._lines.update(changed) if self._lines is not None and text == self._written
+               else None)
+        if new is None:
+            new = render_status(text, statuses)
+            self._lines = StatusLines(new)
+        if new != text:
+            write_atomic(path, new)
+        self._written, self._statuses = new, statuses
 
 
 def track_budget(ws: Workspace, store: Store, track: str) -> float:
@@ -103,12 +136,16 @@ def track_budget(ws: Workspace, store: Store, track: str) -> float:
     return row.budget_usd if row is not None and row.budget_usd is not None else ws.config.budget.track_usd
 
 
-def refresh(ws: Workspace, store: Store, track: str, spawn_left: int) -> None:
-    """Re-render both views from the store."""
+def refresh(ws: Workspace, store: Store, track: str, spawn_left: int,
+            writer: ViewWriter | None = None) -> None:
+    """Re-render both views from the store (through `writer` in a live run)."""
     rows = store.tasks(track)
     state_md = render_state(
         track, rows, store.locks(track), store.cost_summary(track),
         spawn_left=spawn_left, budget_usd=track_budget(ws, store, track),
         retired=store.retired_tasks(track),
     )
-    write_views(ws, track, rows, state_md)
+    if writer is None:
+        write_views(ws, track, rows, state_md)
+    else:
+        writer.write(rows, state_md)

@@ -69,10 +69,21 @@ def _watched(root: Path, common_dir: Path) -> Iterator[Path]:
     configured = hooks_dir(root)
     if not _inside(configured, common_dir / "hooks"):
         yield from _tree(configured)
-    worktrees = common_dir / "worktrees"
-    if worktrees.is_dir():
-        for entry in sorted(worktrees.iterdir()):
-            yield entry / "config.worktree"
+    yield from _worktree_configs(common_dir)
+
+
+def _worktree_configs(common_dir: Path) -> Iterator[Path]:
+    """Each linked worktree's config.worktree that exists, one lstat each: a run has hundreds
+    of worktrees, and every task's start and end takes a fingerprint."""
+    folder = os.path.join(common_dir, "worktrees")
+    try:
+        names = sorted(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in names:
+        path = os.path.join(folder, name, "config.worktree")
+        if os.path.lexists(path):
+            yield Path(path)
 
 
 def _tree(folder: Path) -> Iterator[Path]:

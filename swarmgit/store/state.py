@@ -8,6 +8,8 @@ event log, token usage and cost, and the spawn queue. Invariants:
 - readers (the pre-commit hook) never block writers nor wait for them (WAL);
 - timestamps are `time.time()` here, at the edge; the domain never reads the clock.
 A `Store` may be shared by the orchestrator's threads: each call holds the connection's lock.
+Task rows are cached per track and read incrementally: a write through this `Store` re-reads the
+one row it changed; a commit by any other connection (`PRAGMA data_version`) drops the cache.
 """
 from __future__ import annotations
 
@@ -118,6 +120,8 @@ class Store:
         self._lock = threading.RLock()
         self._secrets = secrets
         self.path = path
+        self._task_cache: dict[str, dict[str, TaskRow]] = {}  # track -> id -> row, in seq order
+        self._seen_version: int | None = None
 
     @classmethod
     def open(cls, common_dir: Path, secrets: Secrets = NO_SECRETS) -> Store:
@@ -272,13 +276,16 @@ class Store:
                     self._event(conn, track, spec.id, "restored", message)
                     changed.append(("restored", message, spec.id))
             changed += self._retire_missing(conn, track, {spec.id for spec in tasks})
+        self._forget_tasks(track)
         return changed
 
     def retire_missing(self, track: str, planned: Collection[str]) -> list[tuple[str, str, str]]:
         """Retire (as `sync_tasks` does) the known tasks not in `planned`, and nothing else: the
         other tasks' run state, touches included, stays as stored. Returns the events logged."""
         with self._write() as conn:
-            return self._retire_missing(conn, track, planned)
+            retired = self._retire_missing(conn, track, planned)
+        self._forget_tasks(track)
+        return retired
 
     def _retire_missing(self, conn: sqlite3.Connection, track: str,
                         planned: Collection[str]) -> list[tuple[str, str, str]]:
@@ -299,21 +306,45 @@ class Store:
     def tasks(self, track: str) -> list[TaskRow]:
         """The track's tasks (those in the plan: retired ones left out) in the order they were
         first synced."""
-        rows = self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? AND retired_at IS NULL "
-                          "ORDER BY seq", (track,))
-        return [_task_row(row) for row in rows]
+        return [row for row in self._cached_tasks(track).values() if row.retired_at is None]
 
     def retired_tasks(self, track: str) -> list[TaskRow]:
         """The track's retired tasks: once run-state tasks, no longer in plan.md."""
-        rows = self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? AND retired_at IS NOT NULL "
-                          "ORDER BY seq", (track,))
-        return [_task_row(row) for row in rows]
+        return [row for row in self._cached_tasks(track).values() if row.retired_at is not None]
 
     def task(self, track: str, task: str) -> TaskRow | None:
         """One task's row, retired or not (`retired_at` says)."""
-        rows = self._read(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? AND id = ?",
-                          (track, task))
-        return _task_row(rows[0]) if rows else None
+        return self._cached_tasks(track).get(task)
+
+    def _cached_tasks(self, track: str) -> dict[str, TaskRow]:
+        with self._lock:
+            (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+            if version != self._seen_version:  # another connection committed: reload
+                self._task_cache.clear()
+                self._seen_version = version
+            rows = self._task_cache.get(track)
+            if rows is None:
+                found = self._conn.execute(
+                    f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? ORDER BY seq", (track,))
+                rows = self._task_cache[track] = {row.id: row for row in map(_task_row, found)}
+            return rows
+
+    def _reread_task(self, track: str, task: str) -> None:
+        """After this Store changed one task row: the cache takes it, in place."""
+        with self._lock:
+            rows = self._task_cache.get(track)
+            if rows is None:
+                return
+            found = self._conn.execute(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? "
+                                       "AND id = ?", (track, task)).fetchone()
+            if found is None or task not in rows:
+                self._forget_tasks(track)
+            else:
+                rows[task] = _task_row(found)
+
+    def _forget_tasks(self, track: str) -> None:
+        with self._lock:
+            self._task_cache.pop(track, None)
 
     def touches_for_branch(self, branch: str) -> list[str] | None:
         """The touches of the task on `swarm/<track>/<task>`; None when unknown."""
@@ -343,6 +374,7 @@ class Store:
                                        (track, task)).fetchone()
             self._event(conn, track, task, Status.RUNNING.value,
                         f"{task} running on {branch} from {start_commit[:12]} (attempt {attempts})")
+        self._reread_task(track, task)
 
     def mark_finished(self, track: str, task: str, status: str, *,
                       final_commit: str | None = None, reason: str = "") -> None:
@@ -362,6 +394,7 @@ class Store:
             where = f" at {final_commit[:12]}" if final_commit else ""
             self._event(conn, track, task, state.value,
                         f"{task} {state.value}{where}" + (f": {reason}" if reason else ""))
+        self._reread_task(track, task)
 
     def set_status(self, track: str, task: str, status: str, reason: str = "") -> None:
         """Set a status by hand (retry → todo, blocked, needs-input, …), with an event. Locks
@@ -378,6 +411,7 @@ class Store:
             self._settle_locks(conn, track, task, state)
             self._event(conn, track, task, state.value,
                         f"{task} {state.value}" + (f": {reason}" if reason else ""))
+        self._reread_task(track, task)
 
     def reset_for_rerun(self, track: str, task: str, reason: str) -> None:
         """Back to todo with no branch, worktree, start point or result recorded, so the next
@@ -392,6 +426,7 @@ class Store:
             )
             self._settle_locks(conn, track, task, Status.TODO)
             self._event(conn, track, task, Status.TODO.value, f"{task} will run again: {reason}")
+        self._reread_task(track, task)
 
     # ---- reviews -----------------------------------------------------------------------
 

@@ -1,12 +1,11 @@
 """Where the run state lives and how a task branch maps to its touches.
 
-The pre-commit hook imports this module, so it imports only the standard library (no pathlib,
-no dataclasses: each costs the hook milliseconds per commit). `Store` uses the same functions,
+The pre-commit hook imports this module, so it imports only os and sqlite3 (no pathlib, json or
+dataclasses: each costs the hook milliseconds per commit; SQLite decodes the touches itself). `Store` uses the same functions,
 so the hook and the orchestrator read touches one way.
 """
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 
@@ -41,19 +40,24 @@ def parse_task_branch(branch: str) -> tuple[str, str] | None:
 
 def encode_list(items: tuple[str, ...] | list[str]) -> str:
     """A tuple column (touches, deps, after) as stored: a JSON array of strings."""
+    import json
+
     return json.dumps(list(items))
 
 
 def decode_list(text: str) -> tuple[str, ...]:
+    import json
+
     return tuple(json.loads(text))
 
 
 def task_touches(conn: sqlite3.Connection, track: str, task: str) -> tuple[str, ...] | None:
     """The task's touches; None when the store does not know the task."""
-    row = conn.execute(
-        "SELECT touches FROM tasks WHERE track = ? AND id = ?", (track, task)
-    ).fetchone()
-    return None if row is None else decode_list(row[0])
+    rows = conn.execute(
+        "SELECT each.value FROM tasks LEFT JOIN json_each(tasks.touches) AS each "
+        "WHERE tasks.track = ? AND tasks.id = ? ORDER BY each.key", (track, task)
+    ).fetchall()
+    return None if not rows else tuple(row[0] for row in rows if row[0] is not None)
 
 
 def lookup_touches(common_dir: str, branch: str) -> tuple[str, ...] | None:
