@@ -214,7 +214,8 @@ def test_task_reads_follow_every_writer(common: Path, store: Store) -> None:
     with Store.open(common) as other:
         assert [row.status for row in other.tasks("demo")] == ["todo", "todo", "running"]
         other.mark_finished("demo", "T03", "done", final_commit="d" * 40)
-        other.sync_tasks("demo", [TaskSpec("T04", "New", (), ())])
+        kept = [TaskSpec(row.id, row.title, row.touches, row.deps) for row in other.tasks("demo")]
+        other.sync_tasks("demo", [*kept, TaskSpec("T04", "New", (), ())])  # the whole plan
     assert [(row.id, row.status) for row in store.tasks("demo")] == [
         ("T01", "todo"), ("T02", "todo"), ("T03", "done"), ("T04", "todo")]
     with sqlite3.connect(common / "swarm" / "state.db") as conn:
