@@ -156,7 +156,7 @@ def test_a_spawn_candidate_outside_the_planned_touches_waits_for_the_user(tmp_pa
     repo = track_repo(tmp_path / "r", attacker + HONEST, files=FILES, config=config(mode))
     ran = swarm(repo, "implement", "t")
     # The in-scope candidate ran at once (a script task with no Run: lines changes nothing, so fails).
-    assert "SC-01 spawned from T01: More docs" in ran.output and "SC-01 failed: no change" in ran.output
+    assert "task SC-01 spawned: More docs" in ran.output and "SC-01 failed: no change" in ran.output
     plan = (repo / "swarm/tracks/t/plan.md").read_text()
     assert "More docs" in plan and "Rewrite the frontend" not in plan
     listed = swarm(repo, "spawn", "list", "t").output
