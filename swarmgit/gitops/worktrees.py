@@ -76,12 +76,15 @@ def recycle_worktree(
     _ensure_branch(repo, branch, start)
     name = registered_at(repo, donor)
     if (name is None or path.exists() or (common_dir(repo) / "worktrees" / name / "locked").exists()
-            or _branch_of(repo, name) is None or _status(donor) is None):
+            or _branch_of(repo, name) is None):
+        return False
+    ignored = _status(donor)
+    if ignored is None:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     if _git(common_dir(repo), "worktree", "move", str(donor), str(path)).returncode != 0:
         return False
-    switch_worktree(path, branch)
+    _switch(path, branch, ignored)
     return True
 
 
@@ -89,10 +92,14 @@ def switch_worktree(path: Path, branch: str) -> None:
     """Check out `branch` in the clean worktree `path` and delete its ignored files, so
     nothing of what ran there before is left. WorkFailed, nothing changed, when the worktree
     holds uncommitted changes."""
-    status = _status(path)
-    if status is None:
+    ignored = _status(path)
+    if ignored is None:
         raise WorkFailed(f"worktree {path} has uncommitted changes; commit or discard them, then resume")
-    if status:  # ignored files only: build output, caches, copied .env files
+    _switch(path, branch, ignored)
+
+
+def _switch(path: Path, branch: str, ignored: list[str]) -> None:
+    if ignored:  # build output, caches, copied .env files: nothing of the task before stays
         _git(path, "clean", "-ffdxq", failure=f"cannot clear {path}")
     _git(path, "checkout", "--quiet", branch, "--", failure=f"cannot check out {branch} in {path}")
 
