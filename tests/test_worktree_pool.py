@@ -114,9 +114,10 @@ def _status(repo: Path) -> dict[str, dict[str, object]]:
     return {task["id"]: task for task in data["tasks"]}
 
 
-def test_implement_recycles_a_done_tasks_worktree_and_fences_the_new_task_in_it(tmp_path: Path) -> None:
+def test_implement_recycles_a_done_tasks_worktree_for_the_next_task(tmp_path: Path) -> None:
     # T02 runs after T01 (one at a time) but not on its work: the recycled worktree must hold
-    # neither T01's file nor the ignored file T01 left, and T02 writes where it now is.
+    # neither T01's file nor the ignored file T01 left, and T02 writes where it now is (with
+    # the write fence on, as it is where Landlock is, the fence must name that folder).
     plan = (task_md("T01", "one", touches="`src/one/`",
                     runs=("mkdir -p src/one", "echo 'one = 1' > src/one/mod.py",
                           "echo left > src/one/cache.log"))
