@@ -94,7 +94,8 @@ def switch_worktree(path: Path, branch: str) -> None:
     holds uncommitted changes."""
     ignored = _status(path)
     if ignored is None:
-        raise WorkFailed(f"worktree {path} has uncommitted changes; commit or discard them, then resume")
+        raise WorkFailed(f"worktree {path} has uncommitted changes (or git status failed there); "
+                         "commit or discard them, then resume")
     _switch(path, branch, ignored)
 
 
