@@ -120,7 +120,7 @@ def _per_task_table(root: Path) -> str:
 
     def ours_worktree(i: int) -> Path:
         return create_task_worktree(
-            repo, name=f"T{i:03d}", path=root / "wt-ours" / f"T{i:03d}",
+            repo, path=root / "wt-ours" / f"T{i:03d}",
             branch=f"swarm/bench/T{i:03d}", start=base,
         )
 

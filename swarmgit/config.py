@@ -117,6 +117,7 @@ class Worktrees(_Section):
     copy_files: list[str] = Field(default_factory=list, alias="copy")
     port_base: int = Field(20000, ge=1024, le=65000)
     port_block: int = Field(10, ge=1)
+    recycle: bool = True  # a new task takes over a done task's clean worktree (taskspace.prepare)
 
 
 class Integrate(_Section):

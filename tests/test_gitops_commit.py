@@ -124,7 +124,7 @@ def test_a_scope_violation_commits_nothing_and_keeps_all_work(tmp_path: Path) ->
 def test_commit_in_a_task_worktree_moves_only_its_branch(repo: Path, tmp_path: Path) -> None:
     main_before = _head(repo, "main")
     path = create_task_worktree(
-        pygit2.Repository(str(repo)), name="T01", path=tmp_path / "T01",
+        pygit2.Repository(str(repo)), path=tmp_path / "T01",
         branch="swarm/t/T01", start=main_before,
     )
     write(path, "feature.py", "f\n")
@@ -149,7 +149,7 @@ def test_worktrees_commit_in_parallel_threads(repo: Path, tmp_path: Path) -> Non
     r = pygit2.Repository(str(repo))
     paths = [
         create_task_worktree(
-            r, name=f"T{i}", path=tmp_path / f"T{i}", branch=f"swarm/t/T{i}", start=start
+            r, path=tmp_path / f"T{i}", branch=f"swarm/t/T{i}", start=start
         )
         for i in range(4)
     ]

@@ -77,7 +77,10 @@ def test_tasks_run_in_parallel_on_their_own_branches(tmp_path: Path) -> None:
     status = json.loads(swarm(repo, "status", "t", "--json").output)
     assert {t["id"]: t["status"] for t in status["tasks"]} == {f"T0{i}": "done" for i in range(1, 8)}
     table = swarm(repo, "status", "t").output
-    assert "WORKTREE" in table and "../r.swarm-worktrees/t/T03" in table
+    # Tasks that started after others were done took over their worktrees (the pool).
+    kept = [Path(t["worktree"]).name for t in status["tasks"] if t["worktree"]]
+    assert "WORKTREE" in table and 1 <= len(kept) < 7
+    assert all(f"../r.swarm-worktrees/t/{name}" in table for name in kept)
     plan_text = (repo / "swarm/tracks/t/plan.md").read_text()
     assert plan_text.count("- [x] **T0") == 7
     # The main branch advanced to the integration and holds every task's work.

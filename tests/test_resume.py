@@ -54,5 +54,7 @@ def test_kill_9_then_resume_finishes_and_keeps_every_commit(tmp_path: Path, dela
     with Store.open(repo / ".git") as store:
         assert store.locks("t") == []
         assert store.claimant("t") is None
-    for task in status["tasks"]:
-        assert Path(task["worktree"]).is_dir()
+    # Later tasks took over the worktrees of finished ones (the pool): those forgot theirs.
+    recorded = [task["worktree"] for task in status["tasks"] if task["worktree"]]
+    assert 1 <= len(recorded) < 5 and len(set(recorded)) == len(recorded)
+    assert all(Path(path).is_dir() for path in recorded)

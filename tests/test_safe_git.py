@@ -66,7 +66,7 @@ def test_run_git_ignores_an_inherited_git_dir(tmp_path: Path, monkeypatch: pytes
     assert run_git(repo, "rev-parse", "--show-toplevel").stdout.strip() == str(repo)
 
 
-def test_task_worktrees_are_checked_out_by_libgit2_without_running_planted_code(tmp_path: Path) -> None:
+def test_task_worktrees_are_checked_out_without_running_planted_code(tmp_path: Path) -> None:
     import pygit2
 
     from swarmgit.gitops.worktrees import create_task_worktree
@@ -77,7 +77,7 @@ def test_task_worktrees_are_checked_out_by_libgit2_without_running_planted_code(
     markers.mkdir()
     _plant(repo, markers)
     start = git(repo, "rev-parse", "HEAD").stdout.strip()
-    path = create_task_worktree(pygit2.Repository(str(repo)), name="w", path=tmp_path / "w",
+    path = create_task_worktree(pygit2.Repository(str(repo)), path=tmp_path / "w",
                                 branch="swarm/t/T01", start=start)
     assert (path / "a.x").read_text() == "ax\n"
     assert [p.name for p in markers.iterdir() if not p.suffix] == []

@@ -81,7 +81,10 @@ def test_a_run_started_under_the_old_root_keeps_its_worktree_on_resume(tmp_path:
                     runs=("echo 'x = 2' > src/app.py", f"while [ ! -e {go} ]; do sleep 0.05; done"))
             + task_md("T02", "two", touches="`docs/`", runs=("mkdir -p docs && echo hi > docs/a.md",)))
     serial = CONFIG + "[concurrency]\nmax_background = 1\nmax_parallel = 1\n"
-    repo = track_repo(tmp_path / "proj", plan, config=serial + f'[worktrees]\nroot = "{OLD_ROOT}"\n')
+    # T02 gets a new worktree (not T01's, recycled), so both roots are in use.
+    serial += "[worktrees]\nrecycle = false\n"
+    repo = track_repo(tmp_path / "proj", plan, config=serial.replace(
+        "recycle = false\n", f'recycle = false\nroot = "{OLD_ROOT}"\n'))
     old = repo / OLD_ROOT / "t" / "T01"
     proc = subprocess.Popen([sys.executable, "-m", "swarmgit", "implement", "t"], cwd=repo,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pygit2
 
 from swarmgit.domain.plan import Status
-from swarmgit.engine.taskspace import WORKTREES_SUFFIX, worktree_name
+from swarmgit.engine.taskspace import WORKTREES_SUFFIX
 from swarmgit.engine.workspace import Workspace, resolve_track
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.diff import describe_paths
@@ -44,7 +44,7 @@ def clean(ws: Workspace, track: str | None, dry_run: bool, branches: bool, echo:
                 echo(f"kept {path}: {keep}")
             else:
                 if not dry_run:
-                    remove_worktree(repo, worktree_name(track_id, row.id), path)
+                    remove_worktree(repo, path)
                     _drop_empty_folders(path.parent)
                 removed = path
                 echo(f"{verb} worktree {path}")

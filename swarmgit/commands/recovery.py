@@ -9,7 +9,6 @@ from swarmgit.domain.plan import Status
 from swarmgit.engine import spawning
 from swarmgit.engine.plan_sync import task_specs
 from swarmgit.engine.review import rebase_built_on
-from swarmgit.engine.taskspace import worktree_name
 from swarmgit.engine.track_run import claimed
 from swarmgit.engine.views import refresh
 from swarmgit.engine.workspace import Workspace, list_tracks, read_plan, resolve_track
@@ -70,7 +69,7 @@ def _reset_branch(ws: Workspace, row: TaskRow) -> None:
             raise UsageError(f"{row.id}'s worktree {worktree} has uncommitted changes "
                              f"({describe_paths(dirty)}): commit or discard them, or retry without --reset")
     if worktree is not None:
-        remove_worktree(repo, worktree_name(row.track, row.id), worktree)
+        remove_worktree(repo, worktree)
     if row.branch and row.branch in repo.branches.local:
         repo.branches.local.delete(row.branch)
 

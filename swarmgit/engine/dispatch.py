@@ -48,6 +48,7 @@ from swarmgit.engine.taskspace import (
     take_notes,
     task_env,
     task_port,
+    worktree_pool,
 )
 from swarmgit.engine.views import ViewWriter, refresh, track_budget
 from swarmgit.engine.workspace import Workspace, read_plan
@@ -279,11 +280,14 @@ class Dispatcher:
             self._say("blocked", point.reason, task.id)
             return
         try:
-            prepared = prepare(self.ws, self.repo, self.track, task, point, rows[task.id].worktree)
+            prepared = prepare(self.ws, self.repo, self.track, task, point, rows[task.id].worktree,
+                               pool=worktree_pool(self.store, self.track, rows.values()))
         except WorkFailed as exc:  # e.g. its branch exists elsewhere: this task only
             self.store.set_status(self.track, task.id, Status.FAILED.value, f"worktree setup failed: {exc}")
             self._say("failed", f"{task.id} failed: worktree setup failed: {exc}", task.id)
             return
+        if prepared.recycled_from:
+            self.store.release_worktree(self.track, prepared.recycled_from)
         job = self._job(task, prepared.worktree, rows[task.id])
         self.git_baselines[task.id] = repo_guard.take_baseline(self.ws, self.store, self.track, task.id)
         self.log_marks[task.id] = log_size(job.log_file)

@@ -18,7 +18,6 @@ import pygit2
 
 from swarmgit.domain.plan import Status
 from swarmgit.domain.review import built_on
-from swarmgit.engine.taskspace import worktree_name
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError
 from swarmgit.gitops import repo as gitrepo
@@ -90,7 +89,7 @@ def rebase_built_on(ws: Workspace, store: Store, track: str, task: str, why: str
 
 def _move_aside(repo: pygit2.Repository, track: str, row: TaskRow) -> None:
     if row.worktree and Path(row.worktree).exists():
-        remove_worktree(repo, worktree_name(track, row.id), Path(row.worktree))
+        remove_worktree(repo, Path(row.worktree))
     if row.branch and (tip := branch_tip(repo, row.branch)):
         move_branch_aside(repo, row.branch, f"refs/swarm/{track}/replaced/{row.id}-{tip[:12]}")
 

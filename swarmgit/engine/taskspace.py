@@ -9,21 +9,22 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 
 from swarmgit.domain.secrets import secrets_from_env
-from swarmgit.domain.plan import Task
+from swarmgit.domain.plan import Status, Task
 from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import read_agent_text
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.merge import fold_merge
 from swarmgit.gitops.repo import user_gitconfig
-from swarmgit.gitops.worktrees import create_task_worktree
+from swarmgit.gitops.worktrees import create_task_worktree, recycle_worktree
+from swarmgit.store.state import Store, TaskRow
 
 
 def task_branch(track: str, task: str) -> str:
@@ -60,16 +61,15 @@ def worktree_path(ws: Workspace, track: str, task: str, recorded: str | None = N
     return worktrees_root(ws) / track / task
 
 
-def worktree_name(track: str, task: str) -> str:
-    """git worktree names are single path components."""
-    return f"swarm-{track}-{task}".replace("/", "-")
-
-
 @dataclass(frozen=True)
 class Prepared:
+    """The task's branch, its worktree and start point; `recycled_from`: the finished task
+    whose worktree it took over (that task's row must then forget it)."""
+
     branch: str
     worktree: Path
     start_commit: str
+    recycled_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,10 +99,12 @@ def start_point(
 
 def prepare(
     ws: Workspace, repo: pygit2.Repository, track: str, task: Task, start: str,
-    recorded: str | None = None,
+    recorded: str | None = None, pool: Sequence[tuple[str, str]] = (),
 ) -> Prepared:
     """Create (or reuse, on resume) the task's branch at `start` and its linked worktree
-    (at `recorded`, the path the run state holds, when there is one)."""
+    (at `recorded`, the path the run state holds, when there is one). A task without one
+    takes over a clean worktree from `pool` ((done task, folder) pairs, `worktree_pool`)
+    when `worktrees.recycle` is on, else gets a new one."""
     branch = task_branch(track, task.id)
     path = worktree_path(ws, track, task.id, recorded)
     try:
@@ -110,9 +112,29 @@ def prepare(
     except OSError as exc:
         raise WorkFailed(f"cannot create {path.parent} ({exc.strerror}): set worktrees.root in "
                          ".swarm.toml to a folder you can write") from exc
-    create_task_worktree(repo, name=worktree_name(track, task.id), path=path, branch=branch, start=start)
+    donor = None
+    if ws.config.worktrees.recycle and not recorded and not path.exists():
+        donor = next((done for done, folder in pool if recycle_worktree(
+            repo, Path(folder), path=path, branch=branch, start=start)), None)
+    if donor is None:
+        create_task_worktree(repo, path=path, branch=branch, start=start)
     copy_files(ws.root, path, ws.config.worktrees.copy_files)
-    return Prepared(branch=branch, worktree=path, start_commit=start)
+    return Prepared(branch=branch, worktree=path, start_commit=start, recycled_from=donor)
+
+
+def worktree_pool(store: Store, track: str, rows: Iterable[TaskRow]) -> list[tuple[str, str]]:
+    """(task, folder) of the done tasks whose worktree still exists: their work is committed
+    on their branches, so their worktrees can serve new tasks (`recycle_worktree` checks each
+    is clean before it takes it). A done task whose folder is gone forgets it: a crash cut a
+    handover short after the move (the new task finds the worktree at its own folder)."""
+    pool = []
+    for row in rows:
+        if row.status == Status.DONE.value and row.worktree:
+            if Path(row.worktree).is_dir():
+                pool.append((row.id, row.worktree))
+            else:
+                store.release_worktree(track, row.id)
+    return pool
 
 
 def copy_files(root: Path, worktree: Path, files: Sequence[str]) -> None:

@@ -1,12 +1,15 @@
-"""One linked worktree per task: created on its branch, reused on resume, never deleted live.
+"""One linked worktree per task: created on its branch, reused on resume, recycled from a
+finished task when clean, never deleted live.
 
 A worktree holding uncommitted changes (untracked files included, ignored ones not) or a
-detached HEAD that no branch contains is never removed.
+detached HEAD that no branch contains is never removed, and never recycled. Worktrees are
+found by folder (`registered_at`), not by name: a recycled one keeps the name git gave it.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,10 +18,11 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import CheckoutStrategy
 
-from swarmgit.errors import UsageError, WorkFailed
+from swarmgit.errors import WorkFailed
 from swarmgit.gitops.diff import describe_paths
 from swarmgit.gitops.refs import branch_tip, set_branch
 from swarmgit.gitops.repo import common_dir, contains, current_branch
+from swarmgit.gitops.safe_git import run_git_bytes
 
 
 @dataclass(frozen=True)
@@ -30,49 +34,134 @@ class WorktreeInfo:
     branch: str | None
 
 
-def create_task_worktree(
-    repo: pygit2.Repository, *, name: str, path: Path, branch: str, start: str
-) -> Path:
-    """A linked worktree `name` at `path`, checked out on `branch`, which starts at `start`.
+def create_task_worktree(repo: pygit2.Repository, *, path: Path, branch: str, start: str) -> Path:
+    """A linked worktree at `path`, checked out on `branch`, which starts at `start`.
 
+    Created by `git worktree add` (through `safe_git`: no hook, fsmonitor or filter driver
+    runs), which checks out faster than libgit2; git names it after the folder.
     Resumable: an existing `branch` is reused when it contains `start` (else WorkFailed, the
-    branch is never moved), and an existing worktree `name` at `path` on `branch` is reused
-    (its checkout completed if a crash cut it short).
-    An existing non-empty folder at `path` that is not that worktree is a WorkFailed.
+    branch is never moved), and the worktree registered at `path` is reused: on `branch`, or
+    switched to it when it is clean (`switch_worktree`); one whose creation a crash cut short
+    (no agent ever ran there) is made again.
+    An existing non-empty folder at `path` that is not a worktree is a WorkFailed.
     """
-    if not name or "/" in name:
-        raise UsageError(f"invalid worktree name {name!r}: it must be non-empty and have no '/'")
     _ensure_branch(repo, branch, start)
-    if name in repo.list_worktrees():
-        worktree = repo.lookup_worktree(name)
-        if not worktree.is_prunable:
-            return _resume(repo, name, Path(worktree.path), path, branch)
-        worktree.prune(False)
-    _clear_empty(common_dir(repo) / "worktrees" / name)
+    name = registered_at(repo, path)
+    if name is not None:
+        if _unfinished(repo, name):
+            _discard(repo, name, path)
+        elif path.exists():
+            return _resume(repo, name, path, branch)
+        elif repo.lookup_worktree(name).is_prunable:  # its folder is gone
+            repo.lookup_worktree(name).prune(False)
     if path.exists() and not _clear_empty(path):
-        if not _interrupted_creation(repo, name, path):
-            raise WorkFailed(f"{path} already exists and is not worktree {name}: move it away")
-        # A crash cut `add_worktree` short before git registered it: keep the files, aside.
+        if not _interrupted_creation(repo, path):
+            raise WorkFailed(f"{path} already exists and is not a task worktree: move it away")
+        # A crash cut the creation short before git registered it: keep the files, aside.
         path.rename(path.with_name(f"{path.name}.interrupted-{uuid.uuid4().hex[:8]}"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        repo.add_worktree(name, str(path), repo.lookup_reference(f"refs/heads/{branch}"))
-    except pygit2.GitError as exc:
-        # A failed add leaves an empty `.git/worktrees/<name>` that would block the next try.
-        _clear_empty(common_dir(repo) / "worktrees" / name)
-        raise WorkFailed(f"cannot create worktree {name} at {path}: {exc}") from exc
+    _git(common_dir(repo), "worktree", "add", "--quiet", str(path), branch,
+         failure=f"cannot create worktree at {path}")
     return path
 
 
-def _interrupted_creation(repo: pygit2.Repository, name: str, path: Path) -> bool:
-    """`path` holds a `.git` file naming this repository's worktree `name`, which git does not
-    know (it is in no worktree list): the leftover of a creation a crash interrupted."""
+def recycle_worktree(
+    repo: pygit2.Repository, donor: Path, *, path: Path, branch: str, start: str
+) -> bool:
+    """Turn the clean linked worktree at `donor` (a finished task's) into `branch`'s worktree
+    at `path`: moved there, its ignored files removed, `branch` checked out (only the files
+    that differ are written; the worktree keeps its own index). False, and nothing changed,
+    when `donor` is not a registered worktree, is locked, has a detached HEAD or holds any
+    uncommitted change (untracked files included), or when `path` is taken."""
+    _ensure_branch(repo, branch, start)
+    name = registered_at(repo, donor)
+    if (name is None or path.exists() or (common_dir(repo) / "worktrees" / name / "locked").exists()
+            or _branch_of(repo, name) is None):
+        return False
+    ignored = _status(donor)
+    if ignored is None:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if _git(common_dir(repo), "worktree", "move", str(donor), str(path)).returncode != 0:
+        return False
+    _switch(path, branch, ignored)
+    return True
+
+
+def switch_worktree(path: Path, branch: str) -> None:
+    """Check out `branch` in the clean worktree `path` and delete its ignored files, so
+    nothing of what ran there before is left. WorkFailed, nothing changed, when the worktree
+    holds uncommitted changes."""
+    ignored = _status(path)
+    if ignored is None:
+        raise WorkFailed(f"worktree {path} has uncommitted changes (or git status failed there); "
+                         "commit or discard them, then resume")
+    _switch(path, branch, ignored)
+
+
+def _switch(path: Path, branch: str, ignored: list[str]) -> None:
+    if ignored:  # build output, caches, copied .env files: nothing of the task before stays
+        _git(path, "clean", "-ffdxq", failure=f"cannot clear {path}")
+    _git(path, "checkout", "--quiet", branch, "--", failure=f"cannot check out {branch} in {path}")
+
+
+def registered_at(repo: pygit2.Repository, path: Path) -> str | None:
+    """The name of the linked worktree git has registered at `path`, if any."""
+    wanted = path.resolve()
+    for name in repo.list_worktrees():
+        if Path(repo.lookup_worktree(name).path).resolve() == wanted:
+            return name
+    return None
+
+
+def _status(path: Path) -> list[str] | None:
+    """The worktree's ignored entries, or None when it holds any other uncommitted change.
+    The git CLI walks a large tree several times faster than libgit2."""
+    done = run_git_bytes(path, "status", "--porcelain", "-z", "--ignored")
+    if done.returncode != 0:
+        return None
+    entries = [entry for entry in done.stdout.split(b"\0") if entry]
+    if any(not entry.startswith(b"!! ") for entry in entries):
+        return None
+    return [os.fsdecode(entry[3:]) for entry in entries]
+
+
+def _git(cwd: Path, *args: str, failure: str = "") -> subprocess.CompletedProcess[bytes]:
+    """A safe git call; with `failure`, a non-zero exit is a WorkFailed with git's message."""
+    done = run_git_bytes(cwd, *args)
+    if failure and done.returncode != 0:
+        raise WorkFailed(f"{failure}: {os.fsdecode(done.stderr).strip()}")
+    return done
+
+
+def _unfinished(repo: pygit2.Repository, name: str) -> bool:
+    """`git worktree add` locks the worktree as "initializing" until its checkout is done: a
+    lock still saying so means a crash cut the creation short, before any agent ran."""
+    lock = common_dir(repo) / "worktrees" / name / "locked"
+    try:
+        return lock.read_text(encoding="utf-8").strip() == "initializing"
+    except OSError:
+        return False
+
+
+def _discard(repo: pygit2.Repository, name: str, path: Path) -> None:
+    """Remove a worktree whose creation never finished: its folder and its registration."""
+    if path.exists():
+        shutil.rmtree(path)
+    shutil.rmtree(common_dir(repo) / "worktrees" / name)
+
+
+def _interrupted_creation(repo: pygit2.Repository, path: Path) -> bool:
+    """`path` holds a `.git` file naming a worktree of this repository that git does not know
+    (it is in no worktree list): the leftover of a creation a crash interrupted."""
     try:
         pointer = (path / ".git").read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return False
-    expected = common_dir(repo) / "worktrees" / name
-    return pointer.startswith("gitdir:") and Path(pointer[len("gitdir:"):].strip()) == expected
+    if not pointer.startswith("gitdir:"):
+        return False
+    target = Path(pointer[len("gitdir:"):].strip())
+    return target.parent == common_dir(repo) / "worktrees" and target.name not in repo.list_worktrees()
 
 
 def dirty_paths(worktree: Path) -> list[str]:
@@ -113,22 +202,21 @@ def _content_id(path: Path) -> str:
     return "absent"
 
 
-def remove_worktree(repo: pygit2.Repository, name: str, path: Path) -> None:
-    """Delete worktree `name`'s folder `path` and its registration; the branch is kept.
+def remove_worktree(repo: pygit2.Repository, path: Path) -> None:
+    """Delete the linked worktree at `path`, folder and registration; the branch is kept.
 
     WorkFailed, and nothing removed, when the folder holds uncommitted changes, has a
-    detached HEAD no branch contains, or is not the registered folder of worktree `name`.
+    detached HEAD no branch contains, or is not a registered worktree of `repo`.
     """
-    registered = name in repo.list_worktrees()
-    if registered and not _same_path(Path(repo.lookup_worktree(name).path), path):
-        raise WorkFailed(f"worktree {name} is not at {path}; not removing it")
+    name = registered_at(repo, path)
+    if name is None:
+        if path.exists():
+            raise WorkFailed(f"{path} is not a worktree of this repository; not removing it")
+        return
     if path.exists():
-        if not registered:
-            raise WorkFailed(f"{path} is not the worktree {name}; not removing it")
         _refuse_if_live(repo, path)
         shutil.rmtree(path)
-    if registered:
-        repo.lookup_worktree(name).prune(True)
+    repo.lookup_worktree(name).prune(True)
 
 
 def prune(repo: pygit2.Repository) -> list[str]:
@@ -172,21 +260,19 @@ def _ensure_branch(repo: pygit2.Repository, branch: str, start: str) -> None:
         )
 
 
-def _resume(
-    repo: pygit2.Repository, name: str, registered: Path, path: Path, branch: str
-) -> Path:
-    if not _same_path(registered, path):
-        raise WorkFailed(f"worktree {name} already exists at {registered}, not at {path}")
-    checked_out = _branch_of(repo, name)
-    if checked_out != branch:
-        raise WorkFailed(
-            f"worktree {name} at {path} is on {checked_out or 'a detached HEAD'}, not {branch}"
-        )
+def _resume(repo: pygit2.Repository, name: str, path: Path, branch: str) -> Path:
     if not (common_dir(repo) / "worktrees" / name / "index").exists():
         # The index is written when checkout ends: without it, a crash interrupted the
         # checkout (no agent has run there yet), so finish it rather than commit the gaps.
         # pygit2 ships checkout_head without annotations.
         pygit2.Repository(str(path)).checkout_head(strategy=CheckoutStrategy.FORCE)  # type: ignore[no-untyped-call]
+    checked_out = _branch_of(repo, name)
+    if checked_out is None:
+        raise WorkFailed(f"worktree {path} is on a detached HEAD, not {branch}")
+    if checked_out != branch:
+        # A crash between a recycled worktree's move and its checkout (or a branch switched
+        # by hand): a clean worktree is switched over, one with changes refused.
+        switch_worktree(path, branch)
     return path
 
 
@@ -215,10 +301,6 @@ def _refuse_if_live(repo: pygit2.Repository, path: Path) -> None:
 def _branch_tips(repo: pygit2.Repository) -> list[str]:
     refs = (repo.references[name] for name in repo.references if name.startswith("refs/heads/"))
     return [str(ref.target) for ref in refs]
-
-
-def _same_path(a: Path, b: Path) -> bool:
-    return a.resolve() == b.resolve()
 
 
 def _clear_empty(folder: Path) -> bool:

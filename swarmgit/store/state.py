@@ -413,6 +413,11 @@ class Store:
                         f"{task} {state.value}" + (f": {reason}" if reason else ""))
         self._reread_task(track, task)
 
+    def release_worktree(self, track: str, task: str) -> None:
+        """Forget `task`'s worktree (another task took it over); its branch stays recorded."""
+        with self._write() as conn:
+            conn.execute("UPDATE tasks SET worktree = NULL WHERE track = ? AND id = ?", (track, task))
+
     def reset_for_rerun(self, track: str, task: str, reason: str) -> None:
         """Back to todo with no branch, worktree, start point or result recorded, so the next
         run starts it afresh from a newly folded start point; locks released, an event."""
