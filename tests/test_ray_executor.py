@@ -31,7 +31,7 @@ def _plan() -> str:
         + t("T06", "wire", deps="T02, T04", touches="`src/app.py`",
             runs=("test -f src/api/get.py && test -f src/db/conn.py && echo 'x = 2' > src/app.py",))
         + t("T07", "slow", deps="T01", touches="`src/slow.py`", runs=(f"{SLOW} && echo 'slow = 1' > src/slow.py",))
-        + t("T08", "notes", touches="`docs/notes.md`", runs=("mkdir -p docs && echo one > docs/notes.md",))
+        + t("T08", "notes", touches="`docs/notes.md`", runs=("mkdir -p docs && echo one >> docs/notes.md",))
         + t("T09", "more notes", touches="`docs/notes.md`", runs=("mkdir -p docs && echo two >> docs/notes.md",))
         + t("T10", "ui docs", deps="T05", touches="`docs/ui.md`", runs=("mkdir -p docs && echo ui > docs/ui.md",))
         + t("T11", "tests", deps="T06, T07", touches="`tests/`",

@@ -11,6 +11,7 @@ dispatcher then finalizes it exactly as a local attempt (scope and secret checks
 """
 from __future__ import annotations
 
+import logging
 import subprocess
 import threading
 import uuid
@@ -52,7 +53,7 @@ class RayExecutor:
         self.deliver = deliver
         self.url = gitremote.remote_url(ws.root, ws.config.ray.remote)
         if not ray.is_initialized():
-            ray.init(address=ws.config.ray.address or "auto", logging_level="ERROR",
+            ray.init(address=ws.config.ray.address or "auto", logging_level=logging.ERROR,
                      log_to_driver=False, configure_logging=False)
         self.task = ray.remote(run_remote).options(
             resources={SLOT: 1}, num_cpus=ws.config.ray.num_cpus,

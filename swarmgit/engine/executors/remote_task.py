@@ -107,17 +107,20 @@ def run_remote(spec: RemoteAttempt) -> RemoteResult:
 def _checkout(spec: RemoteAttempt, worktree: Path) -> Path:
     branch = task_branch(spec.track, spec.task.id)
     worktree.mkdir(parents=True)
-    for args in (("init", "--quiet"), ("config", "user.name", spec.author[0]),
-                 ("config", "user.email", spec.author[1])):
-        run_git(worktree, *args)
+    _git(worktree, "init", "--quiet")
+    _git(worktree, "config", "user.name", spec.author[0])
+    _git(worktree, "config", "user.email", spec.author[1])
     first = gitremote.fetch(worktree, spec.remote, start_ref(spec.track, spec.task.id))
     if first != spec.first_commit:
         raise RuntimeError(f"{start_ref(spec.track, spec.task.id)} moved: {first} is not {spec.first_commit}")
-    for args in (("branch", "--quiet", branch, first), ("checkout", "--quiet", branch)):
-        done = run_git(worktree, *args)
-        if done.returncode != 0:
-            raise RuntimeError(f"git {args[0]} failed: {done.stderr.strip()}")
+    _git(worktree, "checkout", "--quiet", "-b", branch, first)
     return worktree
+
+
+def _git(cwd: Path, *args: str) -> None:
+    done = run_git(cwd, *args)
+    if done.returncode != 0:
+        raise RuntimeError(f"git {args[0]} failed: {done.stderr.strip()}")
 
 
 def _already_pushed(spec: RemoteAttempt, worktree: Path) -> str:
@@ -169,6 +172,8 @@ def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path) -> RemoteResult
     result = finalize(repo, spec.task, worktree, task_branch(spec.track, spec.task.id), spec.start_commit,
                       secrets=secrets_from_env(env), exclude=agent_caches(spec.config),
                       trailer=run_trailer(spec.run_id))
+    if outcome.ok and not result.ok:  # e.g. leftovers outside the touches: nothing committed
+        outcome = AgentOutcome(ok=False, diagnosis=result.diagnosis, kind=result.kind, usage=outcome.usage)
     final = result.final_commit
     if final != spec.first_commit and not gitremote.push_expecting(
             worktree, spec.remote, final, branch_ref(spec.track, spec.task.id), spec.expect):
