@@ -6,9 +6,15 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pygit2
+import pytest
+
+from swarmgit.backends.base import AgentJob
 from swarmgit.config import Config
 from swarmgit.domain.plan_parser import parse_plan
-from swarmgit.engine.executors.remote_task import RemoteAttempt, run_remote, start_ref
+from swarmgit.engine.executors.remote_task import RemoteAttempt, RemoteResult, land, run_remote, start_ref
+from swarmgit.engine.finalize import finalize
+from swarmgit.errors import WorkFailed
 from tests.gitutil import git, make_repo
 from tests.swarmrepo import task_md
 
@@ -57,3 +63,49 @@ def test_worker_refuses_leftovers_outside_the_touches(tmp_path: Path) -> None:
     assert "b.txt" in result.outcome.diagnosis
     assert result.final_commit == spec.first_commit
     assert git(Path(spec.remote), "rev-parse", "--verify", "-q", "swarm/t/T01", check=False).returncode != 0
+
+
+def _head_job(tmp_path: Path, spec: RemoteAttempt) -> AgentJob:
+    """The head's side: the task's branch checked out at the start point in `repo`."""
+    repo = tmp_path / "repo"
+    git(repo, "checkout", "-q", "-b", "swarm/t/T01", spec.start_commit)
+    files = tmp_path / "head"
+    files.mkdir()
+    return AgentJob(track="t", task=spec.task, worktree=repo, repo_root=repo, brief_file=files / "brief.md",
+                    report_file=files / "report.md", shared_context=files / "shared.md", log_file=files / "log",
+                    env={"SWARM_SHARED_CONTEXT": str(files / "notes.md")}, config=Config(), model="m")
+
+
+def test_head_checks_out_the_pushed_branch_and_finalizes_it_like_a_local_attempt(tmp_path: Path) -> None:
+    spec = _attempt(tmp_path, "echo a > a.txt && echo '- a.txt is new' >> \"$SWARM_SHARED_CONTEXT\"")
+    job = _head_job(tmp_path, spec)
+    result = run_remote(spec)
+    outcome = land(job, spec, result)
+    assert outcome.ok
+    assert git(job.worktree, "rev-parse", "HEAD").stdout.strip() == result.final_commit
+    assert (job.worktree / "a.txt").read_text() == "a\n"
+    assert "- a.txt is new" in Path(job.env["SWARM_SHARED_CONTEXT"]).read_text()
+    assert "[ray] ran on" in job.log_file.read_text()
+    done = finalize(pygit2.Repository(str(job.worktree)), spec.task, job.worktree, "swarm/t/T01", spec.start_commit)
+    assert done.ok and done.changed and done.final_commit == result.final_commit
+
+
+def test_head_refuses_a_pushed_branch_it_cannot_vouch_for(tmp_path: Path) -> None:
+    spec = _attempt(tmp_path, "echo a > a.txt")
+    job = _head_job(tmp_path, spec)
+    result = run_remote(spec)
+    forged = RemoteResult(result.outcome, "0" * 40)
+    with pytest.raises(WorkFailed, match="not the"):
+        land(job, spec, forged)
+    # A worker that pushed history not grown from the start point (an orphan commit).
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", spec.remote, str(other))
+    git(other, "checkout", "-q", "--orphan", "fake")
+    (other / "a.txt").write_text("forged\n")
+    git(other, "add", "-A")
+    git(other, "commit", "-q", "-m", "T01: forged")
+    fake = git(other, "rev-parse", "HEAD").stdout.strip()
+    git(other, "push", "-q", "--force", "origin", "fake:refs/heads/swarm/t/T01")
+    with pytest.raises(WorkFailed, match="does not descend"):
+        land(job, spec, RemoteResult(result.outcome, fake))
+    assert git(job.worktree, "rev-parse", "HEAD").stdout.strip() == spec.start_commit

@@ -28,12 +28,12 @@ from swarmgit.engine.executors.remote_task import (
     RemoteAttempt,
     RemoteResult,
     branch_ref,
+    land,
     run_remote,
     start_ref,
 )
 from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import WorkFailed
-from swarmgit.fsutil import write_atomic
 from swarmgit.gitops import remote as gitremote
 from swarmgit.gitops.repo import signature
 from swarmgit.gitops.safe_git import run_git
@@ -116,28 +116,6 @@ class RayExecutor:
             return land(job, spec, result)
         except WorkFailed as exc:
             return replace(result.outcome, ok=False, kind="remote-rejected", diagnosis=str(exc))
-
-
-def land(job: AgentJob, spec: RemoteAttempt, result: RemoteResult) -> AgentOutcome:
-    """Bring a worker's attempt into the task's worktree on the head: its report, notes and
-    log tail into the task's files, and its branch, once verified, checked out there."""
-    if result.report:
-        write_atomic(job.report_file, result.report)
-    write_atomic(Path(job.env["SWARM_SHARED_CONTEXT"]), result.notes)
-    lines = [f"[{kind}] {message}" for kind, message in result.events]
-    lines.append(f"[ray] ran on {result.node}" + (" (already pushed by an earlier run)" if result.reused else ""))
-    with job.log_file.open("a", encoding="utf-8") as log:
-        log.write("\n".join([*result.log_tail.splitlines(), *lines]) + "\n")
-    if result.final_commit == spec.first_commit:
-        return result.outcome
-    fetched = gitremote.fetch(job.worktree, spec.remote, branch_ref(spec.track, spec.task.id))
-    if fetched != result.final_commit:
-        raise WorkFailed(f"the remote's {branch_ref(spec.track, spec.task.id)} is {fetched}, "
-                         f"not the {result.final_commit} the worker reported")
-    if not gitremote.descends(job.worktree, spec.start_commit, fetched):
-        raise WorkFailed(f"the pushed {fetched} does not descend from the start point {spec.start_commit}")
-    _checked(run_git(job.worktree, "reset", "--quiet", "--hard", fetched))
-    return result.outcome
 
 
 def _checked(done: subprocess.CompletedProcess[str]) -> str:

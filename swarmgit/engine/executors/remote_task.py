@@ -4,6 +4,7 @@ In a fresh folder of the worker: fetch the attempt's start ref from the shared r
 it out on the task's branch, run the agent exactly as the local executor does (same brief,
 environment, write fence, setup), commit its leftovers through the same scope check
 (`finalize`), and push the branch create-only (compare-and-set against what the head saw).
+`land` is the head's side: the result brought into the task's worktree there.
 Every commit swarmgit makes carries `Swarm-Run: <run id>`; a re-run of the same attempt (Ray
 retries after a worker died) that finds the branch already pushed with its run id returns that
 commit instead of running the agent again.
@@ -29,6 +30,8 @@ from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.engine.executors.local import run_attempt
 from swarmgit.engine.finalize import finalize
 from swarmgit.engine.taskspace import notes_copy, own_home, task_branch
+from swarmgit.errors import WorkFailed
+from swarmgit.fsutil import write_atomic
 from swarmgit.gitops import remote as gitremote
 from swarmgit.gitops.safe_git import run_git
 from swarmgit.sandbox.fence import fence_decision, task_fence
@@ -185,6 +188,29 @@ def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path) -> RemoteResult
         final = pushed or spec.first_commit
     return RemoteResult(outcome, final, report=_text(report), notes=_text(Path(env["SWARM_SHARED_CONTEXT"])),
                         log_tail=_tail(log), node=socket.gethostname(), events=tuple(events))
+
+
+def land(job: AgentJob, spec: RemoteAttempt, result: RemoteResult) -> AgentOutcome:
+    """Bring a worker's attempt into the task's worktree on the head: its report, notes and
+    log tail into the task's files, and its branch, once verified, checked out there."""
+    if result.report:
+        write_atomic(job.report_file, result.report)
+    write_atomic(Path(job.env["SWARM_SHARED_CONTEXT"]), result.notes)
+    lines = [f"[{kind}] {message}" for kind, message in result.events]
+    lines.append(f"[ray] ran on {result.node}" + (" (already pushed by an earlier run)" if result.reused else ""))
+    with job.log_file.open("a", encoding="utf-8") as log:
+        log.write("\n".join([*result.log_tail.splitlines(), *lines]) + "\n")
+    if result.final_commit == spec.first_commit:
+        return result.outcome
+    fetched = gitremote.fetch(job.worktree, spec.remote, branch_ref(spec.track, spec.task.id))
+    if fetched != result.final_commit:
+        raise WorkFailed(f"the remote's {branch_ref(spec.track, spec.task.id)} is {fetched}, "
+                         f"not the {result.final_commit} the worker reported")
+    if not gitremote.descends(job.worktree, spec.start_commit, fetched):
+        raise WorkFailed(f"the pushed {fetched} does not descend from the start point {spec.start_commit}")
+    if run_git(job.worktree, "reset", "--quiet", "--hard", fetched).returncode != 0:
+        raise WorkFailed(f"cannot check out {fetched} in {job.worktree}")
+    return result.outcome
 
 
 def _text(path: Path) -> str:
