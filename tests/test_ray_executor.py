@@ -109,3 +109,12 @@ def test_ray_cluster_runs_the_track_like_the_local_executor(tmp_path: Path) -> N
     start = git(remote, "rev-parse", "refs/swarm/t/start/T07").stdout.strip()
     messages = git(remote, "log", "--format=%B%x00", f"{start}..swarm/t/T07").stdout.split("\0")[:-1]
     assert len(messages) == 1 and messages[0].count("Swarm-Run: ") == 1
+
+
+@pytest.mark.slow
+def test_ray_executor_needs_a_remote_every_node_reaches(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    repo = track_repo(tmp_path / "r", _plan(), config=f'executor = "ray"\n{CONFIG}')
+    result = swarm(repo, "implement", "t")
+    assert result.exit_code == 2
+    assert "origin" in result.output and "ray.remote" in result.output

@@ -13,6 +13,7 @@ from typing import Protocol
 from swarmgit.backends.base import AgentJob, AgentOutcome
 from swarmgit.engine.executors.local import LocalExecutor
 from swarmgit.engine.workspace import Workspace
+from swarmgit.errors import UsageError
 
 Deliver = Callable[[str, AgentOutcome], None]
 """deliver(task id, outcome): the attempt ended (called once per submitted job)."""
@@ -36,7 +37,10 @@ class Executor(Protocol):
 def make_executor(ws: Workspace, work: Work, deliver: Deliver) -> Executor:
     """The executor `.swarm.toml` names (`executor`)."""
     if ws.config.executor == "ray":
-        from swarmgit.engine.executors.ray_cluster import RayExecutor  # ray is an optional extra
-
+        try:
+            from swarmgit.engine.executors.ray_cluster import RayExecutor  # an optional extra
+        except ImportError as exc:
+            raise UsageError(f"executor = \"ray\" needs Ray ({exc}): pip install 'swarmgit[ray]', "
+                             "the same version as the cluster's") from exc
         return RayExecutor(ws, deliver)
     return LocalExecutor(work, deliver)

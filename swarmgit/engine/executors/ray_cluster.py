@@ -33,7 +33,7 @@ from swarmgit.engine.executors.remote_task import (
     start_ref,
 )
 from swarmgit.engine.workspace import Workspace
-from swarmgit.errors import WorkFailed
+from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.gitops import remote as gitremote
 from swarmgit.gitops.repo import signature
 from swarmgit.gitops.safe_git import run_git
@@ -52,9 +52,14 @@ class RayExecutor:
         self.ws = ws
         self.deliver = deliver
         self.url = gitremote.remote_url(ws.root, ws.config.ray.remote)
+        address = ws.config.ray.address or "auto"
         if not ray.is_initialized():
-            ray.init(address=ws.config.ray.address or "auto", logging_level=logging.ERROR,
-                     log_to_driver=False, configure_logging=False)
+            try:
+                ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False,
+                         configure_logging=False)
+            except (ConnectionError, RuntimeError) as exc:
+                raise UsageError(f"cannot join the Ray cluster at {address} ({exc}): start it "
+                                 "(`ray start`) or set ray.address in .swarm.toml") from exc
         self.task = ray.remote(run_remote).options(
             resources={SLOT: 1}, num_cpus=ws.config.ray.num_cpus,
             max_retries=ws.config.ray.max_retries, retry_exceptions=False,
