@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-real agents bench lint arch clean setup browser
+.PHONY: demo test test-real test-slow agents bench lint arch clean setup browser
 
 setup: $(STAMP)
 
@@ -52,7 +52,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check swarmgit gates hooks tests benchmarks
 
 test: lint arch browser
-	$(BIN)/python -m pytest -m "not real_cli" --cov --cov-report=term
+	$(BIN)/python -m pytest -m "not real_cli and not slow" --cov --cov-report=term
+
+# Tests that start real services (a two-node Ray cluster on loopback; about a minute).
+RAY := ray==2.60.0
+test-slow: $(STAMP)
+	$(BIN)/python -m pip install -q '$(RAY)'
+	$(BIN)/python -m pytest -m slow
 
 # The real agent CLIs against local model servers (slow; needs `make agents`).
 test-real: $(STAMP) $(AGENTS_STAMP)

@@ -181,18 +181,25 @@ def plan_check_cmd(track: str | None) -> int:
 @main.command("simulate", context_settings=CONTEXT)
 @TRACK
 @click.option("--workers", type=click.IntRange(1, 1000), help="Parallel workers (default: concurrency.max_parallel).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
+              help="ray: predict a cluster run of --nodes nodes with --slots agent slots each.")
+@click.option("--nodes", type=click.IntRange(1, 100000), help="With --executor ray: the cluster's nodes.")
+@click.option("--slots", type=click.IntRange(1, 1000), help="With --executor ray: agent slots per node.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @exits
-def simulate_cmd(track: str | None, workers: int | None, as_json: bool) -> int:
+def simulate_cmd(track: str | None, workers: int | None, executor: str | None, nodes: int | None,
+                 slots: int | None, as_json: bool) -> int:
     """Run the real scheduler on a simulated clock from the tasks' efforts.
 
     Prints an ASCII timeline, serial hours, the parallel makespan, speedup, the critical path,
     and the makespan the same plan gets with wave barriers.
 
     Example: git swarm simulate redis --workers 3
+             git swarm simulate redis --executor ray --nodes 20 --slots 4
     """
-    from swarmgit.commands.planning import simulate_track
+    from swarmgit.commands.planning import cluster_workers, simulate_track
 
+    workers = cluster_workers(executor, nodes, slots, workers)
     click.echo(simulate_track(_ws(), track, workers, as_json))
     return 0
 

@@ -134,7 +134,16 @@ class Notify(_Section):
     timeout_seconds: float = Field(30, gt=0)
 
 
+class Ray(_Section):
+    address: str = ""  # empty: "auto", the cluster this machine's `ray start` joined
+    remote: str = ""  # the git remote every node reaches; empty: the repository's `origin`
+    max_retries: int = Field(3, ge=0)  # re-runs of an attempt whose worker or node died
+    num_cpus: float = Field(0.25, gt=0)  # CPU each task reserves besides its agent_slot
+
+
 class Config(_Section):
+    executor: Literal["local", "ray"] = "local"  # where agents run (swarmgit.engine.executors)
+    ray: Ray = Field(default_factory=Ray)
     concurrency: Concurrency = Field(default_factory=Concurrency)
     agent: Agent = Field(default_factory=Agent)
     pricing: dict[str, Price] = Field(default_factory=_default_pricing)

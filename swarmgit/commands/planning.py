@@ -22,6 +22,21 @@ def _limits(ws: Workspace, workers: int | None) -> Limits:
     return Limits(max_background=c.max_background, max_foreground=c.max_foreground, max_parallel=c.max_parallel)
 
 
+def cluster_workers(executor: str | None, nodes: int | None, slots: int | None,
+                    workers: int | None) -> int | None:
+    """The parallel slots `simulate` runs the scheduler with: --workers, or for a Ray cluster
+    (`--executor ray`) nodes x agent slots per node, the cluster's `agent_slot` total."""
+    if executor != "ray":
+        if nodes is not None or slots is not None:
+            raise UsageError("--nodes and --slots describe a Ray cluster: add --executor ray")
+        return workers
+    if workers is not None:
+        raise UsageError("--workers and --executor ray both set the parallel slots: give one")
+    if nodes is None or slots is None:
+        raise UsageError("--executor ray needs --nodes N and --slots K (agent slots per node)")
+    return nodes * slots
+
+
 def plan_check(ws: Workspace, track: str | None) -> str:
     """The check report; malformed plans raise InvalidInput (exit 2) before this returns."""
     plan, _ = read_plan(ws, resolve_track(ws, track))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +34,8 @@ from swarmgit.domain.plan import Status, Task
 from swarmgit.domain.report import parse_report, render_report, report_from_commits
 from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start
 from swarmgit.engine import repo_guard, spawning
+from swarmgit.engine.executors import make_executor
+from swarmgit.engine.executors.local import run_attempt
 from swarmgit.engine.finalize import finalize
 from swarmgit.engine.no_change import attempt_log, log_size, no_change_diagnosis
 from swarmgit.engine.plan_sync import follow_plan
@@ -42,7 +43,6 @@ from swarmgit.engine.recheck import check_unpinned, pin_base
 from swarmgit.engine.taskspace import (
     StartBlocked,
     prepare,
-    run_setup,
     start_point,
     clear_entry,
     take_notes,
@@ -134,7 +134,8 @@ class Dispatcher:
         self.views = ViewWriter(ws, track)
         self.views_stale = False
         self.views_due = 0.0  # time.monotonic() from which the views may be written again
-        self.launching: list[AgentJob] = []  # started this loop turn, their threads not yet
+        self.launching: list[tuple[AgentJob, str]] = []  # started this loop turn, not yet submitted
+        self.executor = make_executor(ws, self._work, self._deliver)
 
     # ---- public -------------------------------------------------------------------------
 
@@ -166,9 +167,8 @@ class Dispatcher:
     def _stop_agents(self) -> None:
         """Ctrl-C or an error that ends the run: stop every running agent's process group.
         Their tasks stay `running`, so `resume` re-runs them with their work kept."""
-        for job in self.inflight.values():
-            if job.pid_file is not None:
-                stop_orphan(job.pid_file)
+        for task_id in self.inflight:
+            self.executor.cancel(task_id)
 
     # ---- state --------------------------------------------------------------------------
 
@@ -299,16 +299,15 @@ class Dispatcher:
         self._say("started", f"{task.id} started on {prepared.branch}{after}", task.id)
         self.inflight[task.id] = job
         self._refresh_views()
-        self.launching.append(job)
+        self.launching.append((job, point))
 
     def _launch(self) -> None:
-        """Start the agent threads of this turn's starts, after plan.md shows them running
-        (an agent that reads or, unfenced, edits plan.md never races the writer)."""
+        """Hand this turn's starts to the executor, after plan.md shows them running (an agent
+        that reads or, unfenced, edits plan.md never races the writer)."""
         if self.launching:
             self.views.write_plan(self.store.tasks(self.track))
-        for job in self.launching:
-            threading.Thread(target=self._work, args=(job,), name=f"agent-{job.task.id}",
-                             daemon=True).start()
+        for job, point in self.launching:
+            self.executor.submit(job, point)
         self.launching.clear()
 
     def _start_point(self, task: Task, start: Start, row: TaskRow, base: str,
@@ -356,19 +355,15 @@ class Dispatcher:
         required = SandboxMode(self.ws.config.agent.sandbox) is SandboxMode.REQUIRED
         return task_fence(worktree, task.touches, own, required=required)
 
-    def _work(self, job: AgentJob) -> None:
-        """Agent thread: setup, then the agent. Never touches the store."""
+    def _work(self, job: AgentJob) -> AgentOutcome:
+        """Agent thread (local executor): setup, then the agent. Never touches the store."""
         def on_event(kind: str, message: str) -> None:
             self.inbox.put(("event", job.task.id, kind, message))
 
-        try:
-            setup = run_setup(self.ws.config.worktrees.setup, job.worktree, job.env,
-                              self.ws.config.agent.timeout_minutes * 60)
-            outcome = (AgentOutcome(ok=False, diagnosis=setup, kind="setup-failed") if setup
-                       else self.agent.run(job, on_event))
-        except Exception as exc:  # a backend bug must fail the task, not the run
-            outcome = AgentOutcome(ok=False, diagnosis=f"agent crashed: {exc!r}", kind="agent-error")
-        self.inbox.put(("done", job.task.id, "", outcome))
+        return run_attempt(self.agent, job, on_event)
+
+    def _deliver(self, task_id: str, outcome: AgentOutcome) -> None:
+        self.inbox.put(("done", task_id, "", outcome))
 
     # ---- completing ---------------------------------------------------------------------
 

@@ -56,16 +56,17 @@ def branch_violations(repo: pygit2.Repository, touches: Sequence[str], start: st
 
 
 def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, start_commit: str,
-             *, secrets: Secrets = NO_SECRETS, exclude: tuple[str, ...] = ()) -> Finalized:
+             *, secrets: Secrets = NO_SECRETS, exclude: tuple[str, ...] = (), trailer: str = "") -> Finalized:
     """Commit leftovers through the scope check (new files matching `exclude`, the agent's own
-    caches, left out), then verify the branch diff against touches. A secret value in the
-    leftovers (nothing is committed) or in the branch's change fails."""
+    caches, left out; `trailer` ends the commit message), then verify the branch diff against
+    touches. A secret value in the leftovers (nothing is committed) or in the branch's change
+    fails."""
     tip = str(repo.branches.local[branch].target)
     leak = secret_scan.uncommitted_leaks(worktree, secrets)
     if leak:
         return Finalized(False, tip, leak, secret_scan.KIND)
     try:
-        commit_all(worktree, f"{task.id}: {task.title}",
+        commit_all(worktree, f"{task.id}: {task.title}" + (f"\n\n{trailer}\n" if trailer else ""),
                    lambda entries: entry_violations(task.touches, entries, tracked_files(repo, tip)),
                    exclude=exclude)
     except ScopeViolation as exc:

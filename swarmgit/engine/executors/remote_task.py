@@ -1,0 +1,223 @@
+"""One attempt of one task on a cluster worker: the code a Ray task runs (no Ray here).
+
+In a fresh folder of the worker: fetch the attempt's start ref from the shared remote, check
+it out on the task's branch, run the agent exactly as the local executor does (same brief,
+environment, write fence, setup), commit its leftovers through the same scope check
+(`finalize`), and push the branch create-only (compare-and-set against what the head saw).
+`land` is the head's side: the result brought into the task's worktree there.
+Every commit swarmgit makes carries `Swarm-Run: <run id>`; a re-run of the same attempt (Ray
+retries after a worker died) that finds the branch already pushed with its run id returns that
+commit instead of running the agent again.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+
+from swarmgit.backends.base import AgentJob, AgentOutcome
+from swarmgit.backends.command import agent_caches
+from swarmgit.backends.registry import get_agent
+from swarmgit.config import Config
+from swarmgit.domain.fence import SandboxMode
+from swarmgit.domain.plan import Task
+from swarmgit.domain.secrets import secrets_from_env
+from swarmgit.engine.executors.local import run_attempt
+from swarmgit.engine.finalize import finalize
+from swarmgit.engine.taskspace import notes_copy, own_home, task_branch
+from swarmgit.errors import WorkFailed
+from swarmgit.fsutil import write_atomic
+from swarmgit.gitops import remote as gitremote
+from swarmgit.gitops.safe_git import run_git
+from swarmgit.sandbox.fence import fence_decision, task_fence
+
+RUN_TRAILER = "Swarm-Run"
+LOG_TAIL_LINES = 200
+# The head's values of these name its own folders or tools; the worker sets its own.
+_NODE_LOCAL = ("PATH", "HOME", "TMPDIR", "TMP", "TEMP", "PWD", "OLDPWD", "VIRTUAL_ENV",
+               "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR",
+               "GIT_CONFIG_GLOBAL")
+
+
+def start_ref(track: str, task: str) -> str:
+    """Where the head puts an attempt's first commit for the workers to fetch."""
+    return f"refs/swarm/{track}/start/{task}"
+
+
+def branch_ref(track: str, task: str) -> str:
+    return f"refs/heads/{task_branch(track, task)}"
+
+
+@dataclass(frozen=True)
+class RemoteAttempt:
+    """What travels from the head to the worker (pickled by Ray)."""
+
+    remote: str  # URL every node reaches
+    track: str
+    task: Task  # as in the head's plan.md
+    run_id: str  # one per submitted attempt: Ray's re-runs share it
+    start_commit: str  # the task's start point: scope and descent are checked from here
+    first_commit: str  # where this attempt begins (the branch tip on the head; on start_ref)
+    expect: str  # the branch's commit on the remote when submitted ('' absent)
+    brief: str
+    notes: str  # the track's shared context
+    env: dict[str, str]  # the agent's environment on the head (node-local entries replaced)
+    config: Config
+    model: str
+    budget_usd: float | None
+    attempt: int
+    port: int
+    author: tuple[str, str]  # name, email of the head's commits
+
+
+@dataclass(frozen=True)
+class RemoteResult:
+    """What travels back: the outcome and the branch's final commit (pushed when it moved)."""
+
+    outcome: AgentOutcome
+    final_commit: str
+    report: str = ""
+    notes: str = ""
+    log_tail: str = ""
+    node: str = ""
+    events: tuple[tuple[str, str], ...] = field(default=())
+    reused: bool = False  # an earlier run of this attempt had pushed it already
+
+
+def run_trailer(run_id: str) -> str:
+    return f"{RUN_TRAILER}: {run_id}"
+
+
+def run_remote(spec: RemoteAttempt) -> RemoteResult:
+    """The Ray task's body. Raises only for lost infrastructure (the remote unreachable);
+    an agent's failure is a result."""
+    root = Path(tempfile.mkdtemp(prefix=f"swarm-{spec.task.id}-"))
+    try:
+        worktree = _checkout(spec, root / "work")
+        pushed = _already_pushed(spec, worktree)
+        if pushed:
+            return RemoteResult(AgentOutcome(ok=True), pushed, node=socket.gethostname(), reused=True)
+        return _attempt(spec, worktree, root / "scratch")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _checkout(spec: RemoteAttempt, worktree: Path) -> Path:
+    branch = task_branch(spec.track, spec.task.id)
+    worktree.mkdir(parents=True)
+    _git(worktree, "init", "--quiet")
+    _git(worktree, "config", "user.name", spec.author[0])
+    _git(worktree, "config", "user.email", spec.author[1])
+    first = gitremote.fetch(worktree, spec.remote, start_ref(spec.track, spec.task.id))
+    if first != spec.first_commit:
+        raise RuntimeError(f"{start_ref(spec.track, spec.task.id)} moved: {first} is not {spec.first_commit}")
+    _git(worktree, "checkout", "--quiet", "-b", branch, first)
+    return worktree
+
+
+def _git(cwd: Path, *args: str) -> None:
+    done = run_git(cwd, *args)
+    if done.returncode != 0:
+        raise RuntimeError(f"git {args[0]} failed: {done.stderr.strip()}")
+
+
+def _already_pushed(spec: RemoteAttempt, worktree: Path) -> str:
+    """The branch's commit on the remote when a run of this attempt pushed it, else ''."""
+    ref = branch_ref(spec.track, spec.task.id)
+    tip = gitremote.remote_tip(worktree, spec.remote, ref)
+    if not tip or tip == spec.expect:
+        return ""
+    commit = gitremote.fetch(worktree, spec.remote, ref)
+    repo = pygit2.Repository(str(worktree))
+    walker = repo.walk(pygit2.Oid(hex=commit), pygit2.enums.SortMode.TOPOLOGICAL)
+    walker.hide(pygit2.Oid(hex=spec.first_commit))
+    return commit if any(run_trailer(spec.run_id) in c.message for c in walker) else ""
+
+
+def _environment(spec: RemoteAttempt, worktree: Path, scratch: Path, brief: Path,
+                 report: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in _NODE_LOCAL}
+    env.update({k: v for k, v in spec.env.items() if k not in _NODE_LOCAL})
+    env.update(own_home(scratch, env))
+    shared = scratch / "track-notes.md"
+    shared.write_text(spec.notes, encoding="utf-8")
+    env.update(SWARM_WORKTREE=str(worktree), SWARM_REPORT=str(report), SWARM_BRIEF=str(brief),
+               SWARM_REPO_ROOT=str(worktree), SWARM_PORT=str(spec.port),
+               SWARM_SHARED_CONTEXT=str(notes_copy(shared, scratch)))
+    return env
+
+
+def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path) -> RemoteResult:
+    scratch.mkdir(parents=True)
+    brief, report, log = scratch / "brief.md", scratch / "report.md", scratch / "agent.log"
+    brief.write_text(spec.brief, encoding="utf-8")
+    env = _environment(spec, worktree, scratch, brief, report)
+    events: list[tuple[str, str]] = []
+    decision = fence_decision(spec.config.agent.sandbox)
+    required = SandboxMode(spec.config.agent.sandbox) is SandboxMode.REQUIRED
+    job = AgentJob(
+        track=spec.track, task=spec.task, worktree=worktree, repo_root=worktree, brief_file=brief,
+        report_file=report, shared_context=Path(env["SWARM_SHARED_CONTEXT"]), log_file=log,
+        env=env, config=spec.config, model=spec.model, budget_usd=spec.budget_usd,
+        attempt=spec.attempt, pid_file=scratch / "agent.pid",
+        fence=task_fence(worktree, spec.task.touches, scratch, required=required) if decision.fenced else None,
+    )
+    if decision.refusal:
+        outcome = AgentOutcome(ok=False, diagnosis=decision.refusal, kind="sandbox")
+    else:
+        outcome = run_attempt(get_agent(spec.config), job, lambda kind, msg: events.append((kind, msg)))
+    repo = pygit2.Repository(str(worktree))
+    result = finalize(repo, spec.task, worktree, task_branch(spec.track, spec.task.id), spec.start_commit,
+                      secrets=secrets_from_env(env), exclude=agent_caches(spec.config),
+                      trailer=run_trailer(spec.run_id))
+    if outcome.ok and not result.ok:  # e.g. leftovers outside the touches: nothing committed
+        outcome = AgentOutcome(ok=False, diagnosis=result.diagnosis, kind=result.kind, usage=outcome.usage)
+    final = result.final_commit
+    if final != spec.first_commit and not gitremote.push_expecting(
+            worktree, spec.remote, final, branch_ref(spec.track, spec.task.id), spec.expect):
+        pushed = _already_pushed(spec, worktree)
+        if not pushed:
+            outcome = AgentOutcome(ok=False, usage=outcome.usage, kind="push-refused",
+                                   diagnosis=f"{task_branch(spec.track, spec.task.id)} on the remote "
+                                             "was moved by someone else while this task ran")
+        final = pushed or spec.first_commit
+    return RemoteResult(outcome, final, report=_text(report), notes=_text(Path(env["SWARM_SHARED_CONTEXT"])),
+                        log_tail=_tail(log), node=socket.gethostname(), events=tuple(events))
+
+
+def land(job: AgentJob, spec: RemoteAttempt, result: RemoteResult) -> AgentOutcome:
+    """Bring a worker's attempt into the task's worktree on the head: its report, notes and
+    log tail into the task's files, and its branch, once verified, checked out there."""
+    if result.report:
+        write_atomic(job.report_file, result.report)
+    write_atomic(Path(job.env["SWARM_SHARED_CONTEXT"]), result.notes)
+    lines = [f"[{kind}] {message}" for kind, message in result.events]
+    lines.append(f"[ray] ran on {result.node}" + (" (already pushed by an earlier run)" if result.reused else ""))
+    with job.log_file.open("a", encoding="utf-8") as log:
+        log.write("\n".join([*result.log_tail.splitlines(), *lines]) + "\n")
+    if result.final_commit == spec.first_commit:
+        return result.outcome
+    fetched = gitremote.fetch(job.worktree, spec.remote, branch_ref(spec.track, spec.task.id))
+    if fetched != result.final_commit:
+        raise WorkFailed(f"the remote's {branch_ref(spec.track, spec.task.id)} is {fetched}, "
+                         f"not the {result.final_commit} the worker reported")
+    if not gitremote.descends(job.worktree, spec.start_commit, fetched):
+        raise WorkFailed(f"the pushed {fetched} does not descend from the start point {spec.start_commit}")
+    if run_git(job.worktree, "reset", "--quiet", "--hard", fetched).returncode != 0:
+        raise WorkFailed(f"cannot check out {fetched} in {job.worktree}")
+    return result.outcome
+
+
+def _text(path: Path) -> str:
+    if path.is_symlink() or not path.is_file():
+        return ""
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def _tail(path: Path) -> str:
+    return "\n".join(_text(path).splitlines()[-LOG_TAIL_LINES:])

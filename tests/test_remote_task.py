@@ -1,0 +1,111 @@
+"""The worker's side of executor = "ray", run in this process without Ray: a fresh checkout of
+the start ref from a shared bare remote, the script agent under the same scope check, and a
+create-only push whose re-run (a Ray retry) returns the branch instead of pushing twice."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from swarmgit.backends.base import AgentJob
+from swarmgit.config import Config
+from swarmgit.domain.plan_parser import parse_plan
+from swarmgit.engine.executors.remote_task import RemoteAttempt, RemoteResult, land, run_remote, start_ref
+from swarmgit.engine.finalize import finalize
+from swarmgit.errors import WorkFailed
+from tests.gitutil import git, make_repo
+from tests.swarmrepo import task_md
+
+
+def _attempt(tmp_path: Path, runs: str, touches: str = "`a.txt`") -> RemoteAttempt:
+    repo = make_repo(tmp_path / "repo", {"README.md": "# r\n"})
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo), str(remote))
+    start = git(repo, "rev-parse", "HEAD").stdout.strip()
+    git(repo, "push", "-q", str(remote), f"{start}:{start_ref('t', 'T01')}")
+    plan = parse_plan("# Plan\n\n" + task_md("T01", "write a", touches=touches, runs=(runs,)), "plan.md")
+    return RemoteAttempt(
+        remote=str(remote), track="t", task=plan.task("T01"), run_id="run-1", start_commit=start,
+        first_commit=start, expect="", brief="do it", notes="# notes\n", env={}, config=Config(),
+        model="m", budget_usd=None, attempt=1, port=20000, author=("Swarm Test", "test@swarmgit.invalid"),
+    )
+
+
+def _log(remote: Path, spec: RemoteAttempt) -> list[str]:
+    return git(remote, "log", "--format=%B%x00", f"{spec.start_commit}..swarm/t/T01").stdout.split("\0")[:-1]
+
+
+def test_worker_pushes_its_branch_once_and_a_rerun_returns_it(tmp_path: Path) -> None:
+    spec = _attempt(tmp_path, "echo a >> a.txt")
+    remote = Path(spec.remote)
+    first = run_remote(spec)
+    assert first.outcome.ok and not first.reused, first.outcome.diagnosis
+    assert git(remote, "rev-parse", "swarm/t/T01").stdout.strip() == first.final_commit
+    assert git(remote, "show", "swarm/t/T01:a.txt").stdout == "a\n"
+    assert [m.strip() for m in _log(remote, spec)] == ["T01: write a\n\nSwarm-Run: run-1"]
+    # Ray re-runs the same attempt (its worker died after the push): the agent does not run
+    # again and nothing is pushed twice.
+    again = run_remote(spec)
+    assert again.reused and again.outcome.ok and again.final_commit == first.final_commit
+    assert git(remote, "show", "swarm/t/T01:a.txt").stdout == "a\n" and len(_log(remote, spec)) == 1
+    # Another attempt that expected the branch absent is refused: never overwritten.
+    other = run_remote(replace(spec, run_id="run-2"))
+    assert not other.outcome.ok and other.outcome.kind == "push-refused"
+    assert git(remote, "rev-parse", "swarm/t/T01").stdout.strip() == first.final_commit
+
+
+def test_worker_refuses_leftovers_outside_the_touches(tmp_path: Path) -> None:
+    spec = _attempt(tmp_path, "echo a > a.txt && echo b > b.txt")
+    result = run_remote(spec)
+    assert not result.outcome.ok and result.outcome.kind == "scope-violation"
+    assert "b.txt" in result.outcome.diagnosis
+    assert result.final_commit == spec.first_commit
+    assert git(Path(spec.remote), "rev-parse", "--verify", "-q", "swarm/t/T01", check=False).returncode != 0
+
+
+def _head_job(tmp_path: Path, spec: RemoteAttempt) -> AgentJob:
+    """The head's side: the task's branch checked out at the start point in `repo`."""
+    repo = tmp_path / "repo"
+    git(repo, "checkout", "-q", "-b", "swarm/t/T01", spec.start_commit)
+    files = tmp_path / "head"
+    files.mkdir()
+    return AgentJob(track="t", task=spec.task, worktree=repo, repo_root=repo, brief_file=files / "brief.md",
+                    report_file=files / "report.md", shared_context=files / "shared.md", log_file=files / "log",
+                    env={"SWARM_SHARED_CONTEXT": str(files / "notes.md")}, config=Config(), model="m")
+
+
+def test_head_checks_out_the_pushed_branch_and_finalizes_it_like_a_local_attempt(tmp_path: Path) -> None:
+    spec = _attempt(tmp_path, "echo a > a.txt && echo '- a.txt is new' >> \"$SWARM_SHARED_CONTEXT\"")
+    job = _head_job(tmp_path, spec)
+    result = run_remote(spec)
+    outcome = land(job, spec, result)
+    assert outcome.ok
+    assert git(job.worktree, "rev-parse", "HEAD").stdout.strip() == result.final_commit
+    assert (job.worktree / "a.txt").read_text() == "a\n"
+    assert "- a.txt is new" in Path(job.env["SWARM_SHARED_CONTEXT"]).read_text()
+    assert "[ray] ran on" in job.log_file.read_text()
+    done = finalize(pygit2.Repository(str(job.worktree)), spec.task, job.worktree, "swarm/t/T01", spec.start_commit)
+    assert done.ok and done.changed and done.final_commit == result.final_commit
+
+
+def test_head_refuses_a_pushed_branch_it_cannot_vouch_for(tmp_path: Path) -> None:
+    spec = _attempt(tmp_path, "echo a > a.txt")
+    job = _head_job(tmp_path, spec)
+    result = run_remote(spec)
+    forged = RemoteResult(result.outcome, "0" * 40)
+    with pytest.raises(WorkFailed, match="not the"):
+        land(job, spec, forged)
+    # A worker that pushed history not grown from the start point (an orphan commit).
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", spec.remote, str(other))
+    git(other, "checkout", "-q", "--orphan", "fake")
+    (other / "a.txt").write_text("forged\n")
+    git(other, "add", "-A")
+    git(other, "commit", "-q", "-m", "T01: forged")
+    fake = git(other, "rev-parse", "HEAD").stdout.strip()
+    git(other, "push", "-q", "--force", "origin", "fake:refs/heads/swarm/t/T01")
+    with pytest.raises(WorkFailed, match="does not descend"):
+        land(job, spec, RemoteResult(result.outcome, fake))
+    assert git(job.worktree, "rev-parse", "HEAD").stdout.strip() == spec.start_commit
