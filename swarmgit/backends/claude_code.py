@@ -42,6 +42,7 @@ from swarmgit.config import Config
 from swarmgit.domain.cost import cost_usd, model_for
 from swarmgit.domain.report import parse_report
 from swarmgit.domain.secrets import secrets_from_env
+from swarmgit.fsutil import read_agent_text
 from swarmgit.gitops.repo import user_gitconfig
 from swarmgit.sandbox.fence import fenced_cli
 
@@ -369,7 +370,7 @@ class _Attempt:
         """The report file the agent wrote in this attempt, else its final message."""
         report = self._job.report_file
         written = _mtime(report) != self._report_mtime
-        text = report.read_text(encoding="utf-8") if written and report.is_file() else ""
+        text = read_agent_text(report)[0] if written else ""  # never crashes on its bytes
         text = text.strip() or (result.result or "").strip()
         return self._secrets.redact(text) + "\n" if text else None
 
