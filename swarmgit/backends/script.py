@@ -12,7 +12,7 @@ import os
 import time
 
 from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink
-from swarmgit.backends.process import ProcessResult, run_attached, run_process, with_tail
+from swarmgit.process.run import ProcessResult, run_attached, run_process, with_tail
 from swarmgit.config import Agent as AgentSettings
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from swarmgit.backends.base import Agent, AgentJob, AgentOutcome
 from swarmgit.backends.command import agent_caches
-from swarmgit.backends.process import stop_orphan
+from swarmgit.process.run import stop_orphan
 from swarmgit.backends.registry import get_agent
 from swarmgit.domain.brief import render_brief
 from swarmgit.domain.fence import Fence, SandboxMode

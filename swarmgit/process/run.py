@@ -12,7 +12,6 @@ the fence's paths.
 """
 from __future__ import annotations
 
-import os
 import shlex
 import signal
 import subprocess
@@ -26,6 +25,7 @@ from typing import IO
 
 from swarmgit.domain.fence import Fence
 from swarmgit.domain.secrets import Secrets, secrets_from_env
+from swarmgit.process.group import signal_group, stop_group
 from swarmgit.sandbox.fence import fenced_argv
 
 LineHandler = Callable[[str], bool | None]
@@ -166,28 +166,21 @@ def _supervise(
 
 def _terminate_group(proc: subprocess.Popen[bytes], grace_s: float) -> None:
     """SIGTERM the group, SIGKILL it if the leader is still there after the grace period."""
-    _signal_group(proc.pid, signal.SIGTERM)
+    signal_group(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
-        _signal_group(proc.pid, signal.SIGKILL)
+        signal_group(proc.pid, signal.SIGKILL)
         proc.wait()
 
 
 def _stop_leftovers(pgid: int, reader: _Reader, grace_s: float) -> None:
     """The leader is gone: stop what it left in its group and let the reader drain the pipe."""
-    _signal_group(pgid, signal.SIGTERM)
+    signal_group(pgid, signal.SIGTERM)
     reader.join(timeout=max(grace_s, _POLL_S))
     if reader.is_alive():
-        _signal_group(pgid, signal.SIGKILL)
+        signal_group(pgid, signal.SIGKILL)
         reader.join(timeout=max(grace_s, 1.0))
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class _Reader(threading.Thread):
@@ -241,19 +234,4 @@ def stop_orphan(pid_file: Path, grace_s: float = 2.0) -> bool:
     except (FileNotFoundError, ValueError):
         return False
     pid_file.unlink(missing_ok=True)
-    if not _group_alive(pgid):
-        return False
-    _signal_group(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while _group_alive(pgid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    _signal_group(pgid, signal.SIGKILL)
-    return True
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
+    return stop_group(pgid, grace_s)
