@@ -80,16 +80,13 @@ def _normalize_once(text: str, raw: str) -> str:
     if not parts:
         return WHOLE_REPO
     touch = "/".join(parts) + ("/" if text.endswith("/") else "")
-    if _GLOB_CHARS.isdisjoint(touch):
+    if not is_glob(touch):
         return touch  # a plain path is always a valid pattern: skip compiling one (large plans)
     try:
         _spec((touch,))
     except Exception as exc:  # pathspec raises several types for a bad pattern
         raise ValueError(f"touch {shown!r} is not a valid gitignore pattern: {exc}") from exc
     return touch
-
-
-_GLOB_CHARS = frozenset("*?[\\")
 
 
 @lru_cache(maxsize=512)
@@ -107,13 +104,18 @@ def _literal_allows(touch: str, path: str) -> bool:
     return path == touch or path.startswith(touch + "/")
 
 
+def is_glob(touch: str) -> bool:
+    """Whether a touch (or one of its segments) holds a gitignore wildcard or escape."""
+    return not _GLOB_CHARS.isdisjoint(touch)
+
+
 def path_allowed(touches: Sequence[str], path: str) -> bool:
     """Whether a task with these normalised touches may write `path` (repo-relative, `/`-separated).
 
     No touches (a read-only task) allow nothing. Plain paths are matched directly; globs
     through pathspec.
     """
-    if any(_GLOB_CHARS & set(touch) for touch in touches):
+    if any(map(is_glob, touches)):
         return _spec(tuple(touches)).match_file(path)
     return any(_literal_allows(touch, path) for touch in touches)
 
@@ -124,7 +126,7 @@ def contained(inner: str, outer: Sequence[str]) -> bool:
     inside `docs/`, `**/*.md` inside nothing narrower than `**`."""
     if inner in outer or WHOLE_REPO in outer:
         return True
-    if _GLOB_CHARS.isdisjoint(inner):
+    if not is_glob(inner):
         probe = inner  # `a/b` (file or folder, and all under it) or `a/b/` (the folder)
     else:
         prefix = literal_prefix(inner)
@@ -139,7 +141,7 @@ def conflicts(a: str, b: str) -> bool:
     """Whether some path could match both normalised touches (sound: unsure means True)."""
     if a == b:
         return True
-    if _GLOB_CHARS.isdisjoint(a) and _GLOB_CHARS.isdisjoint(b):
+    if not is_glob(a) and not is_glob(b):
         shorter, longer = sorted((a.rstrip("/").split("/"), b.rstrip("/").split("/")), key=len)
         return longer[: len(shorter)] == shorter
     return _intersect(_segments(a), _segments(b))
@@ -179,7 +181,7 @@ def literal_prefix(touch: str) -> tuple[str, ...]:
     """The leading segments with no glob characters: any path both match starts with them."""
     prefix: list[str] = []
     for segment in touch.rstrip("/").split("/"):
-        if _GLOB_CHARS.intersection(segment):
+        if is_glob(segment):
             break
         prefix.append(segment)
     return tuple(prefix)
