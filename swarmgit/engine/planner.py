@@ -7,8 +7,9 @@ agents' briefs look for) and `write_plan` (the tasks as structured input). Each 
 turned into `Task`s, rendered with `render_task` and read back by `parse_plan`, so a plan the
 planner accepts is exactly what `plan check` will read. On top of the parser's errors, every
 touch must be grounded in the repository (`domain/grounding.py`). The seed's questions are in
-`seed.py`; the API client, cache marker and usage conversion in `backends/messages_api.py`. Errors go back to the model as the tool's result and it
-tries again, at most `max_attempts` turns; `plan check` warnings are sent back too, but a plan
+`seed.py`; the API client, cache marker and usage conversion in `backends/messages_api.py`.
+Errors go back to the model as the tool's result and it tries again, at most `max_attempts`
+turns; `plan check` warnings are sent back too, but a plan
 whose only problems are warnings is accepted on the last turn (and its warnings returned).
 
 Contracts:
