@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from swarmgit.domain.plan import Plan, Severity, Task
 from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start, topological_order
-from swarmgit.domain.touches import overlap
+from tests.touch_reference import overlap
 
 
 def task(

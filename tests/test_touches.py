@@ -11,7 +11,6 @@ from swarmgit.domain.touches import (
     conflicts,
     contained,
     normalize_touch,
-    overlap,
     path_allowed,
 )
 
@@ -73,10 +72,8 @@ def test_touches_are_anchored_at_the_root_and_case_sensitive() -> None:
     assert not path_allowed(["api/"], "API/x.py")
 
 
-def test_read_only_allows_nothing_and_never_overlaps() -> None:
+def test_read_only_allows_nothing() -> None:
     assert not path_allowed([], "README.md")
-    assert overlap([], ["**"]) is None
-    assert overlap(["**"], []) is None
 
 
 @pytest.mark.parametrize(
@@ -114,11 +111,6 @@ def test_overlapping_touches_conflict(a: str, b: str) -> None:
 )
 def test_disjoint_touches_do_not_conflict(a: str, b: str) -> None:
     assert not conflicts(a, b) and not conflicts(b, a)
-
-
-def test_overlap_names_the_first_conflicting_pair() -> None:
-    assert overlap(["docs/", "backend/cache/"], ["backend/", "docs/x.md"]) == ("docs/", "docs/x.md")
-    assert overlap(["docs/"], ["backend/"]) is None
 
 
 def test_conflict_pairs_equals_all_pairs_check() -> None:
@@ -168,10 +160,6 @@ def test_a_touch_conflicts_with_any_path_it_allows(pattern: str, path: str) -> N
         assert conflicts(pattern, path)
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(_pattern, max_size=4))
-def test_read_only_never_conflicts(touches: list[str]) -> None:
-    assert overlap([], touches) is None and overlap(touches, []) is None
 
 
 @settings(max_examples=200, deadline=None)

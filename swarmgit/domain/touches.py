@@ -1,10 +1,11 @@
 """Touches: the paths a task may write, and when two of them lock each other out.
 
-A touch is a gitignore-style pattern anchored at the repository root (DESIGN: "relative to the
-repo root"): `api/` is the folder and everything under it, `api` the file or folder `api` and all
-under it, `api/**/*.py` a glob, `**/conftest.py` a name at any depth, `**` the whole repository.
-Unlike a `.gitignore` line, a pattern without a slash does not float to every depth: `config.py`
-is the root file only. Matching is case-sensitive, as git sees paths by default.
+A touch is a gitignore-style pattern anchored at the repository root (docs/ARCHITECTURE.md,
+"Touches, locks and dispatch"): `api/` is the folder and everything under it, `api` the file
+or folder `api` and all under it, `api/**/*.py` a glob, `**/conftest.py` a name at any depth,
+`**` the whole repository. Unlike a `.gitignore` line, a pattern without a slash does not
+float to every depth: `config.py` is the root file only. Matching is case-sensitive, as git
+sees paths by default.
 
 The commit hook imports this module: it depends on the standard library, and on pathspec only
 when a glob must be matched (pathspec is imported lazily: its import alone costs the hook more
@@ -145,15 +146,6 @@ def conflicts(a: str, b: str) -> bool:
         shorter, longer = sorted((a.rstrip("/").split("/"), b.rstrip("/").split("/")), key=len)
         return longer[: len(shorter)] == shorter
     return _intersect(_segments(a), _segments(b))
-
-
-def overlap(a: Sequence[str], b: Sequence[str]) -> tuple[str, str] | None:
-    """The first pair (one touch of `a`, one of `b`) that conflicts, or None."""
-    for touch_a in a:
-        for touch_b in b:
-            if conflicts(touch_a, touch_b):
-                return touch_a, touch_b
-    return None
 
 
 def conflict_pairs(touches: Sequence[str]) -> list[tuple[int, int]]:

@@ -294,7 +294,7 @@ class Dispatcher:
         log.parent.mkdir(parents=True, exist_ok=True)
         port = task_port(self.ws, self.plan.ids.index(task.id))
         return AgentJob(
-            track=self.track, task=task, worktree=worktree, repo_root=self.ws.root,
+            track=self.track, task=task, worktree=worktree,
             brief_file=brief, report_file=report, shared_context=folder / "shared_context.md",
             log_file=log, env=task_env(self.ws, self.track, task, worktree, report, port, brief, own),
             config=self.ws.config, model=model_for(task, self.ws.config.agent),

@@ -30,7 +30,7 @@ from swarmgit.engine.landing import Guard, land
 from swarmgit.engine.recheck import pinned_base, recheck_task
 from swarmgit.engine.repo_guard import tamper_hold
 from swarmgit.engine.review import accepted_work
-from swarmgit.engine.taskspace import task_branch
+from swarmgit.store.task_scope import task_branch
 from swarmgit.engine.views import refresh
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError

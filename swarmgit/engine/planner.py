@@ -9,8 +9,8 @@ planner accepts is exactly what `plan check` will read. On top of the parser's e
 touch must be grounded in the repository (`domain/grounding.py`). The seed's questions are in
 `seed.py`; the API client, cache marker and usage conversion in `backends/messages_api.py`.
 Errors go back to the model as the tool's result and it tries again, at most `max_attempts`
-turns; `plan check` warnings are sent back too, but a plan
-whose only problems are warnings is accepted on the last turn (and its warnings returned).
+turns; `plan check` warnings are sent back too, but a plan whose only problems are warnings
+is accepted on the last turn (and its warnings returned).
 
 Contracts:
 - Nothing is written here: `plan_track` returns the three documents, or raises `InvalidInput`

@@ -24,10 +24,7 @@ from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.merge import fold_merge
 from swarmgit.gitops.repo import user_gitconfig
 from swarmgit.gitops.worktrees import create_task_worktree
-
-
-def task_branch(track: str, task: str) -> str:
-    return f"swarm/{track}/{task}"
+from swarmgit.store.task_scope import task_branch
 
 
 WORKTREES_SUFFIX = ".swarm-worktrees"

@@ -40,7 +40,6 @@ class ProcessResult:
     returncode: int | None  # None only if the process could not be reaped
     timed_out: bool
     last_lines: tuple[str, ...]  # redacted
-    duration_s: float
     result_seen: bool = False
     killed_after_result: bool = False
 
@@ -107,7 +106,6 @@ def run_process(
         returncode=proc.returncode,
         timed_out=timed_out,
         last_lines=reader.tail(),
-        duration_s=time.monotonic() - started,
         result_seen=reader.result_at is not None,
         killed_after_result=killed_after_result,
     )
@@ -120,7 +118,6 @@ def run_attached(
     """Run `command` attached to this terminal (stdin, stdout and stderr inherited), for tasks
     that need the user. Its output is not captured; the log records the command and its exit."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
     with log_file.open("a", encoding="utf-8") as log:
         log.write(secrets_from_env(env).redact(
             f"$ {command}   (attached to the terminal; output not captured)\n"))
@@ -139,9 +136,7 @@ def run_attached(
                 proc.kill()
                 proc.wait()
         log.write(f"exit {proc.returncode}\n")
-    return ProcessResult(returncode=proc.returncode, timed_out=timed_out, last_lines=(),
-                         duration_s=time.monotonic() - started, result_seen=False,
-                         killed_after_result=False)
+    return ProcessResult(returncode=proc.returncode, timed_out=timed_out, last_lines=())
 
 
 def _supervise(
