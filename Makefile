@@ -51,8 +51,11 @@ arch: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check swarmgit gates hooks tests benchmarks
 
+# `make test` leaves out the tests marked slow and runs each property test with the default
+# hypothesis profile; CI (.ci/run) runs them all, with HYPOTHESIS_PROFILE=ci (10x the examples).
+TEST_MARKERS ?= not real_cli and not slow
 test: lint arch browser
-	$(BIN)/python -m pytest -m "not real_cli" --cov --cov-report=term
+	$(BIN)/python -m pytest -m "$(TEST_MARKERS)" --cov --cov-report=term --durations=10
 
 # The real agent CLIs against local model servers (slow; needs `make agents`).
 test-real: $(STAMP) $(AGENTS_STAMP)

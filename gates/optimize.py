@@ -27,10 +27,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from swarmgit.gates.cache import GateCache, cache_key
 from swarmgit.errors import WorkFailed
-from swarmgit.gitops.safe_git import run_git
-from swarmgit.process.group import run_captured
 from swarmgit.gates.base import (
     Evidence,
     Finding,
@@ -39,7 +36,10 @@ from swarmgit.gates.base import (
     Side,
     is_test_path,
 )
+from swarmgit.gates.cache import GateCache, cache_key
 from swarmgit.gates.syntax import Parsed, parse
+from swarmgit.gitops.safe_git import run_git
+from swarmgit.process.group import run_captured
 
 KEY = "O"
 NAME = "Optimize"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from swarmgit.domain.touches import (
@@ -139,13 +139,11 @@ _name = st.sampled_from(["a", "b", "ab", "ba", "aa", "bb", "c", "aba", "*"])
 _path = st.lists(_name, min_size=1, max_size=5).map("/".join)
 
 
-@settings(max_examples=300, deadline=None)
 @given(_pattern, _pattern)
 def test_conflicts_is_symmetric(a: str, b: str) -> None:
     assert conflicts(a, b) == conflicts(b, a)
 
 
-@settings(max_examples=600, deadline=None)
 @given(_pattern, _pattern, st.lists(_path, min_size=1, max_size=8))
 def test_conflicts_is_sound_for_concrete_paths(a: str, b: str, paths: list[str]) -> None:
     for path in paths:
@@ -153,7 +151,6 @@ def test_conflicts_is_sound_for_concrete_paths(a: str, b: str, paths: list[str])
             assert conflicts(a, b), f"{path!r} matches both {a!r} and {b!r}"
 
 
-@settings(max_examples=200, deadline=None)
 @given(_pattern, _path)
 def test_a_touch_conflicts_with_any_path_it_allows(pattern: str, path: str) -> None:
     if path_allowed([pattern], path):
@@ -162,7 +159,6 @@ def test_a_touch_conflicts_with_any_path_it_allows(pattern: str, path: str) -> N
 
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="ab/.*`~ \\", max_size=12))
 def test_normalize_is_idempotent_and_never_escapes(raw: str) -> None:
     try:

@@ -26,11 +26,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from swarmgit.process.run import run_process
 from swarmgit.domain.fence import Fence
 from swarmgit.domain.report import Report
 from swarmgit.domain.secrets import Secrets, is_secret_name, secrets_from_env
 from swarmgit.domain.touches import path_allowed
+from swarmgit.process.run import run_process
 
 ToolInput = Mapping[str, Any]
 

@@ -16,10 +16,8 @@ from pathlib import Path
 
 from swarmgit.backends.base import Agent, AgentJob, AgentOutcome
 from swarmgit.backends.command import agent_caches
-from swarmgit.process.run import stop_orphan
 from swarmgit.backends.registry import get_agent
 from swarmgit.domain.brief import render_brief
-from swarmgit.domain.fence import Fence, SandboxMode
 from swarmgit.domain.cost import (
     budget_state,
     model_for,
@@ -29,6 +27,7 @@ from swarmgit.domain.cost import (
     unpriced_holds,
     unpriced_models,
 )
+from swarmgit.domain.fence import Fence, SandboxMode
 from swarmgit.domain.plan import Plan, Status, Task
 from swarmgit.domain.report import parse_report, render_report, report_from_commits
 from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start
@@ -38,10 +37,10 @@ from swarmgit.engine.no_change import attempt_log, log_size, no_change_diagnosis
 from swarmgit.engine.recheck import check_unpinned, pin_base
 from swarmgit.engine.taskspace import (
     StartBlocked,
+    clear_entry,
     prepare,
     run_setup,
     start_point,
-    clear_entry,
     take_notes,
     task_env,
     task_port,
@@ -52,6 +51,7 @@ from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import read_agent_text, rewrite_atomic
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.git_files import Fingerprint
+from swarmgit.process.run import stop_orphan
 from swarmgit.sandbox.fence import fence_decision, task_fence
 from swarmgit.store.state import Store, TaskRow, TaskSpec
 

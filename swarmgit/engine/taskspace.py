@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pygit2
 
-from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.domain.plan import Task
+from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import read_agent_text
@@ -25,7 +25,6 @@ from swarmgit.gitops.merge import fold_merge
 from swarmgit.gitops.repo import user_gitconfig
 from swarmgit.gitops.worktrees import create_task_worktree
 from swarmgit.store.task_scope import task_branch
-
 
 WORKTREES_SUFFIX = ".swarm-worktrees"
 
