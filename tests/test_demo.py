@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from swarmgit.sandbox.fence import unavailable
 from tests.gitutil import git
 from tests.swarmrepo import swarm_process
 
 
+@pytest.mark.slow  # the whole demo track; CI (.ci/run) runs it, and `make demo` is the same
 def test_demo_runs_the_whole_workflow(tmp_path: Path) -> None:
     target = tmp_path / "demo"
     done = swarm_process(tmp_path, "demo", str(target), timeout=600)
