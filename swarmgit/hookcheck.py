@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from swarmgit.domain.scope import path_problem
+from swarmgit.domain.scope import paths_outside
 from swarmgit.store.task_scope import lookup_touches, parse_task_branch
 
 USAGE = "usage: python -m swarmgit.hookcheck [--hook] [--common-dir DIR] [--branch REF]"
@@ -22,19 +22,6 @@ STAGED_DIFF = ("diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ex
 
 class _GitFailed(Exception):
     pass
-
-
-def check_paths(touches: Sequence[str], paths: Iterable[str]) -> list[str]:
-    """The paths `touches` does not allow (`scope.path_problem`: outside them, or not a
-    normalised path, e.g. with a `..` or `.git` component), in input order, without repeats.
-    A read-only task (no touches) allows nothing."""
-    seen: set[str] = set()
-    offenders: list[str] = []
-    for path in paths:
-        if path not in seen and path_problem(touches, path):
-            offenders.append(path)
-        seen.add(path)
-    return offenders
 
 
 def refusal(track: str, task: str, touches: Sequence[str], offenders: Sequence[str]) -> str:
@@ -113,7 +100,7 @@ def _check(hook: bool, common_dir: str | None, branch: str | None) -> int:
     except ValueError as exc:
         print(f"swarm: commit refused: {exc}", file=sys.stderr)
         return 1
-    offenders = check_paths(touches, paths)
+    offenders = paths_outside(touches, paths)
     if offenders:
         print(refusal(track, task, touches, offenders), file=sys.stderr)
         return 1

@@ -62,6 +62,19 @@ def path_problem(touches: Sequence[str], path: str) -> str:
     return OUTSIDE
 
 
+def paths_outside(touches: Sequence[str], paths: Iterable[str]) -> list[str]:
+    """The paths `touches` does not allow (`path_problem`: outside them, or not a normalised
+    path, e.g. with a `..` or `.git` component), in input order, without repeats. A read-only
+    task (no touches) allows nothing."""
+    seen: set[str] = set()
+    offenders: list[str] = []
+    for path in paths:
+        if path not in seen and path_problem(touches, path):
+            offenders.append(path)
+        seen.add(path)
+    return offenders
+
+
 def scope_violations(
     touches: Sequence[str], entries: Iterable[ScopeEntry], tracked: Iterable[str] = ()
 ) -> list[Violation]:
