@@ -51,14 +51,23 @@ arch: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check swarmgit gates hooks tests benchmarks
 
+# `make test` leaves out the tests marked slow and runs each property test with the default
+# hypothesis profile; CI (.ci/run) runs the slow ones too (`make test-slow`).
+# Coverage data goes to /dev/shm: the agents' write fence (DEVICES in swarmgit/domain/fence.py)
+# lets the measured Python subprocesses it confines write there, and nowhere else outside.
+TEST_MARKERS ?= not real_cli and not slow
+COVERAGE_DIR := /dev/shm/swarmgit-coverage-$(notdir $(CURDIR))
 test: lint arch browser
-	$(BIN)/python -m pytest -m "not real_cli and not slow" --cov --cov-report=term
+	rm -rf $(COVERAGE_DIR) && mkdir -p $(COVERAGE_DIR)
+	COVERAGE_FILE=$(COVERAGE_DIR)/.coverage \
+		$(BIN)/python -m pytest -m "$(TEST_MARKERS)" --cov --cov-report=term --durations=10
 
-# Tests that start real services (a two-node Ray cluster on loopback; about a minute).
+# The tests marked slow: long property runs, the whole demo, and a real two-node Ray cluster
+# on loopback (about a minute); .ci/run runs them after `make test`.
 RAY := ray==2.60.0
 test-slow: $(STAMP)
 	$(BIN)/python -m pip install -q '$(RAY)'
-	$(BIN)/python -m pytest -m slow
+	$(BIN)/python -m pytest -m "slow and not real_cli" --durations=10
 
 # The real agent CLIs against local model servers (slow; needs `make agents`).
 test-real: $(STAMP) $(AGENTS_STAMP)

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import swarmgit.engine.dispatch as dispatch_module
-
 from benchmarks.gitbench import GIT_ENV, git
 from swarmgit.engine.dispatch import Dispatcher  # imported here: start-up is not per-task cost
 from swarmgit.engine.track_run import claimed

@@ -22,10 +22,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pygit2
-
-from benchmarks.gitbench import git, ms
 from pygit2.enums import FileMode
 
+from benchmarks.gitbench import git, ms
 from swarmgit.gitops.commit import commit_all
 from swarmgit.gitops.replay import Change, replay
 from swarmgit.gitops.worktrees import create_task_worktree

@@ -17,10 +17,11 @@ from typing import Literal, Protocol, TypeVar
 
 import pathspec
 import pygit2
-from pygit2.enums import DeltaStatus, DiffFind
 
 from swarmgit.config import Gates
 from swarmgit.errors import UsageError
+from swarmgit.gitops.diff import line_changes
+from swarmgit.gitops.repo import resolve, tree_blobs
 
 Side = Literal["base", "head"]
 SCORE_DIGITS = 4
@@ -91,8 +92,8 @@ class GateContext:
     def between(cls, repo_path: Path, base: str, head: str, config: Gates) -> GateContext:
         """A context for two revisions (any rev git understands), with the diff computed."""
         base, head = resolve_commit(repo_path, base), resolve_commit(repo_path, head)
-        changed, renames = _diff(repo_path, base, head)
-        return cls(repo_path, base, head, changed, config, renames)
+        changes = line_changes(pygit2.Repository(str(repo_path)), base, head)
+        return cls(repo_path, base, head, changes.lines, config, changes.renames)
 
     def __enter__(self) -> GateContext:
         return self
@@ -164,12 +165,8 @@ class GateContext:
         return self._memo[key]  # type: ignore[return-value]
 
     def _blob_ids(self, side: Side) -> dict[str, pygit2.Oid]:
-        def compute() -> dict[str, pygit2.Oid]:
-            index = pygit2.Index()
-            index.read_tree(self.commit(side).tree)
-            return {entry.path: entry.id for entry in index}
-
-        return self.cached(("blobs", side), compute)
+        commit = self.base if side == "base" else self.head
+        return self.cached(("blobs", side), lambda: tree_blobs(self._repo, commit))
 
 
 class Gate(Protocol):
@@ -201,39 +198,7 @@ def resolve_commit(repo_path: Path, rev: str) -> str:
         repo = pygit2.Repository(str(repo_path))
     except pygit2.GitError as exc:
         raise UsageError(f"{repo_path} is not a git repository") from exc
-    try:
-        return str(repo.revparse_single(rev).peel(pygit2.Commit).id)
-    except (KeyError, ValueError, pygit2.GitError) as exc:
-        raise UsageError(f"{rev!r} names no commit in {repo_path}") from exc
-
-
-def _diff(
-    repo_path: Path, base: str, head: str
-) -> tuple[dict[str, frozenset[int]], dict[str, str]]:
-    """(changed lines, renames) between two commits, as GateContext holds them."""
-    repo = pygit2.Repository(str(repo_path))
-    before, after = (repo.revparse_single(rev).peel(pygit2.Tree) for rev in (base, head))
-    diff = before.diff_to_tree(after, context_lines=0)
-    diff.find_similar(DiffFind.FIND_RENAMES)
-    changed: dict[str, frozenset[int]] = {}
-    renames: dict[str, str] = {}
-    for patch in diff:
-        if patch is None:
-            continue
-        delta = patch.delta
-        if delta.status == DeltaStatus.DELETED:
-            changed[delta.old_file.path] = frozenset()
-            continue
-        if delta.status == DeltaStatus.RENAMED:
-            renames[delta.new_file.path] = delta.old_file.path
-        added = (
-            line.new_lineno
-            for hunk in patch.hunks
-            for line in hunk.lines
-            if line.origin == "+"
-        )
-        changed[delta.new_file.path] = frozenset(added)
-    return changed, renames
+    return resolve(repo, rev)
 
 
 def rounded(score: float) -> float:

@@ -20,9 +20,6 @@ Parts (weights renormalised over the parts that apply):
 """
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import re
 import tempfile
 from dataclasses import dataclass
@@ -30,9 +27,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from swarmgit.gates.cache import GateCache, cache_key
 from swarmgit.errors import WorkFailed
-from swarmgit.gitops.safe_git import run_git
 from swarmgit.gates.base import (
     Evidence,
     Finding,
@@ -41,7 +36,10 @@ from swarmgit.gates.base import (
     Side,
     is_test_path,
 )
+from swarmgit.gates.cache import GateCache, cache_key
 from swarmgit.gates.syntax import Parsed, parse
+from swarmgit.gitops.safe_git import run_git
+from swarmgit.process.group import run_captured
 
 KEY = "O"
 NAME = "Optimize"
@@ -151,7 +149,7 @@ def _test_run(ctx: GateContext, side: Side) -> TestRun:
         commit = ctx.head if side == "head" else ctx.base
         _git(ctx.repo_path, "worktree", "add", "--detach", "--quiet", str(tree), commit)
         try:
-            code, output = _run(command, tree, timeout)
+            code, output = run_captured(command, tree, timeout)
         finally:
             _git(ctx.repo_path, "worktree", "remove", "--force", str(tree), check=False)
             _git(ctx.repo_path, "worktree", "prune", check=False)
@@ -159,31 +157,6 @@ def _test_run(ctx: GateContext, side: Side) -> TestRun:
     run = TestRun(code, frozenset(_FAILED_RE.findall(output)), tail)
     cache.put("tests", key, {"code": run.code, "failed": sorted(run.failed), "tail": run.tail})
     return run
-
-
-def _run(command: str, cwd: Path, timeout: float) -> tuple[int | None, str]:
-    """(exit code or None on timeout, stdout+stderr). The command runs in its own process
-    group, killed at the end: a child it left running cannot hold the worktree or the pipe."""
-    with subprocess.Popen(
-        command, shell=True, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True,
-    ) as process:
-        try:
-            output, _ = process.communicate(timeout=timeout)
-            code: int | None = process.returncode
-        except subprocess.TimeoutExpired:
-            _kill_group(process.pid)
-            output, _ = process.communicate()
-            code = None
-        _kill_group(process.pid)
-    return code, output
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass  # the group has already exited
 
 
 def _git(repo: Path, *args: str, check: bool = True) -> None:

@@ -135,7 +135,7 @@ def new_track_cmd(description: str, track_id: str | None, no_llm: bool, yes: boo
     import sys
 
     from swarmgit.commands.new_track import Planning, new_track
-    from swarmgit.engine.planner import BROWNFIELD, GREENFIELD, Question, Seed
+    from swarmgit.engine.seed import BROWNFIELD, GREENFIELD, Question, Seed
 
     def ask(question: Question) -> str:
         kind = click.Choice(question.choices) if question.choices else None

@@ -11,18 +11,27 @@ from swarmgit.errors import Diagnostic, InvalidInput
 
 
 def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
-    """Write text to path via a temp file in the same folder, fsync, then rename over it.
-    `durable=False` skips the fsync: for files derived from the store, rebuilt after a crash."""
+    """Write text (UTF-8, line endings as given) to path atomically; see `write_bytes_atomic`."""
+    write_bytes_atomic(path, text.encode("utf-8"), durable=durable)
+
+
+def write_bytes_atomic(path: Path, data: bytes, mode: int | None = None, *,
+                       durable: bool = True) -> None:
+    """Write data to path via a temp file in the same folder, fsync, then rename over it. The
+    file gets `mode` when given, else the mode of the file it replaces, else the usual mode
+    (umask). `durable=False` skips the fsync: for files derived from the store, rebuilt after
+    a crash."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-        # mkstemp makes the file 0600: keep an existing file's mode, else the usual one.
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
+        if mode is None:  # mkstemp makes the file 0600
+            mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

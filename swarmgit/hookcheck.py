@@ -12,12 +12,12 @@ import os
 import sqlite3
 import sys
 
-from swarmgit.domain.path_rules import path_problem
+from swarmgit.domain.path_rules import paths_outside
 from swarmgit.store.task_scope import lookup_touches, parse_task_branch
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
 
 USAGE = "usage: python -m swarmgit.hookcheck [--hook] [--common-dir DIR] [--branch REF]"
 STAGED_DIFF = ("diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff")
@@ -25,19 +25,6 @@ STAGED_DIFF = ("diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ex
 
 class _GitFailed(Exception):
     pass
-
-
-def check_paths(touches: Sequence[str], paths: Iterable[str]) -> list[str]:
-    """The paths `touches` does not allow (`scope.path_problem`: outside them, or not a
-    normalised path, e.g. with a `..` or `.git` component), in input order, without repeats.
-    A read-only task (no touches) allows nothing."""
-    seen: set[str] = set()
-    offenders: list[str] = []
-    for path in paths:
-        if path not in seen and path_problem(touches, path):
-            offenders.append(path)
-        seen.add(path)
-    return offenders
 
 
 def refusal(track: str, task: str, touches: Sequence[str], offenders: Sequence[str]) -> str:
@@ -116,7 +103,7 @@ def _check(hook: bool, common_dir: str | None, branch: str | None) -> int:
     except ValueError as exc:
         print(f"swarm: commit refused: {exc}", file=sys.stderr)
         return 1
-    offenders = check_paths(touches, paths)
+    offenders = paths_outside(touches, paths)
     if offenders:
         print(refusal(track, task, touches, offenders), file=sys.stderr)
         return 1

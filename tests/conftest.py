@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pygit2
 import pytest
+from hypothesis import settings
 from pygit2.enums import ConfigLevel
 
 from tests.gitutil import make_repo
+
+# Property tests: `make test` runs each with the default profile's examples; CI (.ci/run sets
+# HYPOTHESIS_PROFILE=ci) runs ten times as many. A test's own max_examples overrides both.
+settings.register_profile("default", max_examples=100, deadline=None)
+settings.register_profile("ci", max_examples=1000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)

@@ -44,7 +44,6 @@ def job(tmp_path: Path, messages_server: MessagesServer) -> AgentJob:
         track="demo",
         task=Task(id="T01", title="Fix the answer", touches=("src/",)),
         worktree=worktree,
-        repo_root=repo,
         brief_file=brief,
         report_file=track / "reports" / "T01.md",
         shared_context=track / "shared_context.md",

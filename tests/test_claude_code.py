@@ -120,7 +120,6 @@ def job(tmp_path: Path, messages_server: MessagesServer) -> AgentJob:
         track="demo",
         task=Task(id="T01", title="Set the answer", touches=("src/",)),
         worktree=worktree,
-        repo_root=repo,
         brief_file=brief,
         report_file=report,
         shared_context=track / "shared_context.md",

@@ -9,8 +9,8 @@ import pytest
 
 from swarmgit.backends import registry
 from swarmgit.backends.base import AgentOutcome, Usage
-from swarmgit.backends.command import CommandAgent, render_command, resolve_preset
 from swarmgit.backends.clis.all import PRESETS
+from swarmgit.backends.command import CommandAgent, render_command, resolve_preset
 from swarmgit.backends.registry import get_agent
 from swarmgit.config import Agent as AgentSettings
 from swarmgit.config import Config

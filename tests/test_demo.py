@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from swarmgit.sandbox.fence import unavailable
 from tests.gitutil import git
 from tests.swarmrepo import swarm_process
@@ -18,6 +20,9 @@ def _section(out: str, command: str) -> str:
     return re.split(r"\n(?:\$ |\n# )", after, maxsplit=1)[0]
 
 
+
+
+@pytest.mark.slow  # the whole demo track; CI (.ci/run) runs it, and `make demo` is the same
 def test_demo_runs_the_whole_workflow(tmp_path: Path) -> None:
     # As `make demo` runs it: no folder given, so it makes one in the temp dir (here tmp_path).
     done = subprocess.run([sys.executable, "-m", "swarmgit", "demo"], cwd=tmp_path, capture_output=True,

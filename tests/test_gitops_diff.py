@@ -11,8 +11,8 @@ from swarmgit.gitops.diff import (
     added_lines_between,
     changed_lines,
     changes_between,
-    scope_entries,
     describe_paths,
+    scope_entries,
     touched_paths,
     uncommitted_added_lines,
 )

@@ -7,6 +7,7 @@ import pygit2
 import pytest
 
 from swarmgit.errors import WorkFailed
+from swarmgit.gitops.repo import common_dir, discover
 from swarmgit.gitops.worktrees import (
     WorktreeInfo,
     checked_out_at,
@@ -16,7 +17,6 @@ from swarmgit.gitops.worktrees import (
     prune,
     remove_worktree,
 )
-from swarmgit.gitops.repo import common_dir, discover
 from tests.gitutil import git, make_repo, write
 
 

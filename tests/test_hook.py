@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from swarmgit.domain.scope import paths_outside
 from swarmgit.errors import UsageError
 from swarmgit.gitops.hook_install import (
     ALREADY_INSTALLED,
@@ -24,7 +25,7 @@ from swarmgit.gitops.hook_install import (
     is_swarmgit_hook,
     uninstall,
 )
-from swarmgit.hookcheck import check_paths, main, parse_name_list
+from swarmgit.hookcheck import main, parse_name_list
 from swarmgit.store.state import Store, TaskSpec
 from tests.gitutil import git, make_repo, write
 
@@ -187,10 +188,10 @@ def test_hook_check_by_hand(repo: Path, monkeypatch: pytest.MonkeyPatch,
     assert main(["--bogus"]) == 2
 
 
-def test_check_paths_and_the_name_list() -> None:
-    assert check_paths(["src/", "docs/*.md"], ["src/a.py", "README.md", "docs/x.md", "README.md"]) \
+def test_paths_outside_and_the_name_list() -> None:
+    assert paths_outside(["src/", "docs/*.md"], ["src/a.py", "README.md", "docs/x.md", "README.md"]) \
         == ["README.md"]
-    assert check_paths([], ["a"]) == ["a"]
+    assert paths_outside([], ["a"]) == ["a"]
     assert parse_name_list(b"a b\0c\nd\0") == ["a b", "c\nd"]
     assert parse_name_list(b"") == []
     with pytest.raises(ValueError, match="git diff failed"):

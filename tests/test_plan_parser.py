@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from swarmgit.domain.plan import ConcurrencyClass, Plan, Severity, Task
@@ -340,7 +340,6 @@ def tasks(draw: st.DrawFn, count: int) -> list[Task]:
     return made
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.integers(1, 4).flatmap(tasks))
 def test_rendered_tasks_parse_back_to_the_same_tasks(generated: list[Task]) -> None:
     text = plan_text_for_tasks(generated, heading="Generated")

@@ -146,7 +146,6 @@ def test_status_fills_an_empty_status_field() -> None:
     )
 
 
-@settings(max_examples=100, deadline=None)
 @given(
     # (a final line without newline gains one when a Status goes after it: tested above)
     st.sampled_from([REDIS_CACHING_PLAN, REDIS_CACHING_PLAN.replace("\n", "\r\n"), MESSY + "\n"]),

@@ -12,18 +12,9 @@ from swarmgit.commands.planning import plan_check
 from swarmgit.config import Config
 from swarmgit.domain.cost import TokenUsage, cost_usd
 from swarmgit.domain.plan_parser import parse_plan
-from swarmgit.engine.planner import (
-    BROWNFIELD,
-    GREENFIELD,
-    PRD_SECTIONS,
-    SPEC_SECTIONS,
-    Question,
-    Seed,
-    TrackInfo,
-    answer_seed,
-    plan_from_input,
-)
+from swarmgit.engine.planner import PRD_SECTIONS, SPEC_SECTIONS, TrackInfo, plan_from_input
 from swarmgit.engine.repo_digest import DigestLimits, read_digest, tracked_at_head
+from swarmgit.engine.seed import BROWNFIELD, GREENFIELD, Question, Seed, answer_seed
 from swarmgit.engine.workspace import open_workspace
 from swarmgit.errors import InvalidInput, UsageError, WorkFailed
 from tests.gitutil import make_repo, write

@@ -12,8 +12,7 @@ import pytest
 
 from tests.gitutil import git
 from tests.messages_server import MessagesServer, Turn, messages_server, text, tool_use
-from tests.realcli import (files_containing, output, status_json, swarm_config, table_price,
-                           use_cli)
+from tests.realcli import files_containing, output, status_json, swarm_config, table_price, use_cli
 from tests.swarmrepo import swarm_process, task_md, track_repo
 
 __all__ = ["messages_server"]  # the fixture

@@ -71,7 +71,7 @@ def _head_job(tmp_path: Path, spec: RemoteAttempt) -> AgentJob:
     git(repo, "checkout", "-q", "-b", "swarm/t/T01", spec.start_commit)
     files = tmp_path / "head"
     files.mkdir()
-    return AgentJob(track="t", task=spec.task, worktree=repo, repo_root=repo, brief_file=files / "brief.md",
+    return AgentJob(track="t", task=spec.task, worktree=repo, brief_file=files / "brief.md",
                     report_file=files / "report.md", shared_context=files / "shared.md", log_file=files / "log",
                     env={"SWARM_SHARED_CONTEXT": str(files / "notes.md")}, config=Config(), model="m")
 

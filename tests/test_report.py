@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from swarmgit.domain.plan import Severity
@@ -180,7 +180,6 @@ _REPORT = st.builds(
 )
 
 
-@settings(max_examples=150, deadline=None)
 @given(_REPORT)
 def test_render_then_parse_is_identity(report: Report) -> None:
     parsed, warnings = parse_report(render_report(report), "r.md")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from swarmgit.domain.plan import Plan, Severity, Task
 from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start, topological_order
-from swarmgit.domain.touches import overlap
+from tests.touch_reference import overlap
 
 
 def task(
@@ -98,6 +98,7 @@ def random_limits(rng: random.Random) -> Limits:
     return Limits(rng.randint(0, 4), rng.randint(0, 2), rng.randint(1, 5))
 
 
+@pytest.mark.slow  # minutes of random runs: CI (.ci/run) runs it
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_decide_equals_the_naive_rules_along_random_runs(seed: int) -> None:
@@ -130,6 +131,7 @@ def test_decide_equals_the_naive_rules_along_random_runs(seed: int) -> None:
             failed -= running
 
 
+@pytest.mark.slow  # minutes of random runs: CI (.ci/run) runs it
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_fresh_scheduler_agrees_with_a_used_one(seed: int) -> None:

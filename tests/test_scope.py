@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from swarmgit.domain.scope import GITLINK_MODE, SYMLINK_MODE, ScopeEntry, path_problem, scope_violations
+from swarmgit.domain.scope import (
+    GITLINK_MODE,
+    SYMLINK_MODE,
+    ScopeEntry,
+    path_problem,
+    paths_outside,
+    scope_violations,
+)
 
 TOUCHES = ("docs/",)
 
@@ -65,7 +72,5 @@ def test_one_violation_per_path_in_input_order_rendered_plainly_when_just_outsid
 
 
 def test_the_hook_check_refuses_odd_paths_too() -> None:
-    from swarmgit.hookcheck import check_paths
-
-    assert check_paths(["docs/"], ["docs/../frontend/b.py", "docs/a.md", "docs/.GIT/x"]) == [
+    assert paths_outside(["docs/"], ["docs/../frontend/b.py", "docs/a.md", "docs/.GIT/x"]) == [
         "docs/../frontend/b.py", "docs/.GIT/x"]

@@ -11,8 +11,8 @@ from swarmgit.domain import scheduler as scheduler_module
 from swarmgit.domain.plan import Plan
 from swarmgit.domain.scheduler import Limits, Scheduler
 from swarmgit.domain.simulate import render_timeline, simulate, to_json
-from swarmgit.domain.touches import overlap
 from tests.test_scheduler import random_plan, task
+from tests.touch_reference import overlap
 
 # Three pairwise-overlapping tasks (api/, tests/, docs/index.md), two dependents. Critical path
 # first runs T02, T03, T00 and ends at 7 h; running T00 before T03 lets T04 overlap T03: 6 h.

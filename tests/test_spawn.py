@@ -4,7 +4,14 @@ import pytest
 
 from swarmgit.domain.plan import ConcurrencyClass, Severity, Task
 from swarmgit.domain.report import SpawnCandidate, parse_report
-from swarmgit.domain.spawn import DEDUP_FIELD, Held, SpawnDecision, accepted_task, candidate_label, decide_spawn
+from swarmgit.domain.spawn import (
+    DEDUP_FIELD,
+    Held,
+    SpawnDecision,
+    accepted_task,
+    candidate_label,
+    decide_spawn,
+)
 
 REPORT = """\
 **Status:** done

@@ -13,8 +13,9 @@ import pytest
 
 from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.errors import UsageError
+from swarmgit.process.group import pid_alive
 from swarmgit.store.schema import SCHEMA_VERSION
-from swarmgit.store.state import LockRow, Spend, Store, TaskSpec, pid_alive
+from swarmgit.store.state import LockRow, Spend, Store, TaskSpec
 from swarmgit.store.task_scope import lookup_touches, parse_task_branch
 
 HOST = "host-a"

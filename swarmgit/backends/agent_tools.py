@@ -6,7 +6,7 @@ Contracts:
   `.git` is refused with a tool error (`is_error`), never followed.
 - `write_file` / `edit_file` only change files inside the task's touches (checked on the
   resolved path); anything else is refused with a tool error saying what is allowed.
-- `run_command` runs `sh -c` in the worktree through `process.run_process` (own process group,
+- `run_command` runs `sh -c` in the worktree through `swarmgit.process.run.run_process` (own process group,
   killed on timeout, leftovers stopped, inside the task's write fence when it has one), with
   the env minus secrets and an output cap.
 - Tool output never carries secret values: everything returned is redacted (`domain.secrets`).
@@ -26,11 +26,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from swarmgit.backends.process import run_process
 from swarmgit.domain.fence import Fence
 from swarmgit.domain.report import Report
 from swarmgit.domain.secrets import Secrets, is_secret_name, secrets_from_env
 from swarmgit.domain.touches import path_allowed
+from swarmgit.process.run import run_process
 
 ToolInput = Mapping[str, Any]
 

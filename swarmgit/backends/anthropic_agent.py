@@ -24,12 +24,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO, cast
 
 import anthropic
-from anthropic.types import CacheControlEphemeralParam, MessageParam, ToolParam
+from anthropic.types import MessageParam, ToolParam
 
+from swarmgit.backends import messages_api
 from swarmgit.backends.agent_tools import TOOL_SCHEMAS, ToolResult, Workspace, run_tool
 from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink, Usage
+from swarmgit.backends.messages_api import EPHEMERAL
 from swarmgit.config import Config
-from swarmgit.domain.cost import cost_usd, model_for
+from swarmgit.domain.cost import model_for
 from swarmgit.domain.report import Report, render_report
 from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.fsutil import write_atomic
@@ -55,7 +57,6 @@ NUDGE = (
 )
 DEFAULT_RETRY_DELAYS = (5.0, 20.0, 60.0)
 LOG_RESULT_CHARS = 2000
-_EPHEMERAL: CacheControlEphemeralParam = {"type": "ephemeral"}
 _TRANSIENT_STATUS = (408, 409, 429)
 _RATE_STATUS = (429, 529)
 
@@ -153,7 +154,7 @@ class _Conversation:
         brief = job.brief_file.read_text(encoding="utf-8")
         self._messages: list[dict[str, Any]] = [
             {"role": "user", "content": [{"type": "text", "text": brief,
-                                          "cache_control": _EPHEMERAL}]}
+                                          "cache_control": EPHEMERAL}]}
         ]
 
     def run(self) -> AgentOutcome:
@@ -172,12 +173,8 @@ class _Conversation:
             if _transient(status):
                 self._event(_retry_kind(status), f"HTTP {status} from the Messages API")
 
-        return anthropic.Anthropic(
-            api_key=self._env["ANTHROPIC_API_KEY"],
-            base_url=self._env.get("ANTHROPIC_BASE_URL") or None,
-            max_retries=self._agent.api_retries,
-            http_client=anthropic.DefaultHttpxClient(event_hooks={"response": [on_response]}),
-        )
+        return messages_api.client(self._env, retries=self._agent.api_retries,
+                                   on_response=on_response)
 
     def _loop(self, client: anthropic.Anthropic) -> Report:
         settings = self._agent.config.agent
@@ -225,7 +222,7 @@ class _Conversation:
         with client.messages.stream(
             model=self._model,
             max_tokens=self._agent.config.agent.max_tokens,
-            system=[{"type": "text", "text": SYSTEM_PROMPT, "cache_control": _EPHEMERAL}],
+            system=[{"type": "text", "text": SYSTEM_PROMPT, "cache_control": EPHEMERAL}],
             # our JSON-shaped params; the SDK's TypedDicts describe the same shapes
             tools=cast(list[ToolParam], list(TOOL_SCHEMAS)),
             messages=cast(list[MessageParam], _cache_marked(self._messages)),
@@ -256,16 +253,9 @@ class _Conversation:
         return result
 
     def _record_usage(self, message: Any) -> None:
-        usage = message.usage
-        tokens = Usage(
-            model=self._model,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_write_tokens=usage.cache_creation_input_tokens or 0,
-            cache_read_tokens=usage.cache_read_input_tokens or 0,
-        )
-        cost = cost_usd(tokens, self._price) if self._price else None
-        self._usage.append(Usage(**{**tokens.__dict__, "cost_usd": cost}))
+        tokens = messages_api.usage_of(message.usage, self._model, self._price)
+        cost = tokens.cost_usd
+        self._usage.append(tokens)
         self._log.write(
             f"## turn {self._turns}: in {tokens.input_tokens}, out {tokens.output_tokens}, "
             f"cache write {tokens.cache_write_tokens}, cache read {tokens.cache_read_tokens}"
@@ -339,6 +329,6 @@ def _cache_marked(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     last = messages[-1]
     if len(messages) == 1 or last["role"] != "user":
         return messages
-    content = [*last["content"][:-1], {**last["content"][-1], "cache_control": _EPHEMERAL}]
+    content = [*last["content"][:-1], {**last["content"][-1], "cache_control": EPHEMERAL}]
     return [*messages[:-1], {**last, "content": content}]
 

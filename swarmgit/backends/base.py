@@ -33,7 +33,6 @@ class AgentJob:
     track: str
     task: Task
     worktree: Path
-    repo_root: Path
     brief_file: Path
     report_file: Path
     shared_context: Path

@@ -330,8 +330,13 @@ class _Attempt:
 
     def _on_message(self, message: Any) -> bool:
         """Log and record one message; True for the final result."""
-        from claude_agent_sdk import (AssistantMessage, RateLimitEvent, ResultMessage,
-                                      SystemMessage, UserMessage)
+        from claude_agent_sdk import (
+            AssistantMessage,
+            RateLimitEvent,
+            ResultMessage,
+            SystemMessage,
+            UserMessage,
+        )
 
         if isinstance(message, AssistantMessage):
             for block in message.content:

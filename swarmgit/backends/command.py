@@ -20,11 +20,11 @@ from collections.abc import Mapping
 from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink
 from swarmgit.backends.clis.all import PRESETS, any_parser
 from swarmgit.backends.clis.base import Preset
-from swarmgit.backends.process import ProcessResult, run_attached, run_process, with_tail
 from swarmgit.backends.script import read_report
 from swarmgit.config import Config
 from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.errors import UsageError
+from swarmgit.process.run import ProcessResult, run_attached, run_process, with_tail
 
 _RATE_LIMIT_RE = re.compile(r"rate.?limit|\b429\b|overloaded", re.I)
 

@@ -12,8 +12,8 @@ import os
 import time
 
 from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink
-from swarmgit.backends.process import ProcessResult, run_attached, run_process, with_tail
 from swarmgit.config import Agent as AgentSettings
+from swarmgit.process.run import ProcessResult, run_attached, run_process, with_tail
 
 
 class ScriptAgent:

@@ -9,11 +9,11 @@ from swarmgit.commands.report import announce
 from swarmgit.domain.secrets import Secrets
 from swarmgit.engine.dispatch import RunSummary
 from swarmgit.engine.integrate import Integration
-from swarmgit.gates.runner import render_table
 from swarmgit.engine.notify import EventSink, notifier, tee
 from swarmgit.engine.track_run import TrackOutcome, implement_track, run_one
 from swarmgit.engine.workspace import Workspace, read_plan, resolve_track
 from swarmgit.errors import EXIT_OK, EXIT_WORK_FAILED, UsageError
+from swarmgit.gates.runner import render_table
 from swarmgit.store.state import Store
 
 Echo = Callable[[str], None]

@@ -4,8 +4,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from swarmgit.engine.workspace import TRACKS_DIR
 from swarmgit.config import CONFIG_FILE
+from swarmgit.engine.workspace import TRACKS_DIR
 from swarmgit.fsutil import write_atomic
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.hook_install import install

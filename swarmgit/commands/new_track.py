@@ -18,16 +18,9 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-from swarmgit.engine.planner import (
-    DEFAULT_ATTEMPTS,
-    Ask,
-    PlanRequest,
-    Seed,
-    TrackInfo,
-    answer_seed,
-    plan_track,
-)
+from swarmgit.engine.planner import DEFAULT_ATTEMPTS, PlanRequest, TrackInfo, plan_track
 from swarmgit.engine.repo_digest import read_digest, tracked_at_head
+from swarmgit.engine.seed import Ask, Seed, answer_seed
 from swarmgit.engine.workspace import Workspace, check_track_id, slugify
 from swarmgit.errors import UsageError
 from swarmgit.fsutil import read_user_text, write_atomic

@@ -1,8 +1,36 @@
-"""Directed graphs as plain mappings: node -> successors. Used for dependency cycles in plans
-and import cycles in gates."""
+"""Directed graphs as plain mappings: node -> successors. Used for dependency cycles in plans,
+import cycles in gates, the integration order and the graph rendering's implied edges."""
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
+N = TypeVar("N", int, str)
+
+
+def topological_order(graph: Mapping[N, Iterable[N]]) -> tuple[list[N], list[N]]:
+    """(ordered, cyclic): the nodes with each before its successors, taking the least ready
+    node first (so ties go by node value); the nodes on or behind a cycle cannot be ordered and
+    are returned sorted as `cyclic`. Successors that are not keys of `graph` are ignored, and so
+    are self-edges."""
+    waiting = dict.fromkeys(graph, 0)
+    edges = {node: {s for s in successors if s in graph and s != node}
+             for node, successors in graph.items()}
+    for successors in edges.values():
+        for nxt in successors:
+            waiting[nxt] += 1
+    ready = [node for node, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order: list[N] = []
+    while ready:
+        node = heapq.heappop(ready)
+        order.append(node)
+        for nxt in edges[node]:
+            waiting[nxt] -= 1
+            if waiting[nxt] == 0:
+                heapq.heappush(ready, nxt)
+    return order, sorted(set(graph) - set(order))
 
 
 def cyclic_groups(graph: Mapping[str, Iterable[str]]) -> list[frozenset[str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from swarmgit.domain import digraph
 from swarmgit.domain.plan import Plan, Task
 from swarmgit.domain.scheduler import Limits, topological_order
 from swarmgit.domain.simulate import simulate
@@ -49,8 +50,8 @@ def _without_implied(
     successors: list[set[int]] = [set() for _ in ids]
     for a, b in [*deps, *locks]:
         successors[index[a]].add(index[b])
-    order = _topological(successors)
-    if order is None:
+    order, cyclic = digraph.topological_order(dict(enumerate(successors)))
+    if cyclic:
         return list(dict.fromkeys(locks))
     reach = [0] * len(ids)  # bitmask of nodes reachable in one or more steps
     for node in reversed(order):
@@ -62,20 +63,6 @@ def _without_implied(
         if not any(other != j and (reach[other] >> j) & 1 for other in successors[i]):
             kept.append((a, b))
     return kept
-
-
-def _topological(successors: Sequence[set[int]]) -> list[int] | None:
-    waiting = [0] * len(successors)
-    for nexts in successors:
-        for nxt in nexts:
-            waiting[nxt] += 1
-    order = [node for node, count in enumerate(waiting) if count == 0]
-    for node in order:
-        for nxt in successors[node]:
-            waiting[nxt] -= 1
-            if waiting[nxt] == 0:
-                order.append(nxt)
-    return order if len(order) == len(successors) else None
 
 
 def _mermaid(plan: Plan, deps: list[tuple[str, str]], locks: list[tuple[str, str]]) -> str:

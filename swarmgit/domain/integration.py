@@ -1,10 +1,10 @@
 """Integration rules: the order finished branches merge in, and fix tasks from gate findings."""
 from __future__ import annotations
 
-import heapq
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from swarmgit.domain.digraph import topological_order
 from swarmgit.domain.plan import Severity
 from swarmgit.domain.report import SpawnCandidate
 
@@ -12,24 +12,13 @@ from swarmgit.domain.report import SpawnCandidate
 def integration_order(edges: Mapping[str, Sequence[str]]) -> list[str]:
     """Topological order of tasks given each task's predecessors (deps + lock order) that are
     also in `edges`; ties broken by task id. Predecessors outside the set are ignored."""
-    preds = {t: {p for p in ps if p in edges and p != t} for t, ps in edges.items()}
-    succs: dict[str, list[str]] = {t: [] for t in edges}
-    for task, ps in preds.items():
-        for p in ps:
-            succs[p].append(task)
-    ready = [t for t, ps in preds.items() if not ps]
-    heapq.heapify(ready)
-    order: list[str] = []
-    while ready:
-        task = heapq.heappop(ready)
-        order.append(task)
-        for nxt in succs[task]:
-            preds[nxt].discard(task)
-            if not preds[nxt]:
-                heapq.heappush(ready, nxt)
-    if len(order) != len(edges):  # a cycle cannot come from a valid plan; keep every task
-        order += sorted(set(edges) - set(order))
-    return order
+    successors: dict[str, list[str]] = {t: [] for t in edges}
+    for task, preds in edges.items():
+        for pred in preds:
+            if pred in successors:
+                successors[pred].append(task)
+    order, cyclic = topological_order(successors)
+    return order + cyclic  # a cycle cannot come from a valid plan; keep every task
 
 
 class FindingLike(Protocol):

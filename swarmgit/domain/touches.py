@@ -1,10 +1,11 @@
 """Touches: the paths a task may write, and when two of them lock each other out.
 
-A touch is a gitignore-style pattern anchored at the repository root (DESIGN: "relative to the
-repo root"): `api/` is the folder and everything under it, `api` the file or folder `api` and all
-under it, `api/**/*.py` a glob, `**/conftest.py` a name at any depth, `**` the whole repository.
-Unlike a `.gitignore` line, a pattern without a slash does not float to every depth: `config.py`
-is the root file only. Matching is case-sensitive, as git sees paths by default.
+A touch is a gitignore-style pattern anchored at the repository root (docs/ARCHITECTURE.md,
+"Touches, locks and dispatch"): `api/` is the folder and everything under it, `api` the file
+or folder `api` and all under it, `api/**/*.py` a glob, `**/conftest.py` a name at any depth,
+`**` the whole repository. Unlike a `.gitignore` line, a pattern without a slash does not
+float to every depth: `config.py` is the root file only. Matching is case-sensitive, as git
+sees paths by default.
 
 The commit hook imports this module only when a task's touches hold a glob (plain touches are
 matched by `path_rules`); pathspec is imported lazily, when a glob must be matched.
@@ -18,12 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
-from swarmgit.domain.path_rules import GLOB_CHARS, has_glob, literal_allows
-
-if TYPE_CHECKING:
-    import pathspec
+from swarmgit.domain.path_rules import GLOB_CHARS, allowed, glob_spec
 
 WHOLE_REPO = "**"
 _DRIVE = re.compile(r"^[A-Za-z]:([\\/]|$)")
@@ -83,30 +81,24 @@ def _normalize_once(text: str, raw: str) -> str:
     if GLOB_CHARS.isdisjoint(touch):
         return touch  # a plain path is always a valid pattern: skip compiling one (large plans)
     try:
-        _spec((touch,))
+        glob_spec((touch,))
     except Exception as exc:  # pathspec raises several types for a bad pattern
         raise ValueError(f"touch {shown!r} is not a valid gitignore pattern: {exc}") from exc
     return touch
 
 
-
-
-@lru_cache(maxsize=512)
-def _spec(touches: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
-    import pathspec
-
-    return pathspec.GitIgnoreSpec.from_lines(["/" + touch for touch in touches])
+def is_glob(touch: str) -> bool:
+    """Whether a touch (or one of its segments) holds a gitignore wildcard or escape."""
+    return not GLOB_CHARS.isdisjoint(touch)
 
 
 def path_allowed(touches: Sequence[str], path: str) -> bool:
     """Whether a task with these normalised touches may write `path` (repo-relative, `/`-separated).
 
     No touches (a read-only task) allow nothing. Plain paths are matched directly; globs
-    through pathspec.
+    through pathspec (`path_rules.allowed`, the one matcher the hook shares).
     """
-    if has_glob(touches):
-        return _spec(tuple(touches)).match_file(path)
-    return any(literal_allows(touch, path) for touch in touches)
+    return allowed(touches, path)
 
 
 def contained(inner: str, outer: Sequence[str]) -> bool:
@@ -134,15 +126,6 @@ def conflicts(a: str, b: str) -> bool:
         shorter, longer = sorted((a.rstrip("/").split("/"), b.rstrip("/").split("/")), key=len)
         return longer[: len(shorter)] == shorter
     return _intersect(_segments(a), _segments(b))
-
-
-def overlap(a: Sequence[str], b: Sequence[str]) -> tuple[str, str] | None:
-    """The first pair (one touch of `a`, one of `b`) that conflicts, or None."""
-    for touch_a in a:
-        for touch_b in b:
-            if conflicts(touch_a, touch_b):
-                return touch_a, touch_b
-    return None
 
 
 def conflict_pairs(touches: Sequence[str]) -> list[tuple[int, int]]:

@@ -17,10 +17,8 @@ from pathlib import Path
 
 from swarmgit.backends.base import Agent, AgentJob, AgentOutcome
 from swarmgit.backends.command import agent_caches
-from swarmgit.backends.process import stop_orphan
 from swarmgit.backends.registry import get_agent
 from swarmgit.domain.brief import render_brief
-from swarmgit.domain.fence import Fence, SandboxMode
 from swarmgit.domain.cost import (
     budget_state,
     model_for,
@@ -30,6 +28,7 @@ from swarmgit.domain.cost import (
     unpriced_holds,
     unpriced_models,
 )
+from swarmgit.domain.fence import Fence, SandboxMode
 from swarmgit.domain.plan import Status, Task
 from swarmgit.domain.report import parse_report, render_report, report_from_commits
 from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start
@@ -42,9 +41,9 @@ from swarmgit.engine.plan_sync import follow_plan
 from swarmgit.engine.recheck import check_unpinned, pin_base
 from swarmgit.engine.taskspace import (
     StartBlocked,
+    clear_entry,
     prepare,
     start_point,
-    clear_entry,
     take_notes,
     task_env,
     task_port,
@@ -56,6 +55,7 @@ from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import read_agent_text, rewrite_atomic
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.git_files import Fingerprint
+from swarmgit.process.run import stop_orphan
 from swarmgit.sandbox.fence import fence_decision, task_fence
 from swarmgit.store.state import Store, TaskRow
 
@@ -339,7 +339,7 @@ class Dispatcher:
         log.parent.mkdir(parents=True, exist_ok=True)
         port = task_port(self.ws, self.plan.ids.index(task.id))
         return AgentJob(
-            track=self.track, task=task, worktree=worktree, repo_root=self.ws.root,
+            track=self.track, task=task, worktree=worktree,
             brief_file=brief, report_file=report, shared_context=folder / "shared_context.md",
             log_file=log, env=task_env(self.ws, self.track, task, worktree, report, port, brief, own),
             config=self.ws.config, model=model_for(task, self.ws.config.agent),

@@ -13,7 +13,6 @@ fix tasks are spawned.
 from __future__ import annotations
 
 import json
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -31,20 +30,20 @@ from swarmgit.engine.plan_sync import retire_removed
 from swarmgit.engine.recheck import pinned_base, recheck_task
 from swarmgit.engine.repo_guard import tamper_hold
 from swarmgit.engine.review import accepted_work
-from swarmgit.engine.taskspace import task_branch
 from swarmgit.engine.views import refresh
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError
 from swarmgit.fsutil import write_atomic
+from swarmgit.gates.runner import GateReport, render_markdown, run_gates, to_json
 from swarmgit.gitops import repo as gitrepo
-from swarmgit.gitops.repo import commits_between
 from swarmgit.gitops.diff import changes_between, touched_paths
 from swarmgit.gitops.refs import branch_tip, set_branch
 from swarmgit.gitops.replay import Change, replay
+from swarmgit.gitops.repo import commits_between
 from swarmgit.gitops.worktrees import CheckoutState, checkout_state
-from swarmgit.gates.runner import GateReport, render_markdown, run_gates, to_json
 from swarmgit.store.rows import Spend
 from swarmgit.store.state import Store, TaskRow
+from swarmgit.store.task_scope import task_branch
 
 Emit = Callable[[str, str, "str | None"], None]
 

@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from swarmgit.backends.clis.base import json_event
 from swarmgit.backends.base import AgentOutcome
+from swarmgit.backends.clis.base import json_event
 from swarmgit.domain.plan import Task
 
 TAIL_LINES = 15

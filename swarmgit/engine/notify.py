@@ -1,19 +1,20 @@
 """Notifications: `notify.command` runs when a task needs the user, fails, or the run ends.
 
 The command is the user's own shell template from `.swarm.toml`; it runs with `sh -c` in the
-repository root, stdin closed, output discarded, bounded by `notify.timeout_seconds`, with the
-event in its environment: SWARM_NOTIFY_EVENT (failed | spawn-held | needs-input | ended),
-SWARM_TRACK, SWARM_TASK (empty for the run's end) and SWARM_MESSAGE (its first line). A
-notification that fails or times out never stops the run.
+repository root in its own process group (`process.group.run_captured`), stdin closed, output
+discarded, bounded by `notify.timeout_seconds`, with the event in its environment:
+SWARM_NOTIFY_EVENT (failed | spawn-held | needs-input | ended), SWARM_TRACK, SWARM_TASK (empty
+for the run's end) and SWARM_MESSAGE (its first line). A notification that fails or times out
+never stops the run.
 """
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from swarmgit.domain.secrets import Secrets
+from swarmgit.process.group import run_captured
 
 NOTIFY_KINDS = frozenset({"failed", "spawn-held", "needs-input", "ended"})
 """Event kinds that concern the user: `watch` rings the terminal bell on these too."""
@@ -31,10 +32,8 @@ def notifier(command: str, track: str, root: Path, timeout_s: float, secrets: Se
         env = {**os.environ, "SWARM_NOTIFY_EVENT": kind, "SWARM_TRACK": track,
                "SWARM_TASK": task or "", "SWARM_MESSAGE": secrets.redact((message.splitlines() or [""])[0])}
         try:
-            subprocess.run(["sh", "-c", command], cwd=root, env=env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           timeout=timeout_s, check=False)
-        except (OSError, subprocess.TimeoutExpired):
+            run_captured(command, root, timeout_s, env)  # its exit and output do not matter
+        except OSError:
             pass
 
     return notify

@@ -6,10 +6,11 @@ spec's three, as fields, so the documents always have the sections `plan check` 
 agents' briefs look for) and `write_plan` (the tasks as structured input). Each task list is
 turned into `Task`s, rendered with `render_task` and read back by `parse_plan`, so a plan the
 planner accepts is exactly what `plan check` will read. On top of the parser's errors, every
-touch must name a tracked file or folder, or a new path inside one (or inside a new folder
-another touch of the plan declares). Errors go back to the model as the tool's result and it
-tries again, at most `max_attempts` turns; `plan check` warnings are sent back too, but a plan
-whose only problems are warnings is accepted on the last turn (and its warnings returned).
+touch must be grounded in the repository (`domain/grounding.py`). The seed's questions are in
+`seed.py`; the API client, cache marker and usage conversion in `backends/messages_api.py`.
+Errors go back to the model as the tool's result and it tries again, at most `max_attempts`
+turns; `plan check` warnings are sent back too, but a plan whose only problems are warnings
+is accepted on the last turn (and its warnings returned).
 
 Contracts:
 - Nothing is written here: `plan_track` returns the three documents, or raises `InvalidInput`
@@ -22,99 +23,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import PurePosixPath
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import anthropic
-from anthropic.types import CacheControlEphemeralParam, MessageParam, ToolParam
+from anthropic.types import MessageParam, ToolParam
 from pydantic import ValidationError
 
+from swarmgit.backends import messages_api
 from swarmgit.backends.base import Usage
-from swarmgit.config import Config, Price
-from swarmgit.domain.cost import cost_usd, model_for
-from swarmgit.domain.plan import Plan, Task, parse_effort
+from swarmgit.backends.messages_api import EPHEMERAL
+from swarmgit.config import Config
+from swarmgit.domain.cost import model_for
+from swarmgit.domain.grounding import ungrounded_touches
+from swarmgit.domain.plan import Task, parse_effort
 from swarmgit.domain.plan_check import plan_warnings
 from swarmgit.domain.plan_parser import parse_plan, plan_text_for_tasks
 from swarmgit.domain.secrets import secrets_from_env
-from swarmgit.engine.repo_digest import RepoDigest, folders_of
+from swarmgit.engine.repo_digest import RepoDigest
+from swarmgit.engine.seed import BROWNFIELD, GREENFIELD, Seed
 from swarmgit.errors import Diagnostic, InvalidInput, UsageError, WorkFailed
-
-# --- the seed questions ------------------------------------------------------------------------
-
-GREENFIELD = "greenfield"
-BROWNFIELD = "brownfield"
-DEFAULT_PRIORITIES = ("correctness", "small, reviewable changes")
-_NO_ANSWER = frozenset({"", "none", "no", "-", "n/a"})
-_SCAFFOLD_NAMES = ("readme", "license", "licence", "copying", "changelog", ".git", ".swarm.toml")
-
-
-@dataclass(frozen=True)
-class Question:
-    """One question of the seed; an empty answer takes the default."""
-
-    key: str  # mode | priorities | constraints
-    prompt: str
-    default: str
-    choices: tuple[str, ...] = ()
-
-
-Ask = Callable[[Question], str]
-"""Asks the user one question and returns the answer as typed."""
-
-
-@dataclass(frozen=True)
-class Seed:
-    """What the user said about the track; empty fields are not answered yet."""
-
-    mode: str | None = None  # greenfield | brownfield
-    priorities: tuple[str, ...] = ()
-    constraints: tuple[str, ...] = ()
-
-
-def default_mode(files: Sequence[str]) -> str:
-    """Brownfield when the repository holds anything beyond a README, licence, git and swarm
-    files; else greenfield."""
-    for path in files:
-        name = PurePosixPath(path).name.lower()
-        if not path.startswith("swarm/") and not name.startswith(_SCAFFOLD_NAMES):
-            return BROWNFIELD
-    return GREENFIELD
-
-
-def answer_seed(seed: Seed, files: Sequence[str], ask: Ask | None) -> Seed:
-    """The seed with every unanswered question answered: by `ask`, or by its default when ask
-    is None (`--yes`, or no terminal). Raises UsageError for a mode that is neither choice."""
-    mode = seed.mode
-    if mode is None:
-        question = Question(
-            "mode", "Is this a new project (greenfield) or a change to existing code (brownfield)?",
-            default_mode(files), (GREENFIELD, BROWNFIELD),
-        )
-        mode = _choice(question, ask(question) if ask else "")
-    priorities = seed.priorities or _items(ask, Question(
-        "priorities", "What matters most for this track (e.g. latency, cost, simplicity)?",
-        ", ".join(DEFAULT_PRIORITIES),
-    ))
-    constraints = seed.constraints or _items(ask, Question(
-        "constraints", "Any constraints (stack, compatibility, deadlines, no new dependencies)?",
-        "none",
-    ))
-    return Seed(mode, priorities, constraints)
-
-
-def _choice(question: Question, answer: str) -> str:
-    text = answer.strip().lower() or question.default
-    for choice in question.choices:
-        if choice.startswith(text):
-            return choice
-    raise UsageError(f"answer {' or '.join(question.choices)} (got {answer!r})")
-
-
-def _items(ask: Ask | None, question: Question) -> tuple[str, ...]:
-    text = (ask(question) if ask else "").strip() or question.default
-    return () if text.lower() in _NO_ANSWER else (text,)
-
 
 # --- documents and plan from tool input --------------------------------------------------------
 
@@ -250,58 +178,10 @@ def _validation_text(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
 
 
-def ungrounded_touches(plan: Plan, files: Sequence[str]) -> list[str]:
-    """Touches that point nowhere: neither a tracked file or folder, nor a new path whose folder
-    is tracked or is itself a (new) touch of the plan. A glob's literal folder must exist or be
-    such a touch. Whole-repository globs are left to the warnings."""
-    tracked = set(files)
-    folders = folders_of(files) | {""}
-    declared = {t.rstrip("/") for task in plan.tasks for t in task.touches if not _is_glob(t)}
-    known = folders | declared
-    problems = []
-    for task in plan.tasks:
-        for touch in task.touches:
-            path = touch.rstrip("/")
-            if _is_glob(touch):
-                base = _literal_folder(touch)
-                if base not in known:
-                    problems.append(
-                        f"{task.id}: touch `{touch}` is a glob under `{base}/`, which is not a "
-                        "folder of the repository: use an existing folder, or declare the new "
-                        f"folder `{base}/` in the task that creates it"
-                    )
-            elif path not in tracked and path not in folders:
-                parent = str(PurePosixPath(path).parent).removeprefix(".")
-                if parent not in known:
-                    problems.append(
-                        f"{task.id}: touch `{touch}` names no tracked file or folder, and its "
-                        f"folder `{parent}/` does not exist: touch an existing path, a new file "
-                        f"in an existing folder, or declare `{parent}/` in the task that "
-                        "creates it"
-                    )
-    return problems
-
-
-def _is_glob(touch: str) -> bool:
-    return any(c in touch for c in "*?[\\")
-
-
-def _literal_folder(touch: str) -> str:
-    """The folder part of a glob before its first wildcard segment (`""` for the root)."""
-    parts = touch.split("/")
-    literal = []
-    for part in parts[:-1]:
-        if _is_glob(part):
-            break
-        literal.append(part)
-    return "/".join(literal)
-
-
 # --- the conversation ----------------------------------------------------------------------
 
 DEFAULT_ATTEMPTS = 3
 PLAN_MAX_TOKENS = 32_000  # three documents in one answer; streamed, so the SDK allows it
-_EPHEMERAL: CacheControlEphemeralParam = {"type": "ephemeral"}
 _PLANNER_ROLE = "Architect"
 
 SYSTEM_PROMPT = """\
@@ -434,22 +314,18 @@ def plan_track(
     price = config.pricing.get(model)
     prompt = secrets_from_env(env).redact(_prompt(request))
     messages: list[dict[str, Any]] = [
-        {"role": "user", "content": [{"type": "text", "text": prompt, "cache_control": _EPHEMERAL}]}
+        {"role": "user", "content": [{"type": "text", "text": prompt, "cache_control": EPHEMERAL}]}
     ]
     usage: list[Usage] = []
     draft = _Draft()
     max_tokens = max(PLAN_MAX_TOKENS, config.agent.max_tokens)
-    with anthropic.Anthropic(
-        api_key=env.get("ANTHROPIC_API_KEY"),
-        base_url=env.get("ANTHROPIC_BASE_URL") or None,
-        max_retries=api_retries,
-        timeout=config.agent.timeout_minutes * 60,
-    ) as client:
+    with messages_api.client(env, retries=api_retries,
+                             timeout_s=config.agent.timeout_minutes * 60) as client:
         for attempt in range(1, max_attempts + 1):
             progress(f"asking {model} for the PRD, spec and plan "
                      f"(turn {attempt} of {max_attempts})")
             message = _call(client, model, max_tokens, messages, usage, env)
-            usage.append(_usage(message.usage, model, price))
+            usage.append(messages_api.usage_of(message.usage, model, price))
             messages.append({"role": "assistant", "content": [
                 b.model_dump(mode="json", exclude_none=True) for b in message.content
             ]})
@@ -492,7 +368,7 @@ def _call(
         with client.messages.stream(
             model=model,
             max_tokens=max_tokens,
-            system=[{"type": "text", "text": SYSTEM_PROMPT, "cache_control": _EPHEMERAL}],
+            system=[{"type": "text", "text": SYSTEM_PROMPT, "cache_control": EPHEMERAL}],
             # our JSON-shaped params; the SDK's TypedDicts describe the same shapes
             tools=cast(list[ToolParam], [WRITE_DOCUMENTS, WRITE_PLAN]),
             tool_choice={"type": "any"},
@@ -511,17 +387,6 @@ def _call(
     raise WorkFailed(secrets_from_env(env).redact(
         f"{what}; nothing was written ({_spent(usage)}); try again later, or run with --no-llm"
     ))
-
-
-def _usage(tokens: Any, model: str, price: Price | None) -> Usage:
-    counted = Usage(
-        model=model,
-        input_tokens=tokens.input_tokens,
-        output_tokens=tokens.output_tokens,
-        cache_write_tokens=tokens.cache_creation_input_tokens or 0,
-        cache_read_tokens=tokens.cache_read_input_tokens or 0,
-    )
-    return replace(counted, cost_usd=cost_usd(counted, price) if price else None)
 
 
 def _spent(usage: Sequence[Usage]) -> str:

@@ -63,12 +63,6 @@ def tracked_at_head(root: Path) -> tuple[str, ...]:
     return tuple(gitrepo.tracked_files(repo, head)) if head else ()
 
 
-def folders_of(files: Sequence[str]) -> frozenset[str]:
-    """Every folder (without trailing `/`) that holds one of files at some depth."""
-    return frozenset(str(parent) for f in files for parent in PurePosixPath(f).parents
-                     if str(parent) != ".")
-
-
 def read_digest(
     root: Path, files: Sequence[str], description: str, limits: DigestLimits = DigestLimits()
 ) -> RepoDigest:

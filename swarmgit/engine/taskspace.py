@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 
-from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.domain.plan import Status, Task
+from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import read_agent_text
@@ -24,12 +23,9 @@ from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.merge import fold_merge
 from swarmgit.gitops.repo import user_gitconfig
 from swarmgit.gitops.worktrees import create_task_worktree, recycle_worktree
+from swarmgit.process.group import run_captured
 from swarmgit.store.state import Store, TaskRow
-
-
-def task_branch(track: str, task: str) -> str:
-    return f"swarm/{track}/{task}"
-
+from swarmgit.store.task_scope import task_branch
 
 WORKTREES_SUFFIX = ".swarm-worktrees"
 
@@ -250,14 +246,10 @@ def own_home(scratch: Path, env: Mapping[str, str]) -> dict[str, str]:
 def run_setup(commands: Sequence[str], worktree: Path, env: Mapping[str, str], timeout_s: float) -> str:
     """Run worktree setup commands in order; returns '' or a 'setup failed' diagnosis."""
     for command in commands:
-        try:
-            done = subprocess.run(
-                command, shell=True, cwd=worktree, env=dict(env), capture_output=True,
-                text=True, timeout=timeout_s, stdin=subprocess.DEVNULL,
-            )
-        except subprocess.TimeoutExpired:
+        code, output = run_captured(command, worktree, timeout_s, env)
+        if code is None:
             return f"setup failed: `{command}` timed out after {timeout_s:.0f}s"
-        if done.returncode != 0:
-            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-            return f"setup failed: `{command}` exited {done.returncode}\n{tail}"
+        if code != 0:
+            tail = "\n".join(output.strip().splitlines()[-15:])
+            return f"setup failed: `{command}` exited {code}\n{tail}"
     return ""

@@ -14,7 +14,6 @@ from swarmgit.engine.workspace import Workspace
 from swarmgit.fsutil import read_user_text, write_atomic
 from swarmgit.store.state import CostSummary, LockRow, Store, TaskRow
 
-
 LOCK_HOLDING = frozenset({Status.RUNNING.value, Status.DONE.value})
 """The statuses whose tasks hold their touches' locks (a done task's until it is integrated)."""
 UNTIL_INTEGRATED = " (held until integrated)"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pathspec
 import pygit2
 
-from swarmgit.errors import WorkFailed
 from swarmgit.domain.scope import ScopeEntry
+from swarmgit.errors import WorkFailed
 from swarmgit.gitops.diff import changes_in, describe_paths, scope_entries
 from swarmgit.gitops.refs import set_branch
 from swarmgit.gitops.repo import head_commit, signature

@@ -1,7 +1,7 @@
 """What changed between two trees: paths (renames found, both sides kept) and added lines.
 
 Scope checks use `touched_paths`, which names every path a change writes or removes: both
-sides of a rename, deleted files, mode changes. Gates use `changed_lines`; the secret scan
+sides of a rename, deleted files, mode changes. Gates use `line_changes`; the secret scan
 uses `added_lines_between` and `uncommitted_added_lines` (binary files read as text).
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
-from pygit2.enums import DiffFind, DiffOption
+from pygit2.enums import DeltaStatus, DiffFind, DiffOption
 
 _AS_TEXT = DiffOption.FORCE_TEXT
 _WITH_UNTRACKED = (DiffOption.INCLUDE_UNTRACKED | DiffOption.RECURSE_UNTRACKED_DIRS
@@ -85,23 +85,43 @@ def describe_paths(paths: Sequence[str], limit: int = 10) -> str:
     return ", ".join(paths[:limit]) + more
 
 
+@dataclass(frozen=True)
+class LineChanges:
+    """Every path changed between two commits (added, modified, renamed: the new path;
+    deleted: the old path) with the new-side line numbers added or modified (empty for
+    deletions, binary files and pure renames); `renames` maps a renamed file's new path to
+    its old path."""
+
+    lines: dict[str, frozenset[int]]
+    renames: dict[str, str]
+
+
+def line_changes(repo: pygit2.Repository, old: str, new: str) -> LineChanges:
+    """The changed paths and lines from commit `old` to `new`, renames found."""
+    diff = _tree(repo, old).diff_to_tree(_tree(repo, new), context_lines=0)
+    diff.find_similar(DiffFind.FIND_RENAMES)
+    lines: dict[str, frozenset[int]] = {}
+    renames: dict[str, str] = {}
+    for patch in diff:
+        if patch is None:
+            continue
+        delta = patch.delta
+        if delta.status == DeltaStatus.DELETED:
+            lines[delta.old_file.path] = frozenset()
+            continue
+        if delta.status == DeltaStatus.RENAMED:
+            renames[delta.new_file.path] = delta.old_file.path
+        added = (line.new_lineno for hunk in patch.hunks for line in hunk.lines if line.origin == "+")
+        lines[delta.new_file.path] = frozenset(() if delta.is_binary else added)
+    return LineChanges(lines, renames)
+
+
 def changed_lines(repo: pygit2.Repository, old: str, new: str) -> dict[str, set[int]]:
     """New-side line numbers added or modified, per file (new path) that has any.
 
     Pure deletions, binary files and unchanged renames contribute no entry.
     """
-    diff = _tree(repo, old).diff_to_tree(_tree(repo, new), context_lines=0)
-    diff.find_similar(DiffFind.FIND_RENAMES)
-    lines: dict[str, set[int]] = {}
-    for patch in diff:
-        if patch is None or patch.delta.is_binary:
-            continue
-        added = {
-            line.new_lineno for hunk in patch.hunks for line in hunk.lines if line.origin == "+"
-        }
-        if added:
-            lines[patch.delta.new_file.path] = added
-    return lines
+    return {path: set(added) for path, added in line_changes(repo, old, new).lines.items() if added}
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ import os
 import shlex
 import site
 import sys
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import swarmgit
 from swarmgit.errors import UsageError
+from swarmgit.fsutil import write_bytes_atomic
 from swarmgit.gitops.repo import common_dir, discover, workdir
 
 HOOK_NAME = "pre-commit"
@@ -100,7 +100,7 @@ def install(repo_root: Path, python: str | None = None) -> InstallResult:
     if is_swarmgit_hook(hook):
         if hook.read_bytes() == wanted and os.access(hook, os.X_OK):
             return InstallResult(ALREADY_INSTALLED, hook, chained)
-        _write_executable(hook, wanted)
+        write_bytes_atomic(hook, wanted, mode=0o755)
         return InstallResult(UPDATED, hook, chained)
     if hook.exists() or hook.is_symlink():
         if chained is not None:
@@ -111,7 +111,7 @@ def install(repo_root: Path, python: str | None = None) -> InstallResult:
         os.replace(hook, legacy)
         chained = legacy
     folder.mkdir(parents=True, exist_ok=True)
-    _write_executable(hook, wanted)
+    write_bytes_atomic(hook, wanted, mode=0o755)
     return InstallResult(INSTALLED, hook, chained)
 
 
@@ -131,17 +131,3 @@ def uninstall(repo_root: Path) -> str:
 
 def _package_root() -> str:
     return str(Path(swarmgit.__file__).resolve().parent.parent)
-
-
-def _write_executable(path: Path, data: bytes) -> None:
-    """Replace `path` atomically with an executable file holding `data`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-

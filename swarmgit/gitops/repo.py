@@ -82,11 +82,16 @@ def signature(repo: pygit2.Repository) -> pygit2.Signature:
     return pygit2.Signature(name or FALLBACK_NAME, email or FALLBACK_EMAIL)
 
 
-def tracked_files(repo: pygit2.Repository, commit: str) -> list[str]:
-    """Every file path (sorted) in the tree of `commit`."""
+def tree_blobs(repo: pygit2.Repository, commit: str) -> dict[str, pygit2.Oid]:
+    """Every file path in the tree of `commit` with its object id (a submodule's: its commit)."""
     index = pygit2.Index()
     index.read_tree(repo[commit].peel(pygit2.Tree))
-    return sorted(entry.path for entry in index)
+    return {entry.path: entry.id for entry in index}
+
+
+def tracked_files(repo: pygit2.Repository, commit: str) -> list[str]:
+    """Every file path (sorted) in the tree of `commit`."""
+    return sorted(tree_blobs(repo, commit))
 
 
 def resolve(repo: pygit2.Repository, rev: str) -> str:

@@ -13,7 +13,6 @@ one row it changed; a commit by any other connection (`PRAGMA data_version`) dro
 """
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -25,6 +24,7 @@ from types import TracebackType
 from swarmgit.domain.plan import Status
 from swarmgit.domain.secrets import NO_SECRETS, Secrets
 from swarmgit.errors import UsageError, WorkFailed
+from swarmgit.process.group import alive_since
 from swarmgit.store.rows import (
     CandidateRow,
     CostSummary,
@@ -48,10 +48,9 @@ from swarmgit.store.task_scope import (
 
 __all__ = [
     "CandidateRow", "CostSummary", "EventRow", "LockRow", "ReviewRow", "Spend", "Store", "TaskRow",
-    "TaskSpec", "TrackRow", "pid_alive",
+    "TaskSpec", "TrackRow",
 ]
 
-CLOCK_SLACK_SECONDS = 2.0  # /proc start times are in clock ticks; allow for rounding
 
 _TRACK_FIELDS = frozenset({"base_commit", "target_branch", "plan_path", "budget_usd",
                            "integrated_commit"})
@@ -73,40 +72,6 @@ def _spend(sums: Sequence[float | None]) -> Spend:
     inp, out, write, read, usd, cli = sums
     return Spend(int(inp or 0), int(out or 0), int(write or 0), int(read or 0),
                  usd=float(usd or 0.0), cli_usd=None if cli is None else float(cli))
-
-
-def process_started_at(pid: int) -> float | None:
-    """When process `pid` started (epoch seconds), from /proc on Linux; None where unknown."""
-    try:
-        with open("/proc/stat", encoding="ascii") as stat:
-            boot = next(float(line.split()[1]) for line in stat if line.startswith("btime "))
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as proc:
-            fields = proc.read().rsplit(")", 1)[1].split()
-        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, StopIteration, IndexError, ValueError):
-        return None
-
-
-def claim_is_live(pid: int, claimed_at: float) -> bool:
-    """Whether the process that claimed a track at `claimed_at` still runs. A process with the
-    same id that started later (after a reboot, or the id was reused) is not the claimant."""
-    if not pid_alive(pid):
-        return False
-    started = process_started_at(pid)
-    return started is None or started <= claimed_at + CLOCK_SLACK_SECONDS
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this host (a reused id looks alive)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # it exists, owned by another user
-    return True
 
 
 class Store:
@@ -228,7 +193,7 @@ class Store:
         with self._write() as conn:
             row = conn.execute("SELECT * FROM claims WHERE track = ?", (track,)).fetchone()
             if row is not None and (row["pid"], row["host"]) != (pid, host):
-                if row["host"] != host or claim_is_live(row["pid"], row["claimed_at"]):
+                if row["host"] != host or alive_since(row["pid"], row["claimed_at"]):
                     return False
             conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?)",
                          (track, pid, host, time.time()))

@@ -47,7 +47,6 @@ def make_job(
         track="demo",
         task=task,
         worktree=worktree,
-        repo_root=worktree,
         brief_file=brief_file,
         report_file=report_file,
         shared_context=run / "shared_context.md",

@@ -29,8 +29,8 @@ from swarmgit.backends.clis.base import (
     prompt_file,
     task_home,
 )
+from swarmgit.domain.touches import is_glob
 
-_GLOB_RE = re.compile(r"[*?[]")
 _CLASS_RE = re.compile(r"\[[^]]*\]")
 
 
@@ -75,7 +75,7 @@ def edit_patterns(touches: tuple[str, ...]) -> list[str]:
     for touch in touches:
         if touch.endswith("/"):
             patterns.append(touch + "*")
-        elif _GLOB_RE.search(touch):
+        elif is_glob(touch):
             patterns.append(_CLASS_RE.sub("?", touch.replace("**/", "*").replace("**", "*")))
         else:
             patterns += [touch, touch + "/*"]

@@ -5,8 +5,8 @@ import threading
 from collections.abc import Callable
 
 from swarmgit.backends.base import Agent, AgentJob, AgentOutcome
-from swarmgit.backends.process import stop_orphan
 from swarmgit.engine.taskspace import run_setup
+from swarmgit.process.run import stop_orphan
 
 
 def run_attempt(agent: Agent, job: AgentJob, on_event: Callable[[str, str], None]) -> AgentOutcome:

@@ -29,12 +29,13 @@ from swarmgit.domain.plan import Task
 from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.engine.executors.local import run_attempt
 from swarmgit.engine.finalize import finalize
-from swarmgit.engine.taskspace import notes_copy, own_home, task_branch
+from swarmgit.engine.taskspace import notes_copy, own_home
 from swarmgit.errors import WorkFailed
 from swarmgit.fsutil import write_atomic
 from swarmgit.gitops import remote as gitremote
 from swarmgit.gitops.safe_git import run_git
 from swarmgit.sandbox.fence import fence_decision, task_fence
+from swarmgit.store.task_scope import task_branch
 
 RUN_TRAILER = "Swarm-Run"
 LOG_TAIL_LINES = 200
@@ -161,7 +162,7 @@ def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path) -> RemoteResult
     decision = fence_decision(spec.config.agent.sandbox)
     required = SandboxMode(spec.config.agent.sandbox) is SandboxMode.REQUIRED
     job = AgentJob(
-        track=spec.track, task=spec.task, worktree=worktree, repo_root=worktree, brief_file=brief,
+        track=spec.track, task=spec.task, worktree=worktree, brief_file=brief,
         report_file=report, shared_context=Path(env["SWARM_SHARED_CONTEXT"]), log_file=log,
         env=env, config=spec.config, model=spec.model, budget_usd=spec.budget_usd,
         attempt=spec.attempt, pid_file=scratch / "agent.pid",

@@ -12,7 +12,6 @@ the fence's paths.
 """
 from __future__ import annotations
 
-import os
 import shlex
 import signal
 import subprocess
@@ -26,6 +25,7 @@ from typing import IO
 
 from swarmgit.domain.fence import Fence
 from swarmgit.domain.secrets import Secrets, secrets_from_env
+from swarmgit.process.group import signal_group, stop_group
 from swarmgit.sandbox.fence import fenced_argv
 
 LineHandler = Callable[[str], bool | None]
@@ -40,7 +40,6 @@ class ProcessResult:
     returncode: int | None  # None only if the process could not be reaped
     timed_out: bool
     last_lines: tuple[str, ...]  # redacted
-    duration_s: float
     result_seen: bool = False
     killed_after_result: bool = False
 
@@ -107,7 +106,6 @@ def run_process(
         returncode=proc.returncode,
         timed_out=timed_out,
         last_lines=reader.tail(),
-        duration_s=time.monotonic() - started,
         result_seen=reader.result_at is not None,
         killed_after_result=killed_after_result,
     )
@@ -120,7 +118,6 @@ def run_attached(
     """Run `command` attached to this terminal (stdin, stdout and stderr inherited), for tasks
     that need the user. Its output is not captured; the log records the command and its exit."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
     with log_file.open("a", encoding="utf-8") as log:
         log.write(secrets_from_env(env).redact(
             f"$ {command}   (attached to the terminal; output not captured)\n"))
@@ -139,9 +136,7 @@ def run_attached(
                 proc.kill()
                 proc.wait()
         log.write(f"exit {proc.returncode}\n")
-    return ProcessResult(returncode=proc.returncode, timed_out=timed_out, last_lines=(),
-                         duration_s=time.monotonic() - started, result_seen=False,
-                         killed_after_result=False)
+    return ProcessResult(returncode=proc.returncode, timed_out=timed_out, last_lines=())
 
 
 def _supervise(
@@ -166,28 +161,21 @@ def _supervise(
 
 def _terminate_group(proc: subprocess.Popen[bytes], grace_s: float) -> None:
     """SIGTERM the group, SIGKILL it if the leader is still there after the grace period."""
-    _signal_group(proc.pid, signal.SIGTERM)
+    signal_group(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
-        _signal_group(proc.pid, signal.SIGKILL)
+        signal_group(proc.pid, signal.SIGKILL)
         proc.wait()
 
 
 def _stop_leftovers(pgid: int, reader: _Reader, grace_s: float) -> None:
     """The leader is gone: stop what it left in its group and let the reader drain the pipe."""
-    _signal_group(pgid, signal.SIGTERM)
+    signal_group(pgid, signal.SIGTERM)
     reader.join(timeout=max(grace_s, _POLL_S))
     if reader.is_alive():
-        _signal_group(pgid, signal.SIGKILL)
+        signal_group(pgid, signal.SIGKILL)
         reader.join(timeout=max(grace_s, 1.0))
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class _Reader(threading.Thread):
@@ -241,19 +229,4 @@ def stop_orphan(pid_file: Path, grace_s: float = 2.0) -> bool:
     except (FileNotFoundError, ValueError):
         return False
     pid_file.unlink(missing_ok=True)
-    if not _group_alive(pgid):
-        return False
-    _signal_group(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while _group_alive(pgid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    _signal_group(pgid, signal.SIGKILL)
-    return True
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
+    return stop_group(pgid, grace_s)
