@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swarmgit.domain import scheduler as scheduler_module
+from swarmgit.domain import priority as priority_module
 from swarmgit.domain.plan import Plan
 from swarmgit.domain.scheduler import Limits, Scheduler
 from swarmgit.domain.simulate import render_timeline, simulate, to_json
 from swarmgit.domain.touches import overlap
-from tests.test_scheduler import random_plan, task
+from tests.test_scheduler import priority, random_plan, task
 
 # Three pairwise-overlapping tasks (api/, tests/, docs/index.md), two dependents. Critical path
 # first runs T02, T03, T00 and ends at 7 h; running T00 before T03 lets T04 overlap T03: 6 h.
@@ -86,13 +86,13 @@ def test_lower_bound_counts_work_on_one_path() -> None:
 def test_improved_order_finds_the_shorter_schedule() -> None:
     limits = Limits(max_background=3, max_foreground=1, max_parallel=3)
     assert simulate(LOCK_HEAVY, limits).makespan_hours == 6.0
-    assert Scheduler(LOCK_HEAVY).priority(limits)[:3] == ["T02", "T00", "T03"]
+    assert priority(Scheduler(LOCK_HEAVY), limits)[0][:3] == ["T02", "T00", "T03"]
 
 
 def test_critical_path_first_alone_is_what_the_improvement_beats(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(scheduler_module, "IMPROVE_MAX_TASKS", 0)
+    monkeypatch.setattr(priority_module, "IMPROVE_MAX_TASKS", 0)
     assert simulate(LOCK_HEAVY, Limits(3, 1, 3)).makespan_hours == 7.0
 
 
@@ -102,12 +102,12 @@ def test_improved_order_is_never_worse(seed: int, workers: int) -> None:
     plan = random_plan(random.Random(seed), 30)
     limits = Limits(max_background=workers, max_foreground=1, max_parallel=workers)
     improved = Scheduler(plan).makespan_minutes(limits)
-    original = scheduler_module.IMPROVE_MAX_TASKS
-    scheduler_module.IMPROVE_MAX_TASKS = 0
+    original = priority_module.IMPROVE_MAX_TASKS
+    priority_module.IMPROVE_MAX_TASKS = 0
     try:
         plain = Scheduler(plan).makespan_minutes(limits)
     finally:
-        scheduler_module.IMPROVE_MAX_TASKS = original
+        priority_module.IMPROVE_MAX_TASKS = original
     assert improved is not None and plain is not None and improved <= plain
 
 
@@ -132,6 +132,7 @@ def test_json_has_exactly_the_documented_keys() -> None:
         "speedup": 1.0,
         "critical_path": ["T01", "T02"],
         "waves_makespan_hours": 2.0,
+        "lower_bound_hours": 2.0,
         "schedule": [
             {"task": "T01", "start_hours": 0.0, "end_hours": 1.5},
             {"task": "T02", "start_hours": 1.5, "end_hours": 2.0},
@@ -155,5 +156,6 @@ def test_timeline_draws_one_scaled_row_per_task_and_the_summary() -> None:
     assert len(first) + len(second) == len(bar["T01"]) and abs(len(first) - len(second)) <= 1
     assert "0h" in lines[0] and "4h" in lines[0]
     for figure in ("serial:          8.0 h", "parallel:        4.0 h makespan, speedup 2.00x",
-                   "critical path:   T01", "wave barriers:   6.0 h makespan"):
+                   "critical path:   T01", "wave barriers:   6.0 h makespan",
+                   "lower bound:     4.0 h (no schedule can be shorter; ours is 1.00x)"):
         assert figure in text
