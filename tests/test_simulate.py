@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swarmgit.domain import priority as priority_module
-from swarmgit.domain.plan import Plan
+from swarmgit.domain.plan import Plan, Task
 from swarmgit.domain.scheduler import Limits, Scheduler
 from swarmgit.domain.simulate import render_timeline, simulate, to_json
 from swarmgit.domain.touches import overlap
-from tests.test_scheduler import priority, random_plan, task
+from tests.test_scheduler import priority, quick_search, random_plan, task
 
 # Three pairwise-overlapping tasks (api/, tests/, docs/index.md), two dependents. Critical path
 # first runs T02, T03, T00 and ends at 7 h; running T00 before T03 lets T04 overlap T03: 6 h.
@@ -96,7 +96,7 @@ def test_critical_path_first_alone_is_what_the_improvement_beats(
     assert simulate(LOCK_HEAVY, Limits(3, 1, 3)).makespan_hours == 7.0
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 4))
 def test_improved_order_is_never_worse(seed: int, workers: int) -> None:
     plan = random_plan(random.Random(seed), 30)
@@ -159,3 +159,52 @@ def test_timeline_draws_one_scaled_row_per_task_and_the_summary() -> None:
                    "critical path:   T01", "wave barriers:   6.0 h makespan",
                    "lower bound:     4.0 h (no schedule can be shorter; ours is 1.00x)"):
         assert figure in text
+
+
+_LOCK_HEAVY_TREE = ["src/", "src/a.py", "src/b/", "src/b/c.py", "src/**/__init__.py", "tests/",
+                    "tests/test_a.py", "docs/*.md", "README.md"]
+
+
+def lock_heavy_plan(rng: random.Random) -> Plan:
+    """8–20 tasks, each writing 1–2 nodes of a small tree where most nodes overlap."""
+    tasks: list[Task] = []
+    for n in range(rng.randint(8, 20)):
+        earlier = [t.id for t in tasks]
+        tasks.append(task(
+            f"T{n:02d}", deps=rng.sample(earlier, min(len(earlier), rng.choice([0, 0, 1, 2]))),
+            touches=rng.sample(_LOCK_HEAVY_TREE, rng.choice([1, 1, 2])),
+            effort=rng.choice([30, 60, 90, 150, 240, 480]), user_input=rng.random() < 0.1,
+        ))
+    return Plan(tasks=tuple(tasks))
+
+
+def makespans_by_workers(plan: Plan, most: int) -> list[int]:
+    """The simulated makespan with 1..most workers, as `--workers` sets them and with one
+    foreground slot (one scheduler: widths searched once)."""
+    scheduler = Scheduler(plan)
+    spans = []
+    for w in range(1, most + 1):
+        for limits in (Limits(w, w, w), Limits(w, 1, w)):
+            spans.append(scheduler.makespan_minutes(limits) or 0)
+    assert spans[-1] == simulate(plan, Limits(most, 1, most)).makespan_hours * 60
+    return spans
+
+
+def assert_never_slower_with_more_workers(plan: Plan, most: int) -> None:
+    spans = makespans_by_workers(plan, most)
+    for same_kind in (spans[0::2], spans[1::2]):
+        assert all(later <= earlier for earlier, later in zip(same_kind, same_kind[1:])), same_kind
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_more_workers_never_make_a_plan_slower(seed: int) -> None:
+    with quick_search():  # the guarantee holds however hard each width is searched
+        assert_never_slower_with_more_workers(lock_heavy_plan(random.Random(seed)), 4)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_more_workers_never_make_a_plan_slower_many_plans(seed: int) -> None:
+    assert_never_slower_with_more_workers(lock_heavy_plan(random.Random(seed)), 8)

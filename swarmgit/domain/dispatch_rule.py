@@ -101,6 +101,10 @@ class PlanIndex:
         """The same plan with every dependency pointing the other way (for backward passes)."""
         return replace(self, deps=self.dependents, dependents=self.deps)
 
+    def without_deps(self) -> PlanIndex:
+        none = ((),) * len(self.ids)
+        return replace(self, deps=none, dependents=none)
+
 
 _DONE, _RUNNING, _FAILED = 1, 2, 4
 # A queue entry: (position, sequence, task, -1, None) offers one task;
@@ -113,7 +117,10 @@ _Entry = tuple[int, int, int, int, "_Group | None"]
 class Board:
     """The state of one run of a plan, and the tasks it offers in `position` order (0 first)."""
 
-    def __init__(self, plan: PlanIndex, position: Sequence[int]) -> None:
+    def __init__(
+        self, plan: PlanIndex, position: Sequence[int], only: Sequence[int] | None = None
+    ) -> None:
+        """A fresh run of the plan, or of the tasks `only` (the others are never offered)."""
         self.plan = plan
         self.position = position
         self.flags = bytearray(len(plan.ids))  # _DONE | _RUNNING | _FAILED
@@ -124,8 +131,9 @@ class Board:
         self._parked: dict[tuple[int, bool], list[_Group]] = {}
         self._sequence = itertools.count()
         self._state = RunState(frozenset(), frozenset())
-        for i, deps in enumerate(plan.deps):
-            if not deps:
+        self._size = len(plan.ids) if only is None else len(only)
+        for i in range(len(plan.ids)) if only is None else only:
+            if not plan.deps[i]:
                 self._offer(i)
 
     # ---- the rule -----------------------------------------------------------------------------
@@ -190,7 +198,7 @@ class Board:
                 heapq.heappush(finishing, (now + effort[task], task))
                 schedule.append((task, now))
             if not finishing:
-                return schedule if len(schedule) == len(effort) else None
+                return schedule if len(schedule) == self._size else None
             now = finishing[0][0]
             while finishing and finishing[0][0] == now:
                 self.finish(heapq.heappop(finishing)[1])

@@ -26,11 +26,11 @@ from swarmgit.domain.plan import Plan
 from swarmgit.domain.touches import path_allowed
 
 IMPROVE_MAX_TASKS = 2000  # larger plans keep critical-path-first order (improving costs replays)
-IMPROVE_PASSES = 5
-RESTARTS = 4  # jittered restarts at least (each costs IMPROVE_PASSES forward-backward replays)
-RESTART_BUDGET = 6000  # small plans get more restarts: up to this many task-replays each pass
-MAX_RESTARTS = 60
-JITTER = 0.25
+IMPROVE_PASSES = 1  # forward-backward passes per start (measured: many restarts beat many passes)
+RESTARTS = 4  # jittered restarts at least (each costs 2 * IMPROVE_PASSES + 1 replays)
+RESTART_BUDGET = 7500  # small plans get more restarts: RESTART_BUDGET / tasks, up to MAX_RESTARTS
+MAX_RESTARTS = 250
+JITTER = 1.0  # each chain length scaled by a factor drawn from [1 - JITTER, 1 + JITTER]
 _PROBE = "\0"  # a file name no real path has: stands for "some file inside this folder"
 
 Schedule = list[tuple[int, int]]  # (task, start minute) in start order
@@ -92,12 +92,14 @@ class Priorities:
         for i in reversed(self.topo):
             after = max((self.tail[j] for j in index.dependents[i]), default=0)
             self.tail[i] = index.effort[i] + after
+        ids, tasks = index.ids, plan.tasks
         self.critical_first = positions(sorted(
-            range(len(plan.tasks)),
-            key=lambda i: (-self.tail[i], -plan.tasks[i].severity.rank, plan.ids[i]),
+            range(len(tasks)), key=lambda i: (-self.tail[i], -tasks[i].severity.rank, ids[i]),
         ))
-        self._serial_work = largest_serial_work(plan)
+        self._plan = plan
+        self._serial_work: int | None = None  # computed when first needed
         self._choices: dict[Limits, Choice] = {}
+        self._searches: dict[Limits, Choice] = {}
 
     def critical_path(self) -> list[int]:
         """The longest chain of deps by effort, first task first ([] for an empty plan)."""
@@ -124,8 +126,13 @@ class Priorities:
             (back + front) / max(1, workers),
             back / max(1, min(limits.max_parallel, limits.max_background)),
             front / max(1, min(limits.max_parallel, limits.max_foreground)),
-            float(self._serial_work),
+            float(self._largest_serial_work()),
         )
+
+    def _largest_serial_work(self) -> int:
+        if self._serial_work is None:
+            self._serial_work = largest_serial_work(self._plan)
+        return self._serial_work
 
     def choice(self, limits: Limits) -> Choice:
         """The best replay over widths max_parallel down to 1 (see the module docstring)."""
@@ -146,6 +153,11 @@ class Priorities:
     # ---- search at one width ------------------------------------------------------------------
 
     def _search(self, limits: Limits) -> Choice:
+        if limits not in self._searches:
+            self._searches[limits] = self._searched(limits)
+        return self._searches[limits]
+
+    def _searched(self, limits: Limits) -> Choice:
         order = self.critical_first
         schedule = self._replay(order, limits)
         best = Choice(order, limits, schedule, self._makespan(schedule))
@@ -168,6 +180,24 @@ class Priorities:
 
     def _replay(self, order: Sequence[int], limits: Limits, backwards: bool = False) -> Schedule | None:
         return Board(self.index.reversed() if backwards else self.index, order).replay(limits)
+
+    def waves_makespan(self, limits: Limits) -> int | None:
+        """Minutes with wave barriers (wave k: the tasks whose deps are all in earlier waves;
+        a wave starts when the previous one has finished). Inside a wave: the same limits and
+        locks, critical path first. None if some task can never start."""
+        level = [0] * len(self.tail)
+        for i in self.topo:
+            level[i] = 1 + max((level[d] for d in self.index.deps[i]), default=-1)
+        waves: list[list[int]] = [[] for _ in range(max(level, default=-1) + 1)]
+        for i, k in enumerate(level):
+            waves[k].append(i)
+        flat, total = self.index.without_deps(), 0
+        for wave in waves:
+            schedule = Board(flat, self.critical_first, only=wave).replay(limits)
+            if schedule is None:
+                return None
+            total += self._makespan(schedule)
+        return total
 
     def _makespan(self, schedule: Schedule | None) -> int:
         effort = self.index.effort

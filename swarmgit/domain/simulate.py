@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from swarmgit.domain.dispatch_rule import PlanIndex
-from swarmgit.domain.plan import Plan, Task
+from swarmgit.domain.plan import Plan
 from swarmgit.domain.scheduler import Limits, Scheduler, topological_order
 
 
@@ -59,7 +59,7 @@ def simulate(plan: Plan, limits: Limits) -> Simulation:
         serial_hours=serial / 60,
         speedup=serial / makespan if makespan else 1.0,
         critical_path=tuple(scheduler.critical_path()),
-        waves_makespan_hours=_waves_makespan(plan, limits) / 60,
+        waves_makespan_hours=(scheduler.priorities.waves_makespan(limits) or 0) / 60,
         lower_bound_hours=scheduler.lower_bound_minutes(limits) / 60,
         lock_after=_lock_after(scheduler.priorities.index, slots),
     )
@@ -174,21 +174,3 @@ def _ancestors_ending_from(index: PlanIndex, task: int, end: list[int], since: i
             seen.add(i)
             stack.extend(d for d in index.deps[i] if end[d] >= since)
     return seen
-
-
-def _waves_makespan(plan: Plan, limits: Limits) -> int:
-    """Minutes with wave barriers; inside a wave, the same workers, locks and ordering."""
-    level: dict[str, int] = {}
-    waves: list[list[Task]] = []
-    for i in topological_order(plan):
-        task = plan.tasks[i]
-        level[task.id] = 1 + max((level[d] for d in task.deps), default=-1)
-        if level[task.id] == len(waves):
-            waves.append([])
-        waves[level[task.id]].append(task.model_copy(update={"deps": ()}))
-    total = 0
-    for wave in waves:
-        minutes = Scheduler(Plan(tasks=tuple(wave))).makespan_minutes(limits)
-        assert minutes is not None  # the whole plan ran with these limits
-        total += minutes
-    return total
