@@ -69,9 +69,9 @@ class PlanIndex:
         """Raises ValueError naming a dep that is not in the plan."""
         index = {task_id: i for i, task_id in enumerate(plan.ids)}
         for task in plan.tasks:
-            for dep in task.deps:
-                if dep not in index:
-                    raise ValueError(f"task {task.id} depends on unknown task {dep}")
+            for dep_id in task.deps:
+                if dep_id not in index:
+                    raise ValueError(f"task {task.id} depends on unknown task {dep_id}")
         deps = tuple(tuple(index[d] for d in t.deps) for t in plan.tasks)
         dependents: list[list[int]] = [[] for _ in plan.tasks]
         for i, task_deps in enumerate(deps):
