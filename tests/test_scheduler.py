@@ -305,3 +305,23 @@ def test_many_tasks_on_one_folder_run_one_at_a_time_in_priority_order() -> None:
         assert started(decision) == [expected.id]
         assert decision[0].after == tuple(t.id for t in plan.tasks if t.id in done)
         done.append(expected.id)
+
+
+def test_a_slot_is_left_idle_when_filling_it_would_delay_the_critical_path() -> None:
+    # Filling a third slot at once with T02 (src/a.py) locks out T01 (src/**/__init__.py
+    # overlaps it), which sits on the critical path T00 -> T01 -> T04: 9 h instead of 8 h.
+    plan = Plan(tasks=(
+        task("T00", effort=120),
+        task("T01", deps=["T00"], touches=["src/**/__init__.py"], effort=180),
+        task("T02", touches=["src/a.py"], effort=180),
+        task("T03", effort=240),
+        task("T04", deps=["T01"], effort=180),
+    ))
+    three = Limits(max_background=3, max_foreground=1, max_parallel=3)
+    scheduler = Scheduler(plan)
+    assert scheduler.makespan_minutes(three) == scheduler.makespan_minutes(Limits(2, 1, 2)) == 480
+    assert started(scheduler.decide(state(), three)) == ["T00", "T03"]  # one slot idle
+    assert started(scheduler.decide(state(done=["T00"], running=["T03"]), three)) == ["T01"]
+    assert started(scheduler.decide(state(done=["T00"], running=["T03", "T01"]), three)) == []
+    # Nothing running: something ready always starts, idle slots or not.
+    assert started(scheduler.decide(state(done=["T00", "T01", "T03", "T04"]), three)) == ["T02"]
