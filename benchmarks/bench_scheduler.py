@@ -169,7 +169,7 @@ def small_plans() -> list[Plan]:
     """Lock-heavy plans of 8–30 tasks: half drawn from the small tree, half from the tree with
     `src/**/__init__.py`, which overlaps every touch under `src/`."""
     rng = random.Random(SEED)
-    trees = (tree(3), tree(3, deep_glob=True))
+    trees = (tree(1), tree(1, deep_glob=True))
     return [random_plan(rng, rng.randint(8, 30), trees[k % 2]) for k in range(SMALL_PLANS)]
 
 

@@ -204,7 +204,7 @@ def test_more_workers_never_make_a_plan_slower(seed: int) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_more_workers_never_make_a_plan_slower_many_plans(seed: int) -> None:
     assert_never_slower_with_more_workers(lock_heavy_plan(random.Random(seed)), 8)
