@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swarmgit.domain import scheduler as scheduler_module
-from swarmgit.domain.plan import Plan
+from swarmgit.domain import priority as priority_module
+from swarmgit.domain.plan import Plan, Task
 from swarmgit.domain.scheduler import Limits, Scheduler
 from swarmgit.domain.simulate import render_timeline, simulate, to_json
-from tests.test_scheduler import random_plan, task
+from tests.test_scheduler import priority, quick_search, random_plan, task
 from tests.touch_reference import overlap
 
 # Three pairwise-overlapping tasks (api/, tests/, docs/index.md), two dependents. Critical path
@@ -86,28 +86,28 @@ def test_lower_bound_counts_work_on_one_path() -> None:
 def test_improved_order_finds_the_shorter_schedule() -> None:
     limits = Limits(max_background=3, max_foreground=1, max_parallel=3)
     assert simulate(LOCK_HEAVY, limits).makespan_hours == 6.0
-    assert Scheduler(LOCK_HEAVY).priority(limits)[:3] == ["T02", "T00", "T03"]
+    assert priority(Scheduler(LOCK_HEAVY), limits)[0][:3] == ["T02", "T00", "T03"]
 
 
 def test_critical_path_first_alone_is_what_the_improvement_beats(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(scheduler_module, "IMPROVE_MAX_TASKS", 0)
+    monkeypatch.setattr(priority_module, "IMPROVE_MAX_TASKS", 0)
     assert simulate(LOCK_HEAVY, Limits(3, 1, 3)).makespan_hours == 7.0
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 4))
 def test_improved_order_is_never_worse(seed: int, workers: int) -> None:
     plan = random_plan(random.Random(seed), 30)
     limits = Limits(max_background=workers, max_foreground=1, max_parallel=workers)
     improved = Scheduler(plan).makespan_minutes(limits)
-    original = scheduler_module.IMPROVE_MAX_TASKS
-    scheduler_module.IMPROVE_MAX_TASKS = 0
+    original = priority_module.IMPROVE_MAX_TASKS
+    priority_module.IMPROVE_MAX_TASKS = 0
     try:
         plain = Scheduler(plan).makespan_minutes(limits)
     finally:
-        scheduler_module.IMPROVE_MAX_TASKS = original
+        priority_module.IMPROVE_MAX_TASKS = original
     assert improved is not None and plain is not None and improved <= plain
 
 
@@ -132,6 +132,7 @@ def test_json_has_exactly_the_documented_keys() -> None:
         "speedup": 1.0,
         "critical_path": ["T01", "T02"],
         "waves_makespan_hours": 2.0,
+        "lower_bound_hours": 2.0,
         "schedule": [
             {"task": "T01", "start_hours": 0.0, "end_hours": 1.5},
             {"task": "T02", "start_hours": 1.5, "end_hours": 2.0},
@@ -155,5 +156,55 @@ def test_timeline_draws_one_scaled_row_per_task_and_the_summary() -> None:
     assert len(first) + len(second) == len(bar["T01"]) and abs(len(first) - len(second)) <= 1
     assert "0h" in lines[0] and "4h" in lines[0]
     for figure in ("serial:          8.0 h", "parallel:        4.0 h makespan, speedup 2.00x",
-                   "critical path:   T01", "wave barriers:   6.0 h makespan"):
+                   "critical path:   T01", "wave barriers:   6.0 h makespan",
+                   "lower bound:     4.0 h (no schedule can be shorter; ours is 1.00x)"):
         assert figure in text
+
+
+_LOCK_HEAVY_TREE = ["src/", "src/a.py", "src/b/", "src/b/c.py", "src/**/__init__.py", "tests/",
+                    "tests/test_a.py", "docs/*.md", "README.md"]
+
+
+def lock_heavy_plan(rng: random.Random) -> Plan:
+    """8–20 tasks, each writing 1–2 nodes of a small tree where most nodes overlap."""
+    tasks: list[Task] = []
+    for n in range(rng.randint(8, 20)):
+        earlier = [t.id for t in tasks]
+        tasks.append(task(
+            f"T{n:02d}", deps=rng.sample(earlier, min(len(earlier), rng.choice([0, 0, 1, 2]))),
+            touches=rng.sample(_LOCK_HEAVY_TREE, rng.choice([1, 1, 2])),
+            effort=rng.choice([30, 60, 90, 150, 240, 480]), user_input=rng.random() < 0.1,
+        ))
+    return Plan(tasks=tuple(tasks))
+
+
+def makespans_by_workers(plan: Plan, most: int) -> list[int]:
+    """The simulated makespan with 1..most workers, as `--workers` sets them and with one
+    foreground slot (one scheduler: widths searched once)."""
+    scheduler = Scheduler(plan)
+    spans = []
+    for w in range(1, most + 1):
+        for limits in (Limits(w, w, w), Limits(w, 1, w)):
+            spans.append(scheduler.makespan_minutes(limits) or 0)
+    assert spans[-1] == simulate(plan, Limits(most, 1, most)).makespan_hours * 60
+    return spans
+
+
+def assert_never_slower_with_more_workers(plan: Plan, most: int) -> None:
+    spans = makespans_by_workers(plan, most)
+    for same_kind in (spans[0::2], spans[1::2]):
+        assert all(later <= earlier for earlier, later in zip(same_kind, same_kind[1:])), same_kind
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_more_workers_never_make_a_plan_slower(seed: int) -> None:
+    with quick_search():  # the guarantee holds however hard each width is searched
+        assert_never_slower_with_more_workers(lock_heavy_plan(random.Random(seed)), 4)
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_more_workers_never_make_a_plan_slower_many_plans(seed: int) -> None:
+    assert_never_slower_with_more_workers(lock_heavy_plan(random.Random(seed)), 8)

@@ -3,19 +3,16 @@
 Every task is assumed to succeed. Beside our continuous dispatch it reports what wave barriers
 would give (Swarm-IOSM's planner: wave k holds the tasks whose deps are all in earlier waves, and
 a wave starts only when the whole previous wave has finished) and a lower bound no schedule can
-beat: the largest of the critical path, the work per worker, and the work of the tasks that all
-write one same path (they must run one after another).
+beat (`Priorities.lower_bound`: the largest of the critical path, the work per worker, and the
+work of the tasks that all write one same path, which must run one after another).
 """
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 
-from swarmgit.domain.plan import Plan, Task
-from swarmgit.domain.scheduler import Limits, RunState, Scheduler, topological_order
-from swarmgit.domain.touches import path_allowed
-
-_PROBE = "\0"  # a file name no real path has: stands for "some file inside this folder"
+from swarmgit.domain.dispatch_rule import PlanIndex
+from swarmgit.domain.plan import Plan
+from swarmgit.domain.scheduler import Limits, Scheduler, topological_order
 
 
 @dataclass(frozen=True)
@@ -27,9 +24,11 @@ class Slot:
 
 @dataclass(frozen=True)
 class Simulation:
-    """A simulated run. `schedule` is in start order. `lock_after` maps each task to its
-    `Start.after`: the finished tasks with overlapping touches, not ordered by deps, that it ran
-    after (the lock order the scheduler chose)."""
+    """A simulated run. `schedule` is in start order. `lock_after` maps each task to the
+    finished tasks it directly follows in lock order: for each touch overlapping its own, the
+    last task holding it that had finished when it started, unless a dep path orders the two.
+    Every other finished task overlapping it is behind one of those (the lock order the
+    scheduler chose, without the edges it implies; `Start.after` lists them all)."""
 
     schedule: tuple[Slot, ...]
     makespan_hours: float
@@ -45,7 +44,13 @@ def simulate(plan: Plan, limits: Limits) -> Simulation:
     """Run the scheduler over the plan on a clock; raises ValueError if the limits leave some
     task unable to ever start (e.g. a needs-user-input task with max_foreground 0)."""
     scheduler = Scheduler(plan)
-    slots, lock_after = _run(plan, limits, scheduler)
+    slots = scheduler.schedule(limits)
+    if slots is None:
+        raise ValueError(
+            f"tasks {', '.join(_never_started(plan, limits))} can never start with these limits "
+            f"(max_background {limits.max_background}, max_foreground {limits.max_foreground}, "
+            f"max_parallel {limits.max_parallel})"
+        )
     makespan = max((end for _, _, end in slots), default=0)
     serial = sum(t.effort_minutes for t in plan.tasks)
     return Simulation(
@@ -54,9 +59,9 @@ def simulate(plan: Plan, limits: Limits) -> Simulation:
         serial_hours=serial / 60,
         speedup=serial / makespan if makespan else 1.0,
         critical_path=tuple(scheduler.critical_path()),
-        waves_makespan_hours=_waves_makespan(plan, limits) / 60,
-        lower_bound_hours=_lower_bound(plan, limits, scheduler.critical_path_minutes()) / 60,
-        lock_after=lock_after,
+        waves_makespan_hours=(scheduler.priorities.waves_makespan(limits) or 0) / 60,
+        lower_bound_hours=scheduler.lower_bound_minutes(limits) / 60,
+        lock_after=_lock_after(scheduler.priorities.index, slots),
     )
 
 
@@ -68,6 +73,7 @@ def to_json(sim: Simulation) -> dict[str, object]:
         "speedup": round(sim.speedup, 3),
         "critical_path": list(sim.critical_path),
         "waves_makespan_hours": round(sim.waves_makespan_hours, 3),
+        "lower_bound_hours": round(sim.lower_bound_hours, 3),
         "schedule": [
             {
                 "task": s.task,
@@ -95,11 +101,14 @@ def render_timeline(sim: Simulation, width: int) -> str:
             lines.append(f"{s.task:<{label}} |{row:<{bar}}| {s.start_hours:.1f}-{s.end_hours:.1f}h")
         lines.append("")
     path = " -> ".join(sim.critical_path) or "(none)"
+    ratio = sim.makespan_hours / sim.lower_bound_hours if sim.lower_bound_hours else 1.0
     lines += [
         f"serial:          {sim.serial_hours:.1f} h (every task one after another)",
         f"parallel:        {sim.makespan_hours:.1f} h makespan, speedup {sim.speedup:.2f}x",
         f"critical path:   {path}",
         f"wave barriers:   {sim.waves_makespan_hours:.1f} h makespan",
+        f"lower bound:     {sim.lower_bound_hours:.1f} h (no schedule can be shorter; "
+        f"ours is {ratio:.2f}x)",
     ]
     return "\n".join(lines) + "\n"
 
@@ -118,100 +127,50 @@ def _axis(hours: float, bar: int) -> list[str]:
     return ["".join(labels).rstrip(), "".join(ticks)]
 
 
-def _run(
-    plan: Plan, limits: Limits, scheduler: Scheduler
-) -> tuple[list[tuple[str, int, int]], dict[str, tuple[str, ...]]]:
-    """(task, start, end) minutes in start order, and each task's `Start.after`."""
-    effort = {t.id: t.effort_minutes for t in plan.tasks}
-    done: set[str] = set()
-    running: set[str] = set()
-    finishing: list[tuple[int, str]] = []
-    slots: list[tuple[str, int, int]] = []
-    lock_after: dict[str, tuple[str, ...]] = {}
-    now = 0
-    while True:
-        for start in scheduler.decide(RunState(frozenset(done), frozenset(running)), limits):
-            running.add(start.task)
-            heapq.heappush(finishing, (now + effort[start.task], start.task))
-            slots.append((start.task, now, now + effort[start.task]))
-            lock_after[start.task] = start.after
-        if not finishing:
-            break
-        now = finishing[0][0]
-        while finishing and finishing[0][0] == now:
-            _, task = heapq.heappop(finishing)
-            running.discard(task)
-            done.add(task)
-    if len(done) < len(plan.tasks):
-        never = [t for t in plan.ids if t not in done]
-        raise ValueError(
-            f"tasks {', '.join(never)} can never start with these limits "
-            f"(max_background {limits.max_background}, max_foreground {limits.max_foreground}, "
-            f"max_parallel {limits.max_parallel})"
-        )
-    return slots, lock_after
-
-
-def _waves_makespan(plan: Plan, limits: Limits) -> int:
-    """Minutes with wave barriers; inside a wave, the same workers, locks and ordering."""
-    level: dict[str, int] = {}
-    waves: list[list[Task]] = []
+def _never_started(plan: Plan, limits: Limits) -> list[str]:
+    """Tasks of a kind the limits allow none of, and tasks depending on them."""
+    stuck: set[str] = set()
     for i in topological_order(plan):
         task = plan.tasks[i]
-        level[task.id] = 1 + max((level[d] for d in task.deps), default=-1)
-        if level[task.id] == len(waves):
-            waves.append([])
-        waves[level[task.id]].append(task.model_copy(update={"deps": ()}))
-    total = 0
-    for wave in waves:
-        minutes = Scheduler(Plan(tasks=tuple(wave))).makespan_minutes(limits)
-        assert minutes is not None  # the whole plan ran with these limits
-        total += minutes
-    return total
+        cap = limits.max_foreground if task.needs_user_input else limits.max_background
+        if min(cap, limits.max_parallel) <= 0 or stuck.intersection(task.deps):
+            stuck.add(task.id)
+    return [t for t in plan.ids if t in stuck]
 
 
-def _lower_bound(plan: Plan, limits: Limits, critical_minutes: int) -> float:
-    """Minutes no schedule can beat under these limits."""
-    background = sum(t.effort_minutes for t in plan.tasks if not t.needs_user_input)
-    foreground = sum(t.effort_minutes for t in plan.tasks if t.needs_user_input)
-    workers = min(limits.max_parallel, limits.max_background + limits.max_foreground)
-    bounds = [float(critical_minutes), (background + foreground) / max(1, workers)]
-    bounds.append(background / max(1, min(limits.max_parallel, limits.max_background)))
-    bounds.append(foreground / max(1, min(limits.max_parallel, limits.max_foreground)))
-    bounds.append(float(_largest_serial_work(plan)))
-    return max(bounds)
+def _lock_after(index: PlanIndex, slots: list[tuple[str, int, int]]) -> dict[str, tuple[str, ...]]:
+    """Each task's direct lock-order predecessors (see `Simulation.lock_after`)."""
+    end = [0] * len(index.ids)
+    for task_id, _, finish in slots:
+        end[index.index[task_id]] = finish
+    finished = sorted((finish, index.index[task_id]) for task_id, _, finish in slots)
+    last = [-1] * len(index.conflicting)  # per touch: the last finished task holding it
+    lock_after: dict[str, tuple[str, ...]] = {}
+    k = 0
+    for task_id, start, _ in slots:  # in start order
+        while k < len(finished) and finished[k][0] <= start:
+            for touch in index.touches[finished[k][1]]:
+                last[touch] = finished[k][1]
+            k += 1
+        task = index.index[task_id]
+        near = {
+            last[other] for touch in index.touches[task] for other in index.conflicting[touch]
+            if last[other] >= 0
+        }
+        if near:
+            near -= _ancestors_ending_from(index, task, end, min(end[i] for i in near))
+        lock_after[task_id] = tuple(index.ids[i] for i in sorted(near))
+    return lock_after
 
 
-def _largest_serial_work(plan: Plan) -> int:
-    """The most work of tasks that all write one same path, so that pairwise they conflict.
-
-    Tried paths: each literal touch (a file inside it, for a folder). The tasks writing it are
-    those holding the touch, a literal touch above it, or a glob that matches it.
-    """
-    touches = list(dict.fromkeys(t for task in plan.tasks for t in task.touches))
-    work: dict[str, dict[int, int]] = {touch: {} for touch in touches}
-    for i, task in enumerate(plan.tasks):
-        for touch in task.touches:
-            work[touch][i] = task.effort_minutes
-    globs = [t for t in touches if _is_glob(t)]
-    best = 0
-    for touch in touches:
-        if _is_glob(touch):
-            continue
-        parts = touch.rstrip("/").split("/")
-        path = touch + _PROBE if touch.endswith("/") else touch
-        writers: dict[int, int] = {}
-        for depth in range(1, len(parts) + 1):
-            above = "/".join(parts[:depth])
-            writers.update(work.get(above, {}))
-            writers.update(work.get(above + "/", {}) if depth < len(parts) else {})
-        writers.update(work.get(touch, {}))
-        for glob in globs:
-            if path_allowed([glob], path):
-                writers.update(work[glob])
-        best = max(best, sum(writers.values()))
-    return best
-
-
-def _is_glob(touch: str) -> bool:
-    return any(c in touch for c in "*?[\\")
+def _ancestors_ending_from(index: PlanIndex, task: int, end: list[int], since: int) -> set[int]:
+    """The transitive deps of `task` that ended at `since` or later. Walking deps stops at any
+    that ended before: its own deps ended earlier still (a task starts after its deps end)."""
+    seen: set[int] = set()
+    stack = [d for d in index.deps[task] if end[d] >= since]
+    while stack:
+        i = stack.pop()
+        if i not in seen:
+            seen.add(i)
+            stack.extend(d for d in index.deps[i] if end[d] >= since)
+    return seen

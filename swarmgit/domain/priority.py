@@ -1,0 +1,263 @@
+"""The priority part of the scheduler: the order in which ready tasks are offered to the lock
+rule (`dispatch_rule.Board.may_start`), and how many of the workers to use.
+
+1. Critical path first: the longest remaining chain of effort (the task included), then
+   severity, then id.
+2. Improvement, for plans of up to IMPROVE_MAX_TASKS tasks: forward-backward passes on a
+   simulated clock (replay backwards, latest finishers first, then forwards again in the order
+   of the backward start times), from critical path first and from seeded jittered variants
+   of it. An order replaces the best one only if its replay finishes strictly sooner.
+3. Width: the same search at every width from max_parallel down to 1 (`Limits.narrowed`); the
+   shortest replay wins, the wider on a tie. So the dispatcher may leave a slot idle on
+   purpose, and a plan never takes longer with more workers: the widths tried for w + 1
+   include every width tried for w. A width whose lower bound cannot beat the best replay so
+   far is skipped, unreplayed.
+
+Everything is deterministic: the same plan and limits give the same choice.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from swarmgit.domain.dispatch_rule import Board, Limits, PlanIndex
+from swarmgit.domain.plan import Plan
+from swarmgit.domain.touches import path_allowed
+
+IMPROVE_MAX_TASKS = 2000  # larger plans keep critical-path-first order (improving costs replays)
+IMPROVE_PASSES = 1  # forward-backward passes per start (measured: many restarts beat many passes)
+RESTARTS = 4  # jittered restarts at least (each costs 2 * IMPROVE_PASSES + 1 replays)
+RESTART_BUDGET = 7500  # small plans get more restarts: RESTART_BUDGET / tasks, up to MAX_RESTARTS
+MAX_RESTARTS = 250
+# Each restart scales every chain length by a factor drawn from [1 - JITTER, 1 + JITTER]; wide
+# enough (negative factors included) that most restarts are near-random orders: measured against
+# CP-SAT's optimum, they find the schedules lock-heavy plans need more often than close variants.
+JITTER = 3.0
+_PROBE = "\0"  # a file name no real path has: stands for "some file inside this folder"
+
+Schedule = list[tuple[int, int]]  # (task, start minute) in start order
+
+
+@dataclass(frozen=True)
+class Choice:
+    """How to dispatch a plan under some limits: offer tasks in `position` order (0 first),
+    under `limits` (perhaps narrower than asked). `schedule` is the replay of that choice on a
+    clock where every task takes its effort; None if some task can never start."""
+
+    position: Sequence[int]
+    limits: Limits
+    schedule: Schedule | None
+    makespan: int
+
+
+def topological_order(plan: Plan) -> list[int]:
+    """Task indices with every task after its deps (plan order among equals).
+
+    Raises ValueError naming the tasks on a dependency cycle or an unknown dep.
+    """
+    positions = {task_id: i for i, task_id in enumerate(plan.ids)}
+    missing = [(t.id, d) for t in plan.tasks for d in t.deps if d not in positions]
+    if missing:
+        raise ValueError(f"task {missing[0][0]} depends on unknown task {missing[0][1]}")
+    dependents: list[list[int]] = [[] for _ in plan.tasks]
+    waiting = [len(t.deps) for t in plan.tasks]
+    for i, task in enumerate(plan.tasks):
+        for dep in task.deps:
+            dependents[positions[dep]].append(i)
+    order = [i for i, count in enumerate(waiting) if count == 0]
+    for i in order:  # grows while iterating: Kahn's algorithm
+        for j in dependents[i]:
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                order.append(j)
+    if len(order) < len(plan.tasks):
+        stuck = [plan.ids[i] for i, count in enumerate(waiting) if count]
+        raise ValueError(f"dependency cycle among tasks {', '.join(stuck)}")
+    return order
+
+
+def positions(ranked: Sequence[int]) -> list[int]:
+    """The inverse of a ranking: position[task] for tasks listed best first."""
+    position = [0] * len(ranked)
+    for rank, i in enumerate(ranked):
+        position[i] = rank
+    return position
+
+
+class Priorities:
+    """The priority part for one plan: critical path, lower bounds, and the `choice` per limits."""
+
+    def __init__(self, plan: Plan, index: PlanIndex) -> None:
+        self.index = index
+        self.topo = topological_order(plan)
+        self.tail = [0] * len(plan.tasks)  # minutes from a task's start to the end of its chain
+        for i in reversed(self.topo):
+            after = max((self.tail[j] for j in index.dependents[i]), default=0)
+            self.tail[i] = index.effort[i] + after
+        ids, tasks = index.ids, plan.tasks
+        self.critical_first = positions(sorted(
+            range(len(tasks)), key=lambda i: (-self.tail[i], -tasks[i].severity.rank, ids[i]),
+        ))
+        self._plan = plan
+        self._serial_work: int | None = None  # computed when first needed
+        self._choices: dict[Limits, Choice] = {}
+        self._searches: dict[Limits, Choice] = {}
+
+    def critical_path(self) -> list[int]:
+        """The longest chain of deps by effort, first task first ([] for an empty plan)."""
+        if not self.tail:
+            return []
+        rank = self.critical_first.__getitem__
+        task = min(range(len(self.tail)), key=rank)
+        path = [task]
+        while self.index.dependents[task]:
+            task = min(self.index.dependents[task], key=rank)
+            path.append(task)
+        return path
+
+    def lower_bound(self, limits: Limits) -> float:
+        """Minutes no schedule can beat under these limits: the largest of the critical path,
+        the work per worker (in all and per kind), and the work of the tasks that all write
+        one same path."""
+        effort, foreground = self.index.effort, self.index.foreground
+        front = sum(e for e, f in zip(effort, foreground) if f)
+        back = sum(effort) - front
+        workers = min(limits.max_parallel, limits.max_background + limits.max_foreground)
+        return max(
+            float(max(self.tail, default=0)),
+            (back + front) / max(1, workers),
+            back / max(1, min(limits.max_parallel, limits.max_background)),
+            front / max(1, min(limits.max_parallel, limits.max_foreground)),
+            float(self._largest_serial_work()),
+        )
+
+    def _largest_serial_work(self) -> int:
+        if self._serial_work is None:
+            self._serial_work = largest_serial_work(self._plan)
+        return self._serial_work
+
+    def choice(self, limits: Limits) -> Choice:
+        """The best replay over widths max_parallel down to 1 (see the module docstring)."""
+        if limits not in self._choices:
+            best: Choice | None = None
+            for width in range(limits.max_parallel, 0, -1):
+                narrowed = limits.narrowed(width)
+                if best is not None and self.lower_bound(narrowed) >= best.makespan:
+                    continue
+                candidate = self._search(narrowed)
+                if candidate.schedule is None:  # some task can never start, at any width
+                    break
+                if best is None or candidate.makespan < best.makespan:
+                    best = candidate
+            self._choices[limits] = best or Choice(self.critical_first, limits, None, 0)
+        return self._choices[limits]
+
+    # ---- search at one width ------------------------------------------------------------------
+
+    def _search(self, limits: Limits) -> Choice:
+        if limits not in self._searches:
+            self._searches[limits] = self._searched(limits)
+        return self._searches[limits]
+
+    def _searched(self, limits: Limits) -> Choice:
+        order = self.critical_first
+        schedule = self._replay(order, limits)
+        best = Choice(order, limits, schedule, self._makespan(schedule))
+        if schedule is None or not 1 < len(order) <= IMPROVE_MAX_TASKS:
+            return best
+        restarts = max(RESTARTS, min(MAX_RESTARTS, RESTART_BUDGET // len(order)))
+        for start in [order, *self._jittered(restarts)]:
+            order = start
+            for step in range(IMPROVE_PASSES + 1):
+                forward = self._replay(order, limits)
+                assert forward is not None  # only the order changed, and one order ran them all
+                if self._makespan(forward) < best.makespan:
+                    best = Choice(order, limits, forward, self._makespan(forward))
+                if step == IMPROVE_PASSES:
+                    break
+                backward = self._replay(self._ranked_by(self._ends(forward)), limits, backwards=True)
+                assert backward is not None
+                order = self._ranked_by(self._ends(backward))  # late backwards = early forwards
+        return best
+
+    def _replay(self, order: Sequence[int], limits: Limits, backwards: bool = False) -> Schedule | None:
+        return Board(self.index.reversed() if backwards else self.index, order).replay(limits)
+
+    def waves_makespan(self, limits: Limits) -> int | None:
+        """Minutes with wave barriers (wave k: the tasks whose deps are all in earlier waves;
+        a wave starts when the previous one has finished). Inside a wave: the same limits and
+        locks, critical path first. None if some task can never start."""
+        level = [0] * len(self.tail)
+        for i in self.topo:
+            level[i] = 1 + max((level[d] for d in self.index.deps[i]), default=-1)
+        waves: list[list[int]] = [[] for _ in range(max(level, default=-1) + 1)]
+        for i, k in enumerate(level):
+            waves[k].append(i)
+        flat, total = self.index.without_deps(), 0
+        for wave in waves:
+            schedule = Board(flat, self.critical_first, only=wave).replay(limits)
+            if schedule is None:
+                return None
+            total += self._makespan(schedule)
+        return total
+
+    def _makespan(self, schedule: Schedule | None) -> int:
+        effort = self.index.effort
+        return max((start + effort[task] for task, start in schedule or ()), default=0)
+
+    def _ends(self, schedule: Schedule) -> list[int]:
+        ends = [0] * len(self.index.effort)
+        for task, start in schedule:
+            ends[task] = start + self.index.effort[task]
+        return ends
+
+    def _jittered(self, count: int) -> list[list[int]]:
+        """Critical-path-first orders with each chain length scaled by up to ±JITTER, from a
+        fixed seed: restarts that let forward-backward improvement escape a local optimum."""
+        rng = random.Random(len(self.tail))
+        orders = []
+        for _ in range(count):
+            noisy = [t * (1 + rng.uniform(-JITTER, JITTER)) for t in self.tail]
+            orders.append(positions(sorted(range(len(noisy)), key=lambda i: (-noisy[i], i))))
+        return orders
+
+    def _ranked_by(self, values: Sequence[int]) -> list[int]:
+        """Positions by value, highest first; ties keep critical-path-first order."""
+        first = self.critical_first
+        return positions(sorted(range(len(values)), key=lambda i: (-values[i], first[i])))
+
+
+def largest_serial_work(plan: Plan) -> int:
+    """The most work of tasks that all write one same path, so that pairwise they conflict.
+
+    Tried paths: each literal touch (a file inside it, for a folder). The tasks writing it are
+    those holding the touch, a literal touch above it, or a glob that matches it.
+    """
+    touches = list(dict.fromkeys(t for task in plan.tasks for t in task.touches))
+    work: dict[str, dict[int, int]] = {touch: {} for touch in touches}
+    for i, task in enumerate(plan.tasks):
+        for touch in task.touches:
+            work[touch][i] = task.effort_minutes
+    globs = [t for t in touches if _is_glob(t)]
+    best = 0
+    for touch in touches:
+        if _is_glob(touch):
+            continue
+        parts = touch.rstrip("/").split("/")
+        path = touch + _PROBE if touch.endswith("/") else touch
+        writers: dict[int, int] = {}
+        for depth in range(1, len(parts) + 1):
+            above = "/".join(parts[:depth])
+            writers.update(work.get(above, {}))
+            writers.update(work.get(above + "/", {}) if depth < len(parts) else {})
+        writers.update(work.get(touch, {}))
+        for glob in globs:
+            if path_allowed([glob], path):
+                writers.update(work[glob])
+        best = max(best, sum(writers.values()))
+    return best
+
+
+def _is_glob(touch: str) -> bool:
+    return any(c in touch for c in "*?[\\")
