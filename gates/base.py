@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,8 @@ from pygit2.enums import DeltaStatus, DiffFind
 
 from swarmgit.config import Gates
 from swarmgit.errors import UsageError
+from swarmgit.gates.blobcache import BlobCache
+from swarmgit.gates.cache import GateCache
 
 Side = Literal["base", "head"]
 SCORE_DIGITS = 4
@@ -69,7 +70,8 @@ class GateContext:
     `changed_lines` maps every path changed between base and head (added, modified, renamed:
     the new path; deleted: the old path) to the head line numbers added or modified (empty for
     deletions and pure renames); `renames` maps a renamed file's head path to its base path.
-    Exports are made lazily and removed by `close()` (or leaving the `with` block).
+    `cache_root` is the cache folder per-file results are kept in (None: kept for this context
+    only); `close()` (or leaving the `with` block) writes the per-file results computed.
     """
 
     repo_path: Path
@@ -78,6 +80,7 @@ class GateContext:
     changed_lines: Mapping[str, frozenset[int]]
     config: Gates
     renames: Mapping[str, str] = field(default_factory=dict)
+    cache_root: Path | None = None
     _repo: pygit2.Repository = field(init=False, repr=False)
     _memo: dict[Hashable, object] = field(init=False, repr=False, default_factory=dict)
     _cleanup: contextlib.ExitStack = field(
@@ -88,11 +91,15 @@ class GateContext:
         self._repo = pygit2.Repository(str(self.repo_path))
 
     @classmethod
-    def between(cls, repo_path: Path, base: str, head: str, config: Gates) -> GateContext:
-        """A context for two revisions (any rev git understands), with the diff computed."""
+    def between(
+        cls, repo_path: Path, base: str, head: str, config: Gates, *, cached: bool = True
+    ) -> GateContext:
+        """A context for two revisions (any rev git understands), with the diff computed;
+        per-file results are kept in the repository's gate cache unless `cached` is False."""
         base, head = resolve_commit(repo_path, base), resolve_commit(repo_path, head)
         changed, renames = _diff(repo_path, base, head)
-        return cls(repo_path, base, head, changed, config, renames)
+        root = GateCache(repo_path).root if cached else None
+        return cls(repo_path, base, head, changed, config, renames, root)
 
     def __enter__(self) -> GateContext:
         return self
@@ -101,7 +108,7 @@ class GateContext:
         self.close()
 
     def close(self) -> None:
-        """Remove every temporary export this context made."""
+        """Write the per-file results computed (see `blob_cache`)."""
         self._cleanup.close()
 
     def commit(self, side: Side) -> pygit2.Commit:
@@ -124,6 +131,27 @@ class GateContext:
 
         return self.cached(("text", side, path), compute)
 
+    def blob_id(self, side: Side, path: str) -> str | None:
+        """The id of the file's blob at that side; None when absent there."""
+        oid = self._blob_ids(side).get(path)
+        return None if oid is None else str(oid)
+
+    def blob_data(self, side: Side, path: str) -> bytes:
+        """The file's bytes at that side (empty when absent there or not a blob)."""
+        oid = self._blob_ids(side).get(path)
+        blob = None if oid is None else self._repo.get(oid)
+        return blob.data if isinstance(blob, pygit2.Blob) else b""
+
+    def blob_cache(self, kind: str) -> BlobCache:
+        """The per-blob entries of one kind (see blobcache.py), written on close."""
+
+        def compute() -> BlobCache:
+            cache = BlobCache(self.cache_root, kind)
+            self._cleanup.callback(cache.flush)
+            return cache
+
+        return self.cached(("blob-cache", kind), compute)
+
     def tracked_files(self, side: Side = "head") -> tuple[str, ...]:
         """Every file path in that side's tree, sorted."""
         return self.cached(("tracked", side), lambda: tuple(sorted(self._blob_ids(side))))
@@ -132,30 +160,6 @@ class GateContext:
         """Changed paths that exist at head and end with `suffix`, sorted."""
         head = set(self.tracked_files("head"))
         return tuple(p for p in sorted(self.changed_lines) if p in head and p.endswith(suffix))
-
-    def export(self, side: Side, under: tuple[str, ...] = ()) -> Path:
-        """A temporary folder holding that side's Python files (those in the `under` folders,
-        or all), made once per (side, under) and removed on close."""
-
-        def compute() -> Path:
-            scratch = tempfile.TemporaryDirectory(prefix="swarm-gate-", dir=_scratch_root())
-            root = Path(self._cleanup.enter_context(scratch))
-            prefixes = tuple(folder.rstrip("/") + "/" for folder in under)
-            made: set[Path] = set()
-            for path, oid in self._blob_ids(side).items():
-                if not path.endswith(".py") or (prefixes and not path.startswith(prefixes)):
-                    continue
-                blob = self._repo.get(oid)
-                if not isinstance(blob, pygit2.Blob):
-                    continue
-                target = root / path
-                if target.parent not in made:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    made.add(target.parent)
-                target.write_bytes(blob.data)
-            return root
-
-        return self.cached(("export", side, under), compute)
 
     def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
         """Memoise a derived value (a parse, a graph) for the life of this context."""
@@ -183,9 +187,9 @@ class Gate(Protocol):
         ...
 
 
-def _scratch_root() -> str | None:
-    """RAM-backed /dev/shm when usable, else the default temp folder: exports are thousands of
-    small files, and creating those on a disk-backed /tmp can take seconds."""
+def scratch_root() -> str | None:
+    """RAM-backed /dev/shm when usable, else the default temp folder: exports can be thousands
+    of small files, and creating those on a disk-backed /tmp can take seconds."""
     shm = "/dev/shm"
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 

@@ -2,9 +2,9 @@
 
 Parts (weights renormalised over the parts that apply):
 - cycles (0.4): 1 when there is no new import cycle, else 0. The import graphs of base and head
-  are built with grimp from exports of their Python files (packages: top-level folders, or
-  folders under `src/`, holding `__init__.py`, and packages setuptools' `package-dir` maps
-  elsewhere). A new cycle is a strongly connected group of modules at head that holds a changed
+  are built with grimp straight from their git trees (importgraph.py; imports kept per blob)
+  (packages: top-level folders, or folders under `src/`, holding `__init__.py`, and packages
+  setuptools' `package-dir` maps elsewhere). A new cycle is a strongly connected group of modules at head that holds a changed
   module and is not inside one group at base; each head import inside it that base lacks is a
   finding at its line. Old cycles (Django has 14 groups) are not reported. Applies when a
   changed Python file belongs to a package.
@@ -24,18 +24,13 @@ from __future__ import annotations
 
 import copy
 import tempfile
-import threading
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grimp
-from grimp.application.config import settings as grimp_settings
-from grimp.application.ports.filesystem import AbstractFileSystem
-from grimp.application.ports.packagefinder import AbstractPackageFinder
 from importlinter import api as importlinter_api
 from importlinter.contracts.acyclic_siblings import AcyclicSiblingsContract
 from importlinter.contracts.forbidden import ForbiddenContract
@@ -50,10 +45,10 @@ from swarmgit.gates.base import (
     Finding,
     GateContext,
     GateResult,
-    Side,
     clamp,
     rounded,
 )
+from swarmgit.gates.importgraph import import_graph
 
 KEY = "M"
 NAME = "Modularize"
@@ -68,8 +63,6 @@ CONTRACT_TYPES: dict[str, type[Contract]] = {
     "protected": ProtectedContract,
     "acyclic_siblings": AcyclicSiblingsContract,
 }
-
-_GRIMP_SETTINGS = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -204,51 +197,6 @@ def _graphs(ctx: GateContext, layout: Mapping[str, str]) -> _Graphs | None:
     paths = {m: p for p in files if (m := _module_name(p, layout)) is not None}
     base, head = (import_graph(ctx, side, layout) for side in ("base", "head"))
     return _Graphs(layout, paths, base, head)
-
-
-def import_graph(ctx: GateContext, side: Side, layout: Mapping[str, str]) -> grimp.ImportGraph:
-    """grimp's graph of that side's export (external imports squashed into one node each).
-    A package mapped elsewhere is linked into its parent's folder, as installing it would."""
-    tree = ctx.export(side, tuple(sorted(set(layout.values()))))
-    for name, folder in layout.items():
-        parent, _, last = name.rpartition(".")
-        link = tree / layout.get(parent, "-") / last
-        if parent in layout and (tree / folder).is_dir() and not link.exists():
-            link.symlink_to(tree / folder, target_is_directory=True)
-    present = {
-        name: tree / folder
-        for name, folder in layout.items()
-        if "." not in name and (tree / folder).is_dir()
-    }
-    if not present:
-        return grimp.ImportGraph()
-    with _packages_at(present):
-        return grimp.build_graph(*sorted(present), include_external_packages=True, cache_dir=None)
-
-
-class _ExportPackageFinder(AbstractPackageFinder):
-    """Finds packages in an export folder rather than on sys.path (which holds installed code)."""
-
-    def __init__(self, folders: Mapping[str, Path]) -> None:
-        self.folders = folders
-
-    def determine_package_directories(
-        self, package_name: str, file_system: AbstractFileSystem
-    ) -> set[str]:
-        return {str(self.folders[package_name])}
-
-
-@contextmanager
-def _packages_at(folders: Mapping[str, Path]) -> Iterator[None]:
-    # grimp locates packages through a port in its settings (grimp.main wires the importlib
-    # one); swap in ours for the duration of one build.
-    with _GRIMP_SETTINGS:
-        previous = grimp_settings.PACKAGE_FINDER
-        grimp_settings.configure(PACKAGE_FINDER=_ExportPackageFinder(folders))
-        try:
-            yield
-        finally:
-            grimp_settings.configure(PACKAGE_FINDER=previous)
 
 
 # cycles --------------------------------------------------------------------------------------
