@@ -168,10 +168,23 @@ class GateContext:
         return self._memo[key]  # type: ignore[return-value]
 
     def _blob_ids(self, side: Side) -> dict[str, pygit2.Oid]:
+        """Path -> blob id of every file at that side: base's listed once per tree (and kept
+        in the cache), head's as base's updated by the diff between the two trees."""
+
         def compute() -> dict[str, pygit2.Oid]:
-            index = pygit2.Index()
-            index.read_tree(self.commit(side).tree)
-            return {entry.path: entry.id for entry in index}
+            if side == "head":
+                return _updated(self._blob_ids("base"), self.commit("base").tree,
+                                self.commit("head").tree)
+            tree = self.commit(side).tree
+            cache = GateCache(self.repo_path) if self.cache_root is not None else None
+            listed = _listing_from_json(cache.get("trees", str(tree.id))) if cache else None
+            if listed is None:
+                index = pygit2.Index()
+                index.read_tree(tree)
+                listed = {entry.path: entry.id for entry in index}
+                if cache is not None:
+                    cache.put("trees", str(tree.id), {p: str(o) for p, o in listed.items()})
+            return listed
 
         return self.cached(("blobs", side), compute)
 
@@ -185,6 +198,31 @@ class Gate(Protocol):
     def evaluate(self, ctx: GateContext) -> GateResult:
         """Judge head against base; never raise for problems in the analysed code."""
         ...
+
+
+def _updated(
+    listing: Mapping[str, pygit2.Oid], before: pygit2.Tree, after: pygit2.Tree
+) -> dict[str, pygit2.Oid]:
+    """The listing of `before` turned into that of `after` (renames are a removal and an
+    addition here)."""
+    updated = dict(listing)
+    for delta in before.diff_to_tree(after).deltas:
+        if delta.status == DeltaStatus.DELETED:
+            updated.pop(delta.old_file.path, None)
+        else:
+            updated.pop(delta.old_file.path, None)
+            updated[delta.new_file.path] = delta.new_file.id
+    return updated
+
+
+def _listing_from_json(data: dict[str, object] | None) -> dict[str, pygit2.Oid] | None:
+    """A cached tree listing; None (a miss) when it is not one."""
+    if data is None or not all(isinstance(oid, str) for oid in data.values()):
+        return None
+    try:
+        return {path: pygit2.Oid(hex=str(oid)) for path, oid in data.items()}
+    except ValueError:
+        return None
 
 
 def scratch_root() -> str | None:

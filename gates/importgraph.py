@@ -75,9 +75,9 @@ class _TreeFiles(AbstractFileSystem):
         for virtual in self.files:
             folder, name = posixpath.split(virtual)
             self._folder(folder)[1].append(name)
-        self.digest = cache_key(sorted(self.files))
+        self.digest = cache_key(sorted(self.relative(v) for v in self.files))
         self.store = ctx.blob_cache(IMPORTS)
-        self.found: dict[str, set[DirectImport]] = {}  # path -> imports the cache holds
+        self.found: dict[str, set[DirectImport]] | None = None  # imports the cache holds
 
     def _link(self, link: str, target: str) -> None:
         if self.is_dir(target) and link not in self.files and not self.is_dir(link):
@@ -97,10 +97,14 @@ class _TreeFiles(AbstractFileSystem):
         prefix = folder + "/"
         return any(v.startswith(prefix) for v in self.files)
 
+    def relative(self, virtual: str) -> str:
+        """Where a file appears in the tree (a linked package: inside its parent)."""
+        return virtual[len(self.root) + 1 :]
+
     def key(self, virtual: str) -> str:
         """The cache key of a module's imports: blob id, path, the side's module set."""
         oid = self.ctx.blob_id(self.side, self.files[virtual]) or "-"
-        return f"{oid}:{cache_key(virtual, self.digest)}"
+        return f"{oid}:{cache_key(self.relative(virtual), self.digest)}"
 
     @property
     def sep(self) -> str:
@@ -139,11 +143,19 @@ class _TreeFiles(AbstractFileSystem):
     def convert_to_basic(self) -> BasicFileSystem:
         """The disk, where the files whose imports the cache does not hold are written now
         for the Rust scanner (which reads nothing else)."""
+        if self.found is None:
+            self.found = self._scan_ready()
+        basic: BasicFileSystem = rust.RealBasicFileSystem()
+        return basic
+
+    def _scan_ready(self) -> dict[str, set[DirectImport]]:
+        """The cached imports by path; every other file written to the disk."""
+        found = {}
         made: set[str] = set()
         for virtual in self.files:
             imports = _decode(self.store.get(self.key(virtual)))
             if imports is not None:
-                self.found[virtual] = imports
+                found[virtual] = imports
                 continue
             folder = posixpath.dirname(virtual)
             if folder not in made:
@@ -152,8 +164,7 @@ class _TreeFiles(AbstractFileSystem):
             blob = self.ctx.blob_data(self.side, self.files[virtual])
             with open(virtual, "wb") as handle:
                 handle.write(blob)
-        basic: BasicFileSystem = rust.RealBasicFileSystem()
-        return basic
+        return found
 
 
 class _PackagesAt(AbstractPackageFinder):
@@ -188,15 +199,16 @@ class _ImportCache:
         return self
 
     def read_imports(self, module_file: ModuleFile) -> set[DirectImport]:
+        found = self.files.found or {}
         virtual = self.paths.get(module_file.module.name, "")
-        if virtual not in self.files.found:
+        if virtual not in found:
             raise CacheMiss(module_file.module.name)
-        return self.files.found[virtual]
+        return found[virtual]
 
     def write(self, imports_by_module: dict[Module, set[DirectImport]]) -> None:
         for module, imports in imports_by_module.items():
             virtual = self.paths.get(module.name)
-            if virtual is None or virtual in self.files.found:
+            if virtual is None or virtual in (self.files.found or {}):
                 continue
             entry = [[module.name, i.imported.name, i.line_number, i.line_contents, i.is_lazy]
                      for i in sorted(imports, key=lambda i: (i.line_number, i.imported.name))]

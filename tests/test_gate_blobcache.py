@@ -71,7 +71,9 @@ def _judge(repo: Path, *, cached: bool) -> list[GateResult]:
 
 
 def _shards(repo: Path) -> list[Path]:
-    return sorted((GateCache(repo).root / "blobs").rglob("*.json"))
+    """The per-blob shards and the tree listings."""
+    root = GateCache(repo).root
+    return sorted([*(root / "blobs").rglob("*.json"), *(root / "trees").glob("*.json")])
 
 
 def test_cached_verdicts_and_findings_equal_the_uncached_ones(tmp_path: Path) -> None:
@@ -99,7 +101,7 @@ def _damaged(shard: Path, damage: str) -> str:
         return "{not json"
     if damage == "a list":
         return '["a list"]'
-    return json.dumps(dict.fromkeys(json.loads(shard.read_text()), {"lines": 5}))
+    return json.dumps(dict.fromkeys(json.loads(shard.read_text()), {"lines": "5"}))
 
 
 @pytest.mark.parametrize("damage", ["not json", "a list", "entries of another shape"])
