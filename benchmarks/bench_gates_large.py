@@ -2,9 +2,11 @@
 
 The sdist of the `ansible` community package from PyPI (every collection it ships: about 5.3M
 lines of Python in 17.8k files; downloaded once into benchmarks/.work/cache) is committed into a
-temporary repository (on the RAM disk when there is one), with one file added,
-`ansible_collections/__init__.py`, so that the tree is one package and Gate-M builds its import
-graphs over all of it; Gate-I seeks copies in every file of that top-level folder. Then:
+temporary repository (on the RAM disk when there is one). Collections are namespace packages,
+which Gate-M does not treat as packages, so an empty `__init__.py` is added to every folder of
+`ansible_collections/` that holds Python code (or a folder that does): the tree becomes one
+package of about 17.8k modules, and Gate-M builds its import graphs over all of it. Gate-I seeks
+copies in every file of that top-level folder. Then:
 - cold: an empty gate cache; the four static gates judge base..head, where head adds a function
   to one module (EDITED);
 - warm: WARM_RUNS fix rounds, each a new edit of the same file (a new blob) judged against base
@@ -111,12 +113,23 @@ def _base(archive: Path, repo: Path) -> None:
         opened.extractall(repo.parent, filter="data")
     (top,) = [p for p in repo.parent.iterdir() if p.name.startswith(f"{PROJECT}-")]
     top.rename(repo)
-    (repo / TOP / "__init__.py").write_text("", encoding="utf-8")
+    _make_packages(repo / TOP)
     bench_git(repo, "init", "--quiet", "-b", "main")
     bench_git(repo, "add", "-A")
     bench_git(repo, "commit", "--quiet", "-m", "ansible as released, ansible_collections a package")
     bench_git(repo, "tag", "base")
     bench_git(repo, "repack", "-adq")
+
+
+def _make_packages(top: Path) -> None:
+    """An empty `__init__.py` in every folder below `top` that holds Python code, and in the
+    folders between."""
+    folders = {top}
+    for module in top.rglob("*.py"):
+        folders.update(p for p in module.parents if p.is_relative_to(top))
+    for folder in folders:
+        if all(part.isidentifier() for part in folder.relative_to(top.parent).parts):
+            (folder / "__init__.py").touch()
 
 
 def _edit(repo: Path, round_: int) -> str:
@@ -175,8 +188,8 @@ def _markdown(m: Large) -> str:
         f"## Gates on a one-file change to a large tree ({PROJECT} {m.version})",
         "",
         f"The `{PROJECT}` sdist from PyPI: {m.files} files, {m.python_files} Python files, "
-        f"{m.python_lines:,} lines of Python, all in `{TOP}/` (made a package by an added "
-        f"`__init__.py`). The change appends a function to `{EDITED}`. Cold: an empty gate "
+        f"{m.python_lines:,} lines of Python, all in `{TOP}/` (made regular packages by "
+        "empty `__init__.py` files). The change appends a function to `{EDITED}`. Cold: an empty gate "
         f"cache. Warm: the median of {WARM_RUNS} fix rounds, each a new edit of that file "
         "judged against base with the per-file cache (clone fingerprints, public API "
         "surface, imports, by blob id) the earlier runs left. CPU includes grimp's scanner "

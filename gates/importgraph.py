@@ -16,7 +16,7 @@ import os
 import posixpath
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -77,7 +77,7 @@ class _TreeFiles(AbstractFileSystem):
             self._folder(folder)[1].append(name)
         self.digest = cache_key(sorted(self.relative(v) for v in self.files))
         self.store = ctx.blob_cache(IMPORTS)
-        self.found: dict[str, set[DirectImport]] | None = None  # imports the cache holds
+        self.found: dict[str, set[DirectImport]] = {}  # path -> imports the cache holds
 
     def _link(self, link: str, target: str) -> None:
         if self.is_dir(target) and link not in self.files and not self.is_dir(link):
@@ -141,30 +141,25 @@ class _TreeFiles(AbstractFileSystem):
         raise OSError("the tree of a gate is read-only")
 
     def convert_to_basic(self) -> BasicFileSystem:
-        """The disk, where the files whose imports the cache does not hold are written now
-        for the Rust scanner (which reads nothing else)."""
-        if self.found is None:
-            self.found = self._scan_ready()
+        """The disk: grimp's Rust scanner reads the modules to scan there (see `prepare`)."""
         basic: BasicFileSystem = rust.RealBasicFileSystem()
         return basic
 
-    def _scan_ready(self) -> dict[str, set[DirectImport]]:
-        """The cached imports by path; every other file written to the disk."""
-        found = {}
+    def prepare(self, modules: Iterable[str]) -> None:
+        """Take these files' imports from the cache; write the others to the disk, where the
+        scanner reads them."""
         made: set[str] = set()
-        for virtual in self.files:
+        for virtual in modules:
             imports = _decode(self.store.get(self.key(virtual)))
             if imports is not None:
-                found[virtual] = imports
+                self.found[virtual] = imports
                 continue
             folder = posixpath.dirname(virtual)
             if folder not in made:
                 os.makedirs(folder, exist_ok=True)
                 made.add(folder)
-            blob = self.ctx.blob_data(self.side, self.files[virtual])
             with open(virtual, "wb") as handle:
-                handle.write(blob)
-        return found
+                handle.write(self.ctx.blob_data(self.side, self.files[virtual]))
 
 
 class _PackagesAt(AbstractPackageFinder):
@@ -180,7 +175,8 @@ class _PackagesAt(AbstractPackageFinder):
 
 
 class _ImportCache:
-    """grimp's cache port over the blob cache: `setup` is called in place of the class's."""
+    """grimp's cache port over the blob cache: `setup` is called in place of the class's, with
+    the packages found, before any module is scanned."""
 
     def __init__(self, files: _TreeFiles) -> None:
         self.files = files
@@ -196,10 +192,11 @@ class _ImportCache:
                 for virtual in (f"{stem}.py", f"{stem}/__init__.py"):
                     if virtual in self.files.files:
                         self.paths[name] = virtual
+        self.files.prepare(self.paths.values())
         return self
 
     def read_imports(self, module_file: ModuleFile) -> set[DirectImport]:
-        found = self.files.found or {}
+        found = self.files.found
         virtual = self.paths.get(module_file.module.name, "")
         if virtual not in found:
             raise CacheMiss(module_file.module.name)
@@ -208,7 +205,7 @@ class _ImportCache:
     def write(self, imports_by_module: dict[Module, set[DirectImport]]) -> None:
         for module, imports in imports_by_module.items():
             virtual = self.paths.get(module.name)
-            if virtual is None or virtual in (self.files.found or {}):
+            if virtual is None or virtual in self.files.found:
                 continue
             entry = [[module.name, i.imported.name, i.line_number, i.line_contents, i.is_lazy]
                      for i in sorted(imports, key=lambda i: (i.line_number, i.imported.name))]

@@ -138,3 +138,19 @@ def test_the_graph_from_blobs_is_the_one_grimp_builds_from_disk(tmp_path: Path) 
             theirs.find_modules_directly_imported_by(module)
     assert "shop.plugins.extra" in mapped.modules
     assert mapped.direct_import_exists(importer="shop.plugins.helpers", imported="shop.b")
+
+
+def test_a_warm_build_takes_each_modules_imports_from_the_cache(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    commit_change(repo, {"shop/b.py": "from . import c\nVALUE = 2\n"})
+    with GateContext.between(repo, "HEAD~1", "HEAD", Gates()) as ctx:
+        cold = import_graph(ctx, "head", {"shop": "shop"})
+    assert "planted" not in cold.modules
+    for shard in (GateCache(repo).root / "blobs" / "imports-v1").glob("*.json"):
+        entries = json.loads(shard.read_text())
+        for imports in entries.values():  # a well-formed entry the scanner never made
+            imports.append([imports[0][0] if imports else "shop", "planted", 1, "x", False])
+        shard.write_text(json.dumps(entries))
+    with GateContext.between(repo, "HEAD~1", "HEAD", Gates()) as ctx:
+        warm = import_graph(ctx, "head", {"shop": "shop"})
+    assert warm.find_modules_that_directly_import("planted") >= {"shop.a", "shop.x", "shop.b"}
