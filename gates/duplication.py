@@ -43,11 +43,12 @@ _TOKEN = re.compile(r"\w+|\$|[^\w\s]")
 
 @dataclass(frozen=True)
 class Normalised:
-    """A file's code lines: their physical line numbers and the hashes of their normalised
-    texts (stable across processes, so they can be cached), and its physical line count."""
+    """A file's code lines: their physical line numbers, the hash of each window (MIN_LINES
+    code lines from there on; stable across processes, so they can be cached), and its
+    physical line count."""
 
     lines: tuple[int, ...]
-    hashes: tuple[int, ...]
+    windows: tuple[int, ...]
     physical: int
 
 
@@ -67,7 +68,7 @@ class Clone:
 def normalise(text: str) -> Normalised:
     """The file's code lines after normalisation (see the module docstring)."""
     lines, texts, physical = _code_lines(text)
-    return Normalised(lines, tuple(map(line_hash, texts)), physical)
+    return Normalised(lines, _windows(tuple(map(line_hash, texts))), physical)
 
 
 def token_counts(text: str) -> tuple[int, ...]:
@@ -103,26 +104,24 @@ def find_clones(
     """Every clone whose first copy lies in a target file, its second anywhere in the corpus.
     The targets are the keys of `tokens`, which holds their `token_counts`."""
     chosen = sorted(t for t in tokens if t in corpus)
-    windows = {t: _windows(corpus[t].hashes) for t in chosen}
-    first_lines = {h for t in chosen for h in corpus[t].hashes}
-    wanted = {w for ws in windows.values() for w in ws}
+    wanted = {w for t in chosen for w in corpus[t].windows}
     index: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for path in sorted(corpus):
-        hashes = corpus[path].hashes
-        for p in range(len(hashes) - MIN_LINES + 1):
-            if hashes[p] in first_lines:
-                window = hash(hashes[p : p + MIN_LINES])
-                if window in wanted and len(index[window]) < MAX_PARTNERS:
-                    index[window].append((path, p))
+        windows = corpus[path].windows
+        if wanted.isdisjoint(windows):
+            continue  # most files: one set operation, no loop in Python
+        for p, window in enumerate(windows):
+            if window in wanted and len(index[window]) < MAX_PARTNERS:
+                index[window].append((path, p))
     clones: list[Clone] = []
     for target in chosen:
-        clones.extend(_clones_of(target, windows[target], index, corpus, tokens[target]))
+        clones.extend(_clones_of(target, corpus[target].windows, index, corpus, tokens[target]))
     return clones
 
 
 def _clones_of(
     target: str,
-    windows: list[int],
+    windows: tuple[int, ...],
     index: Mapping[int, list[tuple[str, int]]],
     corpus: Mapping[str, Normalised],
     tokens: Sequence[int],
@@ -149,8 +148,10 @@ def _clones_of(
     return sorted(found, key=lambda c: (c.start, c.other, c.other_start))
 
 
-def _windows(hashes: tuple[int, ...]) -> list[int]:
-    return [hash(hashes[p : p + MIN_LINES]) for p in range(len(hashes) - MIN_LINES + 1)]
+def _windows(hashes: tuple[int, ...]) -> tuple[int, ...]:
+    """The hash of every run of MIN_LINES line hashes (a tuple of ints hashes the same in
+    every process)."""
+    return tuple(hash(hashes[p : p + MIN_LINES]) for p in range(len(hashes) - MIN_LINES + 1))
 
 
 def _runs(positions: list[int]) -> Iterable[tuple[int, int]]:

@@ -24,6 +24,7 @@ A changed Python file that does not parse sets the score to 0 (its finding names
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -57,8 +58,9 @@ WEIGHTS = {
     "magic": 0.15,
     "todos": 0.15,
 }
-FINGERPRINTS = "fingerprints-v1"  # the per-blob cache kind; a new version drops old entries
-_LINE_CODE, _HASH_CODE = "I", "Q"  # array typecodes: line numbers, 64-bit line hashes
+# The per-blob cache kind (window hashes are Python's tuple hash: the version is part of it).
+FINGERPRINTS = "fingerprints-v2-py{}{}".format(*sys.version_info[:2])
+_LINE_CODE, _HASH_CODE = "I", "q"  # array typecodes: line numbers, 64-bit window hashes
 DUPLICATION_ZERO_AT = 4  # x gates.duplication_max: the density that scores 0
 ALLOWED_NUMBERS = frozenset({-1, 0, 1, 2})
 _COUNTED = ("docstrings", "naming", "magic", "todos")
@@ -203,7 +205,7 @@ def fingerprints(ctx: GateContext, path: str) -> duplication.Normalised | None:
     found = duplication.normalise(text)
     cache.put(oid, {
         "lines": pack_ints(found.lines, _LINE_CODE),
-        "hashes": pack_ints(found.hashes, _HASH_CODE),
+        "windows": pack_ints(found.windows, _HASH_CODE),
         "physical": found.physical,
     })
     return found
@@ -211,11 +213,13 @@ def fingerprints(ctx: GateContext, path: str) -> duplication.Normalised | None:
 
 def _fingerprints_from_json(entry: dict[str, object]) -> duplication.Normalised:
     lines = unpack_ints(entry["lines"], _LINE_CODE)
-    hashes = unpack_ints(entry["hashes"], _HASH_CODE)
+    windows = unpack_ints(entry["windows"], _HASH_CODE)
     physical = entry["physical"]
-    if len(lines) != len(hashes) or not isinstance(physical, int):
+    if len(windows) != max(0, len(lines) - duplication.MIN_LINES + 1) or not isinstance(
+        physical, int
+    ):
         raise ValueError("fingerprints of another shape")
-    return duplication.Normalised(lines, hashes, physical)
+    return duplication.Normalised(lines, windows, physical)
 
 
 def _duplication_score(density: float, limit: float) -> float:
