@@ -33,6 +33,7 @@ from swarmgit.gates.base import GateContext, Side, scratch_root
 from swarmgit.gates.cache import cache_key
 
 IMPORTS = "imports-v1"  # the per-blob cache kind; a new version drops old entries
+DIGEST_CHARS = 16  # of the digest of a side's Python paths, in each key
 
 _GRIMP_SETTINGS = threading.Lock()
 
@@ -75,7 +76,7 @@ class _TreeFiles(AbstractFileSystem):
         for virtual in self.files:
             folder, name = posixpath.split(virtual)
             self._folder(folder)[1].append(name)
-        self.digest = cache_key(sorted(self.relative(v) for v in self.files))
+        self.digest = cache_key(sorted(self.relative(v) for v in self.files))[:DIGEST_CHARS]
         self.store = ctx.blob_cache(IMPORTS)
         self.found: dict[str, set[DirectImport]] = {}  # path -> imports the cache holds
 
@@ -104,7 +105,7 @@ class _TreeFiles(AbstractFileSystem):
     def key(self, virtual: str) -> str:
         """The cache key of a module's imports: blob id, path, the side's module set."""
         oid = self.ctx.blob_id(self.side, self.files[virtual]) or "-"
-        return f"{oid}:{cache_key(self.relative(virtual), self.digest)}"
+        return f"{oid}:{self.digest}:{self.relative(virtual)}"
 
     @property
     def sep(self) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import tempfile
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,10 +48,12 @@ from swarmgit.gates.base import (
     clamp,
     rounded,
 )
+from swarmgit.gates.cache import GateCache, cache_key
 from swarmgit.gates.importgraph import import_graph
 
 KEY = "M"
 NAME = "Modularize"
+CYCLE_GROUPS = "cycle-groups-v1"  # the cache kind of base's import cycles
 SURFACE_MIN_FILES = 10  # below this, the share of changed files says nothing
 WEIGHTS = {"cycles": 0.4, "contracts": 0.3, "surface": 0.3}
 CONFIG_FILES = (".importlinter", "setup.cfg", "pyproject.toml")
@@ -67,12 +69,17 @@ CONTRACT_TYPES: dict[str, type[Contract]] = {
 
 @dataclass(frozen=True)
 class _Graphs:
-    """Both sides' import graphs over head's package layout."""
+    """Both sides' import graphs over head's package layout; base's is built on first use
+    (a change that closes no cycle and breaks no contract never needs it)."""
 
     layout: Mapping[str, str]  # package name -> its folder in the repo (package_layout)
     paths: Mapping[str, str]  # module name -> its file at head
-    base: grimp.ImportGraph
     head: grimp.ImportGraph
+    base_graph: Callable[[], grimp.ImportGraph]
+
+    @property
+    def base(self) -> grimp.ImportGraph:
+        return self.base_graph()
 
 
 class Modularize:
@@ -92,7 +99,7 @@ class Modularize:
         changed_modules = _changed_modules(ctx, layout)
         graphs = _graphs(ctx, layout) if changed_modules or contracts else None
         if graphs is not None and changed_modules:
-            new_cycles = _cycles(graphs, changed_modules, findings, metrics)
+            new_cycles = _cycles(ctx, graphs, changed_modules, findings, metrics)
             parts["cycles"] = (WEIGHTS["cycles"], 0.0 if new_cycles else 1.0)
         if contracts:
             broken = _contracts(graphs, contracts, findings, metrics)
@@ -195,21 +202,24 @@ def _graphs(ctx: GateContext, layout: Mapping[str, str]) -> _Graphs | None:
         return None
     files = ctx.tracked_files("head")
     paths = {m: p for p in files if (m := _module_name(p, layout)) is not None}
-    base, head = (import_graph(ctx, side, layout) for side in ("base", "head"))
-    return _Graphs(layout, paths, base, head)
+    head = import_graph(ctx, "head", layout)
+    return _Graphs(layout, paths, head, lambda: ctx.cached(
+        ("import-graph", "base"), lambda: import_graph(ctx, "base", layout)
+    ))
 
 
 # cycles --------------------------------------------------------------------------------------
 
 
 def _cycles(
+    ctx: GateContext,
     graphs: _Graphs,
     changed: Mapping[str, str],
     findings: list[Finding],
     metrics: dict[str, float | int | str],
 ) -> int:
     head_groups = strongly_connected(graphs.head)
-    base_groups = strongly_connected(graphs.base)
+    base_groups = _base_groups(ctx, graphs)
     base_group_of = {m: i for i, group in enumerate(base_groups) for m in group}
     new = 0
     for group in head_groups:
@@ -223,6 +233,22 @@ def _cycles(
         cycle_groups_base=len(base_groups), cycle_groups_head=len(head_groups), new_cycles=new
     )
     return new
+
+
+def _base_groups(ctx: GateContext, graphs: _Graphs) -> list[frozenset[str]]:
+    """`strongly_connected` of base's graph, kept per (base tree, layout) in the gate cache."""
+    cache = GateCache(ctx.repo_path) if ctx.cache_root is not None else None
+    key = cache_key(CYCLE_GROUPS, str(ctx.commit("base").tree.id), sorted(graphs.layout.items()))
+    entry = cache.get("cycle-groups", key) if cache else None
+    groups = entry.get("groups") if entry else None
+    if isinstance(groups, list) and all(
+        isinstance(g, list) and all(isinstance(m, str) for m in g) for g in groups
+    ):
+        return [frozenset(g) for g in groups]
+    found = strongly_connected(graphs.base)
+    if cache is not None:
+        cache.put("cycle-groups", key, {"groups": [sorted(g) for g in found]})
+    return found
 
 
 def strongly_connected(graph: grimp.ImportGraph) -> list[frozenset[str]]:
