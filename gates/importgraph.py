@@ -16,7 +16,7 @@ import os
 import posixpath
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,7 +32,7 @@ from grimp.domain.valueobjects import DirectImport, Module
 from swarmgit.gates.base import GateContext, Side, scratch_root
 from swarmgit.gates.cache import cache_key
 
-IMPORTS = "imports-v1"  # the per-blob cache kind; a new version drops old entries
+IMPORTS = "imports-v2"  # the per-blob cache kind; a new version drops old entries
 DIGEST_CHARS = 16  # of the digest of a side's Python paths, in each key
 
 _GRIMP_SETTINGS = threading.Lock()
@@ -78,7 +78,7 @@ class _TreeFiles(AbstractFileSystem):
             self._folder(folder)[1].append(name)
         self.digest = cache_key(sorted(self.relative(v) for v in self.files))[:DIGEST_CHARS]
         self.store = ctx.blob_cache(IMPORTS)
-        self.found: dict[str, set[DirectImport]] = {}  # path -> imports the cache holds
+        self.found: dict[str, list[DirectImport]] = {}  # path -> imports the cache holds
 
     def _link(self, link: str, target: str) -> None:
         if self.is_dir(target) and link not in self.files and not self.is_dir(link):
@@ -146,12 +146,13 @@ class _TreeFiles(AbstractFileSystem):
         basic: BasicFileSystem = rust.RealBasicFileSystem()
         return basic
 
-    def prepare(self, modules: Iterable[str]) -> None:
+    def prepare(self, paths: Iterable[str]) -> None:
         """Take these files' imports from the cache; write the others to the disk, where the
         scanner reads them."""
         made: set[str] = set()
-        for virtual in modules:
-            imports = _decode(self.store.get(self.key(virtual)))
+        modules: dict[str, Module] = {}
+        for virtual in paths:
+            imports = _decode(self.store.get(self.key(virtual)), modules)
             if imports is not None:
                 self.found[virtual] = imports
                 continue
@@ -196,7 +197,7 @@ class _ImportCache:
         self.files.prepare(self.paths.values())
         return self
 
-    def read_imports(self, module_file: ModuleFile) -> set[DirectImport]:
+    def read_imports(self, module_file: ModuleFile) -> Collection[DirectImport]:
         found = self.files.found
         virtual = self.paths.get(module_file.module.name, "")
         if virtual not in found:
@@ -208,21 +209,29 @@ class _ImportCache:
             virtual = self.paths.get(module.name)
             if virtual is None or virtual in self.files.found:
                 continue
-            entry = [[module.name, i.imported.name, i.line_number, i.line_contents, i.is_lazy]
-                     for i in sorted(imports, key=lambda i: (i.line_number, i.imported.name))]
+            ordered = sorted(imports, key=lambda i: (i.line_number, i.imported.name))
+            entry = [module.name,
+                     [[i.imported.name, i.line_number, i.line_contents, i.is_lazy] for i in ordered]]
             self.files.store.put(self.files.key(virtual), entry)
 
 
-def _decode(entry: object) -> set[DirectImport] | None:
-    """The imports a cache entry holds; None for a miss or an entry of another shape."""
-    if not isinstance(entry, list):
-        return None
-    found = set()
-    for item in entry:
+def _decode(entry: object, modules: dict[str, Module]) -> list[DirectImport] | None:
+    """The imports a cache entry holds (`[importer, [[imported, line, text, lazy], ...]]`, each
+    import once, so a list); None for a miss or an entry of another shape. `modules` interns
+    the Module values: most imported names recur across a tree."""
+    match entry:
+        case [str(importer), list(imports)]:
+            pass
+        case _:
+            return None
+    found = []
+    source = modules.setdefault(importer, Module(importer))
+    for item in imports:
         match item:
-            case [str(importer), str(imported), int(line), str(contents), bool(lazy)]:
-                found.add(DirectImport(importer=Module(importer), imported=Module(imported),
-                                       line_number=line, line_contents=contents, is_lazy=lazy))
+            case [str(imported), int(line), str(contents), bool(lazy)]:
+                target = modules.get(imported) or modules.setdefault(imported, Module(imported))
+                found.append(DirectImport(importer=source, imported=target, line_number=line,
+                                          line_contents=contents, is_lazy=lazy))
             case _:
                 return None
     return found
