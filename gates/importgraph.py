@@ -16,7 +16,7 @@ import os
 import posixpath
 import tempfile
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -146,14 +146,14 @@ class _TreeFiles(AbstractFileSystem):
         basic: BasicFileSystem = rust.RealBasicFileSystem()
         return basic
 
-    def prepare(self, paths: Iterable[str]) -> None:
-        """Take these files' imports from the cache; write the others to the disk, where the
-        scanner reads them."""
+    def prepare(self, paths: Mapping[str, str]) -> None:
+        """Take these modules' imports (module -> path) from the cache; write the others to
+        the disk, where the scanner reads them."""
         made: set[str] = set()
         modules: dict[str, Module] = {}
-        for virtual in paths:
+        for name, virtual in paths.items():
             imports = _decode(self.store.get(self.key(virtual)), modules)
-            if imports is not None:
+            if imports is not None and all(i.importer.name == name for i in imports[:1]):
                 self.found[virtual] = imports
                 continue
             folder = posixpath.dirname(virtual)
@@ -194,15 +194,15 @@ class _ImportCache:
                 for virtual in (f"{stem}.py", f"{stem}/__init__.py"):
                     if virtual in self.files.files:
                         self.paths[name] = virtual
-        self.files.prepare(self.paths.values())
+        self.files.prepare(self.paths)
         return self
 
     def read_imports(self, module_file: ModuleFile) -> Collection[DirectImport]:
-        found = self.files.found
-        virtual = self.paths.get(module_file.module.name, "")
-        if virtual not in found:
-            raise CacheMiss(module_file.module.name)
-        return found[virtual]
+        name = module_file.module.name
+        imports = self.files.found.get(self.paths.get(name, ""))
+        if imports is None:
+            raise CacheMiss(name)
+        return imports
 
     def write(self, imports_by_module: dict[Module, set[DirectImport]]) -> None:
         for module, imports in imports_by_module.items():
