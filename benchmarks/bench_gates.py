@@ -239,7 +239,7 @@ def bench_git(repo: Path, *args: str) -> str:
 
 
 def _time_gates(repo: Path) -> tuple[dict[str, Timing], Timing]:
-    """Per gate and in total (context, diff, exports and clean-up included), first run and the
+    """Per gate and in total (context, diff and cache writes included), first run and the
     median of the next RUNS - 1."""
     per_gate: dict[str, list[float]] = {g.key: [] for g in GATES}
     totals: list[float] = []

@@ -178,7 +178,7 @@ def _markdown(m: Large) -> str:
     warm_wall = statistics.median(r.wall for r in m.warm)
     warm_cpu = statistics.median(r.cpu for r in m.warm)
     same = all(r.results == m.uncached.results for r in m.warm[-1:])
-    met = "met" if warm_wall <= TARGET_SECONDS else "NOT met"
+    met = "met" if warm_cpu <= TARGET_SECONDS else "NOT met"
     if m.pylint is None:
         pylint, ratio = f"> {PYLINT_LIMIT} (stopped)", f"> {PYLINT_LIMIT / warm_wall:.0f}x"
     else:
@@ -189,12 +189,14 @@ def _markdown(m: Large) -> str:
         "",
         f"The `{PROJECT}` sdist from PyPI: {m.files} files, {m.python_files} Python files, "
         f"{m.python_lines:,} lines of Python, all in `{TOP}/` (made regular packages by "
-        "empty `__init__.py` files). The change appends a function to `{EDITED}`. Cold: an empty gate "
-        f"cache. Warm: the median of {WARM_RUNS} fix rounds, each a new edit of that file "
-        "judged against base with the per-file cache (clone fingerprints, public API "
-        "surface, imports, by blob id) the earlier runs left. CPU includes grimp's scanner "
-        f"threads. Target: warm <= {TARGET_SECONDS:g} s: **{met}**; pylint's similarity "
-        f"checker on the same folder at least {SPEEDUP}x slower: {ratio}.",
+        f"empty `__init__.py` files). The change appends a function to `{EDITED}`. Cold: an "
+        f"empty gate cache. Warm: the median of {WARM_RUNS} fix rounds, each a new edit of "
+        "that file judged against base with the per-file cache (clone fingerprints, public "
+        "API surface, imports, by blob id) the earlier runs left. CPU includes grimp's "
+        "scanner threads; wall time (and each gate's column, wall seconds) depends on the "
+        f"machine's load. Target: warm <= {TARGET_SECONDS:g} s CPU: **{met}**; pylint's "
+        f"similarity checker on the same folder (wall) at least {SPEEDUP}x the warm gates' "
+        f"wall time: {ratio}.",
         "",
         "| run | wall (s) | CPU (s) | Gate-I | Gate-O | Gate-M | Gate-S |",
         "| --- | --- | --- | --- | --- | --- | --- |",
