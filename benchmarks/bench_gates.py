@@ -30,7 +30,8 @@ from benchmarks.gitbench import git
 from swarmgit.config import Gates
 from swarmgit.gates import duplication
 from swarmgit.gates.base import GateContext
-from swarmgit.gates.modularize import import_graph, package_layout, strongly_connected
+from swarmgit.gates.importgraph import import_graph
+from swarmgit.gates.modularize import package_layout, strongly_connected
 from swarmgit.gates.runner import GATES, GateReport, run_gates
 
 WORK = Path(__file__).resolve().parent / ".work"
@@ -149,12 +150,12 @@ def run() -> str:
 
 
 def _measure() -> Measured:
-    sdist = _django_sdist()
+    archive = sdist("django", "[Dd]jango-*.tar.gz")
     with tempfile.TemporaryDirectory(prefix="gates-", dir=WORK) as scratch:
         root = Path(scratch)
-        repo, version = _django_repo(sdist, root / "repo")
+        repo, version = _django_repo(archive, root / "repo")
         base_tree = root / "base"
-        _git(repo, "worktree", "add", "--detach", "--quiet", str(base_tree), "HEAD~1")
+        bench_git(repo, "worktree", "add", "--detach", "--quiet", str(base_tree), "HEAD~1")
         load = os.getloadavg()[0]
         gates, total = _time_gates(repo)
         ours = _our_package_duplication(repo)
@@ -162,7 +163,7 @@ def _measure() -> Measured:
         trees = (("base", base_tree), ("head", repo))
         return Measured(
             version=version,
-            tracked=len(_git(repo, "ls-files").splitlines()),
+            tracked=len(bench_git(repo, "ls-files").splitlines()),
             gates=gates,
             total=total,
             report=run_gates(repo, "HEAD~1", "HEAD", Gates()),
@@ -176,16 +177,18 @@ def _measure() -> Measured:
 # setup -----------------------------------------------------------------------------------------
 
 
-def _django_sdist() -> Path:
+def sdist(project: str, pattern: str) -> Path:
+    """A project's source distribution from PyPI, downloaded once into benchmarks/.work/cache
+    (`pattern` finds it there)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    found = sorted(CACHE.glob("[Dd]jango-*.tar.gz"))
+    found = sorted(CACHE.glob(pattern))
     if not found:
-        pip = [sys.executable, "-m", "pip", "download", "django", "--no-binary", ":all:",
+        pip = [sys.executable, "-m", "pip", "download", project, "--no-binary", ":all:",
                "--no-deps", "--quiet", "-d", str(CACHE)]
         done = subprocess.run(pip, capture_output=True, text=True)
-        found = sorted(CACHE.glob("[Dd]jango-*.tar.gz"))
+        found = sorted(CACHE.glob(pattern))
         if done.returncode != 0 or not found:
-            raise BenchError(f"could not download Django's sdist: {done.stderr.strip()[-300:]}")
+            raise BenchError(f"could not download {project}'s sdist: {done.stderr.strip()[-300:]}")
     return found[-1]
 
 
@@ -195,10 +198,10 @@ def _django_repo(sdist: Path, repo: Path) -> tuple[Path, str]:
         archive.extractall(repo.parent, filter="data")
     (top,) = [p for p in repo.parent.iterdir() if p.name.lower().startswith("django-")]
     top.rename(repo)
-    _git(repo, "init", "--quiet", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "--quiet", "-m", "Django as released")
-    _git(repo, "repack", "-adq")
+    bench_git(repo, "init", "--quiet", "-b", "main")
+    bench_git(repo, "add", "-A")
+    bench_git(repo, "commit", "--quiet", "-m", "Django as released")
+    bench_git(repo, "repack", "-adq")
     html = (repo / "django/utils/html.py").read_text(encoding="utf-8")
     pasted = _function_source(html, "smart_urlquote").replace("smart_urlquote", "quote_slug_url")
     (repo / "django/utils/slugs.py").write_text(SLUGS + pasted, encoding="utf-8")
@@ -212,8 +215,8 @@ def _django_repo(sdist: Path, repo: Path) -> tuple[Path, str]:
         ),
         encoding="utf-8",
     )
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "--quiet", "-m", "Add unique slugs for titles")
+    bench_git(repo, "add", "-A")
+    bench_git(repo, "commit", "--quiet", "-m", "Add unique slugs for titles")
     return repo, sdist.name.removesuffix(".tar.gz").split("-", 1)[1]
 
 
@@ -225,7 +228,7 @@ def _function_source(text: str, name: str) -> str:
     return "".join(lines[node.lineno - 1 : node.end_lineno])
 
 
-def _git(repo: Path, *args: str) -> str:
+def bench_git(repo: Path, *args: str) -> str:
     try:
         return git(repo, *args)
     except subprocess.CalledProcessError as exc:
@@ -236,7 +239,7 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def _time_gates(repo: Path) -> tuple[dict[str, Timing], Timing]:
-    """Per gate and in total (context, diff, exports and clean-up included), first run and the
+    """Per gate and in total (context, diff and cache writes included), first run and the
     median of the next RUNS - 1."""
     per_gate: dict[str, list[float]] = {g.key: [] for g in GATES}
     totals: list[float] = []
@@ -271,9 +274,10 @@ def _our_package_duplication(repo: Path) -> Duplication:
     }
     start = time.perf_counter()
     corpus = {path: duplication.normalise(text) for path, text in files.items()}
+    tokens = {path: duplication.token_counts(text) for path, text in files.items()}
     lines: dict[str, set[int]] = {}
     pasted = []
-    for clone in duplication.find_clones(corpus, corpus):
+    for clone in duplication.find_clones(corpus, tokens):
         lines.setdefault(clone.file, set()).update(range(clone.start, clone.end + 1))
         if clone.file.endswith("slugs.py"):
             pasted.append(f"{clone.file}:{clone.start}-{clone.end}")

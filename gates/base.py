@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +16,12 @@ from typing import Literal, Protocol, TypeVar
 
 import pathspec
 import pygit2
+from pygit2.enums import DeltaStatus
 
 from swarmgit.config import Gates
 from swarmgit.errors import UsageError
+from swarmgit.gates.blobcache import BlobCache
+from swarmgit.gates.cache import GateCache
 from swarmgit.gitops.diff import line_changes
 from swarmgit.gitops.repo import resolve, tree_blobs
 
@@ -70,7 +72,8 @@ class GateContext:
     `changed_lines` maps every path changed between base and head (added, modified, renamed:
     the new path; deleted: the old path) to the head line numbers added or modified (empty for
     deletions and pure renames); `renames` maps a renamed file's head path to its base path.
-    Exports are made lazily and removed by `close()` (or leaving the `with` block).
+    `cache_root` is the cache folder per-file results are kept in (None: kept for this context
+    only); `close()` (or leaving the `with` block) writes the per-file results computed.
     """
 
     repo_path: Path
@@ -79,6 +82,7 @@ class GateContext:
     changed_lines: Mapping[str, frozenset[int]]
     config: Gates
     renames: Mapping[str, str] = field(default_factory=dict)
+    cache_root: Path | None = None
     _repo: pygit2.Repository = field(init=False, repr=False)
     _memo: dict[Hashable, object] = field(init=False, repr=False, default_factory=dict)
     _cleanup: contextlib.ExitStack = field(
@@ -89,11 +93,15 @@ class GateContext:
         self._repo = pygit2.Repository(str(self.repo_path))
 
     @classmethod
-    def between(cls, repo_path: Path, base: str, head: str, config: Gates) -> GateContext:
-        """A context for two revisions (any rev git understands), with the diff computed."""
+    def between(
+        cls, repo_path: Path, base: str, head: str, config: Gates, *, cached: bool = True
+    ) -> GateContext:
+        """A context for two revisions (any rev git understands), with the diff computed;
+        per-file results are kept in the repository's gate cache unless `cached` is False."""
         base, head = resolve_commit(repo_path, base), resolve_commit(repo_path, head)
         changes = line_changes(pygit2.Repository(str(repo_path)), base, head)
-        return cls(repo_path, base, head, changes.lines, config, changes.renames)
+        root = GateCache(repo_path).root if cached else None
+        return cls(repo_path, base, head, changes.lines, config, changes.renames, root)
 
     def __enter__(self) -> GateContext:
         return self
@@ -102,7 +110,7 @@ class GateContext:
         self.close()
 
     def close(self) -> None:
-        """Remove every temporary export this context made."""
+        """Write the per-file results computed (see `blob_cache`)."""
         self._cleanup.close()
 
     def commit(self, side: Side) -> pygit2.Commit:
@@ -125,6 +133,27 @@ class GateContext:
 
         return self.cached(("text", side, path), compute)
 
+    def blob_id(self, side: Side, path: str) -> str | None:
+        """The id of the file's blob at that side; None when absent there."""
+        oid = self._blob_ids(side).get(path)
+        return None if oid is None else str(oid)
+
+    def blob_data(self, side: Side, path: str) -> bytes:
+        """The file's bytes at that side (empty when absent there or not a blob)."""
+        oid = self._blob_ids(side).get(path)
+        blob = None if oid is None else self._repo.get(oid)
+        return blob.data if isinstance(blob, pygit2.Blob) else b""
+
+    def blob_cache(self, kind: str) -> BlobCache:
+        """The per-blob entries of one kind (see blobcache.py), written on close."""
+
+        def compute() -> BlobCache:
+            cache = BlobCache(self.cache_root, kind)
+            self._cleanup.callback(cache.flush)
+            return cache
+
+        return self.cached(("blob-cache", kind), compute)
+
     def tracked_files(self, side: Side = "head") -> tuple[str, ...]:
         """Every file path in that side's tree, sorted."""
         return self.cached(("tracked", side), lambda: tuple(sorted(self._blob_ids(side))))
@@ -134,30 +163,6 @@ class GateContext:
         head = set(self.tracked_files("head"))
         return tuple(p for p in sorted(self.changed_lines) if p in head and p.endswith(suffix))
 
-    def export(self, side: Side, under: tuple[str, ...] = ()) -> Path:
-        """A temporary folder holding that side's Python files (those in the `under` folders,
-        or all), made once per (side, under) and removed on close."""
-
-        def compute() -> Path:
-            scratch = tempfile.TemporaryDirectory(prefix="swarm-gate-", dir=_scratch_root())
-            root = Path(self._cleanup.enter_context(scratch))
-            prefixes = tuple(folder.rstrip("/") + "/" for folder in under)
-            made: set[Path] = set()
-            for path, oid in self._blob_ids(side).items():
-                if not path.endswith(".py") or (prefixes and not path.startswith(prefixes)):
-                    continue
-                blob = self._repo.get(oid)
-                if not isinstance(blob, pygit2.Blob):
-                    continue
-                target = root / path
-                if target.parent not in made:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    made.add(target.parent)
-                target.write_bytes(blob.data)
-            return root
-
-        return self.cached(("export", side, under), compute)
-
     def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
         """Memoise a derived value (a parse, a graph) for the life of this context."""
         if key not in self._memo:
@@ -165,8 +170,23 @@ class GateContext:
         return self._memo[key]  # type: ignore[return-value]
 
     def _blob_ids(self, side: Side) -> dict[str, pygit2.Oid]:
-        commit = self.base if side == "base" else self.head
-        return self.cached(("blobs", side), lambda: tree_blobs(self._repo, commit))
+        """Path -> blob id of every file at that side: base's listed once per tree (and kept
+        in the cache), head's as base's updated by the diff between the two trees."""
+
+        def compute() -> dict[str, pygit2.Oid]:
+            if side == "head":
+                return _updated(self._blob_ids("base"), self.commit("base").tree,
+                                self.commit("head").tree)
+            tree = self.commit(side).tree
+            cache = GateCache(self.repo_path) if self.cache_root is not None else None
+            listed = _listing_from_json(cache.get("trees", str(tree.id))) if cache else None
+            if listed is None:
+                listed = tree_blobs(self._repo, self.base)
+                if cache is not None:
+                    cache.put("trees", str(tree.id), {p: str(o) for p, o in listed.items()})
+            return listed
+
+        return self.cached(("blobs", side), compute)
 
 
 class Gate(Protocol):
@@ -180,9 +200,34 @@ class Gate(Protocol):
         ...
 
 
-def _scratch_root() -> str | None:
-    """RAM-backed /dev/shm when usable, else the default temp folder: exports are thousands of
-    small files, and creating those on a disk-backed /tmp can take seconds."""
+def _updated(
+    listing: Mapping[str, pygit2.Oid], before: pygit2.Tree, after: pygit2.Tree
+) -> dict[str, pygit2.Oid]:
+    """The listing of `before` turned into that of `after` (renames are a removal and an
+    addition here)."""
+    updated = dict(listing)
+    for delta in before.diff_to_tree(after).deltas:
+        if delta.status == DeltaStatus.DELETED:
+            updated.pop(delta.old_file.path, None)
+        else:
+            updated.pop(delta.old_file.path, None)
+            updated[delta.new_file.path] = delta.new_file.id
+    return updated
+
+
+def _listing_from_json(data: dict[str, object] | None) -> dict[str, pygit2.Oid] | None:
+    """A cached tree listing; None (a miss) when it is not one."""
+    if data is None or not all(isinstance(oid, str) for oid in data.values()):
+        return None
+    try:
+        return {path: pygit2.Oid(hex=str(oid)) for path, oid in data.items()}
+    except ValueError:
+        return None
+
+
+def scratch_root() -> str | None:
+    """RAM-backed /dev/shm when usable, else the default temp folder: exports can be thousands
+    of small files, and creating those on a disk-backed /tmp can take seconds."""
     shm = "/dev/shm"
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import keyword
 import re
+import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 MIN_LINES = 10
@@ -42,11 +43,12 @@ _TOKEN = re.compile(r"\w+|\$|[^\w\s]")
 
 @dataclass(frozen=True)
 class Normalised:
-    """A file's code lines: physical line numbers, normalised texts and their hashes."""
+    """A file's code lines: their physical line numbers, the hash of each window (MIN_LINES
+    code lines from there on; stable across processes, so they can be cached), and its
+    physical line count."""
 
     lines: tuple[int, ...]
-    texts: tuple[str, ...]
-    hashes: tuple[int, ...]
+    windows: tuple[int, ...]
     physical: int
 
 
@@ -65,6 +67,24 @@ class Clone:
 
 def normalise(text: str) -> Normalised:
     """The file's code lines after normalisation (see the module docstring)."""
+    lines, texts, physical = _code_lines(text)
+    return Normalised(lines, _windows(tuple(map(line_hash, texts))), physical)
+
+
+def token_counts(text: str) -> tuple[int, ...]:
+    """The number of tokens on each code line `normalise` finds, in order."""
+    return tuple(len(_TOKEN.findall(t)) for t in _code_lines(text)[1])
+
+
+def line_hash(text: str) -> int:
+    """A 64-bit hash of a normalised line, the same in every process (str's is salted):
+    CRC-32 and Adler-32 side by side, both computed in C."""
+    data = text.encode("utf-8")
+    return zlib.crc32(data) << 32 | zlib.adler32(data)
+
+
+def _code_lines(text: str) -> tuple[tuple[int, ...], tuple[str, ...], int]:
+    """(line numbers, normalised texts) of the non-empty normalised lines, physical lines."""
     text = _LITERAL_OR_COMMENT.sub(_blank_literal, text)
     text = _IDENTIFIER.sub("i", _NUMBER.sub("$", text)).replace("i$", "$")
     lines: list[int] = []
@@ -75,34 +95,36 @@ def normalise(text: str) -> Normalised:
             lines.append(number)
             texts.append(compact)
     physical = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
-    return Normalised(tuple(lines), tuple(texts), tuple(map(hash, texts)), physical)
+    return tuple(lines), tuple(texts), physical
 
 
-def find_clones(corpus: Mapping[str, Normalised], targets: Iterable[str]) -> list[Clone]:
-    """Every clone whose first copy lies in a target file, its second anywhere in the corpus."""
-    chosen = sorted(t for t in set(targets) if t in corpus)
-    windows = {t: _windows(corpus[t].hashes) for t in chosen}
-    first_lines = {h for t in chosen for h in corpus[t].hashes}
-    wanted = {w for ws in windows.values() for w in ws}
+def find_clones(
+    corpus: Mapping[str, Normalised], tokens: Mapping[str, Sequence[int]]
+) -> list[Clone]:
+    """Every clone whose first copy lies in a target file, its second anywhere in the corpus.
+    The targets are the keys of `tokens`, which holds their `token_counts`."""
+    chosen = sorted(t for t in tokens if t in corpus)
+    wanted = {w for t in chosen for w in corpus[t].windows}
     index: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for path in sorted(corpus):
-        hashes = corpus[path].hashes
-        for p in range(len(hashes) - MIN_LINES + 1):
-            if hashes[p] in first_lines:
-                window = hash(hashes[p : p + MIN_LINES])
-                if window in wanted and len(index[window]) < MAX_PARTNERS:
-                    index[window].append((path, p))
+        windows = corpus[path].windows
+        if wanted.isdisjoint(windows):
+            continue  # most files: one set operation, no loop in Python
+        for p, window in enumerate(windows):
+            if window in wanted and len(index[window]) < MAX_PARTNERS:
+                index[window].append((path, p))
     clones: list[Clone] = []
     for target in chosen:
-        clones.extend(_clones_of(target, windows[target], index, corpus))
+        clones.extend(_clones_of(target, corpus[target].windows, index, corpus, tokens[target]))
     return clones
 
 
 def _clones_of(
     target: str,
-    windows: list[int],
+    windows: tuple[int, ...],
     index: Mapping[int, list[tuple[str, int]]],
     corpus: Mapping[str, Normalised],
+    tokens: Sequence[int],
 ) -> list[Clone]:
     diagonals: dict[tuple[str, int], list[int]] = defaultdict(list)
     for p, window in enumerate(windows):
@@ -110,7 +132,6 @@ def _clones_of(
             if other != target or abs(q - p) >= MIN_LINES:
                 diagonals[(other, q - p)].append(p)
     norm = corpus[target]
-    tokens = [len(_TOKEN.findall(t)) for t in norm.texts]
     found: list[Clone] = []
     for (other, offset), positions in diagonals.items():
         for first, last in _runs(positions):
@@ -127,8 +148,10 @@ def _clones_of(
     return sorted(found, key=lambda c: (c.start, c.other, c.other_start))
 
 
-def _windows(hashes: tuple[int, ...]) -> list[int]:
-    return [hash(hashes[p : p + MIN_LINES]) for p in range(len(hashes) - MIN_LINES + 1)]
+def _windows(hashes: tuple[int, ...]) -> tuple[int, ...]:
+    """The hash of every run of MIN_LINES line hashes (a tuple of ints hashes the same in
+    every process)."""
+    return tuple(hash(hashes[p : p + MIN_LINES]) for p in range(len(hashes) - MIN_LINES + 1))
 
 
 def _runs(positions: list[int]) -> Iterable[tuple[int, int]]:

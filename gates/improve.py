@@ -24,6 +24,7 @@ A changed Python file that does not parse sets the score to 0 (its finding names
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -38,6 +39,7 @@ from swarmgit.gates.base import (
     is_test_path,
     rounded,
 )
+from swarmgit.gates.blobcache import pack_ints, unpack_ints
 from swarmgit.gates.syntax import (
     Parsed,
     is_overload,
@@ -56,6 +58,9 @@ WEIGHTS = {
     "magic": 0.15,
     "todos": 0.15,
 }
+# The per-blob cache kind (window hashes are Python's tuple hash: the version is part of it).
+FINGERPRINTS = "fingerprints-v2-py{}{}".format(*sys.version_info[:2])
+_LINE_CODE, _HASH_CODE = "I", "q"  # array typecodes: line numbers, 64-bit window hashes
 DUPLICATION_ZERO_AT = 4  # x gates.duplication_max: the density that scores 0
 ALLOWED_NUMBERS = frozenset({-1, 0, 1, 2})
 _COUNTED = ("docstrings", "naming", "magic", "todos")
@@ -144,12 +149,17 @@ def _duplication(
     corpus = {}
     for path in ctx.tracked_files("head"):
         if path.endswith(".py") and _top_folder(path) in scopes and not is_test_path(path):
-            text = ctx.text("head", path)
-            if text is not None:
-                corpus[path] = duplication.normalise(text)
+            found = fingerprints(ctx, path)
+            if found is not None:
+                corpus[path] = found
+    tokens = {
+        p: duplication.token_counts(text)
+        for p in targets
+        if p in corpus and (text := ctx.text("head", p)) is not None
+    }
     duplicated: dict[str, set[int]] = {}
     reported: set[tuple[str, int]] = set()
-    for clone in duplication.find_clones(corpus, targets):
+    for clone in duplication.find_clones(corpus, tokens):
         mine = range(clone.start, clone.end + 1)
         theirs = range(clone.other_start, clone.other_end + 1)
         new = _mostly_changed(ctx, clone.file, mine) or _mostly_changed(ctx, clone.other, theirs)
@@ -175,6 +185,41 @@ def _duplication(
         duplication_density=rounded(density),
     )
     return density
+
+
+def fingerprints(ctx: GateContext, path: str) -> duplication.Normalised | None:
+    """The head file's normalised code lines (None when absent or binary), kept per blob."""
+    oid = ctx.blob_id("head", path)
+    if oid is None:
+        return None
+    cache = ctx.blob_cache(FINGERPRINTS)
+    try:
+        entry = cache.get(oid)
+        if entry is not None:
+            return _fingerprints_from_json(entry)
+    except (KeyError, TypeError, ValueError):
+        pass  # a malformed entry is a miss
+    text = ctx.text("head", path)
+    if text is None:
+        return None
+    found = duplication.normalise(text)
+    cache.put(oid, {
+        "lines": pack_ints(found.lines, _LINE_CODE),
+        "windows": pack_ints(found.windows, _HASH_CODE),
+        "physical": found.physical,
+    })
+    return found
+
+
+def _fingerprints_from_json(entry: dict[str, object]) -> duplication.Normalised:
+    lines = unpack_ints(entry["lines"], _LINE_CODE)
+    windows = unpack_ints(entry["windows"], _HASH_CODE)
+    physical = entry["physical"]
+    if len(windows) != max(0, len(lines) - duplication.MIN_LINES + 1) or not isinstance(
+        physical, int
+    ):
+        raise ValueError("fingerprints of another shape")
+    return duplication.Normalised(lines, windows, physical)
 
 
 def _duplication_score(density: float, limit: float) -> float:

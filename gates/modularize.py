@@ -2,9 +2,9 @@
 
 Parts (weights renormalised over the parts that apply):
 - cycles (0.4): 1 when there is no new import cycle, else 0. The import graphs of base and head
-  are built with grimp from exports of their Python files (packages: top-level folders, or
-  folders under `src/`, holding `__init__.py`, and packages setuptools' `package-dir` maps
-  elsewhere). A new cycle is a strongly connected group of modules at head that holds a changed
+  are built with grimp straight from their git trees (importgraph.py; imports kept per blob)
+  (packages: top-level folders, or folders under `src/`, holding `__init__.py`, and packages
+  setuptools' `package-dir` maps elsewhere). A new cycle is a strongly connected group of modules at head that holds a changed
   module and is not inside one group at base; each head import inside it that base lacks is a
   finding at its line. Old cycles (Django has 14 groups) are not reported. Applies when a
   changed Python file belongs to a package.
@@ -24,18 +24,13 @@ from __future__ import annotations
 
 import copy
 import tempfile
-import threading
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grimp
-from grimp.application.config import settings as grimp_settings
-from grimp.application.ports.filesystem import AbstractFileSystem
-from grimp.application.ports.packagefinder import AbstractPackageFinder
 from importlinter import api as importlinter_api
 from importlinter.contracts.acyclic_siblings import AcyclicSiblingsContract
 from importlinter.contracts.forbidden import ForbiddenContract
@@ -50,13 +45,15 @@ from swarmgit.gates.base import (
     Finding,
     GateContext,
     GateResult,
-    Side,
     clamp,
     rounded,
 )
+from swarmgit.gates.cache import GateCache, cache_key
+from swarmgit.gates.importgraph import import_graph
 
 KEY = "M"
 NAME = "Modularize"
+CYCLE_GROUPS = "cycle-groups-v1"  # the cache kind of base's import cycles
 SURFACE_MIN_FILES = 10  # below this, the share of changed files says nothing
 WEIGHTS = {"cycles": 0.4, "contracts": 0.3, "surface": 0.3}
 CONFIG_FILES = (".importlinter", "setup.cfg", "pyproject.toml")
@@ -69,17 +66,20 @@ CONTRACT_TYPES: dict[str, type[Contract]] = {
     "acyclic_siblings": AcyclicSiblingsContract,
 }
 
-_GRIMP_SETTINGS = threading.Lock()
-
 
 @dataclass(frozen=True)
 class _Graphs:
-    """Both sides' import graphs over head's package layout."""
+    """Both sides' import graphs over head's package layout; base's is built on first use
+    (a change that closes no cycle and breaks no contract never needs it)."""
 
     layout: Mapping[str, str]  # package name -> its folder in the repo (package_layout)
     paths: Mapping[str, str]  # module name -> its file at head
-    base: grimp.ImportGraph
     head: grimp.ImportGraph
+    base_graph: Callable[[], grimp.ImportGraph]
+
+    @property
+    def base(self) -> grimp.ImportGraph:
+        return self.base_graph()
 
 
 class Modularize:
@@ -99,7 +99,7 @@ class Modularize:
         changed_modules = _changed_modules(ctx, layout)
         graphs = _graphs(ctx, layout) if changed_modules or contracts else None
         if graphs is not None and changed_modules:
-            new_cycles = _cycles(graphs, changed_modules, findings, metrics)
+            new_cycles = _cycles(ctx, graphs, changed_modules, findings, metrics)
             parts["cycles"] = (WEIGHTS["cycles"], 0.0 if new_cycles else 1.0)
         if contracts:
             broken = _contracts(graphs, contracts, findings, metrics)
@@ -202,66 +202,24 @@ def _graphs(ctx: GateContext, layout: Mapping[str, str]) -> _Graphs | None:
         return None
     files = ctx.tracked_files("head")
     paths = {m: p for p in files if (m := _module_name(p, layout)) is not None}
-    base, head = (import_graph(ctx, side, layout) for side in ("base", "head"))
-    return _Graphs(layout, paths, base, head)
-
-
-def import_graph(ctx: GateContext, side: Side, layout: Mapping[str, str]) -> grimp.ImportGraph:
-    """grimp's graph of that side's export (external imports squashed into one node each).
-    A package mapped elsewhere is linked into its parent's folder, as installing it would."""
-    tree = ctx.export(side, tuple(sorted(set(layout.values()))))
-    for name, folder in layout.items():
-        parent, _, last = name.rpartition(".")
-        link = tree / layout.get(parent, "-") / last
-        if parent in layout and (tree / folder).is_dir() and not link.exists():
-            link.symlink_to(tree / folder, target_is_directory=True)
-    present = {
-        name: tree / folder
-        for name, folder in layout.items()
-        if "." not in name and (tree / folder).is_dir()
-    }
-    if not present:
-        return grimp.ImportGraph()
-    with _packages_at(present):
-        return grimp.build_graph(*sorted(present), include_external_packages=True, cache_dir=None)
-
-
-class _ExportPackageFinder(AbstractPackageFinder):
-    """Finds packages in an export folder rather than on sys.path (which holds installed code)."""
-
-    def __init__(self, folders: Mapping[str, Path]) -> None:
-        self.folders = folders
-
-    def determine_package_directories(
-        self, package_name: str, file_system: AbstractFileSystem
-    ) -> set[str]:
-        return {str(self.folders[package_name])}
-
-
-@contextmanager
-def _packages_at(folders: Mapping[str, Path]) -> Iterator[None]:
-    # grimp locates packages through a port in its settings (grimp.main wires the importlib
-    # one); swap in ours for the duration of one build.
-    with _GRIMP_SETTINGS:
-        previous = grimp_settings.PACKAGE_FINDER
-        grimp_settings.configure(PACKAGE_FINDER=_ExportPackageFinder(folders))
-        try:
-            yield
-        finally:
-            grimp_settings.configure(PACKAGE_FINDER=previous)
+    head = import_graph(ctx, "head", layout)
+    return _Graphs(layout, paths, head, lambda: ctx.cached(
+        ("import-graph", "base"), lambda: import_graph(ctx, "base", layout)
+    ))
 
 
 # cycles --------------------------------------------------------------------------------------
 
 
 def _cycles(
+    ctx: GateContext,
     graphs: _Graphs,
     changed: Mapping[str, str],
     findings: list[Finding],
     metrics: dict[str, float | int | str],
 ) -> int:
     head_groups = strongly_connected(graphs.head)
-    base_groups = strongly_connected(graphs.base)
+    base_groups = _base_groups(ctx, graphs)
     base_group_of = {m: i for i, group in enumerate(base_groups) for m in group}
     new = 0
     for group in head_groups:
@@ -275,6 +233,22 @@ def _cycles(
         cycle_groups_base=len(base_groups), cycle_groups_head=len(head_groups), new_cycles=new
     )
     return new
+
+
+def _base_groups(ctx: GateContext, graphs: _Graphs) -> list[frozenset[str]]:
+    """`strongly_connected` of base's graph, kept per (base tree, layout) in the gate cache."""
+    cache = GateCache(ctx.repo_path) if ctx.cache_root is not None else None
+    key = cache_key(CYCLE_GROUPS, str(ctx.commit("base").tree.id), sorted(graphs.layout.items()))
+    entry = cache.get("cycle-groups", key) if cache else None
+    groups = entry.get("groups") if entry else None
+    if isinstance(groups, list) and all(
+        isinstance(g, list) and all(isinstance(m, str) for m in g) for g in groups
+    ):
+        return [frozenset(g) for g in groups]
+    found = strongly_connected(graphs.base)
+    if cache is not None:
+        cache.put("cycle-groups", key, {"groups": [sorted(g) for g in found]})
+    return found
 
 
 def strongly_connected(graph: grimp.ImportGraph) -> list[frozenset[str]]:

@@ -37,6 +37,7 @@ NAME = "Shrink"
 WEIGHTS = {"api": 0.6, "dependencies": 0.4}
 API_GROWTH_ALLOWANCE = 5
 LINES_PER_DEFINITION = 50
+SURFACES = "api-surface-v1"  # the per-blob cache kind; a new version drops old entries
 
 _DEPENDENCY_FILES = pathspec.GitIgnoreSpec.from_lines(
     ["pyproject.toml", "requirements*.txt"]
@@ -103,11 +104,34 @@ def _api(
 
 
 def _surface(ctx: GateContext, side: Side, path: str) -> dict[str, tuple[str, int]]:
-    """qualname -> (kind, line) of the public definitions of a module at that side."""
-    parsed = parse(ctx, side, path)
-    if parsed is None:
+    """qualname -> (kind, line) of the public definitions of a module at that side, kept per
+    blob (a malformed entry is a miss)."""
+    oid = ctx.blob_id(side, path)
+    if oid is None:
         return {}
-    return {d.qualname: (d.kind, d.line) for d in public_definitions(parsed)}
+    cache = ctx.blob_cache(SURFACES)
+    entry = cache.get(oid)
+    if isinstance(entry, dict):
+        found = {
+            str(name): (value[0], value[1])
+            for name, value in entry.items()
+            if _is_definition(value)
+        }
+        if len(found) == len(entry):
+            return found
+    parsed = parse(ctx, side, path)
+    found = {} if parsed is None else {
+        d.qualname: (d.kind, d.line) for d in public_definitions(parsed)
+    }
+    cache.put(oid, {name: list(value) for name, value in found.items()})
+    return found
+
+
+def _is_definition(value: object) -> bool:
+    match value:
+        case [str(), int()]:
+            return True
+    return False
 
 
 def _dependencies(
