@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from swarmgit.domain.scope import paths_outside
+from swarmgit.domain.path_rules import paths_outside
 from swarmgit.errors import UsageError
 from swarmgit.gitops.hook_install import (
     ALREADY_INSTALLED,

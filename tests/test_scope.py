@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
+from swarmgit.domain.path_rules import paths_outside
 from swarmgit.domain.scope import (
     GITLINK_MODE,
     SYMLINK_MODE,
     ScopeEntry,
     path_problem,
-    paths_outside,
     scope_violations,
 )
 
