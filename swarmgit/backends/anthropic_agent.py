@@ -28,7 +28,7 @@ from anthropic.types import MessageParam, ToolParam
 
 from swarmgit.backends import messages_api
 from swarmgit.backends.agent_tools import TOOL_SCHEMAS, ToolResult, Workspace, run_tool
-from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink, Usage
+from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome, Usage
 from swarmgit.backends.messages_api import EPHEMERAL
 from swarmgit.config import Config
 from swarmgit.domain.cost import model_for
@@ -88,7 +88,7 @@ class AnthropicAgent:
         self.retry_delays = tuple(retry_delays)
         self.sleep = sleep
 
-    def run(self, job: AgentJob, on_event: EventSink) -> AgentOutcome:
+    def run(self, job: AgentJob, on_event: AgentEvents) -> AgentOutcome:
         env = {**os.environ, **job.env}
         if not env.get("ANTHROPIC_API_KEY"):
             return AgentOutcome(
@@ -124,7 +124,7 @@ class _Conversation:
         job: AgentJob,
         env: Mapping[str, str],
         log: _Transcript,
-        on_event: EventSink,
+        on_event: AgentEvents,
     ) -> None:
         settings = agent.config.agent
         self._agent = agent

@@ -59,13 +59,13 @@ class AgentOutcome:
     notes: tuple[str, ...] = field(default=())
 
 
-EventSink = Callable[[str, str], None]
+AgentEvents = Callable[[str, str], None]
 """on_event(kind, message): progress the orchestrator records in the event log."""
 
 
 class Agent(Protocol):
     name: str
 
-    def run(self, job: AgentJob, on_event: EventSink) -> AgentOutcome:
+    def run(self, job: AgentJob, on_event: AgentEvents) -> AgentOutcome:
         """Run one attempt in job.worktree. Must not raise for task failures: return ok=False."""
         ...

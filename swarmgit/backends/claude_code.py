@@ -37,7 +37,7 @@ from typing import Any, TextIO
 import anyio
 
 from swarmgit.backends.agent_tools import ToolError, check_write, resolve_path
-from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink, Usage
+from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome, Usage
 from swarmgit.config import Config
 from swarmgit.domain.cost import cost_usd, model_for
 from swarmgit.domain.report import parse_report
@@ -180,7 +180,7 @@ class ClaudeCodeAgent:
         self.config = config
         self.cli_path = cli_path
 
-    def run(self, job: AgentJob, on_event: EventSink) -> AgentOutcome:
+    def run(self, job: AgentJob, on_event: AgentEvents) -> AgentOutcome:
         env = {**os.environ, **job.env}
         try:
             import claude_agent_sdk  # noqa: F401  (an optional extra)
@@ -208,7 +208,7 @@ class _Attempt:
         job: AgentJob,
         env: Mapping[str, str],
         log: TextIO,
-        on_event: EventSink,
+        on_event: AgentEvents,
     ) -> None:
         self._agent = agent
         self._job = job

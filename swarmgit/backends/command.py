@@ -17,7 +17,7 @@ import re
 import shlex
 from collections.abc import Mapping
 
-from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink
+from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome
 from swarmgit.backends.clis.all import PRESETS, any_parser
 from swarmgit.backends.clis.base import Preset
 from swarmgit.backends.script import read_report
@@ -74,7 +74,7 @@ class CommandAgent:
         self._grace_s = config.agent.kill_grace_seconds
         self._track_budget = config.budget.track_usd
 
-    def run(self, job: AgentJob, on_event: EventSink) -> AgentOutcome:
+    def run(self, job: AgentJob, on_event: AgentEvents) -> AgentOutcome:
         budget = job.budget_usd if job.budget_usd is not None else self._track_budget
         preset = self._preset
         command = render_command(self._template, {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 
-from swarmgit.backends.base import AgentJob, AgentOutcome, EventSink
+from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome
 from swarmgit.config import Agent as AgentSettings
 from swarmgit.process.run import ProcessResult, run_attached, run_process, with_tail
 
@@ -23,7 +23,7 @@ class ScriptAgent:
         self._timeout_s = settings.timeout_minutes * 60
         self._grace_s = settings.kill_grace_seconds
 
-    def run(self, job: AgentJob, on_event: EventSink) -> AgentOutcome:
+    def run(self, job: AgentJob, on_event: AgentEvents) -> AgentOutcome:
         env = {**os.environ, **job.env}
         deadline = time.monotonic() + self._timeout_s
         for command in job.task.run:

@@ -6,10 +6,11 @@ import time
 from collections.abc import Callable
 
 from swarmgit.commands.report import announce
+from swarmgit.domain.events import EventSink
 from swarmgit.domain.secrets import Secrets
 from swarmgit.engine.dispatch import RunSummary
 from swarmgit.engine.integrate import Integration
-from swarmgit.engine.notify import EventSink, notifier, tee
+from swarmgit.engine.notify import notifier, tee
 from swarmgit.engine.track_run import TrackOutcome, implement_track, run_one
 from swarmgit.engine.workspace import Workspace, read_plan, resolve_track
 from swarmgit.errors import EXIT_OK, EXIT_WORK_FAILED, UsageError

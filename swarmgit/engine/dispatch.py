@@ -11,7 +11,6 @@ import contextlib
 import os
 import queue
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from swarmgit.domain.cost import (
     unpriced_holds,
     unpriced_models,
 )
+from swarmgit.domain.events import EventSink
 from swarmgit.domain.fence import Fence, SandboxMode
 from swarmgit.domain.plan import Status, Task
 from swarmgit.domain.report import parse_report, render_report, report_from_commits
@@ -59,7 +59,6 @@ from swarmgit.process.run import stop_orphan
 from swarmgit.sandbox.fence import fence_decision, task_fence
 from swarmgit.store.state import Store, TaskRow
 
-EventSink = Callable[[str, str, "str | None"], None]
 VIEWS_INTERVAL_SECONDS = 1.0  # the views lag the store by at most this while a run goes on
 
 

@@ -13,11 +13,11 @@ fix tasks are spawned.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pygit2
 
+from swarmgit.domain.events import EventSink
 from swarmgit.domain.integration import fix_candidates, integration_order
 from swarmgit.domain.plan import Plan, Status, Task
 from swarmgit.domain.provenance import Provenance, squash_message, task_message
@@ -44,8 +44,6 @@ from swarmgit.gitops.worktrees import CheckoutState, checkout_state
 from swarmgit.store.rows import Spend
 from swarmgit.store.state import Store, TaskRow
 from swarmgit.store.task_scope import task_branch
-
-Emit = Callable[[str, str, "str | None"], None]
 
 
 @dataclass
@@ -108,7 +106,7 @@ def integrate(
     ws: Workspace,
     store: Store,
     track: str,
-    emit: Emit,
+    emit: EventSink,
     *,
     target: str | None = None,
     advance: bool = True,
@@ -245,7 +243,7 @@ def _conflict_message(label: str, paths: tuple[str, ...], owner: dict[str, str])
 
 
 def _advance(ws: Workspace, repo: pygit2.Repository, store: Store, track: str, result: Integration,
-             target: str, partial: bool, emit: Emit, *, base: str, rows: dict[str, TaskRow],
+             target: str, partial: bool, emit: EventSink, *, base: str, rows: dict[str, TaskRow],
              since: CheckoutState) -> None:
     """Move the target to (a gated merge with) the result, or record in `result.held` why it stays."""
     held = tamper_hold(store, track) or _hold_reason(result, partial) or _review_hold(ws, store, track, result)
@@ -293,7 +291,7 @@ def _hold_reason(result: Integration, partial: bool) -> str:
 
 
 def _spawn_fixes(ws: Workspace, store: Store, track: str, gates: GateReport,
-                 owner: dict[str, str], emit: Emit) -> bool:
+                 owner: dict[str, str], emit: EventSink) -> bool:
     """Fix tasks from the findings; each depends on the task that last changed its file, so
     it starts from a tree holding that change. Findings in files no task changed are skipped."""
     findings = [f for r in gates.results if r.applies for f in r.findings if f.file in owner]

@@ -11,13 +11,14 @@
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 
 from swarmgit.config import Gates
+from swarmgit.domain.events import EventSink
 from swarmgit.errors import WorkFailed
 from swarmgit.gates.runner import GateReport, run_gates
 from swarmgit.gitops.advance import advance_branch
@@ -26,8 +27,6 @@ from swarmgit.gitops.merge import fold_merge
 from swarmgit.gitops.refs import branch_tip
 from swarmgit.gitops.repo import commits_between, contains
 from swarmgit.gitops.worktrees import CheckoutState, changed_since, checkout_state
-
-Emit = Callable[[str, str, "str | None"], None]
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class Landed:
 
 def land(
     root: Path, repo: pygit2.Repository, target: str, commit: str, *, base: str, guard: Guard,
-    since: CheckoutState, views: str, gates: Gates, message: str, emit: Emit,
+    since: CheckoutState, views: str, gates: Gates, message: str, emit: EventSink,
 ) -> Landed:
     """Move `target` to include `commit` (the gated integration), or say why it stays.
     `views`: the track's folder (relative), whose files swarmgit itself rewrites during a run."""

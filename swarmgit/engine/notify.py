@@ -10,16 +10,15 @@ never stops the run.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
+from swarmgit.domain.events import EventSink
 from swarmgit.domain.secrets import Secrets
 from swarmgit.process.group import run_captured
 
 NOTIFY_KINDS = frozenset({"failed", "spawn-held", "needs-input", "ended"})
 """Event kinds that concern the user: `watch` rings the terminal bell on these too."""
 
-EventSink = Callable[[str, str, "str | None"], None]
 
 
 def notifier(command: str, track: str, root: Path, timeout_s: float, secrets: Secrets) -> EventSink:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable
 from pathlib import Path
 
+from swarmgit.domain.events import EventSink
 from swarmgit.domain.plan import Plan, Task
 from swarmgit.domain.plan_render import append_tasks
 from swarmgit.domain.report import Report, SpawnCandidate
@@ -28,7 +28,6 @@ REJECTED = "rejected"
 UNDECIDED = (WAITING, QUEUED)
 """States of the candidates that wait for the user's accept or reject."""
 
-Event = Callable[[str, str, "str | None"], None]
 
 
 def budget_left(ws: Workspace, store: Store, track: str) -> int:
@@ -48,7 +47,7 @@ def add_tasks_to_plan(ws: Workspace, track: str, tasks: list[Task]) -> None:
 
 
 def take_candidates(
-    ws: Workspace, store: Store, track: str, plan: Plan, reporter: Task, report: Report, event: Event,
+    ws: Workspace, store: Store, track: str, plan: Plan, reporter: Task, report: Report, event: EventSink,
     *, source: str = "",
 ) -> bool:
     """Record a report's candidates; returns True when tasks were appended to plan.md.

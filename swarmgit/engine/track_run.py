@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from swarmgit.engine.dispatch import Dispatcher, EventSink, RunSummary, open_track
+from swarmgit.domain.events import EventSink
+from swarmgit.engine.dispatch import Dispatcher, RunSummary, open_track
 from swarmgit.engine.integrate import Integration, integrate
 from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import UsageError
