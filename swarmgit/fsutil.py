@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from swarmgit.errors import Diagnostic, InvalidInput
@@ -38,8 +39,9 @@ def write_bytes_atomic(path: Path, data: bytes, mode: int | None = None, *,
         raise
 
 
+@cache
 def _umask() -> int:
-    """This process's umask, read without changing it (Linux), else the common 022."""
+    """This process's umask, read once without changing it (Linux), else the common 022."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:

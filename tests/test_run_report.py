@@ -67,3 +67,13 @@ def test_lock_order_edges_are_dashed_and_findings_link_to_tasks() -> None:
     html = render_html(report)
     assert 'class="edge lock"' in html
     assert html.count('class="bar real"') == 2
+
+
+def test_a_gate_record_of_another_shape_counts_as_absent(tmp_path: Path) -> None:
+    from swarmgit.engine.run_report import _gates
+
+    record = tmp_path / "iosm_report.json"
+    for text in ('{"gates": ["x"]}', '{"gates": [{"key": 1}]}', "[1, 2]", "\xff", '{"index": "9"}'):
+        record.write_text(text)
+        lines, index, _ = _gates(record)
+        assert lines == () and index is None

@@ -21,6 +21,7 @@ from swarmgit.engine.task_change import TaskChange, task_change
 from swarmgit.engine.views import duration
 from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import UsageError
+from swarmgit.fsutil import read_agent_text
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.diff import FileStat, file_stats, patch_text
 from swarmgit.store.state import Store, TaskRow
@@ -93,10 +94,11 @@ def _summary(ws: Workspace, store: Store, change: TaskChange) -> list[str]:
 
 
 def _report_lines(ws: Workspace, row: TaskRow) -> list[str]:
+    # The saved report came from the agent: it was parsed and redacted when taken, and is only
+    # shown here (first line of its summary), never acted on.
     path = ws.track_dir(row.track) / "reports" / f"{row.id}.md"
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
+    text = read_agent_text(path)[0]
+    if not text:
         return []
     report, _ = parse_report(text, str(path.relative_to(ws.root)))
     summary = report.summary.strip().splitlines()

@@ -37,7 +37,12 @@ def reviewer_name(ws: Workspace) -> str:
 
 
 def accepted_work(store: Store, track: str) -> dict[str, str]:
-    """Task id -> reviewer, for tasks whose current final commit was accepted."""
+    """Task id -> reviewer, for tasks whose current final commit was accepted.
+
+    Verdicts live in the run state: under the write fence no agent can write it; without the
+    fence an agent could forge one there, as it could rewrite any run state (README, "Not
+    covered"). A verdict never widens what lands: the integrator's own re-checks still judge
+    the work, and a forged one can only satisfy review.required or a trailer."""
     rows = {row.id: row for row in store.tasks(track)}
     return {task: review.reviewer for task, review in store.reviews(track).items()
             if review.verdict == ACCEPTED and task in rows

@@ -16,7 +16,7 @@ from swarmgit.domain.scheduler import Limits
 from swarmgit.domain.simulate import simulate
 from swarmgit.engine.task_change import change_counts, task_change
 from swarmgit.engine.workspace import Workspace, read_plan
-from swarmgit.fsutil import write_atomic
+from swarmgit.fsutil import read_agent_text, write_atomic
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.store.state import Store
 
@@ -74,21 +74,30 @@ def write_report(ws: Workspace, store: Store, track: str, path: Path | None = No
 
 
 def _gates(path: Path) -> tuple[tuple[GateLine, ...], float | None, str]:
-    """The last integration's gates from its JSON record; nothing when it has not run."""
+    """The last integration's gates from its JSON record; nothing when it has not run.
+
+    The record lies in the track folder, which an agent without a write fence could rewrite:
+    it is read as plain data only (a fifo or bytes that are not UTF-8 do not block or crash),
+    a record of any other shape counts as absent, and every value is escaped on the page."""
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return (), None, ""
-    owner: dict[str, str] = data.get("owner", {})
-    lines = tuple(
-        GateLine(
-            name=f"{gate['key']} {gate['name']}", score=gate.get("score"), passed=gate.get("passed"),
-            findings=tuple((_where(f), f["message"].partition("\n")[0], owner.get(f["file"], ""))
-                           for f in gate.get("findings", ())),
+        data = json.loads(read_agent_text(path)[0] or "null")
+        owner: dict[str, str] = data.get("owner", {})
+        lines = tuple(
+            GateLine(
+                name=f"{gate['key']} {gate['name']}", score=_number(gate.get("score")),
+                passed=gate.get("passed") if isinstance(gate.get("passed"), bool) else None,
+                findings=tuple((_where(f), str(f["message"]).partition("\n")[0],
+                                str(owner.get(f["file"], ""))) for f in gate.get("findings", ())),
+            )
+            for gate in data.get("gates", ())
         )
-        for gate in data.get("gates", ())
-    )
-    return lines, data.get("index"), str(data.get("verdict", ""))
+        return lines, _number(data.get("index")), str(data.get("verdict", ""))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return (), None, ""
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _where(finding: dict[str, Any]) -> str:
