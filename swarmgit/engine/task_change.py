@@ -33,10 +33,17 @@ def task_change(repo: pygit2.Repository, row: TaskRow) -> TaskChange:
     return TaskChange(row, row.start_commit, end if row.start_commit else None)
 
 
+_COUNTS: dict[tuple[str, str], tuple[int, int, int]] = {}
+"""Counts by (start, end) commit: commits never change, so `watch` redraws without re-diffing."""
+
+
 def change_counts(repo: pygit2.Repository, change: TaskChange) -> tuple[int, int, int]:
     """(files, lines added, lines deleted) of a task's own change; zeros before it started."""
     if not change.started:
         return 0, 0, 0
     assert change.start and change.end
-    stats = file_stats(repo, change.start, change.end)
-    return len(stats), sum(s.added for s in stats), sum(s.deleted for s in stats)
+    key = (change.start, change.end)
+    if key not in _COUNTS:
+        stats = file_stats(repo, change.start, change.end)
+        _COUNTS[key] = (len(stats), sum(s.added for s in stats), sum(s.deleted for s in stats))
+    return _COUNTS[key]
