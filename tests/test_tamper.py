@@ -17,7 +17,13 @@ from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
 
 CONFIG = "[concurrency]\nmax_background = 2\nmax_parallel = 2\n[gates]\nthreshold = 0.0\n"
-HONEST = task_md("T02", "honest", touches="`src/b.py`", runs=("sleep 1.5", "echo 'B = 1' > src/b.py"))
+# The honest task runs alongside and ends after the attacker (it waits for the attacker's last
+# step, then a little more), so the change is blamed on the attacker alone.
+HONEST = task_md("T02", "honest", touches="`src/b.py`", runs=(
+    'for i in $(seq 600); do [ -f "$SWARM_REPO_ROOT/../attacker-done" ] && break; sleep 0.1; done',
+    "sleep 0.5", "echo 'B = 1' > src/b.py"))
+DONE = 'touch "$SWARM_REPO_ROOT/../attacker-done"'
+
 COMMON = '"$SWARM_REPO_ROOT/.git"'
 
 
@@ -42,7 +48,7 @@ def _repo(tmp_path: Path, attack: str) -> tuple[Path, Path]:
     markers = tmp_path / "markers"
     markers.mkdir()
     script = attack.format(plant=_planted(markers))
-    plan = task_md("T01", "attacker", touches="`docs/`", runs=(script, "mkdir -p docs && echo hi > docs/a.md"))
+    plan = task_md("T01", "attacker", touches="`docs/`", runs=(script, "mkdir -p docs && echo hi > docs/a.md", DONE))
     return track_repo(tmp_path / "r", plan + HONEST, config=CONFIG), markers
 
 
