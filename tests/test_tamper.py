@@ -19,9 +19,13 @@ from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
 
 CONFIG = config(UNFENCED)
-# Unfenced, the honest task ends after the attacker, so the plant is blamed on the attacker.
-HONEST = task_md("T02", "honest", touches="`src/b.py`", runs=("sleep 1.5", "echo 'B = 1' > src/b.py"))
+# Unfenced, the honest task ends after the attacker (it waits for the attacker's last step, then a
+# little more), so the plant is blamed on the attacker alone.
+HONEST = task_md("T02", "honest", touches="`src/b.py`", runs=(
+    'for i in $(seq 600); do [ -f "$SWARM_REPO_ROOT/../attacker-done" ] && break; sleep 0.1; done',
+    "sleep 0.5", "echo 'B = 1' > src/b.py"))
 HONEST_FENCED = task_md("T02", "honest", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",))
+DONE = 'touch "$SWARM_REPO_ROOT/../attacker-done"'
 COMMON = '"$SWARM_REPO_ROOT/.git"'
 
 
@@ -46,8 +50,10 @@ def _repo(tmp_path: Path, attack: str, mode: str = UNFENCED) -> tuple[Path, Path
     markers = tmp_path / "markers"
     markers.mkdir()
     script = attack.format(plant=_planted(markers))
-    plan = task_md("T01", "attacker", touches="`docs/`", runs=(script, "mkdir -p docs && echo hi > docs/a.md"))
-    honest = HONEST_FENCED if mode == FENCED else HONEST
+    fenced = mode == FENCED
+    runs = (script, "mkdir -p docs && echo hi > docs/a.md", *(() if fenced else (DONE,)))
+    plan = task_md("T01", "attacker", touches="`docs/`", runs=runs)
+    honest = HONEST_FENCED if fenced else HONEST
     return track_repo(tmp_path / "r", plan + honest, config=config(mode)), markers
 
 

@@ -4,7 +4,8 @@ An agent (without a write fence) can write the repository's config and hooks: a 
 `core.fsmonitor` command or a `filter.<name>.smudge`/`clean`/`process` driver (named by a
 `.gitattributes` line inside its touches) would run as the user the next time swarmgit calls
 git. Every git command swarmgit starts goes through `run_git`, which:
-- sets `core.hooksPath=/dev/null` (git finds no hook there) and `core.fsmonitor=false`;
+- sets `core.hooksPath=/dev/null` (git finds no hook there), `core.fsmonitor=false` and
+  `submodule.recurse=false` (a checkout does not go on into submodules a config names);
 - empties every filter driver named in the repository's own config (local and worktree scope,
   includes followed), so git passes content through unchanged and `required` cannot fail;
 - drops inherited `GIT_*` variables that redirect git (GIT_DIR, GIT_INDEX_FILE, ... as set
@@ -21,7 +22,8 @@ from pathlib import Path
 _KEPT_GIT_ENV = ("GIT_AUTHOR_", "GIT_COMMITTER_", "GIT_TRACE", "GIT_CONFIG_NOSYSTEM",
                  "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_TERMINAL_PROMPT",
                  "GIT_TEMPLATE_DIR")
-_SAFE_OPTIONS = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
+_SAFE_OPTIONS = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
+                 "-c", "submodule.recurse=false")
 _REPO_SCOPES = frozenset({"local", "worktree"})
 _FILTER_KEYS = (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false"))
 
