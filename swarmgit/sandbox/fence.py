@@ -40,7 +40,7 @@ def unavailable() -> str:
     try:
         landlock.abi_version()
     except landlock.LandlockError as exc:
-        return _WHY.get(exc.errno, f"Landlock is unavailable ({exc.strerror or exc})")
+        return _WHY.get(exc.errno or 0, f"Landlock is unavailable ({exc.strerror or exc})")
     return ""
 
 
