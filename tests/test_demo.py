@@ -18,7 +18,7 @@ def test_demo_runs_the_whole_workflow(tmp_path: Path) -> None:
         assert step in out
     if not unavailable():
         assert "Permission denied" in out  # the write itself failed
-        assert "the write fence refused an edit outside T06's touches" in out
+        assert "\ndemo: the write fence refused an edit outside T06's touches" in out
     assert "APPROVED" in out
     # main holds every task's work, merged in order.
     assert "class TTLCache" in git(target, "show", "main:app/cache/store.py").stdout

@@ -93,7 +93,7 @@ def run_demo(target: Path | None, echo: Echo) -> Path:
     _step(echo, repo, ["git", "swarm", "simulate", DEMO_TRACK, "--workers", "3"])
     _step(echo, repo, ["git", "swarm", "graph", DEMO_TRACK])
     _step(echo, repo, ["git", "swarm", "implement", DEMO_TRACK])
-    _step(echo, repo, ["grep", "-A1", "not mine", f"swarm/tracks/{DEMO_TRACK}/logs/T06.log"])
+    _step(echo, repo, ["grep", "-A2", "not mine", f"swarm/tracks/{DEMO_TRACK}/logs/T06.log"])
     _step(echo, repo, ["git", "swarm", "status", DEMO_TRACK])
     _step(echo, repo, ["git", "log", "--oneline", "--graph", f"swarm/{DEMO_TRACK}/T03"])
     _step(echo, repo, ["git", "log", "--oneline", "-8", "main"])
