@@ -30,8 +30,8 @@ ATTACKS = {  # what the attacker writes -> the file that must stay as it was (re
     f"echo pwned >> {ROOT}/README.md": "README.md",
     f"echo pwned >> {ROOT}/.git/swarm/state.db": None,  # the run writes it: checked by content
     f"echo '- [ ] **T09**: pwned' >> {ROOT}/swarm/tracks/t/plan.md": None,  # rewritten by views
-    f"echo 1 > {ROOT}/.git/swarm/scratch/t/T01.pid": ".git/swarm/scratch/t/T01.pid",
-    f"echo pwned >> {ROOT}/.git/swarm/scratch/t/T01.brief.md": None,  # removed after the run
+    f"echo 1 > {ROOT}/.git/swarm/scratch/t/T01.pid": None,  # exists only while T01 runs
+    f"echo pwned >> {ROOT}/.git/swarm/scratch/t/T01.brief.md": None,  # written at T01's start
     "echo pwned >> src/app.py": "src/app.py",  # in its own worktree, outside its touches
     "echo pwned > src/evil.py": "src/evil.py",
     f"ln -s {ROOT}/README.md docs/link && echo pwned >> docs/link": "README.md",
@@ -84,6 +84,7 @@ def test_every_write_outside_the_fence_fails_at_the_write(tmp_path: Path, mode: 
     assert not (repo / ".git/swarm/state.db").read_bytes().endswith(b"pwned\n")
     with sqlite3.connect(repo / ".git/swarm/state.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert not (repo / ".git/swarm/scratch/t/T01.brief.md").read_text().endswith("pwned\n")
     notes = (repo / "swarm/tracks/t/shared_context.md").read_text()
     assert notes == "# Shared context\n- T01: a note\n"  # its own copy's note was carried over
     plan = (repo / "swarm/tracks/t/plan.md").read_text().splitlines()

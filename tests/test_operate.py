@@ -151,6 +151,8 @@ def test_clean_removes_integrated_worktrees_and_keeps_live_work(tmp_path: Path) 
     result = swarm(repo, "clean", "t")
     assert result.exit_code == 0, result.output
     assert not one.exists() and str(one) not in git(repo, "worktree", "list").stdout
+    scratch = repo / ".git/swarm/scratch/t"
+    assert not (scratch / "T01").exists() and (scratch / "T02/home").is_dir()
     assert f"kept {two}: uncommitted changes (src/b.py)" in result.output
     assert (two / "src/b.py").read_text() == "unsaved\n"
     assert f"kept {three}: task failed, its work is not integrated yet" in result.output

@@ -19,6 +19,7 @@ from swarmgit.domain.fence import (
     folders_to_create,
     worktree_writable,
 )
+from swarmgit.sandbox import landlock
 from swarmgit.sandbox.fence import LAUNCHER, fenced_argv, fenced_cli, task_fence, unavailable
 
 needs_landlock = pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "")
@@ -175,3 +176,13 @@ def test_a_path_that_cannot_be_opened_refuses_rather_than_run_half_fenced(tmp_pa
         locked.chmod(0o755)
     assert done.returncode == 126 and "refusing to run the agent" in done.stderr, done
     assert "ran" not in done.stdout
+
+
+def test_handled_rights_grow_with_the_abi_version() -> None:
+    refer, truncate, ioctl_dev = 1 << 13, 1 << 14, 1 << 15
+    rights = {abi: landlock.write_rights(abi) for abi in range(1, 8)}
+    assert not rights[1] & (refer | truncate | ioctl_dev)
+    assert rights[2] & refer and not rights[2] & truncate
+    assert rights[3] & truncate and rights[4] == rights[3] and not rights[4] & ioctl_dev
+    assert rights[5] & ioctl_dev and rights[7] == rights[5]
+    assert all(not r & (1 << 2 | 1 << 3 | 1 << 0) for r in rights.values())  # read, readdir, exec stay free

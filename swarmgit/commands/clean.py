@@ -1,18 +1,20 @@
 """`git swarm clean`: remove task worktrees whose work is safe elsewhere; never lose work.
 
 A worktree goes only when it has no uncommitted changes and its task's change (start point
--> final commit) is in the track's integration; `--branches` also deletes task branches whose
-change (or whole history) is already in the target branch. Everything kept is listed with the
-reason.
+-> final commit) is in the track's integration, and its task's scratch folder (its HOME and
+TMPDIR) goes with it; `--branches` also deletes task branches whose change (or whole history) is
+already in the target branch. Everything kept is listed with the reason.
 """
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
 
 from swarmgit.domain.plan import Status
+from swarmgit.engine.dispatch import task_scratch
 from swarmgit.engine.taskspace import WORKTREES_SUFFIX
 from swarmgit.engine.workspace import Workspace, resolve_track
 from swarmgit.gitops import repo as gitrepo
@@ -46,6 +48,7 @@ def clean(ws: Workspace, track: str | None, dry_run: bool, branches: bool, echo:
                 if not dry_run:
                     remove_worktree(repo, path)
                     _drop_empty_folders(path.parent)
+                    shutil.rmtree(task_scratch(ws, track_id, row.id), ignore_errors=True)
                 removed = path
                 echo(f"{verb} worktree {path}")
         if branches and row.branch and row.branch in repo.branches.local:
