@@ -48,6 +48,22 @@ def task_md(tid: str, title: str, *, deps: str = "none", touches: str, runs: tup
     return "\n".join(lines) + "\n"
 
 
+BARRIER_TRIES = 600  # a tenth of a second each: a task waits at most about a minute
+
+
+def barrier(*peers: str) -> str:
+    """A Run command: mark this task arrived (a file in its own scratch folder, the folder of
+    SWARM_REPORT, which its write fence allows; reading is never fenced), then wait until every
+    task in `peers` has arrived, and fail after about a minute. Tasks that each wait for the
+    others can only all pass if they run at the same time."""
+    arrive = 'own=$(dirname "$SWARM_REPORT") && touch "$own/arrived"'
+    if not peers:
+        return arrive
+    here = " && ".join(f'[ -e "$own/../{peer}/arrived" ]' for peer in peers)
+    return (f"{arrive} && for i in $(seq {BARRIER_TRIES}); do if {here}; then exit 0; fi; sleep 0.1; done; "
+            f"echo \"$SWARM_TASK waited in vain for {', '.join(peers)}\" >&2; exit 1")
+
+
 def track_repo(root: Path, plan: str, *, files: dict[str, str] | None = None, track: str = "t",
                config: str = "") -> Path:
     """A repo with `files`, swarmgit initialised (hook installed), and track `track` committed."""

@@ -5,10 +5,12 @@ import json
 import sqlite3
 from pathlib import Path
 
-from tests.gitutil import git
-from tests.swarmrepo import swarm, task_md, track_repo
+import pytest
 
-SLEEP = "sleep 0.6"
+from tests.attacks import MODES, config
+from tests.gitutil import git
+from tests.swarmrepo import barrier, swarm, task_md, track_repo
+
 UNFENCED = '[agent]\nsandbox = "off"\n'
 
 
@@ -37,16 +39,19 @@ def _commits(repo: Path, rev_range: str) -> list[str]:
     return git(repo, "log", "--format=%s", rev_range).stdout.split("\n")[:-1]
 
 
+# T02, T03 and T04 become ready together: each waits for the other two (`barrier`), so the
+# run only passes if they really run at the same time.
+MEET = barrier("T02", "T03", "T04")
 PLAN = (
-    task_md("T01", "explore", touches="read-only", runs=(SLEEP,))
+    task_md("T01", "explore", touches="read-only", runs=("true",))
     + task_md("T02", "api", deps="T01", touches="`src/api/`",
-              runs=(f"mkdir -p src/api && echo 'def get(): pass' > src/api/get.py && {SLEEP}",))
+              runs=("mkdir -p src/api && echo 'def get(): pass' > src/api/get.py", MEET))
     + task_md("T03", "db", deps="T01", touches="`src/db/`",
-              runs=(f"mkdir -p src/db && echo 'conn = None' > src/db/conn.py && {SLEEP}",))
+              runs=("mkdir -p src/db && echo 'conn = None' > src/db/conn.py", MEET))
     + task_md("T04", "ui", deps="T01", touches="`src/ui/`",
-              runs=(f"mkdir -p src/ui && echo 'view = 1' > src/ui/view.py && {SLEEP}",))
+              runs=("mkdir -p src/ui && echo 'view = 1' > src/ui/view.py", MEET))
     + task_md("T05", "api auth", deps="T01", touches="`src/api/auth.py`",
-              runs=(f"test -f src/api/get.py && echo 'auth = 1' > src/api/auth.py && {SLEEP}",))
+              runs=("test -f src/api/get.py && echo 'auth = 1' > src/api/auth.py",))
     + task_md("T06", "wire", deps="T02, T03", touches="`src/app.py`",
               runs=("test -f src/api/get.py && test -f src/db/conn.py && echo 'x = 2' > src/app.py",))
     + task_md("T07", "docs", deps="T04", touches="`docs/`",
@@ -56,15 +61,13 @@ PLAN = (
 
 def test_tasks_run_in_parallel_on_their_own_branches(tmp_path: Path) -> None:
     # Gates are judged in their own tests; here any verdict lets main advance.
-    config = "[concurrency]\nmax_background = 3\nmax_parallel = 3\n[gates]\nthreshold = 0.0\n"
-    repo = track_repo(tmp_path / "r", PLAN, config=config)
+    repo = track_repo(tmp_path / "r", PLAN, config=config("auto", parallel=3))
     base = git(repo, "rev-parse", "HEAD").stdout.strip()
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 0, result.output
     spans = _intervals(repo)
     assert set(spans) == {f"T0{i}" for i in range(1, 8)}
-    # T02, T03 and T04 became ready together and really ran at the same time.
-    assert _overlap(spans["T02"], spans["T03"]) and _overlap(spans["T03"], spans["T04"])
+    # T02, T03 and T04 passed their barrier: they ran at the same time (see MEET).
     # T05 overlaps T02 on src/api/: never at once, and T05 was lock-ordered after T02.
     assert not _overlap(spans["T02"], spans["T05"])
     assert spans["T05"][0] >= spans["T02"][1]
@@ -86,6 +89,34 @@ def test_tasks_run_in_parallel_on_their_own_branches(tmp_path: Path) -> None:
     # The main branch advanced to the integration and holds every task's work.
     assert git(repo, "show", "main:src/app.py").stdout == "x = 2\n"
     assert git(repo, "show", "main:docs/ui.md").stdout == "hi\n"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_independent_tasks_run_at_the_same_time(tmp_path: Path, mode: str) -> None:
+    """Four independent tasks, four slots: each waits until all four have arrived. Run one
+    after another, the first would wait in vain and fail; fenced, each still writes only its
+    own folder."""
+    ids = ("T01", "T02", "T03", "T04")
+    plan = "".join(task_md(tid, f"part {tid}", touches=f"`src/{tid}.py`",
+                           runs=(f"echo 'part = 1' > src/{tid}.py", barrier(*ids))) for tid in ids)
+    repo = track_repo(tmp_path / "r", plan, config=config(mode, parallel=4))
+    result = swarm(repo, "implement", "t")
+    assert result.exit_code == 0, result.output
+    assert all(git(repo, "show", f"main:src/{tid}.py").stdout == "part = 1\n" for tid in ids)
+
+
+def test_a_dependent_starts_while_an_unrelated_task_still_runs(tmp_path: Path) -> None:
+    """Continuous dispatch, no waves: T02 (after the quick T01) starts while T03, started with
+    T01, still runs; T03 only ends once T02 has arrived, so a dispatcher that waited for T01's
+    whole batch before starting T02 would fail T03."""
+    plan = (task_md("T01", "quick", touches="`src/a.py`", runs=("echo 'a = 1' > src/a.py",))
+            + task_md("T02", "after the quick one", deps="T01", touches="`src/b.py`",
+                      runs=(barrier(), "echo 'b = 1' > src/b.py"))
+            + task_md("T03", "long", touches="`src/c.py`", runs=(barrier("T02"), "echo 'c = 1' > src/c.py")))
+    repo = track_repo(tmp_path / "r", plan, config=config("auto"))
+    result = swarm(repo, "implement", "t")
+    assert result.exit_code == 0, result.output
+    assert git(repo, "show", "main:src/c.py").stdout == "c = 1\n"
 
 
 def test_hook_refuses_out_of_scope_commit_and_branch_check_catches_no_verify(tmp_path: Path) -> None:
