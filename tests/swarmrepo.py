@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from swarmgit.cli import main
+from swarmgit.crash_points import VARIABLE
 from tests.gitutil import git, make_repo, write
 
 
@@ -28,6 +30,15 @@ def swarm_process(repo: Path, *args: str, timeout: float = 300) -> subprocess.Co
         [sys.executable, "-m", "swarmgit", *args], cwd=repo, capture_output=True, text=True,
         timeout=timeout, stdin=subprocess.DEVNULL,
     )
+
+
+def swarm_crashed(repo: Path, step: str, *args: str) -> None:
+    """Run `git swarm ARGS` as a real process that kills itself with SIGKILL at the crash point
+    `step` (swarmgit/crash_points.py: `STEP` or `STEP:N`); fails if it never got there."""
+    env = {**os.environ, VARIABLE: step}
+    proc = subprocess.run([sys.executable, "-m", "swarmgit", *args], cwd=repo, env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, f"{step} never reached:\n{proc.stdout}{proc.stderr}"
 
 
 def task_md(tid: str, title: str, *, deps: str = "none", touches: str, runs: tuple[str, ...] = (),

@@ -2,15 +2,10 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from tests.swarmrepo import swarm, swarm_process, task_md, track_repo
+from tests.swarmrepo import swarm, swarm_crashed, swarm_process, task_md, track_repo
 
 CUT_REPORT = "printf '**Status:** done\\ncaf\\303' > \"$SWARM_REPORT\""  # é cut after its first byte
 WORK = "echo 'x = 2' > src/app.py"  # swarmgit commits it (an agent under the write fence cannot)
@@ -47,17 +42,11 @@ def test_implement_reads_a_report_cut_mid_character_and_warns(tmp_path: Path) ->
 
 
 def test_resume_after_a_kill_reads_the_cut_report_too(tmp_path: Path) -> None:
-    plan = task_md("T01", "app", touches="`src/app.py`", runs=(CUT_REPORT, "sleep 1", WORK))
+    plan = task_md("T01", "app", touches="`src/app.py`", runs=(CUT_REPORT, WORK))
     repo = track_repo(tmp_path / "r", plan, config=CONFIG)
     report = report_file(repo)
-    proc = subprocess.Popen([sys.executable, "-m", "swarmgit", "implement", "t"], cwd=repo,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not report.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)  # the agent is mid-task: T01 stays `running`
-    proc.wait()
-    assert _statuses(repo) == {"T01": "running"}
+    swarm_crashed(repo, "agent-exited", "implement", "t")  # before its work is taken: T01 stays `running`
+    assert report.exists() and _statuses(repo) == {"T01": "running"}
 
     done = swarm_process(repo, "resume", "t")
 

@@ -3,16 +3,10 @@ wherever the run state recorded them for runs that already have them."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from swarmgit.store.state import Store
 from tests.gitutil import git, write
-from tests.swarmrepo import swarm, swarm_process, task_md, track_repo
+from tests.swarmrepo import swarm, swarm_crashed, swarm_process, task_md, track_repo
 
 CONFIG = "[gates]\nthreshold = 0.0\n"
 OLD_ROOT = ".git/swarm/worktrees"  # the default before worktrees moved beside the repository
@@ -62,23 +56,9 @@ def test_worktrees_root_setting_relative_to_the_repository(tmp_path: Path) -> No
     assert (tmp_path / "elsewhere").is_dir() and not (tmp_path / "elsewhere" / "t").exists()
 
 
-def _wait_edited(repo: Path, worktree: Path) -> None:
-    """Until T01 runs and its first command has edited its file."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with Store.open(repo / ".git") as store:
-            row = store.task("t", "T01")
-        if row is not None and row.status == "running" and (worktree / "src/app.py").read_text() == "x = 2\n":
-            return
-        time.sleep(0.05)
-    raise AssertionError("T01 never started")
-
-
 def test_a_run_started_under_the_old_root_keeps_its_worktree_on_resume(tmp_path: Path) -> None:
-    # T01 edits its file, then waits for a go-ahead file the test creates after the crash.
-    go = tmp_path / "go"
-    plan = (task_md("T01", "one", touches="`src/app.py`",
-                    runs=("echo 'x = 2' > src/app.py", f"while [ ! -e {go} ]; do sleep 0.05; done"))
+    # The orchestrator dies once T01 has edited its file, before that edit is committed.
+    plan = (task_md("T01", "one", touches="`src/app.py`", runs=("echo 'x = 2' > src/app.py",))
             + task_md("T02", "two", touches="`docs/`", runs=("mkdir -p docs && echo hi > docs/a.md",)))
     serial = CONFIG + "[concurrency]\nmax_background = 1\nmax_parallel = 1\n"
     # T02 gets a new worktree (not T01's, recycled), so both roots are in use.
@@ -86,18 +66,11 @@ def test_a_run_started_under_the_old_root_keeps_its_worktree_on_resume(tmp_path:
     repo = track_repo(tmp_path / "proj", plan, config=serial.replace(
         "recycle = false\n", f'recycle = false\nroot = "{OLD_ROOT}"\n'))
     old = repo / OLD_ROOT / "t" / "T01"
-    proc = subprocess.Popen([sys.executable, "-m", "swarmgit", "implement", "t"], cwd=repo,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        _wait_edited(repo, old)
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+    swarm_crashed(repo, "agent-exited", "implement", "t")
+    assert (old / "src/app.py").read_text() == "x = 2\n"
     # Upgrade: the setting goes away, so new worktrees go to the new default.
     write(repo, ".swarm.toml", serial)
     git(repo, "commit", "-qam", "default worktree root")
-    go.touch()
     done = swarm_process(repo, "resume", "t")
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(swarm_process(repo, "status", "t", "--json").stdout)

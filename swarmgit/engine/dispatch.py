@@ -17,6 +17,7 @@ from pathlib import Path
 from swarmgit.backends.base import Agent, AgentJob, AgentOutcome
 from swarmgit.backends.command import agent_caches
 from swarmgit.backends.registry import get_agent
+from swarmgit.crash_points import reached
 from swarmgit.domain.brief import render_brief
 from swarmgit.domain.cost import (
     budget_state,
@@ -287,6 +288,7 @@ class Dispatcher:
             return
         if prepared.recycled_from:
             self.store.release_worktree(self.track, prepared.recycled_from)
+        reached("worktree-ready")
         job = self._job(task, prepared.worktree, rows[task.id])
         self.git_baselines[task.id] = repo_guard.take_baseline(self.ws, self.store, self.track, task.id)
         self.log_marks[task.id] = log_size(job.log_file)
@@ -379,10 +381,12 @@ class Dispatcher:
         task = job.task
         row = self.store.task(self.track, task.id)
         assert row is not None and row.branch and row.start_commit
+        reached("agent-exited")
         self._record_usage(task.id, outcome)
         take_notes(Path(job.env["SWARM_SHARED_CONTEXT"]), job.shared_context, job.env)
         result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit,
                           secrets=self.ws.secrets, exclude=self.agent_caches)
+        reached("work-committed")
         agent_report, bad_bytes = read_agent_text(job.report_file)
         if bad_bytes:
             self._event("warning", bad_bytes, task.id)
@@ -412,6 +416,7 @@ class Dispatcher:
         else:
             self.store.mark_finished(self.track, task.id, Status.DONE.value, final_commit=result.final_commit)
             self._say("done", f"{task.id} done at {result.final_commit[:10]}", task.id)
+            reached("task-done")
             self._take_report(task, report_text, result.files, result.messages)
         self._refresh_views()
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pygit2
 
+from swarmgit.crash_points import reached
 from swarmgit.domain.events import EventSink
 from swarmgit.domain.integration import fix_candidates, integration_order
 from swarmgit.domain.plan import Plan, Status, Task
@@ -164,6 +165,7 @@ def integrate(
         emit("conflict", result.conflict, replayed.conflict.label)
     branch = integration_branch(track)
     set_branch(repo, branch, result.commit, expect=branch_tip(repo, branch), message="swarm: integrate")
+    reached("integration-recorded")
     if not result.conflict:
         result.gates = run_gates(ws.root, base, result.commit, ws.config.gates)
         emit("gates", f"IOSM index {result.gates.index_text} (threshold {result.gates.threshold:.2f}): "
@@ -260,6 +262,7 @@ def _advance(ws: Workspace, repo: pygit2.Repository, store: Store, track: str, r
                       emit=emit)
         result.target_gates = landed.gates
         if landed.advanced:
+            reached("after-advance")
             result.advanced = landed.advanced
             store.release_locks(track, result.merged)
             emit("advanced", result.advanced, None)

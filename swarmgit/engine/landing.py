@@ -18,6 +18,7 @@ from pathlib import Path
 import pygit2
 
 from swarmgit.config import Gates
+from swarmgit.crash_points import reached
 from swarmgit.domain.events import EventSink
 from swarmgit.errors import WorkFailed
 from swarmgit.gates.runner import GateReport, run_gates
@@ -72,6 +73,7 @@ def land(
                  "merge with the integration before it lands", None)
             landed.gates = run_gates(root, tip, landing, gates)
             _check_gates(target, tip, landed.gates)
+        reached("before-advance")
         advance_branch(root, target, landing, message, expect=tip)
     except WorkFailed as exc:
         landed.held = str(exc)

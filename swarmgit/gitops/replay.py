@@ -20,6 +20,7 @@ from typing import Literal
 
 import pygit2
 
+from swarmgit.crash_points import reached
 from swarmgit.gitops.merge import Conflict, apply_change, write_commit
 
 History = Literal["tasks", "squash", "merge"]
@@ -60,6 +61,7 @@ def replay(
             conflict = Conflict(change.label, merged)
             break
         applied.append(change.label)
+        reached("integration-fold")
         if merged == tree:
             continue
         tree = merged

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from swarmgit.crash_points import reached
 from swarmgit.domain.fence import Fence
 from swarmgit.domain.secrets import Secrets, secrets_from_env
 from swarmgit.process.group import signal_group, stop_group
@@ -89,6 +90,7 @@ def run_process(
         assert proc.stdout is not None
         if pid_file is not None:
             pid_file.write_text(str(proc.pid), encoding="utf-8")
+        reached("agent-started")
         reader = _Reader(proc.stdout, log, secrets, on_line)
         reader.start()
         try:
