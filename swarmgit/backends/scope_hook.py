@@ -1,5 +1,5 @@
 """The edit-time scope hook of the CLI presets: the SDK backend's scope check
-(`claude_code.scope_refusal`) as a command, for Claude Code and Codex (PreToolUse, `--codex`)
+(`shell_writes.scope_refusal`) as a command, for Claude Code and Codex (PreToolUse, `--codex`)
 and Gemini CLI (BeforeTool, `--gemini`).
 
 Run as `python -m swarmgit.backends.scope_hook [--gemini|--codex] '<scope json>'` (the JSON:
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from swarmgit.backends.base import AgentJob
-from swarmgit.backends.claude_code import Scope, scope_refusal
+from swarmgit.backends.shell_writes import Scope, scope_refusal
 
 GEMINI_TOOLS = {"write_file": "Write", "replace": "Edit", "run_shell_command": "Bash"}
 _PATCH_PATH_RE = re.compile(r"^\*\*\* (?:Add File|Update File|Delete File|Move to): (.+)$", re.M)
