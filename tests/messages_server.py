@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
+from tests.local_http import LocalServer, QuietHandler, running, send_events, send_json
+
 Json = dict[str, Any]
 
+_REQUEST_ID = ("request-id", "req_test")
 _ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -85,16 +87,7 @@ class Request:
     body: Json
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients dropping keep-alive connections is normal; anything else is printed."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class MessagesServer:
+class MessagesServer(LocalServer):
     """A threaded HTTP server on 127.0.0.1 (an ephemeral port) replaying `turns` in order."""
 
     def __init__(self) -> None:
@@ -102,15 +95,7 @@ class MessagesServer:
         self._turns: list[Turn] = []
         self._routes: dict[str, list[Turn]] = {}
         self._lock = threading.Lock()
-        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(_handler_for(self))
 
     def script(self, *turns: Turn) -> None:
         """Append turns to the script."""
@@ -130,15 +115,6 @@ class MessagesServer:
     def message_requests(self) -> list[Request]:
         """The recorded `POST /v1/messages` requests, in order (each consumed a turn)."""
         return [r for r in self.requests if r.path == "/v1/messages"]
-
-    def start(self) -> MessagesServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
     def _record(self, request: Request) -> Turn | None:
         """Record a request; the next turn for a `/v1/messages` call."""
@@ -160,20 +136,11 @@ class MessagesServer:
 @pytest.fixture
 def messages_server() -> Iterator[MessagesServer]:
     """A started MessagesServer with an empty script, stopped after the test."""
-    server = MessagesServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(MessagesServer())
 
 
 def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet test output
-            pass
-
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length) if length else b"{}"
@@ -200,30 +167,11 @@ def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             self._json(404, _error_body(404, f"no route {self.path}"))
 
-        def _json(
-            self, status: int, payload: Json, headers: tuple[tuple[str, str], ...] = ()
-        ) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.send_header("request-id", "req_test")
-            for name, value in headers:
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+        def _json(self, status: int, payload: Json, headers: tuple[tuple[str, str], ...] = ()) -> None:
+            send_json(self, status, payload, (_REQUEST_ID, *headers))
 
         def _sse(self, message: Json) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.send_header("cache-control", "no-cache")
-            self.send_header("connection", "close")
-            self.send_header("request-id", "req_test")
-            self.end_headers()
-            self.close_connection = True
-            for event, data in _stream_events(message):
-                self.wfile.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
-                self.wfile.flush()
+            send_events(self, 200, _stream_events(message), (_REQUEST_ID,))
 
     return Handler
 

@@ -12,14 +12,25 @@ import pytest
 
 from tests.gitutil import git
 from tests.messages_server import MessagesServer, Turn, messages_server, text
-from tests.realcli import files_containing, output, status_json, swarm_config, table_price, use_cli
-from tests.swarmrepo import swarm_process, task_md, track_repo
+from tests.realcli import (
+    FIX,
+    PARALLEL,
+    PARALLEL_PLAN,
+    cli_track,
+    files_containing,
+    implement_apart,
+    output,
+    status_json,
+    swarm_config,
+    table_price,
+    use_cli,
+)
+from tests.swarmrepo import swarm_process
 
 __all__ = ["messages_server"]  # the fixture
 pytestmark = pytest.mark.real_cli
 
 KEY = "sk-ant-api03-real-aider-key-never-logged-0123456789abcdef"
-FILES = {"README.md": "# demo\n", "src/app.py": "ANSWER = 41\n", "docs/guide.md": "# Guide\n"}
 TESTS = 'test_command = "echo tested > src/tests_ran.txt"'
 
 
@@ -41,9 +52,7 @@ def _edit(*files: tuple[str, str], usage: dict[str, int] | None = None) -> tuple
 def test_edits_in_scope_runs_the_test_command_and_records_the_usage_sent(
     tmp_path: Path, api: MessagesServer
 ) -> None:
-    worktrees = tmp_path / "worktrees"
-    repo = track_repo(tmp_path / "r", task_md("T01", "Fix the answer", touches="`src/`"),
-                      files=FILES, config=swarm_config("aider", worktrees, gates=TESTS))
+    repo, worktrees = cli_track(tmp_path, FIX, lambda root: swarm_config("aider", root, gates=TESTS))
     api.script(*_edit(("src/app.py", "ANSWER = 42\n"),
                       usage={"input_tokens": 900, "output_tokens": 120}))
 
@@ -72,9 +81,7 @@ def test_edits_in_scope_runs_the_test_command_and_records_the_usage_sent(
 def test_a_write_outside_the_touches_is_refused_and_the_edit_kept(
     tmp_path: Path, api: MessagesServer
 ) -> None:
-    worktrees = tmp_path / "worktrees"
-    repo = track_repo(tmp_path / "r", task_md("T01", "Fix the answer", touches="`src/`"),
-                      files=FILES, config=swarm_config("aider", worktrees))
+    repo, worktrees = cli_track(tmp_path, FIX, lambda root: swarm_config("aider", root))
     api.script(*_edit(("src/app.py", "ANSWER = 42\n"), ("docs/guide.md", "hacked\n")))
 
     base = git(repo, "rev-parse", "main").stdout.strip()
@@ -94,24 +101,13 @@ def test_a_write_outside_the_touches_is_refused_and_the_edit_kept(
 
 
 def test_three_tasks_in_parallel_each_land_their_own_file(tmp_path: Path, api: MessagesServer) -> None:
-    worktrees = tmp_path / "worktrees"
-    ids = ("T01", "T02", "T03")
-    plan = "".join(task_md(tid, f"Add {tid.lower()}", touches=f"`src/{tid.lower()}.py`")
-                   for tid in ids)
-    repo = track_repo(tmp_path / "r", plan, files=FILES,
-                      config=swarm_config("aider", worktrees, parallel=3))
-    for tid in ids:
+    repo, _ = cli_track(tmp_path, PARALLEL_PLAN, lambda root: swarm_config("aider", root, parallel=3))
+    for tid, path in PARALLEL.items():
         # the brief names the file (its touches): aider adds it to the chat from the start
-        api.script_for(f"# Task {tid}:", _edit((f"src/{tid.lower()}.py", f"NAME = {tid!r}\n"))[0])
+        api.script_for(f"# Task {tid}:", _edit((path, f"NAME = {tid!r}\n"))[0])
 
-    base = git(repo, "rev-parse", "main").stdout.strip()
-    done = swarm_process(repo, "implement", "t")
+    implement_apart(repo, PARALLEL)
 
-    assert done.returncode == 0, output(done)
-    for tid in ids:
-        branch = f"swarm/t/{tid}"
-        assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
-            f"src/{tid.lower()}.py"]
     assert sorted(git(repo, "ls-tree", "--name-only", "main", "src/").stdout.split()) == [
         "src/app.py", "src/t01.py", "src/t02.py", "src/t03.py"]
 
@@ -119,9 +115,7 @@ def test_three_tasks_in_parallel_each_land_their_own_file(tmp_path: Path, api: M
 def test_aider_exiting_0_without_an_answer_fails_with_its_error_line(
     tmp_path: Path, api: MessagesServer
 ) -> None:
-    worktrees = tmp_path / "worktrees"
-    repo = track_repo(tmp_path / "r", task_md("T01", "Fix the answer", touches="`src/`"),
-                      files=FILES, config=swarm_config("aider", worktrees))
+    repo, _ = cli_track(tmp_path, FIX, lambda root: swarm_config("aider", root))
     api.script(Turn(status=401, content=(text("invalid x-api-key (scripted)"),)))
 
     done = swarm_process(repo, "implement", "t")

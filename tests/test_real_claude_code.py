@@ -12,14 +12,25 @@ import pytest
 
 from tests.gitutil import git
 from tests.messages_server import MessagesServer, Turn, messages_server, text, tool_use
-from tests.realcli import files_containing, output, status_json, swarm_config, table_price, use_cli
-from tests.swarmrepo import swarm_process, task_md, track_repo
+from tests.realcli import (
+    FIX,
+    PARALLEL,
+    PARALLEL_PLAN,
+    cli_track,
+    files_containing,
+    implement_apart,
+    output,
+    status_json,
+    swarm_config,
+    table_price,
+    use_cli,
+)
+from tests.swarmrepo import swarm_process
 
 __all__ = ["messages_server"]  # the fixture
 pytestmark = pytest.mark.real_cli
 
 KEY = "sk-ant-api03-real-claude-code-key-never-logged-0123456789"
-FILES = {"README.md": "# demo\n", "src/app.py": "ANSWER = 41\n", "docs/guide.md": "# Guide\n"}
 
 
 @pytest.fixture
@@ -40,9 +51,7 @@ def _tool_results(server: MessagesServer) -> dict[str, dict[str, Any]]:
 def test_edits_in_scope_refuses_outside_at_edit_time_runs_shell_and_records_usage(
     tmp_path: Path, api: MessagesServer
 ) -> None:
-    worktrees = tmp_path / "worktrees"
-    repo = track_repo(tmp_path / "r", task_md("T01", "Fix the answer", touches="`src/`"),
-                      files=FILES, config=swarm_config("claude-code", worktrees))
+    repo, worktrees = cli_track(tmp_path, FIX, lambda root: swarm_config("claude-code", root))
     wt = worktrees / "t" / "T01"
     usage = [{"input_tokens": 1000 * n, "output_tokens": 100 * n} for n in range(1, 6)]
     api.script(
@@ -85,36 +94,24 @@ def test_edits_in_scope_refuses_outside_at_edit_time_runs_shell_and_records_usag
 
 
 def test_three_tasks_in_parallel_each_land_their_own_file(tmp_path: Path, api: MessagesServer) -> None:
-    worktrees = tmp_path / "worktrees"
-    ids = ("T01", "T02", "T03")
-    plan = "".join(task_md(tid, f"Add {tid.lower()}", touches=f"`src/{tid.lower()}.py`")
-                   for tid in ids)
-    repo = track_repo(tmp_path / "r", plan, files=FILES, config=swarm_config(
-        "claude-code", worktrees, parallel=3))
-    for tid in ids:
-        path = worktrees / "t" / tid / "src" / f"{tid.lower()}.py"
+    repo, worktrees = cli_track(tmp_path, PARALLEL_PLAN,
+                                lambda root: swarm_config("claude-code", root, parallel=3))
+    for tid, path in PARALLEL.items():
         api.script_for(f"# Task {tid}:",
-                       Turn.reply(tool_use("Write", {"file_path": str(path),
+                       Turn.reply(tool_use("Write", {"file_path": str(worktrees / "t" / tid / path),
                                                      "content": f"NAME = {tid!r}\n"})),
                        Turn.reply(text(f"{tid} done.")))
 
-    base = git(repo, "rev-parse", "main").stdout.strip()
-    done = swarm_process(repo, "implement", "t")
+    implement_apart(repo, PARALLEL)
 
-    assert done.returncode == 0, output(done)
-    for tid in ids:
-        branch = f"swarm/t/{tid}"
-        assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
-            f"src/{tid.lower()}.py"]
-        assert git(repo, "show", f"{branch}:src/{tid.lower()}.py").stdout == f"NAME = {tid!r}\n"
+    for tid, path in PARALLEL.items():
+        assert git(repo, "show", f"swarm/t/{tid}:{path}").stdout == f"NAME = {tid!r}\n"
     assert sorted(git(repo, "ls-tree", "--name-only", "main", "src/").stdout.split()) == [
         "src/app.py", "src/t01.py", "src/t02.py", "src/t03.py"]
 
 
 def test_an_api_error_fails_the_task_with_the_clis_message(tmp_path: Path, api: MessagesServer) -> None:
-    worktrees = tmp_path / "worktrees"
-    repo = track_repo(tmp_path / "r", task_md("T01", "Fix the answer", touches="`src/`"),
-                      files=FILES, config=swarm_config("claude-code", worktrees))
+    repo, _ = cli_track(tmp_path, FIX, lambda root: swarm_config("claude-code", root))
     refused = Turn(status=401, content=(text("invalid x-api-key (scripted)"),))
     api.script(refused, refused)  # tried again once (CLAUDE_CODE_MAX_RETRIES)
 

@@ -11,11 +11,11 @@ from tests.realcli.gemini_server import GeminiProtocol
 from tests.realcli.scenario import (
     Cli,
     api_error_is_diagnosed,
+    cli_server,
     parallel_tasks,
     scope_shell_and_usage,
-    serve_cli,
 )
-from tests.realcli.scripted import ScriptedServer, Turn, serve
+from tests.realcli.scripted import ScriptedServer, Turn
 
 pytestmark = pytest.mark.real_cli
 
@@ -38,9 +38,7 @@ GEMINI = Cli(
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
-    for running in serve(GeminiProtocol()):
-        serve_cli(GEMINI, running, monkeypatch)
-        yield running
+    yield from cli_server(GEMINI, GeminiProtocol(), monkeypatch)
 
 
 def test_gemini_refuses_out_of_scope_at_edit_time_runs_shell_and_records_priced_usage(

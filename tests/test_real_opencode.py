@@ -13,11 +13,11 @@ from tests.realcli.openai_server import ChatProtocol
 from tests.realcli.scenario import (
     Cli,
     api_error_is_diagnosed,
+    cli_server,
     parallel_tasks,
     scope_shell_and_usage,
-    serve_cli,
 )
-from tests.realcli.scripted import ScriptedServer, Turn, serve
+from tests.realcli.scripted import ScriptedServer, Turn
 
 pytestmark = pytest.mark.real_cli
 
@@ -56,9 +56,7 @@ def opencode(tmp_path: Path) -> Iterator[Cli]:
 
 @pytest.fixture
 def server(opencode: Cli, monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
-    for running in serve(ChatProtocol()):
-        serve_cli(opencode, running, monkeypatch)
-        yield running
+    yield from cli_server(opencode, ChatProtocol(), monkeypatch)
 
 
 def test_opencode_refuses_out_of_scope_at_edit_time_runs_shell_and_records_priced_usage(

@@ -6,14 +6,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from swarmgit.config import Config
-from tests.swarmrepo import swarm_process
+from tests.gitutil import git
+from tests.swarmrepo import swarm_process, task_md, track_repo
 
+FILES = {"README.md": "# demo\n", "src/app.py": "ANSWER = 41\n", "docs/guide.md": "# Guide\n"}
+FIX = task_md("T01", "Fix the answer", touches="`src/`")
+PARALLEL = {tid: f"src/{tid.lower()}.py" for tid in ("T01", "T02", "T03")}  # each task's own file
+PARALLEL_PLAN = "".join(task_md(tid, f"Add {tid.lower()}", touches=f"`{path}`") for tid, path in PARALLEL.items())
 AGENTS = Path(__file__).resolve().parents[2] / ".agents"
 _BINS = {"aider": AGENTS / "aider-venv" / "bin"}
 
@@ -54,6 +60,25 @@ threshold = 0.0
 [worktrees]
 root = "{worktrees}"
 """
+
+
+def cli_track(tmp_path: Path, plan: str, config: Callable[[Path], str]) -> tuple[Path, Path]:
+    """(repository, worktrees): FILES and the track `plan` committed, `.swarm.toml` =
+    `config(worktrees)`, the task worktrees going to tmp_path/worktrees (outside .git)."""
+    worktrees = tmp_path / "worktrees"
+    return track_repo(tmp_path / "r", plan, files=FILES, config=config(worktrees)), worktrees
+
+
+def implement_apart(repo: Path, files: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run `git swarm implement t` and check that it succeeded, each task's branch changed
+    only its own file (`files[task]`) and main holds them all; returns the run."""
+    base = git(repo, "rev-parse", "main").stdout.strip()
+    done = swarm_process(repo, "implement", "t")
+    assert done.returncode == 0, output(done)
+    for tid, path in files.items():
+        assert git(repo, "diff", "--name-only", base, f"swarm/t/{tid}").stdout.split() == [path]
+        assert git(repo, "cat-file", "-e", f"main:{path}", check=False).returncode == 0, path
+    return done
 
 
 def status_json(repo: Path, track: str = "t") -> dict[str, Any]:

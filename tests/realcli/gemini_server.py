@@ -10,11 +10,8 @@ fixed JSON answer saying the user speaks next, `:countTokens` a rough count.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
-
-from tests.realcli.scripted import Json, Reply, ScriptedServer, Turn, serve
+from tests.realcli.scripted import Json, Reply, Turn
 
 _AUX_ANSWER = {"reasoning": "scripted test", "next_speaker": "user", "model_choice": "flash"}
 _STATUS_NAMES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
@@ -63,8 +60,3 @@ class GeminiProtocol:
             (None, _response([part], None, {}, model)) for part in parts[:-1]]
         events.append((None, _response(parts[-1:], "STOP", usage, model)))
         return Reply(200, events=tuple(events))
-
-
-@pytest.fixture
-def gemini_server() -> Iterator[ScriptedServer]:
-    yield from serve(GeminiProtocol())

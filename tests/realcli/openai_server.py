@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
 
-import pytest
-
-from tests.realcli.scripted import Json, Reply, ScriptedServer, Turn, serve
+from tests.realcli.scripted import Json, Reply, Turn
 
 _ids = itertools.count(1)
 
@@ -133,13 +130,3 @@ class ChatProtocol:
         events.append((None, {**chunk, "choices": [], "usage": usage}))
         events.append((None, "[DONE]"))
         return Reply(200, events=tuple(events))
-
-
-@pytest.fixture
-def responses_server() -> Iterator[ScriptedServer]:
-    yield from serve(ResponsesProtocol())
-
-
-@pytest.fixture
-def chat_server() -> Iterator[ScriptedServer]:
-    yield from serve(ChatProtocol())

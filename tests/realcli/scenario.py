@@ -8,7 +8,7 @@ base URL) and the tool calls of its script.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +17,18 @@ import pytest
 from swarmgit.config import parse_config
 from swarmgit.domain.cost import TokenUsage, cost_usd
 from tests.gitutil import git
-from tests.realcli import files_containing, output, status_json, swarm_config, use_cli
-from tests.realcli.scripted import ScriptedServer, Tokens, Turn
-from tests.swarmrepo import swarm_process, task_md, track_repo
+from tests.realcli import (
+    cli_track,
+    files_containing,
+    implement_apart,
+    output,
+    status_json,
+    swarm_config,
+    use_cli,
+)
+from tests.realcli.scripted import ScriptedServer, Tokens, Turn, WireProtocol, serve
+from tests.swarmrepo import swarm_process, task_md
 
-FILES = {"README.md": "# demo\n", "src/app.py": "ANSWER = 41\n", "docs/guide.md": "# Guide\n"}
 PRICE = {"input": 2.0, "output": 10.0, "cache_write": 2.5, "cache_read": 0.2}
 TOKENS = (Tokens(10_000, 1_000, 4_000), Tokens(12_000, 1_500, 8_000), Tokens(14_000, 500),
           Tokens(16_000, 2_000, 10_000), Tokens(20_000, 3_000, 12_000))
@@ -60,9 +67,12 @@ def _task(tid: str, title: str, touches: str, model: str) -> str:
     return task_md(tid, title, touches=touches, extra=f"  - **Model:** {model}")
 
 
-def serve_cli(cli: Cli, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point the environment (inherited by `git swarm`, then the CLI) at `server`."""
-    use_cli(monkeypatch, cli.executable, dict(cli.env(server.url)))
+def cli_server(cli: Cli, protocol: WireProtocol, monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
+    """A started server speaking `protocol`, the environment (inherited by `git swarm`, then
+    the CLI) pointing `cli` at it; stopped when the generator closes (for fixtures)."""
+    for server in serve(protocol):
+        use_cli(monkeypatch, cli.executable, dict(cli.env(server.url)))
+        yield server
 
 
 def _priced(tokens: tuple[Tokens, ...], cli: Cli) -> tuple[dict[str, int], float]:
@@ -79,9 +89,8 @@ def _priced(tokens: tuple[Tokens, ...], cli: Cli) -> tuple[dict[str, int], float
 
 def scope_shell_and_usage(tmp_path: Path, cli: Cli, server: ScriptedServer) -> None:
     """The one-task scenario; asserts branch, scope, shell marker, usage, cost and secrecy."""
-    worktrees = tmp_path / "worktrees"
-    repo = track_repo(tmp_path / "r", _task("T01", "Fix the answer", "`src/`", cli.model),
-                      files=FILES, config=config(cli, worktrees, test_command="true"))
+    repo, worktrees = cli_track(tmp_path, _task("T01", "Fix the answer", "`src/`", cli.model),
+                                lambda root: config(cli, root, test_command="true"))
     wt = worktrees / "t" / "T01"
     turns = (cli.read(wt, "src/app.py"), cli.write(wt, "src/app.py", "ANSWER = 42\n"),
              cli.write(wt, "docs/guide.md", "hacked\n"),
@@ -116,33 +125,25 @@ def scope_shell_and_usage(tmp_path: Path, cli: Cli, server: ScriptedServer) -> N
 
 def parallel_tasks(tmp_path: Path, cli: Cli, server: ScriptedServer) -> None:
     """Three tasks at once, each landing its own file on its own branch."""
-    worktrees = tmp_path / "worktrees"
-    plan = "".join(_task(f"T0{n}", f"Write {name}", f"`src/{name}/`", cli.model)
-                   for n, name in enumerate(("alpha", "beta", "gamma"), start=1))
-    repo = track_repo(tmp_path / "r", plan, files=FILES, config=config(cli, worktrees, 3))
-    for n, name in enumerate(("alpha", "beta", "gamma"), start=1):
-        wt = worktrees / "t" / f"T0{n}"
-        server.script(f"Task T0{n}:", cli.write(wt, f"src/{name}/out.txt", f"{name}\n"),
+    names = {"T01": "alpha", "T02": "beta", "T03": "gamma"}
+    plan = "".join(_task(tid, f"Write {name}", f"`src/{name}/`", cli.model) for tid, name in names.items())
+    repo, worktrees = cli_track(tmp_path, plan, lambda root: config(cli, root, 3))
+    for tid, name in names.items():
+        server.script(f"Task {tid}:", cli.write(worktrees / "t" / tid, f"src/{name}/out.txt", f"{name}\n"),
                       Turn.say(f"wrote {name}"))
-    base = git(repo, "rev-parse", "HEAD").stdout.strip()
 
-    done = swarm_process(repo, "implement", "t")
+    done = implement_apart(repo, {tid: f"src/{name}/out.txt" for tid, name in names.items()})
 
-    assert done.returncode == 0, output(done)
-    for n, name in enumerate(("alpha", "beta", "gamma"), start=1):
-        assert server.remaining(f"Task T0{n}:") == 0
-        branch = f"swarm/t/T0{n}"
-        assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
-            f"src/{name}/out.txt"]
-        assert git(repo, "show", f"{branch}:src/{name}/out.txt").stdout == f"{name}\n"
+    for tid, name in names.items():
+        assert server.remaining(f"Task {tid}:") == 0
+        assert git(repo, "show", f"swarm/t/{tid}:src/{name}/out.txt").stdout == f"{name}\n"
     assert cli.key not in output(done)
 
 
 def api_error_is_diagnosed(tmp_path: Path, cli: Cli, server: ScriptedServer) -> None:
     """The model API refuses the key: the task fails with the API's message, not silently."""
-    worktrees = tmp_path / "worktrees"
-    repo = track_repo(tmp_path / "r", _task("T01", "Fix the answer", "`src/`", cli.model),
-                      files=FILES, config=config(cli, worktrees))
+    repo, worktrees = cli_track(tmp_path, _task("T01", "Fix the answer", "`src/`", cli.model),
+                                lambda root: config(cli, root))
     server.script("Task T01:", *[Turn.error(401, "Incorrect API key provided: sk-...wxyz")] * 8)
 
     done = swarm_process(repo, "implement", "t")

@@ -11,12 +11,13 @@ runs out, or no script matches, the server answers 400 so the test sees the extr
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
+
+from tests.local_http import LocalServer, QuietHandler, running, send_events, send_json
 
 Json = dict[str, Any]
 
@@ -98,15 +99,7 @@ class WireProtocol(Protocol):
         ...
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class ScriptedServer:
+class ScriptedServer(LocalServer):
     """A threaded HTTP server on 127.0.0.1 (an ephemeral port) replaying scripted turns."""
 
     def __init__(self, protocol: WireProtocol) -> None:
@@ -114,15 +107,7 @@ class ScriptedServer:
         self.requests: list[Request] = []
         self._scripts: dict[str, list[Turn]] = {}
         self._lock = threading.Lock()
-        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(_handler_for(self))
 
     def script(self, key: str, *turns: Turn) -> None:
         """Append turns to the conversation whose requests contain `key`."""
@@ -136,15 +121,6 @@ class ScriptedServer:
     def turn_requests(self, key: str | None = None) -> list[Request]:
         """The recorded requests that took a turn (of the `key` script, when given)."""
         return [r for r in self.requests if r.turn and (key is None or key in r.raw)]
-
-    def start(self) -> ScriptedServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
     def _answer(self, method: str, path: str, headers: dict[str, str], raw: str) -> Reply:
         try:
@@ -172,44 +148,20 @@ class ScriptedServer:
 
 def serve(protocol: WireProtocol) -> Iterator[ScriptedServer]:
     """A started server, stopped when the generator closes (for fixtures)."""
-    server = ScriptedServer(protocol).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(ScriptedServer(protocol))
 
 
 def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet test output
-            pass
-
+    class Handler(QuietHandler):
         def _any(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length).decode(errors="replace") if length else ""
             headers = {k.lower(): v for k, v in self.headers.items()}
             reply = server._answer(self.command, self.path, headers, raw)
             if reply.events is None:
-                data = json.dumps(reply.body or {}).encode()
-                self.send_response(reply.status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                return
-            self.send_response(reply.status)
-            self.send_header("content-type", "text/event-stream")
-            self.send_header("cache-control", "no-cache")
-            self.send_header("connection", "close")
-            self.end_headers()
-            self.close_connection = True
-            for event, data_ in reply.events:
-                head = f"event: {event}\n" if event else ""
-                text = data_ if isinstance(data_, str) else json.dumps(data_)
-                self.wfile.write(f"{head}data: {text}\n\n".encode())
-                self.wfile.flush()
+                send_json(self, reply.status, reply.body or {})
+            else:
+                send_events(self, reply.status, reply.events)
 
         do_GET = do_POST = _any
 
