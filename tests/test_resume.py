@@ -28,9 +28,10 @@ PLAN = (
     + task_md("T05", "d", deps="T03, T04", touches="`docs/`", runs=_idempotent("T05", WORK["T05"]))
 )
 CONFIG = "[concurrency]\nmax_background = 2\nmax_parallel = 2\n[gates]\nthreshold = 0.0\n"
-# Every step once, plus later passes of the steps each task reaches (`step:N`: the Nth time).
-CRASHES = (*STEPS, "worktree-ready:4", "agent-started:3", "work-committed:4", "task-done:5",
-           "integration-fold:3")
+# Every step once; in the slow run also later passes of the steps each task reaches
+# (`step:N`: the Nth time).
+LATER = ("worktree-ready:4", "agent-started:3", "work-committed:4", "task-done:5", "integration-fold:3")
+CRASHES = (*STEPS, *(pytest.param(step, marks=pytest.mark.slow) for step in LATER))
 
 
 def _files(repo: Path, rev: str) -> dict[str, str]:
