@@ -1,12 +1,13 @@
-"""Integration rules: merge order, and fix tasks from gate findings."""
+"""Integration rules: the verdict, merge order, and fix tasks from gate findings."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from swarmgit.domain.integration import fix_candidates, integration_order
+from swarmgit.domain.integration import Verdict, fix_candidates, integration_order
 from swarmgit.domain.plan import Severity
 
 
@@ -83,3 +84,11 @@ def test_one_fix_task_per_gate_and_file_with_its_findings() -> None:
 def test_no_findings_no_fix_tasks() -> None:
     assert fix_candidates([]) == []
     assert fix_candidates([_Finding("M", "", 0, "change-surface", "too wide")]) == []
+
+
+def test_a_verdict_prints_and_records_as_the_bare_word() -> None:
+    # iosm_report.md, the CLI's lines and iosm_report.json show the word, never `Verdict.X`.
+    for verdict in Verdict:
+        assert f"{verdict}" == str(verdict) == verdict.value == verdict.name
+        assert json.loads(json.dumps({"verdict": verdict})) == {"verdict": verdict.name}
+        assert Verdict(verdict.name) is verdict

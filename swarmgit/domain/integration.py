@@ -1,12 +1,23 @@
-"""Integration rules: the order finished branches merge in, and fix tasks from gate findings."""
+"""Integration rules: the verdict, the order finished branches merge in, and fix tasks from
+gate findings."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from enum import StrEnum
 from typing import Protocol
 
 from swarmgit.domain.digraph import topological_order
 from swarmgit.domain.plan import Severity
 from swarmgit.domain.report import SpawnCandidate
+
+
+class Verdict(StrEnum):
+    """An integration's verdict, printed and recorded (iosm_report.md, iosm_report.json) as its
+    value: CONFLICT when a change did not apply, else the gates' APPROVED or REJECTED."""
+
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    CONFLICT = "CONFLICT"
 
 
 def integration_order(edges: Mapping[str, Sequence[str]]) -> list[str]:

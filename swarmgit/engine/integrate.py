@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pygit2
 
 from swarmgit.domain.events import EventSink
-from swarmgit.domain.integration import fix_candidates, integration_order
+from swarmgit.domain.integration import Verdict, fix_candidates, integration_order
 from swarmgit.domain.plan import Plan, Status, Task
 from swarmgit.domain.provenance import Provenance, squash_message, task_message
 from swarmgit.domain.report import Report, SpawnCandidate
@@ -65,15 +65,15 @@ class Integration:
     spawned: bool = False
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         if self.conflict:
-            return "CONFLICT"
-        return "APPROVED" if self.gates is not None and self.gates.passed else "REJECTED"
+            return Verdict.CONFLICT
+        return Verdict.APPROVED if self.gates is not None and self.gates.passed else Verdict.REJECTED
 
     @property
     def ok(self) -> bool:
         """Approved, no branch rejected, and the target moved unless told not to."""
-        return self.verdict == "APPROVED" and not self.rejected and not self.held
+        return self.verdict is Verdict.APPROVED and not self.rejected and not self.held
 
 
 def integration_branch(track: str) -> str:
@@ -169,7 +169,7 @@ def integrate(
         emit("gates", f"IOSM index {result.gates.index_text} (threshold {result.gates.threshold:.2f}): "
              f"{result.verdict}", None)
     store.set_track_fields(track, integrated_commit=result.commit)
-    if result.verdict == "APPROVED" and advance:
+    if result.verdict is Verdict.APPROVED and advance:
         _advance(ws, repo, store, track, result, target, partial, emit,
                  base=base, rows=rows, since=since)
     elif result.gates is not None and not result.gates.passed:
