@@ -2,7 +2,7 @@
 gate findings."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from enum import StrEnum
 from typing import Protocol
 
@@ -30,6 +30,21 @@ def integration_order(edges: Mapping[str, Sequence[str]]) -> list[str]:
                 successors[pred].append(task)
     order, cyclic = topological_order(successors)
     return order + cyclic  # a cycle cannot come from a valid plan; keep every task
+
+
+def unlanded_deps(deps: Mapping[str, Sequence[str]], finished: Set[str],
+                  rejected: Set[str]) -> dict[str, list[str]]:
+    """Nothing built on work that does not land may land: each task of `deps` (task -> its
+    deps in the plan) not `rejected` whose deps include one not `finished`, `rejected`, or
+    found here, with those deps. Found in rounds, by task id within a round."""
+    found: dict[str, list[str]] = {}
+    while True:
+        more = {task: [d for d in task_deps if d not in finished or d in rejected or d in found]
+                for task, task_deps in sorted(deps.items()) if task not in rejected and task not in found}
+        more = {task: missing for task, missing in more.items() if missing}
+        if not more:
+            return found
+        found |= more
 
 
 class FindingLike(Protocol):

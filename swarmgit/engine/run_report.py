@@ -15,6 +15,7 @@ from swarmgit.domain.integration import Verdict
 from swarmgit.domain.run_report import GateLine, PredictedSlot, RunReport, TaskLine, render_html
 from swarmgit.domain.scheduler import Limits
 from swarmgit.domain.simulate import simulate
+from swarmgit.engine.integration_report import GATES_FILE
 from swarmgit.engine.task_change import change_counts, task_change
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.fsutil import read_agent_text, write_atomic
@@ -22,7 +23,6 @@ from swarmgit.gitops import repo as gitrepo
 from swarmgit.store.state import Store
 
 REPORT_FILE = "run_report.html"
-GATES_FILE = "iosm_report.json"
 
 
 def report_path(ws: Workspace, track: str) -> Path:
