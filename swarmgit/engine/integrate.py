@@ -235,9 +235,9 @@ def _advance(ws: Workspace, repo: pygit2.Repository, store: Store, run: _Round, 
             or _review_hold(ws, store, run.track, result))
     if not held:
         views = str(ws.track_dir(run.track).relative_to(ws.root))
-        landed = land(ws.root, repo, target, result.commit, base=run.base, guard=_guard(repo, run, result),
-                      since=since, views=views, gates=ws.config.gates,
-                      message=f"swarm: integrate track {run.track}", emit=emit)
+        landed = land(ws.root, repo, target, result.commit, base=run.base,
+                      guard=_guard(repo, store, run, result), since=since, views=views,
+                      gates=ws.config.gates, message=f"swarm: integrate track {run.track}", emit=emit)
         result.target_gates = landed.gates
         if landed.advanced:
             result.advanced = landed.advanced
@@ -249,13 +249,15 @@ def _advance(ws: Workspace, repo: pygit2.Repository, store: Store, run: _Round, 
     emit("held", f"{target} not advanced:\n{held}", None)  # the printer shortens first lines only
 
 
-def _guard(repo: pygit2.Repository, run: _Round, result: Integration) -> Guard:
-    """What must not reach the target: every unmerged task's branch tip and final commit."""
+def _guard(repo: pygit2.Repository, store: Store, run: _Round, result: Integration) -> Guard:
+    """What must not reach the target: every unmerged task's branch tip and final commit,
+    those of the tasks retired from plan.md included."""
     merged = set(result.merged)
+    unmerged = [row for row in (*run.rows.values(), *store.retired_tasks(run.track)) if row.id not in merged]
     # The branch by its name, not the run state's (which an agent could point elsewhere).
-    kept_out = {tid: [tip for tip in (branch_tip(repo, task_branch(run.track, tid)), row.final_commit)
-                      if tip and gitrepo.is_commit(repo, tip)]
-                for tid, row in run.rows.items() if tid not in merged}
+    kept_out = {row.id: [tip for tip in (branch_tip(repo, task_branch(run.track, row.id)), row.final_commit)
+                         if tip and gitrepo.is_commit(repo, tip)]
+                for row in unmerged}
     return Guard(kept_out, [run.rows[tid].final_commit or run.base for tid in result.merged])
 
 
