@@ -34,9 +34,9 @@ def integration_order(edges: Mapping[str, Sequence[str]]) -> list[str]:
 
 def unlanded_deps(deps: Mapping[str, Sequence[str]], finished: Set[str],
                   rejected: Set[str]) -> dict[str, list[str]]:
-    """Nothing built on work that does not land may land: each task of `deps` (task -> its
-    deps in the plan) not `rejected` whose deps include one not `finished`, `rejected`, or
-    found here, with those deps. Found in rounds, by task id within a round."""
+    """Nothing built on work that does not land may land. `deps`: each candidate's deps in
+    the plan. Returns each candidate not `rejected` with its deps that do not land: not
+    `finished`, `rejected`, or returned here themselves (found in rounds, by id in a round)."""
     found: dict[str, list[str]] = {}
     while True:
         more = {task: [d for d in task_deps if d not in finished or d in rejected or d in found]
