@@ -16,6 +16,7 @@ from typing import Any
 import pygit2
 
 from swarmgit.config import Gates
+from swarmgit.domain.integration import Verdict
 from swarmgit.gates.base import Finding, Gate, GateContext, GateResult, resolve_commit, rounded
 from swarmgit.gates.cache import GateCache, cache_key, tree_id
 from swarmgit.gates.improve import Improve
@@ -38,9 +39,9 @@ class GateReport:
     applies: bool = True
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         """APPROVED or REJECTED, as iosm_report.md says it."""
-        return "APPROVED" if self.passed else "REJECTED"
+        return Verdict.APPROVED if self.passed else Verdict.REJECTED
 
     @property
     def index_text(self) -> str:

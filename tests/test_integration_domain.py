@@ -1,12 +1,13 @@
-"""Integration rules: merge order, and fix tasks from gate findings."""
+"""Integration rules: the verdict, merge order, and fix tasks from gate findings."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from swarmgit.domain.integration import fix_candidates, integration_order
+from swarmgit.domain.integration import Verdict, fix_candidates, integration_order, unlanded_deps
 from swarmgit.domain.plan import Severity
 
 
@@ -83,3 +84,21 @@ def test_one_fix_task_per_gate_and_file_with_its_findings() -> None:
 def test_no_findings_no_fix_tasks() -> None:
     assert fix_candidates([]) == []
     assert fix_candidates([_Finding("M", "", 0, "change-surface", "too wide")]) == []
+
+
+def test_a_verdict_prints_and_records_as_the_bare_word() -> None:
+    # iosm_report.md, the CLI's lines and iosm_report.json show the word, never `Verdict.X`.
+    for verdict in Verdict:
+        assert f"{verdict}" == str(verdict) == verdict.value == verdict.name
+        assert json.loads(json.dumps({"verdict": verdict})) == {"verdict": verdict.name}
+        assert Verdict(verdict.name) is verdict
+
+
+def test_what_is_built_on_work_that_does_not_land_does_not_land_either() -> None:
+    # T02 waits on an unfinished T09, T03 on a rejected T01; T04 builds on T03, T05 on T04.
+    deps = {"T01": (), "T02": ("T09",), "T03": ("T01",), "T04": ("T03", "T06"), "T05": ("T04",),
+            "T06": ()}
+    found = unlanded_deps(deps, finished={"T01", "T02", "T03", "T04", "T05", "T06"}, rejected={"T01"})
+    # By id within a round, rounds in order: T02 and T03, then T04, then T05.
+    assert list(found.items()) == [("T02", ["T09"]), ("T03", ["T01"]), ("T04", ["T03"]), ("T05", ["T04"])]
+    assert unlanded_deps(deps, finished=set(deps) | {"T09"}, rejected=set()) == {}

@@ -239,6 +239,25 @@ def test_a_failed_task_that_moved_the_target_stops_the_advance(tmp_path: Path, m
     assert_contained(repo, ["src/a.py"], "swarm/t/integration")
 
 
+
+def test_a_task_dropped_from_plan_md_after_it_moved_the_target_still_stops_the_advance(tmp_path: Path) -> None:
+    # Unfenced, T02 moves main to its own commit, then fails; the user drops it from plan.md
+    # (retired, its branch kept). Its commit on main was never judged: main must not advance.
+    attacker = task_md("T02", "mover", touches="`src/b.py`", runs=(COMMIT_EVIL, MOVES["update-ref"][1], "exit 1"))
+    repo = track_repo(tmp_path / "r", HONEST_T01 + attacker, config=ANY_VERDICT)
+    assert swarm(repo, "implement", "t").exit_code == 1
+    planted = _rev(repo, "swarm/t/T02")
+    assert _rev(repo, "main") == planted
+    write(repo, "swarm/tracks/t/plan.md", "# Plan\n\n" + HONEST_T01)
+
+    result = swarm(repo, "integrate", "t")
+
+    assert "T02 retired: it is no longer in plan.md (was failed)" in result.output
+    assert result.exit_code == 1, result.output
+    assert f"T02 was not merged, yet its commit {planted[:12]} is reachable from what would land" in result.output
+    assert _rev(repo, "main") == planted  # nothing built on top of it
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_files_of_the_users_checkout_changed_during_the_run_hold_the_advance(tmp_path: Path, mode: str) -> None:
     writer = task_md("T02", "writer", touches="`src/b.py`", runs=(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from swarmgit.domain.integration import Verdict
 from swarmgit.domain.run_report import PredictedSlot, RunReport, TaskLine, render_html
 from tests.browser import body_data, distinct_colours, render, screenshot
 from tests.swarmrepo import swarm, task_md, track_repo
@@ -59,7 +60,7 @@ def test_screenshot_is_not_blank(page: Path, tmp_path: Path) -> None:
 
 def test_lock_order_edges_are_dashed_and_findings_link_to_tasks() -> None:
     report = RunReport(
-        track="t", base="abc", target="main", verdict="APPROVED",
+        track="t", base="abc", target="main", verdict=Verdict.APPROVED,
         tasks=(TaskLine("T01", "a", "done", start_s=0, end_s=2),
                TaskLine("T02", "b", "done", start_s=2, end_s=3, after=("T01",))),
         predicted=(PredictedSlot("T01", 0, 1), PredictedSlot("T02", 1, 2)),
@@ -73,7 +74,7 @@ def test_a_gate_record_of_another_shape_counts_as_absent(tmp_path: Path) -> None
     from swarmgit.engine.run_report import _gates
 
     record = tmp_path / "iosm_report.json"
-    for text in ('{"gates": ["x"]}', '{"gates": [{"key": 1}]}', "[1, 2]", "\xff", '{"index": "9"}'):
+    for text in ('{"gates": ["x"]}', '{"gates": [{"key": 1}]}', "[1, 2]", "\xff", '{"index": "9"}',
+                 '{"index": 1, "verdict": "<b>PASSED</b>"}', '{"index": 1, "verdict": ["APPROVED"]}'):
         record.write_text(text)
-        lines, index, _ = _gates(record)
-        assert lines == () and index is None
+        assert _gates(record) == ((), None, None)

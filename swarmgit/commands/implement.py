@@ -9,7 +9,7 @@ from swarmgit.commands.report import announce
 from swarmgit.domain.events import EventSink
 from swarmgit.domain.secrets import Secrets
 from swarmgit.engine.dispatch import RunSummary
-from swarmgit.engine.integrate import Integration
+from swarmgit.engine.integration_report import Integration
 from swarmgit.engine.notify import notifier, tee
 from swarmgit.engine.track_run import TrackOutcome, implement_track, run_one
 from swarmgit.engine.workspace import Workspace, read_plan, resolve_track

@@ -1,12 +1,23 @@
-"""Integration rules: the order finished branches merge in, and fix tasks from gate findings."""
+"""Integration rules: the verdict, the order finished branches merge in, and fix tasks from
+gate findings."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
+from enum import StrEnum
 from typing import Protocol
 
 from swarmgit.domain.digraph import topological_order
 from swarmgit.domain.plan import Severity
 from swarmgit.domain.report import SpawnCandidate
+
+
+class Verdict(StrEnum):
+    """An integration's verdict, printed and recorded (iosm_report.md, iosm_report.json) as its
+    value: CONFLICT when a change did not apply, else the gates' APPROVED or REJECTED."""
+
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    CONFLICT = "CONFLICT"
 
 
 def integration_order(edges: Mapping[str, Sequence[str]]) -> list[str]:
@@ -19,6 +30,21 @@ def integration_order(edges: Mapping[str, Sequence[str]]) -> list[str]:
                 successors[pred].append(task)
     order, cyclic = topological_order(successors)
     return order + cyclic  # a cycle cannot come from a valid plan; keep every task
+
+
+def unlanded_deps(deps: Mapping[str, Sequence[str]], finished: Set[str],
+                  rejected: Set[str]) -> dict[str, list[str]]:
+    """Nothing built on work that does not land may land. `deps`: each candidate's deps in
+    the plan. Returns each candidate not `rejected` with its deps that do not land: not
+    `finished`, `rejected`, or returned here themselves (found in rounds, by id in a round)."""
+    found: dict[str, list[str]] = {}
+    while True:
+        more = {task: [d for d in task_deps if d not in finished or d in rejected or d in found]
+                for task, task_deps in sorted(deps.items()) if task not in rejected and task not in found}
+        more = {task: missing for task, missing in more.items() if missing}
+        if not more:
+            return found
+        found |= more
 
 
 class FindingLike(Protocol):

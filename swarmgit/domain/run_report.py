@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
+from swarmgit.domain.integration import Verdict
+
 BAR_HEIGHT = 18
 CHART_WIDTH = 760
 LABEL_WIDTH = 70
@@ -64,7 +66,7 @@ class RunReport:
     track: str
     base: str
     target: str
-    verdict: str
+    verdict: Verdict | None  # None: not integrated yet
     tasks: tuple[TaskLine, ...]
     predicted: tuple[PredictedSlot, ...] = ()
     predicted_makespan_hours: float = 0.0

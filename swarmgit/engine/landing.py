@@ -3,9 +3,9 @@
 - The target still at the base (or inside the integration): fast-forward to the integration.
 - The target moved during the run: the integration is merged with its new tip, and the gates
   judge that merge (against the tip) before exactly that commit lands.
-- Any commit of a task that was not merged (failed, rejected, left out) reachable from what
-  would land stops it: such a commit got there another way (an agent moving the target with
-  `git update-ref` or `git push . HEAD:main`), and was never judged.
+- Any commit of a task that was not merged (failed, rejected, left out, retired from plan.md)
+  reachable from what would land stops it: such a commit got there another way (an agent
+  moving the target with `git update-ref` or `git push . HEAD:main`), and was never judged.
 - Files of the target's checkout that changed since the run began hold the advance, named:
   an agent may have written there; the user says so by integrating again.
 """

@@ -4,7 +4,8 @@
 base is compared with the ref pinned when the track first ran (`refs/swarm/<track>/base`),
 each task's start point is recomputed from the plan's deps, its recorded lock order and the
 recorded final commits (the fold is deterministic: same inputs, same commit id), and a final
-commit must descend from its start point. Only then is a task's change (start -> final) taken.
+commit must descend from its start point. Only then is a task's change (start -> final) taken,
+and only if its paths lie within its touches as plan.md gives them (`scope_problem`).
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from collections.abc import Mapping
 
 import pygit2
 
-from swarmgit.domain.plan import Task
+from swarmgit.domain.plan import Plan, Task
+from swarmgit.engine.finalize import branch_violations
 from swarmgit.engine.taskspace import StartBlocked, start_point
 from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.gitops.refs import pin_ref, read_ref
@@ -87,3 +89,19 @@ def recheck_task(
     if not contains(repo, final, start):
         return f"its final commit {final[:12]} does not descend from its start point {start[:12]}"
     return ""
+
+
+def scope_problem(repo: pygit2.Repository, plan: Plan, row: TaskRow) -> str:
+    """Why a done task's branch may not be merged, or ''. Its touches are plan.md's: a task
+    whose touches in the run state differ (an agent with sqlite3 could have widened them) or
+    that plan.md does not list is rejected, naming the difference."""
+    if row.id not in plan.ids:
+        return "it is not in plan.md (the run state lists it; it may have been added there behind swarmgit)"
+    touches = plan.task(row.id).touches
+    if tuple(touches) != tuple(row.touches):
+        return (f"its touches in the run state ({', '.join(row.touches) or 'none'}) differ from plan.md's "
+                f"({', '.join(touches) or 'none'}); the run state may have been rewritten: "
+                f"if you changed plan.md yourself, run `git swarm implement` so the run state follows")
+    assert row.start_commit and row.final_commit
+    outside = branch_violations(repo, touches, row.start_commit, row.final_commit)
+    return "changes outside its touches: " + ", ".join(outside) if outside else ""

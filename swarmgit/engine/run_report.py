@@ -11,9 +11,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from swarmgit.domain.integration import Verdict
 from swarmgit.domain.run_report import GateLine, PredictedSlot, RunReport, TaskLine, render_html
 from swarmgit.domain.scheduler import Limits
 from swarmgit.domain.simulate import simulate
+from swarmgit.engine.integration_report import GATES_FILE
 from swarmgit.engine.task_change import change_counts, task_change
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.fsutil import read_agent_text, write_atomic
@@ -21,7 +23,6 @@ from swarmgit.gitops import repo as gitrepo
 from swarmgit.store.state import Store
 
 REPORT_FILE = "run_report.html"
-GATES_FILE = "iosm_report.json"
 
 
 def report_path(ws: Workspace, track: str) -> Path:
@@ -73,12 +74,13 @@ def write_report(ws: Workspace, store: Store, track: str, path: Path | None = No
     return target
 
 
-def _gates(path: Path) -> tuple[tuple[GateLine, ...], float | None, str]:
+def _gates(path: Path) -> tuple[tuple[GateLine, ...], float | None, Verdict | None]:
     """The last integration's gates from its JSON record; nothing when it has not run.
 
     The record lies in the track folder, which an agent without a write fence could rewrite:
     it is read as plain data only (a fifo or bytes that are not UTF-8 do not block or crash),
-    a record of any other shape counts as absent, and every value is escaped on the page."""
+    a record of any other shape (a verdict that is none of `Verdict`'s) counts as absent, and
+    every value is escaped on the page."""
     try:
         data = json.loads(read_agent_text(path)[0] or "null")
         owner: dict[str, str] = data.get("owner", {})
@@ -91,9 +93,10 @@ def _gates(path: Path) -> tuple[tuple[GateLine, ...], float | None, str]:
             )
             for gate in data.get("gates", ())
         )
-        return lines, _number(data.get("index")), str(data.get("verdict", ""))
+        verdict = Verdict(data["verdict"]) if "verdict" in data else None
+        return lines, _number(data.get("index")), verdict
     except (ValueError, KeyError, TypeError, AttributeError):
-        return (), None, ""
+        return (), None, None
 
 
 def _number(value: object) -> float | None:

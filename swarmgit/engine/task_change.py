@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pygit2
 
-from swarmgit.gitops.diff import file_stats
+from swarmgit.gitops.diff import changes_between, file_stats, touched_paths
 from swarmgit.gitops.refs import branch_tip
 from swarmgit.store.state import TaskRow
 
@@ -31,6 +31,12 @@ def task_change(repo: pygit2.Repository, row: TaskRow) -> TaskChange:
     """The ends of `row`'s own change: start point to final commit (or branch tip)."""
     end = row.final_commit or (branch_tip(repo, row.branch) if row.branch else None)
     return TaskChange(row, row.start_commit, end if row.start_commit else None)
+
+
+def branch_paths(repo: pygit2.Repository, row: TaskRow) -> list[str]:
+    """Every path a finished task's branch changed since its start point (renames: both sides)."""
+    assert row.start_commit and row.final_commit
+    return touched_paths(changes_between(repo, row.start_commit, row.final_commit))
 
 
 _COUNTS: dict[tuple[str, str], tuple[int, int, int]] = {}

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from swarmgit.domain.events import EventSink
 from swarmgit.engine.dispatch import Dispatcher, RunSummary, open_track
-from swarmgit.engine.integrate import Integration, integrate
+from swarmgit.engine.integrate import integrate
+from swarmgit.engine.integration_report import Integration
 from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import UsageError
 from swarmgit.gitops import repo as gitrepo
