@@ -19,7 +19,7 @@ from swarmgit.domain.fence import (
     folders_to_create,
     worktree_writable,
 )
-from swarmgit.process.run import run_process
+from swarmgit.process.run import run_attached, run_process
 from swarmgit.sandbox import landlock
 from swarmgit.sandbox.fence import (
     LAUNCHER,
@@ -179,6 +179,9 @@ def test_a_fence_that_cannot_be_applied_starts_nothing(tmp_path: Path) -> None:
                          log_file=log, timeout_s=60, kill_grace_s=1, fence=fence)
     assert result.returncode == 126 and "refusing to run the agent" in result.last_lines[0]
     assert "refusing to run the agent" in log.read_text() and not (tmp_path / "ran.txt").exists()
+    attached = run_attached(f"echo ran > {tmp_path}/ran.txt", cwd=tmp_path, env=dict(os.environ),
+                            log_file=log, timeout_s=60, kill_grace_s=1, fence=fence)
+    assert attached.returncode == 126 and not (tmp_path / "ran.txt").exists()
 
 
 def test_the_launcher_refuses_a_bad_command_line_and_a_missing_program(tmp_path: Path) -> None:
