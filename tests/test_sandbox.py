@@ -184,6 +184,21 @@ def test_a_fence_that_cannot_be_applied_starts_nothing(tmp_path: Path) -> None:
     assert attached.returncode == 126 and not (tmp_path / "ran.txt").exists()
 
 
+def test_without_landlock_a_required_fence_refuses_and_another_runs_unfenced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_landlock() -> int:  # the kernel is the edge faked here: this machine has Landlock
+        raise landlock.LandlockError(38, "syscall 444: Function not implemented")
+
+    monkeypatch.setattr(landlock, "abi_version", no_landlock)
+    writes = f"echo ran > {tmp_path}/ran.txt"
+    with pytest.raises(FenceRefused, match="Function not implemented"):
+        start_fenced(Fence(writable=(), required=True), lambda: subprocess.run(["sh", "-c", writes]))
+    assert not (tmp_path / "ran.txt").exists()
+    done = start_fenced(Fence(writable=()), lambda: subprocess.run(["sh", "-c", writes]))
+    assert done.returncode == 0 and (tmp_path / "ran.txt").exists()
+
+
 def test_the_launcher_refuses_a_bad_command_line_and_a_missing_program(tmp_path: Path) -> None:
     launcher = [sys.executable, "-I", "-S", str(LAUNCHER)]
     for bad in ([], ["--write"], ["--bogus", "--", "true"], ["--write", "/x", "--"]):
