@@ -40,12 +40,12 @@ def encode_touches_file(touches: tuple[str, ...] | list[str]) -> bytes:
 
 
 def read_touches_file(path: str) -> tuple[str, ...] | None:
-    """The touches a touches file holds; None when it is missing or not whole (every record
-    ends with NUL)."""
+    """The touches a touches file holds; None when it is missing, unreadable or not whole
+    (every record ends with NUL): then the database decides."""
     try:
         with open(path, "rb") as file:
             data = file.read()
-    except FileNotFoundError:
+    except OSError:
         return None
     if data and not data.endswith(b"\0"):
         return None
