@@ -5,8 +5,9 @@ interleaved in one run, medians over repeated commits (`git reset --soft HEAD~1`
 runs of a pair, so both commit the same index):
 (a) the fast path: the main worktree, one changed file; the hook decides in sh, no Python;
 (b) a task worktree on `swarm/bench/T01` with 1, 100 and 1,000 staged files, all within its
-    touches; the hook starts Python and checks every path against the store. Target: at most
-    25 ms of CPU added, whatever the number of staged files.
+    touches; the hook starts Python, reads the task's touches file (which the store wrote with
+    its touches) and checks every path. Target: at most 25 ms of CPU added, whatever the number
+    of staged files.
 
 `run()` returns a markdown section; `python -m benchmarks.bench_hook` prints it.
 """
@@ -89,7 +90,7 @@ def _startup_rows() -> list[str]:
     steps = [
         ("interpreter start", "pass"),
         ("start + import swarmgit.hookcheck (all it needs)", prefix + "import swarmgit.hookcheck"),
-        ("start + import sqlite3 alone", "import sqlite3"),
+        ("start + import sqlite3 alone (only without a touches file)", "import sqlite3"),
         ("start + import pathspec (only for a glob touch)", prefix + "import pathspec"),
     ]
     rows = []

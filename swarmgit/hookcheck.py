@@ -3,17 +3,17 @@
 Run by the installed pre-commit hook, only in a task worktree (`git diff --cached --name-only
 -z --no-renames | python -m swarmgit.hookcheck --hook --common-dir DIR --branch REF`), and by
 hand as `git swarm hook check` (`main([])`: this worktree). Every task commit pays for this
-module's imports, so it imports only os, sys, `swarmgit.store.task_scope` (sqlite3) and
-`swarmgit.domain.path_rules` (nothing); in hook mode not even subprocess or collections.
+module's imports, so it imports only os, sys, `swarmgit.store.task_scope` (os; sqlite3 only
+without a touches file) and `swarmgit.domain.path_rules` (nothing); in hook mode not even
+subprocess or collections.
 """
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 
 from swarmgit.domain.path_rules import paths_outside
-from swarmgit.store.task_scope import lookup_touches, parse_task_branch
+from swarmgit.store.task_scope import StateUnreadable, lookup_touches, parse_task_branch
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def _check(hook: bool, common_dir: str | None, branch: str | None) -> int:
     track, task = key
     try:
         touches = lookup_touches(common_dir, branch)
-    except sqlite3.Error as exc:
+    except StateUnreadable as exc:
         print(f"swarm: commit refused: cannot read the run state of track {track}: {exc}",
               file=sys.stderr)
         return 1

@@ -3,6 +3,7 @@ worktrees on swarm/<track>/<task> branches whose tasks are in the store."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -200,7 +201,8 @@ def test_paths_outside_and_the_name_list() -> None:
 
 def test_the_check_imports_only_what_plain_touches_need(repo: Path, tmp_path: Path) -> None:
     """Each import costs every task commit CPU time: with plain touches the hook's Python loads
-    no typing, json, re or pathspec; a glob touch brings in pathspec (the control)."""
+    no typing, json, re or pathspec, nor SQLite (the touches file is read); a glob touch brings
+    in pathspec (the control)."""
     log = tmp_path / "imports.log"
     python = write(tmp_path, "bin/python", f"#!/bin/sh\nexec {sys.executable} -X importtime \"$@\" "
                    f"2>>'{log}'\n")
@@ -218,7 +220,7 @@ def test_the_check_imports_only_what_plain_touches_need(repo: Path, tmp_path: Pa
         log.unlink()
         return names
 
-    heavy = {"typing", "json", "re", "pathspec", "subprocess"}  # functools: sqlite3 needs it
+    heavy = {"typing", "json", "re", "pathspec", "subprocess", "sqlite3", "_sqlite3"}
     plain = imported()
     assert "swarmgit.hookcheck" in plain
     assert not heavy & plain
@@ -226,6 +228,34 @@ def test_the_check_imports_only_what_plain_touches_need(repo: Path, tmp_path: Pa
     write(glob_wt, "docs/guide.md", "v2\n")
     assert commit(glob_wt, "-a").returncode == 0
     assert "pathspec" in imported()
+
+
+def test_the_hook_reads_the_touches_file_the_store_writes(repo: Path) -> None:
+    """The store writes a task's touches file whenever it takes new touches; the hook reads
+    it, not the database, so touches widened in the database alone (what an unfenced agent
+    could do) widen nothing. Without the file (a run state from before it), the database."""
+    install(repo)
+    scope_file = repo / ".git/swarm/touches/demo/T01"
+    assert scope_file.read_bytes() == b"src/\0"
+    wt = worktree(repo, "T01")
+    write(wt, "docs/guide.md", "v2\n")
+    git(wt, "add", "-A")
+    with sqlite3.connect(repo / ".git/swarm/state.db") as db:
+        db.execute("UPDATE tasks SET touches = '[\"src/\", \"docs/\"]' WHERE id = 'T01'")
+    assert_refused(commit(wt), "docs/guide.md")
+    scope_file.unlink()
+    assert commit(wt).returncode == 0  # the database's (widened) touches
+    with Store.open(repo / ".git") as store:
+        store.sync_tasks("demo", [TaskSpec("T01", "App", ("src/", "docs/"), ())])
+    assert scope_file.read_bytes() == b"src/\0docs/\0"
+    with Store.open(repo / ".git") as store:
+        store.sync_tasks("demo", [TaskSpec("T01", "App", ("src/",), ())])
+    assert scope_file.read_bytes() == b"src/\0"
+    write(wt, "docs/guide.md", "v3\n")
+    git(wt, "add", "-A")
+    assert_refused(commit(wt), "docs/guide.md")
+    scope_file.write_bytes(b"src/\0docs")  # not whole: the database decides
+    assert_refused(commit(wt), "docs/guide.md")
 
 
 # ---- the fast path: no Python outside task worktrees ---------------------------------------

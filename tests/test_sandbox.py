@@ -19,8 +19,17 @@ from swarmgit.domain.fence import (
     folders_to_create,
     worktree_writable,
 )
+from swarmgit.process.run import run_attached, run_process
 from swarmgit.sandbox import landlock
-from swarmgit.sandbox.fence import LAUNCHER, fenced_argv, fenced_cli, task_fence, unavailable
+from swarmgit.sandbox.fence import (
+    LAUNCHER,
+    FenceRefused,
+    fenced_argv,
+    fenced_cli,
+    start_fenced,
+    task_fence,
+    unavailable,
+)
 
 needs_landlock = pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "")
 
@@ -135,6 +144,59 @@ def test_task_fence_creates_folder_touches_and_fences_a_wrapped_cli(tmp_path: Pa
     assert not cli.exists()
     assert done.returncode != 0 and "denied" in done.stderr.lower()
     assert (worktree / "docs/a.md").read_text() == "a\n" and not (worktree / "README.md").exists()
+
+
+@needs_landlock
+def test_a_fenced_start_fences_the_process_and_its_children_but_no_other_thread(
+    tmp_path: Path,
+) -> None:
+    ok, other = tmp_path / "ok", tmp_path / "other"
+    ok.mkdir()
+    other.mkdir()
+    fence = Fence(writable=(str(ok), "/dev/null"))
+    script = ("echo a > ok/a.txt; echo b > other/b.txt; "
+              "sh -c 'echo c > other/c.txt'; echo d > ok/d.txt")
+    proc = start_fenced(fence, lambda: subprocess.Popen(
+        ["sh", "-c", script], cwd=tmp_path, stderr=subprocess.PIPE, text=True))
+    _, errors = proc.communicate(timeout=60)
+    assert sorted(p.name for p in ok.iterdir()) == ["a.txt", "d.txt"]
+    assert list(other.iterdir()) == [] and errors.lower().count("denied") == 2, errors
+    (other / "free.txt").write_text("this thread was never fenced\n")
+    plain = subprocess.run(["sh", "-c", "echo e > other/e.txt"], cwd=tmp_path, timeout=60)
+    assert plain.returncode == 0 and (other / "e.txt").exists()
+
+
+@needs_landlock
+def test_a_fence_that_cannot_be_applied_starts_nothing(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    fence = Fence(writable=(str(tmp_path / "file" / "below"),))  # ENOTDIR, not a missing path
+    started: list[str] = []
+    with pytest.raises(FenceRefused, match="refusing to run the agent"):
+        start_fenced(fence, lambda: started.append("started"))
+    assert started == []
+    log = tmp_path / "agent.log"
+    result = run_process(f"echo ran > {tmp_path}/ran.txt", cwd=tmp_path, env=dict(os.environ),
+                         log_file=log, timeout_s=60, kill_grace_s=1, fence=fence)
+    assert result.returncode == 126 and "refusing to run the agent" in result.last_lines[0]
+    assert "refusing to run the agent" in log.read_text() and not (tmp_path / "ran.txt").exists()
+    attached = run_attached(f"echo ran > {tmp_path}/ran.txt", cwd=tmp_path, env=dict(os.environ),
+                            log_file=log, timeout_s=60, kill_grace_s=1, fence=fence)
+    assert attached.returncode == 126 and not (tmp_path / "ran.txt").exists()
+
+
+def test_without_landlock_a_required_fence_refuses_and_another_runs_unfenced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_landlock() -> int:  # the kernel is the edge faked here: this machine has Landlock
+        raise landlock.LandlockError(38, "syscall 444: Function not implemented")
+
+    monkeypatch.setattr(landlock, "abi_version", no_landlock)
+    writes = f"echo ran > {tmp_path}/ran.txt"
+    with pytest.raises(FenceRefused, match="Function not implemented"):
+        start_fenced(Fence(writable=(), required=True), lambda: subprocess.run(["sh", "-c", writes]))
+    assert not (tmp_path / "ran.txt").exists()
+    done = start_fenced(Fence(writable=()), lambda: subprocess.run(["sh", "-c", writes]))
+    assert done.returncode == 0 and (tmp_path / "ran.txt").exists()
 
 
 def test_the_launcher_refuses_a_bad_command_line_and_a_missing_program(tmp_path: Path) -> None:

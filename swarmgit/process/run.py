@@ -7,14 +7,16 @@ SIGKILL after the grace period. When `on_line` returns True (the tool printed it
 the process has the grace period to exit before its group is killed: the result stands
 (`result_seen`), which is how a headless CLI that hangs after answering is handled. When the
 leader exits, whatever it left running in its group is stopped too. With a `fence`, the
-command runs through the fence launcher (swarmgit.sandbox): it and all it starts may write only
-the fence's paths.
+command starts under the write fence (`swarmgit.sandbox.fence.start_fenced`): it and all it
+starts may write only the fence's paths; when the fence cannot be applied, nothing starts and
+the result is exit code 126 with the reason in the log.
 """
 from __future__ import annotations
 
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -27,7 +29,8 @@ from swarmgit.crash_points import reached
 from swarmgit.domain.fence import Fence
 from swarmgit.domain.secrets import Secrets, secrets_from_env
 from swarmgit.process.group import signal_group, stop_group
-from swarmgit.sandbox.fence import fenced_argv
+from swarmgit.sandbox.fence import FenceRefused, start_fenced
+from swarmgit.sandbox.launch import REFUSED
 
 LineHandler = Callable[[str], bool | None]
 """Called with each output line (unredacted); returns True when the line carries the result."""
@@ -69,8 +72,6 @@ def run_process(
     While it runs, `pid_file` (if given) holds its process group id, so a later orchestrator
     can stop an agent orphaned by a crash (`stop_orphan`)."""
     argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
-    if fence is not None:
-        argv = fenced_argv(fence, argv)
     shown = command if isinstance(command, str) else shlex.join(command)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -78,15 +79,18 @@ def run_process(
     with log_file.open("a", encoding="utf-8") as log:
         log.write(secrets.redact(f"$ {shown}\n"))
         log.flush()
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        try:
+            proc = _start(fence, lambda: subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            ))
+        except FenceRefused as exc:
+            return _refused(log, secrets.redact(str(exc)))
         assert proc.stdout is not None
         if pid_file is not None:
             pid_file.write_text(str(proc.pid), encoding="utf-8")
@@ -120,12 +124,16 @@ def run_attached(
     """Run `command` attached to this terminal (stdin, stdout and stderr inherited), for tasks
     that need the user. Its output is not captured; the log records the command and its exit."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
+    secrets = secrets_from_env(env)
     with log_file.open("a", encoding="utf-8") as log:
-        log.write(secrets_from_env(env).redact(
-            f"$ {command}   (attached to the terminal; output not captured)\n"))
+        log.write(secrets.redact(f"$ {command}   (attached to the terminal; output not captured)\n"))
         log.flush()
-        argv = ["sh", "-c", command]
-        proc = subprocess.Popen(fenced_argv(fence, argv) if fence else argv, cwd=cwd, env=dict(env))
+        try:
+            proc = _start(fence, lambda: subprocess.Popen(["sh", "-c", command], cwd=cwd,
+                                                          env=dict(env)))
+        except FenceRefused as exc:
+            print(secrets.redact(str(exc)), file=sys.stderr)
+            return _refused(log, secrets.redact(str(exc)))
         try:
             proc.wait(timeout=max(0.0, timeout_s))
             timed_out = False
@@ -139,6 +147,17 @@ def run_attached(
                 proc.wait()
         log.write(f"exit {proc.returncode}\n")
     return ProcessResult(returncode=proc.returncode, timed_out=timed_out, last_lines=())
+
+
+def _start(fence: Fence | None, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+    """The one way an agent's process starts: `start()`, under `fence` when there is one."""
+    return start() if fence is None else start_fenced(fence, start)
+
+
+def _refused(log: IO[str], reason: str) -> ProcessResult:
+    """Nothing started: the fence could not be applied (`reason`, redacted)."""
+    log.write(f"{reason}\nexit {REFUSED}\n")
+    return ProcessResult(returncode=REFUSED, timed_out=False, last_lines=(reason,))
 
 
 def _supervise(

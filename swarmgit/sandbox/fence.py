@@ -1,21 +1,26 @@
-"""Applying the write fence: probe the kernel, turn a task into a `Fence`, wrap a command.
+"""Applying the write fence: probe the kernel, turn a task into a `Fence`, start a process
+under it.
 
-A fenced command runs as `python -I -S launch.py [--required] --write P... -- COMMAND...`
-(the launcher restricts itself, then execs COMMAND). `fenced_cli` makes the same wrapper an
-executable file, for tools that take a program path rather than a command line (the Claude
-Code SDK's `cli_path`).
+`start_fenced` starts a process we start ourselves: from a new thread that restricts only
+itself, so no new interpreter runs per agent process. A tool that starts the agent's program
+itself gets `fenced_cli`: an executable running `python -I -S launch.py [--required] --write
+P... -- PROGRAM...` (the launcher restricts itself, then execs; `fenced_argv` is that command
+line), for tools that take a program path (the Claude Code SDK's `cli_path`).
 """
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import shlex
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from swarmgit.domain.fence import (
     Fence,
@@ -30,6 +35,8 @@ from swarmgit.domain.fence import (
 from swarmgit.sandbox import landlock
 
 LAUNCHER = Path(__file__).with_name("launch.py")
+_STARTING = threading.Lock()
+T = TypeVar("T")
 _WHY = {errno.ENOSYS: "this kernel has no Landlock: Linux 5.13 or later is needed",
         errno.EOPNOTSUPP: "Landlock is disabled: add `landlock` to the kernel's lsm= boot parameter"}
 
@@ -73,8 +80,57 @@ def _kind(root: Path, rel: str) -> Kind:
     return "dir" if path.is_dir() else "file" if path.is_file() else None
 
 
+class FenceRefused(Exception):
+    """The fence could not be applied, so the agent must not run (it never runs half-fenced)."""
+
+
+def start_fenced(fence: Fence, start: Callable[[], T]) -> T:
+    """`start()`, which starts a process, called in a new thread that first restricts itself
+    to `fence`: the process, and everything it starts, inherit the restriction; the other
+    threads of this process stay free (Landlock restricts the calling thread). Nothing runs in
+    the child between fork and exec, so this is safe while other threads run.
+
+    Raises FenceRefused when the fence cannot be applied (a path that cannot be opened, a
+    refused ruleset, or no Landlock while `fence.required`); without Landlock and not required,
+    `start()` runs unfenced, as the launcher does. One start at a time, with the cyclic garbage
+    collector paused: a collection in the fenced thread would run other objects' finalizers
+    under the fence (a temporary folder's cleanup would fail)."""
+    started: list[T] = []
+    failed: list[BaseException] = []
+
+    def fenced() -> None:
+        try:
+            landlock.restrict_writes(list(fence.writable))
+        except OSError as exc:
+            if landlock.must_refuse(exc, fence.required):
+                failed.append(FenceRefused(
+                    f"swarmgit fence: refusing to run the agent without its write fence: {exc}"))
+                return
+        except BaseException as exc:  # anything else: never start it half-fenced
+            failed.append(exc)
+            return
+        try:
+            started.append(start())
+        except BaseException as exc:
+            failed.append(exc)
+
+    with _STARTING:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            thread = threading.Thread(target=fenced, name="swarm-fenced-start", daemon=True)
+            thread.start()
+            thread.join()
+        finally:
+            if collecting:
+                gc.enable()
+    if failed:
+        raise failed[0]
+    return started[0]
+
+
 def fenced_argv(fence: Fence, argv: Sequence[str]) -> list[str]:
-    """`argv` run through the launcher under `fence`."""
+    """`argv` run through the launcher under `fence` (what `fenced_cli` runs)."""
     head = [sys.executable, "-I", "-S", str(LAUNCHER)]
     if fence.required:
         head.append("--required")

@@ -29,10 +29,18 @@ _REFER, _TRUNCATE, _IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
 _FILE_RIGHTS = _WRITE_FILE | _TRUNCATE | _IOCTL_DEV  # the only handled rights a file rule may hold
 
 _LIBC: ctypes.CDLL | None = None
+_UNAVAILABLE = {0, 38, 95}  # not Linux, ENOSYS (not built in), EOPNOTSUPP (disabled at boot)
 
 
 class LandlockError(OSError):
     """Landlock is unavailable here, or the kernel refused the ruleset."""
+
+
+def must_refuse(exc: OSError, required: bool) -> bool:
+    """Whether a failure of `restrict_writes` forbids running the agent: always, unless the
+    kernel simply has no Landlock and the fence is not required (then it runs unfenced)."""
+    unavailable = isinstance(exc, LandlockError) and exc.errno in _UNAVAILABLE
+    return required or not unavailable
 
 
 def _libc() -> ctypes.CDLL:
@@ -75,8 +83,10 @@ def write_rights(abi: int) -> int:
 
 
 def restrict_writes(paths: list[str]) -> int:
-    """Allow writes only below `paths` (those that do not exist are skipped), for this
-    process and every process it starts from now on. Returns the ABI version used."""
+    """Allow writes only below `paths` (those that do not exist are skipped), for the calling
+    thread and every process it starts from now on (other threads of this process stay free:
+    Landlock restricts one thread; a process that restricts itself before it starts threads is
+    restricted whole). Returns the ABI version used."""
     abi = abi_version()
     handled = write_rights(abi)
     attr = ctypes.c_uint64(handled)  # struct landlock_ruleset_attr, handled_access_fs only

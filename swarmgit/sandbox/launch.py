@@ -23,7 +23,6 @@ else:  # run as a file: `python -I` leaves its folder off sys.path
 REFUSED = 126
 NOT_FOUND = 127
 USAGE = "usage: launch.py [--required] [--write PATH]... -- COMMAND [ARG]..."
-_UNAVAILABLE = {0, 38, 95}  # not Linux, ENOSYS (not built in), EOPNOTSUPP (disabled at boot)
 
 
 def parse(argv: list[str]) -> tuple[bool, list[str], list[str]]:
@@ -55,8 +54,7 @@ def main(argv: list[str]) -> int:
     try:
         landlock.restrict_writes(paths)
     except OSError as exc:  # LandlockError, or a path that cannot be opened
-        unavailable = isinstance(exc, landlock.LandlockError) and exc.errno in _UNAVAILABLE
-        if required or not unavailable:
+        if landlock.must_refuse(exc, required):
             print(f"swarmgit fence: refusing to run the agent without its write fence: {exc}",
                   file=sys.stderr)
             return REFUSED

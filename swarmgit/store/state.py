@@ -24,6 +24,7 @@ from types import TracebackType
 from swarmgit.domain.plan import Status
 from swarmgit.domain.secrets import NO_SECRETS, Secrets
 from swarmgit.errors import UsageError, WorkFailed
+from swarmgit.fsutil import write_bytes_atomic
 from swarmgit.process.group import alive_since
 from swarmgit.store.rows import (
     CandidateRow,
@@ -42,8 +43,11 @@ from swarmgit.store.task_scope import (
     db_file,
     decode_list,
     encode_list,
+    encode_touches_file,
     parse_task_branch,
+    read_touches_file,
     task_touches,
+    touches_file,
 )
 
 __all__ = [
@@ -222,8 +226,9 @@ class Store:
             (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM tasks WHERE track = ?",
                                   (track,)).fetchone()
             known = {row["id"]: row for row in conn.execute(
-                "SELECT id, status, retired_at FROM tasks WHERE track = ?", (track,))}
+                "SELECT id, status, retired_at, touches FROM tasks WHERE track = ?", (track,))}
             for offset, spec in enumerate(tasks, start=1):
+                self._write_touches_file(track, spec, known.get(spec.id))
                 conn.execute(
                     "INSERT INTO tasks (track, id, title, status, touches, deps, seq) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (track, id) DO UPDATE SET "
@@ -243,6 +248,17 @@ class Store:
             changed += self._retire_missing(conn, track, {spec.id for spec in tasks})
         self._forget_tasks(track)
         return changed
+
+    def _write_touches_file(self, track: str, spec: TaskSpec, stored: sqlite3.Row | None) -> None:
+        """The hook's copy of a task's touches (`task_scope.touches_file`), written when they
+        change (or the file is missing), inside the transaction storing them: never wider than
+        the plan last taken. Not fsynced: a crash leaves the old file, or an empty one (a
+        read-only task: the hook refuses more, never less)."""
+        path = touches_file(self.path.parent.parent, track, spec.id)  # path: <common>/swarm/state.db
+        if stored is not None and decode_list(stored["touches"]) == tuple(spec.touches) \
+                and read_touches_file(path) == tuple(spec.touches):
+            return
+        write_bytes_atomic(Path(path), encode_touches_file(spec.touches), durable=False)
 
     def retire_missing(self, track: str, planned: Collection[str]) -> list[tuple[str, str, str]]:
         """Retire (as `sync_tasks` does) the known tasks not in `planned`, and nothing else: the
