@@ -67,3 +67,22 @@ def test_kill_9_at_a_step_then_resume_finishes_and_keeps_every_commit(tmp_path: 
     recorded = [task["worktree"] for task in status["tasks"] if task["worktree"]]
     assert 1 <= len(recorded) < 5 and len(set(recorded)) == len(recorded)
     assert all(Path(path).is_dir() for path in recorded)
+
+
+def test_resume_frees_the_track_refs_from_lock_files_a_killed_process_left(tmp_path: Path) -> None:
+    # A process killed while it wrote a ref leaves `<ref>.lock`; libgit2 and git then refuse every
+    # update of that ref. Here the crash leaves one on each of the track's branches.
+    repo = track_repo(tmp_path / "r", PLAN, config=CONFIG)
+    swarm_crashed(repo, "agent-exited", "implement", "t")
+    branches = git(repo, "for-each-ref", "--format=%(refname)", "refs/heads/swarm/t/").stdout.split()
+    assert branches
+    locks = [repo / ".git" / f"{ref}.lock" for ref in branches]
+    for lock in locks:
+        lock.write_text("0" * 40 + "\n")
+
+    done = swarm_process(repo, "resume", "t")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not any(lock.exists() for lock in locks)
+    status = json.loads(swarm_process(repo, "status", "t", "--json").stdout)
+    assert {t["id"]: t["status"] for t in status["tasks"]} == {tid: "done" for tid in WORK}

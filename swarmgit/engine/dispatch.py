@@ -56,6 +56,7 @@ from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import read_agent_text, rewrite_atomic
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.git_files import Fingerprint
+from swarmgit.gitops.refs import clear_stale_locks
 from swarmgit.process.run import stop_orphan
 from swarmgit.sandbox.fence import fence_decision, task_fence
 from swarmgit.store.state import Store, TaskRow
@@ -494,7 +495,8 @@ class Dispatcher:
 
     def _reconcile_orphans(self) -> None:
         """Tasks left `running` by a dead orchestrator: stop an agent it left behind, keep
-        the work (committed or not: the worktree is reused), and run them again."""
+        the work (committed or not: the worktree is reused), and run them again; and free the
+        track's refs from the lock files a killed process left."""
         for row in self.store.tasks(self.track):
             if row.status != Status.RUNNING.value:
                 continue
@@ -508,6 +510,10 @@ class Dispatcher:
             self.store.set_status(self.track, row.id, Status.TODO.value,
                                   "the orchestrator stopped while this task ran; its committed work is kept")
             self._say("resumed", f"{row.id} was running when the orchestrator stopped; re-running it", row.id)
+        # No other process writes the track's refs now (its claim is ours, its agents stopped).
+        namespaces = (f"refs/heads/swarm/{self.track}", f"refs/swarm/{self.track}")
+        for ref in clear_stale_locks(self.ws.common_dir, namespaces):
+            self._event("resumed", f"removed the lock on {ref}, left by a process killed while it wrote it")
 
     # ---- end ----------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ either), so the update is retried for about a second before giving up.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 import pygit2
@@ -69,6 +70,22 @@ def _locked(what: str, update: Callable[[], _T]) -> _T:
             if "lock" not in str(exc) or attempts == LOCK_ATTEMPTS:
                 raise WorkFailed(f"could not update {what}: {exc}") from exc
         time.sleep(LOCK_PAUSE_SECONDS)
+
+
+def clear_stale_locks(common: Path, namespaces: Sequence[str]) -> list[str]:
+    """Remove the ref lock files (`<ref>.lock`) under each namespace (e.g. `refs/heads/swarm/t`)
+    of the repository whose git dir is `common`; returns the refs they locked.
+
+    A process killed while it wrote a ref leaves its lock file behind, and every later update
+    of that ref fails. Only for a caller that knows no live process may hold those locks (the
+    track's claim held, its agents stopped).
+    """
+    freed = []
+    for namespace in namespaces:
+        for lock in sorted((common / namespace).rglob("*.lock")):
+            lock.unlink(missing_ok=True)
+            freed.append(str(lock.relative_to(common).with_suffix("")))
+    return freed
 
 
 def branch_tip(repo: pygit2.Repository, branch: str) -> str | None:
