@@ -146,7 +146,7 @@ def lock_cell(task: dict[str, Any]) -> str:
     if not task["locks"]:
         return "-"
     held = ", ".join(task["locks"])
-    return held + UNTIL_INTEGRATED if task["status"] == Status.DONE.value else held
+    return held + UNTIL_INTEGRATED if task["status"] == Status.DONE else held
 
 
 def reason_lines(task: str, reason: str) -> list[str]:

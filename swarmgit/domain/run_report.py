@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
+from swarmgit.domain.plan import Status
+
 BAR_HEIGHT = 18
 CHART_WIDTH = 760
 LABEL_WIDTH = 70
@@ -29,7 +31,7 @@ class TaskLine:
 
     id: str
     title: str
-    status: str
+    status: Status
     start_commit: str = ""
     start_s: float | None = None
     end_s: float | None = None
@@ -100,7 +102,7 @@ def render_html(report: RunReport) -> str:
 
 
 def _summary(report: RunReport) -> str:
-    done = sum(1 for t in report.tasks if t.status == "done")
+    done = sum(1 for t in report.tasks if t.status is Status.DONE)
     cost = sum(t.cost_usd for t in report.tasks)
     items = [
         ("verdict", report.verdict or "not integrated yet"),

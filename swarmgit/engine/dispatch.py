@@ -175,12 +175,12 @@ class Dispatcher:
         return {row.id: row for row in self.store.tasks(self.track)}
 
     def _state(self) -> RunState:
-        ids: dict[str, list[str]] = {}
+        ids: dict[Status, list[str]] = {}
         for row in self.store.tasks(self.track):
             ids.setdefault(row.status, []).append(row.id)
 
         def having(*states: Status) -> frozenset[str]:
-            return frozenset(task for state in states for task in ids.get(state.value, ()))
+            return frozenset(task for state in states for task in ids.get(state, ()))
 
         return RunState(
             done=having(Status.DONE),
@@ -239,13 +239,13 @@ class Dispatcher:
     def _progress(self) -> None:
         """A progress line for the terminal (not stored): what runs, and the counts."""
         rows = self.store.tasks(self.track)
-        counts: dict[str, int] = {}
+        counts: dict[Status, int] = {}
         for row in rows:
             counts[row.status] = counts.get(row.status, 0) + 1
         running = ", ".join(sorted(self.inflight)) or "nothing"
         others = " · ".join(f"{n} {status}" for status, n in sorted(counts.items())
-                            if status not in (Status.DONE.value, Status.RUNNING.value))
-        line = f"running {running} · done {counts.get(Status.DONE.value, 0)}/{len(rows)}"
+                            if status not in (Status.DONE, Status.RUNNING))
+        line = f"running {running} · done {counts.get(Status.DONE, 0)}/{len(rows)}"
         line = f"{line} · {others}" if others else line
         if line != self.last_progress:
             self.last_progress = line
@@ -255,8 +255,8 @@ class Dispatcher:
         blocked = False
         for task_id, reason in self.scheduler.blocked(self._state()).items():
             row = self.store.task(self.track, task_id)
-            if row is not None and row.status in (Status.TODO.value, Status.READY.value):
-                self.store.set_status(self.track, task_id, Status.BLOCKED.value, reason)
+            if row is not None and row.status in (Status.TODO, Status.READY):
+                self.store.set_status(self.track, task_id, Status.BLOCKED, reason)
                 self._say("blocked", reason, task_id)
                 blocked = True
         if blocked:
@@ -267,7 +267,7 @@ class Dispatcher:
     def _start(self, start: Start) -> None:
         task = self.plan.task(start.task)
         if self.fencing.refusal:
-            self.store.set_status(self.track, task.id, Status.FAILED.value, self.fencing.refusal)
+            self.store.set_status(self.track, task.id, Status.FAILED, self.fencing.refusal)
             self._say("failed", f"{task.id} not started: {self.fencing.refusal}", task.id)
             return
         rows = self._rows()
@@ -275,14 +275,14 @@ class Dispatcher:
         assert track is not None
         point = self._start_point(task, start, rows[task.id], track.base_commit, rows)
         if isinstance(point, StartBlocked):
-            self.store.set_status(self.track, task.id, Status.BLOCKED.value, point.reason)
+            self.store.set_status(self.track, task.id, Status.BLOCKED, point.reason)
             self._say("blocked", point.reason, task.id)
             return
         try:
             prepared = prepare(self.ws, self.repo, self.track, task, point, rows[task.id].worktree,
                                pool=worktree_pool(self.store, self.track, rows.values()))
         except WorkFailed as exc:  # e.g. its branch exists elsewhere: this task only
-            self.store.set_status(self.track, task.id, Status.FAILED.value, f"worktree setup failed: {exc}")
+            self.store.set_status(self.track, task.id, Status.FAILED, f"worktree setup failed: {exc}")
             self._say("failed", f"{task.id} failed: worktree setup failed: {exc}", task.id)
             return
         if prepared.recycled_from:
@@ -325,7 +325,7 @@ class Dispatcher:
         own.mkdir(parents=True, exist_ok=True)
         report = clear_entry(own / "report.md")
         brief = scratch / f"{task.id}.brief.md"
-        diagnosis = row.reason if row.status in (Status.FAILED.value, Status.TODO.value) else ""
+        diagnosis = row.reason if row.status in (Status.FAILED, Status.TODO) else ""
         brief.write_text(
             self.ws.secrets.redact(render_brief(
                 self.track, task,
@@ -392,25 +392,25 @@ class Dispatcher:
             rewrite_atomic(written, self.ws.secrets.redact)
         tampered = self._git_files_changed(task.id, self.git_baselines.pop(task.id, None))
         if tampered:
-            self.store.mark_finished(self.track, task.id, Status.FAILED.value,
+            self.store.mark_finished(self.track, task.id, Status.FAILED,
                                      final_commit=result.final_commit, reason=tampered)
             self._say("failed", f"{task.id} failed: {tampered}", task.id)
         elif not outcome.ok:
-            self.store.mark_finished(self.track, task.id, Status.FAILED.value,
+            self.store.mark_finished(self.track, task.id, Status.FAILED,
                                      final_commit=result.final_commit, reason=outcome.diagnosis)
             self._say("failed", f"{task.id} failed ({outcome.kind}): {outcome.diagnosis}", task.id)
         elif not result.ok:
-            self.store.mark_finished(self.track, task.id, Status.FAILED.value,
+            self.store.mark_finished(self.track, task.id, Status.FAILED,
                                      final_commit=result.final_commit, reason=result.diagnosis)
             self._say("failed", f"{task.id} failed: {result.diagnosis}", task.id)
         elif task.touches and not result.changed:  # read-only tasks may end with no change
             lines = attempt_log(job.log_file, self.log_marks.pop(task.id, 0))
             reason = no_change_diagnosis(task, outcome, lines, str(job.log_file.relative_to(self.ws.root)))
-            self.store.mark_finished(self.track, task.id, Status.FAILED.value,
+            self.store.mark_finished(self.track, task.id, Status.FAILED,
                                      final_commit=result.final_commit, reason=reason)
             self._say("failed", f"{task.id} failed: {reason}", task.id)
         else:
-            self.store.mark_finished(self.track, task.id, Status.DONE.value, final_commit=result.final_commit)
+            self.store.mark_finished(self.track, task.id, Status.DONE, final_commit=result.final_commit)
             self._say("done", f"{task.id} done at {result.final_commit[:10]}", task.id)
             self._take_report(task, report_text, result.files, result.messages)
         self._refresh_views()
@@ -491,16 +491,16 @@ class Dispatcher:
         """Tasks left `running` by a dead orchestrator: stop an agent it left behind, keep
         the work (committed or not: the worktree is reused), and run them again."""
         for row in self.store.tasks(self.track):
-            if row.status != Status.RUNNING.value:
+            if row.status != Status.RUNNING:
                 continue
             if stop_orphan(scratch_dir(self.ws, self.track) / f"{row.id}.pid"):
                 self._event("resumed", f"stopped {row.id}'s agent, orphaned by the crash", row.id)
             tampered = self._git_files_changed(row.id, None)
             if tampered:
-                self.store.set_status(self.track, row.id, Status.FAILED.value, tampered)
+                self.store.set_status(self.track, row.id, Status.FAILED, tampered)
                 self._say("failed", f"{row.id} failed: {tampered}", row.id)
                 continue
-            self.store.set_status(self.track, row.id, Status.TODO.value,
+            self.store.set_status(self.track, row.id, Status.TODO,
                                   "the orchestrator stopped while this task ran; its committed work is kept")
             self._say("resumed", f"{row.id} was running when the orchestrator stopped; re-running it", row.id)
 
@@ -510,19 +510,19 @@ class Dispatcher:
         summary = RunSummary(paused=self.paused)
         holds = unpriced_holds(self.plan, self.ws.config)
         for row in self.store.tasks(self.track):
-            if row.status == Status.DONE.value:
+            if row.status == Status.DONE:
                 summary.done.append(row.id)
-            elif row.status == Status.FAILED.value:
+            elif row.status == Status.FAILED:
                 summary.failed[row.id] = row.reason
-            elif row.status == Status.BLOCKED.value:
+            elif row.status == Status.BLOCKED:
                 summary.blocked[row.id] = row.reason
             else:
                 task = self.plan.task(row.id)
                 reason = ("needs user input: run it with `git swarm run " + row.id + "`"
                           if task.needs_user_input and not self.interactive
                           else self.paused or self.tampered or holds.get(row.id, "not started"))
-                if task.needs_user_input and not self.interactive and row.status != Status.NEEDS_INPUT.value:
-                    self.store.set_status(self.track, row.id, Status.NEEDS_INPUT.value, reason)
+                if task.needs_user_input and not self.interactive and row.status != Status.NEEDS_INPUT:
+                    self.store.set_status(self.track, row.id, Status.NEEDS_INPUT, reason)
                 summary.waiting[row.id] = reason
         self._refresh_views()
         self._flush_views()

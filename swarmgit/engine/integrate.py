@@ -130,7 +130,7 @@ def integrate(
     retire_removed(store, track, plan, emit)  # a task gone from plan.md is not waited for
     plan_tasks = {task.id: task for task in plan.tasks}
     rows = {row.id: row for row in store.tasks(track)}
-    finished = {tid for tid, row in rows.items() if row.status == Status.DONE.value}
+    finished = {tid for tid, row in rows.items() if row.status == Status.DONE}
     # A task marked done by hand without ever running has no branch: nothing to merge, but in.
     done = {tid: rows[tid] for tid in finished if rows[tid].final_commit}
     result = Integration(commit=base, history=ws.config.integrate.history)

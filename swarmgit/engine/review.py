@@ -68,7 +68,7 @@ def reject(ws: Workspace, store: Store, track: str, task: str, message: str, rev
     assert row.final_commit
     store.set_review(track, task, verdict=REJECTED, reviewer=reviewer, message=message,
                      final_commit=row.final_commit)
-    store.set_status(track, task, Status.TODO.value, f"rejected by {reviewer}: {message}")
+    store.set_status(track, task, Status.TODO, f"rejected by {reviewer}: {message}")
     return rebased
 
 
@@ -103,6 +103,6 @@ def _done(store: Store, track: str, task: str) -> TaskRow:
     row = store.task(track, task)
     if row is None:
         raise UsageError(f"no task {task!r} has run in track {track}")
-    if row.status != Status.DONE.value or not row.final_commit:
+    if row.status != Status.DONE or not row.final_commit:
         raise UsageError(f"{task} is {row.status}: only done tasks are reviewed")
     return row

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from swarmgit.domain.cost import TokenUsage
+from swarmgit.domain.plan import Status
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class TaskRow:
     track: str
     id: str
     title: str
-    status: str
+    status: Status
     reason: str
     touches: tuple[str, ...]
     deps: tuple[str, ...]

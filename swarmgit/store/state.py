@@ -64,7 +64,7 @@ _SPEND_SUMS = ", ".join(
 
 
 def _task_row(row: sqlite3.Row) -> TaskRow:
-    return TaskRow(**{**dict(row), "touches": decode_list(row["touches"]),
+    return TaskRow(**{**dict(row), "status": Status(row["status"]), "touches": decode_list(row["touches"]),
                       "deps": decode_list(row["deps"]), "after": decode_list(row["after"])})
 
 
@@ -257,7 +257,7 @@ class Store:
         retired: list[tuple[str, str, str]] = []
         for row in conn.execute("SELECT id, status, branch FROM tasks WHERE track = ? AND retired_at IS NULL "
                                 "ORDER BY seq", (track,)).fetchall():
-            if row["id"] in planned or row["status"] == Status.RUNNING.value:
+            if row["id"] in planned or row["status"] == Status.RUNNING:
                 continue  # a running one: an agent works on it; retired at a later sync, once it ended
             conn.execute("UPDATE tasks SET retired_at = ? WHERE track = ? AND id = ?",
                          (time.time(), track, row["id"]))
@@ -341,13 +341,12 @@ class Store:
                         f"{task} running on {branch} from {start_commit[:12]} (attempt {attempts})")
         self._reread_task(track, task)
 
-    def mark_finished(self, track: str, task: str, status: str, *,
+    def mark_finished(self, track: str, task: str, state: Status, *,
                       final_commit: str | None = None, reason: str = "") -> None:
         """End an attempt as done, failed or blocked. Done keeps its locks until integration
         (`release_locks`); failed and blocked release them."""
-        state = Status(status)
         if not state.finished:
-            raise ValueError(f"not a finished status: {status!r} (done, failed or blocked)")
+            raise ValueError(f"not a finished status: {state.value!r} (done, failed or blocked)")
         with self._write() as conn:
             self._existing_touches(conn, track, task)
             conn.execute(
@@ -361,10 +360,9 @@ class Store:
                         f"{task} {state.value}{where}" + (f": {reason}" if reason else ""))
         self._reread_task(track, task)
 
-    def set_status(self, track: str, task: str, status: str, reason: str = "") -> None:
+    def set_status(self, track: str, task: str, state: Status, reason: str = "") -> None:
         """Set a status by hand (retry → todo, blocked, needs-input, …), with an event. Locks
         are released unless the new status is running or done."""
-        state = Status(status)
         with self._write() as conn:
             self._existing_touches(conn, track, task)
             conn.execute(
