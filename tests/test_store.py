@@ -13,6 +13,7 @@ import pytest
 
 from swarmgit.domain.plan import Status
 from swarmgit.domain.secrets import secrets_from_env
+from swarmgit.domain.spawn import CandidateState
 from swarmgit.errors import UsageError
 from swarmgit.process.group import pid_alive
 from swarmgit.store.schema import SCHEMA_VERSION
@@ -339,19 +340,20 @@ def test_cost_summary_sums_per_task_and_model(store: Store) -> None:
 
 
 def test_spawn_queue_dedups_by_key_across_the_track(store: Store) -> None:
-    assert store.queue_candidate("demo", "cache-ttl", '{"id": "a"}', "queued")
-    assert store.queue_candidate("demo", "auth", '{"id": "b"}', "needs-user")
-    assert not store.queue_candidate("demo", "cache-ttl", '{"id": "c"}', "queued")
-    assert store.queue_candidate("other", "cache-ttl", "{}", "queued")
+    assert store.queue_candidate("demo", "cache-ttl", '{"id": "a"}', CandidateState.QUEUED)
+    assert store.queue_candidate("demo", "auth", '{"id": "b"}', CandidateState.WAITING)
+    assert not store.queue_candidate("demo", "cache-ttl", '{"id": "c"}', CandidateState.QUEUED)
+    assert store.queue_candidate("other", "cache-ttl", "{}", CandidateState.QUEUED)
     assert [c.dedup_key for c in store.candidates("demo")] == ["cache-ttl", "auth"]
     assert store.candidates("demo")[0].payload == '{"id": "a"}'
-    store.set_candidate_state("demo", "cache-ttl", "spawned", task_id="SC-01")
-    store.set_candidate_state("demo", "cache-ttl", "done")
-    (spawned,) = store.candidates("demo", "done")
-    assert (spawned.dedup_key, spawned.task_id) == ("cache-ttl", "SC-01")
-    assert [c.dedup_key for c in store.candidates("demo", "needs-user")] == ["auth"]
+    store.set_candidate_state("demo", "cache-ttl", CandidateState.SPAWNED, task_id="SC-01")
+    store.set_candidate_state("demo", "cache-ttl", CandidateState.REJECTED)
+    (rejected,) = store.candidates("demo", CandidateState.REJECTED)
+    assert (rejected.dedup_key, rejected.task_id, rejected.state) == ("cache-ttl", "SC-01", CandidateState.REJECTED)
+    (waiting,) = store.candidates("demo", CandidateState.WAITING)
+    assert waiting.dedup_key == "auth" and type(waiting.state) is CandidateState and waiting.state.undecided
     with pytest.raises(UsageError, match="no spawn candidate"):
-        store.set_candidate_state("demo", "missing", "done")
+        store.set_candidate_state("demo", "missing", CandidateState.REJECTED)
 
 
 def test_concurrent_writers_lose_nothing(common: Path, store: Store) -> None:
@@ -362,7 +364,7 @@ def test_concurrent_writers_lose_nothing(common: Path, store: Store) -> None:
         try:
             with Store.open(common) as own:
                 for i in range(40):
-                    own.queue_candidate("demo", f"k{n}-{i}", "{}", "queued")
+                    own.queue_candidate("demo", f"k{n}-{i}", "{}", CandidateState.QUEUED)
                     own.add_event("demo", "tick", f"{n}-{i}")
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from swarmgit.domain.cost import TokenUsage
 from swarmgit.domain.plan import Status
+from swarmgit.domain.spawn import CandidateState
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class CandidateRow:
     track: str
     dedup_key: str
     payload: str
-    state: str
+    state: CandidateState
     task_id: str | None
     created_at: float
 

@@ -23,6 +23,7 @@ from types import TracebackType
 
 from swarmgit.domain.plan import Status
 from swarmgit.domain.secrets import NO_SECRETS, Secrets
+from swarmgit.domain.spawn import CandidateState
 from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.process.group import alive_since
 from swarmgit.store.rows import (
@@ -544,7 +545,7 @@ class Store:
 
     # ---- spawn queue -------------------------------------------------------------------
 
-    def queue_candidate(self, track: str, dedup_key: str, payload: str, state: str) -> bool:
+    def queue_candidate(self, track: str, dedup_key: str, payload: str, state: CandidateState) -> bool:
         """Queue a spawn candidate; False (and nothing changes) when the track already has
         one with this dedup key."""
         now = time.time()
@@ -554,27 +555,28 @@ class Store:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO candidates (track, dedup_key, payload, state, "
                 "created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (track, dedup_key, payload, state, now, now, seq + 1),
+                (track, dedup_key, payload, state.value, now, now, seq + 1),
             )
         return cursor.rowcount == 1
 
-    def candidates(self, track: str, state: str | None = None) -> list[CandidateRow]:
+    def candidates(self, track: str, state: CandidateState | None = None) -> list[CandidateRow]:
         """The track's candidates in queue order, optionally only those in `state`."""
+        wanted = None if state is None else state.value
         rows = self._read(
             "SELECT track, dedup_key, payload, state, task_id, created_at FROM candidates "
             "WHERE track = ? AND (? IS NULL OR state = ?) ORDER BY seq",
-            (track, state, state),
+            (track, wanted, wanted),
         )
-        return [CandidateRow(**dict(row)) for row in rows]
+        return [CandidateRow(**{**dict(row), "state": CandidateState(row["state"])}) for row in rows]
 
-    def set_candidate_state(self, track: str, dedup_key: str, state: str,
+    def set_candidate_state(self, track: str, dedup_key: str, state: CandidateState,
                             task_id: str | None = None) -> None:
         """Move a candidate to `state`; `task_id` (when given) records the task it became."""
         with self._write() as conn:
             cursor = conn.execute(
                 "UPDATE candidates SET state = ?, task_id = COALESCE(?, task_id), "
                 "updated_at = ? WHERE track = ? AND dedup_key = ?",
-                (state, task_id, time.time(), track, dedup_key),
+                (state.value, task_id, time.time(), track, dedup_key),
             )
             if cursor.rowcount == 0:
                 raise UsageError(f"no spawn candidate with dedup key {dedup_key!r} in track "
