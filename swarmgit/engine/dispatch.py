@@ -62,6 +62,26 @@ from swarmgit.store.state import Store, TaskRow
 VIEWS_INTERVAL_SECONDS = 1.0  # the views lag the store by at most this while a run goes on
 
 
+@dataclass(frozen=True)
+class AgentEvent:
+    """Inbox message from an agent thread: progress to record in the event log."""
+
+    task: str
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class AttemptEnded:
+    """Inbox message from the executor: an attempt's outcome, finalized on the loop's thread."""
+
+    task: str
+    outcome: AgentOutcome
+
+
+InboxMessage = AgentEvent | AttemptEnded
+
+
 @dataclass
 class RunSummary:
     """How a run ended: task ids per final status, and why it stopped early if it did."""
@@ -121,7 +141,7 @@ class Dispatcher:
         self.agent: Agent = get_agent(ws.config)
         self.fencing = fence_decision(ws.config.agent.sandbox)
         self.agent_caches = agent_caches(ws.config)  # the CLI's own files, kept out of commits
-        self.inbox: queue.Queue[tuple[str, str, str, object]] = queue.Queue()
+        self.inbox: queue.Queue[InboxMessage] = queue.Queue()
         self.inflight: dict[str, AgentJob] = {}
         self.log_marks: dict[str, int] = {}  # where each running attempt's output starts in its log
         self.paused = ""
@@ -213,7 +233,7 @@ class Dispatcher:
         """The views are out of date: the loop rewrites them before it next waits."""
         self.views_stale = True
 
-    def _next_item(self) -> tuple[str, str, str, object]:
+    def _next_item(self) -> InboxMessage:
         """The next event or completion. Out-of-date views are written before waiting, at
         most once per VIEWS_INTERVAL_SECONDS: rendering them grows with the plan."""
         while self.views_stale:
@@ -357,23 +377,20 @@ class Dispatcher:
     def _work(self, job: AgentJob) -> AgentOutcome:
         """Agent thread (local executor): setup, then the agent. Never touches the store."""
         def on_event(kind: str, message: str) -> None:
-            self.inbox.put(("event", job.task.id, kind, message))
+            self.inbox.put(AgentEvent(job.task.id, kind, message))
 
         return run_attempt(self.agent, job, on_event)
 
     def _deliver(self, task_id: str, outcome: AgentOutcome) -> None:
-        self.inbox.put(("done", task_id, "", outcome))
+        self.inbox.put(AttemptEnded(task_id, outcome))
 
     # ---- completing ---------------------------------------------------------------------
 
-    def _handle(self, item: tuple[str, str, str, object]) -> None:
-        what, task_id, kind, payload = item
-        if what == "event":
-            self._event(kind, str(payload), task_id)
+    def _handle(self, item: InboxMessage) -> None:
+        if isinstance(item, AgentEvent):
+            self._event(item.kind, item.message, item.task)
             return
-        job = self.inflight.pop(task_id)
-        assert isinstance(payload, AgentOutcome)
-        self._complete(job, payload)
+        self._complete(self.inflight.pop(item.task), item.outcome)
 
     def _complete(self, job: AgentJob, outcome: AgentOutcome) -> None:
         task = job.task
