@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from swarmgit.domain.plan import Status
+from swarmgit.domain.review import ReviewVerdict
 from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.domain.spawn import CandidateState
 from swarmgit.errors import UsageError
@@ -238,6 +239,18 @@ def test_status_is_stored_as_text_and_read_back_as_the_enum(common: Path, store:
     statuses = {row.id: row.status for row in store.tasks("demo")}
     assert statuses == {"T01": Status.NEEDS_INPUT, "T02": Status.FAILED, "T03": Status.TODO}
     assert all(type(status) is Status for status in statuses.values())
+
+
+def test_review_verdicts_are_stored_as_text_and_read_back_as_the_enum(common: Path, store: Store) -> None:
+    store.set_review("demo", "T01", verdict=ReviewVerdict.ACCEPTED, reviewer="ann", message="", final_commit="a" * 40)
+    store.set_review("demo", "T02", verdict=ReviewVerdict.REJECTED, reviewer="bo", message="no tests",
+                     final_commit="b" * 40)
+    with sqlite3.connect(common / "swarm" / "state.db") as conn:
+        assert dict(conn.execute("SELECT task, verdict FROM reviews")) == {"T01": "accepted", "T02": "rejected"}
+    reviews = store.reviews("demo")
+    assert (reviews["T01"].verdict, reviews["T02"].verdict) == (ReviewVerdict.ACCEPTED, ReviewVerdict.REJECTED)
+    assert type(reviews["T01"].verdict) is ReviewVerdict
+    assert [e.kind for e in store.events("demo")][-2:] == ["review-accepted", "review-rejected"]
 
 
 def test_a_read_only_task_holds_no_lock(store: Store) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from swarmgit.domain.cost import TokenUsage
 from swarmgit.domain.plan import Status
+from swarmgit.domain.review import ReviewVerdict
 from swarmgit.domain.spawn import CandidateState
 
 
@@ -107,7 +108,7 @@ class ReviewRow:
 
     track: str
     task: str
-    verdict: str  # accepted | rejected
+    verdict: ReviewVerdict
     reviewer: str
     message: str
     final_commit: str

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 
 from swarmgit.domain.plan import Status
+from swarmgit.domain.review import ReviewVerdict
 from swarmgit.domain.secrets import NO_SECRETS, Secrets
 from swarmgit.domain.spawn import CandidateState
 from swarmgit.errors import UsageError, WorkFailed
@@ -399,12 +400,12 @@ class Store:
 
     # ---- reviews -----------------------------------------------------------------------
 
-    def set_review(self, track: str, task: str, *, verdict: str, reviewer: str, message: str,
+    def set_review(self, track: str, task: str, *, verdict: ReviewVerdict, reviewer: str, message: str,
                    final_commit: str) -> None:
         """Record a reviewer's verdict on the task's work at `final_commit`, with an event."""
         with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (track, task, verdict, self._secrets.redact(reviewer),
+                         (track, task, verdict.value, self._secrets.redact(reviewer),
                           self._secrets.redact(message), final_commit, time.time()))
             said = f": {message}" if message else ""
             self._event(conn, track, task, f"review-{verdict}", f"{task} {verdict} by {reviewer}{said}")
@@ -412,7 +413,7 @@ class Store:
     def reviews(self, track: str) -> dict[str, ReviewRow]:
         """The latest verdict per task of the track."""
         rows = self._read("SELECT * FROM reviews WHERE track = ? ORDER BY task", (track,))
-        return {row["task"]: ReviewRow(**dict(row)) for row in rows}
+        return {row["task"]: ReviewRow(**{**dict(row), "verdict": ReviewVerdict(row["verdict"])}) for row in rows}
 
     def release_locks(self, track: str, tasks: Sequence[str]) -> None:
         """Drop the locks of these tasks (e.g. once their branches are integrated)."""
