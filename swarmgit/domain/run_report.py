@@ -20,8 +20,8 @@ CHART_WIDTH = 760
 LABEL_WIDTH = 70
 NODE_WIDTH = 64
 NODE_HEIGHT = 26
-STATUS_COLOURS = {"done": "#3a9d5d", "failed": "#c0392b", "blocked": "#a0522d",
-                  "running": "#2e86c1", "needs-input": "#b7950b"}
+STATUS_COLOURS: dict[str, str] = {Status.DONE: "#3a9d5d", Status.FAILED: "#c0392b", Status.BLOCKED: "#a0522d",
+                                  Status.RUNNING: "#2e86c1", Status.NEEDS_INPUT: "#b7950b"}
 OTHER_COLOUR = "#95a5a6"
 
 
