@@ -55,7 +55,7 @@ def _events(log: Path) -> list[dict[str, object]]:
 def test_claude_stream_json_run_is_recorded(tmp_path: Path, repo: Path) -> None:
     outcome, log, events = _run(tmp_path, repo, _config(CLAUDE_TEMPLATE))
 
-    assert outcome.ok and outcome.kind == "" and outcome.notes == ()
+    assert outcome.ok and outcome.kind is None and outcome.notes == ()
     assert outcome.usage == (CLAUDE_USAGE,)
     assert (repo / "agent_output.txt").read_text() == "Add the cache."
     assert outcome.report_text == "**Status:** done\n\n## Summary\n\nwrote agent_output.txt\n"
@@ -119,7 +119,7 @@ def test_agent_hanging_after_its_result_is_killed_and_its_work_kept(
         env={"FAKE_CLAUDE_MODE": "hang-after"},
     )
 
-    assert outcome.ok and outcome.kind == ""
+    assert outcome.ok and outcome.kind is None
     assert outcome.usage == (CLAUDE_USAGE,)
     assert (repo / "agent_output.txt").read_text() == "Add the cache."
     assert outcome.notes and "did not exit" in outcome.notes[0]

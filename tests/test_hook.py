@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from swarmgit.domain.path_rules import paths_outside
+from swarmgit.domain.plan import Status
 from swarmgit.errors import UsageError
 from swarmgit.gitops.hook_install import (
     ALREADY_INSTALLED,
@@ -402,7 +403,7 @@ def test_concurrent_commits_while_the_store_is_written(repo: Path) -> None:
             while not stop.is_set():
                 store.add_event("demo", "tick", f"write {writes}")
                 store.sync_tasks("demo", tasks)
-                store.set_status("demo", "T02", "todo", f"write {writes}")
+                store.set_status("demo", "T02", Status.TODO, f"write {writes}")
                 writes += 1
 
     def agent(task: str, wt: Path) -> None:

@@ -284,7 +284,8 @@ def test_digest_caps_the_tree_and_quotes_key_files_within_the_budget(tmp_path: P
     digest = read_digest(root, tracked, "Add caching and credentials", limits)
 
     assert digest.files == tracked and "untracked_cache.py" not in digest.text
-    assert digest.quoted == ("README.md", "pyproject.toml", "pkg/caching.py")
+    quoted = [line[3:] for line in digest.text.splitlines() if line.startswith("## ") and "Tracked" not in line]
+    assert quoted == ["README.md", "pyproject.toml", "pkg/caching.py"]
     assert "pkg/ (52 files)" in digest.text and "more lines left out" in digest.text
     assert "(cut: 681 of 2200 bytes shown)" in digest.text  # what README and pyproject left
     assert "TOKEN" not in digest.text

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from swarmgit.domain.integration import Verdict
+from swarmgit.domain.plan import Status
 from swarmgit.domain.run_report import PredictedSlot, RunReport, TaskLine, render_html
 from tests.browser import body_data, distinct_colours, render, screenshot
 from tests.swarmrepo import swarm, task_md, track_repo
@@ -61,8 +62,8 @@ def test_screenshot_is_not_blank(page: Path, tmp_path: Path) -> None:
 def test_lock_order_edges_are_dashed_and_findings_link_to_tasks() -> None:
     report = RunReport(
         track="t", base="abc", target="main", verdict=Verdict.APPROVED,
-        tasks=(TaskLine("T01", "a", "done", start_s=0, end_s=2),
-               TaskLine("T02", "b", "done", start_s=2, end_s=3, after=("T01",))),
+        tasks=(TaskLine("T01", "a", Status.DONE, start_s=0, end_s=2),
+               TaskLine("T02", "b", Status.DONE, start_s=2, end_s=3, after=("T01",))),
         predicted=(PredictedSlot("T01", 0, 1), PredictedSlot("T02", 1, 2)),
     )
     html = render_html(report)

@@ -41,7 +41,7 @@ def test_commands_run_in_order_in_the_worktree_with_the_job_env(
         'printf "**Status:** done\\n" > "$SWARM_REPORT"',
     )
 
-    assert outcome.ok and outcome.kind == ""
+    assert outcome.ok and outcome.kind is None
     assert (repo / "b.txt").read_text() == "one\n"
     assert (repo / "task.txt").read_text() == "T01"
     assert outcome.report_text == "**Status:** done\n"

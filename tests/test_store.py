@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from swarmgit.domain.plan import Status
+from swarmgit.domain.review import ReviewVerdict
 from swarmgit.domain.secrets import secrets_from_env
+from swarmgit.domain.spawn import CandidateState
 from swarmgit.errors import UsageError
 from swarmgit.process.group import pid_alive
 from swarmgit.store.schema import SCHEMA_VERSION
@@ -154,7 +157,7 @@ def test_sync_tasks_retires_what_left_the_plan_and_restores_what_came_back(store
     for task in ("T01", "T02"):
         store.mark_running("demo", task, branch=f"swarm/demo/{task}", worktree=f"/wt/{task}",
                            start_commit="a" * 40, after=())
-    store.mark_finished("demo", "T02", "done", final_commit="c" * 40)
+    store.mark_finished("demo", "T02", Status.DONE, final_commit="c" * 40)
     changed = store.sync_tasks("demo", [TaskSpec("T03", "Survey", (), ())])
     # T01 runs (an agent works on it): it is retired at a later sync, once it ended.
     assert [(kind, task) for kind, _, task in changed] == [("retired", "T02")]
@@ -165,7 +168,7 @@ def test_sync_tasks_retires_what_left_the_plan_and_restores_what_came_back(store
     retired = store.task("demo", "T02")
     assert retired is not None and retired.retired_at is not None and retired.status == "done"
     assert [e.message for e in store.events("demo") if e.kind == "retired"] == [changed[0][1]]
-    store.mark_finished("demo", "T01", "failed", reason="boom")
+    store.mark_finished("demo", "T01", Status.FAILED, reason="boom")
     assert [task for _, _, task in store.sync_tasks("demo", [TaskSpec("T03", "Survey", (), ())])] == ["T01"]
     assert store.sync_tasks("demo", [TaskSpec("T03", "Survey", (), ())]) == []  # said once
     back = store.sync_tasks("demo", [TaskSpec("T02", "Docs", ("docs/",), ()), TaskSpec("T03", "Survey", (), ())])
@@ -196,7 +199,7 @@ def test_mark_running_locks_the_touches_and_counts_attempts(store: Store) -> Non
     assert store.locks("demo") == [LockRow("T01", "api/"), LockRow("T01", "config.py")]
     assert store.events("demo")[-1].kind == "running"
 
-    store.mark_finished("demo", "T01", "failed", reason="tests failed")
+    store.mark_finished("demo", "T01", Status.FAILED, reason="tests failed")
     store.mark_running("demo", "T01", branch="swarm/demo/T01", worktree="/wt/T01",
                        start_commit="e" * 40, after=())
     row = store.task("demo", "T01")
@@ -214,7 +217,7 @@ def test_task_reads_follow_every_writer(common: Path, store: Store) -> None:
     assert [row.after for row in store.tasks("demo")] == [(), (), ("T01",)]
     with Store.open(common) as other:
         assert [row.status for row in other.tasks("demo")] == ["todo", "todo", "running"]
-        other.mark_finished("demo", "T03", "done", final_commit="d" * 40)
+        other.mark_finished("demo", "T03", Status.DONE, final_commit="d" * 40)
         kept = [TaskSpec(row.id, row.title, row.touches, row.deps) for row in other.tasks("demo")]
         other.sync_tasks("demo", [*kept, TaskSpec("T04", "New", (), ())])  # the whole plan
     assert [(row.id, row.status) for row in store.tasks("demo")] == [
@@ -222,8 +225,32 @@ def test_task_reads_follow_every_writer(common: Path, store: Store) -> None:
     with sqlite3.connect(common / "swarm" / "state.db") as conn:
         conn.execute("UPDATE tasks SET reason = 'by hand' WHERE id = 'T01'")
     assert [row.reason for row in store.tasks("demo")][0] == "by hand"
-    store.set_status("demo", "T02", "blocked", "waits")
+    store.set_status("demo", "T02", Status.BLOCKED, "waits")
     assert [row.status for row in store.tasks("demo")] == ["todo", "blocked", "done", "todo"]
+
+
+def test_status_is_stored_as_text_and_read_back_as_the_enum(common: Path, store: Store) -> None:
+    """The column keeps the plain values an older state.db holds; rows decode them once."""
+    store.set_status("demo", "T01", Status.NEEDS_INPUT, "which cache?")
+    with sqlite3.connect(common / "swarm" / "state.db") as conn:
+        stored = dict(conn.execute("SELECT id, typeof(status) || ':' || status FROM tasks"))
+        conn.execute("UPDATE tasks SET status = 'failed' WHERE id = 'T02'")  # as an old swarmgit wrote it
+    assert stored["T01"] == "text:needs-input"
+    statuses = {row.id: row.status for row in store.tasks("demo")}
+    assert statuses == {"T01": Status.NEEDS_INPUT, "T02": Status.FAILED, "T03": Status.TODO}
+    assert all(type(status) is Status for status in statuses.values())
+
+
+def test_review_verdicts_are_stored_as_text_and_read_back_as_the_enum(common: Path, store: Store) -> None:
+    store.set_review("demo", "T01", verdict=ReviewVerdict.ACCEPTED, reviewer="ann", message="", final_commit="a" * 40)
+    store.set_review("demo", "T02", verdict=ReviewVerdict.REJECTED, reviewer="bo", message="no tests",
+                     final_commit="b" * 40)
+    with sqlite3.connect(common / "swarm" / "state.db") as conn:
+        assert dict(conn.execute("SELECT task, verdict FROM reviews")) == {"T01": "accepted", "T02": "rejected"}
+    reviews = store.reviews("demo")
+    assert (reviews["T01"].verdict, reviews["T02"].verdict) == (ReviewVerdict.ACCEPTED, ReviewVerdict.REJECTED)
+    assert type(reviews["T01"].verdict) is ReviewVerdict
+    assert [e.kind for e in store.events("demo")][-2:] == ["review-accepted", "review-rejected"]
 
 
 def test_a_read_only_task_holds_no_lock(store: Store) -> None:
@@ -236,8 +263,8 @@ def test_done_keeps_its_locks_until_released_failed_and_blocked_drop_them(store:
     for task in ("T01", "T02"):
         store.mark_running("demo", task, branch=f"swarm/demo/{task}", worktree="/wt",
                            start_commit="a" * 40, after=())
-    store.mark_finished("demo", "T01", "done", final_commit="f" * 40)
-    store.mark_finished("demo", "T02", "blocked", reason="merge conflict in docs/a.md")
+    store.mark_finished("demo", "T01", Status.DONE, final_commit="f" * 40)
+    store.mark_finished("demo", "T02", Status.BLOCKED, reason="merge conflict in docs/a.md")
     t01, t02 = store.task("demo", "T01"), store.task("demo", "T02")
     assert t01 is not None and t02 is not None
     assert (t01.status, t01.final_commit) == ("done", "f" * 40) and t01.finished_at is not None
@@ -251,29 +278,25 @@ def test_done_keeps_its_locks_until_released_failed_and_blocked_drop_them(store:
 
 def test_mark_finished_refuses_unfinished_statuses_and_unknown_tasks(store: Store) -> None:
     with pytest.raises(ValueError, match="not a finished status"):
-        store.mark_finished("demo", "T01", "running")
-    with pytest.raises(ValueError):
-        store.mark_finished("demo", "T01", "bogus")
+        store.mark_finished("demo", "T01", Status.RUNNING)
     with pytest.raises(UsageError, match="unknown task 'T99'"):
-        store.mark_finished("demo", "T99", "done")
+        store.mark_finished("demo", "T99", Status.DONE)
 
 
 def test_set_status_by_hand(store: Store) -> None:
     store.mark_running("demo", "T01", branch="swarm/demo/T01", worktree="/wt",
                        start_commit="a" * 40, after=())
-    store.set_status("demo", "T01", "running", "still going")
+    store.set_status("demo", "T01", Status.RUNNING, "still going")
     assert len(store.locks("demo")) == 2
-    store.set_status("demo", "T01", "needs-input", "which cache backend?")
+    store.set_status("demo", "T01", Status.NEEDS_INPUT, "which cache backend?")
     row = store.task("demo", "T01")
     assert row is not None and (row.status, row.reason) == ("needs-input", "which cache backend?")
     assert store.locks("demo") == []
-    store.set_status("demo", "T01", "todo")
+    store.set_status("demo", "T01", Status.TODO)
     row = store.task("demo", "T01")
     assert row is not None and row.status == "todo" and row.finished_at is None
-    with pytest.raises(ValueError):
-        store.set_status("demo", "T01", "paused")
     with pytest.raises(UsageError):
-        store.set_status("demo", "T99", "todo")
+        store.set_status("demo", "T99", Status.TODO)
 
 
 def test_touches_for_branch(store: Store, common: Path) -> None:
@@ -330,19 +353,20 @@ def test_cost_summary_sums_per_task_and_model(store: Store) -> None:
 
 
 def test_spawn_queue_dedups_by_key_across_the_track(store: Store) -> None:
-    assert store.queue_candidate("demo", "cache-ttl", '{"id": "a"}', "queued")
-    assert store.queue_candidate("demo", "auth", '{"id": "b"}', "needs-user")
-    assert not store.queue_candidate("demo", "cache-ttl", '{"id": "c"}', "queued")
-    assert store.queue_candidate("other", "cache-ttl", "{}", "queued")
+    assert store.queue_candidate("demo", "cache-ttl", '{"id": "a"}', CandidateState.QUEUED)
+    assert store.queue_candidate("demo", "auth", '{"id": "b"}', CandidateState.WAITING)
+    assert not store.queue_candidate("demo", "cache-ttl", '{"id": "c"}', CandidateState.QUEUED)
+    assert store.queue_candidate("other", "cache-ttl", "{}", CandidateState.QUEUED)
     assert [c.dedup_key for c in store.candidates("demo")] == ["cache-ttl", "auth"]
     assert store.candidates("demo")[0].payload == '{"id": "a"}'
-    store.set_candidate_state("demo", "cache-ttl", "spawned", task_id="SC-01")
-    store.set_candidate_state("demo", "cache-ttl", "done")
-    (spawned,) = store.candidates("demo", "done")
-    assert (spawned.dedup_key, spawned.task_id) == ("cache-ttl", "SC-01")
-    assert [c.dedup_key for c in store.candidates("demo", "needs-user")] == ["auth"]
+    store.set_candidate_state("demo", "cache-ttl", CandidateState.SPAWNED, task_id="SC-01")
+    store.set_candidate_state("demo", "cache-ttl", CandidateState.REJECTED)
+    (rejected,) = store.candidates("demo", CandidateState.REJECTED)
+    assert (rejected.dedup_key, rejected.task_id, rejected.state) == ("cache-ttl", "SC-01", CandidateState.REJECTED)
+    (waiting,) = store.candidates("demo", CandidateState.WAITING)
+    assert waiting.dedup_key == "auth" and type(waiting.state) is CandidateState and waiting.state.undecided
     with pytest.raises(UsageError, match="no spawn candidate"):
-        store.set_candidate_state("demo", "missing", "done")
+        store.set_candidate_state("demo", "missing", CandidateState.REJECTED)
 
 
 def test_concurrent_writers_lose_nothing(common: Path, store: Store) -> None:
@@ -353,7 +377,7 @@ def test_concurrent_writers_lose_nothing(common: Path, store: Store) -> None:
         try:
             with Store.open(common) as own:
                 for i in range(40):
-                    own.queue_candidate("demo", f"k{n}-{i}", "{}", "queued")
+                    own.queue_candidate("demo", f"k{n}-{i}", "{}", CandidateState.QUEUED)
                     own.add_event("demo", "tick", f"{n}-{i}")
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -363,7 +387,7 @@ def test_concurrent_writers_lose_nothing(common: Path, store: Store) -> None:
             for i in range(40):
                 store.add_usage("demo", f"T{n}", model="m", input_tokens=1, output_tokens=0,
                                 cache_write_tokens=0, cache_read_tokens=0, usd=0.01)
-                store.set_status("demo", "T02", "todo", f"{n}-{i}")
+                store.set_status("demo", "T02", Status.TODO, f"{n}-{i}")
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -419,10 +443,10 @@ def test_every_text_the_store_writes_is_redacted_of_its_secrets(common: Path) ->
         store.ensure_track("s", base_commit="b" * 40, target_branch="main", plan_path="plan.md")
         store.sync_tasks("s", [TaskSpec("T01", f"use {key}", ("a/",), ()),
                                TaskSpec("T02", "plain", ("b/",), ())])
-        store.set_status("s", "T01", "blocked", f"blocked on {key}")
+        store.set_status("s", "T01", Status.BLOCKED, f"blocked on {key}")
         store.mark_running("s", "T02", branch="swarm/s/T02", worktree="w", start_commit="c" * 40,
                            after=())
-        store.mark_finished("s", "T02", "failed", reason=f"saw {key}!")
+        store.mark_finished("s", "T02", Status.FAILED, reason=f"saw {key}!")
         store.add_event("s", "note", f"[{key}]", "T02")
         rows = {t.id: (t.title, t.reason) for t in store.tasks("s")}
         events = [e.message for e in store.events("s")]

@@ -14,7 +14,7 @@ from tests.swarmrepo import task_md, track_repo
 
 
 def _row(tid: str, status: str, deps: tuple[str, ...] = (), reason: str = "") -> TaskRow:
-    return TaskRow(track="t", id=tid, title=tid, status=status, reason=reason, touches=("src/",), deps=deps,
+    return TaskRow(track="t", id=tid, title=tid, status=Status(status), reason=reason, touches=("src/",), deps=deps,
                    branch=f"swarm/t/{tid}" if status != "todo" else None, worktree=None, start_commit=None,
                    final_commit=None, after=(), attempts=0, started_at=None, finished_at=None, pid=None)
 
@@ -52,17 +52,17 @@ def test_the_live_writer_sets_statuses_and_keeps_edits_made_between_writes(tmp_p
         writer = ViewWriter(ws, "t")
         writer.write(store.tasks("t"), "state 1\n")
         assert path.read_text().count("**Status:** todo") == 2
-        store.set_status("t", "T01", "done")
+        store.set_status("t", "T01", Status.DONE)
         writer.write(store.tasks("t"), "state 2\n")
         assert "- [x] **T01**" in path.read_text() and "- [ ] **T02**" in path.read_text()
         path.write_text(path.read_text().replace("**T02**: two", "**T02**: two, renamed by hand")
                         + "\nA note the user added.\n")
-        store.set_status("t", "T02", "blocked", "waits")
+        store.set_status("t", "T02", Status.BLOCKED, "waits")
         writer.write(store.tasks("t"), "state 3\n")
         text = path.read_text()
         assert "renamed by hand" in text and text.endswith("A note the user added.\n")
         assert "- [x] **T01**" in text and "**Status:** blocked" in text
-        store.set_status("t", "T02", "done")
+        store.set_status("t", "T02", Status.DONE)
         writer.write(store.tasks("t"), "state 4\n")
         final = path.read_text()
         assert final == render_status(final, {"T01": Status.DONE, "T02": Status.DONE})

@@ -28,7 +28,7 @@ from anthropic.types import MessageParam, ToolParam
 
 from swarmgit.backends import messages_api
 from swarmgit.backends.agent_tools import TOOL_SCHEMAS, ToolResult, Workspace, run_tool
-from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome, Usage
+from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome, FailureKind, Usage
 from swarmgit.backends.messages_api import EPHEMERAL
 from swarmgit.config import Config
 from swarmgit.domain.cost import model_for
@@ -64,7 +64,7 @@ _RATE_STATUS = (429, 529)
 class _Stop(Exception):
     """Ends an attempt early with a failed outcome."""
 
-    def __init__(self, kind: str, diagnosis: str) -> None:
+    def __init__(self, kind: FailureKind, diagnosis: str) -> None:
         super().__init__(diagnosis)
         self.kind = kind
         self.diagnosis = diagnosis
@@ -93,7 +93,7 @@ class AnthropicAgent:
         if not env.get("ANTHROPIC_API_KEY"):
             return AgentOutcome(
                 ok=False,
-                kind="setup-failed",
+                kind=FailureKind.SETUP_FAILED,
                 diagnosis="ANTHROPIC_API_KEY is not set: export it to use the anthropic backend,"
                 " or set agent.backend to script or command in .swarm.toml",
             )
@@ -199,7 +199,7 @@ class _Conversation:
             self._messages.append(
                 {"role": "user", "content": results or [{"type": "text", "text": NUDGE}]}
             )
-        raise _Stop("max-turns", f"no finish after {settings.max_turns} turns (agent.max_turns)")
+        raise _Stop(FailureKind.MAX_TURNS, f"no finish after {settings.max_turns} turns (agent.max_turns)")
 
     def _request(self, client: anthropic.Anthropic) -> Any:
         """One model call with the outer retry; raises _Stop when retries or time run out."""
@@ -230,16 +230,16 @@ class _Conversation:
         ) as stream:
             return stream.get_final_message()
 
-    def _transient_failure(self, exc: anthropic.APIError) -> tuple[str, str]:
+    def _transient_failure(self, exc: anthropic.APIError) -> tuple[FailureKind, str]:
         """(failure kind, what happened) for an error worth retrying; raises _Stop otherwise."""
         if isinstance(exc, anthropic.APIConnectionError):
-            return "api-error", self._redacted(f"connection failed: {exc}")
+            return FailureKind.API_ERROR, self._redacted(f"connection failed: {exc}")
         status = getattr(exc, "status_code", 0)
         if status in (401, 403):
-            raise _Stop("setup-failed", f"the Messages API refused the key (HTTP {status}): "
+            raise _Stop(FailureKind.SETUP_FAILED, f"the Messages API refused the key (HTTP {status}): "
                         "check ANTHROPIC_API_KEY") from exc
         if not _transient(status):
-            raise _Stop("api-error", self._redacted(
+            raise _Stop(FailureKind.API_ERROR, self._redacted(
                 f"the Messages API answered HTTP {status}: {exc.message}"
             )) from exc
         return _retry_kind(status), f"HTTP {status}"
@@ -266,12 +266,12 @@ class _Conversation:
         self._check_time()
         cap = self._job.budget_usd
         if cap is not None and self.spent >= cap:
-            raise _Stop("budget", f"spent ${self.spent:.4f}, the task's cap is ${cap:.4f}")
+            raise _Stop(FailureKind.BUDGET, f"spent ${self.spent:.4f}, the task's cap is ${cap:.4f}")
 
     def _check_time(self) -> None:
         if self._time_left() <= 0:
             minutes = self._agent.config.agent.timeout_minutes
-            raise _Stop("timeout", f"no finish within {minutes:g} minutes (agent.timeout_minutes)")
+            raise _Stop(FailureKind.TIMEOUT, f"no finish within {minutes:g} minutes (agent.timeout_minutes)")
 
     @property
     def spent(self) -> float:
@@ -296,7 +296,7 @@ class _Conversation:
         write_atomic(self._job.report_file, report_text)
         return self._outcome(
             ok=ok,
-            kind="" if ok else f"reported-{report.status}",
+            kind=None if ok else FailureKind.reported(report.status),
             diagnosis=self._redacted(diagnosis),
             report_text=report_text,
         )
@@ -310,8 +310,8 @@ def _transient(status: int) -> bool:
     return status in _TRANSIENT_STATUS or status >= 500
 
 
-def _retry_kind(status: int) -> str:
-    return "rate-limited" if status in _RATE_STATUS else "api-error"
+def _retry_kind(status: int) -> FailureKind:
+    return FailureKind.RATE_LIMITED if status in _RATE_STATUS else FailureKind.API_ERROR
 
 
 def _block_param(block: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
@@ -47,15 +48,42 @@ class AgentJob:
     fence: Fence | None = None  # what its processes may write; None: unfenced
 
 
+class FailureKind(StrEnum):
+    """Why an attempt failed, as its outcome says and the failed event shows."""
+
+    TIMEOUT = "timeout"  # agent.timeout_minutes ran out
+    COMMAND_FAILED = "command-failed"  # the agent's process exited non-zero or without a result
+    RATE_LIMITED = "rate-limited"  # the API kept refusing for rate (HTTP 429/529)
+    API_ERROR = "api-error"  # the Messages API failed otherwise (connection, HTTP 5xx, 4xx)
+    SETUP_FAILED = "setup-failed"  # worktrees.setup failed, or the agent could not start
+    MAX_TURNS = "max-turns"  # agent.max_turns reached without a finish
+    BUDGET = "budget"  # the task's share of the budget was spent
+    REPORTED_FAILED = "reported-failed"  # the agent's report says failed
+    REPORTED_BLOCKED = "reported-blocked"  # the agent's report says blocked
+    AGENT_ERROR = "agent-error"  # the backend raised (a bug): the task fails, the run goes on
+    SANDBOX = "sandbox"  # agent.sandbox = "required" and no write fence is available
+    SCOPE_VIOLATION = "scope-violation"  # its change writes outside its touches
+    SECRET_IN_CHANGE = "secret-in-change"  # its change holds a secret value
+    PUSH_REFUSED = "push-refused"  # a Ray worker's push: the remote branch moved meanwhile
+    REMOTE_REJECTED = "remote-rejected"  # a Ray worker's branch failed the head's checks
+    EXECUTOR_ERROR = "executor-error"  # the Ray task itself was lost
+
+    @classmethod
+    def reported(cls, status: str) -> FailureKind:
+        """The kind of a report whose status is failed or blocked."""
+        return cls(f"reported-{status}")
+
+
 @dataclass(frozen=True)
 class AgentOutcome:
-    """What an attempt produced. `diagnosis` says why it failed (fed to the retry brief)."""
+    """What an attempt produced. `diagnosis` says why it failed (fed to the retry brief);
+    `kind` is set exactly when it failed."""
 
     ok: bool
     diagnosis: str = ""
     usage: tuple[Usage, ...] = ()
     report_text: str | None = None
-    kind: str = ""  # failure kind: timeout | command-failed | rate-limited | setup-failed | …
+    kind: FailureKind | None = None
     notes: tuple[str, ...] = field(default=())
 
 

@@ -28,7 +28,7 @@ from typing import Any, TextIO
 
 import anyio
 
-from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome, Usage
+from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome, FailureKind, Usage
 from swarmgit.backends.shell_writes import Scope, scope_refusal
 from swarmgit.config import Config
 from swarmgit.domain.cost import cost_usd, model_for
@@ -64,11 +64,11 @@ class ClaudeCodeAgent:
         try:
             import claude_agent_sdk  # noqa: F401  (an optional extra)
         except ImportError:
-            return AgentOutcome(ok=False, kind="setup-failed",
+            return AgentOutcome(ok=False, kind=FailureKind.SETUP_FAILED,
                                 diagnosis=f"the claude-code backend needs {INSTALL_HINT}")
         if not any(env.get(name) for name in AUTH_VARS):
             return AgentOutcome(
-                ok=False, kind="setup-failed",
+                ok=False, kind=FailureKind.SETUP_FAILED,
                 diagnosis="set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN): Claude Code runs"
                 " with an isolated home per task, so a stored login is not used",
             )
@@ -131,14 +131,14 @@ class _Attempt:
                             if self._on_message(message):
                                 break
         except TimeoutError:
-            return self._failed("timeout", f"no result within {minutes:g} minutes "
+            return self._failed(FailureKind.TIMEOUT, f"no result within {minutes:g} minutes "
                                 "(agent.timeout_minutes)")
         except CLINotFoundError as exc:
-            return self._failed("setup-failed", f"Claude Code CLI not found ({exc}); "
+            return self._failed(FailureKind.SETUP_FAILED, f"Claude Code CLI not found ({exc}); "
                                 f"{INSTALL_HINT}")
         except ClaudeSDKError as exc:
             if self._result is None:  # else the CLI exited non-zero after an error result
-                return self._failed("command-failed", f"Claude Code failed: {exc}")
+                return self._failed(FailureKind.COMMAND_FAILED, f"Claude Code failed: {exc}")
         return self._outcome()
 
     def _cli(self) -> AbstractContextManager[str | Path | None]:
@@ -238,7 +238,7 @@ class _Attempt:
     def _outcome(self) -> AgentOutcome:
         result = self._result
         if result is None:
-            return self._failed("command-failed", "Claude Code ended without a result")
+            return self._failed(FailureKind.COMMAND_FAILED, "Claude Code ended without a result")
         report_text = self._report_text(result)
         if result.is_error:
             kind, why = _error_kind(result)
@@ -246,7 +246,7 @@ class _Attempt:
         report = parse_report(report_text, str(self._job.report_file))[0] if report_text else None
         status = report.status if report else "done"
         if status in ("failed", "blocked"):
-            return self._failed(f"reported-{status}", f"the agent reported {status}", report_text)
+            return self._failed(FailureKind.reported(status), f"the agent reported {status}", report_text)
         return AgentOutcome(ok=True, usage=self._usage(), report_text=report_text,
                             notes=self._notes())
 
@@ -288,7 +288,7 @@ class _Attempt:
         cost = result.total_cost_usd or 0.0
         return (f"{self._model} via Claude Code: {result.num_turns} turns, ${cost:.4f}",)
 
-    def _failed(self, kind: str, diagnosis: str, report_text: str | None = None) -> AgentOutcome:
+    def _failed(self, kind: FailureKind, diagnosis: str, report_text: str | None = None) -> AgentOutcome:
         self._write(f"stopped: {kind}: {diagnosis}")
         return AgentOutcome(ok=False, kind=kind, diagnosis=self._secrets.redact(diagnosis),
                             usage=self._usage(), report_text=report_text, notes=self._notes())
@@ -301,15 +301,15 @@ class _Attempt:
         self._log.flush()
 
 
-def _error_kind(result: Any) -> tuple[str, str]:
+def _error_kind(result: Any) -> tuple[FailureKind, str]:
     errors = "; ".join(result.errors or []) or result.result or result.subtype
     if result.subtype == "error_max_budget_usd":
-        return "budget", f"stopped at the task's budget cap: {errors}"
+        return FailureKind.BUDGET, f"stopped at the task's budget cap: {errors}"
     if result.subtype == "error_max_turns":
-        return "max-turns", f"no result within agent.max_turns turns: {errors}"
+        return FailureKind.MAX_TURNS, f"no result within agent.max_turns turns: {errors}"
     if result.api_error_status in _RATE_STATUS:
-        return "rate-limited", f"the API kept answering HTTP {result.api_error_status}: {errors}"
-    return "command-failed", f"Claude Code reported an error ({result.subtype}): {errors}"
+        return FailureKind.RATE_LIMITED, f"the API kept answering HTTP {result.api_error_status}: {errors}"
+    return FailureKind.COMMAND_FAILED, f"Claude Code reported an error ({result.subtype}): {errors}"
 
 
 def _tokens(model: str, *counts: Any) -> Usage:

@@ -17,7 +17,7 @@ import re
 import shlex
 from collections.abc import Mapping
 
-from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome
+from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome, FailureKind
 from swarmgit.backends.clis.all import PRESETS, any_parser
 from swarmgit.backends.clis.base import Preset
 from swarmgit.backends.script import read_report
@@ -106,7 +106,7 @@ class CommandAgent:
             on_event("agent-hung", hung)
         kind, diagnosis = self._failure(result, secrets.redact(meter.error), notes)
         return AgentOutcome(
-            ok=not kind,
+            ok=kind is None,
             kind=kind,
             diagnosis=diagnosis,
             usage=meter.usage(),
@@ -115,17 +115,17 @@ class CommandAgent:
         )
 
     def _failure(self, result: ProcessResult, error: str, notes: tuple[str, ...]
-                 ) -> tuple[str, str]:
-        """(kind, diagnosis) of a failed attempt, or ("", "") when it succeeded. The diagnosis
+                 ) -> tuple[FailureKind | None, str]:
+        """(kind, diagnosis) of a failed attempt, or (None, "") when it succeeded. The diagnosis
         names the failure, then what the CLI reported (`notes`), then its last output lines."""
         if result.timed_out:
             head = f"timed out after {self._timeout_s / 60:g} min (agent.timeout_minutes)"
-            return "timeout", with_tail("\n".join((head, *notes)), result)
+            return FailureKind.TIMEOUT, with_tail("\n".join((head, *notes)), result)
         if error:
             head = f"the agent reported an error: {error}"
         elif result.result_seen or result.returncode == 0:
-            return "", ""
+            return None, ""
         else:
             head = f"the agent command exited with code {result.returncode}"
         diagnosis = with_tail("\n".join((head, *notes)), result)
-        return ("rate-limited" if _RATE_LIMIT_RE.search(diagnosis) else "command-failed"), diagnosis
+        return (FailureKind.RATE_LIMITED if _RATE_LIMIT_RE.search(diagnosis) else FailureKind.COMMAND_FAILED), diagnosis

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 
-from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome
+from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome, FailureKind
 from swarmgit.config import Agent as AgentSettings
 from swarmgit.process.run import ProcessResult, run_attached, run_process, with_tail
 
@@ -44,10 +44,10 @@ class ScriptAgent:
 
 def _failed(command: str, result: ProcessResult, timeout_s: float, job: AgentJob) -> AgentOutcome:
     if result.timed_out:
-        kind = "timeout"
+        kind = FailureKind.TIMEOUT
         head = f"timed out after {timeout_s / 60:g} min while running: {command}"
     else:
-        kind = "command-failed"
+        kind = FailureKind.COMMAND_FAILED
         head = f"command failed (exit code {result.returncode}): {command}"
     return AgentOutcome(
         ok=False, kind=kind, diagnosis=with_tail(head, result), report_text=read_report(job)

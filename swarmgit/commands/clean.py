@@ -89,12 +89,12 @@ def _drop_empty_folders(track_folder: Path) -> None:
             return
 
 
-def _why_keep(repo: pygit2.Repository, status: str, start: str | None, final: str | None,
+def _why_keep(repo: pygit2.Repository, status: Status, start: str | None, final: str | None,
               integrated: str | None, path: Path) -> str:
     dirty = dirty_paths(path)
     if dirty:
         return f"uncommitted changes ({describe_paths(dirty, 5)})"
-    if status == Status.RUNNING.value:
+    if status == Status.RUNNING:
         return "its task is running"
     if not final or not integrated or not _landed(repo, start, final, integrated):
         return f"task {status}, its work is not integrated yet"

@@ -19,7 +19,7 @@ from swarmgit.gitops.worktrees import dirty_paths, remove_worktree
 from swarmgit.store.state import Store, TaskRow
 
 Echo = Callable[[str], None]
-RETRYABLE = frozenset({Status.FAILED.value, Status.BLOCKED.value, Status.NEEDS_INPUT.value})
+RETRYABLE = frozenset({Status.FAILED, Status.BLOCKED, Status.NEEDS_INPUT})
 
 
 def resume(ws: Workspace, track: str | None, budget: float | None, echo: Echo) -> int:
@@ -88,10 +88,10 @@ def retry(ws: Workspace, task: str, track: str | None, reset: bool, echo: Echo) 
         if reset:
             _reset_branch(ws, row)
         diagnosis = f"previous attempt {row.attempts}: {row.status}: {row.reason}"
-        store.set_status(row.track, row.id, Status.TODO.value, diagnosis)
+        store.set_status(row.track, row.id, Status.TODO, diagnosis)
         for other in store.tasks(row.track):
-            if other.status == Status.BLOCKED.value and other.id != row.id:
-                store.set_status(row.track, other.id, Status.TODO.value, "")
+            if other.status == Status.BLOCKED and other.id != row.id:
+                store.set_status(row.track, other.id, Status.TODO, "")
     if not reset and "committed on the branch" in row.reason:
         echo(f"note: {task}'s branch holds commits outside its touches; they stay unless you "
              f"retry with --reset")
@@ -100,7 +100,9 @@ def retry(ws: Workspace, task: str, track: str | None, reset: bool, echo: Echo) 
 
 
 def update_task(ws: Workspace, task: str, track: str | None, status: str, echo: Echo) -> int:
-    """Set a task's status by hand (also one that never ran); plan.md's checkbox follows."""
+    """Set a task's status (one of `Status`'s values) by hand, also one that never ran;
+    plan.md's checkbox follows."""
+    state = Status(status)
     track_id = track or _track_planning(ws, task)
     if track_id is not None:
         with claimed(ws, resolve_track(ws, track_id)) as store:
@@ -109,8 +111,8 @@ def update_task(ws: Workspace, task: str, track: str | None, status: str, echo: 
         row = in_plan(find_task(ws, store, task, track))
     with claimed(ws, row.track) as store:
         rebased = (rebase_built_on(ws, store, row.track, row.id, f"{row.id}, whose work it started "
-                                   "from, was marked failed") if status == Status.FAILED.value else [])
-        store.set_status(row.track, row.id, status, "set by hand")
+                                   "from, was marked failed") if state is Status.FAILED else [])
+        store.set_status(row.track, row.id, state, "set by hand")
         refresh(ws, store, row.track, spawning.budget_left(ws, store, row.track))
     echo(f"{task}: {row.status} -> {status}")
     if rebased:

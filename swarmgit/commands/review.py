@@ -44,7 +44,7 @@ def review(ws: Workspace, track: str | None, reviewer: str | None, out: Echo, as
     track_id = resolve_track(ws, track)
     who = reviewer or reviewer_name(ws)
     with Store.open(ws.common_dir, ws.secrets) as store:
-        rows = {row.id: row for row in store.tasks(track_id) if row.status == Status.DONE.value}
+        rows = {row.id: row for row in store.tasks(track_id) if row.status == Status.DONE}
         done_already = accepted_work(store, track_id)
     order = [t for t in integration_order({t: (*r.deps, *r.after) for t, r in rows.items()})
              if t not in done_already]
@@ -54,7 +54,7 @@ def review(ws: Workspace, track: str | None, reviewer: str | None, out: Echo, as
     for position, task in enumerate(order, 1):
         with Store.open(ws.common_dir, ws.secrets) as store:
             row = store.task(track_id, task)
-        if row is None or row.status != Status.DONE.value:
+        if row is None or row.status != Status.DONE:
             continue  # re-based by an earlier rejection
         show(ws, task, track_id, out)
         answer = ask(f"[{position}/{len(order)}] {task}: (a)ccept, (r)eject, (s)kip, (q)uit?").strip().lower()

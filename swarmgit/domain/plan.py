@@ -6,14 +6,16 @@ uses this one model; status lives in the run-state store and is written back as 
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import Enum, StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from swarmgit.errors import Diagnostic
 
 
-class Status(str, Enum):
+class Status(StrEnum):
+    """A task's run state; stored as its value (the run state's `tasks.status` column)."""
+
     TODO = "todo"
     READY = "ready"
     RUNNING = "running"

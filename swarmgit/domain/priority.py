@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from swarmgit.domain.dispatch_rule import Board, Limits, PlanIndex
 from swarmgit.domain.plan import Plan
-from swarmgit.domain.touches import path_allowed
+from swarmgit.domain.touches import is_glob, path_allowed
 
 IMPROVE_MAX_TASKS = 2000  # larger plans keep critical-path-first order (improving costs replays)
 IMPROVE_PASSES = 1  # forward-backward passes per start (measured: many restarts beat many passes)
@@ -239,10 +239,10 @@ def largest_serial_work(plan: Plan) -> int:
     for i, task in enumerate(plan.tasks):
         for touch in task.touches:
             work[touch][i] = task.effort_minutes
-    globs = [t for t in touches if _is_glob(t)]
+    globs = [t for t in touches if is_glob(t)]
     best = 0
     for touch in touches:
-        if _is_glob(touch):
+        if is_glob(touch):
             continue
         parts = touch.rstrip("/").split("/")
         path = touch + _PROBE if touch.endswith("/") else touch
@@ -257,7 +257,3 @@ def largest_serial_work(plan: Plan) -> int:
                 writers.update(work[glob])
         best = max(best, sum(writers.values()))
     return best
-
-
-def _is_glob(touch: str) -> bool:
-    return any(c in touch for c in "*?[\\")

@@ -7,6 +7,14 @@ through others, started from its work: those must be re-based and run again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from enum import StrEnum
+
+
+class ReviewVerdict(StrEnum):
+    """A reviewer's verdict on one task's work (the run state's `reviews.verdict` column)."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
 
 
 def built_on(task: str, sources: Mapping[str, Sequence[str]]) -> list[str]:

@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from html import escape
 
 from swarmgit.domain.integration import Verdict
+from swarmgit.domain.plan import Status
 
 BAR_HEIGHT = 18
 CHART_WIDTH = 760
 LABEL_WIDTH = 70
 NODE_WIDTH = 64
 NODE_HEIGHT = 26
-STATUS_COLOURS = {"done": "#3a9d5d", "failed": "#c0392b", "blocked": "#a0522d",
-                  "running": "#2e86c1", "needs-input": "#b7950b"}
+STATUS_COLOURS: dict[str, str] = {Status.DONE: "#3a9d5d", Status.FAILED: "#c0392b", Status.BLOCKED: "#a0522d",
+                                  Status.RUNNING: "#2e86c1", Status.NEEDS_INPUT: "#b7950b"}
 OTHER_COLOUR = "#95a5a6"
 
 
@@ -31,7 +32,7 @@ class TaskLine:
 
     id: str
     title: str
-    status: str
+    status: Status
     start_commit: str = ""
     start_s: float | None = None
     end_s: float | None = None
@@ -102,7 +103,7 @@ def render_html(report: RunReport) -> str:
 
 
 def _summary(report: RunReport) -> str:
-    done = sum(1 for t in report.tasks if t.status == "done")
+    done = sum(1 for t in report.tasks if t.status is Status.DONE)
     cost = sum(t.cost_usd for t in report.tasks)
     items = [
         ("verdict", report.verdict or "not integrated yet"),

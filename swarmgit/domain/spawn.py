@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from swarmgit.domain.plan import (
     DEFAULT_EFFORT_MINUTES,
@@ -33,6 +34,22 @@ DEDUP_FIELD = "Dedup key"
 """The plan field (kept among a task's unknown fields) holding a spawned task's dedup key."""
 
 _SC_ID_RE = re.compile(r"^SC-(\d+)$")
+
+
+class CandidateState(StrEnum):
+    """Where a queued candidate stands (the run state's `candidates.state` column holds the
+    value): it became a task, waits for the user (user input, critical, outside the plan's
+    touches), waits for spawn budget, or the user rejected it."""
+
+    SPAWNED = "spawned"
+    WAITING = "waiting"
+    QUEUED = "queued"
+    REJECTED = "rejected"
+
+    @property
+    def undecided(self) -> bool:
+        """Waits for the user's accept or reject."""
+        return self in (CandidateState.WAITING, CandidateState.QUEUED)
 
 
 @dataclass(frozen=True)

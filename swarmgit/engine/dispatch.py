@@ -64,6 +64,26 @@ from swarmgit.store.state import Store, TaskRow
 VIEWS_INTERVAL_SECONDS = 1.0  # the views lag the store by at most this while a run goes on
 
 
+@dataclass(frozen=True)
+class AgentEvent:
+    """Inbox message from an agent thread: progress to record in the event log."""
+
+    task: str
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class AttemptEnded:
+    """Inbox message from the executor: an attempt's outcome, finalized on the loop's thread."""
+
+    task: str
+    outcome: AgentOutcome
+
+
+InboxMessage = AgentEvent | AttemptEnded
+
+
 @dataclass
 class RunSummary:
     """How a run ended: task ids per final status, and why it stopped early if it did."""
@@ -123,7 +143,7 @@ class Dispatcher:
         self.agent: Agent = get_agent(ws.config)
         self.fencing = fence_decision(ws.config.agent.sandbox)
         self.agent_caches = agent_caches(ws.config)  # the CLI's own files, kept out of commits
-        self.inbox: queue.Queue[tuple[str, str, str, object]] = queue.Queue()
+        self.inbox: queue.Queue[InboxMessage] = queue.Queue()
         self.inflight: dict[str, AgentJob] = {}
         self.log_marks: dict[str, int] = {}  # where each running attempt's output starts in its log
         self.paused = ""
@@ -177,12 +197,12 @@ class Dispatcher:
         return {row.id: row for row in self.store.tasks(self.track)}
 
     def _state(self) -> RunState:
-        ids: dict[str, list[str]] = {}
+        ids: dict[Status, list[str]] = {}
         for row in self.store.tasks(self.track):
             ids.setdefault(row.status, []).append(row.id)
 
         def having(*states: Status) -> frozenset[str]:
-            return frozenset(task for state in states for task in ids.get(state.value, ()))
+            return frozenset(task for state in states for task in ids.get(state, ()))
 
         return RunState(
             done=having(Status.DONE),
@@ -215,7 +235,7 @@ class Dispatcher:
         """The views are out of date: the loop rewrites them before it next waits."""
         self.views_stale = True
 
-    def _next_item(self) -> tuple[str, str, str, object]:
+    def _next_item(self) -> InboxMessage:
         """The next event or completion. Out-of-date views are written before waiting, at
         most once per VIEWS_INTERVAL_SECONDS: rendering them grows with the plan."""
         while self.views_stale:
@@ -241,13 +261,13 @@ class Dispatcher:
     def _progress(self) -> None:
         """A progress line for the terminal (not stored): what runs, and the counts."""
         rows = self.store.tasks(self.track)
-        counts: dict[str, int] = {}
+        counts: dict[Status, int] = {}
         for row in rows:
             counts[row.status] = counts.get(row.status, 0) + 1
         running = ", ".join(sorted(self.inflight)) or "nothing"
         others = " · ".join(f"{n} {status}" for status, n in sorted(counts.items())
-                            if status not in (Status.DONE.value, Status.RUNNING.value))
-        line = f"running {running} · done {counts.get(Status.DONE.value, 0)}/{len(rows)}"
+                            if status not in (Status.DONE, Status.RUNNING))
+        line = f"running {running} · done {counts.get(Status.DONE, 0)}/{len(rows)}"
         line = f"{line} · {others}" if others else line
         if line != self.last_progress:
             self.last_progress = line
@@ -257,8 +277,8 @@ class Dispatcher:
         blocked = False
         for task_id, reason in self.scheduler.blocked(self._state()).items():
             row = self.store.task(self.track, task_id)
-            if row is not None and row.status in (Status.TODO.value, Status.READY.value):
-                self.store.set_status(self.track, task_id, Status.BLOCKED.value, reason)
+            if row is not None and row.status in (Status.TODO, Status.READY):
+                self.store.set_status(self.track, task_id, Status.BLOCKED, reason)
                 self._say("blocked", reason, task_id)
                 blocked = True
         if blocked:
@@ -269,7 +289,7 @@ class Dispatcher:
     def _start(self, start: Start) -> None:
         task = self.plan.task(start.task)
         if self.fencing.refusal:
-            self.store.set_status(self.track, task.id, Status.FAILED.value, self.fencing.refusal)
+            self.store.set_status(self.track, task.id, Status.FAILED, self.fencing.refusal)
             self._say("failed", f"{task.id} not started: {self.fencing.refusal}", task.id)
             return
         rows = self._rows()
@@ -277,14 +297,14 @@ class Dispatcher:
         assert track is not None
         point = self._start_point(task, start, rows[task.id], track.base_commit, rows)
         if isinstance(point, StartBlocked):
-            self.store.set_status(self.track, task.id, Status.BLOCKED.value, point.reason)
+            self.store.set_status(self.track, task.id, Status.BLOCKED, point.reason)
             self._say("blocked", point.reason, task.id)
             return
         try:
             prepared = prepare(self.ws, self.repo, self.track, task, point, rows[task.id].worktree,
                                pool=worktree_pool(self.store, self.track, rows.values()))
         except WorkFailed as exc:  # e.g. its branch exists elsewhere: this task only
-            self.store.set_status(self.track, task.id, Status.FAILED.value, f"worktree setup failed: {exc}")
+            self.store.set_status(self.track, task.id, Status.FAILED, f"worktree setup failed: {exc}")
             self._say("failed", f"{task.id} failed: worktree setup failed: {exc}", task.id)
             return
         if prepared.recycled_from:
@@ -328,7 +348,7 @@ class Dispatcher:
         own.mkdir(parents=True, exist_ok=True)
         report = clear_entry(own / "report.md")
         brief = scratch / f"{task.id}.brief.md"
-        diagnosis = row.reason if row.status in (Status.FAILED.value, Status.TODO.value) else ""
+        diagnosis = row.reason if row.status in (Status.FAILED, Status.TODO) else ""
         brief.write_text(
             self.ws.secrets.redact(render_brief(
                 self.track, task,
@@ -360,23 +380,20 @@ class Dispatcher:
     def _work(self, job: AgentJob) -> AgentOutcome:
         """Agent thread (local executor): setup, then the agent. Never touches the store."""
         def on_event(kind: str, message: str) -> None:
-            self.inbox.put(("event", job.task.id, kind, message))
+            self.inbox.put(AgentEvent(job.task.id, kind, message))
 
         return run_attempt(self.agent, job, on_event)
 
     def _deliver(self, task_id: str, outcome: AgentOutcome) -> None:
-        self.inbox.put(("done", task_id, "", outcome))
+        self.inbox.put(AttemptEnded(task_id, outcome))
 
     # ---- completing ---------------------------------------------------------------------
 
-    def _handle(self, item: tuple[str, str, str, object]) -> None:
-        what, task_id, kind, payload = item
-        if what == "event":
-            self._event(kind, str(payload), task_id)
+    def _handle(self, item: InboxMessage) -> None:
+        if isinstance(item, AgentEvent):
+            self._event(item.kind, item.message, item.task)
             return
-        job = self.inflight.pop(task_id)
-        assert isinstance(payload, AgentOutcome)
-        self._complete(job, payload)
+        self._complete(self.inflight.pop(item.task), item.outcome)
 
     def _complete(self, job: AgentJob, outcome: AgentOutcome) -> None:
         task = job.task
@@ -397,25 +414,25 @@ class Dispatcher:
             rewrite_atomic(written, self.ws.secrets.redact)
         tampered = self._git_files_changed(task.id, self.git_baselines.pop(task.id, None))
         if tampered:
-            self.store.mark_finished(self.track, task.id, Status.FAILED.value,
+            self.store.mark_finished(self.track, task.id, Status.FAILED,
                                      final_commit=result.final_commit, reason=tampered)
             self._say("failed", f"{task.id} failed: {tampered}", task.id)
         elif not outcome.ok:
-            self.store.mark_finished(self.track, task.id, Status.FAILED.value,
+            self.store.mark_finished(self.track, task.id, Status.FAILED,
                                      final_commit=result.final_commit, reason=outcome.diagnosis)
             self._say("failed", f"{task.id} failed ({outcome.kind}): {outcome.diagnosis}", task.id)
         elif not result.ok:
-            self.store.mark_finished(self.track, task.id, Status.FAILED.value,
+            self.store.mark_finished(self.track, task.id, Status.FAILED,
                                      final_commit=result.final_commit, reason=result.diagnosis)
             self._say("failed", f"{task.id} failed: {result.diagnosis}", task.id)
         elif task.touches and not result.changed:  # read-only tasks may end with no change
             lines = attempt_log(job.log_file, self.log_marks.pop(task.id, 0))
             reason = no_change_diagnosis(task, outcome, lines, str(job.log_file.relative_to(self.ws.root)))
-            self.store.mark_finished(self.track, task.id, Status.FAILED.value,
+            self.store.mark_finished(self.track, task.id, Status.FAILED,
                                      final_commit=result.final_commit, reason=reason)
             self._say("failed", f"{task.id} failed: {reason}", task.id)
         else:
-            self.store.mark_finished(self.track, task.id, Status.DONE.value, final_commit=result.final_commit)
+            self.store.mark_finished(self.track, task.id, Status.DONE, final_commit=result.final_commit)
             self._say("done", f"{task.id} done at {result.final_commit[:10]}", task.id)
             reached("task-done")
             self._take_report(task, report_text, result.files, result.messages)
@@ -498,16 +515,16 @@ class Dispatcher:
         the work (committed or not: the worktree is reused), and run them again; and free the
         track's refs from the lock files a killed process left."""
         for row in self.store.tasks(self.track):
-            if row.status != Status.RUNNING.value:
+            if row.status != Status.RUNNING:
                 continue
             if stop_orphan(scratch_dir(self.ws, self.track) / f"{row.id}.pid"):
                 self._event("resumed", f"stopped {row.id}'s agent, orphaned by the crash", row.id)
             tampered = self._git_files_changed(row.id, None)
             if tampered:
-                self.store.set_status(self.track, row.id, Status.FAILED.value, tampered)
+                self.store.set_status(self.track, row.id, Status.FAILED, tampered)
                 self._say("failed", f"{row.id} failed: {tampered}", row.id)
                 continue
-            self.store.set_status(self.track, row.id, Status.TODO.value,
+            self.store.set_status(self.track, row.id, Status.TODO,
                                   "the orchestrator stopped while this task ran; its committed work is kept")
             self._say("resumed", f"{row.id} was running when the orchestrator stopped; re-running it", row.id)
         # No other process writes the track's refs now (its claim is ours, its agents stopped).
@@ -521,19 +538,19 @@ class Dispatcher:
         summary = RunSummary(paused=self.paused)
         holds = unpriced_holds(self.plan, self.ws.config)
         for row in self.store.tasks(self.track):
-            if row.status == Status.DONE.value:
+            if row.status == Status.DONE:
                 summary.done.append(row.id)
-            elif row.status == Status.FAILED.value:
+            elif row.status == Status.FAILED:
                 summary.failed[row.id] = row.reason
-            elif row.status == Status.BLOCKED.value:
+            elif row.status == Status.BLOCKED:
                 summary.blocked[row.id] = row.reason
             else:
                 task = self.plan.task(row.id)
                 reason = ("needs user input: run it with `git swarm run " + row.id + "`"
                           if task.needs_user_input and not self.interactive
                           else self.paused or self.tampered or holds.get(row.id, "not started"))
-                if task.needs_user_input and not self.interactive and row.status != Status.NEEDS_INPUT.value:
-                    self.store.set_status(self.track, row.id, Status.NEEDS_INPUT.value, reason)
+                if task.needs_user_input and not self.interactive and row.status != Status.NEEDS_INPUT:
+                    self.store.set_status(self.track, row.id, Status.NEEDS_INPUT, reason)
                 summary.waiting[row.id] = reason
         self._refresh_views()
         self._flush_views()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pygit2
 
+from swarmgit.backends.base import FailureKind
 from swarmgit.domain.plan import Task
 from swarmgit.domain.scope import ScopeEntry, scope_violations
 from swarmgit.domain.secrets import NO_SECRETS, Secrets
@@ -28,7 +29,7 @@ class Finalized:
     ok: bool
     final_commit: str
     diagnosis: str = ""
-    kind: str = ""
+    kind: FailureKind | None = None  # set exactly when not ok
     files: tuple[str, ...] = ()
     changed: bool = False  # the final tree differs from the start point's
     messages: tuple[str, ...] = ()  # of the commits the attempts made, oldest first
@@ -64,25 +65,25 @@ def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, s
     tip = str(repo.branches.local[branch].target)
     leak = secret_scan.uncommitted_leaks(worktree, secrets)
     if leak:
-        return Finalized(False, tip, leak, secret_scan.KIND)
+        return Finalized(False, tip, leak, FailureKind.SECRET_IN_CHANGE)
     try:
         commit_all(worktree, f"{task.id}: {task.title}" + (f"\n\n{trailer}\n" if trailer else ""),
                    lambda entries: entry_violations(task.touches, entries, tracked_files(repo, tip)),
                    exclude=exclude)
     except ScopeViolation as exc:
         head = str(repo.branches.local[branch].target)
-        return Finalized(False, head, scope_diagnosis(task, exc.paths, "uncommitted changes"), "scope-violation")
+        return Finalized(False, head, scope_diagnosis(task, exc.paths, "uncommitted changes"), FailureKind.SCOPE_VIOLATION)
     except pygit2.GitError as exc:  # e.g. a `..` tree entry committed with plumbing
         head = str(repo.branches.local[branch].target)
         return Finalized(False, head, scope_diagnosis(task, [f"a tree git refuses: {exc}"], "committed on the branch"),
-                         "scope-violation")
+                         FailureKind.SCOPE_VIOLATION)
     head = str(repo.branches.local[branch].target)
     files = tuple(touched_paths(changes_between(repo, start_commit, head)))
     outside = branch_violations(repo, task.touches, start_commit, head)
     if outside:
-        return Finalized(False, head, scope_diagnosis(task, outside, "committed on the branch"), "scope-violation", files)
+        return Finalized(False, head, scope_diagnosis(task, outside, "committed on the branch"), FailureKind.SCOPE_VIOLATION, files)
     leak = secret_scan.branch_leaks(repo, start_commit, head, secrets)
     if leak:
-        return Finalized(False, head, leak, secret_scan.KIND, files)
+        return Finalized(False, head, leak, FailureKind.SECRET_IN_CHANGE, files)
     return Finalized(True, head, files=files, changed=not same_tree(repo, start_commit, head),
                      messages=tuple(messages_between(repo, start_commit, head)))

@@ -122,7 +122,7 @@ def _read_round(ws: Workspace, store: Store, repo: pygit2.Repository, info: Trac
     plan = read_plan(ws, info.id)[0]
     retire_removed(store, info.id, plan, emit)  # a task gone from plan.md is not waited for
     rows = {row.id: row for row in store.tasks(info.id)}
-    finished = frozenset(tid for tid, row in rows.items() if row.status == Status.DONE.value)
+    finished = frozenset(tid for tid, row in rows.items() if row.status == Status.DONE)
     # A task marked done by hand without ever running has no branch: nothing to merge, but in.
     done = {tid: rows[tid] for tid in sorted(finished) if rows[tid].final_commit}
     return _Round(info.id, base, plan, {task.id: task for task in plan.tasks}, rows, finished, done)

@@ -53,7 +53,6 @@ class RepoDigest:
 
     files: tuple[str, ...]
     text: str
-    quoted: tuple[str, ...]  # the files quoted in `text`, in order
 
 
 def tracked_at_head(root: Path) -> tuple[str, ...]:
@@ -67,7 +66,6 @@ def read_digest(
     root: Path, files: Sequence[str], description: str, limits: DigestLimits = DigestLimits()
 ) -> RepoDigest:
     """The digest of the working tree at root whose tracked files are `files`."""
-    quoted: list[str] = []
     sections = [f"## Tracked files ({len(files)})\n", _tree(files, limits.tree_entries)]
     budget = limits.total_bytes
     for path in key_files(files, description, limits.matched_files):
@@ -77,10 +75,9 @@ def read_digest(
         body = _read_text(root / path, room)
         if body is None:
             continue
-        quoted.append(path)
         budget -= len(body.encode("utf-8"))
         sections.append(f"\n## {path}\n\n````\n{body}\n````\n")
-    return RepoDigest(tuple(files), "".join(sections), tuple(quoted))
+    return RepoDigest(tuple(files), "".join(sections))
 
 
 def key_files(files: Sequence[str], description: str, matched: int) -> list[str]:

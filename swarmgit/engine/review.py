@@ -17,7 +17,7 @@ from pathlib import Path
 import pygit2
 
 from swarmgit.domain.plan import Status
-from swarmgit.domain.review import built_on
+from swarmgit.domain.review import ReviewVerdict, built_on
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError
 from swarmgit.gitops import repo as gitrepo
@@ -25,9 +25,6 @@ from swarmgit.gitops.diff import describe_paths
 from swarmgit.gitops.refs import branch_tip, move_branch_aside
 from swarmgit.gitops.worktrees import dirty_paths, remove_worktree
 from swarmgit.store.state import Store, TaskRow
-
-ACCEPTED = "accepted"
-REJECTED = "rejected"
 
 
 def reviewer_name(ws: Workspace) -> str:
@@ -45,7 +42,7 @@ def accepted_work(store: Store, track: str) -> dict[str, str]:
     the work, and a forged one can only satisfy review.required or a trailer."""
     rows = {row.id: row for row in store.tasks(track)}
     return {task: review.reviewer for task, review in store.reviews(track).items()
-            if review.verdict == ACCEPTED and task in rows
+            if review.verdict is ReviewVerdict.ACCEPTED and task in rows
             and review.final_commit == rows[task].final_commit}
 
 
@@ -54,7 +51,7 @@ def accept(store: Store, track: str, tasks: Sequence[str], reviewer: str) -> Non
     rows = [_done(store, track, task) for task in tasks]
     for row in rows:
         assert row.final_commit
-        store.set_review(track, row.id, verdict=ACCEPTED, reviewer=reviewer, message="",
+        store.set_review(track, row.id, verdict=ReviewVerdict.ACCEPTED, reviewer=reviewer, message="",
                          final_commit=row.final_commit)
 
 
@@ -66,9 +63,9 @@ def reject(ws: Workspace, store: Store, track: str, task: str, message: str, rev
     row = _done(store, track, task)
     rebased = rebase_built_on(ws, store, track, task, f"{task}, whose work it started from, was rejected")
     assert row.final_commit
-    store.set_review(track, task, verdict=REJECTED, reviewer=reviewer, message=message,
+    store.set_review(track, task, verdict=ReviewVerdict.REJECTED, reviewer=reviewer, message=message,
                      final_commit=row.final_commit)
-    store.set_status(track, task, Status.TODO.value, f"rejected by {reviewer}: {message}")
+    store.set_status(track, task, Status.TODO, f"rejected by {reviewer}: {message}")
     return rebased
 
 
@@ -103,6 +100,6 @@ def _done(store: Store, track: str, task: str) -> TaskRow:
     row = store.task(track, task)
     if row is None:
         raise UsageError(f"no task {task!r} has run in track {track}")
-    if row.status != Status.DONE.value or not row.final_commit:
+    if row.status != Status.DONE or not row.final_commit:
         raise UsageError(f"{task} is {row.status}: only done tasks are reviewed")
     return row

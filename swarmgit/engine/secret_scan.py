@@ -19,8 +19,6 @@ from swarmgit.gitops.diff import (
 )
 from swarmgit.gitops.worktrees import dirty_paths
 
-KIND = "secret-in-change"
-
 
 def uncommitted_leaks(worktree: Path, secrets: Secrets) -> str:
     """The diagnosis when the worktree's uncommitted changes hold a secret value, else ''."""

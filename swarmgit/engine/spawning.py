@@ -15,23 +15,22 @@ from swarmgit.domain.events import EventSink
 from swarmgit.domain.plan import Plan, Task
 from swarmgit.domain.plan_render import append_tasks
 from swarmgit.domain.report import Report, SpawnCandidate
-from swarmgit.domain.spawn import DEDUP_FIELD, accepted_task, candidate_label, decide_spawn, planned_touches
+from swarmgit.domain.spawn import (
+    DEDUP_FIELD,
+    CandidateState,
+    accepted_task,
+    candidate_label,
+    decide_spawn,
+    planned_touches,
+)
 from swarmgit.engine.workspace import Workspace, read_plan
 from swarmgit.errors import UsageError
 from swarmgit.fsutil import read_user_text, write_atomic
 from swarmgit.store.state import Store
 
-SPAWNED = "spawned"
-WAITING = "waiting"
-QUEUED = "queued"
-REJECTED = "rejected"
-UNDECIDED = (WAITING, QUEUED)
-"""States of the candidates that wait for the user's accept or reject."""
-
-
 
 def budget_left(ws: Workspace, store: Store, track: str) -> int:
-    return max(0, ws.config.spawn.budget - len(store.candidates(track, SPAWNED)))
+    return max(0, ws.config.spawn.budget - len(store.candidates(track, CandidateState.SPAWNED)))
 
 
 def save_report(path: Path, text: str) -> None:
@@ -69,10 +68,10 @@ def take_candidates(
     for task in decision.spawn:
         key = task.extra[DEDUP_FIELD]
         named = label(by_key[key])
-        store.queue_candidate(track, key, payload(reporter.id, by_key[key], label=named), SPAWNED)
-        store.set_candidate_state(track, key, SPAWNED, task.id)
+        store.queue_candidate(track, key, payload(reporter.id, by_key[key], label=named), CandidateState.SPAWNED)
+        store.set_candidate_state(track, key, CandidateState.SPAWNED, task.id)
         event("spawned", f"task {task.id} spawned: {task.title} (from {named}, dedup key {key!r})", task.id)
-    for state, held in ((WAITING, decision.wait_for_user), (QUEUED, decision.over_budget)):
+    for state, held in ((CandidateState.WAITING, decision.wait_for_user), (CandidateState.QUEUED, decision.over_budget)):
         for item in held:
             named = label(item.candidate)
             key = item.candidate.dedup_key.strip()
@@ -115,7 +114,7 @@ def accept(ws: Workspace, store: Store, track: str, dedup_key: str) -> Task:
     user-input flag, severity or the budget (the user decided); it keeps its user-input flag
     (`domain.spawn.accepted_task`). An event records it."""
     row = next((c for c in store.candidates(track) if c.dedup_key == dedup_key), None)
-    if row is None or row.state not in UNDECIDED:
+    if row is None or not row.state.undecided:
         raise UsageError(f"no waiting spawn candidate with key {dedup_key!r} in track {track}")
     reporter, candidate = from_payload(row.payload)
     try:
@@ -123,7 +122,7 @@ def accept(ws: Workspace, store: Store, track: str, dedup_key: str) -> Task:
     except ValueError as exc:
         raise UsageError(f"candidate {dedup_key!r} cannot become a task: bad touches: {exc}") from exc
     add_tasks_to_plan(ws, track, [task])
-    store.set_candidate_state(track, dedup_key, SPAWNED, task.id)
+    store.set_candidate_state(track, dedup_key, CandidateState.SPAWNED, task.id)
     needs = "; it needs user input" if task.needs_user_input else ""
     store.add_event(track, "spawned", f"task {task.id} spawned: {task.title} (from "
                     f"{candidate_name(row.payload)}, dedup key {dedup_key!r}, accepted by the user{needs})",

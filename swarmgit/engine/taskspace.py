@@ -125,7 +125,7 @@ def worktree_pool(store: Store, track: str, rows: Iterable[TaskRow]) -> list[tup
     handover short after the move (the new task finds the worktree at its own folder)."""
     pool = []
     for row in rows:
-        if row.status == Status.DONE.value and row.worktree:
+        if row.status == Status.DONE and row.worktree:
             if Path(row.worktree).is_dir():
                 pool.append((row.id, row.worktree))
             else:

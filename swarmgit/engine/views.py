@@ -14,7 +14,7 @@ from swarmgit.engine.workspace import Workspace
 from swarmgit.fsutil import read_user_text, write_atomic
 from swarmgit.store.state import CostSummary, LockRow, Store, TaskRow
 
-LOCK_HOLDING = frozenset({Status.RUNNING.value, Status.DONE.value})
+LOCK_HOLDING = frozenset({Status.RUNNING, Status.DONE})
 """The statuses whose tasks hold their touches' locks (a done task's until it is integrated)."""
 UNTIL_INTEGRATED = " (held until integrated)"
 
@@ -23,18 +23,18 @@ def duration(row: TaskRow, now: float | None = None) -> str:
     """How long the task ran (or has run so far): "1.4s", "42s", "3.5m"; "" before it starts."""
     if row.started_at is None:
         return ""
-    end = row.finished_at if row.finished_at and row.status != Status.RUNNING.value else (now or time.time())
+    end = row.finished_at if row.finished_at and row.status != Status.RUNNING else (now or time.time())
     seconds = max(0.0, end - row.started_at)
     if seconds < 10:  # short tasks (the demo's, quick script agents) keep their tenths: "1.4s"
         return f"{seconds:.1f}s"
     return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
 
 
-def shown_status(row: TaskRow, finished: set[str]) -> str:
+def shown_status(row: TaskRow, finished: set[str]) -> Status:
     """A todo task whose dependencies are all done is shown as ready (it waits for a slot or
     a lock); every other status as stored."""
-    if row.status == Status.TODO.value and all(dep in finished for dep in row.deps):
-        return Status.READY.value
+    if row.status == Status.TODO and all(dep in finished for dep in row.deps):
+        return Status.READY
     return row.status
 
 
@@ -50,7 +50,7 @@ def render_state(
 ) -> str:
     """iosm_state.md: progress, running, ready/waiting, blocked, locks held, spawn budget, cost;
     the tasks retired (no longer in plan.md) are listed apart, not counted."""
-    finished = {row.id for row in rows if row.status == Status.DONE.value}
+    finished = {row.id for row in rows if row.status == Status.DONE}
     labels = {row.id: shown_status(row, finished) for row in rows}
     counts = {label: list(labels.values()).count(label) for label in dict.fromkeys(labels.values())}
     done = len(finished)
@@ -72,13 +72,13 @@ def render_state(
         lines += ["", retired_line([(row.id, row.status, row.branch) for row in retired])]
     lines += ["", "## Locks held", ""]
     status = {row.id: row.status for row in rows}
-    held = [f"- {lock.task}: `{lock.pattern}`" + (UNTIL_INTEGRATED if status[lock.task] == Status.DONE.value else "")
+    held = [f"- {lock.task}: `{lock.pattern}`" + (UNTIL_INTEGRATED if status[lock.task] == Status.DONE else "")
             for lock in locks if status.get(lock.task) in LOCK_HOLDING]
     lines += held or ["- none"]
     return "\n".join(lines) + "\n"
 
 
-def retired_line(retired: Sequence[tuple[str, str, str | None]]) -> str:
+def retired_line(retired: Sequence[tuple[str, Status, str | None]]) -> str:
     """One line naming the retired tasks (id, status, branch): the state each left in and its
     kept branch."""
     shown = [f"{task} (was {status}" + (f", branch {branch} kept)" if branch else ")")
@@ -91,7 +91,7 @@ def write_views(ws: Workspace, track: str, rows: Sequence[TaskRow], state_md: st
     user makes to it during a run (new tasks, notes) are kept."""
     path = ws.plan_path(track)
     text = read_user_text(path)
-    new_plan = render_status(text, {row.id: Status(row.status) for row in rows})
+    new_plan = render_status(text, {row.id: row.status for row in rows})
     if new_plan != text:
         write_atomic(path, new_plan)
     write_atomic(ws.track_dir(track) / "iosm_state.md", state_md, durable=False)
@@ -116,7 +116,7 @@ class ViewWriter:
 
     def write_plan(self, rows: Sequence[TaskRow]) -> None:
         path = self.ws.plan_path(self.track)
-        statuses = {row.id: Status(row.status) for row in rows}
+        statuses = {row.id: row.status for row in rows}
         text = read_user_text(path)
         changed = {task: s for task, s in statuses.items() if self._statuses.get(task) is not s}
         new = (self._lines.update(changed) if self._lines is not None and text == self._written

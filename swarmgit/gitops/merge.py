@@ -38,12 +38,11 @@ class Conflict:
 
 @dataclass(frozen=True)
 class FoldResult:
-    """`commit` holds `start` and every head in `merged` (in order); `skipped` heads were
-    already contained. On a conflict, `commit` is the result just before the failing head."""
+    """`commit` holds `start` and every head in `merged` (in order; heads it already contained
+    are not listed). On a conflict, `commit` is the result just before the failing head."""
 
     commit: str
     merged: tuple[str, ...]
-    skipped: tuple[str, ...]
     conflict: Conflict | None
 
 
@@ -61,21 +60,19 @@ def fold_merge(
     """
     current = start
     merged: list[str] = []
-    skipped: list[str] = []
     for label, head in heads:
         base = repo.merge_base(current, head)
         if str(base) == head:
-            skipped.append(label)
             continue
         if str(base) == current:
             current = head
         else:
             tree = _merged_tree(repo, current, head, base)
             if isinstance(tree, tuple):
-                return FoldResult(current, tuple(merged), tuple(skipped), Conflict(label, tree))
+                return FoldResult(current, tuple(merged), Conflict(label, tree))
             current = write_commit(repo, [current, head], tree, message(label), [current, head])
         merged.append(label)
-    return FoldResult(current, tuple(merged), tuple(skipped), None)
+    return FoldResult(current, tuple(merged), None)
 
 
 def apply_change(

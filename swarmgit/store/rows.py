@@ -5,6 +5,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from swarmgit.domain.cost import TokenUsage
+from swarmgit.domain.plan import Status
+from swarmgit.domain.review import ReviewVerdict
+from swarmgit.domain.spawn import CandidateState
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class TaskRow:
     track: str
     id: str
     title: str
-    status: str
+    status: Status
     reason: str
     touches: tuple[str, ...]
     deps: tuple[str, ...]
@@ -93,7 +96,7 @@ class CandidateRow:
     track: str
     dedup_key: str
     payload: str
-    state: str
+    state: CandidateState
     task_id: str | None
     created_at: float
 
@@ -105,7 +108,7 @@ class ReviewRow:
 
     track: str
     task: str
-    verdict: str  # accepted | rejected
+    verdict: ReviewVerdict
     reviewer: str
     message: str
     final_commit: str

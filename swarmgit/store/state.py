@@ -22,7 +22,9 @@ from pathlib import Path
 from types import TracebackType
 
 from swarmgit.domain.plan import Status
+from swarmgit.domain.review import ReviewVerdict
 from swarmgit.domain.secrets import NO_SECRETS, Secrets
+from swarmgit.domain.spawn import CandidateState
 from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import write_bytes_atomic
 from swarmgit.process.group import alive_since
@@ -68,7 +70,7 @@ _SPEND_SUMS = ", ".join(
 
 
 def _task_row(row: sqlite3.Row) -> TaskRow:
-    return TaskRow(**{**dict(row), "touches": decode_list(row["touches"]),
+    return TaskRow(**{**dict(row), "status": Status(row["status"]), "touches": decode_list(row["touches"]),
                       "deps": decode_list(row["deps"]), "after": decode_list(row["after"])})
 
 
@@ -273,7 +275,7 @@ class Store:
         retired: list[tuple[str, str, str]] = []
         for row in conn.execute("SELECT id, status, branch FROM tasks WHERE track = ? AND retired_at IS NULL "
                                 "ORDER BY seq", (track,)).fetchall():
-            if row["id"] in planned or row["status"] == Status.RUNNING.value:
+            if row["id"] in planned or row["status"] == Status.RUNNING:
                 continue  # a running one: an agent works on it; retired at a later sync, once it ended
             conn.execute("UPDATE tasks SET retired_at = ? WHERE track = ? AND id = ?",
                          (time.time(), track, row["id"]))
@@ -357,13 +359,12 @@ class Store:
                         f"{task} running on {branch} from {start_commit[:12]} (attempt {attempts})")
         self._reread_task(track, task)
 
-    def mark_finished(self, track: str, task: str, status: str, *,
+    def mark_finished(self, track: str, task: str, state: Status, *,
                       final_commit: str | None = None, reason: str = "") -> None:
         """End an attempt as done, failed or blocked. Done keeps its locks until integration
         (`release_locks`); failed and blocked release them."""
-        state = Status(status)
         if not state.finished:
-            raise ValueError(f"not a finished status: {status!r} (done, failed or blocked)")
+            raise ValueError(f"not a finished status: {state.value!r} (done, failed or blocked)")
         with self._write() as conn:
             self._existing_touches(conn, track, task)
             conn.execute(
@@ -377,10 +378,9 @@ class Store:
                         f"{task} {state.value}{where}" + (f": {reason}" if reason else ""))
         self._reread_task(track, task)
 
-    def set_status(self, track: str, task: str, status: str, reason: str = "") -> None:
+    def set_status(self, track: str, task: str, state: Status, reason: str = "") -> None:
         """Set a status by hand (retry → todo, blocked, needs-input, …), with an event. Locks
         are released unless the new status is running or done."""
-        state = Status(status)
         with self._write() as conn:
             self._existing_touches(conn, track, task)
             conn.execute(
@@ -416,12 +416,12 @@ class Store:
 
     # ---- reviews -----------------------------------------------------------------------
 
-    def set_review(self, track: str, task: str, *, verdict: str, reviewer: str, message: str,
+    def set_review(self, track: str, task: str, *, verdict: ReviewVerdict, reviewer: str, message: str,
                    final_commit: str) -> None:
         """Record a reviewer's verdict on the task's work at `final_commit`, with an event."""
         with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (track, task, verdict, self._secrets.redact(reviewer),
+                         (track, task, verdict.value, self._secrets.redact(reviewer),
                           self._secrets.redact(message), final_commit, time.time()))
             said = f": {message}" if message else ""
             self._event(conn, track, task, f"review-{verdict}", f"{task} {verdict} by {reviewer}{said}")
@@ -429,7 +429,7 @@ class Store:
     def reviews(self, track: str) -> dict[str, ReviewRow]:
         """The latest verdict per task of the track."""
         rows = self._read("SELECT * FROM reviews WHERE track = ? ORDER BY task", (track,))
-        return {row["task"]: ReviewRow(**dict(row)) for row in rows}
+        return {row["task"]: ReviewRow(**{**dict(row), "verdict": ReviewVerdict(row["verdict"])}) for row in rows}
 
     def release_locks(self, track: str, tasks: Sequence[str]) -> None:
         """Drop the locks of these tasks (e.g. once their branches are integrated)."""
@@ -562,7 +562,7 @@ class Store:
 
     # ---- spawn queue -------------------------------------------------------------------
 
-    def queue_candidate(self, track: str, dedup_key: str, payload: str, state: str) -> bool:
+    def queue_candidate(self, track: str, dedup_key: str, payload: str, state: CandidateState) -> bool:
         """Queue a spawn candidate; False (and nothing changes) when the track already has
         one with this dedup key."""
         now = time.time()
@@ -572,27 +572,28 @@ class Store:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO candidates (track, dedup_key, payload, state, "
                 "created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (track, dedup_key, payload, state, now, now, seq + 1),
+                (track, dedup_key, payload, state.value, now, now, seq + 1),
             )
         return cursor.rowcount == 1
 
-    def candidates(self, track: str, state: str | None = None) -> list[CandidateRow]:
+    def candidates(self, track: str, state: CandidateState | None = None) -> list[CandidateRow]:
         """The track's candidates in queue order, optionally only those in `state`."""
+        wanted = None if state is None else state.value
         rows = self._read(
             "SELECT track, dedup_key, payload, state, task_id, created_at FROM candidates "
             "WHERE track = ? AND (? IS NULL OR state = ?) ORDER BY seq",
-            (track, state, state),
+            (track, wanted, wanted),
         )
-        return [CandidateRow(**dict(row)) for row in rows]
+        return [CandidateRow(**{**dict(row), "state": CandidateState(row["state"])}) for row in rows]
 
-    def set_candidate_state(self, track: str, dedup_key: str, state: str,
+    def set_candidate_state(self, track: str, dedup_key: str, state: CandidateState,
                             task_id: str | None = None) -> None:
         """Move a candidate to `state`; `task_id` (when given) records the task it became."""
         with self._write() as conn:
             cursor = conn.execute(
                 "UPDATE candidates SET state = ?, task_id = COALESCE(?, task_id), "
                 "updated_at = ? WHERE track = ? AND dedup_key = ?",
-                (state, task_id, time.time(), track, dedup_key),
+                (state.value, task_id, time.time(), track, dedup_key),
             )
             if cursor.rowcount == 0:
                 raise UsageError(f"no spawn candidate with dedup key {dedup_key!r} in track "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from swarmgit.backends.base import Agent, AgentJob, AgentOutcome
+from swarmgit.backends.base import Agent, AgentJob, AgentOutcome, FailureKind
 from swarmgit.engine.taskspace import run_setup
 from swarmgit.process.run import stop_orphan
 
@@ -15,10 +15,10 @@ def run_attempt(agent: Agent, job: AgentJob, on_event: Callable[[str, str], None
     try:
         setup = run_setup(job.config.worktrees.setup, job.worktree, job.env,
                           job.config.agent.timeout_minutes * 60)
-        return (AgentOutcome(ok=False, diagnosis=setup, kind="setup-failed") if setup
+        return (AgentOutcome(ok=False, diagnosis=setup, kind=FailureKind.SETUP_FAILED) if setup
                 else agent.run(job, on_event))
     except Exception as exc:  # a backend bug must fail the task, not the run
-        return AgentOutcome(ok=False, diagnosis=f"agent crashed: {exc!r}", kind="agent-error")
+        return AgentOutcome(ok=False, diagnosis=f"agent crashed: {exc!r}", kind=FailureKind.AGENT_ERROR)
 
 
 class LocalExecutor:

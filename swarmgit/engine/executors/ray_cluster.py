@@ -23,7 +23,7 @@ from typing import Any
 import pygit2
 import ray
 
-from swarmgit.backends.base import AgentJob, AgentOutcome
+from swarmgit.backends.base import AgentJob, AgentOutcome, FailureKind
 from swarmgit.engine.executors.remote_task import (
     RemoteAttempt,
     RemoteResult,
@@ -114,13 +114,13 @@ class RayExecutor:
         try:
             result = ray.get(ref)
         except Exception as exc:  # the worker, its node or the remote was lost for good
-            return AgentOutcome(ok=False, kind="executor-error",
+            return AgentOutcome(ok=False, kind=FailureKind.EXECUTOR_ERROR,
                                 diagnosis=f"the Ray task for {job.task.id} failed: {exc}")
         assert isinstance(result, RemoteResult)
         try:
             return land(job, spec, result)
         except WorkFailed as exc:
-            return replace(result.outcome, ok=False, kind="remote-rejected", diagnosis=str(exc))
+            return replace(result.outcome, ok=False, kind=FailureKind.REMOTE_REJECTED, diagnosis=str(exc))
 
 
 def _checked(done: subprocess.CompletedProcess[str]) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pygit2
 
-from swarmgit.backends.base import AgentJob, AgentOutcome
+from swarmgit.backends.base import AgentJob, AgentOutcome, FailureKind
 from swarmgit.backends.command import agent_caches
 from swarmgit.backends.registry import get_agent
 from swarmgit.config import Config
@@ -169,7 +169,7 @@ def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path) -> RemoteResult
         fence=task_fence(worktree, spec.task.touches, scratch, required=required) if decision.fenced else None,
     )
     if decision.refusal:
-        outcome = AgentOutcome(ok=False, diagnosis=decision.refusal, kind="sandbox")
+        outcome = AgentOutcome(ok=False, diagnosis=decision.refusal, kind=FailureKind.SANDBOX)
     else:
         outcome = run_attempt(get_agent(spec.config), job, lambda kind, msg: events.append((kind, msg)))
     repo = pygit2.Repository(str(worktree))
@@ -183,7 +183,7 @@ def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path) -> RemoteResult
             worktree, spec.remote, final, branch_ref(spec.track, spec.task.id), spec.expect):
         pushed = _already_pushed(spec, worktree)
         if not pushed:
-            outcome = AgentOutcome(ok=False, usage=outcome.usage, kind="push-refused",
+            outcome = AgentOutcome(ok=False, usage=outcome.usage, kind=FailureKind.PUSH_REFUSED,
                                    diagnosis=f"{task_branch(spec.track, spec.task.id)} on the remote "
                                              "was moved by someone else while this task ran")
         final = pushed or spec.first_commit
