@@ -182,3 +182,25 @@ def test_a_fenced_sparse_task_is_committed_by_swarmgit_without_deletions(tmp_pat
     assert done.returncode == 0, done.stdout + done.stderr
     assert git(repo, "diff", "--name-status", base, "main").stdout.splitlines() == [
         "M\tlib/big/m1.py", "M\tsrc/one/mod.py"]
+
+
+def test_retry_reset_and_clean_take_absent_files_for_no_live_work(tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    plan = task_md("T01", "one", touches="`src/one/`",
+                   runs=("echo 'one = 2' > src/one/mod.py", f"test -e {go}"))
+    repo = track_repo(tmp_path / "proj", plan, files=FILES, config=SPARSE)
+    assert swarm_process(repo, "implement", "t").returncode == 1  # no go file yet
+    worktree = tmp_path / "proj.swarm-worktrees" / "t" / "T01"
+    write(worktree, "src/one/mod.py", "one = 'by hand'\n")
+
+    refused = swarm_process(repo, "retry", "T01", "--reset")
+    assert refused.returncode == 2 and "(src/one/mod.py)" in refused.stdout + refused.stderr
+
+    git(worktree, "checkout", "-q", "--", ".")
+    go.touch()
+    again = swarm_process(repo, "retry", "T01", "--reset")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert git(repo, "show", "main:src/one/mod.py").stdout == "one = 2\n"
+    assert is_sparse(worktree)
+    cleaned = swarm_process(repo, "clean", "t")
+    assert cleaned.returncode == 0 and not worktree.exists(), cleaned.stdout + cleaned.stderr
