@@ -9,7 +9,9 @@ import json
 from pathlib import Path
 
 import pygit2
+import pytest
 
+from swarmgit.errors import WorkFailed
 from swarmgit.gitops.commit import commit_all
 from swarmgit.gitops.diff import uncommitted_added_lines
 from swarmgit.gitops.status import dirty_paths, is_sparse
@@ -204,3 +206,14 @@ def test_retry_reset_and_clean_take_absent_files_for_no_live_work(tmp_path: Path
     assert is_sparse(worktree)
     cleaned = swarm_process(repo, "clean", "t")
     assert cleaned.returncode == 0 and not worktree.exists(), cleaned.stdout + cleaned.stderr
+
+
+def test_a_nested_repository_in_a_sparse_worktree_is_refused_clearly(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", FILES)
+    path = _sparse(repo, tmp_path, ("src/one/",))
+    make_repo(path / "src" / "one" / "vendored", {"x.py": "x = 1\n"})
+    start = _head(path)
+
+    with pytest.raises(WorkFailed, match="src/one/vendored/ in .* is a nested git repository"):
+        commit_all(path, "T01: vendor", lambda entries: [])
+    assert _head(path) == start and git(path, "diff", "--cached", "--name-only").stdout == ""

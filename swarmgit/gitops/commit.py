@@ -77,8 +77,12 @@ def commit_all(
 
 
 def _stage(index: pygit2.Index, worktree: Path, paths: Sequence[str]) -> None:
-    """Stage each of `paths` as it is in `worktree`: written ones added, gone ones removed."""
+    """Stage each of `paths` as it is in `worktree`: written ones added, gone ones removed.
+    A folder (`git status` lists an untracked nested repository so) is a WorkFailed."""
     for path in paths:
+        if path.endswith("/"):
+            raise WorkFailed(f"{path} in {worktree} is a nested git repository, which swarmgit "
+                             "does not commit: move it out of the worktree")
         if os.path.lexists(worktree / path):
             index.add(path)
         elif path in index:  # not yet when the deletion is already staged
