@@ -149,7 +149,7 @@ def uncommitted_added_lines(worktree: Path) -> Iterator[AddedLine]:
     for path in dirty_paths(worktree):
         now = worktree / path
         if now.is_symlink():
-            new: bytes | None = os.fsencode(os.readlink(now))
+            new = os.fsencode(os.readlink(now))
         elif now.is_file():
             new = now.read_bytes()
         else:
@@ -158,7 +158,7 @@ def uncommitted_added_lines(worktree: Path) -> Iterator[AddedLine]:
         old = old if isinstance(old, pygit2.Blob) else None
         patch = pygit2.Patch.create_from(old, new, old_as_path=path, new_as_path=path,
                                          flag=_AS_TEXT, context_lines=0)
-        found.extend(_added([patch]))  # now: the patch's lines point into `new`
+        found.extend(_added([patch]))  # at once: the patch's lines point into `new`'s buffer
     return iter(found)
 
 
