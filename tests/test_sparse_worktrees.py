@@ -174,7 +174,8 @@ def test_a_commit_to_a_context_path_is_refused_by_the_hook(tmp_path: Path) -> No
 
 def test_a_fenced_sparse_task_is_committed_by_swarmgit_without_deletions(tmp_path: Path) -> None:
     plan = task_md("T01", "one", touches="`src/one/`, `lib/big/m1.py`",
-                   runs=("test ! -e lib/big/m2.py", "echo 'm = 100' > lib/big/m1.py",
+                   runs=("grep -q 'Your worktree is sparse' \"$SWARM_BRIEF\"",
+                         "test ! -e lib/big/m2.py", "echo 'm = 100' > lib/big/m1.py",
                          "echo 'one = 3' > src/one/mod.py"))
     repo = track_repo(tmp_path / "proj", plan, files=FILES, config=SPARSE)
     base = _head(repo)
