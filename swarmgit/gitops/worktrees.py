@@ -83,7 +83,10 @@ def create_task_worktree(
     _git(common_dir(repo), "worktree", "add", "--quiet", *lazy, str(path), branch,
          failure=f"cannot create worktree at {path}")
     if sparse is not None:
-        _checkout(path, _git_dir(repo, path), branch, sparse)
+        git_dir = own_git_dir(path)  # as git has just written it: no agent has run there
+        if git_dir is None:
+            raise WorkFailed(f"git worktree add left no .git file in {path}")
+        _checkout(path, git_dir, branch, sparse)
     return path
 
 
@@ -151,14 +154,6 @@ def _switch(path: Path, git_dir: Path, branch: str, ignored: list[str],
     if ignored:  # build output, caches, copied .env files: nothing of the task before stays
         _git(path, "clean", "-ffdxq", failure=f"cannot clear {path}")
     _checkout(path, git_dir, branch, sparse)
-
-
-def _git_dir(repo: pygit2.Repository, path: Path) -> Path:
-    """The git dir of the linked worktree registered at `path`."""
-    name = registered_at(repo, path)
-    if name is None:
-        raise WorkFailed(f"{path} is not a registered worktree of this repository")
-    return common_dir(repo) / "worktrees" / name
 
 
 def registered_at(repo: pygit2.Repository, path: Path) -> str | None:
