@@ -97,9 +97,10 @@ def sparse_lines(patterns: Sequence[str]) -> list[str]:
 
 
 def _checkout(path: Path, git_dir: Path, branch: str, sparse: Sequence[str] | None) -> None:
-    """Check out `branch` in the worktree at `path` (its git dir: `git_dir`, as registered,
-    never as its agent-writable `.git` file says): sparse with these patterns, or full (a
-    sparse worktree is widened to the whole tree first, then made an ordinary one again)."""
+    """Check out `branch` in the worktree at `path` (its git dir `git_dir`: from git's
+    registration, or from the `.git` file git has just written, never from one an agent could
+    have rewritten): sparse with these patterns, or full (a sparse worktree is widened to the
+    whole tree first, then made an ordinary one again)."""
     patterns = git_dir / SPARSE_FILE
     widen = sparse is None and patterns.is_file()
     if sparse is not None or widen:
