@@ -11,13 +11,16 @@ base and commits one new file. Contenders, taking turns for ROUNDS tasks each:
    take over: `git worktree add` through `safe_git`);
 3. swarmgit, pooled: `recycle_worktree` takes the previous task's worktree after its commit (what
    `prepare` does when a done task's worktree is clean): status check, move, checkout of the
-   new branch, so only the differing files are written.
+   new branch, so only the differing files are written;
+4. swarmgit, fresh and sparse (`worktrees.checkout = "sparse"`): `create_task_worktree` with the
+   task's SPARSE_TOUCHES (a folder of 100 files, one file, the task's new file): `git worktree
+   add --no-checkout`, the worktree's sparse patterns, a sparse checkout.
 
 Each task's commit is made the same way (git CLI) after the timed start. Wall time and CPU time
 (user + system of this process and its children) are reported; CPU stays comparable when other
 work loads the machine, wall time (here bound by a shared disk) does not. Targets: pooled start
 ≤ 0.25x the git CLI's worktree add + commit (CPU, median of the rounds); fresh start ≤ 1.0x the
-git CLI's `worktree add` alone.
+git CLI's `worktree add` alone, full or sparse.
 
 `run()` returns a markdown section; `python -m benchmarks.bench_worktrees` prints it.
 """
@@ -44,6 +47,7 @@ ROUNDS = 9
 POOLED_TARGET = 0.25
 FRESH_TARGET = 1.0
 WORK = Path(__file__).resolve().parent / ".work" / "worktrees"
+SPARSE_TOUCHES = ("pkg007/", "pkg123/mod_05.py", "task_*.py")
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ def run() -> str:
     cli_total: list[Cost] = []
     fresh: list[Cost] = []
     pooled: list[Cost] = []
+    sparse: list[Cost] = []
     donor = create_task_worktree(r, path=trees / "pool" / "T000", branch="pool/T000", start=base)
     _commit(donor, 0)
     try:
@@ -78,10 +83,14 @@ def run() -> str:
             pooled.append(_timed(lambda: _recycle(r, donor, target, f"pool/T{i:03d}", base)))
             _commit(target, i)
             donor = target
+            lean = trees / "sparse" / f"T{i:03d}"
+            sparse.append(_timed(lambda: create_task_worktree(
+                r, path=lean, branch=f"sparse/T{i:03d}", start=base, sparse=SPARSE_TOUCHES)))
+            _commit(lean, i)
     finally:
         shutil.rmtree(trees, ignore_errors=True)
         _reset(repo)
-    return _table(cli_start, cli_total, fresh, pooled)
+    return _table(cli_start, cli_total, fresh, pooled, sparse)
 
 
 def _ram_disk() -> str | None:
@@ -150,17 +159,22 @@ def _median(costs: list[Cost]) -> Cost:
     return Cost(statistics.median(c.wall for c in costs), statistics.median(c.cpu for c in costs))
 
 
-def _table(cli_start: list[Cost], cli_total: list[Cost], fresh: list[Cost], pooled: list[Cost]) -> str:
+def _table(cli_start: list[Cost], cli_total: list[Cost], fresh: list[Cost], pooled: list[Cost],
+           sparse: list[Cost]) -> str:
     total = _median(cli_total)
     pooled_ratios = [p.cpu / c.cpu for p, c in zip(pooled, cli_total)]
     fresh_ratios = [f.cpu / c.cpu for f, c in zip(fresh, cli_start)]
+    sparse_ratios = [f.cpu / c.cpu for f, c in zip(sparse, cli_start)]
     pooled_ratio = statistics.median(pooled_ratios)
     fresh_ratio = statistics.median(fresh_ratios)
+    sparse_ratio = statistics.median(sparse_ratios)
     rows = [
         ("git CLI: `worktree add` + file + `add -A` + `commit`", _median(cli_total)),
         ("git CLI: `worktree add` alone", _median(cli_start)),
         ("swarmgit, fresh worktree (`git worktree add` through safe_git)", _median(fresh)),
         ("swarmgit, pooled (a done task's clean worktree recycled)", _median(pooled)),
+        (f"swarmgit, fresh sparse worktree ({len(SPARSE_TOUCHES)} touches: "
+         + ", ".join(f"`{t}`" for t in SPARSE_TOUCHES) + ")", _median(sparse)),
     ]
     lines = [
         f"## worktrees: task start on a {FILES:,}-file repository",
@@ -169,7 +183,9 @@ def _table(cli_start: list[Cost], cli_total: list[Cost], fresh: list[Cost], pool
         "`benchmarks/.work/`; worktrees on a RAM disk); each task gets a branch at the base and commits one new file. "
         f"{ROUNDS} tasks per contender, taking turns. Pooled: the previous task's worktree, after "
         "its commit, checked for uncommitted changes, moved and switched to the new branch "
-        "(only the differing files written). CPU: user + system of this process and its children.",
+        "(only the differing files written). Sparse: `worktrees.checkout = \"sparse\"`, only the "
+        "task's touches (and every .gitignore/.gitattributes) checked out. "
+        "CPU: user + system of this process and its children.",
         "",
         "| per task | wall (median) | CPU (median) | CPU / git CLI add + commit |",
         "| --- | ---: | ---: | ---: |",
@@ -179,10 +195,12 @@ def _table(cli_start: list[Cost], cli_total: list[Cost], fresh: list[Cost], pool
         "",
         "Per round, pooled start / git CLI add + commit (CPU): "
         + ", ".join(f"{r:.3f}x" for r in pooled_ratios) + "; fresh start / git `worktree add` "
-        "(CPU): " + ", ".join(f"{r:.2f}x" for r in fresh_ratios) + ".",
+        "(CPU): " + ", ".join(f"{r:.2f}x" for r in fresh_ratios) + "; fresh sparse start / git "
+        "`worktree add` (CPU): " + ", ".join(f"{r:.3f}x" for r in sparse_ratios) + ".",
         f"Target pooled ≤ {POOLED_TARGET:.2f}x: {_verdict(pooled_ratio, POOLED_TARGET)} "
         f"({pooled_ratio:.3f}x). Target fresh ≤ {FRESH_TARGET:.1f}x `git worktree add`: "
-        f"{_verdict(fresh_ratio, FRESH_TARGET)} ({fresh_ratio:.2f}x).",
+        f"{_verdict(fresh_ratio, FRESH_TARGET)} ({fresh_ratio:.2f}x); fresh sparse: "
+        f"{_verdict(sparse_ratio, FRESH_TARGET)} ({sparse_ratio:.3f}x).",
     ]
     return "\n".join(lines)
 

@@ -118,6 +118,7 @@ class Worktrees(_Section):
     port_base: int = Field(20000, ge=1024, le=65000)
     port_block: int = Field(10, ge=1)
     recycle: bool = True  # a new task takes over a done task's clean worktree (taskspace.prepare)
+    checkout: Literal["full", "sparse"] = "full"  # sparse: only touches + Context on disk
 
 
 class Integrate(_Section):

@@ -26,6 +26,7 @@ def test_sha256_repository_is_refused_clearly(tmp_path: Path) -> None:
 @pytest.mark.parametrize("setting, key", [
     ("[concurrency]\nmax_parallel = true\n", "concurrency.max_parallel"),
     ("[agent]\ntimeout_minutes = \"30\"\n", "agent.timeout_minutes"),
+    ("[worktrees]\ncheckout = \"partial\"\n", "worktrees.checkout"),
 ])
 def test_config_values_of_the_wrong_type_are_errors(tmp_path: Path, setting: str, key: str) -> None:
     repo = track_repo(tmp_path / "r", PLAN)
@@ -33,6 +34,8 @@ def test_config_values_of_the_wrong_type_are_errors(tmp_path: Path, setting: str
     result = swarm(repo, "simulate", "t")
     assert result.exit_code == 2, result.output
     assert key in result.output and ".swarm.toml" in result.output
+    if key == "worktrees.checkout":
+        assert "'full'" in result.output and "'sparse'" in result.output  # what to write instead
 
 
 def test_config_that_is_a_folder_is_an_error(tmp_path: Path) -> None:

@@ -25,6 +25,16 @@ def test_read_only_task_is_told_it_may_change_nothing() -> None:
     assert "none: this task is read-only" in text and "Previous attempt" not in text
 
 
+def test_context_paths_are_listed_as_read_only_and_a_sparse_worktree_is_explained() -> None:
+    task = TASK.model_copy(update={"context": ("backend/config.py",)})
+    full = render_brief("redis", task)
+    assert "## Context: read these, do not change them\n- `backend/config.py`" in full
+    assert "sparse" not in full
+    sparse = render_brief("redis", task, sparse=True)
+    assert "Your worktree is sparse" in sparse and "git show HEAD:<path>" in sparse
+    assert "## Context" not in render_brief("redis", TASK)
+
+
 def test_long_documents_contribute_only_the_sections_about_the_task() -> None:
     filler = "\n".join("lorem ipsum dolor sit amet" for _ in range(600))
     prd = f"# PRD\n\n## Billing\n{filler}\n\n## Cache service\nThe cache lives in backend/cache/.\n"

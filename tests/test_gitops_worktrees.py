@@ -8,11 +8,11 @@ import pytest
 
 from swarmgit.errors import WorkFailed
 from swarmgit.gitops.repo import common_dir, discover
+from swarmgit.gitops.status import dirty_paths
 from swarmgit.gitops.worktrees import (
     WorktreeInfo,
     checked_out_at,
     create_task_worktree,
-    dirty_paths,
     list_worktrees,
     prune,
     remove_worktree,

@@ -198,3 +198,21 @@ def test_dependencies_listed_before_their_tasks_still_order_overlaps() -> None:
     )
 
     assert plan_warnings(plan) == []
+
+
+def test_context_paths_that_name_nothing_are_warned_about() -> None:
+    plan = plan_of(
+        task("T01", "src/gen/", context=("docs/",)),
+        task("T02", "src/app.py", deps=("T01",),
+             context=("docs/guide.md", "docs/gide.md", "src/gen/out.py", "src/**/*.py", "nope/")),
+    )
+
+    found = messages(plan, ["docs/guide.md", "src/app.py"])
+
+    assert found == [
+        "T02's context `docs/gide.md` names no tracked file or folder and no touch of the plan: "
+        "a sparse worktree (worktrees.checkout = \"sparse\") would not hold it; fix the path",
+        "T02's context `nope/` names no tracked file or folder and no touch of the plan: "
+        "a sparse worktree (worktrees.checkout = \"sparse\") would not hold it; fix the path",
+    ]
+    assert messages(plan) == []  # without the tracked files nothing is judged

@@ -253,6 +253,34 @@ def test_read_only_task_that_lists_touches_is_an_error() -> None:
     assert error.line == 1 and "read-only but lists touches" in error.message
 
 
+def test_context_is_parsed_like_touches_and_grants_no_write() -> None:
+    plan = parse_plan(task_md("T01", WRITES_A, "**Context:** `./docs/`, `src/**/*.py`, `docs/`"))
+
+    task = plan.tasks[0]
+    assert task.context == ("docs/", "src/**/*.py") and task.touches == ("a.py",)
+    assert parse_plan(render_task(task)).tasks[0].context == task.context
+    assert parse_plan(task_md("T01", WRITES_A, "**Context:** none")).tasks[0].context == ()
+
+
+def test_context_only_task_is_still_read_only() -> None:
+    task = parse_plan(task_md("T01", "**Touches:** read-only", "**Context:** `docs/`")).tasks[0]
+
+    assert task.read_only and task.concurrency == ConcurrencyClass.READ_ONLY
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("`../secrets`", "'..'"),
+    ("`/etc/passwd`", "absolute"),
+    ("docs/ a b", "context path 'docs/ a b' holds a space"),
+    ("`a.py, b.py`", "context path 'a.py, b.py' holds a comma"),
+    ("`docs/", "Context '`docs/' has a backtick"),
+])
+def test_bad_context_paths_are_errors_with_the_line(value: str, said: str) -> None:
+    error = only_error(task_md("T01", WRITES_A, f"**Context:** {value}"))
+
+    assert error.line == 3 and error.task == "T01" and said in error.message
+
+
 def test_field_before_any_task_is_an_error() -> None:
     error = only_error("# Plan\n\n- **Effort:** M\n\n" + task_md("T01", WRITES_A))
 

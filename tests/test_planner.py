@@ -289,3 +289,16 @@ def test_digest_caps_the_tree_and_quotes_key_files_within_the_budget(tmp_path: P
     assert "pkg/ (52 files)" in digest.text and "more lines left out" in digest.text
     assert "(cut: 681 of 2200 bytes shown)" in digest.text  # what README and pyproject left
     assert "TOKEN" not in digest.text
+
+
+def test_the_planners_context_paths_reach_plan_md_and_a_missing_one_is_a_warning() -> None:
+    attempt = plan_from_input({"tasks": [
+        _task("T01", ["src/forecast/cache.py"], [], context=["src/forecast/lookup.py", "docs/cache.md"]),
+    ]}, FILES, INFO)
+
+    assert attempt.errors == ()
+    assert "- **Context:** `src/forecast/lookup.py`, `docs/cache.md`" in attempt.text
+    assert parse_plan(attempt.text).tasks[0].context == ("src/forecast/lookup.py", "docs/cache.md")
+    assert [w for w in attempt.warnings if "docs/cache.md" in w] == [
+        "T01's context `docs/cache.md` names no tracked file or folder and no touch of the plan: "
+        "a sparse worktree (worktrees.checkout = \"sparse\") would not hold it; fix the path"]

@@ -21,7 +21,8 @@ from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.diff import describe_paths
 from swarmgit.gitops.merge import change_contained
 from swarmgit.gitops.refs import branch_tip
-from swarmgit.gitops.worktrees import checked_out_at, dirty_paths, prune, remove_worktree
+from swarmgit.gitops.status import dirty_paths
+from swarmgit.gitops.worktrees import checked_out_at, prune, remove_worktree
 from swarmgit.store.state import Store
 
 Echo = Callable[[str], None]

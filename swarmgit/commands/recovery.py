@@ -15,7 +15,8 @@ from swarmgit.engine.workspace import Workspace, list_tracks, read_plan, resolve
 from swarmgit.errors import UsageError
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.diff import describe_paths
-from swarmgit.gitops.worktrees import dirty_paths, remove_worktree
+from swarmgit.gitops.status import dirty_paths
+from swarmgit.gitops.worktrees import remove_worktree
 from swarmgit.store.state import Store, TaskRow
 
 Echo = Callable[[str], None]

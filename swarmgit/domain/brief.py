@@ -36,8 +36,10 @@ def render_brief(
     spec: str = "",
     shared_context: str = "",
     diagnosis: str = "",
+    sparse: bool = False,
 ) -> str:
-    """Markdown brief for one attempt of one task."""
+    """Markdown brief for one attempt of one task; `sparse`: its worktree holds only the
+    touches and the context paths (`worktrees.checkout = "sparse"`)."""
     touches = "\n".join(f"- `{t}`" for t in task.touches) or "- none: this task is read-only"
     parts = [
         f"# Task {task.id}: {task.title}",
@@ -45,8 +47,10 @@ def render_brief(
         "## You may change only these paths\n" + touches
         + "\n\nYou can write only there (and in $TMPDIR and $HOME, which are yours): other writes "
         "fail, and work that changes other paths is refused when committed.",
-        "## Acceptance\n" + (task.acceptance or "(none given)"),
     ]
+    if task.context or sparse:
+        parts.append(_reading(task, sparse))
+    parts.append("## Acceptance\n" + (task.acceptance or "(none given)"))
     if task.brief:
         parts.append("## Brief\n" + task.brief)
     if diagnosis:
@@ -64,3 +68,15 @@ def render_brief(
         "by $SWARM_REPORT."
     )
     return "\n\n".join(parts) + "\n"
+
+
+def _reading(task: Task, sparse: bool) -> str:
+    """What the task reads besides its touches: its context paths, and where the rest is."""
+    listed = "\n".join(f"- `{c}`" for c in task.context) or "- none listed"
+    text = "## Context: read these, do not change them\n" + listed
+    if sparse:
+        text += ("\n\nYour worktree is sparse: only your touches, these paths and the "
+                 ".gitignore/.gitattributes files are on disk. Every other tracked file is "
+                 "absent but unchanged (git does not count it as deleted); read one with "
+                 "`git show HEAD:<path>`, list them with `git ls-files`.")
+    return text

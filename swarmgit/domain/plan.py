@@ -68,7 +68,9 @@ def parse_effort(text: str) -> int:
 
 
 class Task(BaseModel):
-    """One unit of work. `touches` are normalised gitignore-style patterns (empty = read-only)."""
+    """One unit of work. `touches` are normalised gitignore-style patterns (empty = read-only);
+    `context`: patterns of the same form the task reads but may not write (what a sparse
+    worktree checks out besides the touches)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -77,6 +79,7 @@ class Task(BaseModel):
     role: str = "Implementer"
     deps: tuple[str, ...] = ()
     touches: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
     concurrency: ConcurrencyClass = ConcurrencyClass.WRITE_LOCAL
     needs_user_input: bool = False
     effort_minutes: int = DEFAULT_EFFORT_MINUTES

@@ -10,8 +10,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from swarmgit.domain.grounding import folders_of
 from swarmgit.domain.plan import ConcurrencyClass, Plan, Task
-from swarmgit.domain.touches import conflict_pairs
+from swarmgit.domain.touches import conflict_pairs, is_glob
 from swarmgit.errors import Diagnostic
 
 _WILDCARD_SEGMENTS = frozenset({"*", "**"})
@@ -102,14 +103,17 @@ def plan_warnings(plan: Plan, tracked_files: Sequence[str] | None = None) -> lis
     plan, as warning diagnostics ordered by line.
 
     Over-broad touches (the whole repository; a top-level folder holding more than half of
-    `tracked_files` when given), overlapping tasks no dependency orders, write-shared tasks,
-    tasks without acceptance criteria.
+    `tracked_files` when given), Context paths that name nothing (no tracked file or folder,
+    no touch of the plan: a sparse worktree would not hold them), overlapping tasks no
+    dependency orders, write-shared tasks, tasks without acceptance criteria.
     """
     by_id = {task.id: task for task in plan.tasks}
     found: list[tuple[Task, str]] = []
     folder_sizes = _top_folder_sizes(tracked_files or ())
+    known = _known_paths(plan, tracked_files) if tracked_files else None
     for task in plan.tasks:
         found += [(task, message) for message in _broad_touches(task, folder_sizes, tracked_files)]
+        found += [(task, message) for message in _unknown_context(task, known)]
         if task.concurrency is ConcurrencyClass.WRITE_SHARED:
             found.append((task, (
                 f"{task.id} is write-shared: swarmgit locks only its declared touches, so list "
@@ -162,6 +166,31 @@ def _broad_touches(
                 "files: it locks most of the repository; name the sub-folders or files it changes"
             )
     return messages
+
+
+def _known_paths(plan: Plan, tracked: Sequence[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """(tracked files and folders, the plan's plain touches: paths tasks may create)."""
+    declared = (t.rstrip("/") for task in plan.tasks for t in task.touches if not is_glob(t))
+    return frozenset(tracked) | folders_of(tracked), frozenset(declared)
+
+
+def _unknown_context(task: Task, known: tuple[frozenset[str], frozenset[str]] | None) -> list[str]:
+    """Plain Context paths neither tracked (as a file or folder) nor inside a plain touch."""
+    if known is None:
+        return []
+    tracked, declared = known
+    return [
+        f"{task.id}'s context `{path}` names no tracked file or folder and no touch of the plan: "
+        "a sparse worktree (worktrees.checkout = \"sparse\") would not hold it; fix the path"
+        for path in task.context
+        if not is_glob(path) and path.rstrip("/") not in tracked
+        and not any(p in declared for p in _self_and_parents(path.rstrip("/")))
+    ]
+
+
+def _self_and_parents(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
 
 
 def _top_folder(touch: str) -> str | None:

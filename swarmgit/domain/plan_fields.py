@@ -21,6 +21,7 @@ FIELD_KEYS = {
     "owner role": "role", "owner": "role", "role": "role",
     "depends on": "deps", "dependencies": "deps", "deps": "deps",
     "touches": "touches",
+    "context": "context",
     "concurrency class": "concurrency", "concurrency": "concurrency",
     "needs user input": "needs_user_input", "user input": "needs_user_input",
     "effort": "effort",
@@ -31,7 +32,7 @@ FIELD_KEYS = {
     "brief": "brief",
 }  # fmt: skip
 FIELD_NAMES = {
-    "role": "Owner role", "deps": "Depends on", "touches": "Touches",
+    "role": "Owner role", "deps": "Depends on", "touches": "Touches", "context": "Context",
     "concurrency": "Concurrency class", "needs_user_input": "Needs user input",
     "effort": "Effort", "model": "Model", "severity": "Severity", "acceptance": "Acceptance",
     "run": "Run", "brief": "Brief",
@@ -43,7 +44,7 @@ _SYNONYMS = {
     "blocked by": "deps", "requires": "deps", "prerequisites": "deps", "after": "deps",
     "files": "touches", "paths": "touches", "writes": "touches", "write set": "touches",
 }  # fmt: skip
-_DISTINCT = frozenset({"dependents"})  # close in spelling, not in meaning
+_DISTINCT = frozenset({"dependents", "content"})  # close in spelling, not in meaning
 
 ID_PATTERN = r"[A-Za-z][A-Za-z_]*-?\d[A-Za-z0-9_-]*"
 _SIMILAR = 0.75  # difflib ratio from which an unknown field name is taken for a known one

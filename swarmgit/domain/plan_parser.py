@@ -356,6 +356,8 @@ def _task_from_block(block: TaskBlock, path: str) -> tuple[Task, list[Diagnostic
         elif field.key == "touches":
             touches_given = True
             values["touches"] = tuple(_normal_touches(field, value, report))
+        elif field.key == "context":
+            values["context"] = tuple(_normal_touches(field, value, report))
         else:
             parsed = _scalar(field, value, report)
             concurrency_bad = concurrency_bad or (parsed is None and field.key == "concurrency")
@@ -426,18 +428,20 @@ def _run_command(field: FieldLine, value: str, report: _Report) -> str:
 
 
 def _normal_touches(field: FieldLine, value: str, report: _Report) -> Iterator[str]:
+    """The normalised paths of a Touches or Context field (the same syntax and checks)."""
+    name, item = ("Touches", "touch") if field.key == "touches" else ("Context", "context path")
     if _unclosed_code_span(value):
-        report(field, f"Touches {value!r} has a backtick that closes no code span: give each "
+        report(field, f"{name} {value!r} has a backtick that closes no code span: give each "
                       "path its own, like `src/a.py`, `src/b.py`")
         return
     seen: set[str] = set()
     for raw, quoted in _split_touches(value):
         if "," in raw:
-            report(field, f"touch {raw!r} holds a comma: give each path its own code span, like "
+            report(field, f"{item} {raw!r} holds a comma: give each path its own code span, like "
                           "`src/a.py`, `src/b.py`")
             continue
         if not quoted and len(raw.split()) > 1:
-            report(field, f"touch {raw!r} holds a space: separate paths with commas, like "
+            report(field, f"{item} {raw!r} holds a space: separate paths with commas, like "
                           "`src/a.py`, `src/b.py` (a path with a space goes in backticks)")
             continue
         try:
@@ -624,6 +628,7 @@ def render_task(task: Task) -> str:
         ("Owner role", task.role),
         ("Depends on", ", ".join(task.deps) or "none"),
         ("Touches", ", ".join(code(t) for t in task.touches) or "read-only"),
+        *([("Context", ", ".join(code(t) for t in task.context))] if task.context else []),
         ("Concurrency class", task.concurrency.value),
         ("Needs user input", "true" if task.needs_user_input else "false"),
         ("Effort", format_effort(task.effort_minutes)),

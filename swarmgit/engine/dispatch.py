@@ -57,6 +57,7 @@ from swarmgit.fsutil import read_agent_text, rewrite_atomic
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.git_files import Fingerprint
 from swarmgit.gitops.refs import clear_stale_locks
+from swarmgit.gitops.status import is_sparse
 from swarmgit.process.run import stop_orphan
 from swarmgit.sandbox.fence import fence_decision, task_fence
 from swarmgit.store.state import Store, TaskRow
@@ -354,6 +355,7 @@ class Dispatcher:
                 self.track, task,
                 prd=_read(folder / "PRD.md"), spec=_read(folder / "spec.md"),
                 shared_context=_read(folder / "shared_context.md"), diagnosis=diagnosis,
+                sparse=is_sparse(worktree),
             )),
             encoding="utf-8",
         )

@@ -150,6 +150,7 @@ def _tasks(raw: object) -> tuple[list[Task], list[str]]:
                 "role": " ".join(str(item.get("role") or "Implementer").split()),
                 "deps": _strings(item.get("deps"), "deps"),
                 "touches": _strings(item.get("touches"), "touches"),
+                "context": _strings(item.get("context"), "context"),
                 "concurrency": item.get("concurrency") or "write-local",
                 "effort_minutes": minutes,
                 "severity": item.get("severity") or "medium",
@@ -203,6 +204,9 @@ The plan is checked; a plan that breaks a rule comes back with the problems, to 
 - read-only tasks (explore, review) have no touches and concurrency read-only; every other
   task has touches and is write-local. Keep touches narrow: what the task writes, no more.
 - two tasks whose touches overlap must be ordered by a dependency.
+- context (optional): the paths a task must read but does not change, in the same form (the
+  modules it calls, the docs it follows). It grants no write and takes no lock; where
+  worktrees are sparse, a task's worktree holds only its touches and its context.
 - effort: S, M, L, XL, or a duration like 90min or 2h. severity: low, medium, high, critical.
 - acceptance: concrete, checkable criteria (tests that pass, behaviour to observe).
 - needs_user_input: true only when a person must decide something before the task runs.
@@ -240,6 +244,7 @@ _TASK_SCHEMA = {
         "role": {**_PROSE, "description": "Explorer, Architect, Implementer, Tester, ..."},
         "deps": {"type": "array", "items": {"type": "string"}},
         "touches": {"type": "array", "items": {"type": "string"}},
+        "context": {"type": "array", "items": {"type": "string"}},
         "concurrency": {"type": "string", "enum": ["read-only", "write-local", "write-shared"]},
         "effort": {**_PROSE, "description": "S, M, L, XL, or a duration like 90min, 2h"},
         "severity": {"type": "string", "enum": ["low", "medium", "high", "critical"]},

@@ -23,7 +23,8 @@ from swarmgit.errors import UsageError
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.diff import describe_paths
 from swarmgit.gitops.refs import branch_tip, move_branch_aside
-from swarmgit.gitops.worktrees import dirty_paths, remove_worktree
+from swarmgit.gitops.status import dirty_paths
+from swarmgit.gitops.worktrees import remove_worktree
 from swarmgit.store.state import Store, TaskRow
 
 

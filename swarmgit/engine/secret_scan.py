@@ -17,7 +17,7 @@ from swarmgit.gitops.diff import (
     touched_paths,
     uncommitted_added_lines,
 )
-from swarmgit.gitops.worktrees import dirty_paths
+from swarmgit.gitops.status import dirty_paths
 
 
 def uncommitted_leaks(worktree: Path, secrets: Secrets) -> str:

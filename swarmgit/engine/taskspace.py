@@ -100,7 +100,8 @@ def prepare(
     """Create (or reuse, on resume) the task's branch at `start` and its linked worktree
     (at `recorded`, the path the run state holds, when there is one). A task without one
     takes over a clean worktree from `pool` ((done task, folder) pairs, `worktree_pool`)
-    when `worktrees.recycle` is on, else gets a new one."""
+    when `worktrees.recycle` is on, else gets a new one. With `worktrees.checkout = "sparse"`
+    a new or recycled worktree holds only the task's touches and context (`sparse_set`)."""
     branch = task_branch(track, task.id)
     path = worktree_path(ws, track, task.id, recorded)
     try:
@@ -109,13 +110,19 @@ def prepare(
         raise WorkFailed(f"cannot create {path.parent} ({exc.strerror}): set worktrees.root in "
                          ".swarm.toml to a folder you can write") from exc
     donor = None
+    sparse = sparse_set(task) if ws.config.worktrees.checkout == "sparse" else None
     if ws.config.worktrees.recycle and not recorded and not path.exists():
         donor = next((done for done, folder in pool if recycle_worktree(
-            repo, Path(folder), path=path, branch=branch, start=start)), None)
+            repo, Path(folder), path=path, branch=branch, start=start, sparse=sparse)), None)
     if donor is None:
-        create_task_worktree(repo, path=path, branch=branch, start=start)
+        create_task_worktree(repo, path=path, branch=branch, start=start, sparse=sparse)
     copy_files(ws.root, path, ws.config.worktrees.copy_files)
     return Prepared(branch=branch, worktree=path, start_commit=start, recycled_from=donor)
+
+
+def sparse_set(task: Task) -> tuple[str, ...]:
+    """What a sparse worktree of `task` checks out: its touches, then its context paths."""
+    return (*task.touches, *(c for c in task.context if c not in task.touches))
 
 
 def worktree_pool(store: Store, track: str, rows: Iterable[TaskRow]) -> list[tuple[str, str]]:

@@ -21,7 +21,8 @@ from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.gitops.diff import changes_between, describe_paths, touched_paths
 from swarmgit.gitops.refs import branch_tip, set_branch
 from swarmgit.gitops.repo import contains, discover
-from swarmgit.gitops.worktrees import checked_out_at, dirty_paths
+from swarmgit.gitops.status import dirty_paths
+from swarmgit.gitops.worktrees import checked_out_at
 
 AdvanceKind = Literal["fast-forward", "up-to-date"]
 

@@ -4,9 +4,12 @@ libgit2 runs no hooks, so the check is called here before anything is written: a
 commit leaves the index file, the working tree and the branch exactly as they were.
 New files matching the caller's `exclude` patterns (an agent CLI's own caches) stay out of the
 commit without touching the user's .gitignore; they are left untracked in the worktree.
+In a sparse worktree only what `git status` lists is staged: libgit2's add-all would take
+every file the sparse checkout leaves off disk for a deletion.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from swarmgit.errors import WorkFailed
 from swarmgit.gitops.diff import changes_in, describe_paths, scope_entries
 from swarmgit.gitops.refs import set_branch
 from swarmgit.gitops.repo import head_commit, signature
+from swarmgit.gitops.status import dirty_paths, is_sparse
 
 
 class ScopeViolation(WorkFailed):
@@ -49,7 +53,10 @@ def commit_all(
     branch = str(repo.references["HEAD"].target).removeprefix("refs/heads/")
     parent = head_commit(repo)
     index = repo.index
-    index.add_all()
+    if is_sparse(worktree):
+        _stage(index, worktree, dirty_paths(worktree))
+    else:
+        index.add_all()
     head_tree = repo[parent].peel(pygit2.Tree) if parent else repo[repo.TreeBuilder().write()]
     if exclude:
         _unstage_new_matching(index, index.diff_to_tree(head_tree), exclude)
@@ -67,6 +74,19 @@ def commit_all(
     subject = message.partition("\n")[0]
     set_branch(repo, branch, commit, expect=parent, message=f"commit: {subject}")
     return commit
+
+
+def _stage(index: pygit2.Index, worktree: Path, paths: Sequence[str]) -> None:
+    """Stage each of `paths` as it is in `worktree`: written ones added, gone ones removed.
+    A folder (`git status` lists an untracked nested repository so) is a WorkFailed."""
+    for path in paths:
+        if path.endswith("/"):
+            raise WorkFailed(f"{path} in {worktree} is a nested git repository, which swarmgit "
+                             "does not commit: move it out of the worktree")
+        if os.path.lexists(worktree / path):
+            index.add(path)
+        elif path in index:  # not yet when the deletion is already staged
+            index.remove(path)
 
 
 def _unstage_new_matching(index: pygit2.Index, staged: pygit2.Diff, patterns: Sequence[str]) -> None:

@@ -6,6 +6,7 @@ uses `added_lines_between` and `uncommitted_added_lines` (binary files read as t
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +15,9 @@ import pygit2
 from pygit2.enums import DeltaStatus, DiffFind, DiffOption
 
 _AS_TEXT = DiffOption.FORCE_TEXT
-_WITH_UNTRACKED = (DiffOption.INCLUDE_UNTRACKED | DiffOption.RECURSE_UNTRACKED_DIRS
-                   | DiffOption.SHOW_UNTRACKED_CONTENT | DiffOption.FORCE_TEXT)
 
 from swarmgit.domain.scope import SYMLINK_MODE, ScopeEntry
+from swarmgit.gitops.status import dirty_paths
 
 
 @dataclass(frozen=True)
@@ -140,13 +140,29 @@ def added_lines_between(repo: pygit2.Repository, old: str, new: str) -> Iterator
 
 def uncommitted_added_lines(worktree: Path) -> Iterator[AddedLine]:
     """Every line the working tree adds against its HEAD commit (a task worktree always has
-    one), untracked files included (ignored ones not), without staging or writing objects."""
+    one), untracked files included (ignored ones not), without staging or writing objects.
+    Only the paths `git status` lists are read, so a sparse worktree's absent files are no
+    deletions and cost nothing; a symlink's line is its target."""
     repo = pygit2.Repository(str(worktree))
     head = repo.head.peel(pygit2.Tree)
-    return _added(head.diff_to_workdir(_WITH_UNTRACKED, context_lines=0))
+    found: list[AddedLine] = []
+    for path in dirty_paths(worktree):
+        now = worktree / path
+        if now.is_symlink():
+            new = os.fsencode(os.readlink(now))
+        elif now.is_file():
+            new = now.read_bytes()
+        else:
+            continue  # deleted: it adds nothing
+        old = repo[head[path].id] if path in head else None
+        old = old if isinstance(old, pygit2.Blob) else None
+        patch = pygit2.Patch.create_from(old, new, old_as_path=path, new_as_path=path,
+                                         flag=_AS_TEXT, context_lines=0)
+        found.extend(_added([patch]))  # at once: the patch's lines point into `new`'s buffer
+    return iter(found)
 
 
-def _added(diff: pygit2.Diff) -> Iterator[AddedLine]:
+def _added(diff: Iterable[pygit2.Patch | None]) -> Iterator[AddedLine]:
     for patch in diff:
         if patch is None:
             continue

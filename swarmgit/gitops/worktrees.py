@@ -4,6 +4,15 @@ finished task when clean, never deleted live.
 A worktree holding uncommitted changes (untracked files included, ignored ones not) or a
 detached HEAD that no branch contains is never removed, and never recycled. Worktrees are
 found by folder (`registered_at`), not by name: a recycled one keeps the name git gave it.
+
+A sparse worktree (`sparse` patterns given) has on disk only the paths its patterns match,
+plus every .gitignore and .gitattributes: git's non-cone sparse checkout, set up per worktree
+(the patterns in the worktree's own `info/sparse-checkout`, `core.sparseCheckout` passed on
+swarmgit's own command lines). Nothing goes into the shared config: per-worktree config would
+need `extensions.worktreeConfig` in `.git/config` and a `config.worktree` for the worktree,
+both repository-wide files the tamper guard watches. The skip-worktree bits git sets in the
+worktree's index carry the sparseness to every later git command there, the agent's `git
+status`, `git add -A` and `git commit` included: absent files are not deletions.
 """
 from __future__ import annotations
 
@@ -11,7 +20,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +28,16 @@ import pygit2
 from pygit2.enums import CheckoutStrategy
 
 from swarmgit.errors import WorkFailed
+from swarmgit.fsutil import write_atomic
 from swarmgit.gitops.diff import describe_paths
 from swarmgit.gitops.refs import branch_tip, set_branch
 from swarmgit.gitops.repo import common_dir, contains, current_branch
 from swarmgit.gitops.safe_git import run_git_bytes
+from swarmgit.gitops.status import SPARSE_FILE, dirty_paths, own_git_dir, status_entries
+
+# Always on disk in a sparse worktree: what tells git and other tools (libgit2, ripgrep) what
+# is ignored and how files are filtered.
+SPARSE_ALWAYS = (".gitignore", ".gitattributes")
 
 
 @dataclass(frozen=True)
@@ -34,11 +49,15 @@ class WorktreeInfo:
     branch: str | None
 
 
-def create_task_worktree(repo: pygit2.Repository, *, path: Path, branch: str, start: str) -> Path:
-    """A linked worktree at `path`, checked out on `branch`, which starts at `start`.
+def create_task_worktree(
+    repo: pygit2.Repository, *, path: Path, branch: str, start: str, sparse: Sequence[str] | None = None
+) -> Path:
+    """A linked worktree at `path`, checked out on `branch`, which starts at `start`; with
+    `sparse` (touch-style patterns), only what they match is checked out (`sparse_lines`).
 
     Created by `git worktree add` (through `safe_git`: no hook, fsmonitor or filter driver
-    runs), which checks out faster than libgit2; git names it after the folder.
+    runs), which checks out faster than libgit2; git names it after the folder. A sparse one
+    is added without a checkout, given its patterns, then checked out.
     Resumable: an existing `branch` is reused when it contains `start` (else WorkFailed, the
     branch is never moved), and the worktree registered at `path` is reused: on `branch`, or
     switched to it when it is clean (`switch_worktree`); one whose creation a crash cut short
@@ -51,7 +70,7 @@ def create_task_worktree(repo: pygit2.Repository, *, path: Path, branch: str, st
         if _unfinished(repo, name):
             _discard(repo, name, path)
         elif path.exists():
-            return _resume(repo, name, path, branch)
+            return _resume(repo, name, path, branch, sparse)
         elif repo.lookup_worktree(name).is_prunable:  # its folder is gone
             repo.lookup_worktree(name).prune(False)
     if path.exists() and not _clear_empty(path):
@@ -60,17 +79,49 @@ def create_task_worktree(repo: pygit2.Repository, *, path: Path, branch: str, st
         # A crash cut the creation short before git registered it: keep the files, aside.
         path.rename(path.with_name(f"{path.name}.interrupted-{uuid.uuid4().hex[:8]}"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    _git(common_dir(repo), "worktree", "add", "--quiet", str(path), branch,
+    lazy = () if sparse is None else ("--no-checkout",)
+    _git(common_dir(repo), "worktree", "add", "--quiet", *lazy, str(path), branch,
          failure=f"cannot create worktree at {path}")
+    if sparse is not None:
+        git_dir = own_git_dir(path)  # as git has just written it: no agent has run there
+        if git_dir is None:
+            raise WorkFailed(f"git worktree add left no .git file in {path}")
+        _checkout(path, git_dir, branch, sparse)
     return path
 
 
+def sparse_lines(patterns: Sequence[str]) -> list[str]:
+    """git's sparse-checkout lines (non-cone, gitignore syntax) for touch-style patterns:
+    each anchored at the root, as the scope check reads them, plus `SPARSE_ALWAYS`."""
+    return [*("/" + pattern for pattern in patterns), *SPARSE_ALWAYS]
+
+
+def _checkout(path: Path, git_dir: Path, branch: str, sparse: Sequence[str] | None) -> None:
+    """Check out `branch` in the worktree at `path` (its git dir `git_dir`: from git's
+    registration, or from the `.git` file git has just written, never from one an agent could
+    have rewritten): sparse with these patterns, or full (a sparse worktree is widened to the
+    whole tree first, then made an ordinary one again)."""
+    patterns = git_dir / SPARSE_FILE
+    widen = sparse is None and patterns.is_file()
+    if sparse is not None or widen:
+        patterns.parent.mkdir(exist_ok=True)
+        lines = ["/*"] if sparse is None else sparse_lines(sparse)
+        write_atomic(patterns, "".join(f"{line}\n" for line in lines))
+    option = ("-c", "core.sparseCheckout=true") if sparse is not None or widen else ()
+    _git(path, *option, "checkout", "--quiet", branch, "--",
+         failure=f"cannot check out {branch} in {path}")
+    if widen:
+        patterns.unlink()
+
+
 def recycle_worktree(
-    repo: pygit2.Repository, donor: Path, *, path: Path, branch: str, start: str
+    repo: pygit2.Repository, donor: Path, *, path: Path, branch: str, start: str,
+    sparse: Sequence[str] | None = None,
 ) -> bool:
     """Turn the clean linked worktree at `donor` (a finished task's) into `branch`'s worktree
     at `path`: moved there, its ignored files removed, `branch` checked out (only the files
-    that differ are written; the worktree keeps its own index). False, and nothing changed,
+    that differ are written; the worktree keeps its own index), sparse with the `sparse`
+    patterns or full (a donor of the other kind is switched over). False, and nothing changed,
     when `donor` is not a registered worktree, is locked, has a detached HEAD or holds any
     uncommitted change (untracked files included), or when `path` is taken."""
     _ensure_branch(repo, branch, start)
@@ -84,25 +135,26 @@ def recycle_worktree(
     path.parent.mkdir(parents=True, exist_ok=True)
     if _git(common_dir(repo), "worktree", "move", str(donor), str(path)).returncode != 0:
         return False
-    _switch(path, branch, ignored)
+    _switch(path, common_dir(repo) / "worktrees" / name, branch, ignored, sparse)
     return True
 
 
-def switch_worktree(path: Path, branch: str) -> None:
-    """Check out `branch` in the clean worktree `path` and delete its ignored files, so
-    nothing of what ran there before is left. WorkFailed, nothing changed, when the worktree
-    holds uncommitted changes."""
+def switch_worktree(path: Path, git_dir: Path, branch: str, sparse: Sequence[str] | None = None) -> None:
+    """Check out `branch` in the clean worktree `path` (sparse with `sparse` patterns, else
+    full) and delete its ignored files, so nothing of what ran there before is left.
+    WorkFailed, nothing changed, when the worktree holds uncommitted changes."""
     ignored = _status(path)
     if ignored is None:
         raise WorkFailed(f"worktree {path} has uncommitted changes (or git status failed there); "
                          "commit or discard them, then resume")
-    _switch(path, branch, ignored)
+    _switch(path, git_dir, branch, ignored, sparse)
 
 
-def _switch(path: Path, branch: str, ignored: list[str]) -> None:
+def _switch(path: Path, git_dir: Path, branch: str, ignored: list[str],
+            sparse: Sequence[str] | None) -> None:
     if ignored:  # build output, caches, copied .env files: nothing of the task before stays
         _git(path, "clean", "-ffdxq", failure=f"cannot clear {path}")
-    _git(path, "checkout", "--quiet", branch, "--", failure=f"cannot check out {branch} in {path}")
+    _checkout(path, git_dir, branch, sparse)
 
 
 def registered_at(repo: pygit2.Repository, path: Path) -> str | None:
@@ -117,11 +169,8 @@ def registered_at(repo: pygit2.Repository, path: Path) -> str | None:
 def _status(path: Path) -> list[str] | None:
     """The worktree's ignored entries, or None when it holds any other uncommitted change.
     The git CLI walks a large tree several times faster than libgit2."""
-    done = run_git_bytes(path, "status", "--porcelain", "-z", "--ignored")
-    if done.returncode != 0:
-        return None
-    entries = [entry for entry in done.stdout.split(b"\0") if entry]
-    if any(not entry.startswith(b"!! ") for entry in entries):
+    entries = status_entries(path, ignored=True)
+    if entries is None or any(not entry.startswith(b"!! ") for entry in entries):
         return None
     return [os.fsdecode(entry[3:]) for entry in entries]
 
@@ -154,19 +203,10 @@ def _discard(repo: pygit2.Repository, name: str, path: Path) -> None:
 def _interrupted_creation(repo: pygit2.Repository, path: Path) -> bool:
     """`path` holds a `.git` file naming a worktree of this repository that git does not know
     (it is in no worktree list): the leftover of a creation a crash interrupted."""
-    try:
-        pointer = (path / ".git").read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
+    target = own_git_dir(path)
+    if target is None:
         return False
-    if not pointer.startswith("gitdir:"):
-        return False
-    target = Path(pointer[len("gitdir:"):].strip())
     return target.parent == common_dir(repo) / "worktrees" and target.name not in repo.list_worktrees()
-
-
-def dirty_paths(worktree: Path) -> list[str]:
-    """Paths with uncommitted changes in `worktree`: staged, unstaged, untracked (not ignored)."""
-    return sorted(pygit2.Repository(str(worktree)).status())
 
 
 @dataclass(frozen=True)
@@ -260,19 +300,23 @@ def _ensure_branch(repo: pygit2.Repository, branch: str, start: str) -> None:
         )
 
 
-def _resume(repo: pygit2.Repository, name: str, path: Path, branch: str) -> Path:
+def _resume(repo: pygit2.Repository, name: str, path: Path, branch: str,
+            sparse: Sequence[str] | None) -> Path:
     if not (common_dir(repo) / "worktrees" / name / "index").exists():
         # The index is written when checkout ends: without it, a crash interrupted the
         # checkout (no agent has run there yet), so finish it rather than commit the gaps.
-        # pygit2 ships checkout_head without annotations.
-        pygit2.Repository(str(path)).checkout_head(strategy=CheckoutStrategy.FORCE)  # type: ignore[no-untyped-call]
+        git_dir = common_dir(repo) / "worktrees" / name
+        if sparse is not None or (git_dir / SPARSE_FILE).is_file():
+            _checkout(path, git_dir, _branch_of(repo, name) or branch, sparse)
+        else:  # pygit2 ships checkout_head without annotations.
+            pygit2.Repository(str(path)).checkout_head(strategy=CheckoutStrategy.FORCE)  # type: ignore[no-untyped-call]
     checked_out = _branch_of(repo, name)
     if checked_out is None:
         raise WorkFailed(f"worktree {path} is on a detached HEAD, not {branch}")
     if checked_out != branch:
         # A crash between a recycled worktree's move and its checkout (or a branch switched
         # by hand): a clean worktree is switched over, one with changes refused.
-        switch_worktree(path, branch)
+        switch_worktree(path, common_dir(repo) / "worktrees" / name, branch, sparse)
     return path
 
 

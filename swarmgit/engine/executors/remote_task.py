@@ -34,6 +34,7 @@ from swarmgit.errors import WorkFailed
 from swarmgit.fsutil import write_atomic
 from swarmgit.gitops import remote as gitremote
 from swarmgit.gitops.safe_git import run_git
+from swarmgit.gitops.status import sparse_option
 from swarmgit.sandbox.fence import fence_decision, task_fence
 from swarmgit.store.task_scope import task_branch
 
@@ -209,7 +210,7 @@ def land(job: AgentJob, spec: RemoteAttempt, result: RemoteResult) -> AgentOutco
                          f"not the {result.final_commit} the worker reported")
     if not gitremote.descends(job.worktree, spec.start_commit, fetched):
         raise WorkFailed(f"the pushed {fetched} does not descend from the start point {spec.start_commit}")
-    if run_git(job.worktree, "reset", "--quiet", "--hard", fetched).returncode != 0:
+    if run_git(job.worktree, *sparse_option(job.worktree), "reset", "--quiet", "--hard", fetched).returncode != 0:
         raise WorkFailed(f"cannot check out {fetched} in {job.worktree}")
     return result.outcome
 
