@@ -226,6 +226,19 @@ def test_task_reads_follow_every_writer(common: Path, store: Store) -> None:
     assert [row.status for row in store.tasks("demo")] == ["todo", "blocked", "done", "todo"]
 
 
+def test_releasing_a_worktree_is_seen_by_the_next_read(store: Store) -> None:
+    """The cached row forgets a released worktree at once (else the worktree pool offers a
+    folder another task took over, and releases it again on every start)."""
+    store.mark_running("demo", "T03", branch="swarm/demo/T03", worktree="/wt/T03",
+                       start_commit="a" * 40, after=())
+    store.mark_finished("demo", "T03", "done", final_commit="f" * 40)
+    assert [row.worktree for row in store.tasks("demo")] == [None, None, "/wt/T03"]
+    store.release_worktree("demo", "T03")
+    row = store.task("demo", "T03")
+    assert row is not None and (row.worktree, row.branch) == (None, "swarm/demo/T03")
+    assert [row.worktree for row in store.tasks("demo")] == [None, None, None]
+
+
 def test_a_read_only_task_holds_no_lock(store: Store) -> None:
     store.mark_running("demo", "T03", branch="swarm/demo/T03", worktree="/wt/T03",
                        start_commit="a" * 40, after=())

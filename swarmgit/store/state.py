@@ -382,6 +382,7 @@ class Store:
         """Forget `task`'s worktree (another task took it over); its branch stays recorded."""
         with self._write() as conn:
             conn.execute("UPDATE tasks SET worktree = NULL WHERE track = ? AND id = ?", (track, task))
+        self._reread_task(track, task)
 
     def reset_for_rerun(self, track: str, task: str, reason: str) -> None:
         """Back to todo with no branch, worktree, start point or result recorded, so the next
