@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from swarmgit.domain.plan import Status
 from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.errors import UsageError
 from swarmgit.process.group import pid_alive
@@ -224,6 +225,34 @@ def test_task_reads_follow_every_writer(common: Path, store: Store) -> None:
     assert [row.reason for row in store.tasks("demo")][0] == "by hand"
     store.set_status("demo", "T02", "blocked", "waits")
     assert [row.status for row in store.tasks("demo")] == ["todo", "blocked", "done", "todo"]
+
+
+def test_ids_by_status_follow_every_writer(common: Path, store: Store) -> None:
+    """The per-status id sets move with this Store's own writes, keep an unchanged set the same
+    object, and are rebuilt after another connection's commit or a plan sync."""
+    def by_status() -> dict[str, set[str]]:
+        return {status.value: set(ids) for status, ids in store.task_ids_by_status("demo").items()}
+
+    assert by_status() == {"todo": {"T01", "T02", "T03"}}
+    store.mark_running("demo", "T03", branch="swarm/demo/T03", worktree="/wt", start_commit="c" * 40,
+                       after=())
+    first = store.task_ids_by_status("demo")
+    assert by_status() == {"todo": {"T01", "T02"}, "running": {"T03"}}
+    store.add_event("demo", "note", "no task row changes")
+    assert store.task_ids_by_status("demo")[Status.RUNNING] is first[Status.RUNNING]
+    store.mark_finished("demo", "T03", "done", final_commit="d" * 40)
+    assert by_status() == {"todo": {"T01", "T02"}, "done": {"T03"}}
+    with Store.open(common) as other:
+        other.set_status("demo", "T01", "blocked", "by another process")
+    assert by_status() == {"todo": {"T02"}, "blocked": {"T01"}, "done": {"T03"}}
+    store.retire_missing("demo", ["T02", "T03"])
+    assert by_status() == {"todo": {"T02"}, "done": {"T03"}}
+    with sqlite3.connect(common / "swarm" / "state.db") as conn:
+        conn.execute("UPDATE tasks SET status = 'failed' WHERE id = 'T02'")
+    assert by_status() == {"failed": {"T02"}, "done": {"T03"}}
+    assert by_status() == {
+        status: {row.id for row in store.tasks("demo") if row.status == status}
+        for status in ("failed", "done")}
 
 
 def test_releasing_a_worktree_is_seen_by_the_next_read(store: Store) -> None:

@@ -9,7 +9,8 @@ event log, token usage and cost, and the spawn queue. Invariants:
 - timestamps are `time.time()` here, at the edge; the domain never reads the clock.
 A `Store` may be shared by the orchestrator's threads: each call holds the connection's lock.
 Task rows are cached per track and read incrementally: a write through this `Store` re-reads the
-one row it changed; a commit by any other connection (`PRAGMA data_version`) drops the cache.
+one row it changed (and moves its id between the per-status id sets, `task_ids_by_status`); a
+commit by any other connection (`PRAGMA data_version`) drops the cache.
 """
 from __future__ import annotations
 
@@ -68,6 +69,23 @@ def _task_row(row: sqlite3.Row) -> TaskRow:
                       "deps": decode_list(row["deps"]), "after": decode_list(row["after"])})
 
 
+def _listed_as(row: TaskRow) -> Status | None:
+    """The status set of `Store.task_ids_by_status` that holds the row (None: retired)."""
+    return Status(row.status) if row.retired_at is None else None
+
+
+def _move_id(index: dict[Status, frozenset[str]], task: str, before: Status | None,
+             after: Status | None) -> None:
+    if before is after:
+        return
+    if before is not None:
+        index[before] = index[before] - {task}
+        if not index[before]:
+            del index[before]
+    if after is not None:
+        index[after] = index.get(after, frozenset()) | {task}
+
+
 def _spend(sums: Sequence[float | None]) -> Spend:
     inp, out, write, read, usd, cli = sums
     return Spend(int(inp or 0), int(out or 0), int(write or 0), int(read or 0),
@@ -86,6 +104,7 @@ class Store:
         self._secrets = secrets
         self.path = path
         self._task_cache: dict[str, dict[str, TaskRow]] = {}  # track -> id -> row, in seq order
+        self._status_ids: dict[str, dict[Status, frozenset[str]]] = {}  # track -> status -> ids
         self._seen_version: int | None = None
 
     @classmethod
@@ -281,17 +300,34 @@ class Store:
         """One task's row, retired or not (`retired_at` says)."""
         return self._cached_tasks(track).get(task)
 
+    def task_ids_by_status(self, track: str) -> dict[Status, frozenset[str]]:
+        """The ids of the track's tasks (retired ones left out) per status; a status no task
+        has is missing. Kept with the task rows' cache, so a call costs what changed since the
+        last, and a set that did not change is the very object returned before."""
+        with self._lock:
+            rows = self._cached_tasks(track)
+            index = self._status_ids.get(track)
+            if index is None:
+                found: dict[Status, set[str]] = {}
+                for row in rows.values():
+                    if row.retired_at is None:
+                        found.setdefault(Status(row.status), set()).add(row.id)
+                index = self._status_ids[track] = {status: frozenset(ids) for status, ids in found.items()}
+            return dict(index)
+
     def _cached_tasks(self, track: str) -> dict[str, TaskRow]:
         with self._lock:
             (version,) = self._conn.execute("PRAGMA data_version").fetchone()
             if version != self._seen_version:  # another connection committed: reload
                 self._task_cache.clear()
+                self._status_ids.clear()
                 self._seen_version = version
             rows = self._task_cache.get(track)
             if rows is None:
                 found = self._conn.execute(
                     f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? ORDER BY seq", (track,))
                 rows = self._task_cache[track] = {row.id: row for row in map(_task_row, found)}
+                self._status_ids.pop(track, None)
             return rows
 
     def _reread_task(self, track: str, task: str) -> None:
@@ -304,12 +340,16 @@ class Store:
                                        "AND id = ?", (track, task)).fetchone()
             if found is None or task not in rows:
                 self._forget_tasks(track)
-            else:
-                rows[task] = _task_row(found)
+                return
+            before, rows[task] = rows[task], _task_row(found)
+            index = self._status_ids.get(track)
+            if index is not None:
+                _move_id(index, task, _listed_as(before), _listed_as(rows[task]))
 
     def _forget_tasks(self, track: str) -> None:
         with self._lock:
             self._task_cache.pop(track, None)
+            self._status_ids.pop(track, None)
 
     def touches_for_branch(self, branch: str) -> list[str] | None:
         """The touches of the task on `swarm/<track>/<task>`; None when unknown."""
