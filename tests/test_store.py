@@ -371,6 +371,25 @@ def test_cost_summary_sums_per_task_and_model(store: Store) -> None:
     assert set(cost.by_model) == {"m-small", "m-big"}
 
 
+def test_spent_usd_follows_every_usage_record(common: Path, store: Store) -> None:
+    """The live loop's spend is kept between reads, yet sees this Store's records and another
+    process's at once, and always equals the cost summary's total."""
+    def usage(on: Store, usd: float, track: str = "demo") -> None:
+        on.add_usage(track, "T01", model="m", input_tokens=1, output_tokens=1,
+                     cache_write_tokens=0, cache_read_tokens=0, usd=usd)
+
+    assert store.spent_usd("demo") == 0.0
+    usage(store, 0.25)
+    assert store.spent_usd("demo") == store.cost_summary("demo").usd == 0.25
+    with Store.open(common) as other:
+        usage(other, 1.0)
+        usage(other, 9.0, track="other")
+    assert store.spent_usd("demo") == store.cost_summary("demo").usd == 1.25
+    with sqlite3.connect(common / "swarm" / "state.db") as conn:
+        conn.execute("DELETE FROM usage WHERE usd = 0.25")
+    assert store.spent_usd("demo") == 1.0 and store.spent_usd("other") == 9.0
+
+
 def test_spawn_queue_dedups_by_key_across_the_track(store: Store) -> None:
     assert store.queue_candidate("demo", "cache-ttl", '{"id": "a"}', "queued")
     assert store.queue_candidate("demo", "auth", '{"id": "b"}', "needs-user")

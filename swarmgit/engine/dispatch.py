@@ -468,10 +468,10 @@ class Dispatcher:
         return track_budget(self.ws, self.store, self.track)
 
     def _budget_left(self) -> float:
-        return max(0.0, self._budget() - self.store.cost_summary(self.track).usd)
+        return max(0.0, self._budget() - self.store.spent_usd(self.track))
 
     def _record_usage(self, task_id: str, outcome: AgentOutcome) -> None:
-        before = budget_state(self.store.cost_summary(self.track).usd, self._budget(),
+        before = budget_state(self.store.spent_usd(self.track), self._budget(),
                               self.ws.config.budget.warn_fraction)
         for usage in outcome.usage:
             usd = recorded_cost(usage, self.ws.config.pricing.get(usage.model), usage.cost_usd)
@@ -481,7 +481,7 @@ class Dispatcher:
                 cache_read_tokens=usage.cache_read_tokens, usd=usd, cli_usd=usage.cost_usd,
             )
         self._warn_unpriced(tuple(u.model for u in outcome.usage if u.model not in self.ws.config.pricing))
-        spent = self.store.cost_summary(self.track).usd
+        spent = self.store.spent_usd(self.track)
         after = budget_state(spent, self._budget(), self.ws.config.budget.warn_fraction)
         if after != before and after == "warn":
             self._event("budget", f"spent ${spent:.2f} of ${self._budget():.2f} (warning threshold)")

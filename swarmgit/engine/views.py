@@ -6,6 +6,7 @@ iosm_state.md is derived only, so it is written without fsync (`resume` rewrites
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from swarmgit.domain.plan import Status
@@ -52,7 +53,7 @@ def render_state(
     the tasks retired (no longer in plan.md) are listed apart, not counted."""
     finished = {row.id for row in rows if row.status == Status.DONE.value}
     labels = {row.id: shown_status(row, finished) for row in rows}
-    counts = {label: list(labels.values()).count(label) for label in dict.fromkeys(labels.values())}
+    counts = Counter(labels.values())  # in order of first appearance, as dict.fromkeys
     done = len(finished)
     lines = [
         f"# IOSM state: {track}",

@@ -105,6 +105,7 @@ class Store:
         self.path = path
         self._task_cache: dict[str, dict[str, TaskRow]] = {}  # track -> id -> row, in seq order
         self._status_ids: dict[str, dict[Status, frozenset[str]]] = {}  # track -> status -> ids
+        self._spent: dict[str, float] = {}  # track -> USD, until this Store records usage
         self._seen_version: int | None = None
 
     @classmethod
@@ -315,13 +316,18 @@ class Store:
                 index = self._status_ids[track] = {status: frozenset(ids) for status, ids in found.items()}
             return dict(index)
 
+    def _follow_others(self) -> None:
+        """Drop every cache when another connection committed since the last read."""
+        (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+        if version != self._seen_version:
+            self._task_cache.clear()
+            self._status_ids.clear()
+            self._spent.clear()
+            self._seen_version = version
+
     def _cached_tasks(self, track: str) -> dict[str, TaskRow]:
         with self._lock:
-            (version,) = self._conn.execute("PRAGMA data_version").fetchone()
-            if version != self._seen_version:  # another connection committed: reload
-                self._task_cache.clear()
-                self._status_ids.clear()
-                self._seen_version = version
+            self._follow_others()
             rows = self._task_cache.get(track)
             if rows is None:
                 found = self._conn.execute(
@@ -512,6 +518,7 @@ class Store:
                 (time.time(), track, task, model, input_tokens, output_tokens,
                  cache_write_tokens, cache_read_tokens, usd, cli_usd),
             )
+            self._spent.pop(track, None)
 
     def spend_over_time(self, track: str) -> list[tuple[float, float]]:
         """(time, cumulative USD) after each usage record of the track, oldest first."""
@@ -521,6 +528,18 @@ class Store:
             total += row["usd"]
             points.append((row["ts"], total))
         return points
+
+    def spent_usd(self, track: str) -> float:
+        """The USD the track has spent, as `cost_summary(track).usd`; kept until the next usage
+        record (this Store's or another connection's), so the live loop does not sum every
+        record of the track again for each task."""
+        with self._lock:
+            self._follow_others()
+            if track not in self._spent:
+                (usd,) = self._conn.execute("SELECT COALESCE(SUM(usd), 0) FROM usage WHERE track = ?",
+                                            (track,)).fetchone()
+                self._spent[track] = float(usd or 0.0)
+            return self._spent[track]
 
     def cost_summary(self, track: str) -> CostSummary:
         """Tokens and dollars spent on the track: in total, per task and per model."""
