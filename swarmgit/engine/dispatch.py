@@ -133,7 +133,7 @@ class Dispatcher:
         self.views_stale = False
         self.views_due = 0.0  # time.monotonic() from which the views may be written again
         self.launching: list[tuple[AgentJob, str]] = []  # started this loop turn, not yet submitted
-        self.donors: list[str] | None = None  # tasks whose worktree the pool may offer (_donor_rows)
+        self.donors: list[str] | None = None  # tasks whose worktree the pool may offer (_worktree_pool)
         self.executor = make_executor(ws, self._work, self._deliver)
 
     # ---- public -------------------------------------------------------------------------
