@@ -11,11 +11,14 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+import pygit2
+
 from swarmgit.engine import spawning
 from swarmgit.engine.dispatch import Dispatcher
 from swarmgit.engine.track_run import claimed
 from swarmgit.engine.views import refresh
 from swarmgit.engine.workspace import open_workspace
+from swarmgit.gitops.worktrees import registered_at
 from swarmgit.store.state import Store
 from tests.gitutil import git
 from tests.swarmrepo import task_md, track_repo
@@ -79,3 +82,25 @@ def test_the_loop_sees_a_status_another_process_set_mid_run_and_views_match_a_fu
     with Store.open(ws.common_dir) as store:  # the views as written from scratch
         refresh(ws, store, "t", spawning.budget_left(ws, store, "t"))
     assert (plan_md.read_text(), state_md.read_text()) == live
+
+
+def test_a_later_run_recycles_the_worktree_a_task_of_an_earlier_run_left(tmp_path: Path) -> None:
+    """The pool a run keeps starts from every task in the run state: a worktree left by a
+    task done in an earlier run serves the first task this run starts."""
+    repo = track_repo(tmp_path / "r", task_md("T01", "first", touches="`src/a.py`",
+                                             runs=("echo 'A = 1' > src/a.py",)))
+    ws = open_workspace(repo)
+    with claimed(ws, "t") as store:
+        assert Dispatcher(ws, store, "t", lambda kind, message, task: None).run().done == ["T01"]
+    root = tmp_path / "r.swarm-worktrees" / "t"
+    assert (root / "T01").is_dir()
+    plan = ws.plan_path("t")
+    plan.write_text(plan.read_text() + "\n" + task_md("T02", "second", touches="`src/b.py`",
+                                                      runs=("echo 'B = 1' > src/b.py",)))
+    with claimed(ws, "t") as store:
+        assert Dispatcher(ws, store, "t", lambda kind, message, task: None).run().done == ["T01", "T02"]
+        first, second = store.task("t", "T01"), store.task("t", "T02")
+    assert first is not None and second is not None
+    assert (first.worktree, second.worktree) == (None, str(root / "T02"))
+    assert not (root / "T01").exists()
+    assert registered_at(pygit2.Repository(str(repo)), root / "T02") == "T01"
