@@ -253,6 +253,47 @@ def test_review_verdicts_are_stored_as_text_and_read_back_as_the_enum(common: Pa
     assert [e.kind for e in store.events("demo")][-2:] == ["review-accepted", "review-rejected"]
 
 
+def test_ids_by_status_follow_every_writer(common: Path, store: Store) -> None:
+    """The per-status id sets move with this Store's own writes, keep an unchanged set the same
+    object, and are rebuilt after another connection's commit or a plan sync."""
+    def by_status() -> dict[str, set[str]]:
+        return {status.value: set(ids) for status, ids in store.task_ids_by_status("demo").items()}
+
+    assert by_status() == {"todo": {"T01", "T02", "T03"}}
+    store.mark_running("demo", "T03", branch="swarm/demo/T03", worktree="/wt", start_commit="c" * 40,
+                       after=())
+    first = store.task_ids_by_status("demo")
+    assert by_status() == {"todo": {"T01", "T02"}, "running": {"T03"}}
+    store.add_event("demo", "note", "no task row changes")
+    assert store.task_ids_by_status("demo")[Status.RUNNING] is first[Status.RUNNING]
+    store.mark_finished("demo", "T03", "done", final_commit="d" * 40)
+    assert by_status() == {"todo": {"T01", "T02"}, "done": {"T03"}}
+    with Store.open(common) as other:
+        other.set_status("demo", "T01", Status.BLOCKED, "by another process")
+    assert by_status() == {"todo": {"T02"}, "blocked": {"T01"}, "done": {"T03"}}
+    store.retire_missing("demo", ["T02", "T03"])
+    assert by_status() == {"todo": {"T02"}, "done": {"T03"}}
+    with sqlite3.connect(common / "swarm" / "state.db") as conn:
+        conn.execute("UPDATE tasks SET status = 'failed' WHERE id = 'T02'")
+    assert by_status() == {"failed": {"T02"}, "done": {"T03"}}
+    assert by_status() == {
+        status: {row.id for row in store.tasks("demo") if row.status == status}
+        for status in ("failed", "done")}
+
+
+def test_releasing_a_worktree_is_seen_by_the_next_read(store: Store) -> None:
+    """The cached row forgets a released worktree at once (else the worktree pool offers a
+    folder another task took over, and releases it again on every start)."""
+    store.mark_running("demo", "T03", branch="swarm/demo/T03", worktree="/wt/T03",
+                       start_commit="a" * 40, after=())
+    store.mark_finished("demo", "T03", "done", final_commit="f" * 40)
+    assert [row.worktree for row in store.tasks("demo")] == [None, None, "/wt/T03"]
+    store.release_worktree("demo", "T03")
+    row = store.task("demo", "T03")
+    assert row is not None and (row.worktree, row.branch) == (None, "swarm/demo/T03")
+    assert [row.worktree for row in store.tasks("demo")] == [None, None, None]
+
+
 def test_a_read_only_task_holds_no_lock(store: Store) -> None:
     store.mark_running("demo", "T03", branch="swarm/demo/T03", worktree="/wt/T03",
                        start_commit="a" * 40, after=())
@@ -350,6 +391,25 @@ def test_cost_summary_sums_per_task_and_model(store: Store) -> None:
     assert cost.by_task["T02"].input_tokens == 1
     assert cost.by_model["m-small"] == Spend(101, 11, 5, 50, pytest.approx(0.75))  # type: ignore[arg-type]
     assert set(cost.by_model) == {"m-small", "m-big"}
+
+
+def test_spent_usd_follows_every_usage_record(common: Path, store: Store) -> None:
+    """The live loop's spend is kept between reads, yet sees this Store's records and another
+    process's at once, and always equals the cost summary's total."""
+    def usage(on: Store, usd: float, track: str = "demo") -> None:
+        on.add_usage(track, "T01", model="m", input_tokens=1, output_tokens=1,
+                     cache_write_tokens=0, cache_read_tokens=0, usd=usd)
+
+    assert store.spent_usd("demo") == 0.0
+    usage(store, 0.25)
+    assert store.spent_usd("demo") == store.cost_summary("demo").usd == 0.25
+    with Store.open(common) as other:
+        usage(other, 1.0)
+        usage(other, 9.0, track="other")
+    assert store.spent_usd("demo") == store.cost_summary("demo").usd == 1.25
+    with sqlite3.connect(common / "swarm" / "state.db") as conn:
+        conn.execute("DELETE FROM usage WHERE usd = 0.25")
+    assert store.spent_usd("demo") == 1.0 and store.spent_usd("other") == 9.0
 
 
 def test_spawn_queue_dedups_by_key_across_the_track(store: Store) -> None:

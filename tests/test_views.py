@@ -50,20 +50,20 @@ def test_the_live_writer_sets_statuses_and_keeps_edits_made_between_writes(tmp_p
     with Store.open(ws.common_dir) as store:
         store.sync_tasks("t", [TaskSpec("T01", "one"), TaskSpec("T02", "two")])
         writer = ViewWriter(ws, "t")
-        writer.write(store.tasks("t"), "state 1\n")
+        writer.write(store.task_ids_by_status("t"), "state 1\n")
         assert path.read_text().count("**Status:** todo") == 2
         store.set_status("t", "T01", Status.DONE)
-        writer.write(store.tasks("t"), "state 2\n")
+        writer.write(store.task_ids_by_status("t"), "state 2\n")
         assert "- [x] **T01**" in path.read_text() and "- [ ] **T02**" in path.read_text()
         path.write_text(path.read_text().replace("**T02**: two", "**T02**: two, renamed by hand")
                         + "\nA note the user added.\n")
         store.set_status("t", "T02", Status.BLOCKED, "waits")
-        writer.write(store.tasks("t"), "state 3\n")
+        writer.write(store.task_ids_by_status("t"), "state 3\n")
         text = path.read_text()
         assert "renamed by hand" in text and text.endswith("A note the user added.\n")
         assert "- [x] **T01**" in text and "**Status:** blocked" in text
         store.set_status("t", "T02", Status.DONE)
-        writer.write(store.tasks("t"), "state 4\n")
+        writer.write(store.task_ids_by_status("t"), "state 4\n")
         final = path.read_text()
         assert final == render_status(final, {"T01": Status.DONE, "T02": Status.DONE})
         assert "- [x] **T02**: two, renamed by hand" in final

@@ -30,7 +30,7 @@ from swarmgit.domain.cost import (
 )
 from swarmgit.domain.events import EventSink
 from swarmgit.domain.fence import Fence, SandboxMode
-from swarmgit.domain.plan import Status, Task
+from swarmgit.domain.plan import Plan, Status, Task
 from swarmgit.domain.report import parse_report, render_report, report_from_commits
 from swarmgit.domain.scheduler import Limits, RunState, Scheduler, Start
 from swarmgit.engine import repo_guard, spawning
@@ -139,8 +139,7 @@ class Dispatcher:
         self.emit = emit
         self.interactive = interactive
         self.repo = gitrepo.discover(ws.root)
-        self.plan = read_plan(ws, track)[0]
-        self.scheduler = Scheduler(self.plan)
+        self._follow(read_plan(ws, track)[0])
         self.agent: Agent = get_agent(ws.config)
         self.fencing = fence_decision(ws.config.agent.sandbox)
         self.agent_caches = agent_caches(ws.config)  # the CLI's own files, kept out of commits
@@ -157,6 +156,7 @@ class Dispatcher:
         self.views_stale = False
         self.views_due = 0.0  # time.monotonic() from which the views may be written again
         self.launching: list[tuple[AgentJob, str]] = []  # started this loop turn, not yet submitted
+        self.donors: list[str] | None = None  # tasks whose worktree the pool may offer (_worktree_pool)
         self.executor = make_executor(ws, self._work, self._deliver)
 
     # ---- public -------------------------------------------------------------------------
@@ -194,29 +194,34 @@ class Dispatcher:
 
     # ---- state --------------------------------------------------------------------------
 
-    def _rows(self) -> dict[str, TaskRow]:
-        return {row.id: row for row in self.store.tasks(self.track)}
+    def _follow(self, plan: Plan) -> None:
+        """Run `plan` from now on (at the start, and after a spawn appended tasks to it)."""
+        self.plan = plan
+        self.scheduler = Scheduler(plan)
+        self.positions = {task_id: n for n, task_id in enumerate(plan.ids)}
+        self.held = frozenset(unpriced_holds(plan, self.ws.config))
+
+    def _row(self, task_id: str) -> TaskRow:
+        row = self.store.task(self.track, task_id)
+        assert row is not None, f"{task_id} is in the run state (follow_plan put it there)"
+        return row
 
     def _state(self) -> RunState:
-        ids: dict[Status, list[str]] = {}
-        for row in self.store.tasks(self.track):
-            ids.setdefault(row.status, []).append(row.id)
-
-        def having(*states: Status) -> frozenset[str]:
-            return frozenset(task for state in states for task in ids.get(state, ()))
-
+        """The run state by status, read from the store's per-status id sets: a loop turn
+        costs what changed since the last, not a scan of the plan."""
+        ids = self.store.task_ids_by_status(self.track)
+        none: frozenset[str] = frozenset()
         return RunState(
-            done=having(Status.DONE),
-            running=having(Status.RUNNING),
-            failed=having(Status.FAILED, Status.BLOCKED),
+            done=ids.get(Status.DONE, none),
+            running=ids.get(Status.RUNNING, none),
+            failed=ids.get(Status.FAILED, none) | ids.get(Status.BLOCKED, none),
         )
 
     def _startable(self) -> RunState:
         """The state the scheduler decides on: tasks held for an unpriced model count as failed
         there (they and their dependents do not start), but nothing is marked blocked."""
         state = self._state()
-        held = frozenset(unpriced_holds(self.plan, self.ws.config))
-        return RunState(done=state.done, running=state.running, failed=state.failed | held)
+        return RunState(done=state.done, running=state.running, failed=state.failed | self.held)
 
     def _limits(self) -> Limits:
         c = self.ws.config.concurrency
@@ -261,22 +266,22 @@ class Dispatcher:
 
     def _progress(self) -> None:
         """A progress line for the terminal (not stored): what runs, and the counts."""
-        rows = self.store.tasks(self.track)
-        counts: dict[Status, int] = {}
-        for row in rows:
-            counts[row.status] = counts.get(row.status, 0) + 1
+        counts = {status: len(ids) for status, ids in self.store.task_ids_by_status(self.track).items()}
         running = ", ".join(sorted(self.inflight)) or "nothing"
         others = " · ".join(f"{n} {status}" for status, n in sorted(counts.items())
                             if status not in (Status.DONE, Status.RUNNING))
-        line = f"running {running} · done {counts.get(Status.DONE, 0)}/{len(rows)}"
+        line = f"running {running} · done {counts.get(Status.DONE, 0)}/{sum(counts.values())}"
         line = f"{line} · {others}" if others else line
         if line != self.last_progress:
             self.last_progress = line
             self.emit("progress", line, None)
 
     def _block_unreachable(self) -> None:
+        state = self._state()
+        if not state.failed:  # only a failed (or blocked) dep makes a task unreachable
+            return
         blocked = False
-        for task_id, reason in self.scheduler.blocked(self._state()).items():
+        for task_id, reason in self.scheduler.blocked(state).items():
             row = self.store.task(self.track, task_id)
             if row is not None and row.status in (Status.TODO, Status.READY):
                 self.store.set_status(self.track, task_id, Status.BLOCKED, reason)
@@ -288,22 +293,22 @@ class Dispatcher:
     # ---- starting -----------------------------------------------------------------------
 
     def _start(self, start: Start) -> None:
-        task = self.plan.task(start.task)
+        task = self.plan.tasks[self.positions[start.task]]
         if self.fencing.refusal:
             self.store.set_status(self.track, task.id, Status.FAILED, self.fencing.refusal)
             self._say("failed", f"{task.id} not started: {self.fencing.refusal}", task.id)
             return
-        rows = self._rows()
+        row = self._row(task.id)
         track = self.store.track(self.track)
         assert track is not None
-        point = self._start_point(task, start, rows[task.id], track.base_commit, rows)
+        point = self._start_point(task, start, row, track.base_commit)
         if isinstance(point, StartBlocked):
             self.store.set_status(self.track, task.id, Status.BLOCKED, point.reason)
             self._say("blocked", point.reason, task.id)
             return
         try:
-            prepared = prepare(self.ws, self.repo, self.track, task, point, rows[task.id].worktree,
-                               pool=worktree_pool(self.store, self.track, rows.values()))
+            prepared = prepare(self.ws, self.repo, self.track, task, point, row.worktree,
+                               pool=self._worktree_pool())
         except WorkFailed as exc:  # e.g. its branch exists elsewhere: this task only
             self.store.set_status(self.track, task.id, Status.FAILED, f"worktree setup failed: {exc}")
             self._say("failed", f"{task.id} failed: worktree setup failed: {exc}", task.id)
@@ -311,7 +316,7 @@ class Dispatcher:
         if prepared.recycled_from:
             self.store.release_worktree(self.track, prepared.recycled_from)
         reached("worktree-ready")
-        job = self._job(task, prepared.worktree, rows[task.id])
+        job = self._job(task, prepared.worktree, row)
         self.git_baselines[task.id] = repo_guard.take_baseline(self.ws, self.store, self.track, task.id)
         self.log_marks[task.id] = log_size(job.log_file)
         self.store.mark_running(
@@ -328,19 +333,31 @@ class Dispatcher:
         """Hand this turn's starts to the executor, after plan.md shows them running (an agent
         that reads or, unfenced, edits plan.md never races the writer)."""
         if self.launching:
-            self.views.write_plan(self.store.tasks(self.track))
+            self.views.write_plan(self.store.task_ids_by_status(self.track))
         for job, point in self.launching:
             self.executor.submit(job, point)
         self.launching.clear()
 
-    def _start_point(self, task: Task, start: Start, row: TaskRow, base: str,
-                     rows: dict[str, TaskRow]) -> str | StartBlocked:
+    def _start_point(self, task: Task, start: Start, row: TaskRow, base: str) -> str | StartBlocked:
         """A re-run (resume, retry) keeps the start point its branch was made on; a first
         run folds base + finished deps + lock-ordered predecessors."""
         if row.start_commit and row.branch and row.branch in self.repo.branches.local:
             return row.start_commit
-        sources = [(dep, rows[dep].final_commit or "") for dep in (*task.deps, *start.after)]
+        sources = [(dep, self._row(dep).final_commit or "") for dep in (*task.deps, *start.after)]
         return start_point(self.repo, self.track, base, task, [s for s in sources if s[1]])
+
+    def _worktree_pool(self) -> list[tuple[str, str]]:
+        """`worktree_pool` over the tasks that may hold a reusable worktree: at the first start
+        every task of the plan, then only those kept from then and those done since (this loop
+        adds them), so a start does not scan the plan."""
+        if self.donors is None:
+            rows = self.store.tasks(self.track)
+        else:
+            found = (self.store.task(self.track, task_id) for task_id in self.donors)
+            rows = [row for row in found if row is not None and row.retired_at is None]
+        pool = worktree_pool(self.store, self.track, rows)
+        self.donors = [task_id for task_id, _ in pool]
+        return pool
 
     def _job(self, task: Task, worktree: Path, row: TaskRow) -> AgentJob:
         folder = self.ws.track_dir(self.track)
@@ -361,7 +378,7 @@ class Dispatcher:
         )
         log = folder / "logs" / f"{task.id}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        port = task_port(self.ws, self.plan.ids.index(task.id))
+        port = task_port(self.ws, self.positions[task.id])
         return AgentJob(
             track=self.track, task=task, worktree=worktree,
             brief_file=brief, report_file=report, shared_context=folder / "shared_context.md",
@@ -435,6 +452,8 @@ class Dispatcher:
             self._say("failed", f"{task.id} failed: {reason}", task.id)
         else:
             self.store.mark_finished(self.track, task.id, Status.DONE, final_commit=result.final_commit)
+            if self.donors is not None:  # its worktree may serve the next task
+                self.donors.append(task.id)
             self._say("done", f"{task.id} done at {result.final_commit[:10]}", task.id)
             reached("task-done")
             self._take_report(task, report_text, result.files, result.messages)
@@ -465,8 +484,7 @@ class Dispatcher:
         spawning.save_report(path, render_report(report))
         spawned = spawning.take_candidates(self.ws, self.store, self.track, self.plan, task, report, self._event)
         if spawned:
-            self.plan = read_plan(self.ws, self.track)[0]
-            self.scheduler = Scheduler(self.plan)
+            self._follow(read_plan(self.ws, self.track)[0])
             follow_plan(self.store, self.track, self.plan, self.emit)
 
     # ---- money --------------------------------------------------------------------------
@@ -475,10 +493,10 @@ class Dispatcher:
         return track_budget(self.ws, self.store, self.track)
 
     def _budget_left(self) -> float:
-        return max(0.0, self._budget() - self.store.cost_summary(self.track).usd)
+        return max(0.0, self._budget() - self.store.spent_usd(self.track))
 
     def _record_usage(self, task_id: str, outcome: AgentOutcome) -> None:
-        before = budget_state(self.store.cost_summary(self.track).usd, self._budget(),
+        before = budget_state(self.store.spent_usd(self.track), self._budget(),
                               self.ws.config.budget.warn_fraction)
         for usage in outcome.usage:
             usd = recorded_cost(usage, self.ws.config.pricing.get(usage.model), usage.cost_usd)
@@ -488,7 +506,7 @@ class Dispatcher:
                 cache_read_tokens=usage.cache_read_tokens, usd=usd, cli_usd=usage.cost_usd,
             )
         self._warn_unpriced(tuple(u.model for u in outcome.usage if u.model not in self.ws.config.pricing))
-        spent = self.store.cost_summary(self.track).usd
+        spent = self.store.spent_usd(self.track)
         after = budget_state(spent, self._budget(), self.ws.config.budget.warn_fraction)
         if after != before and after == "warn":
             self._event("budget", f"spent ${spent:.2f} of ${self._budget():.2f} (warning threshold)")
@@ -499,13 +517,12 @@ class Dispatcher:
 
     def _warn_unpriced(self, models: tuple[str, ...]) -> None:
         """One warning event per model without a price, the first time this run meets it."""
-        holds = unpriced_holds(self.plan, self.ws.config)
         for model in dict.fromkeys(models):
             if model in self.unpriced_seen:
                 continue
             self.unpriced_seen.add(model)
             held = sorted(t.id for t in self.plan.tasks
-                          if t.id in holds and model_for(t, self.ws.config.agent) == model)
+                          if t.id in self.held and model_for(t, self.ws.config.agent) == model)
             effect = (f"tasks on it wait (budget.unpriced = \"pause\"): {', '.join(held)}" if held
                       else "its spend counts only what the agent's tool reports, if anything")
             self._event("warning", f"model {model} has no price in [pricing]: {effect}; {price_hint(model)}")

@@ -6,7 +6,8 @@ iosm_state.md is derived only, so it is written without fsync (`resume` rewrites
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 
 from swarmgit.domain.plan import Status
 from swarmgit.domain.plan_render import StatusLines, render_status
@@ -52,7 +53,7 @@ def render_state(
     the tasks retired (no longer in plan.md) are listed apart, not counted."""
     finished = {row.id for row in rows if row.status == Status.DONE}
     labels = {row.id: shown_status(row, finished) for row in rows}
-    counts = {label: list(labels.values()).count(label) for label in dict.fromkeys(labels.values())}
+    counts = Counter(labels.values())  # in order of first appearance, as dict.fromkeys
     done = len(finished)
     lines = [
         f"# IOSM state: {track}",
@@ -101,32 +102,41 @@ class ViewWriter:
     """The views of one live run, written at most once per loop turn at a cost that does not
     grow with the plan: plan.md is re-rendered in full only when it is not the text this
     writer last wrote (the user or a spawn edited it: their edits are kept), otherwise only the
-    tasks whose status changed since are set (`StatusLines`)."""
+    tasks whose status changed since are set (`StatusLines`), found from the store's per-status
+    id sets (`Store.task_ids_by_status`: an unchanged set is the same object, so it is skipped)."""
 
     def __init__(self, ws: Workspace, track: str) -> None:
         self.ws = ws
         self.track = track
         self._written = ""
-        self._statuses: dict[str, Status] = {}
+        self._shown: Mapping[Status, frozenset[str]] = {}
         self._lines: StatusLines | None = None
 
-    def write(self, rows: Sequence[TaskRow], state_md: str) -> None:
-        self.write_plan(rows)
+    def write(self, by_status: Mapping[Status, frozenset[str]], state_md: str) -> None:
+        self.write_plan(by_status)
         write_atomic(self.ws.track_dir(self.track) / "iosm_state.md", state_md, durable=False)
 
-    def write_plan(self, rows: Sequence[TaskRow]) -> None:
+    def write_plan(self, by_status: Mapping[Status, frozenset[str]]) -> None:
+        """Set plan.md's statuses to `by_status` (task ids per status, as the store gives them)."""
         path = self.ws.plan_path(self.track)
-        statuses = {row.id: row.status for row in rows}
         text = read_user_text(path)
-        changed = {task: s for task, s in statuses.items() if self._statuses.get(task) is not s}
-        new = (self._lines.update(changed) if self._lines is not None and text == self._written
-               else None)
+        new = (self._lines.update(self._changed(by_status))
+               if self._lines is not None and text == self._written else None)
         if new is None:
-            new = render_status(text, statuses)
+            new = render_status(text, {task: status for status, ids in by_status.items() for task in ids})
             self._lines = StatusLines(new)
         if new != text:
             write_atomic(path, new)
-        self._written, self._statuses = new, statuses
+        self._written, self._shown = new, by_status
+
+    def _changed(self, by_status: Mapping[Status, frozenset[str]]) -> dict[str, Status]:
+        """The tasks whose status is not the one last written."""
+        changed: dict[str, Status] = {}
+        for status, ids in by_status.items():
+            before = self._shown.get(status, frozenset())
+            if ids is not before:
+                changed.update(dict.fromkeys(ids - before, status))
+        return changed
 
 
 def track_budget(ws: Workspace, store: Store, track: str) -> float:
@@ -147,4 +157,4 @@ def refresh(ws: Workspace, store: Store, track: str, spawn_left: int,
     if writer is None:
         write_views(ws, track, rows, state_md)
     else:
-        writer.write(rows, state_md)
+        writer.write(store.task_ids_by_status(track), state_md)

@@ -9,7 +9,8 @@ event log, token usage and cost, and the spawn queue. Invariants:
 - timestamps are `time.time()` here, at the edge; the domain never reads the clock.
 A `Store` may be shared by the orchestrator's threads: each call holds the connection's lock.
 Task rows are cached per track and read incrementally: a write through this `Store` re-reads the
-one row it changed; a commit by any other connection (`PRAGMA data_version`) drops the cache.
+one row it changed (and moves its id between the per-status id sets, `task_ids_by_status`); a
+commit by any other connection (`PRAGMA data_version`) drops the cache.
 """
 from __future__ import annotations
 
@@ -74,6 +75,23 @@ def _task_row(row: sqlite3.Row) -> TaskRow:
                       "deps": decode_list(row["deps"]), "after": decode_list(row["after"])})
 
 
+def _listed_as(row: TaskRow) -> Status | None:
+    """The status set of `Store.task_ids_by_status` that holds the row (None: retired)."""
+    return Status(row.status) if row.retired_at is None else None
+
+
+def _move_id(index: dict[Status, frozenset[str]], task: str, before: Status | None,
+             after: Status | None) -> None:
+    if before is after:
+        return
+    if before is not None:
+        index[before] = index[before] - {task}
+        if not index[before]:
+            del index[before]
+    if after is not None:
+        index[after] = index.get(after, frozenset()) | {task}
+
+
 def _spend(sums: Sequence[float | None]) -> Spend:
     inp, out, write, read, usd, cli = sums
     return Spend(int(inp or 0), int(out or 0), int(write or 0), int(read or 0),
@@ -92,6 +110,8 @@ class Store:
         self._secrets = secrets
         self.path = path
         self._task_cache: dict[str, dict[str, TaskRow]] = {}  # track -> id -> row, in seq order
+        self._status_ids: dict[str, dict[Status, frozenset[str]]] = {}  # track -> status -> ids
+        self._spent: dict[str, float] = {}  # track -> USD, until this Store records usage
         self._seen_version: int | None = None
 
     @classmethod
@@ -299,17 +319,39 @@ class Store:
         """One task's row, retired or not (`retired_at` says)."""
         return self._cached_tasks(track).get(task)
 
+    def task_ids_by_status(self, track: str) -> dict[Status, frozenset[str]]:
+        """The ids of the track's tasks (retired ones left out) per status; a status no task
+        has is missing. Kept with the task rows' cache, so a call costs what changed since the
+        last, and a set that did not change is the very object returned before."""
+        with self._lock:
+            rows = self._cached_tasks(track)
+            index = self._status_ids.get(track)
+            if index is None:
+                found: dict[Status, set[str]] = {}
+                for row in rows.values():
+                    if row.retired_at is None:
+                        found.setdefault(Status(row.status), set()).add(row.id)
+                index = self._status_ids[track] = {status: frozenset(ids) for status, ids in found.items()}
+            return dict(index)
+
+    def _follow_others(self) -> None:
+        """Drop every cache when another connection committed since the last read."""
+        (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+        if version != self._seen_version:
+            self._task_cache.clear()
+            self._status_ids.clear()
+            self._spent.clear()
+            self._seen_version = version
+
     def _cached_tasks(self, track: str) -> dict[str, TaskRow]:
         with self._lock:
-            (version,) = self._conn.execute("PRAGMA data_version").fetchone()
-            if version != self._seen_version:  # another connection committed: reload
-                self._task_cache.clear()
-                self._seen_version = version
+            self._follow_others()
             rows = self._task_cache.get(track)
             if rows is None:
                 found = self._conn.execute(
                     f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? ORDER BY seq", (track,))
                 rows = self._task_cache[track] = {row.id: row for row in map(_task_row, found)}
+                self._status_ids.pop(track, None)
             return rows
 
     def _reread_task(self, track: str, task: str) -> None:
@@ -322,12 +364,16 @@ class Store:
                                        "AND id = ?", (track, task)).fetchone()
             if found is None or task not in rows:
                 self._forget_tasks(track)
-            else:
-                rows[task] = _task_row(found)
+                return
+            before, rows[task] = rows[task], _task_row(found)
+            index = self._status_ids.get(track)
+            if index is not None:
+                _move_id(index, task, _listed_as(before), _listed_as(rows[task]))
 
     def _forget_tasks(self, track: str) -> None:
         with self._lock:
             self._task_cache.pop(track, None)
+            self._status_ids.pop(track, None)
 
     def touches_for_branch(self, branch: str) -> list[str] | None:
         """The touches of the task on `swarm/<track>/<task>`; None when unknown."""
@@ -398,6 +444,7 @@ class Store:
         """Forget `task`'s worktree (another task took it over); its branch stays recorded."""
         with self._write() as conn:
             conn.execute("UPDATE tasks SET worktree = NULL WHERE track = ? AND id = ?", (track, task))
+        self._reread_task(track, task)
 
     def reset_for_rerun(self, track: str, task: str, reason: str) -> None:
         """Back to todo with no branch, worktree, start point or result recorded, so the next
@@ -487,6 +534,7 @@ class Store:
                 (time.time(), track, task, model, input_tokens, output_tokens,
                  cache_write_tokens, cache_read_tokens, usd, cli_usd),
             )
+            self._spent.pop(track, None)
 
     def spend_over_time(self, track: str) -> list[tuple[float, float]]:
         """(time, cumulative USD) after each usage record of the track, oldest first."""
@@ -496,6 +544,18 @@ class Store:
             total += row["usd"]
             points.append((row["ts"], total))
         return points
+
+    def spent_usd(self, track: str) -> float:
+        """The USD the track has spent, as `cost_summary(track).usd`; kept until the next usage
+        record (this Store's or another connection's), so the live loop does not sum every
+        record of the track again for each task."""
+        with self._lock:
+            self._follow_others()
+            if track not in self._spent:
+                (usd,) = self._conn.execute("SELECT COALESCE(SUM(usd), 0) FROM usage WHERE track = ?",
+                                            (track,)).fetchone()
+                self._spent[track] = float(usd or 0.0)
+            return self._spent[track]
 
     def cost_summary(self, track: str) -> CostSummary:
         """Tokens and dollars spent on the track: in total, per task and per model."""
