@@ -266,7 +266,7 @@ def test_ids_by_status_follow_every_writer(common: Path, store: Store) -> None:
     assert by_status() == {"todo": {"T01", "T02"}, "running": {"T03"}}
     store.add_event("demo", "note", "no task row changes")
     assert store.task_ids_by_status("demo")[Status.RUNNING] is first[Status.RUNNING]
-    store.mark_finished("demo", "T03", "done", final_commit="d" * 40)
+    store.mark_finished("demo", "T03", Status.DONE, final_commit="d" * 40)
     assert by_status() == {"todo": {"T01", "T02"}, "done": {"T03"}}
     with Store.open(common) as other:
         other.set_status("demo", "T01", Status.BLOCKED, "by another process")
@@ -286,7 +286,7 @@ def test_releasing_a_worktree_is_seen_by_the_next_read(store: Store) -> None:
     folder another task took over, and releases it again on every start)."""
     store.mark_running("demo", "T03", branch="swarm/demo/T03", worktree="/wt/T03",
                        start_commit="a" * 40, after=())
-    store.mark_finished("demo", "T03", "done", final_commit="f" * 40)
+    store.mark_finished("demo", "T03", Status.DONE, final_commit="f" * 40)
     assert [row.worktree for row in store.tasks("demo")] == [None, None, "/wt/T03"]
     store.release_worktree("demo", "T03")
     row = store.task("demo", "T03")
