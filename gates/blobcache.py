@@ -11,6 +11,7 @@ that cannot be read is empty; an entry the caller cannot decode is a miss.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from array import array
 from pathlib import Path
@@ -81,5 +82,5 @@ def unpack_ints(text: object, typecode: str) -> tuple[int, ...]:
     if not isinstance(text, str):
         raise ValueError("not packed integers")
     values = array(typecode)
-    values.frombytes(base64.b64decode(text, validate=True))
+    values.frombytes(binascii.a2b_base64(text, strict_mode=True))  # binascii.Error: ValueError
     return tuple(values)
