@@ -110,7 +110,7 @@ def _internal_imports(
         imports = scan_imports([module_file], found_packages=found,
                                include_external_packages=True,
                                exclude_type_checking_imports=False)
-    except GrimpException:
+    except (GrimpException, UnicodeError):  # a syntax error, a file that is not UTF-8
         return None
     roots = {p.name for p in found}
     inside = tuple(f"{r}." for r in roots)

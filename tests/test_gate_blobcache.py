@@ -212,3 +212,11 @@ def _with_both_graphs(repo: Path) -> tuple[dict[str, float | int | str], tuple[F
         full = Modularize().evaluate(ctx)
     assert full.metrics["contracts_kept"] == 1
     return {k: v for k, v in full.metrics.items() if not k.startswith("contracts_")}, full.findings
+
+
+def test_a_module_that_is_not_utf8_is_left_to_the_whole_graphs(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "shop/a.py").write_bytes(b"from shop import b\nNAME = '\xff'\n")
+    commit_change(repo, {})
+    with GateContext.between(repo, "HEAD~1", "HEAD", Gates(), cached=False) as ctx:
+        assert not same_internal_imports(ctx, package_layout(ctx), {"shop.a": "shop/a.py"})
