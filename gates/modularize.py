@@ -7,7 +7,9 @@ Parts (weights renormalised over the parts that apply):
   setuptools' `package-dir` maps elsewhere). A new cycle is a strongly connected group of modules at head that holds a changed
   module and is not inside one group at base; each head import inside it that base lacks is a
   finding at its line. Old cycles (Django has 14 groups) are not reported. Applies when a
-  changed Python file belongs to a package.
+  changed Python file belongs to a package. A change that adds, removes and renames no module
+  and keeps every import between the packages' modules (the changed modules are scanned at both
+  sides) keeps base's cycles, so no graph is built then (without a contract to check).
 - contracts (0.3): 1 when no contract is broken by the change, else 0. Contracts come from the
   repository's import-linter configuration at head (`.importlinter`, `setup.cfg`,
   `pyproject.toml`, first that has one) and from `gates.contracts` (same shape), and are checked
