@@ -192,8 +192,9 @@ def _markdown(m: Large) -> str:
         f"empty `__init__.py` files). The change appends a function to `{EDITED}`. Cold: an "
         f"empty gate cache. Warm: the median of {WARM_RUNS} fix rounds, each a new edit of "
         "that file judged against base with the per-file cache (clone fingerprints, public "
-        "API surface, imports, by blob id) the earlier runs left. CPU includes grimp's "
-        "scanner threads; wall time (and each gate's column, wall seconds) depends on the "
+        "API surface, imports, by blob id) the earlier runs left; the edit keeps the module's "
+        "imports, so Gate-M scans that module at both sides and builds no graph. CPU includes "
+        "grimp's scanner threads; wall time (and each gate's column, wall seconds) depends on the "
         f"machine's load. Target: warm <= {TARGET_SECONDS:g} s CPU: **{met}**; pylint's "
         f"similarity checker on the same folder (wall) at least {SPEEDUP}x the warm gates' "
         f"wall time: {ratio}.",

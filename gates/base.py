@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
-import pathspec
 import pygit2
 from pygit2.enums import DeltaStatus
 
@@ -29,9 +29,9 @@ Side = Literal["base", "head"]
 SCORE_DIGITS = 4
 T = TypeVar("T")
 
-_TEST_PATHS = pathspec.GitIgnoreSpec.from_lines(
-    ["test_*.py", "*_test.py", "tests/", "test/", "conftest.py"]
-)
+# What the .gitignore lines `test_*.py`, `*_test.py`, `conftest.py`, `tests/` and `test/`
+# match: a path with such a component (a module named so, or a folder the path lies in).
+_TEST_PATHS = re.compile(r"(?:^|/)(?:(?:test_[^/]*|[^/]*_test|conftest)\.py(?:/|$)|tests?/)")
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,9 @@ class GateContext:
     cache_root: Path | None = None
     _repo: pygit2.Repository = field(init=False, repr=False)
     _memo: dict[Hashable, object] = field(init=False, repr=False, default_factory=dict)
+    _listings: dict[Side, dict[str, pygit2.Oid]] = field(
+        init=False, repr=False, default_factory=dict
+    )
     _cleanup: contextlib.ExitStack = field(
         init=False, repr=False, default_factory=contextlib.ExitStack
     )
@@ -160,7 +163,7 @@ class GateContext:
 
     def changed_files(self, suffix: str = "") -> tuple[str, ...]:
         """Changed paths that exist at head and end with `suffix`, sorted."""
-        head = set(self.tracked_files("head"))
+        head = self._blob_ids("head")
         return tuple(p for p in sorted(self.changed_lines) if p in head and p.endswith(suffix))
 
     def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
@@ -172,21 +175,20 @@ class GateContext:
     def _blob_ids(self, side: Side) -> dict[str, pygit2.Oid]:
         """Path -> blob id of every file at that side: base's listed once per tree (and kept
         in the cache), head's as base's updated by the diff between the two trees."""
-
-        def compute() -> dict[str, pygit2.Oid]:
-            if side == "head":
-                return _updated(self._blob_ids("base"), self.commit("base").tree,
-                                self.commit("head").tree)
+        if side in self._listings:  # looked up once per file: kept cheap
+            return self._listings[side]
+        if side == "head":
+            listed = _updated(self._blob_ids("base"), self.commit("base").tree,
+                              self.commit("head").tree)
+        else:
             tree = self.commit(side).tree
             cache = GateCache(self.repo_path) if self.cache_root is not None else None
-            listed = _listing_from_json(cache.get("trees", str(tree.id))) if cache else None
-            if listed is None:
-                listed = tree_blobs(self._repo, self.base)
-                if cache is not None:
-                    cache.put("trees", str(tree.id), {p: str(o) for p, o in listed.items()})
-            return listed
-
-        return self.cached(("blobs", side), compute)
+            found = _listing_from_json(cache.get("trees", str(tree.id))) if cache else None
+            listed = tree_blobs(self._repo, self.base) if found is None else found
+            if cache is not None and found is None:
+                cache.put("trees", str(tree.id), {p: str(o) for p, o in listed.items()})
+        self._listings[side] = listed
+        return listed
 
 
 class Gate(Protocol):
@@ -234,7 +236,7 @@ def scratch_root() -> str | None:
 
 def is_test_path(path: str) -> bool:
     """True for test modules and anything under a tests/ or test/ folder."""
-    return _TEST_PATHS.match_file(path)
+    return _TEST_PATHS.search(path) is not None
 
 
 def resolve_commit(repo_path: Path, rev: str) -> str:

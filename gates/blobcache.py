@@ -11,8 +11,10 @@ that cannot be read is empty; an entry the caller cannot decode is a miss.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from array import array
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,15 +73,16 @@ def _read(path: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def pack_ints(values: tuple[int, ...] | list[int], typecode: str) -> str:
+def pack_ints(values: Sequence[int], typecode: str) -> str:
     """Integers as base64 of a machine array (compact, and fast to read back)."""
     return base64.b64encode(array(typecode, values).tobytes()).decode("ascii")
 
 
-def unpack_ints(text: object, typecode: str) -> tuple[int, ...]:
-    """The integers `pack_ints` stored; ValueError (a miss) when `text` is not such a value."""
+def unpack_ints(text: object, typecode: str) -> array[int]:
+    """The integers `pack_ints` stored, as an array (no int object is made until one is read);
+    ValueError (a miss) when `text` is not such a value."""
     if not isinstance(text, str):
         raise ValueError("not packed integers")
     values = array(typecode)
-    values.frombytes(base64.b64decode(text, validate=True))
-    return tuple(values)
+    values.frombytes(binascii.a2b_base64(text, strict_mode=True))  # binascii.Error: ValueError
+    return values

@@ -45,10 +45,10 @@ _TOKEN = re.compile(r"\w+|\$|[^\w\s]")
 class Normalised:
     """A file's code lines: their physical line numbers, the hash of each window (MIN_LINES
     code lines from there on; stable across processes, so they can be cached), and its
-    physical line count."""
+    physical line count. The sequences are tuples, or arrays when read back from the cache."""
 
-    lines: tuple[int, ...]
-    windows: tuple[int, ...]
+    lines: Sequence[int]
+    windows: Sequence[int]
     physical: int
 
 
@@ -121,7 +121,7 @@ def find_clones(
 
 def _clones_of(
     target: str,
-    windows: tuple[int, ...],
+    windows: Sequence[int],
     index: Mapping[int, list[tuple[str, int]]],
     corpus: Mapping[str, Normalised],
     tokens: Sequence[int],

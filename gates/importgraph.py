@@ -9,6 +9,11 @@ scanned. A module's imports depend on its source, its path and on
 which modules exist (grimp resolves `from a import b` to `a.b` when that is a module), so an
 entry's key holds the blob id, the path and a digest of every Python path of the side: a
 change that adds or removes a module rescans that side once.
+
+`same_internal_imports` answers, for a change that adds, removes and renames no module, whether
+the changed modules import the same modules of the packages at both sides (each scanned twice,
+with head's module set): then the two sides' graphs have the same internal edges, and Gate-M
+needs neither graph.
 """
 from __future__ import annotations
 
@@ -27,7 +32,9 @@ from grimp.application.ports.caching import CacheMiss
 from grimp.application.ports.filesystem import AbstractFileSystem, BasicFileSystem
 from grimp.application.ports.modulefinder import FoundPackage, ModuleFile
 from grimp.application.ports.packagefinder import AbstractPackageFinder
+from grimp.application.scanning import scan_imports
 from grimp.domain.valueobjects import DirectImport, Module
+from grimp.exceptions import GrimpException
 
 from swarmgit.gates.base import GateContext, Side, scratch_root
 from swarmgit.gates.cache import cache_key
@@ -43,16 +50,88 @@ def import_graph(ctx: GateContext, side: Side, layout: Mapping[str, str]) -> gri
     A package mapped elsewhere appears inside its parent's folder, as installing it would."""
     with tempfile.TemporaryDirectory(prefix="swarm-gate-", dir=scratch_root()) as root:
         files = _TreeFiles(ctx, side, layout, root)
-        present = {
-            name: f"{root}/{folder}"
-            for name, folder in layout.items()
-            if "." not in name and files.is_dir(f"{root}/{folder}")
-        }
+        present = files.packages(layout)
         if not present:
             return grimp.ImportGraph()
         with _grimp_ports(files, _PackagesAt(present)):
             return grimp.build_graph(*sorted(present), include_external_packages=True,
                                      cache_dir=IMPORTS)
+
+
+def same_internal_imports(
+    ctx: GateContext, layout: Mapping[str, str], modules: Mapping[str, str]
+) -> bool:
+    """True when base and head hold the same Python files under the packages and each of
+    `modules` (name -> path, the changed ones) imports the same modules of the packages at
+    both sides: the two graphs then have the same internal edges. False when that cannot be
+    told cheaply (a module added, removed or renamed, a file grimp cannot scan)."""
+    prefixes = tuple(folder + "/" for folder in set(layout.values()))
+    touched = [*ctx.changed_lines, *ctx.renames.values()]
+    if any(
+        path.endswith(".py") and path.startswith(prefixes)
+        and (path in ctx.renames or None in (ctx.blob_id("base", path), ctx.blob_id("head", path)))
+        for path in touched
+    ):
+        return False
+    with tempfile.TemporaryDirectory(prefix="swarm-gate-", dir=scratch_root()) as root:
+        files = _TreeFiles(ctx, "head", layout, root)
+        present = files.packages(layout)
+        with _grimp_ports(files, _PackagesAt(present)):
+            found = {
+                grimp_settings.MODULE_FINDER.find_package(
+                    package_name=name, package_directory=folder, file_system=files
+                )
+                for name, folder in present.items()
+            }
+            virtual = _module_paths(found, files.files)
+            module_files = {f.module.name: f for p in found for f in p.module_files}
+            for name, path in sorted(modules.items()):
+                if name not in virtual:
+                    continue  # not a module grimp finds: no edges at either side
+                scanned = [
+                    _internal_imports(files, virtual[name], module_files[name], found, side)
+                    for side in ("base", "head")
+                ]
+                if None in scanned or scanned[0] != scanned[1]:
+                    return False
+    return True
+
+
+def _internal_imports(
+    files: _TreeFiles, virtual: str, module_file: ModuleFile, found: set[FoundPackage],
+    side: Side,
+) -> frozenset[str] | None:
+    """The modules of the packages one module imports at that side (scanned from its blob
+    there); None when grimp cannot scan it."""
+    os.makedirs(posixpath.dirname(virtual), exist_ok=True)
+    with open(virtual, "wb") as handle:
+        handle.write(files.ctx.blob_data(side, files.files[virtual]))
+    try:
+        imports = scan_imports([module_file], found_packages=found,
+                               include_external_packages=True,
+                               exclude_type_checking_imports=False)
+    except (GrimpException, UnicodeError):  # a syntax error, a file that is not UTF-8
+        return None
+    roots = {p.name for p in found}
+    inside = tuple(f"{r}." for r in roots)
+    return frozenset(
+        i.imported.name for i in imports[module_file]
+        if i.imported.name in roots or i.imported.name.startswith(inside)
+    )
+
+
+def _module_paths(found: set[FoundPackage], files: Collection[str]) -> dict[str, str]:
+    """Module name -> the virtual path of its file, for the modules grimp found."""
+    paths = {}
+    for package in found:
+        for module_file in package.module_files:
+            name = module_file.module.name
+            inner = name[len(package.name):].lstrip(".").replace(".", "/")
+            stem = f"{package.directory}/{inner}" if inner else package.directory
+            for virtual in (f"{stem}.py", f"{stem}/__init__.py"):
+                if virtual in files:
+                    paths[name] = virtual
+    return paths
 
 
 class _TreeFiles(AbstractFileSystem):
@@ -92,6 +171,14 @@ class _TreeFiles(AbstractFileSystem):
             if folder != self.root:
                 self._folder(parent)[0].add(name)
         return self.children[folder]
+
+    def packages(self, layout: Mapping[str, str]) -> dict[str, str]:
+        """Top-level package name -> its folder under `root`, for those this side holds."""
+        return {
+            name: f"{self.root}/{folder}"
+            for name, folder in layout.items()
+            if "." not in name and self.is_dir(f"{self.root}/{folder}")
+        }
 
     def is_dir(self, folder: str) -> bool:
         """True when some file lies below `folder` (an export holds Python files only)."""
@@ -186,14 +273,7 @@ class _ImportCache:
 
     def setup(self, file_system: object, found_packages: set[FoundPackage],
               **options: Any) -> _ImportCache:
-        for package in found_packages:
-            for module_file in package.module_files:
-                name = module_file.module.name
-                inner = name[len(package.name):].lstrip(".").replace(".", "/")
-                stem = f"{package.directory}/{inner}" if inner else package.directory
-                for virtual in (f"{stem}.py", f"{stem}/__init__.py"):
-                    if virtual in self.files.files:
-                        self.paths[name] = virtual
+        self.paths = _module_paths(found_packages, self.files.files)
         self.files.prepare(self.paths)
         return self
 

@@ -147,9 +147,13 @@ def _duplication(
         return None
     scopes = {_top_folder(p) for p in targets}
     corpus = {}
+    by_blob: dict[str | None, duplication.Normalised | None] = {}  # copies read back once
     for path in ctx.tracked_files("head"):
         if path.endswith(".py") and _top_folder(path) in scopes and not is_test_path(path):
-            found = fingerprints(ctx, path)
+            oid = ctx.blob_id("head", path)
+            if oid not in by_blob:
+                by_blob[oid] = fingerprints(ctx, path)
+            found = by_blob[oid]
             if found is not None:
                 corpus[path] = found
     tokens = {

@@ -7,7 +7,9 @@ Parts (weights renormalised over the parts that apply):
   setuptools' `package-dir` maps elsewhere). A new cycle is a strongly connected group of modules at head that holds a changed
   module and is not inside one group at base; each head import inside it that base lacks is a
   finding at its line. Old cycles (Django has 14 groups) are not reported. Applies when a
-  changed Python file belongs to a package.
+  changed Python file belongs to a package. A change that adds, removes and renames no module
+  and keeps every import between the packages' modules (the changed modules are scanned at both
+  sides) keeps base's cycles, so no graph is built then (without a contract to check).
 - contracts (0.3): 1 when no contract is broken by the change, else 0. Contracts come from the
   repository's import-linter configuration at head (`.importlinter`, `setup.cfg`,
   `pyproject.toml`, first that has one) and from `gates.contracts` (same shape), and are checked
@@ -49,7 +51,7 @@ from swarmgit.gates.base import (
     rounded,
 )
 from swarmgit.gates.cache import GateCache, cache_key
-from swarmgit.gates.importgraph import import_graph
+from swarmgit.gates.importgraph import import_graph, same_internal_imports
 
 KEY = "M"
 NAME = "Modularize"
@@ -97,7 +99,12 @@ class Modularize:
         layout = package_layout(ctx)
         contracts = _contract_options(ctx, layout, findings)
         changed_modules = _changed_modules(ctx, layout)
-        graphs = _graphs(ctx, layout) if changed_modules or contracts else None
+        graphs = None
+        if changed_modules and not contracts and same_internal_imports(ctx, layout,
+                                                                       changed_modules):
+            parts["cycles"] = (WEIGHTS["cycles"], _same_cycles(ctx, layout, metrics))
+        elif changed_modules or contracts:
+            graphs = _graphs(ctx, layout)
         if graphs is not None and changed_modules:
             new_cycles = _cycles(ctx, graphs, changed_modules, findings, metrics)
             parts["cycles"] = (WEIGHTS["cycles"], 0.0 if new_cycles else 1.0)
@@ -219,7 +226,7 @@ def _cycles(
     metrics: dict[str, float | int | str],
 ) -> int:
     head_groups = strongly_connected(graphs.head)
-    base_groups = _base_groups(ctx, graphs)
+    base_groups = _base_groups(ctx, graphs.layout, lambda: graphs.base)
     base_group_of = {m: i for i, group in enumerate(base_groups) for m in group}
     new = 0
     for group in head_groups:
@@ -235,17 +242,30 @@ def _cycles(
     return new
 
 
-def _base_groups(ctx: GateContext, graphs: _Graphs) -> list[frozenset[str]]:
-    """`strongly_connected` of base's graph, kept per (base tree, layout) in the gate cache."""
+def _same_cycles(
+    ctx: GateContext, layout: Mapping[str, str], metrics: dict[str, float | int | str]
+) -> float:
+    """The cycles part when head's graph has base's internal edges (`same_internal_imports`):
+    head's cycles are base's, so none is new."""
+    groups = _base_groups(ctx, layout, lambda: import_graph(ctx, "base", layout))
+    metrics.update(cycle_groups_base=len(groups), cycle_groups_head=len(groups), new_cycles=0)
+    return 1.0
+
+
+def _base_groups(
+    ctx: GateContext, layout: Mapping[str, str], base: Callable[[], grimp.ImportGraph]
+) -> list[frozenset[str]]:
+    """`strongly_connected` of base's graph (built by `base` on a miss), kept per (base tree,
+    layout) in the gate cache."""
     cache = GateCache(ctx.repo_path) if ctx.cache_root is not None else None
-    key = cache_key(CYCLE_GROUPS, str(ctx.commit("base").tree.id), sorted(graphs.layout.items()))
+    key = cache_key(CYCLE_GROUPS, str(ctx.commit("base").tree.id), sorted(layout.items()))
     entry = cache.get("cycle-groups", key) if cache else None
     groups = entry.get("groups") if entry else None
     if isinstance(groups, list) and all(
         isinstance(g, list) and all(isinstance(m, str) for m in g) for g in groups
     ):
         return [frozenset(g) for g in groups]
-    found = strongly_connected(graphs.base)
+    found = strongly_connected(base())
     if cache is not None:
         cache.put("cycle-groups", key, {"groups": [sorted(g) for g in found]})
     return found

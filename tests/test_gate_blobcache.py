@@ -1,6 +1,7 @@
 """Per-file results kept by blob id: the cached path judges exactly as the uncached one, on the
 first run, on a later change of one file, and with damaged cache entries; the import graph built
-from git's blobs is the one grimp builds from the files on disk."""
+from git's blobs is the one grimp builds from the files on disk; Gate-M skips both graphs only
+when a change keeps every internal import, and then judges as it does with them."""
 from __future__ import annotations
 
 import json
@@ -11,10 +12,10 @@ import grimp
 import pytest
 
 from swarmgit.config import Gates
-from swarmgit.gates.base import GateContext, GateResult
+from swarmgit.gates.base import Finding, GateContext, GateResult
 from swarmgit.gates.cache import GateCache
-from swarmgit.gates.importgraph import IMPORTS, import_graph
-from swarmgit.gates.modularize import package_layout
+from swarmgit.gates.importgraph import IMPORTS, import_graph, same_internal_imports
+from swarmgit.gates.modularize import Modularize, package_layout, strongly_connected
 from swarmgit.gates.runner import GATES
 from tests.gatecheck import commit_change
 from tests.gitutil import make_repo
@@ -157,3 +158,65 @@ def test_a_warm_build_takes_each_modules_imports_from_the_cache(tmp_path: Path) 
     assert warm.find_modules_that_directly_import("planted") == {
         m for m in cold.modules if not cold.is_module_squashed(m)
     }
+
+
+# change -> (files written, files deleted, the changed modules, internal edges kept)
+EDGE_CHANGES: dict[str, tuple[dict[str, str], tuple[str, ...], dict[str, str], bool]] = {
+    "a body change in a module of an old cycle": (
+        {"shop/x.py": "import shop.y\n\nLIMIT = 4\n"}, (), {"shop.x": "shop/x.py"}, True),
+    "an external import added, an import reworded": (
+        {"shop/a.py": "import re\nimport shop.b\nimport os\n"}, (), {"shop.a": "shop/a.py"}, True),
+    "a new import closing a cycle": (
+        {"shop/b.py": "from . import c\nVALUE = 1\nfrom shop import a\n"}, (),
+        {"shop.b": "shop/b.py"}, False),
+    "an old cycle broken": ({"shop/y.py": "VALUE = 0\n"}, (), {"shop.y": "shop/y.py"}, False),
+    "a mapped package's import removed": (
+        {"plugins/helpers.py": "VALUE = 3\n"}, (), {"shop.plugins.helpers": "plugins/helpers.py"},
+        False),
+    "a module added": ({"shop/new.py": "VALUE = 5\n"}, (), {"shop.new": "shop/new.py"}, False),
+    "a module removed": ({}, ("shop/report.py",), {}, False),
+    "a syntax error": ({"shop/a.py": "from shop import (\n"}, (), {"shop.a": "shop/a.py"}, False),
+}
+
+
+@pytest.mark.parametrize("change", sorted(EDGE_CHANGES))
+def test_graphs_are_skipped_only_when_the_internal_edges_are_kept(
+    tmp_path: Path, change: str
+) -> None:
+    files, delete, modules, kept = EDGE_CHANGES[change]
+    repo = _repo(tmp_path)
+    commit_change(repo, files, delete)
+    with GateContext.between(repo, "HEAD~1", "HEAD", Gates(), cached=False) as ctx:
+        layout = package_layout(ctx)
+        assert same_internal_imports(ctx, layout, modules) is kept
+        if change == "a syntax error":
+            return  # scanning head fails, so the whole graphs are built (and fail there too)
+        base = strongly_connected(import_graph(ctx, "base", layout))
+        head = strongly_connected(import_graph(ctx, "head", layout))
+        result = Modularize().evaluate(ctx)
+    if kept:
+        assert head == base  # what the shortcut relies on
+    if modules:
+        assert result.metrics["cycle_groups_base"] == len(base)
+        assert result.metrics["cycle_groups_head"] == len(head)
+    assert (result.metrics, result.findings) == _with_both_graphs(repo)
+
+
+def _with_both_graphs(repo: Path) -> tuple[dict[str, float | int | str], tuple[Finding, ...]]:
+    """Gate-M's metrics and findings with both graphs built: a contract that holds forces
+    them (its own metrics are left out)."""
+    contract = {"name": "any", "type": "forbidden", "source_modules": ["shop.a"],
+                "forbidden_modules": ["nowhere"], "allow_indirect_imports": True}
+    with GateContext.between(repo, "HEAD~1", "HEAD", Gates(contracts=[contract]),
+                             cached=False) as ctx:
+        full = Modularize().evaluate(ctx)
+    assert full.metrics["contracts_kept"] == 1
+    return {k: v for k, v in full.metrics.items() if not k.startswith("contracts_")}, full.findings
+
+
+def test_a_module_that_is_not_utf8_is_left_to_the_whole_graphs(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "shop/a.py").write_bytes(b"from shop import b\nNAME = '\xff'\n")
+    commit_change(repo, {})
+    with GateContext.between(repo, "HEAD~1", "HEAD", Gates(), cached=False) as ctx:
+        assert not same_internal_imports(ctx, package_layout(ctx), {"shop.a": "shop/a.py"})

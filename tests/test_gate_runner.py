@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pathspec
 import pytest
 
 from swarmgit.config import Gates
 from swarmgit.errors import UsageError
-from swarmgit.gates.base import Finding, GateResult
+from swarmgit.gates.base import Finding, GateResult, is_test_path
 from swarmgit.gates.runner import combine, render_markdown, render_table, run_gates, to_json
 from tests.gitutil import git, make_repo, write
 
@@ -125,3 +126,21 @@ def test_an_unchanged_pair_of_trees_is_judged_once(tmp_path: Path) -> None:
     assert first == second
     changed = run_gates(repo, "HEAD~1", "HEAD", Gates(test_command=f"echo run >> {runs}; true"))
     assert changed.passed and runs.read_text().count("run") == 2  # another config: judged again
+
+
+TEST_PATHS = {
+    "test_app.py": True, "pkg/test_app.py": True, "pkg/app_test.py": True, "_test.py": True,
+    "conftest.py": True, "a/conftest.py": True, "tests/app.py": True, "a/tests/b/c.py": True,
+    "a/test/b.py": True, "test_dir.py/inner.py": True, "test_.py": True,
+    "tests": False, "a/test": False, "atest/b.py": False, "a/btests/c.py": False,
+    "test_app.pyc": False, "conftest.pyi": False, "contest.py": False, "app.py": False,
+    "a/testing/b.py": False, "tests.py": False, "a/my_tests/b.py": False,
+}
+
+
+@pytest.mark.parametrize("path", sorted(TEST_PATHS))
+def test_test_paths_are_what_the_gitignore_lines_would_match(path: str) -> None:
+    spec = pathspec.GitIgnoreSpec.from_lines(
+        ["test_*.py", "*_test.py", "tests/", "test/", "conftest.py"]
+    )
+    assert is_test_path(path) is TEST_PATHS[path] is spec.match_file(path)
