@@ -79,3 +79,23 @@ def test_a_gate_record_of_another_shape_counts_as_absent(tmp_path: Path) -> None
                  '{"index": 1, "verdict": "<b>PASSED</b>"}', '{"index": 1, "verdict": ["APPROVED"]}'):
         record.write_text(text)
         assert _gates(record) == ((), None, None)
+
+
+def _review_cell(dom: str, task: str) -> str:
+    row = re.search(rf'<tr id="task-{task}">(.*?)</tr>', dom)
+    assert row, f"no row for {task}"
+    return re.findall(r"<td>(.*?)</td>", row.group(1))[-1]
+
+
+def test_review_column_shows_the_verdict_on_each_tasks_current_work(tmp_path: Path) -> None:
+    config = "[gates]\nthreshold = 0.0\n[review]\nrequired = true\n"
+    repo = track_repo(tmp_path / "r", PLAN, config=config)
+    assert swarm(repo, "implement", "t").exit_code == 1  # held until every task is accepted
+    assert swarm(repo, "accept", "T01", "--as", "Rita <r@x>").exit_code == 0
+    assert swarm(repo, "reject", "T02", "-m", "name the table", "--as", "Rita <r@x>").exit_code == 0
+    out = tmp_path / "run.html"
+    assert swarm(repo, "report", "t", "--html", str(out)).exit_code == 0
+    dom = render(out).dom
+    assert _review_cell(dom, "T01") == "accepted"
+    assert _review_cell(dom, "T02") == "rejected"
+    assert _review_cell(dom, "T03") == "-"  # re-based: it runs again, nothing judged yet

@@ -15,6 +15,7 @@ from html import escape
 
 from swarmgit.domain.integration import Verdict
 from swarmgit.domain.plan import Status
+from swarmgit.domain.review import ReviewVerdict
 
 BAR_HEIGHT = 18
 CHART_WIDTH = 760
@@ -40,7 +41,7 @@ class TaskLine:
     files: int = 0
     added: int = 0
     deleted: int = 0
-    verdict: str = ""
+    verdict: ReviewVerdict | None = None  # the review verdict on the task's current work
     deps: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
 
