@@ -77,18 +77,19 @@ def integrate(
 ) -> Integration:
     """Integrate the track's done tasks: scope check, fold, gate, then advance (APPROVED) or
     spawn fix tasks (REJECTED). `since`: the target's checkout as the run found it (default:
-    as it is now); files changed there since then hold the advance."""
+    as it is now, read only when `advance`); files changed there since then hold the advance."""
     repo = gitrepo.discover(ws.root)
     info = _track_row(store, track)
     target = _target(ws, repo, info, target, advance)
-    since = since or checkout_state(repo, target)
+    # The target's checkout as the run found it: read only when the run may advance it.
+    since = (since or checkout_state(repo, target)) if advance else None
     run = _read_round(ws, store, repo, info, emit)
     result = Integration(commit=run.base, history=ws.config.integrate.history, left_out=_left_out(run))
     result.rejected = _check_scope(repo, run, emit)
     _fold(ws, store, repo, run, result, emit)
     _gate(ws, run.base, result, emit)
     store.set_track_fields(track, integrated_commit=result.commit)
-    if advance and result.verdict is Verdict.APPROVED:
+    if since is not None and result.verdict is Verdict.APPROVED:  # `since` is read iff advancing
         _advance(ws, repo, store, run, result, target, partial, emit, since=since)
     elif result.verdict is Verdict.REJECTED:
         result.spawned = _spawn(ws, store, track, result, emit)
