@@ -25,7 +25,7 @@ import pygit2
 from swarmgit.crash_points import reached
 from swarmgit.domain.events import EventSink
 from swarmgit.domain.integration import Verdict, fix_candidates, integration_order, unlanded_deps
-from swarmgit.domain.plan import Plan, Status, Task
+from swarmgit.domain.plan import Status, Task
 from swarmgit.domain.provenance import Provenance, squash_message, task_message
 from swarmgit.domain.report import Report, SpawnCandidate
 from swarmgit.domain.review import unreviewed
@@ -57,7 +57,6 @@ class _Round:
 
     track: str
     base: str
-    plan: Plan
     tasks: dict[str, Task]
     rows: dict[str, TaskRow]
     finished: frozenset[str]
@@ -126,7 +125,7 @@ def _read_round(ws: Workspace, store: Store, repo: pygit2.Repository, info: Trac
     finished = frozenset(tid for tid, row in rows.items() if row.status == Status.DONE)
     # A task marked done by hand without ever running has no branch: nothing to merge, but in.
     done = {tid: rows[tid] for tid in sorted(finished) if rows[tid].final_commit}
-    return _Round(info.id, base, plan, {task.id: task for task in plan.tasks}, rows, finished, done)
+    return _Round(info.id, base, {task.id: task for task in plan.tasks}, rows, finished, done)
 
 
 def _left_out(run: _Round) -> dict[str, str]:
@@ -139,8 +138,11 @@ def _check_scope(repo: pygit2.Repository, run: _Round, emit: EventSink) -> dict[
     """Scope check: why each done task may not land (recheck, scope, a dep that does not land)."""
     rejected = {}
     for tid, row in run.done.items():
-        why = (recheck_task(repo, run.track, run.base, run.tasks.get(tid), row, run.rows)
-               or scope_problem(repo, run.plan, row))
+        task = run.tasks.get(tid)
+        # `_read_round` retired the tasks plan.md dropped: a row it did not know came in since.
+        why = ("it is not in plan.md (the run state lists it; it may have been added there behind swarmgit)"
+               if task is None else
+               recheck_task(repo, run.track, run.base, task, row, run.rows) or scope_problem(repo, task, row))
         if why:
             rejected[tid] = why
     deps = {tid: run.tasks[tid].deps for tid in run.done if tid in run.tasks}
@@ -155,7 +157,7 @@ def _fold(ws: Workspace, store: Store, repo: pygit2.Repository, run: _Round, res
           emit: EventSink) -> None:
     """Fold: the unrejected changes replayed in order onto the integration branch, told in `result`."""
     mergeable = {tid: row for tid, row in run.done.items() if tid not in result.rejected}
-    # Every mergeable task is in the plan (recheck_task): its deps are read from there.
+    # Every mergeable task is in the plan (`_check_scope`): its deps are read from there.
     order = integration_order({tid: (*run.tasks[tid].deps, *row.after) for tid, row in mergeable.items()})
     provenance = _provenance(ws, store, run.track, [mergeable[tid] for tid in order], run.tasks)
     replayed = replay(
