@@ -5,6 +5,7 @@ import os
 import shlex
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from swarmgit.backends import registry
@@ -17,6 +18,7 @@ from swarmgit.config import Config
 from swarmgit.config import Gates as GateSettings
 from swarmgit.domain.plan import Task
 from swarmgit.errors import UsageError
+from swarmgit.gitops.worktrees import registered_at
 from tests.agents import alive, fake_cli, make_job, standin
 from tests.gitutil import git
 from tests.swarmrepo import swarm_process, task_md, track_repo
@@ -275,3 +277,24 @@ def test_backend_with_a_missing_package_fails_only_when_chosen(
     ))
     with pytest.raises(UsageError, match=r"agent.backend = 'ghost' needs .*pip install ghost"):
         get_agent(Config(agent=AgentSettings(backend="ghost")))
+
+
+def test_a_done_aider_tasks_worktree_is_recycled_despite_its_caches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_cli(tmp_path / "bin", "aider")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    # Unfenced: under the fence T02 may write only its (now existing) file, not the stand-in's cache.
+    config = ('[agent]\nbackend = "command"\ncommand = "aider"\nsandbox = "off"\n[gates]\nthreshold = 0.0\n'
+              "[concurrency]\nmax_parallel = 1\nmax_background = 1\n")
+    plan = (task_md("T01", "Write", touches="`agent_output.txt`")
+            + task_md("T02", "Rewrite", touches="`agent_output.txt`"))
+    repo = track_repo(tmp_path / "r", plan, config=config)
+
+    done = swarm_process(repo, "implement", "t")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    root = tmp_path / "r.swarm-worktrees" / "t"
+    # T02 took over T01's worktree, which held only aider's untracked cache folder.
+    assert not (root / "T01").exists()
+    assert registered_at(pygit2.Repository(str(repo)), root / "T02") == "T01"

@@ -140,6 +140,17 @@ def test_partial_advances_a_clean_checkout_and_refuses_local_changes_in_affected
     assert git(repo, "diff", "--cached", "--name-only").stdout == ""
 
 
+def test_no_advance_never_reads_the_target_checkout(tmp_path: Path) -> None:
+    plan = task_md("T01", "app", touches="`src/app.py`", runs=("echo 'x = 2' > src/app.py",))
+    repo = track_repo(tmp_path / "r", plan, config=ANY_VERDICT)
+    assert swarm(repo, "implement", "t").exit_code == 0
+    # main's checkout is unreadable to git (a torn index): only an advance needs its status.
+    (repo / ".git/index").write_bytes(b"not an index")
+    quiet = swarm(repo, "integrate", "t", "--no-advance")
+    assert quiet.exit_code == 0, quiet.output
+    assert "1 task change(s) applied to swarm/t/integration" in quiet.output
+
+
 def test_no_advance_and_another_target_never_force_move_a_branch(tmp_path: Path) -> None:
     plan = task_md("T01", "app", touches="`src/app.py`", runs=("echo 'x = 2' > src/app.py",))
     repo = track_repo(tmp_path / "r", plan, config=ANY_VERDICT)

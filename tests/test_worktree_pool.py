@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pygit2
 
+from swarmgit.backends.clis.all import PRESETS
 from swarmgit.gitops.worktrees import create_task_worktree, recycle_worktree, registered_at
 from tests.gitutil import git, make_repo, write
 from tests.swarmrepo import swarm, swarm_process, task_md, track_repo
@@ -77,6 +78,33 @@ def test_a_worktree_with_any_uncommitted_change_is_never_recycled(tmp_path: Path
     assert not recycle_worktree(r, donor, path=tmp_path / "wt" / "T02", branch="swarm/t/T02",
                                 start=_head(repo))
     assert donor.is_dir() and not (tmp_path / "wt" / "T02").exists()
+
+
+def test_the_agent_clis_own_caches_are_removed_on_recycle_and_nothing_else_is(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", FILES)
+    r = pygit2.Repository(str(repo))
+    donor = _done_worktree(repo, tmp_path)
+    write(donor, ".aider.tags.cache.v4/cache.db", "tags\n")  # left untracked by finalize
+    write(donor, ".aider.chat.history.md", "chat\n")
+    caches = PRESETS["aider"].ignore
+    target = tmp_path / "wt" / "T02"
+    assert not recycle_worktree(r, donor, path=target, branch="swarm/t/T02", start=_head(repo))
+
+    write(donor, "notes.txt", "live work\n")  # anyone's other untracked file still blocks
+    write(donor, "docs/.aider.notes", "in an untracked folder\n")
+    assert not recycle_worktree(r, donor, path=target, branch="swarm/t/T02", start=_head(repo),
+                                caches=caches)
+    (donor / "notes.txt").unlink()
+    assert not recycle_worktree(r, donor, path=target, branch="swarm/t/T02", start=_head(repo),
+                                caches=caches)
+    assert (donor / ".aider.tags.cache.v4" / "cache.db").exists() and not target.exists()
+
+    (donor / "docs/.aider.notes").unlink()
+    (donor / "docs").rmdir()
+    assert recycle_worktree(r, donor, path=target, branch="swarm/t/T02", start=_head(repo),
+                            caches=caches)
+    assert not (target / ".aider.tags.cache.v4").exists() and not (target / ".aider.chat.history.md").exists()
+    assert git(target, "status", "--porcelain", "--ignored").stdout == ""
 
 
 def test_resume_after_a_crash_between_move_and_checkout_switches_the_worktree(tmp_path: Path) -> None:

@@ -1,9 +1,9 @@
 """The visual run report: one self-contained HTML file (no network, no external assets).
 
 `render_html(report)` takes plain values and returns the page: the real run as a timeline
-beside `simulate`'s prediction for the same plan, the task graph with lock-order edges, a
-per-task table, the gate table with findings linked to the tasks that introduced them, and the
-spend over time. Charts are inline SVG; the one inline script only counts what it drew (the
+beside `simulate`'s prediction for the same plan, the task graph with lock-order edges (no
+edge crosses another task's box), a per-task table, the gate table with findings linked to the
+tasks that introduced them, and the spend over time. Charts are inline SVG; the one inline script only counts what it drew (the
 page's `data-bars` attribute) and records script errors (`data-errors`), so a headless browser
 can check the page.
 """
@@ -15,12 +15,15 @@ from html import escape
 
 from swarmgit.domain.integration import Verdict
 from swarmgit.domain.plan import Status
+from swarmgit.domain.review import ReviewVerdict
 
 BAR_HEIGHT = 18
 CHART_WIDTH = 760
 LABEL_WIDTH = 70
 NODE_WIDTH = 64
 NODE_HEIGHT = 26
+COLUMN_GAP = 40  # between the graph's columns: the edges' diagonals run there
+ROW_GAP = 14  # between a column's boxes: an edge spanning columns runs along one of these lanes
 STATUS_COLOURS: dict[str, str] = {Status.DONE: "#3a9d5d", Status.FAILED: "#c0392b", Status.BLOCKED: "#a0522d",
                                   Status.RUNNING: "#2e86c1", Status.NEEDS_INPUT: "#b7950b"}
 OTHER_COLOUR = "#95a5a6"
@@ -40,7 +43,7 @@ class TaskLine:
     files: int = 0
     added: int = 0
     deleted: int = 0
-    verdict: str = ""
+    verdict: ReviewVerdict | None = None  # the review verdict on the task's current work
     deps: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
 
@@ -175,7 +178,7 @@ def _graph(tasks: Sequence[TaskLine]) -> str:
         column = level[t.id]
         row = rows.get(column, 0)
         rows[column] = row + 1
-        where[t.id] = (10 + column * (NODE_WIDTH + 40), 10 + row * (NODE_HEIGHT + 14))
+        where[t.id] = (10 + column * (NODE_WIDTH + COLUMN_GAP), 10 + row * (NODE_HEIGHT + ROW_GAP))
     width = max(x for x, _ in where.values()) + NODE_WIDTH + 20
     height = max(y for _, y in where.values()) + NODE_HEIGHT + 20
     edges = []
@@ -183,15 +186,15 @@ def _graph(tasks: Sequence[TaskLine]) -> str:
         for kind, sources in (("dep", t.deps), ("lock", t.after)):
             for source in sources:
                 if source in where:
-                    (x1, y1), (x2, y2) = where[source], where[t.id]
-                    edges.append(f'<line class="edge {kind}" x1="{x1 + NODE_WIDTH}" '
-                                 f'y1="{y1 + NODE_HEIGHT / 2}" x2="{x2}" y2="{y2 + NODE_HEIGHT / 2}" '
-                                 'marker-end="url(#arrow)"/>')
+                    points = " ".join(f"{x:g},{y:g}" for x, y in _edge_route(where[source], where[t.id]))
+                    edges.append(f'<polyline class="edge {kind}" data-edge="{escape(source)} {escape(t.id)}" '
+                                 f'points="{points}" marker-end="url(#arrow)"/>')
     nodes = []
     for t in tasks:
         x, y = where[t.id]
         colour = STATUS_COLOURS.get(t.status, OTHER_COLOUR)
-        nodes.append(f'<g class=node><rect x="{x}" y="{y}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" '
+        nodes.append(f'<g class=node data-task="{escape(t.id)}"><rect x="{x}" y="{y}" width="{NODE_WIDTH}" '
+                     f'height="{NODE_HEIGHT}" '
                      f'rx="5" fill="{colour}"><title>{escape(t.id)}: {escape(t.title)}</title></rect>'
                      f'<text x="{x + 8}" y="{y + 17}" fill="#fff">{escape(t.id)}</text></g>')
     defs = ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" '
@@ -199,6 +202,19 @@ def _graph(tasks: Sequence[TaskLine]) -> str:
     legend = "<p class=legend>solid: depends on · dashed: lock order (ran after, touches overlap)</p>"
     return (f'<svg class=graph width="{width}" height="{height}">{defs}{"".join(edges)}'
             f'{"".join(nodes)}</svg>{legend}')
+
+
+def _edge_route(source: tuple[float, float], target: tuple[float, float]) -> list[tuple[float, float]]:
+    """An edge's points, from the source box's right side to the target box's left one (the
+    target lies columns to the right). Between neighbouring columns it is straight, within the
+    gap; one spanning columns runs from the gap after the source along the lane between two
+    rows nearest its middle to the gap before the target, so it passes no other box."""
+    (x1, y1), (x2, y2) = (source[0] + NODE_WIDTH, source[1] + NODE_HEIGHT / 2), (target[0], target[1] + NODE_HEIGHT / 2)
+    if x2 - x1 <= COLUMN_GAP:
+        return [(x1, y1), (x2, y2)]
+    step = NODE_HEIGHT + ROW_GAP
+    lane = 10 - ROW_GAP / 2 + step * max(0, round(((y1 + y2) / 2 - 10 + ROW_GAP / 2) / step))
+    return [(x1, y1), (x1 + COLUMN_GAP / 2, lane), (x2 - COLUMN_GAP / 2, lane), (x2, y2)]
 
 
 def _task_table(tasks: Sequence[TaskLine]) -> str:
@@ -256,7 +272,7 @@ h1 { font-size: 22px; } h2 { font-size: 16px; margin-top: 28px; }
 .summary div { border: 1px solid #ddd; border-radius: 6px; padding: 6px 10px; }
 .summary b { display: block; font-size: 11px; color: #666; text-transform: uppercase; }
 svg text { font-size: 11px; } .axis { fill: #666; }
-.edge { stroke: #555; stroke-width: 1.5; } .edge.lock { stroke-dasharray: 5 4; }
+.edge { stroke: #555; stroke-width: 1.5; fill: none; } .edge.lock { stroke-dasharray: 5 4; }
 table { border-collapse: collapse; } td, th { border: 1px solid #ddd; padding: 4px 8px; }
 th { background: #f4f4f4; text-align: left; } .empty, .legend, .note { color: #666; }
 ul { margin: 0; padding-left: 18px; }

@@ -25,7 +25,7 @@ import pygit2
 from swarmgit.crash_points import reached
 from swarmgit.domain.events import EventSink
 from swarmgit.domain.integration import Verdict, fix_candidates, integration_order, unlanded_deps
-from swarmgit.domain.plan import Plan, Status, Task
+from swarmgit.domain.plan import Status, Task
 from swarmgit.domain.provenance import Provenance, squash_message, task_message
 from swarmgit.domain.report import Report, SpawnCandidate
 from swarmgit.domain.review import unreviewed
@@ -57,7 +57,6 @@ class _Round:
 
     track: str
     base: str
-    plan: Plan
     tasks: dict[str, Task]
     rows: dict[str, TaskRow]
     finished: frozenset[str]
@@ -77,18 +76,19 @@ def integrate(
 ) -> Integration:
     """Integrate the track's done tasks: scope check, fold, gate, then advance (APPROVED) or
     spawn fix tasks (REJECTED). `since`: the target's checkout as the run found it (default:
-    as it is now); files changed there since then hold the advance."""
+    as it is now, read only when `advance`); files changed there since then hold the advance."""
     repo = gitrepo.discover(ws.root)
     info = _track_row(store, track)
     target = _target(ws, repo, info, target, advance)
-    since = since or checkout_state(repo, target)
+    # The target's checkout as the run found it: read only when the run may advance it.
+    since = (since or checkout_state(repo, target)) if advance else None
     run = _read_round(ws, store, repo, info, emit)
     result = Integration(commit=run.base, history=ws.config.integrate.history, left_out=_left_out(run))
     result.rejected = _check_scope(repo, run, emit)
     _fold(ws, store, repo, run, result, emit)
     _gate(ws, run.base, result, emit)
     store.set_track_fields(track, integrated_commit=result.commit)
-    if advance and result.verdict is Verdict.APPROVED:
+    if since is not None and result.verdict is Verdict.APPROVED:  # `since` is read iff advancing
         _advance(ws, repo, store, run, result, target, partial, emit, since=since)
     elif result.verdict is Verdict.REJECTED:
         result.spawned = _spawn(ws, store, track, result, emit)
@@ -125,7 +125,7 @@ def _read_round(ws: Workspace, store: Store, repo: pygit2.Repository, info: Trac
     finished = frozenset(tid for tid, row in rows.items() if row.status == Status.DONE)
     # A task marked done by hand without ever running has no branch: nothing to merge, but in.
     done = {tid: rows[tid] for tid in sorted(finished) if rows[tid].final_commit}
-    return _Round(info.id, base, plan, {task.id: task for task in plan.tasks}, rows, finished, done)
+    return _Round(info.id, base, {task.id: task for task in plan.tasks}, rows, finished, done)
 
 
 def _left_out(run: _Round) -> dict[str, str]:
@@ -138,8 +138,11 @@ def _check_scope(repo: pygit2.Repository, run: _Round, emit: EventSink) -> dict[
     """Scope check: why each done task may not land (recheck, scope, a dep that does not land)."""
     rejected = {}
     for tid, row in run.done.items():
-        why = (recheck_task(repo, run.track, run.base, run.tasks.get(tid), row, run.rows)
-               or scope_problem(repo, run.plan, row))
+        task = run.tasks.get(tid)
+        # `_read_round` retired the tasks plan.md dropped: a row it did not know came in since.
+        why = ("it is not in plan.md (the run state lists it; it may have been added there behind swarmgit)"
+               if task is None else
+               recheck_task(repo, run.track, run.base, task, row, run.rows) or scope_problem(repo, task, row))
         if why:
             rejected[tid] = why
     deps = {tid: run.tasks[tid].deps for tid in run.done if tid in run.tasks}
@@ -154,7 +157,7 @@ def _fold(ws: Workspace, store: Store, repo: pygit2.Repository, run: _Round, res
           emit: EventSink) -> None:
     """Fold: the unrejected changes replayed in order onto the integration branch, told in `result`."""
     mergeable = {tid: row for tid, row in run.done.items() if tid not in result.rejected}
-    # Every mergeable task is in the plan (recheck_task): its deps are read from there.
+    # Every mergeable task is in the plan (`_check_scope`): its deps are read from there.
     order = integration_order({tid: (*run.tasks[tid].deps, *row.after) for tid, row in mergeable.items()})
     provenance = _provenance(ws, store, run.track, [mergeable[tid] for tid in order], run.tasks)
     replayed = replay(

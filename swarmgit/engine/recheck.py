@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import pygit2
 
-from swarmgit.domain.plan import Plan, Task
+from swarmgit.domain.plan import Task
 from swarmgit.engine.finalize import branch_violations
 from swarmgit.engine.taskspace import StartBlocked, start_point
 from swarmgit.errors import UsageError, WorkFailed
@@ -66,13 +66,12 @@ def pinned_base(repo: pygit2.Repository, track: str, recorded: str) -> str:
 
 
 def recheck_task(
-    repo: pygit2.Repository, track: str, base: str, task: Task | None, row: TaskRow,
+    repo: pygit2.Repository, track: str, base: str, task: Task, row: TaskRow,
     rows: Mapping[str, TaskRow],
 ) -> str:
-    """Why a done task's recorded start and final commits cannot be trusted ('' when they can)."""
+    """Why a done task's recorded start and final commits cannot be trusted ('' when they can);
+    `task` is the task as plan.md gives it."""
     start, final = row.start_commit or "", row.final_commit or ""
-    if task is None:
-        return "it is not in plan.md any more"
     for what, commit in (("start point", start), ("final commit", final)):
         if not is_commit(repo, commit):
             return f"its recorded {what} {commit[:12] or '(none)'} is not a commit of this repository"
@@ -91,13 +90,11 @@ def recheck_task(
     return ""
 
 
-def scope_problem(repo: pygit2.Repository, plan: Plan, row: TaskRow) -> str:
-    """Why a done task's branch may not be merged, or ''. Its touches are plan.md's: a task
-    whose touches in the run state differ (an agent with sqlite3 could have widened them) or
-    that plan.md does not list is rejected, naming the difference."""
-    if row.id not in plan.ids:
-        return "it is not in plan.md (the run state lists it; it may have been added there behind swarmgit)"
-    touches = plan.task(row.id).touches
+def scope_problem(repo: pygit2.Repository, task: Task, row: TaskRow) -> str:
+    """Why a done task's branch may not be merged, or ''. Its touches are plan.md's (`task`): a
+    task whose touches in the run state differ (an agent with sqlite3 could have widened them)
+    is rejected, naming the difference."""
+    touches = task.touches
     if tuple(touches) != tuple(row.touches):
         return (f"its touches in the run state ({', '.join(row.touches) or 'none'}) differ from plan.md's "
                 f"({', '.join(touches) or 'none'}); the run state may have been rewritten: "

@@ -1,7 +1,8 @@
 """Gathering the visual run report from the run state, git and the plan, and writing it.
 
 The page itself is rendered by the pure `swarmgit.domain.run_report`; this module only
-collects the values: task rows and their own changes, `simulate`'s prediction for the same
+collects the values: task rows, their own changes and the review verdict on their current
+work (a task that ran again since its verdict shows none), `simulate`'s prediction for the same
 plan and limits, the last integration's gates (`iosm_report.json`, written by the integrator
 beside `iosm_report.md`) and the spend over time.
 """
@@ -34,6 +35,7 @@ def gather(ws: Workspace, store: Store, track: str) -> RunReport:
     """Every value the page shows, read now."""
     info = store.track(track)
     rows = store.tasks(track)
+    reviews = store.reviews(track)
     cost = store.cost_summary(track)
     repo = gitrepo.discover(ws.root)
     origin = min((r.started_at for r in rows if r.started_at is not None), default=0.0)
@@ -41,11 +43,13 @@ def gather(ws: Workspace, store: Store, track: str) -> RunReport:
     for row in rows:
         files, added, deleted = change_counts(repo, task_change(repo, row))
         spent = cost.by_task.get(row.id)
+        review = reviews.get(row.id)
         tasks.append(TaskLine(
             id=row.id, title=row.title, status=row.status, start_commit=row.start_commit or "",
             start_s=None if row.started_at is None else row.started_at - origin,
             end_s=None if row.finished_at is None else row.finished_at - origin,
             cost_usd=spent.usd if spent else 0.0, files=files, added=added, deleted=deleted,
+            verdict=review.verdict if review and review.final_commit == row.final_commit else None,
             deps=row.deps, after=row.after,
         ))
     plan, _ = read_plan(ws, track)

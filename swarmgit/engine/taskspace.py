@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pygit2
 
+from swarmgit.backends.command import agent_caches
 from swarmgit.domain.plan import Status, Task
 from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.engine.workspace import Workspace
@@ -112,8 +113,10 @@ def prepare(
     donor = None
     sparse = sparse_set(task) if ws.config.worktrees.checkout == "sparse" else None
     if ws.config.worktrees.recycle and not recorded and not path.exists():
+        caches = agent_caches(ws.config)  # left untracked by `finalize`, removed on recycle
         donor = next((done for done, folder in pool if recycle_worktree(
-            repo, Path(folder), path=path, branch=branch, start=start, sparse=sparse)), None)
+            repo, Path(folder), path=path, branch=branch, start=start, sparse=sparse,
+            caches=caches)), None)
     if donor is None:
         create_task_worktree(repo, path=path, branch=branch, start=start, sparse=sparse)
     copy_files(ws.root, path, ws.config.worktrees.copy_files)

@@ -2,7 +2,8 @@
 finished task when clean, never deleted live.
 
 A worktree holding uncommitted changes (untracked files included, ignored ones not) or a
-detached HEAD that no branch contains is never removed, and never recycled. Worktrees are
+detached HEAD that no branch contains is never removed, and never recycled (the agent CLI's
+own untracked caches, which the caller names, aside: they are removed on recycle). Worktrees are
 found by folder (`registered_at`), not by name: a recycled one keeps the name git gave it.
 
 A sparse worktree (`sparse` patterns given) has on disk only the paths its patterns match,
@@ -24,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pathspec
 import pygit2
 from pygit2.enums import CheckoutStrategy
 
@@ -116,20 +118,22 @@ def _checkout(path: Path, git_dir: Path, branch: str, sparse: Sequence[str] | No
 
 def recycle_worktree(
     repo: pygit2.Repository, donor: Path, *, path: Path, branch: str, start: str,
-    sparse: Sequence[str] | None = None,
+    sparse: Sequence[str] | None = None, caches: Sequence[str] = (),
 ) -> bool:
     """Turn the clean linked worktree at `donor` (a finished task's) into `branch`'s worktree
-    at `path`: moved there, its ignored files removed, `branch` checked out (only the files
-    that differ are written; the worktree keeps its own index), sparse with the `sparse`
-    patterns or full (a donor of the other kind is switched over). False, and nothing changed,
-    when `donor` is not a registered worktree, is locked, has a detached HEAD or holds any
-    uncommitted change (untracked files included), or when `path` is taken."""
+    at `path`: moved there, its ignored files and agent caches removed, `branch` checked out
+    (only the files that differ are written; the worktree keeps its own index), sparse with the
+    `sparse` patterns or full (a donor of the other kind is switched over). `caches`: the
+    gitignore-style patterns of the agent CLI's own files, which `commit_all` leaves untracked
+    (an untracked entry they match counts as clean). False, and nothing changed, when `donor`
+    is not a registered worktree, is locked, has a detached HEAD or holds any other uncommitted
+    change (untracked files included), or when `path` is taken."""
     _ensure_branch(repo, branch, start)
     name = registered_at(repo, donor)
     if (name is None or path.exists() or (common_dir(repo) / "worktrees" / name / "locked").exists()
             or _branch_of(repo, name) is None):
         return False
-    ignored = _status(donor)
+    ignored = _status(donor, caches)
     if ignored is None:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,6 +157,7 @@ def switch_worktree(path: Path, git_dir: Path, branch: str, sparse: Sequence[str
 def _switch(path: Path, git_dir: Path, branch: str, ignored: list[str],
             sparse: Sequence[str] | None) -> None:
     if ignored:  # build output, caches, copied .env files: nothing of the task before stays
+        # -x: ignored and untracked alike (the untracked ones are only agent caches, `_status`)
         _git(path, "clean", "-ffdxq", failure=f"cannot clear {path}")
     _checkout(path, git_dir, branch, sparse)
 
@@ -166,13 +171,20 @@ def registered_at(repo: pygit2.Repository, path: Path) -> str | None:
     return None
 
 
-def _status(path: Path) -> list[str] | None:
-    """The worktree's ignored entries, or None when it holds any other uncommitted change.
-    The git CLI walks a large tree several times faster than libgit2."""
+def _status(path: Path, caches: Sequence[str] = ()) -> list[str] | None:
+    """The worktree's ignored entries and untracked ones matching the `caches` patterns, or
+    None when it holds any other uncommitted change. An untracked folder is one entry: it
+    passes only when the folder itself matches. The git CLI walks a large tree several times
+    faster than libgit2."""
     entries = status_entries(path, ignored=True)
-    if entries is None or any(not entry.startswith(b"!! ") for entry in entries):
+    if entries is None:
         return None
-    return [os.fsdecode(entry[3:]) for entry in entries]
+    spec = pathspec.GitIgnoreSpec.from_lines(caches)
+    paths = [os.fsdecode(entry[3:]) for entry in entries]
+    if any(not (entry.startswith(b"!! ") or (entry.startswith(b"?? ") and spec.match_file(found)))
+           for entry, found in zip(entries, paths, strict=True)):
+        return None
+    return paths
 
 
 def _git(cwd: Path, *args: str, failure: str = "") -> subprocess.CompletedProcess[bytes]:
