@@ -9,14 +9,16 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from swarmgit.backends.base import AgentJob
+from swarmgit.backends.base import AgentJob, Usage
 from swarmgit.config import Config
 from swarmgit.domain.plan_parser import parse_plan
 from swarmgit.engine.executors.remote_task import RemoteAttempt, RemoteResult, land, run_remote, start_ref
+from swarmgit.engine.executors.run_record import record_ref
 from swarmgit.engine.finalize import finalize
 from swarmgit.errors import WorkFailed
 from tests.gitutil import git, make_repo
 from tests.swarmrepo import task_md
+from tests.test_cli_presets import CLAUDE_RESULT
 
 
 def _attempt(tmp_path: Path, runs: str, touches: str = "`a.txt`") -> RemoteAttempt:
@@ -109,3 +111,39 @@ def test_head_refuses_a_pushed_branch_it_cannot_vouch_for(tmp_path: Path) -> Non
     with pytest.raises(WorkFailed, match="does not descend"):
         land(job, spec, RemoteResult(result.outcome, fake))
     assert git(job.worktree, "rev-parse", "HEAD").stdout.strip() == spec.start_commit
+
+
+def test_a_rerun_reports_the_usage_of_the_run_that_pushed(tmp_path: Path) -> None:
+    """A worker killed after its push (Ray re-runs the attempt): the re-run spends nothing, and
+    the head counts the first run's tokens from the run record pushed beside the branch."""
+    agent = {"backend": "command", "command": f"echo a > a.txt && echo '{CLAUDE_RESULT}'"}
+    spec = replace(_attempt(tmp_path, "true"), config=Config.model_validate({"agent": agent}))
+    job = _head_job(tmp_path, spec)
+    first = run_remote(spec)
+    spent = (Usage("m", input_tokens=10, output_tokens=5, cost_usd=0.5),)
+    assert first.outcome.ok and first.outcome.usage == spent, first.outcome.diagnosis
+    again = run_remote(spec)
+    assert again.reused and again.outcome.usage == ()
+    landed = land(job, spec, again)
+    assert landed.ok and landed.usage == spent
+    assert git(job.worktree, "rev-parse", "HEAD").stdout.strip() == first.final_commit
+
+
+@pytest.mark.parametrize(("record", "why"), [
+    ('{"run": "run-1", "commit": "%s", "ok": true, "kind": null, "diagnosis": "", "usage": '
+     '[{"model": "m", "cost_usd": null, "input_tokens": -5, "output_tokens": 0, "cache_write_tokens": 0, '
+     '"cache_read_tokens": 0}]}', "token count"),
+    ('{"run": "run-1", "commit": "0000", "ok": true, "kind": null, "diagnosis": "", "usage": []}', "not the record"),
+    ('{"run": "run-1", "commit": "%s", "ok": true, "kind": null, "diagnosis": "", "usage": []}' + " " * 20000, "bytes"),
+    ("not json %s", "not valid"),
+])
+def test_head_refuses_a_run_record_it_cannot_trust(tmp_path: Path, record: str, why: str) -> None:
+    spec = _attempt(tmp_path, "echo a > a.txt")
+    job = _head_job(tmp_path, spec)
+    first = run_remote(spec)
+    remote = Path(spec.remote)
+    (tmp_path / "record").write_text(record.replace("%s", first.final_commit))
+    forged = git(remote, "hash-object", "-w", str(tmp_path / "record")).stdout.strip()
+    git(remote, "update-ref", record_ref("t", "T01", "run-1"), forged)
+    with pytest.raises(WorkFailed, match=why):
+        land(job, spec, run_remote(spec))

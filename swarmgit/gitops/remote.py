@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pygit2
+
 from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.gitops.safe_git import run_git
 
@@ -33,8 +35,17 @@ def _checked(cwd: Path, *args: str) -> str:
 
 def remote_tip(cwd: Path, url: str, ref: str) -> str:
     """The commit `ref` names on the remote, '' when it has no such ref."""
-    listing = _checked(cwd, "ls-remote", url, ref)
-    return next((line.split()[0] for line in listing.splitlines() if line.split()[1:] == [ref]), "")
+    return remote_tips(cwd, url, ref)[ref]
+
+
+def remote_tips(cwd: Path, url: str, *refs: str) -> dict[str, str]:
+    """The object each of `refs` names on the remote ('' when absent), in one call."""
+    found = dict.fromkeys(refs, "")
+    for line in _checked(cwd, "ls-remote", url, *refs).splitlines():
+        oid, _, name = line.partition("\t")
+        if name in found:
+            found[name] = oid
+    return found
 
 
 def put_ref(cwd: Path, url: str, commit: str, ref: str) -> None:
@@ -42,11 +53,13 @@ def put_ref(cwd: Path, url: str, commit: str, ref: str) -> None:
     _checked(cwd, "push", "--quiet", url, f"+{commit}:{ref}")
 
 
-def push_expecting(cwd: Path, url: str, commit: str, ref: str, expect: str) -> bool:
+def push_expecting(cwd: Path, url: str, commit: str, ref: str, expect: str,
+                   also: tuple[tuple[str, str], ...] = ()) -> bool:
     """Compare-and-set `ref` on the remote to `commit` if it still holds `expect` ('' for
-    absent: create-only); False when someone else moved it."""
-    done = run_git(cwd, "push", "--quiet", "--porcelain", f"--force-with-lease={ref}:{expect}",
-                   url, f"{commit}:{ref}")
+    absent: create-only), and create each (object, ref) of `also` in the same atomic push:
+    all or none land. False when someone else moved `ref` (or holds one of `also`)."""
+    done = run_git(cwd, "push", "--quiet", "--porcelain", "--atomic", f"--force-with-lease={ref}:{expect}",
+                   url, f"{commit}:{ref}", *(f"{oid}:{name}" for oid, name in also))
     return done.returncode == 0
 
 
@@ -54,6 +67,16 @@ def fetch(cwd: Path, url: str, ref: str) -> str:
     """Fetch `ref` from the remote into this repository's objects; its commit."""
     _checked(cwd, "fetch", "--quiet", "--no-tags", url, ref)
     return _checked(cwd, "rev-parse", "FETCH_HEAD^{commit}")
+
+
+def fetch_blob(cwd: Path, url: str, ref: str, limit: int) -> bytes:
+    """The blob `ref` names on the remote, fetched into this repository's objects; WorkFailed
+    when it is not a blob or is larger than `limit` bytes (never read whole then)."""
+    _checked(cwd, "fetch", "--quiet", "--no-tags", url, ref)
+    blob = pygit2.Repository(str(cwd)).get(_checked(cwd, "rev-parse", "FETCH_HEAD"))
+    if not isinstance(blob, pygit2.Blob) or blob.size > limit:
+        raise WorkFailed(f"the remote's {ref} is not a blob of at most {limit} bytes")
+    return bytes(blob.data)
 
 
 def descends(cwd: Path, ancestor: str, commit: str) -> bool:

@@ -5,9 +5,11 @@ it out on the task's branch, run the agent exactly as the local executor does (s
 environment, write fence, setup), commit its leftovers through the same scope check
 (`finalize`), and push the branch create-only (compare-and-set against what the head saw).
 `land` is the head's side: the result brought into the task's worktree there.
-Every commit swarmgit makes carries `Swarm-Run: <run id>`; a re-run of the same attempt (Ray
-retries after a worker died) that finds the branch already pushed with its run id returns that
-commit instead of running the agent again.
+Every commit swarmgit makes carries `Swarm-Run: <run id>`, and the push carries the attempt's
+run record (`run_record`: outcome and token usage) beside the branch, atomically. A re-run of
+the same attempt (Ray retries after a worker died) that finds the branch pushed with its run
+record returns that commit instead of running the agent again; the head then takes the outcome
+and usage from the record, so the first run's spending is counted.
 """
 from __future__ import annotations
 
@@ -27,7 +29,9 @@ from swarmgit.config import Config
 from swarmgit.domain.fence import SandboxMode
 from swarmgit.domain.plan import Task
 from swarmgit.domain.secrets import secrets_from_env
+from swarmgit.engine.executors import run_record
 from swarmgit.engine.executors.local import run_attempt
+from swarmgit.engine.executors.run_record import record_ref
 from swarmgit.engine.finalize import finalize
 from swarmgit.engine.taskspace import notes_copy, own_home
 from swarmgit.errors import WorkFailed
@@ -129,16 +133,11 @@ def _git(cwd: Path, *args: str) -> None:
 
 
 def _already_pushed(spec: RemoteAttempt, worktree: Path) -> str:
-    """The branch's commit on the remote when a run of this attempt pushed it, else ''."""
-    ref = branch_ref(spec.track, spec.task.id)
-    tip = gitremote.remote_tip(worktree, spec.remote, ref)
-    if not tip or tip == spec.expect:
-        return ""
-    commit = gitremote.fetch(worktree, spec.remote, ref)
-    repo = pygit2.Repository(str(worktree))
-    walker = repo.walk(pygit2.Oid(hex=commit), pygit2.enums.SortMode.TOPOLOGICAL)
-    walker.hide(pygit2.Oid(hex=spec.first_commit))
-    return commit if any(run_trailer(spec.run_id) in c.message for c in walker) else ""
+    """The branch's commit on the remote when a run of this attempt pushed it (its run record
+    is there: the atomic push landed both), else ''."""
+    branch, record = branch_ref(spec.track, spec.task.id), record_ref(spec.track, spec.task.id, spec.run_id)
+    tips = gitremote.remote_tips(worktree, spec.remote, branch, record)
+    return tips[branch] if tips[record] and tips[branch] not in ("", spec.expect) else ""
 
 
 def _environment(spec: RemoteAttempt, worktree: Path, scratch: Path, brief: Path,
@@ -180,8 +179,7 @@ def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path) -> RemoteResult
     if outcome.ok and not result.ok:  # e.g. leftovers outside the touches: nothing committed
         outcome = AgentOutcome(ok=False, diagnosis=result.diagnosis, kind=result.kind, usage=outcome.usage)
     final = result.final_commit
-    if final != spec.first_commit and not gitremote.push_expecting(
-            worktree, spec.remote, final, branch_ref(spec.track, spec.task.id), spec.expect):
+    if final != spec.first_commit and not _push(spec, repo, worktree, final, outcome):
         pushed = _already_pushed(spec, worktree)
         if not pushed:
             outcome = AgentOutcome(ok=False, usage=outcome.usage, kind=FailureKind.PUSH_REFUSED,
@@ -190,6 +188,14 @@ def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path) -> RemoteResult
         final = pushed or spec.first_commit
     return RemoteResult(outcome, final, report=_text(report), notes=_text(Path(env["SWARM_SHARED_CONTEXT"])),
                         log_tail=_tail(log), node=socket.gethostname(), events=tuple(events))
+
+
+def _push(spec: RemoteAttempt, repo: pygit2.Repository, worktree: Path, final: str,
+          outcome: AgentOutcome) -> bool:
+    """Push the branch create-only with its run record beside it, atomically."""
+    record = repo.create_blob(run_record.encode(spec.run_id, final, outcome))
+    return gitremote.push_expecting(worktree, spec.remote, final, branch_ref(spec.track, spec.task.id),
+                                    spec.expect, also=((str(record), record_ref(spec.track, spec.task.id, spec.run_id)),))
 
 
 def land(job: AgentJob, spec: RemoteAttempt, result: RemoteResult) -> AgentOutcome:
@@ -210,9 +216,18 @@ def land(job: AgentJob, spec: RemoteAttempt, result: RemoteResult) -> AgentOutco
                          f"not the {result.final_commit} the worker reported")
     if not gitremote.descends(job.worktree, spec.start_commit, fetched):
         raise WorkFailed(f"the pushed {fetched} does not descend from the start point {spec.start_commit}")
+    outcome = _first_run(job, spec, fetched) if result.reused else result.outcome
     if run_git(job.worktree, *sparse_option(job.worktree), "reset", "--quiet", "--hard", fetched).returncode != 0:
         raise WorkFailed(f"cannot check out {fetched} in {job.worktree}")
-    return result.outcome
+    return outcome
+
+
+def _first_run(job: AgentJob, spec: RemoteAttempt, pushed: str) -> AgentOutcome:
+    """A re-run found the branch already pushed: the outcome and usage of the run that pushed
+    it, from its run record on the remote (untrusted: bounded and validated)."""
+    data = gitremote.fetch_blob(job.worktree, spec.remote, record_ref(spec.track, spec.task.id, spec.run_id),
+                                run_record.MAX_BYTES)
+    return run_record.decode(data, spec.run_id, pushed)
 
 
 def _text(path: Path) -> str:
