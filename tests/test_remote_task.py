@@ -147,3 +147,16 @@ def test_head_refuses_a_run_record_it_cannot_trust(tmp_path: Path, record: str, 
     git(remote, "update-ref", record_ref("t", "T01", "run-1"), forged)
     with pytest.raises(WorkFailed, match=why):
         land(job, spec, run_remote(spec))
+
+
+def test_the_hook_on_the_worker_refuses_the_agents_own_commit_outside_its_touches(tmp_path: Path) -> None:
+    """The agent commits a deletion of README.md (outside its touches) itself: the worker's
+    pre-commit hook refuses it at commit time, and the agent records what git said. (Fenced,
+    it cannot commit at all: the git dir is outside the worktree, as on the head.)"""
+    spec = _attempt(tmp_path, "git rm -q --cached README.md; git commit -qm sneaky 2> a.txt; git reset -q")
+    spec = replace(spec, config=Config.model_validate({"agent": {"sandbox": "off"}}))
+    result = run_remote(spec)
+    assert result.outcome.ok, result.outcome.diagnosis
+    said = git(Path(spec.remote), "show", "swarm/t/T01:a.txt").stdout
+    assert "commit refused: task T01 (track t) may only touch" in said and "README.md" in said
+    assert [m.strip() for m in _log(Path(spec.remote), spec)] == ["T01: write a\n\nSwarm-Run: run-1"]

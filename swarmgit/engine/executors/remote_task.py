@@ -2,7 +2,7 @@
 
 In a fresh folder of the worker: fetch the attempt's start ref from the shared remote, check
 it out on the task's branch, run the agent exactly as the local executor does (same brief,
-environment, write fence, setup), commit its leftovers through the same scope check
+environment, write fence, setup, pre-commit hook), commit its leftovers through the same scope check
 (`finalize`), and push the branch create-only (compare-and-set against what the head saw).
 `land` is the head's side: the result brought into the task's worktree there.
 Every commit swarmgit makes carries `Swarm-Run: <run id>`, and the push carries the attempt's
@@ -36,10 +36,13 @@ from swarmgit.engine.finalize import finalize
 from swarmgit.engine.taskspace import notes_copy, own_home
 from swarmgit.errors import WorkFailed
 from swarmgit.fsutil import write_atomic
+from swarmgit.gitops import hook_install
 from swarmgit.gitops import remote as gitremote
 from swarmgit.gitops.safe_git import run_git
 from swarmgit.gitops.status import sparse_option
 from swarmgit.sandbox.fence import fence_decision, task_fence
+from swarmgit.store.rows import TaskSpec
+from swarmgit.store.state import Store
 from swarmgit.store.task_scope import task_branch
 
 RUN_TRAILER = "Swarm-Run"
@@ -104,7 +107,7 @@ def run_remote(spec: RemoteAttempt) -> RemoteResult:
     an agent's failure is a result."""
     root = Path(tempfile.mkdtemp(prefix=f"swarm-{spec.task.id}-"))
     try:
-        worktree = _checkout(spec, root / "work")
+        worktree = _checkout(spec, root)
         pushed = _already_pushed(spec, worktree)
         if pushed:
             return RemoteResult(AgentOutcome(ok=True), pushed, node=socket.gethostname(), reused=True)
@@ -113,16 +116,19 @@ def run_remote(spec: RemoteAttempt) -> RemoteResult:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _checkout(spec: RemoteAttempt, worktree: Path) -> Path:
+def _checkout(spec: RemoteAttempt, root: Path) -> Path:
+    """A bare repository with the start ref fetched, and the task's branch checked out in a
+    linked worktree of it: the layout of a task worktree on the head, which the hook checks."""
     branch = task_branch(spec.track, spec.task.id)
-    worktree.mkdir(parents=True)
-    _git(worktree, "init", "--quiet")
-    _git(worktree, "config", "user.name", spec.author[0])
-    _git(worktree, "config", "user.email", spec.author[1])
-    first = gitremote.fetch(worktree, spec.remote, start_ref(spec.track, spec.task.id))
+    store, worktree = root / "repo.git", root / "work"
+    store.mkdir(parents=True)
+    _git(store, "init", "--quiet", "--bare")
+    _git(store, "config", "user.name", spec.author[0])
+    _git(store, "config", "user.email", spec.author[1])
+    first = gitremote.fetch(store, spec.remote, start_ref(spec.track, spec.task.id))
     if first != spec.first_commit:
         raise RuntimeError(f"{start_ref(spec.track, spec.task.id)} moved: {first} is not {spec.first_commit}")
-    _git(worktree, "checkout", "--quiet", "-b", branch, first)
+    _git(store, "worktree", "add", "--quiet", "-b", branch, str(worktree), first)
     return worktree
 
 
@@ -138,6 +144,17 @@ def _already_pushed(spec: RemoteAttempt, worktree: Path) -> str:
     branch, record = branch_ref(spec.track, spec.task.id), record_ref(spec.track, spec.task.id, spec.run_id)
     tips = gitremote.remote_tips(worktree, spec.remote, branch, record)
     return tips[branch] if tips[record] and tips[branch] not in ("", spec.expect) else ""
+
+
+def _install_hook(spec: RemoteAttempt, worktree: Path) -> None:
+    """The pre-commit hook as on the head (`hook_install`), with a run state in the clone
+    holding this task's touches, so an agent's own commit outside them is refused at once."""
+    hook_install.install(worktree)
+    store = Store.open(worktree.parent / "repo.git")
+    try:
+        store.sync_tasks(spec.track, [TaskSpec(id=spec.task.id, title=spec.task.title, touches=spec.task.touches)])
+    finally:
+        store.close()
 
 
 def _environment(spec: RemoteAttempt, worktree: Path, scratch: Path, brief: Path,
@@ -157,6 +174,7 @@ def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path) -> RemoteResult
     scratch.mkdir(parents=True)
     brief, report, log = scratch / "brief.md", scratch / "report.md", scratch / "agent.log"
     brief.write_text(spec.brief, encoding="utf-8")
+    _install_hook(spec, worktree)
     env = _environment(spec, worktree, scratch, brief, report)
     events: list[tuple[str, str]] = []
     decision = fence_decision(spec.config.agent.sandbox)
