@@ -17,18 +17,19 @@ import os
 import shutil
 import socket
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pygit2
 
-from swarmgit.backends.base import AgentJob, AgentOutcome, FailureKind
+from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome, FailureKind
 from swarmgit.backends.command import agent_caches
 from swarmgit.backends.registry import get_agent
 from swarmgit.config import Config
 from swarmgit.domain.fence import SandboxMode
 from swarmgit.domain.plan import Task
-from swarmgit.domain.secrets import secrets_from_env
+from swarmgit.domain.secrets import Secrets, secrets_from_env
 from swarmgit.engine.executors import run_record
 from swarmgit.engine.executors.local import run_attempt
 from swarmgit.engine.executors.run_record import record_ref
@@ -47,6 +48,9 @@ from swarmgit.store.task_scope import task_branch
 
 RUN_TRAILER = "Swarm-Run"
 LOG_TAIL_LINES = 200
+MAX_EVENTS = 1000  # per attempt
+MAX_EVENT_CHARS = 2000
+MAX_KIND_CHARS = 40
 # The head's values of these name its own folders or tools; the worker sets its own.
 _NODE_LOCAL = ("PATH", "HOME", "TMPDIR", "TMP", "TEMP", "PWD", "OLDPWD", "VIRTUAL_ENV",
                "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR",
@@ -94,7 +98,6 @@ class RemoteResult:
     notes: str = ""
     log_tail: str = ""
     node: str = ""
-    events: tuple[tuple[str, str], ...] = field(default=())
     reused: bool = False  # an earlier run of this attempt had pushed it already
 
 
@@ -102,16 +105,22 @@ def run_trailer(run_id: str) -> str:
     return f"{RUN_TRAILER}: {run_id}"
 
 
-def run_remote(spec: RemoteAttempt) -> RemoteResult:
+class EventQueue(Protocol):
+    """Where a worker streams its agent's events for the head (a `ray.util.queue.Queue`)."""
+
+    def put_nowait(self, item: tuple[str, str, str]) -> None: ...
+
+
+def run_remote(spec: RemoteAttempt, events: EventQueue | None) -> RemoteResult:
     """The Ray task's body. Raises only for lost infrastructure (the remote unreachable);
-    an agent's failure is a result."""
+    an agent's failure is a result. The agent's events go to `events` as they happen."""
     root = Path(tempfile.mkdtemp(prefix=f"swarm-{spec.task.id}-"))
     try:
         worktree = _checkout(spec, root)
         pushed = _already_pushed(spec, worktree)
         if pushed:
             return RemoteResult(AgentOutcome(ok=True), pushed, node=socket.gethostname(), reused=True)
-        return _attempt(spec, worktree, root / "scratch")
+        return _attempt(spec, worktree, root / "scratch", events)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -170,13 +179,33 @@ def _environment(spec: RemoteAttempt, worktree: Path, scratch: Path, brief: Path
     return env
 
 
-def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path) -> RemoteResult:
+def _streamer(spec: RemoteAttempt, secrets: Secrets, events: EventQueue | None) -> AgentEvents:
+    """The agent's on_event on the worker: each event redacted, cut to MAX_EVENT_CHARS and put
+    on `events` as (run id, kind, message) at once; after MAX_EVENTS, one last saying so. An
+    event that cannot be put (the queue full or gone) is dropped: progress, not the result."""
+    sent = 0
+
+    def post(kind: str, message: str) -> None:
+        nonlocal sent
+        if events is None or sent > MAX_EVENTS:
+            return
+        sent += 1
+        if sent > MAX_EVENTS:
+            kind, message = "ray", f"more than {MAX_EVENTS} events: the rest are not shown"
+        try:
+            events.put_nowait((spec.run_id, kind[:MAX_KIND_CHARS], secrets.redact(message)[:MAX_EVENT_CHARS]))
+        except Exception:  # the queue full or its actor lost: the attempt goes on
+            pass
+
+    return post
+
+
+def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path, events: EventQueue | None) -> RemoteResult:
     scratch.mkdir(parents=True)
     brief, report, log = scratch / "brief.md", scratch / "report.md", scratch / "agent.log"
     brief.write_text(spec.brief, encoding="utf-8")
     _install_hook(spec, worktree)
     env = _environment(spec, worktree, scratch, brief, report)
-    events: list[tuple[str, str]] = []
     decision = fence_decision(spec.config.agent.sandbox)
     required = SandboxMode(spec.config.agent.sandbox) is SandboxMode.REQUIRED
     job = AgentJob(
@@ -189,7 +218,7 @@ def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path) -> RemoteResult
     if decision.refusal:
         outcome = AgentOutcome(ok=False, diagnosis=decision.refusal, kind=FailureKind.SANDBOX)
     else:
-        outcome = run_attempt(get_agent(spec.config), job, lambda kind, msg: events.append((kind, msg)))
+        outcome = run_attempt(get_agent(spec.config), job, _streamer(spec, secrets_from_env(env), events))
     repo = pygit2.Repository(str(worktree))
     result = finalize(repo, spec.task, worktree, task_branch(spec.track, spec.task.id), spec.start_commit,
                       secrets=secrets_from_env(env), exclude=agent_caches(spec.config),
@@ -205,7 +234,7 @@ def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path) -> RemoteResult
                                              "was moved by someone else while this task ran")
         final = pushed or spec.first_commit
     return RemoteResult(outcome, final, report=_text(report), notes=_text(Path(env["SWARM_SHARED_CONTEXT"])),
-                        log_tail=_tail(log), node=socket.gethostname(), events=tuple(events))
+                        log_tail=_tail(log), node=socket.gethostname())
 
 
 def _push(spec: RemoteAttempt, repo: pygit2.Repository, worktree: Path, final: str,
@@ -222,10 +251,9 @@ def land(job: AgentJob, spec: RemoteAttempt, result: RemoteResult) -> AgentOutco
     if result.report:
         write_atomic(job.report_file, result.report)
     write_atomic(Path(job.env["SWARM_SHARED_CONTEXT"]), result.notes)
-    lines = [f"[{kind}] {message}" for kind, message in result.events]
-    lines.append(f"[ray] ran on {result.node}" + (" (already pushed by an earlier run)" if result.reused else ""))
+    ran = f"[ray] ran on {result.node}" + (" (already pushed by an earlier run)" if result.reused else "")
     with job.log_file.open("a", encoding="utf-8") as log:
-        log.write("\n".join([*result.log_tail.splitlines(), *lines]) + "\n")
+        log.write("\n".join([*result.log_tail.splitlines(), ran]) + "\n")
     if result.final_commit == spec.first_commit:
         return result.outcome
     fetched = gitremote.fetch(job.worktree, spec.remote, branch_ref(spec.track, spec.task.id))
