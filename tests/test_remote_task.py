@@ -9,7 +9,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from swarmgit.backends.base import AgentJob, Usage
+from swarmgit.backends.base import AgentJob, AgentOutcome, Usage
 from swarmgit.config import Config
 from swarmgit.domain.plan_parser import parse_plan
 from swarmgit.engine.executors.remote_task import RemoteAttempt, RemoteResult, land, run_remote, start_ref
@@ -138,6 +138,7 @@ def test_a_rerun_reports_the_usage_of_the_run_that_pushed(tmp_path: Path) -> Non
     ("not json %s", "not valid"),
 ])
 def test_head_refuses_a_run_record_it_cannot_trust(tmp_path: Path, record: str, why: str) -> None:
+    """A worker says an earlier run pushed the branch: the head reads that run's record itself."""
     spec = _attempt(tmp_path, "echo a > a.txt")
     job = _head_job(tmp_path, spec)
     first = run_remote(spec, None)
@@ -146,7 +147,7 @@ def test_head_refuses_a_run_record_it_cannot_trust(tmp_path: Path, record: str, 
     forged = git(remote, "hash-object", "-w", str(tmp_path / "record")).stdout.strip()
     git(remote, "update-ref", record_ref("t", "T01", "run-1"), forged)
     with pytest.raises(WorkFailed, match=why):
-        land(job, spec, run_remote(spec, None))
+        land(job, spec, RemoteResult(AgentOutcome(ok=True), first.final_commit, reused=True))
 
 
 def test_the_hook_on_the_worker_refuses_the_agents_own_commit_outside_its_touches(tmp_path: Path) -> None:

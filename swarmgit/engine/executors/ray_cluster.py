@@ -14,7 +14,6 @@ dispatcher then finalizes it exactly as a local attempt (scope and secret checks
 from __future__ import annotations
 
 import logging
-import subprocess
 import threading
 import uuid
 from collections.abc import Callable
@@ -41,7 +40,6 @@ from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.gitops import remote as gitremote
 from swarmgit.gitops.repo import signature
-from swarmgit.gitops.safe_git import run_git
 
 SLOT = "agent_slot"
 EVENT_QUEUE = 10_000  # events waiting for the head; a worker drops what does not fit
@@ -81,7 +79,7 @@ class RayExecutor:
 
     def submit(self, job: AgentJob, start_commit: str) -> None:
         task = job.task
-        first = _checked(run_git(job.worktree, "rev-parse", "HEAD"))
+        first = str(pygit2.Repository(str(job.worktree)).head.target)
         gitremote.put_ref(self.ws.root, self.url, first, start_ref(job.track, task.id))
         spec = RemoteAttempt(
             remote=self.url, track=job.track, task=task, run_id=uuid.uuid4().hex,
@@ -146,8 +144,3 @@ class RayExecutor:
         except WorkFailed as exc:
             return replace(result.outcome, ok=False, kind=FailureKind.REMOTE_REJECTED, diagnosis=str(exc))
 
-
-def _checked(done: subprocess.CompletedProcess[str]) -> str:
-    if done.returncode != 0:
-        raise WorkFailed(f"git failed: {done.stderr.strip()}")
-    return str(done.stdout).strip()

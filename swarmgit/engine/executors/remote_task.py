@@ -48,6 +48,7 @@ from swarmgit.store.task_scope import task_branch
 
 RUN_TRAILER = "Swarm-Run"
 LOG_TAIL_LINES = 200
+START = "refs/swarm/start"  # the attempt's start ref, fetched into the worker's repository
 MAX_EVENTS = 1000  # per attempt
 MAX_EVENT_CHARS = 2000
 MAX_KIND_CHARS = 40
@@ -116,28 +117,37 @@ def run_remote(spec: RemoteAttempt, events: EventQueue | None) -> RemoteResult:
     an agent's failure is a result. The agent's events go to `events` as they happen."""
     root = Path(tempfile.mkdtemp(prefix=f"swarm-{spec.task.id}-"))
     try:
-        worktree = _checkout(spec, root)
-        pushed = _already_pushed(spec, worktree)
+        store = _fetch(spec, root / "repo.git")
+        pushed = _pushed_before(spec, store)
         if pushed:
             return RemoteResult(AgentOutcome(ok=True), pushed, node=socket.gethostname(), reused=True)
-        return _attempt(spec, worktree, root / "scratch", events)
+        return _attempt(spec, store, _checkout(spec, store, root / "work"), root / "scratch", events)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _checkout(spec: RemoteAttempt, root: Path) -> Path:
-    """A bare repository with the start ref fetched, and the task's branch checked out in a
-    linked worktree of it: the layout of a task worktree on the head, which the hook checks."""
-    branch = task_branch(spec.track, spec.task.id)
-    store, worktree = root / "repo.git", root / "work"
-    store.mkdir(parents=True)
-    _git(store, "init", "--quiet", "--bare")
-    _git(store, "config", "user.name", spec.author[0])
-    _git(store, "config", "user.email", spec.author[1])
-    first = gitremote.fetch(store, spec.remote, start_ref(spec.track, spec.task.id))
+def _records(spec: RemoteAttempt) -> str:
+    """The refspec fetching this task's run records to `refs/runs/<run id>`."""
+    return f"+{record_ref(spec.track, spec.task.id, '*')}:refs/runs/*"
+
+
+def _fetch(spec: RemoteAttempt, store: Path) -> Path:
+    """A bare repository with the attempt's start ref and its task's run records, fetched in
+    one call; git is configured in-process."""
+    repo = pygit2.init_repository(str(store), bare=True)
+    repo.config["user.name"], repo.config["user.email"] = spec.author
+    gitremote.fetch_refs(store, spec.remote, f"+{start_ref(spec.track, spec.task.id)}:{START}", _records(spec))
+    first = str(repo.references[START].peel(pygit2.Commit).id)
     if first != spec.first_commit:
         raise RuntimeError(f"{start_ref(spec.track, spec.task.id)} moved: {first} is not {spec.first_commit}")
-    _git(store, "worktree", "add", "--quiet", "-b", branch, str(worktree), first)
+    return store
+
+
+def _checkout(spec: RemoteAttempt, store: Path, worktree: Path) -> Path:
+    """The task's branch checked out in a linked worktree of `store`: the layout of a task
+    worktree on the head (its git folder outside the worktree), which the hook checks."""
+    _git(store, "worktree", "add", "--quiet", "-b", task_branch(spec.track, spec.task.id), str(worktree),
+         spec.first_commit)
     return worktree
 
 
@@ -147,23 +157,25 @@ def _git(cwd: Path, *args: str) -> None:
         raise RuntimeError(f"git {args[0]} failed: {done.stderr.strip()}")
 
 
-def _already_pushed(spec: RemoteAttempt, worktree: Path) -> str:
-    """The branch's commit on the remote when a run of this attempt pushed it (its run record
-    is there: the atomic push landed both), else ''."""
-    branch, record = branch_ref(spec.track, spec.task.id), record_ref(spec.track, spec.task.id, spec.run_id)
-    tips = gitremote.remote_tips(worktree, spec.remote, branch, record)
-    return tips[branch] if tips[record] and tips[branch] not in ("", spec.expect) else ""
+def _pushed_before(spec: RemoteAttempt, store: Path) -> str:
+    """The commit a run of this attempt pushed (its run record was fetched: the atomic push
+    landed it with the branch), else ''. The head checks the branch and record again."""
+    try:
+        data = gitremote.read_blob(store, f"refs/runs/{spec.run_id}", run_record.MAX_BYTES)
+    except WorkFailed:
+        return ""
+    return run_record.pushed_commit(data, spec.run_id)
 
 
-def _install_hook(spec: RemoteAttempt, worktree: Path) -> None:
+def _install_hook(spec: RemoteAttempt, store: Path, worktree: Path) -> None:
     """The pre-commit hook as on the head (`hook_install`), with a run state in the clone
     holding this task's touches, so an agent's own commit outside them is refused at once."""
     hook_install.install(worktree)
-    store = Store.open(worktree.parent / "repo.git")
+    state = Store.open(store)
     try:
-        store.sync_tasks(spec.track, [TaskSpec(id=spec.task.id, title=spec.task.title, touches=spec.task.touches)])
+        state.sync_tasks(spec.track, [TaskSpec(id=spec.task.id, title=spec.task.title, touches=spec.task.touches)])
     finally:
-        store.close()
+        state.close()
 
 
 def _environment(spec: RemoteAttempt, worktree: Path, scratch: Path, brief: Path,
@@ -200,11 +212,12 @@ def _streamer(spec: RemoteAttempt, secrets: Secrets, events: EventQueue | None) 
     return post
 
 
-def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path, events: EventQueue | None) -> RemoteResult:
+def _attempt(spec: RemoteAttempt, store: Path, worktree: Path, scratch: Path,
+             events: EventQueue | None) -> RemoteResult:
     scratch.mkdir(parents=True)
     brief, report, log = scratch / "brief.md", scratch / "report.md", scratch / "agent.log"
     brief.write_text(spec.brief, encoding="utf-8")
-    _install_hook(spec, worktree)
+    _install_hook(spec, store, worktree)
     env = _environment(spec, worktree, scratch, brief, report)
     decision = fence_decision(spec.config.agent.sandbox)
     required = SandboxMode(spec.config.agent.sandbox) is SandboxMode.REQUIRED
@@ -227,7 +240,8 @@ def _attempt(spec: RemoteAttempt, worktree: Path, scratch: Path, events: EventQu
         outcome = AgentOutcome(ok=False, diagnosis=result.diagnosis, kind=result.kind, usage=outcome.usage)
     final = result.final_commit
     if final != spec.first_commit and not _push(spec, repo, worktree, final, outcome):
-        pushed = _already_pushed(spec, worktree)
+        gitremote.fetch_refs(store, spec.remote, _records(spec))  # did a twin run of it push?
+        pushed = _pushed_before(spec, store)
         if not pushed:
             outcome = AgentOutcome(ok=False, usage=outcome.usage, kind=FailureKind.PUSH_REFUSED,
                                    diagnosis=f"{task_branch(spec.track, spec.task.id)} on the remote "
@@ -254,7 +268,7 @@ def land(job: AgentJob, spec: RemoteAttempt, result: RemoteResult) -> AgentOutco
     ran = f"[ray] ran on {result.node}" + (" (already pushed by an earlier run)" if result.reused else "")
     with job.log_file.open("a", encoding="utf-8") as log:
         log.write("\n".join([*result.log_tail.splitlines(), ran]) + "\n")
-    if result.final_commit == spec.first_commit:
+    if result.final_commit == spec.first_commit and not result.reused:
         return result.outcome
     fetched = gitremote.fetch(job.worktree, spec.remote, branch_ref(spec.track, spec.task.id))
     if fetched != result.final_commit:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from swarmgit.backends.base import AgentOutcome, FailureKind, Usage
@@ -59,6 +60,17 @@ def decode(data: bytes, run_id: str, commit: str) -> AgentOutcome:
                             usage=tuple(_usage(entry) for entry in entries))
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError and a bad kind are ValueErrors
         raise WorkFailed(f"the run record of {run_id} is not valid: {exc}") from exc
+
+
+def pushed_commit(data: bytes, run_id: str) -> str:
+    """The commit the record says run `run_id` pushed, '' when it is not such a record (the
+    worker's quick look; the head decodes the record in full)."""
+    try:
+        record = json.loads(data.decode("utf-8")) if len(data) <= MAX_BYTES else None
+    except (UnicodeDecodeError, ValueError):
+        return ""
+    commit = record.get("commit") if isinstance(record, dict) and record.get("run") == run_id else None
+    return commit if isinstance(commit, str) and re.fullmatch(r"[0-9a-f]{40}", commit) else ""
 
 
 def _usage(entry: Any) -> Usage:
