@@ -1,7 +1,7 @@
 """One attempt of one task on a cluster worker: the code a Ray task runs (no Ray here).
 
-In a fresh folder of the worker: fetch the attempt's start ref from the shared remote, check
-it out on the task's branch, run the agent exactly as the local executor does (same brief,
+In a fresh folder of the worker: fetch the attempt's start ref from the shared remote into a
+bare repository, check it out on the task's branch in a linked worktree, run the agent exactly as the local executor does (same brief,
 environment, write fence, setup, pre-commit hook), commit its leftovers through the same scope check
 (`finalize`), and push the branch create-only (compare-and-set against what the head saw).
 `land` is the head's side: the result brought into the task's worktree there.
@@ -219,6 +219,7 @@ def _attempt(spec: RemoteAttempt, store: Path, worktree: Path, scratch: Path,
     brief.write_text(spec.brief, encoding="utf-8")
     _install_hook(spec, store, worktree)
     env = _environment(spec, worktree, scratch, brief, report)
+    secrets = secrets_from_env(env)
     decision = fence_decision(spec.config.agent.sandbox)
     required = SandboxMode(spec.config.agent.sandbox) is SandboxMode.REQUIRED
     job = AgentJob(
@@ -231,10 +232,10 @@ def _attempt(spec: RemoteAttempt, store: Path, worktree: Path, scratch: Path,
     if decision.refusal:
         outcome = AgentOutcome(ok=False, diagnosis=decision.refusal, kind=FailureKind.SANDBOX)
     else:
-        outcome = run_attempt(get_agent(spec.config), job, _streamer(spec, secrets_from_env(env), events))
+        outcome = run_attempt(get_agent(spec.config), job, _streamer(spec, secrets, events))
     repo = pygit2.Repository(str(worktree))
     result = finalize(repo, spec.task, worktree, task_branch(spec.track, spec.task.id), spec.start_commit,
-                      secrets=secrets_from_env(env), exclude=agent_caches(spec.config),
+                      secrets=secrets, exclude=agent_caches(spec.config),
                       trailer=run_trailer(spec.run_id))
     if outcome.ok and not result.ok:  # e.g. leftovers outside the touches: nothing committed
         outcome = AgentOutcome(ok=False, diagnosis=result.diagnosis, kind=result.kind, usage=outcome.usage)
