@@ -27,6 +27,7 @@ from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome, FailureK
 from swarmgit.backends.command import agent_caches
 from swarmgit.backends.registry import get_agent
 from swarmgit.config import Config
+from swarmgit.crash_points import reached
 from swarmgit.domain.fence import SandboxMode
 from swarmgit.domain.plan import Task
 from swarmgit.domain.secrets import Secrets, secrets_from_env
@@ -240,7 +241,9 @@ def _attempt(spec: RemoteAttempt, store: Path, worktree: Path, scratch: Path,
     if outcome.ok and not result.ok:  # e.g. leftovers outside the touches: nothing committed
         outcome = AgentOutcome(ok=False, diagnosis=result.diagnosis, kind=result.kind, usage=outcome.usage)
     final = result.final_commit
-    if final != spec.first_commit and not _push(spec, repo, worktree, final, outcome):
+    if final != spec.first_commit and _push(spec, repo, worktree, final, outcome):
+        reached("ray-pushed")
+    elif final != spec.first_commit:
         gitremote.fetch_refs(store, spec.remote, _records(spec))  # did a twin run of it push?
         pushed = _pushed_before(spec, store)
         if not pushed:
