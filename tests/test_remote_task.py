@@ -12,6 +12,7 @@ import pytest
 from swarmgit.backends.base import AgentJob, AgentOutcome, Usage
 from swarmgit.config import Config
 from swarmgit.domain.plan_parser import parse_plan
+from swarmgit.engine.executors import remote_task
 from swarmgit.engine.executors.remote_task import RemoteAttempt, RemoteResult, land, run_remote, start_ref
 from swarmgit.engine.executors.run_record import record_ref
 from swarmgit.engine.finalize import finalize
@@ -188,3 +189,24 @@ def test_the_workers_events_stream_while_the_agent_runs_redacted(tmp_path: Path)
     assert not second_ran, "the first command's event arrived only after the task's next command ran"
     assert first[:2] == ("run-1", "command") and "sk-ant-0123456789abcdef" not in first[2]
     assert last == ("run-1", "command", f"touch {marker}")
+
+
+class _FullQueue:
+    def put_nowait(self, item: tuple[str, str, str]) -> None:
+        raise RuntimeError("full")
+
+
+def test_the_workers_events_are_bounded_and_a_full_queue_does_not_fail_the_task(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(remote_task, "MAX_EVENTS", 2)
+    runs = ("echo a > a.txt", "echo b >> a.txt", "echo c >> a.txt", "echo d >> a.txt")
+    task = parse_plan("# Plan\n\n" + task_md("T01", "write a", touches="`a.txt`", runs=runs), "plan.md").task("T01")
+    spec = replace(_attempt(tmp_path, "true"), task=task)
+    queue = _Queue(tmp_path / "never")
+    assert run_remote(spec, queue).outcome.ok
+    assert [item for item, _ in queue.items] == [
+        ("run-1", "command", runs[0]), ("run-1", "command", runs[1]),
+        ("run-1", "ray", "more than 2 events: the rest are not shown")]
+    again = run_remote(replace(spec, run_id="run-2", expect=git(Path(spec.remote), "rev-parse", "swarm/t/T01").stdout.strip()),
+                       _FullQueue())
+    assert again.outcome.ok, again.outcome.diagnosis
