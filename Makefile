@@ -63,7 +63,7 @@ test: lint arch browser
 		$(BIN)/python -m pytest -m "$(TEST_MARKERS)" --cov --cov-report=term --durations=10
 
 # The tests marked slow: long property runs, the whole demo, and a real two-node Ray cluster
-# on loopback (about a minute); .ci/run runs them after `make test`.
+# on loopback (two cluster tests, about two minutes); .ci/run runs them after `make test`.
 RAY := ray==2.60.0
 test-slow: $(STAMP)
 	$(BIN)/python -m pip install -q '$(RAY)'

@@ -24,6 +24,7 @@ STEPS = (
     "integration-recorded",  # the integration branch points at the result; gates not run
     "before-advance",  # the integration is gated; the target not moved yet
     "after-advance",  # the target moved; the track's locks not released yet
+    "ray-pushed",  # a Ray worker pushed its branch and run record; its result not returned yet
 )
 
 _seen: Counter[str] = Counter()

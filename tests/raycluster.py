@@ -27,9 +27,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _ray_start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+def _ray_start(args: list[str], log: Path, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     ray = Path(sys.executable).with_name("ray")
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **(extra_env or {})}
     with log.open("wb") as out:
         return subprocess.Popen(
             [str(ray), "start", "--block", "--node-ip-address", IP, "--disable-usage-stats",
@@ -66,8 +66,9 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def ray_cluster(workdir: Path, slots: int = 2) -> Iterator[str]:
-    """A head (no agent slots) and a worker node with `slots` agent slots; yields the address."""
+def ray_cluster(workdir: Path, slots: int = 2, worker_env: dict[str, str] | None = None) -> Iterator[str]:
+    """A head (no agent slots) and a worker node with `slots` agent slots (its processes with
+    `worker_env` added to their environment); yields the address."""
     port = _free_port()
     address = f"{IP}:{port}"
     temp = Path(f"/tmp/rt{os.getpid()}")  # Ray's socket paths must stay short
@@ -75,7 +76,8 @@ def ray_cluster(workdir: Path, slots: int = 2) -> Iterator[str]:
                          "--num-cpus", "1", "--temp-dir", str(temp)], workdir / "ray-head.log")]
     try:
         nodes.append(_ray_start(["--address", address, "--num-cpus", "2",
-                                 "--resources", '{"agent_slot": %d}' % slots], workdir / "ray-worker.log"))
+                                 "--resources", '{"agent_slot": %d}' % slots], workdir / "ray-worker.log",
+                                worker_env))
         deadline = time.monotonic() + 120
         while _slots(address) < slots:
             if time.monotonic() > deadline or any(n.poll() is not None for n in nodes):

@@ -3,8 +3,10 @@ branches match the local executor's, and a worker killed mid-task is retried exa
 The worker-side attempt is also run without Ray, to pin down the retry's no-double-push rule."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -118,3 +120,56 @@ def test_ray_executor_needs_a_remote_every_node_reaches(tmp_path: Path) -> None:
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 2
     assert "origin" in result.output and "ray.remote" in result.output
+
+
+def _touch_when_logged(db: Path, needle: str, go: Path, stop: threading.Event) -> None:
+    """Create `go` once the head's event log holds an event of T01 containing `needle`."""
+    while not stop.is_set():
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+                rows = conn.execute("SELECT message FROM events WHERE task = 'T01'").fetchall()
+        except sqlite3.Error:  # not created yet, or busy
+            rows = []
+        if any(needle in message for (message,) in rows):
+            go.touch()
+            return
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_ray_events_stream_mid_task_and_a_rerun_counts_the_pushed_runs_usage(tmp_path: Path) -> None:
+    """T01's agent (a command printing Claude Code's result line) waits for a file the test
+    creates only once the head's event log shows the agent's start: it can only succeed if the
+    event streamed mid-task. Its worker then dies right after its push (a crash point), Ray
+    re-runs it, the re-run finds the branch pushed, and the head counts the first run's tokens
+    from its run record."""
+    pytest.importorskip("ray")
+    from tests.raycluster import ray_cluster
+    from tests.test_cli_presets import CLAUDE_RESULT
+
+    go = tmp_path / "go"
+    agent = (f"for i in $(seq 1200); do test -f {go} && break; sleep 0.1; done; "
+             f"test -f {go} && echo ok > a.txt && echo '{CLAUDE_RESULT}'")
+    plan = task_md("T01", "wait for the head", touches="`a.txt`")
+    with ray_cluster(tmp_path, worker_env={"SWARMGIT_CRASH_AT": "ray-pushed"}) as address:
+        config = (f'executor = "ray"\n{CONFIG}[ray]\naddress = "{address}"\n'
+                  f"[agent]\nbackend = \"command\"\ncommand = \'\'\'{agent}\'\'\'\n")
+        repo = track_repo(tmp_path / "r", plan, config=config)
+        git(tmp_path, "clone", "-q", "--bare", str(repo), str(tmp_path / "remote.git"))
+        git(repo, "remote", "add", "origin", str(tmp_path / "remote.git"))
+        stop = threading.Event()
+        watcher = threading.Thread(target=_touch_when_logged, daemon=True,
+                                   args=(repo / ".git" / "swarm" / "state.db", "test -f", go, stop))
+        watcher.start()
+        try:
+            result = swarm(repo, "implement", "t")
+        finally:
+            stop.set()
+            watcher.join()
+    assert result.exit_code == 0, result.output
+    assert go.exists() and git(repo, "show", "swarm/t/T01:a.txt").stdout == "ok\n"
+    (log,) = repo.parent.rglob("T01.log")
+    assert "(already pushed by an earlier run)" in log.read_text()
+    with contextlib.closing(sqlite3.connect(repo / ".git" / "swarm" / "state.db")) as conn:
+        usage = conn.execute("SELECT input_tokens, output_tokens, cli_usd FROM usage WHERE task = 'T01'").fetchall()
+    assert usage == [(10, 5, 0.5)]

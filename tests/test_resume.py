@@ -31,7 +31,9 @@ CONFIG = "[concurrency]\nmax_background = 2\nmax_parallel = 2\n[gates]\nthreshol
 # Every step once; in the slow run also later passes of the steps each task reaches
 # (`step:N`: the Nth time).
 LATER = ("worktree-ready:4", "agent-started:3", "work-committed:4", "task-done:5", "integration-fold:3")
-CRASHES = (*STEPS, *(pytest.param(step, marks=pytest.mark.slow) for step in LATER))
+ON_RAY_WORKERS = ("ray-pushed",)  # reached only there: tests/test_ray_executor.py crashes at it
+CRASHES = (*(step for step in STEPS if step not in ON_RAY_WORKERS),
+           *(pytest.param(step, marks=pytest.mark.slow) for step in LATER))
 
 
 def _files(repo: Path, rev: str) -> dict[str, str]:

@@ -157,7 +157,7 @@ class Dispatcher:
         self.views_due = 0.0  # time.monotonic() from which the views may be written again
         self.launching: list[tuple[AgentJob, str]] = []  # started this loop turn, not yet submitted
         self.donors: list[str] | None = None  # tasks whose worktree the pool may offer (_worktree_pool)
-        self.executor = make_executor(ws, self._work, self._deliver)
+        self.executor = make_executor(ws, self._work, self._deliver, self._agent_event)
 
     # ---- public -------------------------------------------------------------------------
 
@@ -399,9 +399,12 @@ class Dispatcher:
     def _work(self, job: AgentJob) -> AgentOutcome:
         """Agent thread (local executor): setup, then the agent. Never touches the store."""
         def on_event(kind: str, message: str) -> None:
-            self.inbox.put(AgentEvent(job.task.id, kind, message))
+            self._agent_event(job.task.id, kind, message)
 
         return run_attempt(self.agent, job, on_event)
+
+    def _agent_event(self, task_id: str, kind: str, message: str) -> None:
+        self.inbox.put(AgentEvent(task_id, kind, message))
 
     def _deliver(self, task_id: str, outcome: AgentOutcome) -> None:
         self.inbox.put(AttemptEnded(task_id, outcome))

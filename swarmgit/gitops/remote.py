@@ -1,8 +1,11 @@
 """A git remote the head and the cluster's workers share: task start points go up, task
-branches come back. Every call is a `safe_git.run_git` (no hooks, fsmonitor or filters)."""
+branches come back. Every git process is a `safe_git.run_git` (no hooks, fsmonitor or
+filters); reading what a fetch brought is done in-process (pygit2)."""
 from __future__ import annotations
 
 from pathlib import Path
+
+import pygit2
 
 from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.gitops.safe_git import run_git
@@ -33,8 +36,17 @@ def _checked(cwd: Path, *args: str) -> str:
 
 def remote_tip(cwd: Path, url: str, ref: str) -> str:
     """The commit `ref` names on the remote, '' when it has no such ref."""
-    listing = _checked(cwd, "ls-remote", url, ref)
-    return next((line.split()[0] for line in listing.splitlines() if line.split()[1:] == [ref]), "")
+    return remote_tips(cwd, url, ref)[ref]
+
+
+def remote_tips(cwd: Path, url: str, *refs: str) -> dict[str, str]:
+    """The object each of `refs` names on the remote ('' when absent), in one call."""
+    found = dict.fromkeys(refs, "")
+    for line in _checked(cwd, "ls-remote", url, *refs).splitlines():
+        oid, _, name = line.partition("\t")
+        if name in found:
+            found[name] = oid
+    return found
 
 
 def put_ref(cwd: Path, url: str, commit: str, ref: str) -> None:
@@ -42,19 +54,57 @@ def put_ref(cwd: Path, url: str, commit: str, ref: str) -> None:
     _checked(cwd, "push", "--quiet", url, f"+{commit}:{ref}")
 
 
-def push_expecting(cwd: Path, url: str, commit: str, ref: str, expect: str) -> bool:
+def push_expecting(cwd: Path, url: str, commit: str, ref: str, expect: str,
+                   also: tuple[tuple[str, str], ...] = ()) -> bool:
     """Compare-and-set `ref` on the remote to `commit` if it still holds `expect` ('' for
-    absent: create-only); False when someone else moved it."""
-    done = run_git(cwd, "push", "--quiet", "--porcelain", f"--force-with-lease={ref}:{expect}",
-                   url, f"{commit}:{ref}")
+    absent: create-only), and create each (object, ref) of `also` in the same atomic push:
+    all or none land. False when someone else moved `ref` (or holds one of `also`)."""
+    done = run_git(cwd, "push", "--quiet", "--porcelain", "--atomic", f"--force-with-lease={ref}:{expect}",
+                   url, f"{commit}:{ref}", *(f"{oid}:{name}" for oid, name in also))
     return done.returncode == 0
 
 
 def fetch(cwd: Path, url: str, ref: str) -> str:
     """Fetch `ref` from the remote into this repository's objects; its commit."""
-    _checked(cwd, "fetch", "--quiet", "--no-tags", url, ref)
-    return _checked(cwd, "rev-parse", "FETCH_HEAD^{commit}")
+    fetch_refs(cwd, url, ref)
+    try:
+        return str(pygit2.Repository(str(cwd)).revparse_single("FETCH_HEAD").peel(pygit2.Commit).id)
+    except (KeyError, ValueError, pygit2.GitError) as exc:
+        raise WorkFailed(f"the remote's {ref} is not a commit: {exc}") from exc
+
+
+def fetch_refs(cwd: Path, url: str, *refspecs: str) -> None:
+    """One fetch of `refspecs` from the remote (a glob that matches nothing is no error)."""
+    _checked(cwd, "fetch", "--quiet", "--no-tags", url, *refspecs)
+
+
+def read_blob(cwd: Path, name: str, limit: int) -> bytes:
+    """The blob `name` (a ref, or FETCH_HEAD) names here; WorkFailed when it is missing, not a
+    blob, or larger than `limit` bytes (never read whole then)."""
+    try:
+        blob = pygit2.Repository(str(cwd)).revparse_single(name)
+    except (KeyError, pygit2.GitError) as exc:
+        raise WorkFailed(f"{name} names no object: {exc}") from exc
+    if not isinstance(blob, pygit2.Blob) or blob.size > limit:
+        raise WorkFailed(f"{name} is not a blob of at most {limit} bytes")
+    return bytes(blob.data)
+
+
+def fetch_blob(cwd: Path, url: str, ref: str, limit: int) -> bytes:
+    """The blob `ref` names on the remote, fetched into this repository's objects; WorkFailed
+    when it is not a blob or is larger than `limit` bytes (never read whole then)."""
+    fetch_refs(cwd, url, ref)
+    try:
+        return read_blob(cwd, "FETCH_HEAD", limit)
+    except WorkFailed as exc:
+        raise WorkFailed(f"the remote's {ref}: {exc}") from exc
 
 
 def descends(cwd: Path, ancestor: str, commit: str) -> bool:
-    return run_git(cwd, "merge-base", "--is-ancestor", ancestor, commit).returncode == 0
+    """Whether `commit` is `ancestor` or grew from it (both in this repository's objects)."""
+    if ancestor == commit:
+        return True
+    try:
+        return bool(pygit2.Repository(str(cwd)).descendant_of(commit, ancestor))
+    except (KeyError, ValueError, pygit2.GitError):
+        return False

@@ -1,8 +1,9 @@
 """Where a task's agent runs: the executor seam of the dispatch loop.
 
 The dispatcher decides what starts (the scheduler), prepares the task's branch and worktree
-on the head, and records the outcome; an executor only runs the attempt somewhere and hands
-its `AgentOutcome` back through `deliver`, from any thread. `local` runs it in a thread of
+on the head, and records the outcome; an executor only runs the attempt somewhere, passes the
+agent's events on through `event` as they happen, and hands its `AgentOutcome` back through
+`deliver`, from any thread. `local` runs it in a thread of
 this process (the default); `ray` runs it as a Ray task on a cluster (`executors.ray_cluster`).
 """
 from __future__ import annotations
@@ -17,6 +18,8 @@ from swarmgit.errors import UsageError
 
 Deliver = Callable[[str, AgentOutcome], None]
 """deliver(task id, outcome): the attempt ended (called once per submitted job)."""
+Event = Callable[[str, str, str], None]
+"""event(task id, kind, message): an agent's progress, from any thread, while it runs."""
 Work = Callable[[AgentJob], AgentOutcome]
 """Runs one attempt in this process: worktree setup, then the agent."""
 
@@ -34,7 +37,7 @@ class Executor(Protocol):
         ...
 
 
-def make_executor(ws: Workspace, work: Work, deliver: Deliver) -> Executor:
+def make_executor(ws: Workspace, work: Work, deliver: Deliver, event: Event) -> Executor:
     """The executor `.swarm.toml` names (`executor`)."""
     if ws.config.executor == "ray":
         try:
@@ -42,5 +45,5 @@ def make_executor(ws: Workspace, work: Work, deliver: Deliver) -> Executor:
         except ImportError as exc:
             raise UsageError(f"executor = \"ray\" needs Ray ({exc}): pip install 'swarmgit[ray]', "
                              "the same version as the cluster's") from exc
-        return RayExecutor(ws, deliver)
+        return RayExecutor(ws, deliver, event)
     return LocalExecutor(work, deliver)

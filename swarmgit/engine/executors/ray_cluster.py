@@ -4,7 +4,9 @@ The head (this process) keeps the scheduler, the lock table, the run state and t
 integration. Per attempt it puts the attempt's first commit on the shared remote
 (`refs/swarm/<track>/start/<task>`), submits `remote_task.run_remote` needing one
 `agent_slot` and `ray.num_cpus` CPUs, retried `ray.max_retries` times when its worker or node
-dies (never for the agent's own failure, which comes back as an outcome). When it ends, the
+dies (never for the agent's own failure, which comes back as an outcome). While it runs, its
+agent's events come back on a Ray queue the watcher drains every second into the event log.
+When it ends, the
 head fetches the pushed branch into the task's own worktree, checks it is the commit the
 worker reported and descends from the start point, and moves the worktree there; the
 dispatcher then finalizes it exactly as a local attempt (scope and secret checks again).
@@ -12,7 +14,6 @@ dispatcher then finalizes it exactly as a local attempt (scope and secret checks
 from __future__ import annotations
 
 import logging
-import subprocess
 import threading
 import uuid
 from collections.abc import Callable
@@ -22,9 +23,12 @@ from typing import Any
 
 import pygit2
 import ray
+from ray.util.queue import Queue
 
 from swarmgit.backends.base import AgentJob, AgentOutcome, FailureKind
 from swarmgit.engine.executors.remote_task import (
+    MAX_EVENT_CHARS,
+    MAX_KIND_CHARS,
     RemoteAttempt,
     RemoteResult,
     branch_ref,
@@ -36,9 +40,9 @@ from swarmgit.engine.workspace import Workspace
 from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.gitops import remote as gitremote
 from swarmgit.gitops.repo import signature
-from swarmgit.gitops.safe_git import run_git
 
 SLOT = "agent_slot"
+EVENT_QUEUE = 10_000  # events waiting for the head; a worker drops what does not fit
 _ON_WORKER = ("SWARM_WORKTREE", "SWARM_REPORT", "SWARM_BRIEF", "SWARM_REPO_ROOT",
               "SWARM_SHARED_CONTEXT", "SWARM_PORT")
 
@@ -48,9 +52,11 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, ws: Workspace, deliver: Callable[[str, AgentOutcome], None]) -> None:
+    def __init__(self, ws: Workspace, deliver: Callable[[str, AgentOutcome], None],
+                 event: Callable[[str, str, str], None]) -> None:
         self.ws = ws
         self.deliver = deliver
+        self.event = event
         self.url = gitremote.remote_url(ws.root, ws.config.ray.remote)
         address = ws.config.ray.address or "auto"
         if not ray.is_initialized():
@@ -64,6 +70,7 @@ class RayExecutor:
             resources={SLOT: 1}, num_cpus=ws.config.ray.num_cpus,
             max_retries=ws.config.ray.max_retries, retry_exceptions=False,
         )
+        self.events = Queue(maxsize=EVENT_QUEUE, actor_options={"num_cpus": 0})
         sig = signature(pygit2.Repository(str(ws.root)))
         self.author = (sig.name, sig.email)
         self.lock = threading.Lock()
@@ -72,7 +79,7 @@ class RayExecutor:
 
     def submit(self, job: AgentJob, start_commit: str) -> None:
         task = job.task
-        first = _checked(run_git(job.worktree, "rev-parse", "HEAD"))
+        first = str(pygit2.Repository(str(job.worktree)).head.target)
         gitremote.put_ref(self.ws.root, self.url, first, start_ref(job.track, task.id))
         spec = RemoteAttempt(
             remote=self.url, track=job.track, task=task, run_id=uuid.uuid4().hex,
@@ -84,7 +91,7 @@ class RayExecutor:
             config=job.config, model=job.model, budget_usd=job.budget_usd, attempt=job.attempt,
             port=int(job.env["SWARM_PORT"]), author=self.author,
         )
-        ref = self.task.remote(spec)
+        ref = self.task.remote(spec, self.events)
         with self.lock:
             self.pending[ref] = (job, spec)
             if self.watcher is None or not self.watcher.is_alive():
@@ -105,10 +112,25 @@ class RayExecutor:
                     self.watcher = None
                     return
             ready, _ = ray.wait(refs, num_returns=1, timeout=1.0)
+            self._drain()  # after the wait: a finished task's events are all queued by now
             for ref in ready:
                 with self.lock:
                     job, spec = self.pending.pop(ref)
                 self.deliver(job.task.id, self._outcome(ref, job, spec))
+
+    def _drain(self) -> None:
+        """Pass on the agents' queued events, each under the task its run id was submitted
+        for; anything else on the queue (a worker's forgery, a stale run) is dropped."""
+        try:
+            items = self.events.get_nowait_batch(min(self.events.qsize(), EVENT_QUEUE))
+        except Exception:  # the queue's actor lost: events are progress, not results
+            return
+        with self.lock:
+            tasks = {spec.run_id: job.task.id for job, spec in self.pending.values()}
+        for item in items:
+            if (isinstance(item, tuple) and len(item) == 3 and all(isinstance(x, str) for x in item)
+                    and item[0] in tasks):
+                self.event(tasks[item[0]], item[1][:MAX_KIND_CHARS], item[2][:MAX_EVENT_CHARS])
 
     def _outcome(self, ref: Any, job: AgentJob, spec: RemoteAttempt) -> AgentOutcome:
         try:
@@ -122,8 +144,3 @@ class RayExecutor:
         except WorkFailed as exc:
             return replace(result.outcome, ok=False, kind=FailureKind.REMOTE_REJECTED, diagnosis=str(exc))
 
-
-def _checked(done: subprocess.CompletedProcess[str]) -> str:
-    if done.returncode != 0:
-        raise WorkFailed(f"git failed: {done.stderr.strip()}")
-    return str(done.stdout).strip()
