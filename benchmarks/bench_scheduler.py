@@ -28,7 +28,7 @@ from swarmgit.domain import priority as priority_module
 from swarmgit.domain.plan import Plan, Severity, Task
 from swarmgit.domain.scheduler import Limits, Scheduler
 from swarmgit.domain.simulate import simulate
-from swarmgit.domain.touches import overlap
+from swarmgit.domain.touches import conflicts
 
 SEED = 20250101
 PLANS = 60
@@ -72,11 +72,16 @@ def random_plan(rng: random.Random, size: int, nodes: Sequence[str]) -> Plan:
     return Plan(tasks=tuple(tasks))
 
 
+def overlap(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Whether some touch of `a` conflicts with some touch of `b`."""
+    return any(conflicts(x, y) for x in a for y in b)
+
+
 def overlap_share(plan: Plan) -> float:
     """Share of task pairs whose touches overlap."""
     tasks = plan.tasks
     hits = sum(
-        overlap(a.touches, b.touches) is not None
+        overlap(a.touches, b.touches)
         for i, a in enumerate(tasks)
         for b in tasks[i + 1:]
     )
