@@ -33,7 +33,7 @@ class Scheduler:
         """The tasks to start now, best first. Pure in (plan, state, limits)."""
         choice = self.priorities.choice(limits)
         if self._board is None or self._board.position is not choice.position:
-            self._board = Board(self._index, choice.position)
+            self._board = Board(self._index, choice.position, ahead=choice.ahead)
         chosen = self._board.decide(state, choice.limits)
         ids = self._index.ids
         return [Start(ids[i], tuple(ids[j] for j in self._board.after(i))) for i in chosen]
