@@ -34,8 +34,9 @@ from swarmgit.domain.touches import path_allowed
 
 IMPROVE_MAX_TASKS = 2000  # larger plans keep critical-path-first order (improving costs replays)
 IMPROVE_PASSES = 1  # forward-backward passes per start (measured: many restarts beat many passes)
-RESERVE_MAX_TASKS = 200  # larger plans get no serial schedules (each costs O(tasks²))
+RESERVE_MAX_TASKS = 300  # larger plans get no serial schedules (each costs O(tasks²) and replays)
 JUSTIFY_PASSES = 3  # justifications per serial schedule, while each one shortens it
+REPAIR_REPLAYS = 200  # replays to turn a serial schedule into reservations, and to prune them
 RESTARTS = 4  # jittered restarts at least (each costs 2 * IMPROVE_PASSES + 1 replays)
 RESTART_BUDGET = 7500  # small plans get more restarts: RESTART_BUDGET / tasks, up to MAX_RESTARTS
 MAX_RESTARTS = 250
@@ -231,16 +232,19 @@ class Priorities:
         later in the order (the earlier ones start no later than their targets, by induction).
         Reserve it ahead of those among them that conflict with it, or else of all of them (they
         took its slot); each round adds a reservation, so this ends. Last, drop each reservation
-        the replay can do without.
+        the replay can do without. At most REPAIR_REPLAYS replays in all.
         """
         index, effort, n = self.index, self.index.effort, len(target)
         topo = positions(self.topo)
         position = positions(sorted(range(n), key=lambda i: (target[i], topo[i])))
         goal = makespan(index, target)
         ahead: list[list[int]] = [[] for _ in range(n)]
-        while (schedule := self._replay(position, limits, ahead=ahead)) is not None:
+        for spent in range(REPAIR_REPLAYS):
+            schedule = self._replay(position, limits, ahead=ahead)
+            if schedule is None:
+                return None
             if self._makespan(schedule) <= goal:
-                return self._pruned(position, limits, ahead, goal)
+                return self._pruned(position, limits, ahead, schedule, REPAIR_REPLAYS - spent)
             begun = [0] * n
             for task, minute in schedule:
                 begun[task] = minute
@@ -259,17 +263,21 @@ class Priorities:
         return None
 
     def _pruned(
-        self, position: list[int], limits: Limits, ahead: list[list[int]], goal: int
+        self, position: list[int], limits: Limits, ahead: list[list[int]], schedule: Schedule,
+        replays: int,
     ) -> Choice:
-        """The choice with every reservation dropped that the replay can do without (fewer
-        reservations: a live run whose tasks take longer or shorter than estimated waits less)."""
-        for task in range(len(ahead)):
-            for first in list(ahead[task]):
-                ahead[task].remove(first)
-                schedule = self._replay(position, limits, ahead=ahead)
-                if schedule is None or self._makespan(schedule) > goal:
-                    ahead[task].append(first)
-        schedule = self._replay(position, limits, ahead=ahead)
+        """The choice (whose replay is `schedule`) with each reservation dropped that the replay
+        can do without, while `replays` last (fewer reservations: a live run whose tasks take
+        longer or shorter than estimated waits less)."""
+        goal = self._makespan(schedule)
+        tries = [(task, first) for task in range(len(ahead)) for first in ahead[task]]
+        for task, first in tries[:replays]:
+            ahead[task].remove(first)
+            shorter = self._replay(position, limits, ahead=ahead)
+            if shorter is None or self._makespan(shorter) > goal:
+                ahead[task].append(first)
+            else:
+                schedule = shorter
         kept = tuple(tuple(first) for first in ahead) if any(ahead) else ()
         return Choice(position, limits, schedule, self._makespan(schedule), kept)
 
