@@ -134,10 +134,10 @@ class Board:
         self.plan = plan
         self.position = position
         self.ahead = ahead
-        self.behind: list[list[int]] = [[] for _ in plan.ids]  # the inverse of `ahead`
+        self.behind: dict[int, list[int]] = {}  # the inverse of `ahead`
         for task, reserved in enumerate(ahead):
             for first in reserved:
-                self.behind[first].append(task)
+                self.behind.setdefault(first, []).append(task)
         self.flags = bytearray(len(plan.ids))  # _DONE | _RUNNING | _FAILED
         self.waiting = [len(deps) for deps in plan.deps]  # deps not done
         self.held = [len(reserved) for reserved in ahead] or [0] * len(plan.ids)  # ahead, unstarted
@@ -286,10 +286,10 @@ class Board:
         """Set or clear one flag; a task that starts (or stops having started) releases (or
         holds again) the tasks reserved behind it."""
         before = self.flags[task]
-        self.flags[task] = before | flag if on else before & ~flag
-        if bool(before) == bool(self.flags[task]):
+        self.flags[task] = after = before | flag if on else before & ~flag
+        if task not in self.behind or bool(before) == bool(after):
             return
-        delta = -1 if self.flags[task] else 1
+        delta = -1 if after else 1
         for behind in self.behind[task]:
             self.held[behind] += delta
             if not self.held[behind] and self._ready(behind):
