@@ -133,7 +133,6 @@ class Board:
         `ahead[x]` reserved ahead of task x (none if `ahead` is empty)."""
         self.plan = plan
         self.position = position
-        self.ahead = ahead
         self.behind: dict[int, list[int]] = {}  # the inverse of `ahead`
         for task, reserved in enumerate(ahead):
             for first in reserved:
