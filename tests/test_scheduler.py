@@ -395,5 +395,7 @@ def test_a_task_is_held_back_so_it_does_not_lock_out_the_critical_path(
     assert sorted(started(scheduler.decide(state(done=["T0", "T1"]), two))) == ["T2", "T3"]
     # A reservation never stalls a run: T1 cannot start once T0 failed, and nothing runs.
     assert started(scheduler.decide(state(failed=["T0"]), two)) == ["T3"]
+    monkeypatch.setattr(priority_module, "REPAIR_REPLAYS", 1)  # no replay left to add one
+    assert Scheduler(plan).makespan_minutes(two) == 480
     monkeypatch.setattr(priority_module, "RESERVE_MAX_TASKS", 0)
     assert Scheduler(plan).makespan_minutes(two) == 480  # the best any order and width reach

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -58,6 +59,12 @@ def test_a_placed_task_waits_for_a_lock_rather_than_taking_it_early() -> None:
     start = Placer(index).place([0, 1, 2, 3], Limits(2, 1, 2))
     assert start == [0, 120, 240, 240]
     assert makespan(index, start) == 420
+
+
+def test_a_task_without_a_slot_of_its_kind_is_an_error() -> None:
+    index = PlanIndex.of(Plan(tasks=(task("U1", user_input=True),)))
+    with pytest.raises(ValueError, match="no slot for task U1"):
+        Placer(index).place([0], Limits(max_background=2, max_foreground=0, max_parallel=2))
 
 
 def test_the_list_keeps_deps_first_and_prefers_the_smallest_key() -> None:

@@ -241,8 +241,7 @@ class Priorities:
         ahead: list[list[int]] = [[] for _ in range(n)]
         for spent in range(REPAIR_REPLAYS):
             schedule = self._replay(position, limits, ahead=ahead)
-            if schedule is None:
-                return None
+            assert schedule is not None  # every task started without reservations; they never stall
             if self._makespan(schedule) <= goal:
                 return self._pruned(position, limits, ahead, schedule, REPAIR_REPLAYS - spent)
             begun = [0] * n
@@ -274,7 +273,8 @@ class Priorities:
         for task, first in tries[:replays]:
             ahead[task].remove(first)
             shorter = self._replay(position, limits, ahead=ahead)
-            if shorter is None or self._makespan(shorter) > goal:
+            assert shorter is not None  # fewer reservations still start every task
+            if self._makespan(shorter) > goal:
                 ahead[task].append(first)
             else:
                 schedule = shorter
