@@ -2,11 +2,13 @@
 
 Two parts, each in its own module:
 - `dispatch_rule`: the lock rule, one predicate (`Board.may_start`): a task may start when it
-  is ready, a slot of its kind is free, and its touches conflict with no running task. Ready
-  tasks are offered to it best priority first (continuous dispatch: no waves).
+  is ready, not held back by a reservation while something runs, a slot of its kind is free,
+  and its touches conflict with no running task. Ready tasks are offered to it best priority
+  first (continuous dispatch: no waves).
 - `priority`: the order tasks are offered in (critical path first, improved by
-  forward-backward passes) and the width to use (perhaps fewer workers than allowed, when the
-  plan's estimates say more would finish later).
+  forward-backward passes), the reservations (tasks held back so as not to delay a more
+  critical one) and the width to use (perhaps fewer workers than allowed, when the plan's
+  estimates say more would finish later).
 
 `Scheduler.decide` is a pure function of (plan, state, limits). It keeps a `Board` from the
 previous call and brings it to the new state from the difference: one call costs the set
