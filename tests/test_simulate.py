@@ -4,12 +4,12 @@ import json
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from swarmgit.domain import priority as priority_module
 from swarmgit.domain.plan import Plan, Task
-from swarmgit.domain.scheduler import Limits, Scheduler
+from swarmgit.domain.scheduler import Limits, RunState, Scheduler
 from swarmgit.domain.simulate import render_timeline, simulate, to_json
 from tests.test_scheduler import priority, quick_search, random_plan, task
 from tests.touch_reference import overlap
@@ -208,3 +208,43 @@ def test_more_workers_never_make_a_plan_slower(seed: int) -> None:
 @given(st.integers(0, 2**32 - 1))
 def test_more_workers_never_make_a_plan_slower_many_plans(seed: int) -> None:
     assert_never_slower_with_more_workers(lock_heavy_plan(random.Random(seed)), 8)
+
+
+def live_run_on_a_clock(plan: Plan, limits: Limits) -> list[tuple[str, int]]:
+    """(task, start minute) when `Scheduler.decide` is asked, as the live run asks it, at each
+    minute some task finishes (each takes its effort); sorted."""
+    scheduler = Scheduler(plan)
+    effort = {t.id: t.effort_minutes for t in plan.tasks}
+    done: set[str] = set()
+    ends: dict[str, int] = {}
+    starts, now = [], 0
+    while True:
+        for start in scheduler.decide(RunState(frozenset(done), frozenset(ends)), limits):
+            ends[start.task] = now + effort[start.task]
+            starts.append((start.task, now))
+        if not ends:
+            return sorted(starts)
+        now = min(ends.values())
+        for finished in [t for t, end in ends.items() if end == now]:
+            del ends[finished]
+            done.add(finished)
+
+
+# T3 shares src/a.py with T1 on the critical path; the scheduler holds T3 back (test_scheduler).
+HELD_BACK = Plan(tasks=(
+    task("T0", effort=120),
+    task("T1", deps=["T0"], touches=["src/a.py"], effort=120),
+    task("T2", deps=["T1"], touches=["tests/"], effort=180),
+    task("T3", touches=["src/a.py"], effort=180),
+))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4))
+@example(0, 2)  # HELD_BACK with two workers: a reservation decides
+def test_the_live_decisions_on_a_clock_give_the_simulated_schedule(seed: int, workers: int) -> None:
+    plan = HELD_BACK if seed % 4 == 0 else lock_heavy_plan(random.Random(seed))
+    limits = Limits(max_background=workers, max_foreground=1, max_parallel=workers)
+    simulated = Scheduler(plan).schedule(limits)
+    assert simulated is not None
+    assert live_run_on_a_clock(plan, limits) == sorted((t, start) for t, start, _ in simulated)

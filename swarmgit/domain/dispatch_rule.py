@@ -3,7 +3,15 @@
 The whole lock rule is one predicate, `Board.may_start`. The rest of this module only decides
 in which order tasks are offered to it (best priority first) and skips work that cannot change
 its answer: a task turned away because one of its touches is locked is parked with the other
-tasks held up by that touch, and offered again, as one group, when the touch is released.
+tasks held up by that touch, and offered again, as one group, when the touch is released; a task
+turned away because it is held back (a reservation, below) is offered again when the tasks
+reserved ahead of it have started, or when nothing runs.
+
+Reservations (`ahead`) come with the priority order: `ahead[x]` lists tasks that should start
+before `x` does, where starting `x` first would delay them (it would take the slot or the lock
+they are about to need). The priority part sets them only where its replay of the plan finishes
+sooner with them (`priority.py`); they never stall a run, because a held task may start when
+nothing runs.
 
 A `Board` is the state of one run. The live dispatcher brings it to a `RunState` with `sync`;
 a simulated clock moves it with `start` and `finish`. What `choose` answers depends only on the
@@ -118,13 +126,21 @@ class Board:
     """The state of one run of a plan, and the tasks it offers in `position` order (0 first)."""
 
     def __init__(
-        self, plan: PlanIndex, position: Sequence[int], only: Sequence[int] | None = None
+        self, plan: PlanIndex, position: Sequence[int], only: Sequence[int] | None = None,
+        ahead: Sequence[Sequence[int]] = (),
     ) -> None:
-        """A fresh run of the plan, or of the tasks `only` (the others are never offered)."""
+        """A fresh run of the plan, or of the tasks `only` (the others are never offered), with
+        `ahead[x]` reserved ahead of task x (none if `ahead` is empty)."""
         self.plan = plan
         self.position = position
+        self.behind: dict[int, list[int]] = {}  # the inverse of `ahead`
+        for task, reserved in enumerate(ahead):
+            for first in reserved:
+                self.behind.setdefault(first, []).append(task)
         self.flags = bytearray(len(plan.ids))  # _DONE | _RUNNING | _FAILED
         self.waiting = [len(deps) for deps in plan.deps]  # deps not done
+        self.held = [len(reserved) for reserved in ahead] or [0] * len(plan.ids)  # ahead, unstarted
+        self._held_back: list[int] = []  # turned away while held: offered again when nothing runs
         self.running = [0, 0]  # running tasks: background, foreground
         self.locked = [0] * len(plan.conflicting)  # per touch: running holders of conflicting ones
         self._queues: tuple[list[_Entry], list[_Entry]] = ([], [])
@@ -141,6 +157,8 @@ class Board:
     def may_start(self, task: int, limits: Limits) -> bool:
         """THE LOCK RULE. `task` may start now if and only if
         - it is ready: every dep is done, and it is not done, running or failed;
+        - it is not held back: every task reserved ahead of it has started (is running, done or
+          failed), or no task is running;
         - a slot is free: fewer than max_parallel tasks run, and fewer than max_foreground
           (needs-user-input tasks) or max_background (the others) of its kind;
         - none of its touches conflicts with a touch of a running task.
@@ -148,9 +166,11 @@ class Board:
         start from its result, `Start.after`)."""
         foreground = self.plan.foreground[task]
         cap = limits.max_foreground if foreground else limits.max_background
+        running = sum(self.running)
         return (
             self.waiting[task] == 0 and not self.flags[task]
-            and sum(self.running) < limits.max_parallel and self.running[foreground] < cap
+            and not (self.held[task] and running)
+            and running < limits.max_parallel and self.running[foreground] < cap
             and not any(self.locked[touch] for touch in self.plan.touches[task])
         )
 
@@ -162,6 +182,8 @@ class Board:
             if self.may_start(task, limits):
                 self.start(task)
                 chosen.append(task)
+            elif self._ready(task) and self.held[task]:
+                self._held_back.append(task)
             elif self._ready(task):  # a slot of its kind is free, so a touch is locked
                 self._park(task)
         return chosen
@@ -219,10 +241,10 @@ class Board:
                 self._set_running(i, True)
         if state.failed is not last.failed:
             for i in index(last.failed - state.failed):
-                self.flags[i] &= ~_FAILED
+                self._set_flag(i, _FAILED, False)
                 self._offer(i)
             for i in index(state.failed - last.failed):
-                self.flags[i] |= _FAILED
+                self._set_flag(i, _FAILED, True)
         self._state = state
 
     def after(self, task: int) -> list[int]:
@@ -259,10 +281,27 @@ class Board:
                 stack.extend(self.plan.deps[i])
         return seen
 
+    def _set_flag(self, task: int, flag: int, on: bool) -> None:
+        """Set or clear one flag; a task that starts (or stops having started) releases (or
+        holds again) the tasks reserved behind it."""
+        before = self.flags[task]
+        self.flags[task] = after = before | flag if on else before & ~flag
+        if task not in self.behind or bool(before) == bool(after):
+            return
+        delta = -1 if after else 1
+        for behind in self.behind[task]:
+            self.held[behind] += delta
+            if not self.held[behind] and self._ready(behind):
+                self._offer(behind)
+
     def _set_running(self, task: int, running: bool) -> None:
         delta = 1 if running else -1
-        self.flags[task] = self.flags[task] | _RUNNING if running else self.flags[task] & ~_RUNNING
+        self._set_flag(task, _RUNNING, running)
         self.running[self.plan.foreground[task]] += delta
+        if not any(self.running) and self._held_back:  # nothing runs: holds are off
+            for held in self._held_back:
+                self._offer(held)
+            self._held_back.clear()
         locked, conflicting = self.locked, self.plan.conflicting
         for touch in self.plan.touches[task]:
             for other in conflicting[touch]:
@@ -271,7 +310,7 @@ class Board:
                     self._unpark(other)
 
     def _set_done(self, task: int, done: bool) -> None:
-        self.flags[task] = self.flags[task] | _DONE if done else self.flags[task] & ~_DONE
+        self._set_flag(task, _DONE, done)
         delta = -1 if done else 1
         for j in self.plan.dependents[task]:
             self.waiting[j] += delta

@@ -7,7 +7,13 @@ rule (`dispatch_rule.Board.may_start`), and how many of the workers to use.
    simulated clock (replay backwards, latest finishers first, then forwards again in the order
    of the backward start times), from critical path first and from seeded jittered variants
    of it. An order replaces the best one only if its replay finishes strictly sooner.
-3. Width: the same search at every width from max_parallel down to 1 (`Limits.narrowed`); the
+3. Reservations, for plans of up to RESERVE_MAX_TASKS tasks: serial schedules
+   (`serial_schedule.py`) from the same starting orders, justified, may wait on purpose where the
+   dispatcher would not. The best one becomes an order (by its start times) plus reservations
+   (`Board` `ahead`): wherever the dispatcher's replay starts a task late, the tasks that took
+   its slot or lock first are held back until it has started. Kept only if the replay with them
+   finishes strictly sooner, and then with every reservation it can do without dropped.
+4. Width: the same search at every width from max_parallel down to 1 (`Limits.narrowed`); the
    shortest replay wins, the wider on a tie. So the dispatcher may leave a slot idle on
    purpose, and a plan never takes longer with more workers: the widths tried for w + 1
    include every width tried for w. A width whose lower bound cannot beat the best replay so
@@ -23,10 +29,14 @@ from dataclasses import dataclass
 
 from swarmgit.domain.dispatch_rule import Board, Limits, PlanIndex
 from swarmgit.domain.plan import Plan
+from swarmgit.domain.serial_schedule import Placer, justified, listed, makespan
 from swarmgit.domain.touches import is_glob, path_allowed
 
 IMPROVE_MAX_TASKS = 2000  # larger plans keep critical-path-first order (improving costs replays)
 IMPROVE_PASSES = 1  # forward-backward passes per start (measured: many restarts beat many passes)
+RESERVE_MAX_TASKS = 300  # larger plans get no serial schedules (each costs O(tasks²) and replays)
+JUSTIFY_PASSES = 3  # justifications per serial schedule, while each one shortens it
+REPAIR_REPLAYS = 200  # replays to turn a serial schedule into reservations, and to prune them
 RESTARTS = 4  # jittered restarts at least (each costs 2 * IMPROVE_PASSES + 1 replays)
 RESTART_BUDGET = 7500  # small plans get more restarts: RESTART_BUDGET / tasks, up to MAX_RESTARTS
 MAX_RESTARTS = 250
@@ -42,13 +52,15 @@ Schedule = list[tuple[int, int]]  # (task, start minute) in start order
 @dataclass(frozen=True)
 class Choice:
     """How to dispatch a plan under some limits: offer tasks in `position` order (0 first),
-    under `limits` (perhaps narrower than asked). `schedule` is the replay of that choice on a
-    clock where every task takes its effort; None if some task can never start."""
+    under `limits` (perhaps narrower than asked), with `ahead[x]` reserved ahead of task x (none
+    if empty). `schedule` is the replay of that choice on a clock where every task takes its
+    effort; None if some task can never start."""
 
     position: Sequence[int]
     limits: Limits
     schedule: Schedule | None
     makespan: int
+    ahead: Sequence[Sequence[int]] = ()
 
 
 def topological_order(plan: Plan) -> list[int]:
@@ -167,7 +179,15 @@ class Priorities:
         if schedule is None or not 1 < len(order) <= IMPROVE_MAX_TASKS:
             return best
         restarts = max(RESTARTS, min(MAX_RESTARTS, RESTART_BUDGET // len(order)))
-        for start in [order, *self._jittered(restarts)]:
+        starts = [order, *self._jittered(restarts)]
+        best = self._improved(starts, limits, best)
+        if len(order) <= RESERVE_MAX_TASKS and self.lower_bound(limits) < best.makespan:
+            best = self._reserved(starts, limits, best)
+        return best
+
+    def _improved(self, starts: list[list[int]], limits: Limits, best: Choice) -> Choice:
+        """The best forward-backward improved order from each start (no reservations)."""
+        for start in starts:
             order = start
             for step in range(IMPROVE_PASSES + 1):
                 forward = self._replay(order, limits)
@@ -181,8 +201,92 @@ class Priorities:
                 order = self._ranked_by(self._ends(backward))  # late backwards = early forwards
         return best
 
-    def _replay(self, order: Sequence[int], limits: Limits, backwards: bool = False) -> Schedule | None:
-        return Board(self.index.reversed() if backwards else self.index, order).replay(limits)
+    # ---- reservations -------------------------------------------------------------------------
+
+    def _reserved(self, starts: list[list[int]], limits: Limits, best: Choice) -> Choice:
+        """`best`, or the dispatch of the best justified serial schedule from `starts` if its
+        replay finishes strictly sooner."""
+        index = self.index
+        forward, backward = Placer(index), Placer(index.reversed())
+        target: list[int] | None = None
+        for start in starts:
+            placed = forward.place(listed(index, start), limits)
+            for _ in range(JUSTIFY_PASSES):
+                again = justified(forward, backward, placed, limits)
+                if makespan(index, again) >= makespan(index, placed):
+                    break
+                placed = again
+            if target is None or makespan(index, placed) < makespan(index, target):
+                target = placed
+        if target is None or makespan(index, target) >= best.makespan:
+            return best
+        reserved = self._dispatching(target, limits, forward)
+        return reserved if reserved and reserved.makespan < best.makespan else best
+
+    def _dispatching(self, target: list[int], limits: Limits, placer: Placer) -> Choice | None:
+        """An order and reservations whose replay ends no later than the `target` start
+        minutes, or None if none was found.
+
+        Order: by target start. Then, while the replay ends later: the task earliest in that
+        order that starts later than its target is held up, at its target minute, only by tasks
+        later in the order (the earlier ones start no later than their targets, by induction).
+        Reserve it ahead of those among them that conflict with it, or else of all of them (they
+        took its slot); each round adds a reservation, so this ends. Last, drop each reservation
+        the replay can do without. At most REPAIR_REPLAYS replays in all.
+        """
+        index, effort, n = self.index, self.index.effort, len(target)
+        topo = positions(self.topo)
+        position = positions(sorted(range(n), key=lambda i: (target[i], topo[i])))
+        goal = makespan(index, target)
+        ahead: list[list[int]] = [[] for _ in range(n)]
+        for spent in range(REPAIR_REPLAYS):
+            schedule = self._replay(position, limits, ahead=ahead)
+            assert schedule is not None  # every task started without reservations; they never stall
+            if self._makespan(schedule) <= goal:
+                return self._pruned(position, limits, ahead, schedule, REPAIR_REPLAYS - spent)
+            begun = [0] * n
+            for task, minute in schedule:
+                begun[task] = minute
+            late = min((i for i in range(n) if begun[i] > target[i]), key=position.__getitem__)
+            at = target[late]
+            blockers = [
+                w for w in range(n)
+                if position[w] > position[late] and begun[w] <= at < begun[w] + effort[w]
+                and late not in ahead[w]
+            ]
+            locking = [w for w in blockers if placer.own[w] & placer.hit[late]]
+            if not blockers:
+                return None
+            for w in locking or blockers:
+                ahead[w].append(late)
+        return None
+
+    def _pruned(
+        self, position: list[int], limits: Limits, ahead: list[list[int]], schedule: Schedule,
+        replays: int,
+    ) -> Choice:
+        """The choice (whose replay is `schedule`) with each reservation dropped that the replay
+        can do without, while `replays` last (fewer reservations: a live run whose tasks take
+        longer or shorter than estimated waits less)."""
+        goal = self._makespan(schedule)
+        tries = [(task, first) for task in range(len(ahead)) for first in ahead[task]]
+        for task, first in tries[:replays]:
+            ahead[task].remove(first)
+            shorter = self._replay(position, limits, ahead=ahead)
+            assert shorter is not None  # fewer reservations still start every task
+            if self._makespan(shorter) > goal:
+                ahead[task].append(first)
+            else:
+                schedule = shorter
+        kept = tuple(tuple(first) for first in ahead) if any(ahead) else ()
+        return Choice(position, limits, schedule, self._makespan(schedule), kept)
+
+    def _replay(
+        self, order: Sequence[int], limits: Limits, backwards: bool = False,
+        ahead: Sequence[Sequence[int]] = (),
+    ) -> Schedule | None:
+        index = self.index.reversed() if backwards else self.index
+        return Board(index, order, ahead=ahead).replay(limits)
 
     def waves_makespan(self, limits: Limits) -> int | None:
         """Minutes with wave barriers (wave k: the tasks whose deps are all in earlier waves;

@@ -2,11 +2,13 @@
 
 Two parts, each in its own module:
 - `dispatch_rule`: the lock rule, one predicate (`Board.may_start`): a task may start when it
-  is ready, a slot of its kind is free, and its touches conflict with no running task. Ready
-  tasks are offered to it best priority first (continuous dispatch: no waves).
+  is ready, not held back by a reservation while something runs, a slot of its kind is free,
+  and its touches conflict with no running task. Ready tasks are offered to it best priority
+  first (continuous dispatch: no waves).
 - `priority`: the order tasks are offered in (critical path first, improved by
-  forward-backward passes) and the width to use (perhaps fewer workers than allowed, when the
-  plan's estimates say more would finish later).
+  forward-backward passes), the reservations (tasks held back so as not to delay a more
+  critical one) and the width to use (perhaps fewer workers than allowed, when the plan's
+  estimates say more would finish later).
 
 `Scheduler.decide` is a pure function of (plan, state, limits). It keeps a `Board` from the
 previous call and brings it to the new state from the difference: one call costs the set
@@ -33,7 +35,7 @@ class Scheduler:
         """The tasks to start now, best first. Pure in (plan, state, limits)."""
         choice = self.priorities.choice(limits)
         if self._board is None or self._board.position is not choice.position:
-            self._board = Board(self._index, choice.position)
+            self._board = Board(self._index, choice.position, ahead=choice.ahead)
         chosen = self._board.decide(state, choice.limits)
         ids = self._index.ids
         return [Start(ids[i], tuple(ids[j] for j in self._board.after(i))) for i in chosen]
