@@ -9,9 +9,11 @@ import signal
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from tests.gitutil import git
 from tests.swarmrepo import swarm, task_md, track_repo
@@ -74,6 +76,18 @@ def _kill_worker_of(command: str, killed: list[int], stop: threading.Event) -> N
 
 
 @pytest.mark.slow
+def _implement_beside(repo: Path, watch: Callable[..., None], *args: object) -> Result:
+    """`git swarm implement t` while `watch(*args, stop)` runs in a thread, stopped at the end."""
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch, args=(*args, stop), daemon=True)
+    watcher.start()
+    try:
+        return swarm(repo, "implement", "t")
+    finally:
+        stop.set()
+        watcher.join()
+
+
 def test_ray_cluster_runs_the_track_like_the_local_executor(tmp_path: Path) -> None:
     pytest.importorskip("ray")
     from tests.raycluster import ray_cluster
@@ -89,14 +103,7 @@ def test_ray_cluster_runs_the_track_like_the_local_executor(tmp_path: Path) -> N
         git(tmp_path, "clone", "-q", "--bare", str(repo), str(remote))
         git(repo, "remote", "add", "origin", str(remote))
         killed: list[int] = []
-        stop = threading.Event()
-        killer = threading.Thread(target=_kill_worker_of, args=(SLOW, killed, stop), daemon=True)
-        killer.start()
-        try:
-            result = swarm(repo, "implement", "t")
-        finally:
-            stop.set()
-            killer.join()
+        result = _implement_beside(repo, _kill_worker_of, SLOW, killed)
         assert result.exit_code == 0, result.output
         assert killed, "the slow task's Ray worker was never seen running"
 
@@ -157,15 +164,7 @@ def test_ray_events_stream_mid_task_and_a_rerun_counts_the_pushed_runs_usage(tmp
         repo = track_repo(tmp_path / "r", plan, config=config)
         git(tmp_path, "clone", "-q", "--bare", str(repo), str(tmp_path / "remote.git"))
         git(repo, "remote", "add", "origin", str(tmp_path / "remote.git"))
-        stop = threading.Event()
-        watcher = threading.Thread(target=_touch_when_logged, daemon=True,
-                                   args=(repo / ".git" / "swarm" / "state.db", "test -f", go, stop))
-        watcher.start()
-        try:
-            result = swarm(repo, "implement", "t")
-        finally:
-            stop.set()
-            watcher.join()
+        result = _implement_beside(repo, _touch_when_logged, repo / ".git" / "swarm" / "state.db", "test -f", go)
     assert result.exit_code == 0, result.output
     assert go.exists() and git(repo, "show", "swarm/t/T01:a.txt").stdout == "ok\n"
     (log,) = repo.parent.rglob("T01.log")
