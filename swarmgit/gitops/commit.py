@@ -55,7 +55,7 @@ def commit_all(
     branch = str(repo.references["HEAD"].target).removeprefix("refs/heads/")
     parent = head_commit(repo)
     index = repo.index
-    head_tree = repo[parent].peel(pygit2.Tree) if parent else repo[repo.TreeBuilder().write()]
+    head_tree = repo[parent if parent else repo.TreeBuilder().write()].peel(pygit2.Tree)
     dirty = dirty_paths(worktree)
     _stage(index, worktree, dirty)
     if exclude:
