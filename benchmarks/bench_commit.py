@@ -11,7 +11,7 @@ worktrees of the repository `bench_worktrees` keeps, one per contender, taking t
 4. swarmgit: `finalize` (the same commit, then the branch re-check, no secrets configured).
 
 Every worktree is made by `git worktree add` just before, so each contender's first git call
-pays the same index refresh. CPU: user + system of this process and its children. Target:
+pays the same index refresh; the contenders' order rotates from round to round. CPU: user + system of this process and its children. Target:
 `commit_all` ≤ 1.0x the git CLI's add + commit (median of the per-round ratios).
 
 `run()` returns a markdown section; `python -m benchmarks.bench_commit` prints it.
@@ -45,8 +45,9 @@ def run() -> str:
     r = pygit2.Repository(str(repo))
     costs: dict[str, list[Cost]] = {name: [] for name in CONTENDERS}
     try:
+        order = list(CONTENDERS.items())
         for i in range(ROUNDS):
-            for n, (name, step) in enumerate(CONTENDERS.items()):
+            for n, (name, step) in enumerate(order[i % len(order):] + order[:i % len(order)]):
                 branch = f"commit-{n}/T{i:03d}"
                 path = trees / branch
                 git(repo, "worktree", "add", "-q", "-b", branch, str(path), base)
