@@ -263,3 +263,24 @@ def test_a_symlink_leaving_the_touches_is_refused_and_nothing_staged(tmp_path: P
     assert refused.value.paths == ("src/link",)
     assert _head(root) == before
     assert git(root, "diff", "--cached", "--name-only").stdout == ""
+
+
+def test_a_submodule_moved_by_the_agent_is_staged_as_its_new_commit(tmp_path: Path) -> None:
+    lib = make_repo(tmp_path / "lib", {"x.py": "x\n"})
+    root = make_repo(tmp_path / "r", {"src/a.py": "a\n"})
+    git(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "vendor/lib")
+    git(root, "commit", "-qm", "vendor lib")
+    write(root, "vendor/lib/y.py", "y\n")
+    git(root / "vendor/lib", "add", "y.py")
+    git(root / "vendor/lib", "commit", "-qm", "moved on")
+    moved = _head(root / "vendor/lib")
+    seen: list[Sequence[ScopeEntry]] = []
+
+    def check(entries: Sequence[ScopeEntry]) -> Sequence[str]:
+        seen.append(entries)
+        return []
+
+    commit = commit_all(root, "T01: bump", check)
+
+    assert seen == [[ScopeEntry("vendor/lib", 0o160000)]]
+    assert git(root, "rev-parse", f"{commit}:vendor/lib").stdout.strip() == moved
