@@ -54,9 +54,9 @@ def commit_all(
         raise WorkFailed(f"worktree {worktree} has a detached HEAD: check out the task branch")
     branch = str(repo.references["HEAD"].target).removeprefix("refs/heads/")
     parent = head_commit(repo)
-    index = repo.index
     head_tree = repo[parent if parent else repo.TreeBuilder().write()].peel(pygit2.Tree)
     dirty = dirty_paths(worktree)
+    index = repo.index  # read after git status, which may have refreshed its stat data
     _stage(index, worktree, dirty)
     if exclude:
         _unstage_new_matching(index, head_tree, dirty, exclude)
