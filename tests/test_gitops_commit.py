@@ -284,3 +284,17 @@ def test_a_submodule_moved_by_the_agent_is_staged_as_its_new_commit(tmp_path: Pa
 
     assert seen == [[ScopeEntry("vendor/lib", 0o160000)]]
     assert git(root, "rev-parse", f"{commit}:vendor/lib").stdout.strip() == moved
+
+
+def test_an_excluded_file_where_a_tracked_folder_was_stays_out(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r", {"src/a.py": "a\n", ".cache/old.txt": "o\n"})
+    (root / ".cache/old.txt").unlink()
+    (root / ".cache").rmdir()
+    write(root, ".cache", "the agent CLI's cache file\n")
+    seen, check = _allow("")
+
+    commit = commit_all(root, "T01: drop", check, exclude=(".cache",))
+
+    assert seen == [[".cache/old.txt"]]
+    assert git(root, "ls-tree", "-r", "--name-only", commit).stdout.split() == ["src/a.py"]
+    assert git(root, "status", "--porcelain").stdout == "?? .cache\n"

@@ -97,9 +97,10 @@ def _is_gitlink(index: pygit2.Index, path: str) -> bool:
 
 def _unstage_new_matching(index: pygit2.Index, head_tree: pygit2.Tree, dirty: Sequence[str],
                           patterns: Sequence[str]) -> None:
-    """Drop from `index` the files it adds (absent from `head_tree`; `git status` lists every
-    such one among `dirty`) that match `patterns`."""
+    """Drop from `index` the files it adds (no file at that path in `head_tree`; `git status`
+    lists every such one among `dirty`) that match `patterns`."""
     spec = pathspec.GitIgnoreSpec.from_lines(patterns)
     for path in dirty:
-        if path in index and path not in head_tree and spec.match_file(path):
+        was_file = path in head_tree and not isinstance(head_tree[path], pygit2.Tree)
+        if path in index and not was_file and spec.match_file(path):
             index.remove(path)
