@@ -16,7 +16,8 @@ base and commits one new file. Contenders, taking turns for ROUNDS tasks each:
    task's SPARSE_TOUCHES (a folder of 100 files, one file, the task's new file): `git worktree
    add --no-checkout`, the worktree's sparse patterns, a sparse checkout.
 
-Each task's commit is made the same way (git CLI) after the timed start. Wall time and CPU time
+Each task's commit is made the same way (git CLI) after the timed start; the git CLI and the
+fresh start take turns going first. Wall time and CPU time
 (user + system of this process and its children) are reported; CPU stays comparable when other
 work loads the machine, wall time (here bound by a shared disk) does not. Targets: pooled start
 ≤ 0.25x the git CLI's worktree add + commit (CPU, median of the rounds); fresh start ≤ 1.0x the
@@ -72,13 +73,14 @@ def run() -> str:
     _commit(donor, 0)
     try:
         for i in range(1, ROUNDS + 1):
+            fresh_first = i % 2 == 0  # the git CLI and the fresh start take turns going first
+            if fresh_first:
+                fresh.append(_fresh(r, trees / "fresh" / f"T{i:03d}", base, i))
             start, total = _git_cli(repo, trees / "cli" / f"T{i:03d}", f"cli/T{i:03d}", base, i)
             cli_start.append(start)
             cli_total.append(total)
-            path = trees / "fresh" / f"T{i:03d}"
-            fresh.append(_timed(lambda: create_task_worktree(r, path=path, branch=f"fresh/T{i:03d}",
-                                                             start=base)))
-            _commit(path, i)
+            if not fresh_first:
+                fresh.append(_fresh(r, trees / "fresh" / f"T{i:03d}", base, i))
             target = trees / "pool" / f"T{i:03d}"
             pooled.append(_timed(lambda: _recycle(r, donor, target, f"pool/T{i:03d}", base)))
             _commit(target, i)
@@ -121,6 +123,13 @@ def _git_cli(repo: Path, path: Path, branch: str, base: str, i: int) -> tuple[Co
     _commit(path, i)
     done = _now()
     return _minus(added, began), _minus(done, began)
+
+
+def _fresh(repo: pygit2.Repository, path: Path, base: str, i: int) -> Cost:
+    """swarmgit's fresh start of task `i` at `path` (timed), then its commit (not timed)."""
+    cost = _timed(lambda: create_task_worktree(repo, path=path, branch=f"fresh/T{i:03d}", start=base))
+    _commit(path, i)
+    return cost
 
 
 def _commit(worktree: Path, i: int) -> None:

@@ -168,3 +168,133 @@ def test_worktrees_commit_in_parallel_threads(repo: Path, tmp_path: Path) -> Non
         assert None not in commits
         log = git(repo, "rev-list", f"swarm/t/{path.name}", f"^{start}").stdout.split()
         assert log == list(reversed(commits))
+
+
+# Each change below is made twice, in two identical repositories: commit_all stages only what
+# `git status` lists, and must commit the very tree `git add -A` would.
+def _rename(root: Path) -> None:
+    (root / "src/moved").mkdir()
+    (root / "src/a.py").rename(root / "src/moved/a.py")
+
+
+def _exec_bit(root: Path) -> None:
+    (root / "src/run.sh").chmod(0o755)
+
+
+def _nested_untracked(root: Path) -> None:
+    write(root, "src/deep/er/still/new.py", "n\n")
+    write(root, "src/deep/other.txt", "o\n")
+
+
+def _agent_staged(root: Path) -> None:
+    write(root, "src/staged.py", "staged\n")
+    git(root, "add", "src/staged.py")
+    write(root, "src/staged.py", "then edited\n")  # the working tree's version is committed
+    write(root, "src/staged_then_gone.py", "x\n")
+    git(root, "add", "src/staged_then_gone.py")
+    (root / "src/staged_then_gone.py").unlink()
+
+
+def _ignored(root: Path) -> None:
+    write(root, "src/build.log", "noise\n")
+    write(root, "src/cache/x.log", "noise\n")
+    write(root, "src/kept.py", "k\n")
+
+
+def _file_to_folder(root: Path) -> None:
+    (root / "src/b.py").unlink()
+    write(root, "src/b.py/inner.py", "i\n")
+
+
+def _folder_to_file(root: Path) -> None:
+    (root / "src/pkg/m.py").unlink()
+    (root / "src/pkg").rmdir()
+    write(root, "src/pkg", "now a file\n")
+
+
+def _crlf(root: Path) -> None:
+    (root / "src/win.txt").write_bytes(b"one\r\ntwo\r\n")
+
+
+SCENARIOS: dict[str, tuple[Callable[[Path], None], list[str]]] = {
+    "deletion": (lambda root: (root / "src/b.py").unlink(), ["src/b.py"]),
+    "rename": (_rename, ["src/a.py", "src/moved/a.py"]),
+    "exec bit": (_exec_bit, ["src/run.sh"]),
+    "nested untracked folders": (_nested_untracked, ["src/deep/er/still/new.py", "src/deep/other.txt"]),
+    "a file the agent staged": (_agent_staged, ["src/staged.py"]),
+    "an ignored file": (_ignored, ["src/kept.py"]),
+    "a file turned folder": (_file_to_folder, ["src/b.py", "src/b.py/inner.py"]),
+    "a folder turned file": (_folder_to_file, ["src/pkg", "src/pkg/m.py"]),
+    "CRLF kept as written": (_crlf, ["src/win.txt"]),
+}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_commits_the_tree_git_add_all_would(tmp_path: Path, name: str) -> None:
+    change, expected = SCENARIOS[name]
+    files = {".gitignore": "*.log\n", "src/a.py": BODY, "src/b.py": "b\n", "src/run.sh": "echo\n",
+             "src/pkg/m.py": "m\n"}
+    ours, theirs = make_repo(tmp_path / "ours", files), make_repo(tmp_path / "theirs", files)
+    for root in (ours, theirs):
+        change(root)
+    seen, check = _allow("src/")
+
+    commit = commit_all(ours, f"T01: {name}", check)
+
+    git(theirs, "add", "-A")
+    assert commit is not None
+    assert git(ours, "rev-parse", f"{commit}^{{tree}}").stdout == git(theirs, "write-tree").stdout
+    assert seen == [expected]
+    assert git(ours, "status", "--porcelain").stdout == ""
+
+
+def test_a_symlink_leaving_the_touches_is_refused_and_nothing_staged(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r", {"src/a.py": "a\n", "secret/key": "k\n"})
+    before = _head(root)
+    (root / "src/link").symlink_to("../secret/key")
+    write(root, "src/a.py", "a2\n")
+
+    def check(entries: Sequence[ScopeEntry]) -> Sequence[str]:
+        return [e.path for e in entries if e.link_target is not None]
+
+    with pytest.raises(ScopeViolation) as refused:
+        commit_all(root, "T01: link", check)
+
+    assert refused.value.paths == ("src/link",)
+    assert _head(root) == before
+    assert git(root, "diff", "--cached", "--name-only").stdout == ""
+
+
+def test_a_submodule_moved_by_the_agent_is_staged_as_its_new_commit(tmp_path: Path) -> None:
+    lib = make_repo(tmp_path / "lib", {"x.py": "x\n"})
+    root = make_repo(tmp_path / "r", {"src/a.py": "a\n"})
+    git(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "vendor/lib")
+    git(root, "commit", "-qm", "vendor lib")
+    write(root, "vendor/lib/y.py", "y\n")
+    git(root / "vendor/lib", "add", "y.py")
+    git(root / "vendor/lib", "commit", "-qm", "moved on")
+    moved = _head(root / "vendor/lib")
+    seen: list[Sequence[ScopeEntry]] = []
+
+    def check(entries: Sequence[ScopeEntry]) -> Sequence[str]:
+        seen.append(entries)
+        return []
+
+    commit = commit_all(root, "T01: bump", check)
+
+    assert seen == [[ScopeEntry("vendor/lib", 0o160000)]]
+    assert git(root, "rev-parse", f"{commit}:vendor/lib").stdout.strip() == moved
+
+
+def test_an_excluded_file_where_a_tracked_folder_was_stays_out(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r", {"src/a.py": "a\n", ".cache/old.txt": "o\n"})
+    (root / ".cache/old.txt").unlink()
+    (root / ".cache").rmdir()
+    write(root, ".cache", "the agent CLI's cache file\n")
+    seen, check = _allow("")
+
+    commit = commit_all(root, "T01: drop", check, exclude=(".cache",))
+
+    assert seen == [[".cache/old.txt"]]
+    assert git(root, "ls-tree", "-r", "--name-only", commit).stdout.split() == ["src/a.py"]
+    assert git(root, "status", "--porcelain").stdout == "?? .cache\n"

@@ -5,8 +5,10 @@ from pathlib import Path
 import pygit2
 import pytest
 
+from swarmgit.domain.scope import ScopeEntry, scope_violations
 from swarmgit.errors import UsageError
 from swarmgit.gitops.repo import (
+    case_variants,
     common_dir,
     contains,
     current_branch,
@@ -74,6 +76,31 @@ def test_tracked_files_lists_every_file_of_a_commit(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "r", {"b.txt": "b", "a/x.py": "x", "a/deep/y.py": "y"})
     r = discover(root)
     assert tracked_files(r, resolve(r, "HEAD")) == ["a/deep/y.py", "a/x.py", "b.txt"]
+
+
+CASE_TREE = {"Docs/guide.md": "g", "docs/api.md": "a", "src/App.py": "A", "src/app/x.py": "x",
+             "SRC/other.py": "o", "lib/Deep/Name/f.py": "f", "lib/deep/name/g.py": "g",
+             "lib/deep/NAME": "file", "README": "r"}
+CASE_PATHS = [*CASE_TREE, "docs/guide.md", "DOCS/new.md", "src/APP.py", "src/App/y.py",
+              "src/new.py", "Src/x.py", "lib/deep/Name/f.py", "lib/DEEP/name/h.py", "lib/deep/name",
+              "readme", "new/dir/file.py", "", "a//b", "../x"]
+CASE_TOUCHES = [[], ["src/"], ["docs/", "lib/deep/"], ["Docs/guide.md", "lib/"], ["**/*.py"]]
+
+
+@pytest.mark.parametrize("touches", CASE_TOUCHES)
+def test_case_variants_judge_as_every_tracked_file_does(tmp_path: Path, touches: list[str]) -> None:
+    root = make_repo(tmp_path / "r", CASE_TREE)
+    r = discover(root)
+    head = resolve(r, "HEAD")
+    everything = tracked_files(r, head)
+    for paths in [[p] for p in CASE_PATHS] + [CASE_PATHS]:
+        entries = [ScopeEntry(p, 0o100644) for p in paths]
+        few = case_variants(r, head, paths)
+        assert set(few) <= set(everything)
+        assert scope_violations(touches, entries, few) == scope_violations(touches, entries, everything)
+    assert case_variants(r, head, ["docs/guide.md"]) == ["Docs/guide.md"]
+    assert case_variants(r, head, ["src/APP/z.py"]) == ["SRC/other.py", "src/app/x.py"]
+    assert case_variants(r, head, ["README", "new/x.py"]) == []
 
 
 def test_resolve_names_commits_and_rejects_unknown_revisions(repo: Path) -> None:

@@ -49,7 +49,8 @@ def scope_violations(
     touches: Sequence[str], entries: Iterable[ScopeEntry], tracked: Iterable[str] = ()
 ) -> list[Violation]:
     """Every violation among `entries` (see the module doc), one per path, in input order.
-    `tracked`: the paths tracked where the change starts (for the case check)."""
+    `tracked`: the paths tracked where the change starts (for the case check); those whose
+    spelling differs from the entries' only in case are enough (`gitops.repo.case_variants`)."""
     case_index = _case_index(touches, tracked)
     found: list[Violation] = []
     seen: set[str] = set()

@@ -19,9 +19,10 @@ from swarmgit.domain.plan import Task
 from swarmgit.domain.scope import ScopeEntry, scope_violations
 from swarmgit.domain.secrets import NO_SECRETS, Secrets
 from swarmgit.engine import secret_scan
+from swarmgit.errors import WorkFailed
 from swarmgit.gitops.commit import ScopeViolation, commit_all
 from swarmgit.gitops.diff import changes_between, scope_entries, touched_paths
-from swarmgit.gitops.repo import messages_between, same_tree, tracked_files
+from swarmgit.gitops.repo import case_variants, messages_between, same_tree
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,11 @@ def scope_diagnosis(task: Task, paths: Sequence[str], how: str) -> str:
     return f"scope violation ({how}): {task.id} may only touch {allowed}; paths it may not write:\n{listing}"
 
 
-def entry_violations(touches: Sequence[str], entries: Sequence[ScopeEntry], tracked: Sequence[str]) -> list[str]:
-    """The rendered scope violations of `entries` (see `domain.scope`)."""
+def entry_violations(repo: pygit2.Repository, touches: Sequence[str], entries: Sequence[ScopeEntry],
+                     start: str) -> list[str]:
+    """The rendered scope violations of `entries`, a change from commit `start` (see
+    `domain.scope`; the case check reads only the folders along the entries' paths)."""
+    tracked = case_variants(repo, start, [entry.path for entry in entries])
     return [v.render() for v in scope_violations(touches, entries, tracked)]
 
 
@@ -51,7 +55,7 @@ def branch_violations(repo: pygit2.Repository, touches: Sequence[str], start: st
     A tree libgit2 refuses to read (e.g. a `..` entry, made with plumbing) is one too."""
     try:
         entries = scope_entries(changes_between(repo, start, final))
-        return entry_violations(touches, entries, tracked_files(repo, start)) if entries else []
+        return entry_violations(repo, touches, entries, start) if entries else []
     except pygit2.GitError as exc:
         return [f"a tree git refuses: {exc}"]
 
@@ -68,7 +72,7 @@ def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, s
         return Finalized(False, tip, leak, FailureKind.SECRET_IN_CHANGE)
     try:
         commit_all(worktree, f"{task.id}: {task.title}" + (f"\n\n{trailer}\n" if trailer else ""),
-                   lambda entries: entry_violations(task.touches, entries, tracked_files(repo, tip)),
+                   lambda entries: entry_violations(repo, task.touches, entries, tip),
                    exclude=exclude)
     except ScopeViolation as exc:
         head = str(repo.branches.local[branch].target)
@@ -77,6 +81,9 @@ def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, s
         head = str(repo.branches.local[branch].target)
         return Finalized(False, head, scope_diagnosis(task, [f"a tree git refuses: {exc}"], "committed on the branch"),
                          FailureKind.SCOPE_VIOLATION)
+    except WorkFailed as exc:  # e.g. a nested repository, which is never committed
+        head = str(repo.branches.local[branch].target)
+        return Finalized(False, head, scope_diagnosis(task, [str(exc)], "uncommitted changes"), FailureKind.SCOPE_VIOLATION)
     head = str(repo.branches.local[branch].target)
     files = tuple(touched_paths(changes_between(repo, start_commit, head)))
     outside = branch_violations(repo, task.touches, start_commit, head)

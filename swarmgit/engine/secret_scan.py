@@ -24,7 +24,8 @@ def uncommitted_leaks(worktree: Path, secrets: Secrets) -> str:
     """The diagnosis when the worktree's uncommitted changes hold a secret value, else ''."""
     if not secrets:
         return ""
-    where = _named(dirty_paths(worktree), secrets) + _where(uncommitted_added_lines(worktree), secrets)
+    dirty = dirty_paths(worktree)
+    where = _named(dirty, secrets) + _where(uncommitted_added_lines(worktree, dirty), secrets)
     return _diagnosis(where, "uncommitted changes")
 
 

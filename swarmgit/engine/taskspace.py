@@ -152,6 +152,8 @@ def copy_files(root: Path, worktree: Path, files: Sequence[str]) -> None:
         if not (worktree / rel).resolve().is_relative_to(worktree.resolve()):
             raise UsageError(f"worktrees.copy: {rel!r} is outside the repository")
     pending = [rel for rel in files if (root / rel).is_file() and not (worktree / rel).exists()]
+    if not pending:
+        return
     checkout = pygit2.Repository(str(worktree))
     for rel in pending:
         if not checkout.path_is_ignored(rel):

@@ -138,15 +138,16 @@ def added_lines_between(repo: pygit2.Repository, old: str, new: str) -> Iterator
     return _added(_tree(repo, old).diff_to_tree(_tree(repo, new), flags=_AS_TEXT, context_lines=0))
 
 
-def uncommitted_added_lines(worktree: Path) -> Iterator[AddedLine]:
+def uncommitted_added_lines(worktree: Path, dirty: Sequence[str] | None = None) -> Iterator[AddedLine]:
     """Every line the working tree adds against its HEAD commit (a task worktree always has
     one), untracked files included (ignored ones not), without staging or writing objects.
-    Only the paths `git status` lists are read, so a sparse worktree's absent files are no
-    deletions and cost nothing; a symlink's line is its target."""
+    Only the paths `git status` lists are read (`dirty`: `dirty_paths(worktree)` when the
+    caller has it already), so a sparse worktree's absent files are no deletions and cost
+    nothing; a symlink's line is its target."""
     repo = pygit2.Repository(str(worktree))
     head = repo.head.peel(pygit2.Tree)
     found: list[AddedLine] = []
-    for path in dirty_paths(worktree):
+    for path in dirty_paths(worktree) if dirty is None else dirty:
         now = worktree / path
         if now.is_symlink():
             new = os.fsencode(os.readlink(now))

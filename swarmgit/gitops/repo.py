@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pygit2
-from pygit2.enums import SortMode
+from pygit2.enums import FileMode, SortMode
 
 from swarmgit.errors import UsageError
 
@@ -92,6 +92,37 @@ def tree_blobs(repo: pygit2.Repository, commit: str) -> dict[str, pygit2.Oid]:
 def tracked_files(repo: pygit2.Repository, commit: str) -> list[str]:
     """Every file path (sorted) in the tree of `commit`."""
     return sorted(tree_blobs(repo, commit))
+
+
+def case_variants(repo: pygit2.Repository, commit: str, paths: Sequence[str]) -> list[str]:
+    """The files tracked in `commit` (sorted) under a name that differs only in case from a
+    component of one of `paths`, found where the folders above it have exactly the path's
+    spelling: all the case check (`domain.scope`) needs of the tracked files to judge `paths`,
+    read from the few folders along them instead of the whole tree. (A clash whose spelling
+    first differs higher up is found at that higher folder, which comes first.)"""
+    root = repo[commit].peel(pygit2.Tree)
+    found: set[str] = set()
+    for path in paths:
+        tree, folder = root, ""
+        for name in path.split("/"):
+            lower = name.lower()
+            for entry in tree:
+                if entry.name is not None and entry.name != name and entry.name.lower() == lower:
+                    found.update(_files_below(repo, entry, folder + entry.name))
+            below = tree[name] if name in tree else None
+            if not isinstance(below, pygit2.Tree):
+                break
+            tree, folder = below, f"{folder}{name}/"
+    return sorted(found)
+
+
+def _files_below(repo: pygit2.Repository, entry: pygit2.Object, path: str) -> list[str]:
+    """`path` itself, or, for a folder, every file in it (with its path)."""
+    if entry.filemode != FileMode.TREE:
+        return [path]
+    index = pygit2.Index()
+    index.read_tree(repo[entry.id].peel(pygit2.Tree))
+    return [f"{path}/{item.path}" for item in index]
 
 
 def resolve(repo: pygit2.Repository, rev: str) -> str:

@@ -65,8 +65,13 @@ def create_task_worktree(
     switched to it when it is clean (`switch_worktree`); one whose creation a crash cut short
     (no agent ever ran there) is made again.
     An existing non-empty folder at `path` that is not a worktree is a WorkFailed.
+    Nothing at `path` (the usual case) goes straight to `git worktree add`, which refuses a
+    path still registered; only then are the registrations read (one lookup per worktree).
     """
     _ensure_branch(repo, branch, start)
+    lazy = () if sparse is None else ("--no-checkout",)
+    if not os.path.lexists(path) and _add(repo, path, branch, lazy).returncode == 0:
+        return _finish(path, branch, sparse)
     name = registered_at(repo, path)
     if name is not None:
         if _unfinished(repo, name):
@@ -80,10 +85,21 @@ def create_task_worktree(
             raise WorkFailed(f"{path} already exists and is not a task worktree: move it away")
         # A crash cut the creation short before git registered it: keep the files, aside.
         path.rename(path.with_name(f"{path.name}.interrupted-{uuid.uuid4().hex[:8]}"))
+    done = _add(repo, path, branch, lazy)
+    if done.returncode != 0:
+        raise WorkFailed(f"cannot create worktree at {path}: {os.fsdecode(done.stderr).strip()}")
+    return _finish(path, branch, sparse)
+
+
+def _add(repo: pygit2.Repository, path: Path, branch: str,
+         options: Sequence[str]) -> subprocess.CompletedProcess[bytes]:
+    """`git worktree add` of `branch` at `path` (its parent folders made first)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lazy = () if sparse is None else ("--no-checkout",)
-    _git(common_dir(repo), "worktree", "add", "--quiet", *lazy, str(path), branch,
-         failure=f"cannot create worktree at {path}")
+    return _git(common_dir(repo), "worktree", "add", "--quiet", *options, str(path), branch)
+
+
+def _finish(path: Path, branch: str, sparse: Sequence[str] | None) -> Path:
+    """The worktree git has just added at `path`: a sparse one given its patterns and checked out."""
     if sparse is not None:
         git_dir = own_git_dir(path)  # as git has just written it: no agent has run there
         if git_dir is None:
