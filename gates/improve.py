@@ -19,7 +19,9 @@ the weights of the rest renormalised):
   values assigned to UPPER_CASE names.
 - todos (0.15): 1 - unreferenced / TODO or FIXME comments on changed lines; a reference is an
   issue number (#123), a tracker key (ABC-12) or a URL.
-A changed Python file that does not parse sets the score to 0 (its finding names the line).
+A changed Python file that does not parse sets the score to 0 (its finding names the line):
+one CPython refuses and libcst cannot read, or one no Python reads (null bytes, not in its
+declared encoding, nested past the parser's limits; syntax.cpython_error).
 """
 from __future__ import annotations
 

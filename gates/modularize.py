@@ -10,6 +10,9 @@ Parts (weights renormalised over the parts that apply):
   changed Python file belongs to a package. A change that adds, removes and renames no module
   and keeps every import between the packages' modules (the changed modules are scanned at both
   sides) keeps base's cycles, so no graph is built then (without a contract to check).
+  A changed module grimp cannot scan (a syntax error, not UTF-8) is in the graph importing
+  nothing, its imports unknown, and is a `syntax-error` finding at Gate-I's line and words;
+  it costs Gate-M no score, as Gate-I already scores such a file 0.
 - contracts (0.3): 1 when no contract is broken by the change, else 0. Contracts come from the
   repository's import-linter configuration at head (`.importlinter`, `setup.cfg`,
   `pyproject.toml`, first that has one) and from `gates.contracts` (same shape), and are checked
@@ -52,6 +55,7 @@ from swarmgit.gates.base import (
 )
 from swarmgit.gates.cache import GateCache, cache_key
 from swarmgit.gates.importgraph import import_graph, same_internal_imports
+from swarmgit.gates.syntax import syntax_error
 
 KEY = "M"
 NAME = "Modularize"
@@ -77,6 +81,7 @@ class _Graphs:
     layout: Mapping[str, str]  # package name -> its folder in the repo (package_layout)
     paths: Mapping[str, str]  # module name -> its file at head
     head: grimp.ImportGraph
+    unscannable: Mapping[str, tuple[int, str]]  # head's files left out (SideGraph)
     base_graph: Callable[[], grimp.ImportGraph]
 
     @property
@@ -106,6 +111,7 @@ class Modularize:
         elif changed_modules or contracts:
             graphs = _graphs(ctx, layout)
         if graphs is not None and changed_modules:
+            _unscanned(ctx, graphs, changed_modules, findings, metrics)
             new_cycles = _cycles(ctx, graphs, changed_modules, findings, metrics)
             parts["cycles"] = (WEIGHTS["cycles"], 0.0 if new_cycles else 1.0)
         if contracts:
@@ -210,9 +216,27 @@ def _graphs(ctx: GateContext, layout: Mapping[str, str]) -> _Graphs | None:
     files = ctx.tracked_files("head")
     paths = {m: p for p in files if (m := _module_name(p, layout)) is not None}
     head = import_graph(ctx, "head", layout)
-    return _Graphs(layout, paths, head, lambda: ctx.cached(
-        ("import-graph", "base"), lambda: import_graph(ctx, "base", layout)
+    return _Graphs(layout, paths, head.graph, head.unscannable, lambda: ctx.cached(
+        ("import-graph", "base"), lambda: import_graph(ctx, "base", layout).graph
     ))
+
+
+def _unscanned(
+    ctx: GateContext,
+    graphs: _Graphs,
+    changed: Mapping[str, str],
+    findings: list[Finding],
+    metrics: dict[str, float | int | str],
+) -> None:
+    """A syntax-error finding for each changed module grimp could not scan, at the line and
+    with the words of Gate-I's finding when CPython names one. Not scored here: Gate-I
+    already scores a file that does not parse 0."""
+    paths = sorted(p for p in changed.values() if p in graphs.unscannable)
+    for path in paths:
+        line, message = syntax_error(ctx, "head", path) or graphs.unscannable[path]
+        findings.append(Finding(KEY, path, line, "syntax-error",
+                                f"{message} (its imports are unknown: left out of the graph)"))
+    metrics["unscanned_modules"] = len(paths)
 
 
 # cycles --------------------------------------------------------------------------------------
@@ -246,9 +270,10 @@ def _same_cycles(
     ctx: GateContext, layout: Mapping[str, str], metrics: dict[str, float | int | str]
 ) -> float:
     """The cycles part when head's graph has base's internal edges (`same_internal_imports`):
-    head's cycles are base's, so none is new."""
-    groups = _base_groups(ctx, layout, lambda: import_graph(ctx, "base", layout))
-    metrics.update(cycle_groups_base=len(groups), cycle_groups_head=len(groups), new_cycles=0)
+    head's cycles are base's, so none is new (and every changed module was scanned)."""
+    groups = _base_groups(ctx, layout, lambda: import_graph(ctx, "base", layout).graph)
+    metrics.update(unscanned_modules=0, cycle_groups_base=len(groups),
+                   cycle_groups_head=len(groups), new_cycles=0)
     return 1.0
 
 

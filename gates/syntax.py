@@ -1,6 +1,11 @@
 """libcst parsing shared by the gates: one parse per (side, path) per GateContext, with line
 positions, and the public definitions that Gate-I (docstrings) and Gate-S (API growth) judge.
 
+A file is judged by CPython's parser first (`cpython_error`): what it rejects for good (null
+bytes, a source that does not decode, nesting past its limits) is a syntax error without
+asking libcst, which hangs or crashes on such input; what it rejects otherwise goes to libcst,
+which reads newer syntax than the running Python.
+
 Public means: a module-level function or class whose name has no leading underscore, or such a
 method of a public module-level class, in a module whose path has no `_private` component
 (`__init__.py` and `__main__.py` are public). Dunder methods are protocol, not API.
@@ -8,6 +13,8 @@ method of a public module-level class, in a module whose path has no `_private` 
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -15,6 +22,10 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from swarmgit.gates.base import GateContext, Side
+
+# CPython's limits (too many nested parentheses, indentation levels, ...): newer versions
+# keep them, and the other parsers crash or hang past them.
+_LIMITS = "too many"
 
 
 @dataclass(frozen=True)
@@ -103,8 +114,40 @@ def _definition(
     return Definition(qualname, kind, parsed.line(node.name), parsed.span(node), node)
 
 
+def cpython_error(data: bytes) -> tuple[tuple[int, str], bool] | None:
+    """CPython's verdict on a module's bytes: None when it parses, else ((line, message),
+    final). `final` is True when no newer Python would accept the file either (null bytes, a
+    source that does not decode, nesting or length past the parser's limits) and so no other
+    parser must be tried on it: libcst and grimp's scanner hang or crash on such input."""
+    try:
+        ast.parse(data)
+    except (RecursionError, MemoryError):
+        return (0, "too deeply nested for Python's parser"), True
+    except SyntaxError as exc:
+        final = b"\0" in data or exc.msg.startswith(_LIMITS) or not _decodes(data)
+        return (exc.lineno or 0, exc.msg), final
+    except ValueError as exc:  # null bytes, on some 3.11 releases
+        return (0, str(exc)), True
+    return None
+
+
+def _decodes(data: bytes) -> bool:
+    """True when the source decodes in the encoding it declares (UTF-8 by default)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        return False
+    return True
+
+
 def _parse_outcome(ctx: GateContext, side: Side, path: str) -> Parsed | tuple[int, str] | None:
     def compute() -> Parsed | tuple[int, str] | None:
+        if ctx.blob_id(side, path) is None:
+            return None
+        verdict = cpython_error(ctx.blob_data(side, path))
+        if verdict is not None and verdict[1]:
+            return verdict[0]
         text = ctx.text(side, path)
         if text is None:
             return None
@@ -113,11 +156,7 @@ def _parse_outcome(ctx: GateContext, side: Side, path: str) -> Parsed | tuple[in
         except cst.ParserSyntaxError:
             # CPython's own parser names the line exactly; code it accepts but libcst cannot
             # read is skipped, not blamed.
-            try:
-                ast.parse(text)
-            except SyntaxError as exc:
-                return (exc.lineno or 0, exc.msg)
-            return None
+            return None if verdict is None else verdict[0]
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         return Parsed(module, wrapper.resolve(PositionProvider))
 
