@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import grimp
+from grimp.exceptions import GrimpException
 from importlinter import api as importlinter_api
 from importlinter.contracts.acyclic_siblings import AcyclicSiblingsContract
 from importlinter.contracts.forbidden import ForbiddenContract
@@ -52,6 +53,7 @@ from swarmgit.gates.base import (
     GateResult,
     clamp,
     rounded,
+    toml_table,
 )
 from swarmgit.gates.cache import GateCache, cache_key
 from swarmgit.gates.importgraph import import_graph, same_internal_imports
@@ -64,6 +66,10 @@ SURFACE_MIN_FILES = 10  # below this, the share of changed files says nothing
 WEIGHTS = {"cycles": 0.4, "contracts": 0.3, "surface": 0.3}
 CONFIG_FILES = (".importlinter", "setup.cfg", "pyproject.toml")
 SWARM_CONFIG = ".swarm.toml"
+# What checking a contract of the wrong shape raises (a module it names is missing: grimp's
+# ModuleNotPresent; an option of the wrong type: TypeError or AttributeError inside it).
+_BAD_CONTRACT = (InvalidContractOptions, GrimpException, KeyError, ValueError, TypeError,
+                 AttributeError)
 CONTRACT_TYPES: dict[str, type[Contract]] = {
     "forbidden": ForbiddenContract,
     "layers": LayersContract,
@@ -179,9 +185,7 @@ def _package_dirs(pyproject: str | None) -> dict[str, str]:
         data = tomllib.loads(pyproject or "")
     except tomllib.TOMLDecodeError:
         return {}  # Gate-S reports the broken file
-    mapping = data.get("tool", {}).get("setuptools", {}).get("package-dir", {})
-    if not isinstance(mapping, dict):
-        return {}
+    mapping = toml_table(data, "tool", "setuptools", "package-dir")
     return {str(name): str(folder).strip("/") for name, folder in mapping.items()}
 
 
@@ -345,6 +349,7 @@ def _contract_options(
         if "root_package" in session
         else sorted(name for name in layout if "." not in name)
     )
+    roots = [str(r) for r in roots] if isinstance(roots, list) else [str(roots)]
     tagged = [dict(c, _source=source, _root_packages=roots) for c in contracts]
     for number, options in enumerate(ctx.config.contracts, start=1):
         tagged.append(
@@ -404,7 +409,7 @@ def _contracts(
         session = {"root_packages": roots, "include_external_packages": "True"}
         try:
             head_check = _check(clean, session, graphs.head)
-        except (InvalidContractOptions, KeyError, ValueError) as exc:
+        except _BAD_CONTRACT as exc:
             detail = exc.errors if isinstance(exc, InvalidContractOptions) else exc
             findings.append(Finding(KEY, source, 0, "contract-invalid", f"{name}: {detail}"))
             broken += 1
@@ -444,7 +449,7 @@ def _held(
     modules do not exist yet)."""
     try:
         return bool(_check(options, session, graph).kept)
-    except (InvalidContractOptions, KeyError, ValueError):
+    except _BAD_CONTRACT:
         return None
 
 
