@@ -1,0 +1,114 @@
+"""Broken code an agent wrote is ordinary input: `git swarm gates` and `implement` judge it
+(a finding at its file and line, exit 1) and never crash (no exit 3, no crash log)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from swarmgit.config import Gates
+from swarmgit.gates.base import GateContext, GateResult
+from swarmgit.gates.improve import Improve
+from swarmgit.gates.modularize import Modularize
+from tests.gitutil import git, make_repo
+from tests.swarmrepo import swarm, swarm_process, task_md, track_repo
+
+PACKAGE = {
+    "pkg/__init__.py": "",
+    "pkg/a.py": "from pkg import b\n\n\ndef f():\n    return b.g()\n",
+    "pkg/b.py": "def g():\n    return 1\n",
+}
+
+# name -> (head bytes of pkg/a.py, the line the finding names, words in its message)
+BROKEN: dict[str, tuple[bytes, int, str]] = {
+    "a syntax error": (b"from pkg import b\n\ndef f(:\n    return\n", 3, "invalid syntax"),
+    "not UTF-8": (b"from pkg import b\nNAME = '\xe9'\n", 2, "can't decode"),
+    "null bytes (a binary file)": (b"from pkg import b\n\x00\x01\x02\n", 0, "null bytes"),
+    # libcst segfaults on these parentheses and grimp's scanner on this chain: CPython refuses both
+    "5000 nested parentheses": (b"x = " + b"(" * 5000 + b")" * 5000 + b"\n", 1, "too many nested"),
+    "a 200k-term chain": (b"x = " + b"1+" * 200_000 + b"1\n", 0, "too deeply nested"),
+}
+
+
+def _broken_repo(root: Path, source: bytes) -> Path:
+    repo = make_repo(root, PACKAGE)
+    (repo / "pkg/a.py").write_bytes(source)
+    git(repo, "commit", "-qam", "broken")
+    return repo
+
+
+def _crash_logs(repo: Path) -> list[Path]:
+    return list((repo / ".git/swarm/crash").glob("*"))
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_gates_judge_a_module_that_does_not_parse_and_do_not_crash(tmp_path: Path, case: str) -> None:
+    source, line, words = BROKEN[case]
+    repo = _broken_repo(tmp_path / "r", source)
+
+    run = swarm_process(repo, "gates", "--json")  # a real process: a segfault would show here
+
+    assert run.returncode == 1, run.stderr
+    assert _crash_logs(repo) == []
+    data = json.loads(run.stdout)
+    assert data["verdict"] == "REJECTED"
+    found = {(g["key"], f["file"], f["line"], f["rule"]): f["message"]
+             for g in data["gates"] for f in g["findings"]}
+    # One kind of finding at one place in both gates; Gate-I alone scores it (0).
+    assert found.keys() >= {("I", "pkg/a.py", line, "syntax-error"),
+                            ("M", "pkg/a.py", line, "syntax-error")}
+    assert words in found[("I", "pkg/a.py", line, "syntax-error")]
+    assert "imports are unknown" in found[("M", "pkg/a.py", line, "syntax-error")]
+    scores = {g["key"]: g["score"] for g in data["gates"]}
+    assert scores["I"] == 0.0 and scores["M"] == 1.0
+
+
+def test_gate_m_gives_the_same_findings_warm_and_cold(tmp_path: Path) -> None:
+    repo = _broken_repo(tmp_path / "r", BROKEN["a syntax error"][0])
+    (repo / "pkg/c.py").write_text("from pkg import a\n")  # another module changed, scanned fine
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--amend", "--no-edit")
+
+    def judge(cached: bool) -> GateResult:
+        with GateContext.between(repo, "HEAD~1", "HEAD", Gates(), cached=cached) as ctx:
+            return Modularize().evaluate(ctx)
+
+    cold = judge(cached=False)
+    assert judge(cached=True) == cold  # fills the per-blob import cache
+    assert judge(cached=True) == cold  # every good module from it; the broken one scanned again
+    assert cold.metrics["unscanned_modules"] == 1
+    assert [(f.file, f.line, f.rule) for f in cold.findings] == [("pkg/a.py", 3, "syntax-error")]
+
+
+def test_a_module_broken_at_base_and_fixed_is_not_blamed(tmp_path: Path) -> None:
+    repo = _broken_repo(tmp_path / "r", BROKEN["a syntax error"][0])
+    (repo / "pkg/a.py").write_text(PACKAGE["pkg/a.py"])
+    git(repo, "commit", "-qam", "fixed")
+
+    with GateContext.between(repo, "HEAD~1", "HEAD", Gates(), cached=False) as ctx:
+        results = [Improve().evaluate(ctx), Modularize().evaluate(ctx)]
+
+    assert [f for r in results for f in r.findings if f.rule == "syntax-error"] == []
+
+
+def test_implement_rejects_an_agents_syntax_error_and_spawns_a_fix_as_usual(tmp_path: Path) -> None:
+    # A script agent writes broken Python; the spawned fix task has no commands, changes
+    # nothing, and the run ends for want of a fix.
+    plan = task_md("T01", "broken", touches="`pkg/a.py`", runs=("printf 'def f(:\\n' > pkg/a.py",))
+    files = {"README.md": "# r\n", **PACKAGE}
+    repo = track_repo(tmp_path / "r", plan, files=files, config="[spawn]\nbudget = 1\n")
+    main = git(repo, "rev-parse", "main").stdout
+
+    result = swarm(repo, "implement", "t")
+
+    out = result.output
+    assert result.exit_code == 1, out
+    assert "REJECTED" in out and "task SC-01 spawned: Fix" in out
+    assert "I pkg/a.py:1: syntax-error" in out and "M pkg/a.py:1: syntax-error" in out
+    assert "no new fix task can be spawned" in out
+    assert _crash_logs(repo) == []
+    assert git(repo, "rev-parse", "main").stdout == main
+    report = (repo / "swarm/tracks/t/iosm_report.md").read_text()
+    assert "Verdict: **REJECTED**" in report
+    assert "- `pkg/a.py:1` **M** syntax-error" in report
