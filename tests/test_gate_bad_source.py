@@ -11,7 +11,7 @@ from swarmgit.config import Gates
 from swarmgit.gates.base import GateContext, GateResult
 from swarmgit.gates.improve import Improve
 from swarmgit.gates.modularize import Modularize
-from tests.gitutil import git, make_repo
+from tests.gitutil import git, make_repo, write
 from tests.swarmrepo import swarm, swarm_process, task_md, track_repo
 
 PACKAGE = {
@@ -112,3 +112,55 @@ def test_implement_rejects_an_agents_syntax_error_and_spawns_a_fix_as_usual(tmp_
     report = (repo / "swarm/tracks/t/iosm_report.md").read_text()
     assert "Verdict: **REJECTED**" in report
     assert "- `pkg/a.py:1` **M** syntax-error" in report
+
+
+# file -> its text at head -> (gate, line, rule) of the finding expected (None: no finding)
+CONFIGS: dict[str, tuple[str, str, tuple[str, int, str] | None]] = {
+    "pyproject: tool is not a table": ("pyproject.toml", "tool = 1\n", None),
+    "pyproject: project is not a table": ("pyproject.toml", "project = 1\n", None),
+    "pyproject: dependencies of the wrong shape": (
+        "pyproject.toml",
+        '[project]\nname = "x"\ndependencies = "abc"\n'
+        'optional-dependencies = {a = 1, b = ["requests", 2]}\n'
+        '[tool.poetry]\ndependencies = 1\ngroup = {a = 1}\n'
+        "[tool.setuptools]\npackage-dir = 3\n",
+        ("S", 4, "dependency-added")),
+    "pyproject: not TOML": ("pyproject.toml", '[project]\nname = "x"\n[project\n',
+                            ("S", 3, "invalid-toml")),
+    "import-linter: root_packages of the wrong shape": (
+        "pyproject.toml",
+        '[tool.importlinter]\nroot_packages = [["pkg"]]\n'
+        '[[tool.importlinter.contracts]]\nname = "x"\ntype = "forbidden"\n',
+        ("M", 0, "contract-invalid")),
+    "import-linter: a contract naming a missing module": (
+        "setup.cfg",
+        "[importlinter]\nroot_packages =\n  pkg\n[importlinter:contract:x]\nname = x\n"
+        "type = protected\nprotected_modules = pkg.b\nallowed_importers = pkg.missing\n",
+        ("M", 0, "contract-invalid")),
+    "import-linter: options of the wrong type": (
+        "pyproject.toml",
+        '[tool.importlinter]\nroot_packages = ["pkg"]\n[[tool.importlinter.contracts]]\n'
+        'name = "x"\ntype = "forbidden"\nsource_modules = ["pkg.a"]\nforbidden_modules = [1]\n',
+        ("M", 0, "contract-invalid")),
+    "import-linter: not a config at all": (
+        ".importlinter", "[importlinter\nroot_package = pkg\n", ("M", 0, "contract-invalid")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONFIGS))
+def test_gates_judge_a_config_file_of_any_shape_and_do_not_crash(tmp_path: Path, case: str) -> None:
+    name, text, expected = CONFIGS[case]
+    repo = make_repo(tmp_path / "r", PACKAGE)
+    write(repo, name, text)
+    write(repo, "pkg/a.py", PACKAGE["pkg/a.py"] + "\nLIMIT = 1\n")  # a package changed too
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "config")
+
+    run = swarm(repo, "gates", "--json")
+
+    assert run.exit_code in (0, 1), run.output
+    assert _crash_logs(repo) == []
+    data = json.loads(run.stdout)
+    found = {(g["key"], f["line"], f["rule"]) for g in data["gates"] for f in g["findings"]
+             if f["file"] == name}
+    assert found == ({expected} if expected else set())
