@@ -172,8 +172,8 @@ def _declared(path: str, text: str | None, findings: list[Finding]) -> Iterator[
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"at line (\d+)", str(exc))
-        findings.append(Finding(KEY, path, int(line[1]) if line else 0, "invalid-toml", str(exc)))
+        at = re.search(r"at line (\d+)", str(exc))
+        findings.append(Finding(KEY, path, int(at[1]) if at else 0, "invalid-toml", str(exc)))
         return
     for name in sorted(_toml_names(data)):
         yield name, _line_of(name, lines)
