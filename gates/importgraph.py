@@ -50,7 +50,6 @@ DIGEST_CHARS = 16  # of the digest of a side's Python paths, in each key
 # A file this large is parsed by CPython before grimp's scanner sees it: the scanner crashes
 # the process on a long enough chain (`1+1+...`, ~100k terms, 200 KB), which CPython refuses.
 PRECHECK_BYTES = 64 * 1024
-_SCAN_ERRORS = (GrimpException, UnicodeError)  # a syntax error, a file that is not UTF-8
 
 _GRIMP_SETTINGS = threading.Lock()
 
@@ -131,10 +130,8 @@ def _internal_imports(
     with open(virtual, "wb") as handle:
         handle.write(data)
     try:
-        imports = scan_imports([module_file], found_packages=found,
-                               include_external_packages=True,
-                               exclude_type_checking_imports=False)
-    except _SCAN_ERRORS:
+        imports = _scanned([module_file], found)
+    except ScanFailed:
         return None
     roots = {p.name for p in found}
     inside = tuple(f"{r}." for r in roots)
@@ -142,6 +139,33 @@ def _internal_imports(
         i.imported.name for i in imports[module_file]
         if i.imported.name in roots or i.imported.name.startswith(inside)
     )
+
+
+class ScanFailed(Exception):
+    """grimp's scanner refused a module: `where` is (line or 0, what it said)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.where = (line, message)
+
+
+def _scanned(
+    module_files: list[ModuleFile], found: set[FoundPackage]
+) -> dict[ModuleFile, set[DirectImport]]:
+    """grimp's scanner on these modules; ScanFailed when it refuses one of them."""
+    try:
+        return scan_imports(module_files, found_packages=found, include_external_packages=True,
+                            exclude_type_checking_imports=False)
+    except SourceSyntaxError as exc:
+        raise ScanFailed(exc.lineno or 0, f"grimp's scanner cannot parse: {exc.text}") from exc
+    except (GrimpException, UnicodeError) as exc:  # UnicodeError: a file that is not UTF-8
+        raise ScanFailed(0, str(exc)) from exc
+    except BaseException as exc:
+        # A panic in grimp's Rust code (`from .......... import x` past the top package)
+        # is pyo3's PanicException, a BaseException that cannot be imported by name.
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise ScanFailed(0, f"grimp's scanner failed on it: {exc}") from exc
 
 
 def _refused(data: bytes) -> tuple[int, str] | None:
@@ -303,14 +327,10 @@ class _TreeFiles(AbstractFileSystem):
         if not module_files:
             return
         try:
-            scanned = scan_imports(module_files, found_packages=found,
-                                   include_external_packages=True,
-                                   exclude_type_checking_imports=False)
-        except _SCAN_ERRORS as exc:
+            scanned = _scanned(module_files, found)
+        except ScanFailed as exc:
             if len(module_files) == 1:
-                line = (exc.lineno or 0) if isinstance(exc, SourceSyntaxError) else 0
-                detail = exc.text if isinstance(exc, SourceSyntaxError) else str(exc)
-                self._unscannable(paths[module_files[0].module.name], (line, str(detail)))
+                self._unscannable(paths[module_files[0].module.name], exc.where)
                 return
             half = len(module_files) // 2
             self._scan(module_files[:half], found, paths)

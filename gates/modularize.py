@@ -10,9 +10,10 @@ Parts (weights renormalised over the parts that apply):
   changed Python file belongs to a package. A change that adds, removes and renames no module
   and keeps every import between the packages' modules (the changed modules are scanned at both
   sides) keeps base's cycles, so no graph is built then (without a contract to check).
-  A changed module grimp cannot scan (a syntax error, not UTF-8) is in the graph importing
-  nothing, its imports unknown, and is a `syntax-error` finding at Gate-I's line and words;
-  it costs Gate-M no score, as Gate-I already scores such a file 0.
+  A changed module grimp cannot scan is in the graph importing nothing, its imports unknown,
+  and is a finding that costs Gate-M no score: `syntax-error` at Gate-I's line and words when
+  the file does not parse (Gate-I scores it 0), else `unscannable` (e.g. a relative import
+  past the top package, on which grimp's scanner panics).
 - contracts (0.3): 1 when no contract is broken by the change, else 0. Contracts come from the
   repository's import-linter configuration at head (`.importlinter`, `setup.cfg`,
   `pyproject.toml`, first that has one) and from `gates.contracts` (same shape), and are checked
@@ -232,13 +233,14 @@ def _unscanned(
     findings: list[Finding],
     metrics: dict[str, float | int | str],
 ) -> None:
-    """A syntax-error finding for each changed module grimp could not scan, at the line and
-    with the words of Gate-I's finding when CPython names one. Not scored here: Gate-I
-    already scores a file that does not parse 0."""
+    """A finding for each changed module grimp could not scan: `syntax-error` at the line and
+    with the words of Gate-I's finding when the file does not parse (not scored here: Gate-I
+    already scores it 0), else `unscannable` with what grimp said."""
     paths = sorted(p for p in changed.values() if p in graphs.unscannable)
     for path in paths:
-        line, message = syntax_error(ctx, "head", path) or graphs.unscannable[path]
-        findings.append(Finding(KEY, path, line, "syntax-error",
+        error = syntax_error(ctx, "head", path)
+        line, message = error or graphs.unscannable[path]
+        findings.append(Finding(KEY, path, line, "syntax-error" if error else "unscannable",
                                 f"{message} (its imports are unknown: left out of the graph)"))
     metrics["unscanned_modules"] = len(paths)
 

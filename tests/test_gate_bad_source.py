@@ -64,6 +64,19 @@ def test_gates_judge_a_module_that_does_not_parse_and_do_not_crash(tmp_path: Pat
     assert scores["I"] == 0.0 and scores["M"] == 1.0
 
 
+def test_a_module_grimp_panics_on_is_unscannable_for_gate_m_only(tmp_path: Path) -> None:
+    # Valid Python (it fails only when imported); grimp's Rust scanner panics on it.
+    repo = _broken_repo(tmp_path / "r", b"from .......... import nothing\n")
+
+    run = swarm_process(repo, "gates", "--json")
+
+    assert run.returncode == 0, run.stderr
+    assert _crash_logs(repo) == []
+    found = [(g["key"], f["file"], f["rule"]) for g in json.loads(run.stdout)["gates"]
+             for f in g["findings"]]
+    assert found == [("M", "pkg/a.py", "unscannable")]
+
+
 def test_gate_m_gives_the_same_findings_warm_and_cold(tmp_path: Path) -> None:
     repo = _broken_repo(tmp_path / "r", BROKEN["a syntax error"][0])
     (repo / "pkg/c.py").write_text("from pkg import a\n")  # another module changed, scanned fine
