@@ -23,9 +23,9 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from swarmgit.gates.base import GateContext, Side
 
-# CPython's limits (too many nested parentheses, indentation levels, ...): newer versions
-# keep them, and the other parsers crash or hang past them.
-_LIMITS = "too many"
+# CPython's limits (too many nested parentheses, indentation levels, ...; an int literal past
+# the digits limit): newer versions keep them, and the other parsers crash or hang past them.
+_LIMITS = ("too many", "Exceeds the limit")
 
 
 @dataclass(frozen=True)

@@ -177,3 +177,12 @@ def test_gates_judge_a_config_file_of_any_shape_and_do_not_crash(tmp_path: Path,
     found = {(g["key"], f["line"], f["rule"]) for g in data["gates"] for f in g["findings"]
              if f["file"] == name}
     assert found == ({expected} if expected else set())
+
+
+def test_an_int_literal_past_pythons_digits_limit_is_a_syntax_error_not_a_crash(tmp_path: Path) -> None:
+    decimal = b"def f():\n    return " + b"9" * 5000 + b"\n"  # CPython refuses to compile it
+    repo = _broken_repo(tmp_path / "r", decimal)
+    with GateContext.between(repo, "HEAD~1", "HEAD", Gates(), cached=False) as ctx:
+        result = Improve().evaluate(ctx)
+    assert [(f.line, f.rule) for f in result.findings] == [(2, "syntax-error")]
+    assert "4300 digits" in result.findings[0].message and result.score == 0.0
