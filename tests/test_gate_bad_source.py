@@ -107,10 +107,11 @@ def test_a_module_broken_at_base_and_fixed_is_not_blamed(tmp_path: Path) -> None
 
 def test_implement_rejects_an_agents_syntax_error_and_spawns_a_fix_as_usual(tmp_path: Path) -> None:
     # A script agent writes broken Python; the spawned fix task has no commands, changes
-    # nothing, and the run ends for want of a fix.
+    # nothing, and the run ends for want of a fix. Gate-I and Gate-M both report the syntax
+    # error: one fix task, though the budget allows more.
     plan = task_md("T01", "broken", touches="`pkg/a.py`", runs=("printf 'def f(:\\n' > pkg/a.py",))
     files = {"README.md": "# r\n", **PACKAGE}
-    repo = track_repo(tmp_path / "r", plan, files=files, config="[spawn]\nbudget = 1\n")
+    repo = track_repo(tmp_path / "r", plan, files=files, config="[spawn]\nbudget = 3\n")
     main = git(repo, "rev-parse", "main").stdout
 
     result = swarm(repo, "implement", "t")
@@ -120,6 +121,8 @@ def test_implement_rejects_an_agents_syntax_error_and_spawns_a_fix_as_usual(tmp_
     assert "REJECTED" in out and "task SC-01 spawned: Fix" in out
     assert "I pkg/a.py:1: syntax-error" in out and "M pkg/a.py:1: syntax-error" in out
     assert "no new fix task can be spawned" in out
+    plan_md = (repo / "swarm/tracks/t/plan.md").read_text()
+    assert "**Dedup key:** gate:I:pkg/a.py" in plan_md and "**SC-02**" not in plan_md
     assert _crash_logs(repo) == []
     assert git(repo, "rev-parse", "main").stdout == main
     report = (repo / "swarm/tracks/t/iosm_report.md").read_text()
