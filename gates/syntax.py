@@ -2,9 +2,10 @@
 positions, and the public definitions that Gate-I (docstrings) and Gate-S (API growth) judge.
 
 A file is judged by CPython's parser first (`cpython_error`): what it rejects for good (null
-bytes, a source that does not decode, nesting past its limits) is a syntax error without
-asking libcst, which hangs or crashes on such input; what it rejects otherwise goes to libcst,
-which reads newer syntax than the running Python.
+bytes, a source that does not decode, nesting past its limits, a statement of more than
+MAX_STATEMENT_TOKENS tokens) is a syntax error without asking libcst, which hangs or crashes on
+such input; what it rejects otherwise goes to libcst, which reads newer syntax than the
+running Python.
 
 Public means: a module-level function or class whose name has no leading underscore, or such a
 method of a public module-level class, in a module whose path has no `_private` component
@@ -26,6 +27,12 @@ from swarmgit.gates.base import GateContext, Side
 # CPython's limits (too many nested parentheses, indentation levels, ...; an int literal past
 # the digits limit): newer versions keep them, and the other parsers crash or hang past them.
 _LIMITS = ("too many", "Exceeds the limit")
+# A file CPython rejects with a statement of more tokens than this is not read by libcst
+# (quadratic in it: 6000 terms of `1+1+...` take 20 s) nor by grimp's scanner (which crashes
+# on 100k): CPython's own limit on such a chain is about 3000 terms.
+MAX_STATEMENT_TOKENS = 5_000
+_LAYOUT = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
+                     tokenize.ENCODING})
 
 
 @dataclass(frozen=True)
@@ -124,11 +131,29 @@ def cpython_error(data: bytes) -> tuple[tuple[int, str], bool] | None:
     except (RecursionError, MemoryError):
         return (0, "too deeply nested for Python's parser"), True
     except SyntaxError as exc:
-        final = b"\0" in data or exc.msg.startswith(_LIMITS) or not _decodes(data)
+        final = (b"\0" in data or exc.msg.startswith(_LIMITS) or not _decodes(data)
+                 or _has_long_statement(data))
         return (exc.lineno or 0, exc.msg), final
     except ValueError as exc:  # null bytes, on some 3.11 releases
         return (0, str(exc)), True
     return None
+
+
+def _has_long_statement(data: bytes) -> bool:
+    """True when a statement (logical line) has more than MAX_STATEMENT_TOKENS tokens, as far
+    as the tokenizer gets; it stops at the first."""
+    count = 0
+    try:
+        for token in tokenize.tokenize(io.BytesIO(data).readline):
+            if token.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+                count = 0
+            elif token.type not in _LAYOUT:
+                count += 1
+                if count > MAX_STATEMENT_TOKENS:
+                    return True
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return False
 
 
 def _decodes(data: bytes) -> bool:

@@ -28,6 +28,9 @@ BROKEN: dict[str, tuple[bytes, int, str]] = {
     # libcst segfaults on these parentheses and grimp's scanner on this chain: CPython refuses both
     "5000 nested parentheses": (b"x = " + b"(" * 5000 + b")" * 5000 + b"\n", 1, "too many nested"),
     "a 200k-term chain": (b"x = " + b"1+" * 200_000 + b"1\n", 0, "too deeply nested"),
+    # the same that does not parse: libcst takes minutes on it, grimp's scanner crashes
+    "a 200k-term chain that does not parse": (b"x = " + b"1+" * 200_000 + b"\n", 1, "invalid syntax"),
+    "a 20k-term chain that does not parse": (b"x = " + b"1+" * 20_000 + b"\n", 1, "invalid syntax"),
 }
 
 
