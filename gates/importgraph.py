@@ -9,7 +9,7 @@ scanned. A module's imports depend on its source, its path and on
 which modules exist (grimp resolves `from a import b` to `a.b` when that is a module), so an
 entry's key holds the blob id, the path and a digest of every Python path of the side: a
 change that adds or removes a module rescans that side once. A module the scanner refuses
-(a syntax error, not UTF-8, or a large file CPython refuses: see PRECHECK_BYTES) imports
+(a syntax error, not UTF-8, a large file CPython refuses: scanning.py) imports
 nothing in the graph and is named in `SideGraph.unscannable`; it is never cached, so the
 same tree gives the same graph and the same list warm or cold.
 
@@ -36,20 +36,14 @@ from grimp.application.ports.caching import CacheMiss
 from grimp.application.ports.filesystem import AbstractFileSystem, BasicFileSystem
 from grimp.application.ports.modulefinder import FoundPackage, ModuleFile
 from grimp.application.ports.packagefinder import AbstractPackageFinder
-from grimp.application.scanning import scan_imports
 from grimp.domain.valueobjects import DirectImport, Module
-from grimp.exceptions import GrimpException, SourceSyntaxError
 
 from swarmgit.gates.base import GateContext, Side, scratch_root
 from swarmgit.gates.cache import cache_key
-from swarmgit.gates.syntax import cpython_error
+from swarmgit.gates.scanning import ScanFailed, refusal, scan
 
 IMPORTS = "imports-v2"  # the per-blob cache kind; a new version drops old entries
 DIGEST_CHARS = 16  # of the digest of a side's Python paths, in each key
-
-# A file this large is parsed by CPython before grimp's scanner sees it: the scanner crashes
-# the process on a long enough chain (`1+1+...`, ~100k terms, 200 KB), which CPython refuses.
-PRECHECK_BYTES = 64 * 1024
 
 _GRIMP_SETTINGS = threading.Lock()
 
@@ -124,13 +118,13 @@ def _internal_imports(
     """The modules of the packages one module imports at that side (scanned from its blob
     there); None when grimp cannot scan it."""
     data = files.ctx.blob_data(side, files.files[virtual])
-    if _refused(data) is not None:
+    if refusal(data) is not None:
         return None
     os.makedirs(posixpath.dirname(virtual), exist_ok=True)
     with open(virtual, "wb") as handle:
         handle.write(data)
     try:
-        imports = _scanned([module_file], found)
+        imports = scan([module_file], found)
     except ScanFailed:
         return None
     roots = {p.name for p in found}
@@ -139,42 +133,6 @@ def _internal_imports(
         i.imported.name for i in imports[module_file]
         if i.imported.name in roots or i.imported.name.startswith(inside)
     )
-
-
-class ScanFailed(Exception):
-    """grimp's scanner refused a module: `where` is (line or 0, what it said)."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.where = (line, message)
-
-
-def _scanned(
-    module_files: list[ModuleFile], found: set[FoundPackage]
-) -> dict[ModuleFile, set[DirectImport]]:
-    """grimp's scanner on these modules; ScanFailed when it refuses one of them."""
-    try:
-        return scan_imports(module_files, found_packages=found, include_external_packages=True,
-                            exclude_type_checking_imports=False)
-    except SourceSyntaxError as exc:
-        raise ScanFailed(exc.lineno or 0, f"grimp's scanner cannot parse: {exc.text}") from exc
-    except (GrimpException, UnicodeError) as exc:  # UnicodeError: a file that is not UTF-8
-        raise ScanFailed(0, str(exc)) from exc
-    except BaseException as exc:
-        # A panic in grimp's Rust code (`from .......... import x` past the top package)
-        # is pyo3's PanicException, a BaseException that cannot be imported by name.
-        if type(exc).__name__ != "PanicException":
-            raise
-        raise ScanFailed(0, f"grimp's scanner failed on it: {exc}") from exc
-
-
-def _refused(data: bytes) -> tuple[int, str] | None:
-    """(line, message) when a large file is one CPython refuses for good (see
-    `syntax.cpython_error`): not handed to the scanner."""
-    if len(data) <= PRECHECK_BYTES:
-        return None
-    verdict = cpython_error(data)
-    return verdict[0] if verdict is not None and verdict[1] else None
 
 
 def _module_paths(found: set[FoundPackage], files: Collection[str]) -> dict[str, str]:
@@ -306,7 +264,7 @@ class _TreeFiles(AbstractFileSystem):
                 self.found[virtual] = imports
                 continue
             data = self.ctx.blob_data(self.side, self.files[virtual])
-            refused = _refused(data)
+            refused = refusal(data)
             if refused is not None:
                 self._unscannable(virtual, refused)
                 continue
@@ -327,7 +285,7 @@ class _TreeFiles(AbstractFileSystem):
         if not module_files:
             return
         try:
-            scanned = _scanned(module_files, found)
+            scanned = scan(module_files, found)
         except ScanFailed as exc:
             if len(module_files) == 1:
                 self._unscannable(paths[module_files[0].module.name], exc.where)
