@@ -67,6 +67,16 @@ def test_gates_judge_a_module_that_does_not_parse_and_do_not_crash(tmp_path: Pat
     assert scores["I"] == 0.0 and scores["M"] == 1.0
 
 
+def test_a_module_in_its_declared_encoding_is_not_blamed(tmp_path: Path) -> None:
+    repo = _broken_repo(tmp_path / "r", b"# -*- coding: latin-1 -*-\nfrom pkg import b\nNAME = '\xe9'\n")
+
+    with GateContext.between(repo, "HEAD~1", "HEAD", Gates(), cached=False) as ctx:
+        results = [Improve().evaluate(ctx), Modularize().evaluate(ctx)]
+
+    assert [f.rule for r in results for f in r.findings] == []
+    assert results[1].metrics["unscanned_modules"] == 0
+
+
 def test_a_module_grimp_panics_on_is_unscannable_for_gate_m_only(tmp_path: Path) -> None:
     # Valid Python (it fails only when imported); grimp's Rust scanner panics on it.
     repo = _broken_repo(tmp_path / "r", b"from .......... import nothing\n")
