@@ -18,6 +18,7 @@ from swarmgit.gates.syntax import cpython_error
 # A file larger than this is parsed by CPython before the scanner sees it (a smaller one
 # cannot hold an expression long enough to crash it).
 PRECHECK_BYTES = 64 * 1024
+SHOWN_CHARS = 80  # of the line a syntax error quotes
 
 
 class ScanFailed(Exception):
@@ -36,7 +37,8 @@ def scan(
         return scan_imports(module_files, found_packages=found, include_external_packages=True,
                             exclude_type_checking_imports=False)
     except SourceSyntaxError as exc:
-        raise ScanFailed(exc.lineno or 0, f"grimp's scanner cannot parse: {exc.text}") from exc
+        text = (exc.text or "").strip()[:SHOWN_CHARS]
+        raise ScanFailed(exc.lineno or 0, f"grimp's scanner cannot parse: {text}") from exc
     except (GrimpException, UnicodeError) as exc:  # UnicodeError: a file that is not UTF-8
         raise ScanFailed(0, str(exc)) from exc
     except BaseException as exc:

@@ -166,6 +166,15 @@ def _decodes(data: bytes) -> bool:
     return True
 
 
+def _out_of_recursion(exc: BaseException | None) -> bool:
+    """True when a RecursionError is behind `exc` (libcst's clean-up raises KeyError over it)."""
+    while exc is not None:
+        if isinstance(exc, RecursionError):
+            return True
+        exc = exc.__context__
+    return False
+
+
 def _parse_outcome(ctx: GateContext, side: Side, path: str) -> Parsed | tuple[int, str] | None:
     def compute() -> Parsed | tuple[int, str] | None:
         if ctx.blob_id(side, path) is None:
@@ -178,11 +187,14 @@ def _parse_outcome(ctx: GateContext, side: Side, path: str) -> Parsed | tuple[in
             return None
         try:
             module = cst.parse_module(text)
-        except cst.ParserSyntaxError:
+            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        except Exception as exc:
+            if not isinstance(exc, cst.ParserSyntaxError) and not _out_of_recursion(exc):
+                raise
             # CPython's own parser names the line exactly; code it accepts but libcst cannot
-            # read is skipped, not blamed.
+            # read (or nests deeper than libcst's recursion reaches: a long `a + b + ...`) is
+            # skipped, not blamed.
             return None if verdict is None else verdict[0]
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        return Parsed(module, wrapper.resolve(PositionProvider))
+        return Parsed(module, positions)
 
     return ctx.cached(("cst", side, path), compute)

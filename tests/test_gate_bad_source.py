@@ -67,6 +67,19 @@ def test_gates_judge_a_module_that_does_not_parse_and_do_not_crash(tmp_path: Pat
     assert scores["I"] == 0.0 and scores["M"] == 1.0
 
 
+def test_valid_code_nested_past_libcsts_recursion_is_skipped_not_blamed(tmp_path: Path) -> None:
+    # CPython compiles a 900-term sum; libcst's position pass recursed past Python's limit.
+    source = b"def f(y):\n    for i in y:\n        x = " + b"y+" * 900 + b"1\n    return x\n"
+    repo = _broken_repo(tmp_path / "r", source)
+
+    run = swarm_process(repo, "gates", "--json")
+
+    assert run.returncode in (0, 1), run.stderr
+    assert _crash_logs(repo) == []
+    rules = {f["rule"] for g in json.loads(run.stdout)["gates"] for f in g["findings"]}
+    assert not rules & {"syntax-error", "unscannable"}
+
+
 def test_a_module_in_its_declared_encoding_is_not_blamed(tmp_path: Path) -> None:
     repo = _broken_repo(tmp_path / "r", b"# -*- coding: latin-1 -*-\nfrom pkg import b\nNAME = '\xe9'\n")
 
