@@ -289,7 +289,7 @@ def _our_package_duplication(repo: Path) -> Duplication:
 def _our_cycles(repo: Path) -> dict[str, list[frozenset[str]]]:
     with GateContext.between(repo, "HEAD~1", "HEAD", Gates()) as ctx:
         layout = package_layout(ctx)
-        graphs = {side: import_graph(ctx, side, layout) for side in ("base", "head")}
+        graphs = {side: import_graph(ctx, side, layout).graph for side in ("base", "head")}
         return {side: strongly_connected(graph) for side, graph in graphs.items()}
 
 

@@ -248,6 +248,17 @@ def resolve_commit(repo_path: Path, rev: str) -> str:
     return resolve(repo, rev)
 
 
+def toml_table(data: Mapping[str, object], *keys: str) -> dict[str, object]:
+    """The table at `keys` in parsed TOML; {} when absent or not a table (a file of the wrong
+    shape is the analysed code's problem, never the gate's)."""
+    for key in keys:
+        value = data.get(key)
+        if not isinstance(value, dict):
+            return {}
+        data = value
+    return dict(data)
+
+
 def rounded(score: float) -> float:
     """A score as reported: SCORE_DIGITS decimals."""
     return round(score, SCORE_DIGITS)

@@ -8,7 +8,10 @@ cache misses are read, written to a scratch folder (where grimp's Rust scanner r
 scanned. A module's imports depend on its source, its path and on
 which modules exist (grimp resolves `from a import b` to `a.b` when that is a module), so an
 entry's key holds the blob id, the path and a digest of every Python path of the side: a
-change that adds or removes a module rescans that side once.
+change that adds or removes a module rescans that side once. A module the scanner refuses
+(a syntax error, not UTF-8, a large file CPython refuses: scanning.py) imports
+nothing in the graph and is named in `SideGraph.unscannable`; it is never cached, so the
+same tree gives the same graph and the same list warm or cold.
 
 `same_internal_imports` answers, for a change that adds, removes and renames no module, whether
 the changed modules import the same modules of the packages at both sides (each scanned twice,
@@ -23,6 +26,7 @@ import tempfile
 import threading
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import grimp
@@ -32,12 +36,11 @@ from grimp.application.ports.caching import CacheMiss
 from grimp.application.ports.filesystem import AbstractFileSystem, BasicFileSystem
 from grimp.application.ports.modulefinder import FoundPackage, ModuleFile
 from grimp.application.ports.packagefinder import AbstractPackageFinder
-from grimp.application.scanning import scan_imports
 from grimp.domain.valueobjects import DirectImport, Module
-from grimp.exceptions import GrimpException
 
 from swarmgit.gates.base import GateContext, Side, scratch_root
 from swarmgit.gates.cache import cache_key
+from swarmgit.gates.scanning import ScanFailed, refusal, scan
 
 IMPORTS = "imports-v2"  # the per-blob cache kind; a new version drops old entries
 DIGEST_CHARS = 16  # of the digest of a side's Python paths, in each key
@@ -45,17 +48,28 @@ DIGEST_CHARS = 16  # of the digest of a side's Python paths, in each key
 _GRIMP_SETTINGS = threading.Lock()
 
 
-def import_graph(ctx: GateContext, side: Side, layout: Mapping[str, str]) -> grimp.ImportGraph:
+@dataclass(frozen=True)
+class SideGraph:
+    """One side's import graph and the modules left out of it: path -> (line, message) of
+    each file grimp could not scan (a syntax error, not UTF-8), which is in the graph as a
+    module importing nothing, its imports being unknown."""
+
+    graph: grimp.ImportGraph
+    unscannable: Mapping[str, tuple[int, str]]
+
+
+def import_graph(ctx: GateContext, side: Side, layout: Mapping[str, str]) -> SideGraph:
     """grimp's graph of that side's packages (external imports squashed into one node each).
     A package mapped elsewhere appears inside its parent's folder, as installing it would."""
     with tempfile.TemporaryDirectory(prefix="swarm-gate-", dir=scratch_root()) as root:
         files = _TreeFiles(ctx, side, layout, root)
         present = files.packages(layout)
         if not present:
-            return grimp.ImportGraph()
+            return SideGraph(grimp.ImportGraph(), {})
         with _grimp_ports(files, _PackagesAt(present)):
-            return grimp.build_graph(*sorted(present), include_external_packages=True,
-                                     cache_dir=IMPORTS)
+            graph = grimp.build_graph(*sorted(present), include_external_packages=True,
+                                      cache_dir=IMPORTS)
+        return SideGraph(graph, files.unscannable)
 
 
 def same_internal_imports(
@@ -103,14 +117,15 @@ def _internal_imports(
 ) -> frozenset[str] | None:
     """The modules of the packages one module imports at that side (scanned from its blob
     there); None when grimp cannot scan it."""
+    data = files.ctx.blob_data(side, files.files[virtual])
+    if refusal(data) is not None:
+        return None
     os.makedirs(posixpath.dirname(virtual), exist_ok=True)
     with open(virtual, "wb") as handle:
-        handle.write(files.ctx.blob_data(side, files.files[virtual]))
+        handle.write(data)
     try:
-        imports = scan_imports([module_file], found_packages=found,
-                               include_external_packages=True,
-                               exclude_type_checking_imports=False)
-    except (GrimpException, UnicodeError):  # a syntax error, a file that is not UTF-8
+        imports = scan([module_file], found)
+    except ScanFailed:
         return None
     roots = {p.name for p in found}
     inside = tuple(f"{r}." for r in roots)
@@ -157,7 +172,9 @@ class _TreeFiles(AbstractFileSystem):
             self._folder(folder)[1].append(name)
         self.digest = cache_key(sorted(self.relative(v) for v in self.files))[:DIGEST_CHARS]
         self.store = ctx.blob_cache(IMPORTS)
-        self.found: dict[str, list[DirectImport]] = {}  # path -> imports the cache holds
+        self.found: dict[str, list[DirectImport]] = {}  # path -> imports known
+        self.fresh: set[str] = set()  # paths scanned now, whose imports the cache takes
+        self.unscannable: dict[str, tuple[int, str]] = {}  # repo path -> (line, message)
 
     def _link(self, link: str, target: str) -> None:
         if self.is_dir(target) and link not in self.files and not self.is_dir(link):
@@ -233,22 +250,58 @@ class _TreeFiles(AbstractFileSystem):
         basic: BasicFileSystem = rust.RealBasicFileSystem()
         return basic
 
-    def prepare(self, paths: Mapping[str, str]) -> None:
-        """Take these modules' imports (module -> path) from the cache; write the others to
-        the disk, where the scanner reads them."""
+    def prepare(self, paths: Mapping[str, str], found: set[FoundPackage]) -> None:
+        """Take these modules' imports (module -> path) from the cache; scan the others,
+        written to the disk where the scanner reads them. A module that cannot be scanned
+        imports nothing here and is listed in `unscannable` (never cached: each build finds
+        it again, so its finding does not depend on the cache)."""
         made: set[str] = set()
         modules: dict[str, Module] = {}
+        missed: dict[str, str] = {}
         for name, virtual in paths.items():
             imports = _decode(self.store.get(self.key(virtual)), modules)
             if imports is not None and all(i.importer.name == name for i in imports[:1]):
                 self.found[virtual] = imports
+                continue
+            data = self.ctx.blob_data(self.side, self.files[virtual])
+            refused = refusal(data)
+            if refused is not None:
+                self._unscannable(virtual, refused)
                 continue
             folder = posixpath.dirname(virtual)
             if folder not in made:
                 os.makedirs(folder, exist_ok=True)
                 made.add(folder)
             with open(virtual, "wb") as handle:
-                handle.write(self.ctx.blob_data(self.side, self.files[virtual]))
+                handle.write(data)
+            missed[name] = virtual
+        module_files = [f for p in found for f in p.module_files if f.module.name in missed]
+        self._scan(module_files, found, missed)
+
+    def _scan(self, module_files: list[ModuleFile], found: set[FoundPackage],
+              paths: Mapping[str, str]) -> None:
+        """Scan these modules in one call; when one cannot be scanned, each half again,
+        down to the modules that fail alone (so k bad files of n cost O(k log n) calls)."""
+        if not module_files:
+            return
+        try:
+            scanned = scan(module_files, found)
+        except ScanFailed as exc:
+            if len(module_files) == 1:
+                self._unscannable(paths[module_files[0].module.name], exc.where)
+                return
+            half = len(module_files) // 2
+            self._scan(module_files[:half], found, paths)
+            self._scan(module_files[half:], found, paths)
+            return
+        for module_file, imports in scanned.items():
+            virtual = paths[module_file.module.name]
+            self.found[virtual] = list(imports)
+            self.fresh.add(virtual)
+
+    def _unscannable(self, virtual: str, where: tuple[int, str]) -> None:
+        self.found[virtual] = []
+        self.unscannable[self.files[virtual]] = where
 
 
 class _PackagesAt(AbstractPackageFinder):
@@ -274,7 +327,7 @@ class _ImportCache:
     def setup(self, file_system: object, found_packages: set[FoundPackage],
               **options: Any) -> _ImportCache:
         self.paths = _module_paths(found_packages, self.files.files)
-        self.files.prepare(self.paths)
+        self.files.prepare(self.paths, found_packages)
         return self
 
     def read_imports(self, module_file: ModuleFile) -> Collection[DirectImport]:
@@ -287,7 +340,7 @@ class _ImportCache:
     def write(self, imports_by_module: dict[Module, set[DirectImport]]) -> None:
         for module, imports in imports_by_module.items():
             virtual = self.paths.get(module.name)
-            if virtual is None or virtual in self.files.found:
+            if virtual not in self.files.fresh:
                 continue
             ordered = sorted(imports, key=lambda i: (i.line_number, i.imported.name))
             entry = [module.name,

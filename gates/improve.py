@@ -19,7 +19,9 @@ the weights of the rest renormalised):
   values assigned to UPPER_CASE names.
 - todos (0.15): 1 - unreferenced / TODO or FIXME comments on changed lines; a reference is an
   issue number (#123), a tracker key (ABC-12) or a URL.
-A changed Python file that does not parse sets the score to 0 (its finding names the line).
+A changed Python file that does not parse sets the score to 0 (its finding names the line):
+one CPython refuses and libcst cannot read, or one no Python reads (null bytes, not in its
+declared encoding, nested past the parser's limits; syntax.cpython_error).
 """
 from __future__ import annotations
 
@@ -63,6 +65,7 @@ FINGERPRINTS = "fingerprints-v2-py{}{}".format(*sys.version_info[:2])
 _LINE_CODE, _HASH_CODE = "I", "q"  # array typecodes: line numbers, 64-bit window hashes
 DUPLICATION_ZERO_AT = 4  # x gates.duplication_max: the density that scores 0
 ALLOWED_NUMBERS = frozenset({-1, 0, 1, 2})
+MAX_SHOWN = 40  # characters of a literal a finding quotes
 _COUNTED = ("docstrings", "naming", "magic", "todos")
 
 _TODO = re.compile(r"\b(?:TODO|FIXME)\b", re.IGNORECASE)
@@ -322,10 +325,10 @@ class _LineChecks(cst.CSTVisitor):
         self.exempt -= 1
 
     def visit_Integer(self, node: cst.Integer) -> None:
-        self._number(node, node.evaluated_value)
+        self._number(node)
 
     def visit_Float(self, node: cst.Float) -> None:
-        self._number(node, node.evaluated_value)
+        self._number(node)
 
     # todos -------------------------------------------------------------------------------
     def visit_Comment(self, node: cst.Comment) -> None:
@@ -355,16 +358,21 @@ class _LineChecks(cst.CSTVisitor):
         if not ok:
             self._find(line, "naming", f"{problem}: {name.value}")
 
-    def _number(self, node: cst.Integer | cst.Float, value: float) -> None:
+    def _number(self, node: cst.Integer | cst.Float) -> None:
         if not (self.check_magic and self.functions and not self.exempt):
             return
         line = self.parsed.line(node)
         if line not in self.changed:
             return
+        try:
+            value = node.evaluated_value
+        except (SyntaxError, ValueError):  # an int past Python's digits limit
+            value = None
         ok = value in ALLOWED_NUMBERS
         self.tally.add("magic", ok)
         if not ok:
-            self._find(line, "magic-number", f"magic number {node.value}: name it as a constant")
+            self._find(line, "magic-number",
+                       f"magic number {node.value[:MAX_SHOWN]}: name it as a constant")
 
     def _find(self, line: int, rule: str, message: str) -> None:
         self.findings.append(Finding(KEY, self.path, line, rule, message))

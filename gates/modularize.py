@@ -10,6 +10,10 @@ Parts (weights renormalised over the parts that apply):
   changed Python file belongs to a package. A change that adds, removes and renames no module
   and keeps every import between the packages' modules (the changed modules are scanned at both
   sides) keeps base's cycles, so no graph is built then (without a contract to check).
+  A changed module grimp cannot scan is in the graph importing nothing, its imports unknown,
+  and is a finding that costs Gate-M no score: `syntax-error` at Gate-I's line and words when
+  the file does not parse (Gate-I scores it 0), else `unscannable` (e.g. a relative import
+  past the top package, on which grimp's scanner panics).
 - contracts (0.3): 1 when no contract is broken by the change, else 0. Contracts come from the
   repository's import-linter configuration at head (`.importlinter`, `setup.cfg`,
   `pyproject.toml`, first that has one) and from `gates.contracts` (same shape), and are checked
@@ -33,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import grimp
+from grimp.exceptions import GrimpException
 from importlinter import api as importlinter_api
 from importlinter.contracts.acyclic_siblings import AcyclicSiblingsContract
 from importlinter.contracts.forbidden import ForbiddenContract
@@ -49,9 +54,11 @@ from swarmgit.gates.base import (
     GateResult,
     clamp,
     rounded,
+    toml_table,
 )
 from swarmgit.gates.cache import GateCache, cache_key
 from swarmgit.gates.importgraph import import_graph, same_internal_imports
+from swarmgit.gates.syntax import syntax_error
 
 KEY = "M"
 NAME = "Modularize"
@@ -60,6 +67,10 @@ SURFACE_MIN_FILES = 10  # below this, the share of changed files says nothing
 WEIGHTS = {"cycles": 0.4, "contracts": 0.3, "surface": 0.3}
 CONFIG_FILES = (".importlinter", "setup.cfg", "pyproject.toml")
 SWARM_CONFIG = ".swarm.toml"
+# What checking a contract of the wrong shape raises (a module it names is missing: grimp's
+# ModuleNotPresent; an option of the wrong type: TypeError or AttributeError inside it).
+_BAD_CONTRACT = (InvalidContractOptions, GrimpException, KeyError, ValueError, TypeError,
+                 AttributeError)
 CONTRACT_TYPES: dict[str, type[Contract]] = {
     "forbidden": ForbiddenContract,
     "layers": LayersContract,
@@ -77,6 +88,7 @@ class _Graphs:
     layout: Mapping[str, str]  # package name -> its folder in the repo (package_layout)
     paths: Mapping[str, str]  # module name -> its file at head
     head: grimp.ImportGraph
+    unscannable: Mapping[str, tuple[int, str]]  # head's files left out (SideGraph)
     base_graph: Callable[[], grimp.ImportGraph]
 
     @property
@@ -106,6 +118,7 @@ class Modularize:
         elif changed_modules or contracts:
             graphs = _graphs(ctx, layout)
         if graphs is not None and changed_modules:
+            _unscanned(ctx, graphs, changed_modules, findings, metrics)
             new_cycles = _cycles(ctx, graphs, changed_modules, findings, metrics)
             parts["cycles"] = (WEIGHTS["cycles"], 0.0 if new_cycles else 1.0)
         if contracts:
@@ -173,9 +186,7 @@ def _package_dirs(pyproject: str | None) -> dict[str, str]:
         data = tomllib.loads(pyproject or "")
     except tomllib.TOMLDecodeError:
         return {}  # Gate-S reports the broken file
-    mapping = data.get("tool", {}).get("setuptools", {}).get("package-dir", {})
-    if not isinstance(mapping, dict):
-        return {}
+    mapping = toml_table(data, "tool", "setuptools", "package-dir")
     return {str(name): str(folder).strip("/") for name, folder in mapping.items()}
 
 
@@ -210,9 +221,28 @@ def _graphs(ctx: GateContext, layout: Mapping[str, str]) -> _Graphs | None:
     files = ctx.tracked_files("head")
     paths = {m: p for p in files if (m := _module_name(p, layout)) is not None}
     head = import_graph(ctx, "head", layout)
-    return _Graphs(layout, paths, head, lambda: ctx.cached(
-        ("import-graph", "base"), lambda: import_graph(ctx, "base", layout)
+    return _Graphs(layout, paths, head.graph, head.unscannable, lambda: ctx.cached(
+        ("import-graph", "base"), lambda: import_graph(ctx, "base", layout).graph
     ))
+
+
+def _unscanned(
+    ctx: GateContext,
+    graphs: _Graphs,
+    changed: Mapping[str, str],
+    findings: list[Finding],
+    metrics: dict[str, float | int | str],
+) -> None:
+    """A finding for each changed module grimp could not scan: `syntax-error` at the line and
+    with the words of Gate-I's finding when the file does not parse (not scored here: Gate-I
+    already scores it 0), else `unscannable` with what grimp said."""
+    paths = sorted(p for p in changed.values() if p in graphs.unscannable)
+    for path in paths:
+        error = syntax_error(ctx, "head", path)
+        line, message = error or graphs.unscannable[path]
+        findings.append(Finding(KEY, path, line, "syntax-error" if error else "unscannable",
+                                f"{message} (its imports are unknown: left out of the graph)"))
+    metrics["unscanned_modules"] = len(paths)
 
 
 # cycles --------------------------------------------------------------------------------------
@@ -246,9 +276,10 @@ def _same_cycles(
     ctx: GateContext, layout: Mapping[str, str], metrics: dict[str, float | int | str]
 ) -> float:
     """The cycles part when head's graph has base's internal edges (`same_internal_imports`):
-    head's cycles are base's, so none is new."""
-    groups = _base_groups(ctx, layout, lambda: import_graph(ctx, "base", layout))
-    metrics.update(cycle_groups_base=len(groups), cycle_groups_head=len(groups), new_cycles=0)
+    head's cycles are base's, so none is new (and every changed module was scanned)."""
+    groups = _base_groups(ctx, layout, lambda: import_graph(ctx, "base", layout).graph)
+    metrics.update(unscanned_modules=0, cycle_groups_base=len(groups),
+                   cycle_groups_head=len(groups), new_cycles=0)
     return 1.0
 
 
@@ -320,6 +351,7 @@ def _contract_options(
         if "root_package" in session
         else sorted(name for name in layout if "." not in name)
     )
+    roots = [str(r) for r in roots] if isinstance(roots, list) else [str(roots)]
     tagged = [dict(c, _source=source, _root_packages=roots) for c in contracts]
     for number, options in enumerate(ctx.config.contracts, start=1):
         tagged.append(
@@ -379,7 +411,7 @@ def _contracts(
         session = {"root_packages": roots, "include_external_packages": "True"}
         try:
             head_check = _check(clean, session, graphs.head)
-        except (InvalidContractOptions, KeyError, ValueError) as exc:
+        except _BAD_CONTRACT as exc:
             detail = exc.errors if isinstance(exc, InvalidContractOptions) else exc
             findings.append(Finding(KEY, source, 0, "contract-invalid", f"{name}: {detail}"))
             broken += 1
@@ -419,7 +451,7 @@ def _held(
     modules do not exist yet)."""
     try:
         return bool(_check(options, session, graph).kept)
-    except (InvalidContractOptions, KeyError, ValueError):
+    except _BAD_CONTRACT:
         return None
 
 

@@ -29,6 +29,7 @@ from swarmgit.gates.base import (
     Side,
     clamp,
     is_test_path,
+    toml_table,
 )
 from swarmgit.gates.syntax import is_public_module, parse, public_definitions
 
@@ -171,23 +172,31 @@ def _declared(path: str, text: str | None, findings: list[Finding]) -> Iterator[
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        findings.append(Finding(KEY, path, getattr(exc, "lineno", 0), "invalid-toml", str(exc)))
+        at = re.search(r"at line (\d+)", str(exc))
+        findings.append(Finding(KEY, path, int(at[1]) if at else 0, "invalid-toml", str(exc)))
         return
     for name in sorted(_toml_names(data)):
         yield name, _line_of(name, lines)
 
 
 def _toml_names(data: dict[str, Any]) -> set[str]:
-    project = data.get("project", {})
-    specs: list[str] = list(project.get("dependencies", []))
-    for group in project.get("optional-dependencies", {}).values():
-        specs += group
-    poetry = data.get("tool", {}).get("poetry", {})
-    for key in ("dependencies", "dev-dependencies"):
-        specs += [k for k in poetry.get(key, {}) if k != "python"]
-    for group in poetry.get("group", {}).values():
-        specs += [k for k in group.get("dependencies", {}) if k != "python"]
-    return {name for spec in specs if (name := _name(str(spec)))}
+    """Names of the requirements the file declares; parts of the wrong shape declare none."""
+    project = toml_table(data, "project")
+    specs = _listed(project.get("dependencies"))
+    for group in toml_table(project, "optional-dependencies").values():
+        specs += _listed(group)
+    poetry = toml_table(data, "tool", "poetry")
+    groups = [toml_table(g, "dependencies") for g in toml_table(poetry, "group").values()
+              if isinstance(g, dict)]
+    for table in [toml_table(poetry, "dependencies"), toml_table(poetry, "dev-dependencies"),
+                  *groups]:
+        specs += [k for k in table if k != "python"]
+    return {name for spec in specs if (name := _name(spec))}
+
+
+def _listed(value: object) -> list[str]:
+    """The strings of a TOML array; [] when it is not one."""
+    return [str(v) for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def _line_of(name: str, lines: list[str]) -> int:

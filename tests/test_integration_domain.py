@@ -81,6 +81,19 @@ def test_one_fix_task_per_gate_and_file_with_its_findings() -> None:
     assert "src/a.py" not in b.accept
 
 
+def test_a_finding_two_gates_report_alike_spawns_one_fix_task() -> None:
+    findings = [
+        _Finding("I", "pkg/a.py", 3, "syntax-error", "invalid syntax"),
+        _Finding("M", "pkg/a.py", 3, "syntax-error", "invalid syntax (its imports are unknown)"),
+        _Finding("M", "pkg/b.py", 2, "import-cycle", "new import cycle: pkg.b -> pkg.c -> pkg.b"),
+    ]
+
+    candidates = fix_candidates(findings)
+
+    assert [c.dedup_key for c in candidates] == ["gate:I:pkg/a.py", "gate:M:pkg/b.py"]
+    assert "pkg/a.py:3 syntax-error: invalid syntax" in candidates[0].accept
+
+
 def test_no_findings_no_fix_tasks() -> None:
     assert fix_candidates([]) == []
     assert fix_candidates([_Finding("M", "", 0, "change-surface", "too wide")]) == []

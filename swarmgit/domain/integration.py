@@ -65,10 +65,15 @@ class FindingLike(Protocol):
 def fix_candidates(findings: Sequence[FindingLike]) -> list[SpawnCandidate]:
     """One fix task per (gate, file): touches = that file, brief = its findings.
 
-    Dedup key `gate:<gate>:<file>` so a finding that survives a fix is not spawned twice."""
+    Dedup key `gate:<gate>:<file>` so a finding that survives a fix is not spawned twice. A
+    finding two gates report alike (same file, line and rule: a syntax error is Gate-I's and
+    Gate-M's) is left to the first gate's task, so one problem spawns one fix."""
     grouped: dict[tuple[str, str], list[FindingLike]] = {}
+    seen: set[tuple[str, int, str]] = set()
     for finding in findings:
-        if finding.file:
+        place = (finding.file, finding.line, finding.rule)
+        if finding.file and place not in seen:
+            seen.add(place)
             grouped.setdefault((finding.gate, finding.file), []).append(finding)
     candidates = []
     for number, ((gate, path), items) in enumerate(sorted(grouped.items()), start=1):
