@@ -6,6 +6,7 @@ benchmarks replaces their sections and keeps the others. The file is replaced at
 file, then a rename). Exit code 0, 1 if a benchmark raised (its section says so), 2 for an
 unknown name.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -51,8 +52,7 @@ def render(sections: dict[str, str]) -> str:
         f"Python {platform.python_version()}.\n\n"
     )
     return header + "".join(
-        f"<!-- bench:{name} -->\n{text}<!-- /bench:{name} -->\n\n"
-        for name, text in sections.items()
+        f"<!-- bench:{name} -->\n{text}<!-- /bench:{name} -->\n\n" for name, text in sections.items()
     )
 
 
@@ -71,8 +71,7 @@ def main(argv: Sequence[str]) -> int:
     names = [name.removeprefix("bench_") for name in argv]
     unknown = sorted(set(names) - set(available()))
     if unknown:
-        print(f"unknown benchmark {', '.join(unknown)}; have: {', '.join(available())}",
-              file=sys.stderr)
+        print(f"unknown benchmark {', '.join(unknown)}; have: {', '.join(available())}", file=sys.stderr)
         return 2
     old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
     sections = {m.group(1): m.group(2) for m in _SECTION.finditer(old)}

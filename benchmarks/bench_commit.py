@@ -16,6 +16,7 @@ pays the same index refresh; the contenders' order rotates from round to round. 
 
 `run()` returns a markdown section; `python -m benchmarks.bench_commit` prints it.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,7 +48,7 @@ def run() -> str:
     try:
         order = list(CONTENDERS.items())
         for i in range(ROUNDS):
-            for n, (name, step) in enumerate(order[i % len(order):] + order[:i % len(order)]):
+            for n, (name, step) in enumerate(order[i % len(order) :] + order[: i % len(order)]):
                 branch = f"commit-{n}/T{i:03d}"
                 path = trees / branch
                 git(repo, "worktree", "add", "-q", "-b", branch, str(path), base)
@@ -79,7 +80,10 @@ def _git_status(repo: pygit2.Repository, path: Path, branch: str, base: str) -> 
 
 
 def _commit_all(repo: pygit2.Repository, path: Path, branch: str, base: str) -> None:
-    if commit_all(path, "T01: bench", lambda entries: entry_violations(repo, TASK.touches, entries, base)) is None:
+    if (
+        commit_all(path, "T01: bench", lambda entries: entry_violations(repo, TASK.touches, entries, base))
+        is None
+    ):
         raise RuntimeError("nothing was committed")
 
 
@@ -99,8 +103,14 @@ CONTENDERS: dict[str, Callable[[pygit2.Repository, Path, str, str], None]] = {
 def _table(costs: dict[str, list[Cost]]) -> str:
     cli = costs["git CLI: `add -A` + `commit`"]
     total = _median(cli)
-    ours = [c.cpu / g.cpu for c, g in zip(costs["swarmgit: `commit_all` (staging what git status lists, scope check)"], cli)]
-    whole = [c.cpu / g.cpu for c, g in zip(costs["swarmgit: `finalize` (commit_all, then the branch re-checked)"], cli)]
+    ours = [
+        c.cpu / g.cpu
+        for c, g in zip(costs["swarmgit: `commit_all` (staging what git status lists, scope check)"], cli)
+    ]
+    whole = [
+        c.cpu / g.cpu
+        for c, g in zip(costs["swarmgit: `finalize` (commit_all, then the branch re-checked)"], cli)
+    ]
     ratio = statistics.median(ours)
     lines = [
         f"## commit: a task's work committed on a {FILES:,}-file repository",
@@ -113,12 +123,17 @@ def _table(costs: dict[str, list[Cost]]) -> str:
         "| per task | wall (median) | CPU (median) | CPU / git CLI add + commit |",
         "| --- | ---: | ---: | ---: |",
     ]
-    lines += [f"| {label} | {ms(_median(c).wall)} | {ms(_median(c).cpu)} | {_median(c).cpu / total.cpu:.2f}x |"
-              for label, c in costs.items()]
+    lines += [
+        f"| {label} | {ms(_median(c).wall)} | {ms(_median(c).cpu)} | {_median(c).cpu / total.cpu:.2f}x |"
+        for label, c in costs.items()
+    ]
     lines += [
         "",
-        "Per round, `commit_all` / git CLI add + commit (CPU): " + ", ".join(f"{r:.2f}x" for r in ours)
-        + "; `finalize` / git CLI add + commit (CPU): " + ", ".join(f"{r:.2f}x" for r in whole) + ".",
+        "Per round, `commit_all` / git CLI add + commit (CPU): "
+        + ", ".join(f"{r:.2f}x" for r in ours)
+        + "; `finalize` / git CLI add + commit (CPU): "
+        + ", ".join(f"{r:.2f}x" for r in whole)
+        + ".",
         f"Target `commit_all` ≤ {TARGET:.1f}x: {'met' if ratio <= TARGET else 'NOT met'} ({ratio:.2f}x).",
     ]
     return "\n".join(lines)

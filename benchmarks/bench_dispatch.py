@@ -14,6 +14,7 @@ not judged.
 
 `run()` returns a markdown section; `python -m benchmarks.bench_dispatch` prints it.
 """
+
 from __future__ import annotations
 
 import resource
@@ -54,26 +55,29 @@ def run() -> str:
     rows = [_row(sample, base) for sample in samples]
     ratio = (samples[-1].own_cpu / samples[-1].tasks) / (base.own_cpu / base.tasks)
     verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
-    rest = (((samples[-1].own_cpu - samples[-1].worktree_cpu) / samples[-1].tasks)
-            / ((base.own_cpu - base.worktree_cpu) / base.tasks))
-    return "\n".join([
-        "## Dispatch: per-task cost against plan size",
-        "",
-        "Independent read-only script tasks (`Run: true`) dispatched by the real `Dispatcher` in "
-        "the benchmark's process (default concurrency, hook installed, a task worktree and "
-        "branch each); the three plans run one after another in one repository, so the "
-        f"{SIZES[-1]}-task plan starts beside the {sum(SIZES[:-1])} worktrees of the others. "
-        "Orchestrator CPU: this process (the loop, the store, the views); "
-        "children: git and the agents. Ratios divide by the 20-task plan's per-task figure.",
-        "",
-        "| tasks | done | wall / task | orchestrator CPU / task | ratio | of which worktree "
-        "creation | the rest | ratio | children CPU / task | ratio |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        *rows,
-        "",
-        f"Target: orchestrator CPU per task at {SIZES[-1]} tasks <= {TARGET_RATIO}x that at "
-        f"{SIZES[0]}: **{verdict}** ({ratio:.2f}x); without worktree creation: {rest:.2f}x.",
-    ])
+    rest = ((samples[-1].own_cpu - samples[-1].worktree_cpu) / samples[-1].tasks) / (
+        (base.own_cpu - base.worktree_cpu) / base.tasks
+    )
+    return "\n".join(
+        [
+            "## Dispatch: per-task cost against plan size",
+            "",
+            "Independent read-only script tasks (`Run: true`) dispatched by the real `Dispatcher` in "
+            "the benchmark's process (default concurrency, hook installed, a task worktree and "
+            "branch each); the three plans run one after another in one repository, so the "
+            f"{SIZES[-1]}-task plan starts beside the {sum(SIZES[:-1])} worktrees of the others. "
+            "Orchestrator CPU: this process (the loop, the store, the views); "
+            "children: git and the agents. Ratios divide by the 20-task plan's per-task figure.",
+            "",
+            "| tasks | done | wall / task | orchestrator CPU / task | ratio | of which worktree "
+            "creation | the rest | ratio | children CPU / task | ratio |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            *rows,
+            "",
+            f"Target: orchestrator CPU per task at {SIZES[-1]} tasks <= {TARGET_RATIO}x that at "
+            f"{SIZES[0]}: **{verdict}** ({ratio:.2f}x); without worktree creation: {rest:.2f}x.",
+        ]
+    )
 
 
 def _row(sample: Sample, base: Sample) -> str:
@@ -85,9 +89,11 @@ def _row(sample: Sample, base: Sample) -> str:
     rest = own - tree
     rest_base = own_base - per(base.worktree_cpu, base.tasks)
     kids, kids_base = per(sample.children_cpu, sample.tasks), per(base.children_cpu, base.tasks)
-    return (f"| {sample.tasks} | {sample.done} | {per(sample.wall, sample.tasks):.1f} ms | "
-            f"{own:.1f} ms | {own / own_base:.2f}x | {tree:.1f} ms | {rest:.1f} ms | "
-            f"{rest / rest_base:.2f}x | {kids:.1f} ms | {kids / kids_base:.2f}x |")
+    return (
+        f"| {sample.tasks} | {sample.done} | {per(sample.wall, sample.tasks):.1f} ms | "
+        f"{own:.1f} ms | {own / own_base:.2f}x | {tree:.1f} ms | {rest:.1f} ms | "
+        f"{rest / rest_base:.2f}x | {kids:.1f} ms | {kids / kids_base:.2f}x |"
+    )
 
 
 def _dispatch(repo: Path, size: int) -> Sample:
@@ -104,18 +110,26 @@ def _dispatch(repo: Path, size: int) -> Sample:
         own_cpu = time.process_time() - own
     finally:
         dispatch_module.prepare = prepare
-    return Sample(tasks=size, wall=wall, own_cpu=own_cpu, children_cpu=_children_cpu() - kids,
-                  done=len(summary.done), worktree_cpu=spent[0])
+    return Sample(
+        tasks=size,
+        wall=wall,
+        own_cpu=own_cpu,
+        children_cpu=_children_cpu() - kids,
+        done=len(summary.done),
+        worktree_cpu=spent[0],
+    )
 
 
 def _timed(function: Callable[..., Any], spent: list[float]) -> Callable[..., Any]:
     """`function`, adding the CPU time of the calling thread it takes to spent[0]."""
+
     def timed(*args: Any, **kwargs: Any) -> Any:
         began = time.thread_time()
         try:
             return function(*args, **kwargs)
         finally:
             spent[0] += time.thread_time() - began
+
     return timed
 
 
@@ -128,8 +142,14 @@ def _repo(path: Path) -> Path:
         _write(path / f"src/mod_{n}.py", f"VALUE = {n}\n")
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "initial")
-    subprocess.run([sys.executable, "-m", "swarmgit", "init"], cwd=path, env=GIT_ENV,
-                   check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "swarmgit", "init"],
+        cwd=path,
+        env=GIT_ENV,
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
     for size in SIZES:
         _write(path / "swarm" / "tracks" / f"plan{size}" / "plan.md", _plan(size))
     git(path, "add", "-A")
@@ -139,15 +159,17 @@ def _repo(path: Path) -> Path:
 
 def _plan(size: int) -> str:
     tasks = [
-        "\n".join([
-            f"- [ ] **T{i:03d}**: read-only task {i}",
-            "  - **Owner role:** Implementer",
-            "  - **Depends on:** none",
-            "  - **Touches:** read-only",
-            "  - **Concurrency class:** read-only",
-            "  - **Effort:** 30min",
-            "  - **Run:** `true`",
-        ])
+        "\n".join(
+            [
+                f"- [ ] **T{i:03d}**: read-only task {i}",
+                "  - **Owner role:** Implementer",
+                "  - **Depends on:** none",
+                "  - **Touches:** read-only",
+                "  - **Concurrency class:** read-only",
+                "  - **Effort:** 30min",
+                "  - **Run:** `true`",
+            ]
+        )
         for i in range(size)
     ]
     return "# Plan\n\n" + "\n".join(tasks) + "\n"

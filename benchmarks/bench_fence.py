@@ -11,6 +11,7 @@ launcher's time goes. Target: a few milliseconds (TARGET_MS) added.
 
 `run()` returns a markdown section; `python -m benchmarks.bench_fence` prints it.
 """
+
 from __future__ import annotations
 
 import resource
@@ -37,41 +38,46 @@ def run() -> str:
         (root / "wt" / "src" / "api").mkdir(parents=True)
         (root / "wt" / "README.md").write_text("# r\n")
         (root / "scratch").mkdir()
-        fence = task_fence(root / "wt", ("src/api/", "docs/", "README.md"), root / "scratch",
-                           required=True)
+        fence = task_fence(root / "wt", ("src/api/", "docs/", "README.md"), root / "scratch", required=True)
         plain, fenced, launched = _interleaved(
-            lambda: _started(["true"]), lambda: _started(["true"], fence),
-            lambda: _started(fenced_argv(fence, ["true"])))
+            lambda: _started(["true"]),
+            lambda: _started(["true"], fence),
+            lambda: _started(fenced_argv(fence, ["true"])),
+        )
     cpu_added = _median(fenced, 1) - _median(plain, 1)
     verdict = "yes" if cpu_added <= TARGET_MS else "no"
-    return "\n".join([
-        "## Write fence start-up cost",
-        "",
-        f"Medians of {REPEATS} starts of `true` ({len(fence.writable)} writable paths), "
-        "interleaved: plain; fenced as agent processes are (a new thread restricts itself with "
-        "Landlock and starts the process: no new interpreter); and through the launcher, "
-        "which only a tool given a program path runs (the Claude Code SDK's `cli_path`). CPU: "
-        f"this process's threads and the child. Target: at most {TARGET_MS:.0f} ms added per "
-        "agent process start.",
-        "",
-        "| case | wall | CPU | added wall | added CPU |",
-        "| --- | --- | --- | --- | --- |",
-        f"| plain `true` | {_median(plain, 0):.1f} ms | {_median(plain, 1):.1f} ms | | |",
-        _row("**fenced `true`** (`start_fenced`)", fenced, plain),
-        _row("through the launcher (`fenced_cli`)", launched, plain),
-        "",
-        f"Within target (CPU, `start_fenced`): {verdict}. Where the launcher's time goes:",
-        "",
-        "| step | wall | CPU |",
-        "| --- | --- | --- |",
-        *_startup_rows(),
-    ])
+    return "\n".join(
+        [
+            "## Write fence start-up cost",
+            "",
+            f"Medians of {REPEATS} starts of `true` ({len(fence.writable)} writable paths), "
+            "interleaved: plain; fenced as agent processes are (a new thread restricts itself with "
+            "Landlock and starts the process: no new interpreter); and through the launcher, "
+            "which only a tool given a program path runs (the Claude Code SDK's `cli_path`). CPU: "
+            f"this process's threads and the child. Target: at most {TARGET_MS:.0f} ms added per "
+            "agent process start.",
+            "",
+            "| case | wall | CPU | added wall | added CPU |",
+            "| --- | --- | --- | --- | --- |",
+            f"| plain `true` | {_median(plain, 0):.1f} ms | {_median(plain, 1):.1f} ms | | |",
+            _row("**fenced `true`** (`start_fenced`)", fenced, plain),
+            _row("through the launcher (`fenced_cli`)", launched, plain),
+            "",
+            f"Within target (CPU, `start_fenced`): {verdict}. Where the launcher's time goes:",
+            "",
+            "| step | wall | CPU |",
+            "| --- | --- | --- |",
+            *_startup_rows(),
+        ]
+    )
 
 
 def _row(label: str, samples: list[tuple[float, float]], plain: list[tuple[float, float]]) -> str:
     wall, cpu = _median(samples, 0), _median(samples, 1)
-    return (f"| {label} | {wall:.1f} ms | {cpu:.1f} ms | {wall - _median(plain, 0):+.1f} ms | "
-            f"**{cpu - _median(plain, 1):+.1f} ms** |")
+    return (
+        f"| {label} | {wall:.1f} ms | {cpu:.1f} ms | {wall - _median(plain, 0):+.1f} ms | "
+        f"**{cpu - _median(plain, 1):+.1f} ms** |"
+    )
 
 
 def _interleaved(*cases: Callable[[], tuple[float, float]]) -> list[list[tuple[float, float]]]:
@@ -86,6 +92,7 @@ def _interleaved(*cases: Callable[[], tuple[float, float]]) -> list[list[tuple[f
 def _started(argv: list[str], fence: Fence | None = None) -> tuple[float, float]:
     """(wall ms, CPU ms) of starting `argv` (under `fence`) and waiting for it: this process,
     every thread included, plus the child."""
+
     def start() -> subprocess.Popen[bytes]:
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -104,9 +111,14 @@ def _startup_rows() -> list[str]:
     folder = str(LAUNCHER.parent)
     steps = [
         ("interpreter start (`python -I -S -c pass`)", "pass"),
-        ("start + import the binding (ctypes)", f"import sys; sys.path.insert(0, {folder!r}); import landlock"),
-        ("start + an empty ruleset applied", f"import sys; sys.path.insert(0, {folder!r}); "
-                                             "import landlock; landlock.restrict_writes([])"),
+        (
+            "start + import the binding (ctypes)",
+            f"import sys; sys.path.insert(0, {folder!r}); import landlock",
+        ),
+        (
+            "start + an empty ruleset applied",
+            f"import sys; sys.path.insert(0, {folder!r}); import landlock; landlock.restrict_writes([])",
+        ),
     ]
     rows = []
     for label, code in steps:

@@ -11,6 +11,7 @@ duplication figure and cycle list are set against ours.
 
 `run()` returns a markdown section; run alone with `python -m benchmarks.bench_gates`.
 """
+
 from __future__ import annotations
 
 import ast
@@ -61,14 +62,14 @@ def unique_slugs(titles, taken):
 
 
 '''
-TEXT_ADDITION = '''
+TEXT_ADDITION = """
 
 def slugify_titles(titles):
     from django.utils.slugs import unique_slugs
 
     return unique_slugs(titles, [])
-'''
-TEST = '''\
+"""
+TEST = """\
 from django.test import SimpleTestCase
 from django.utils.slugs import unique_slugs
 
@@ -76,7 +77,7 @@ from django.utils.slugs import unique_slugs
 class UniqueSlugsTests(SimpleTestCase):
     def test_taken_slug_gets_a_suffix(self):
         self.assertEqual(unique_slugs(["A b"], ["a-b"]), ["a-b-2"])
-'''
+"""
 
 
 class BenchError(Exception):
@@ -104,15 +105,18 @@ class Duplication:
     largest: str  # the modules with the most duplicated lines
 
 
-def _duplication(
-    seconds: float, lines: dict[str, set[int]], physical: int, pasted: str
-) -> Duplication:
+def _duplication(seconds: float, lines: dict[str, set[int]], physical: int, pasted: str) -> Duplication:
     """A Duplication from the lines each module has inside a duplicate block."""
     duplicated = sum(len(v) for v in lines.values())
     biggest = sorted(lines.items(), key=lambda item: (-len(item[1]), item[0]))[:LARGEST]
     return Duplication(
-        seconds, duplicated, physical, PERCENT * duplicated / physical, frozenset(lines),
-        pasted or "not found", ", ".join(f"{name} ({len(found)})" for name, found in biggest),
+        seconds,
+        duplicated,
+        physical,
+        PERCENT * duplicated / physical,
+        frozenset(lines),
+        pasted or "not found",
+        ", ".join(f"{name} ({len(found)})" for name, found in biggest),
     )
 
 
@@ -174,6 +178,7 @@ def _measure() -> Measured:
             notes=notes,
         )
 
+
 # setup -----------------------------------------------------------------------------------------
 
 
@@ -183,8 +188,19 @@ def sdist(project: str, pattern: str) -> Path:
     CACHE.mkdir(parents=True, exist_ok=True)
     found = sorted(CACHE.glob(pattern))
     if not found:
-        pip = [sys.executable, "-m", "pip", "download", project, "--no-binary", ":all:",
-               "--no-deps", "--quiet", "-d", str(CACHE)]
+        pip = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            project,
+            "--no-binary",
+            ":all:",
+            "--no-deps",
+            "--quiet",
+            "-d",
+            str(CACHE),
+        ]
         done = subprocess.run(pip, capture_output=True, text=True)
         found = sorted(CACHE.glob(pattern))
         if done.returncode != 0 or not found:
@@ -221,9 +237,7 @@ def _django_repo(sdist: Path, repo: Path) -> tuple[Path, str]:
 
 
 def _function_source(text: str, name: str) -> str:
-    node = next(
-        n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == name
-    )
+    node = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == name)
     lines = text.splitlines(keepends=True)
     return "".join(lines[node.lineno - 1 : node.end_lineno])
 
@@ -260,9 +274,7 @@ def _timing(samples: list[float]) -> Timing:
 
 def _timed(command: list[str], cwd: Path, **env: str) -> tuple[float, str]:
     start = time.perf_counter()
-    done = subprocess.run(
-        command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **env}
-    )
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **env})
     return time.perf_counter() - start, done.stdout + done.stderr
 
 
@@ -301,8 +313,7 @@ def _pylint(repo: Path, scratch: Path, physical: int, notes: list[str]) -> Dupli
             notes.append("pylint is not installed and `pip install pylint` failed.")
             return None
         notes.append("pylint was not in the venv: this benchmark installed it.")
-    command = [sys.executable, "-m", "pylint", "--disable=all", "--enable=similarities",
-               "--score=n", PACKAGE]
+    command = [sys.executable, "-m", "pylint", "--disable=all", "--enable=similarities", "--score=n", PACKAGE]
     seconds, output = _timed(command, repo, PYLINTHOME=str(scratch / "pylint-home"))
     # Its own "nb duplicated lines" report stays at 0 in pylint 3/4, so count the lines of the
     # R0801 blocks it prints (`==module:[start:end]`, 0-based, end excluded), once per module.
@@ -322,8 +333,13 @@ def _lint_imports(tree: Path, scratch: Path) -> SiblingCycles:
         "type = acyclic_siblings\nancestors = django\n",
         encoding="utf-8",
     )
-    command = [str(Path(sys.executable).parent / "lint-imports"), "--config", str(config),
-               "--no-cache", "--no-logo"]
+    command = [
+        str(Path(sys.executable).parent / "lint-imports"),
+        "--config",
+        str(config),
+        "--no-cache",
+        "--no-logo",
+    ]
     seconds, output = _timed(command, tree)
     packages = tuple(re.findall(r"No cycles are allowed in ([\w.]+)\.", output))
     return SiblingCycles(seconds, packages, "slugs" in output)
@@ -346,33 +362,24 @@ def _markdown(m: Measured) -> str:
         "",
         "| analysis | scope | cold (s) | warm (s) |",
         "| --- | --- | --- | --- |",
-        f"| **all four gates** | the change, against base | {m.total.cold:.2f} | "
-        f"{m.total.warm:.2f} |",
+        f"| **all four gates** | the change, against base | {m.total.cold:.2f} | {m.total.warm:.2f} |",
     ]
-    out += [
-        f"| Gate-{key} {names[key]} | | {t.cold:.2f} | {t.warm:.2f} |" for key, t in m.gates.items()
-    ]
+    out += [f"| Gate-{key} {names[key]} | | {t.cold:.2f} | {t.warm:.2f} |" for key, t in m.gates.items()]
     if m.pylint is not None:
         out.append(
-            f"| pylint --disable=all --enable=similarities | `{PACKAGE}/`, whole | "
-            f"{m.pylint.seconds:.2f} | |"
+            f"| pylint --disable=all --enable=similarities | `{PACKAGE}/`, whole | {m.pylint.seconds:.2f} | |"
         )
     out += [
         f"| lint-imports, acyclic_siblings on `{PACKAGE}` | {side} tree | {r.seconds:.2f} | |"
         for side, r in m.lint.items()
     ]
     out += [
-        f"| our duplication algorithm, for the cross-check | `{PACKAGE}/`, whole | "
-        f"{m.ours.seconds:.2f} | |",
+        f"| our duplication algorithm, for the cross-check | `{PACKAGE}/`, whole | {m.ours.seconds:.2f} | |",
         "",
         f"Verdict on the change: IOSM-Index {m.report.index:.2f}, {m.report.verdict}. Findings:",
         "",
     ]
-    out += [
-        f"- {r.key} `{f.where}` {f.rule}: {f.message}"
-        for r in m.report.results
-        for f in r.findings
-    ]
+    out += [f"- {r.key} `{f.where}` {f.rule}: {f.message}" for r in m.report.results for f in r.findings]
     out += _cross_check(m)
     out += [""] + [f"Note: {n}" for n in m.notes]
     return "\n".join(out).rstrip() + "\n"
@@ -395,8 +402,7 @@ def _cross_check(m: Measured) -> list[str]:
         f"({m.ours.percent:.2f}%) | pylint: {pylint_dup} |",
         f"| modules with a duplicate | {len(m.ours.files)} | pylint: "
         f"{len(theirs.files) if theirs else '-'} |",
-        f"| most duplicated lines in | {m.ours.largest} | pylint: "
-        f"{theirs.largest if theirs else '-'} |",
+        f"| most duplicated lines in | {m.ours.largest} | pylint: {theirs.largest if theirs else '-'} |",
         f"| the pasted `smart_urlquote` copy | {m.ours.pasted_copy} | pylint: "
         f"{theirs.pasted_copy if theirs else '-'} |",
         f"| import cycles at base | {len(base_groups)} strongly connected groups (largest "

@@ -18,6 +18,7 @@ stopped after PYLINT_LIMIT seconds (the ratio is then a lower bound).
 
 `run()` returns a markdown section; run alone with `python -m benchmarks gates_large`.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -162,8 +163,7 @@ def _pylint(repo: Path, scratch: Path, notes: list[str]) -> float | None:
     """Seconds pylint's similarity checker takes on TOP; None when stopped at PYLINT_LIMIT."""
     if importlib.util.find_spec("pylint") is None:
         raise BenchError("pylint is not installed: `pip install -e '.[bench]'`")
-    command = [sys.executable, "-m", "pylint", "--disable=all", "--enable=similarities",
-               "--score=n", TOP]
+    command = [sys.executable, "-m", "pylint", "--disable=all", "--enable=similarities", "--score=n", TOP]
     env = {**os.environ, "PYLINTHOME": str(scratch / "pylint-home")}
     start = time.perf_counter()
     try:

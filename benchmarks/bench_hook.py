@@ -11,6 +11,7 @@ runs of a pair, so both commit the same index):
 
 `run()` returns a markdown section; `python -m benchmarks.bench_hook` prints it.
 """
+
 from __future__ import annotations
 
 import resource
@@ -40,30 +41,42 @@ def run() -> str:
         install(repo)
         git(repo, "worktree", "add", "-q", "-b", "swarm/bench/T01", str(root / "wt"))
         rows = [
-            _row("(a) main worktree, 1 file (fast path, no Python)", repo, no_hooks,
-                 lambda i: _write(repo, "README.md", f"edit {i}\n")),
-            *(_row(f"(b) task worktree, {count:,} staged file(s) (scope check)", root / "wt",
-                   no_hooks, lambda i, count=count: _stage_many(root / "wt", i, count))
-              for count in STAGED_COUNTS),
+            _row(
+                "(a) main worktree, 1 file (fast path, no Python)",
+                repo,
+                no_hooks,
+                lambda i: _write(repo, "README.md", f"edit {i}\n"),
+            ),
+            *(
+                _row(
+                    f"(b) task worktree, {count:,} staged file(s) (scope check)",
+                    root / "wt",
+                    no_hooks,
+                    lambda i, count=count: _stage_many(root / "wt", i, count),
+                )
+                for count in STAGED_COUNTS
+            ),
         ]
-    return "\n".join([
-        "## Pre-commit hook latency",
-        "",
-        f"Medians of {REPEATS} commits per case: the same commit with and without the hook, "
-        f"interleaved. Target: at most {TARGET_CPU_MS:.0f} ms of CPU added. Wall time is what the user "
-        "waits; CPU time (user + system of git, the hook and its children) is the cost, and "
-        "stays comparable when the machine is busy.",
-        "",
-        "| case | no hook | with hook | wall added | ratio | CPU added | within target (CPU) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-        *rows,
-        "",
-        "Where (b)'s Python time goes (the hook runs `python -I -S`):",
-        "",
-        "| step | wall | CPU |",
-        "| --- | --- | --- |",
-        *_startup_rows(),
-    ])
+    return "\n".join(
+        [
+            "## Pre-commit hook latency",
+            "",
+            f"Medians of {REPEATS} commits per case: the same commit with and without the hook, "
+            f"interleaved. Target: at most {TARGET_CPU_MS:.0f} ms of CPU added. Wall time is what the user "
+            "waits; CPU time (user + system of git, the hook and its children) is the cost, and "
+            "stays comparable when the machine is busy.",
+            "",
+            "| case | no hook | with hook | wall added | ratio | CPU added | within target (CPU) |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+            *rows,
+            "",
+            "Where (b)'s Python time goes (the hook runs `python -I -S`):",
+            "",
+            "| step | wall | CPU |",
+            "| --- | --- | --- |",
+            *_startup_rows(),
+        ]
+    )
 
 
 def _row(label: str, cwd: Path, no_hooks: Path, change: Callable[[int], object]) -> str:
@@ -80,8 +93,10 @@ def _row(label: str, cwd: Path, no_hooks: Path, change: Callable[[int], object])
     base, with_hook = _median(plain, 0), _median(hooked, 0)
     cpu_added = _median(hooked, 1) - _median(plain, 1)
     verdict = "yes" if cpu_added <= TARGET_CPU_MS else "no"
-    return (f"| {label} | {base:.1f} ms | {with_hook:.1f} ms | {with_hook - base:+.1f} ms | "
-            f"{with_hook / base:.2f}x | {cpu_added:+.1f} ms | {verdict} |")
+    return (
+        f"| {label} | {base:.1f} ms | {with_hook:.1f} ms | {with_hook - base:+.1f} ms | "
+        f"{with_hook / base:.2f}x | {cpu_added:+.1f} ms | {verdict} |"
+    )
 
 
 def _startup_rows() -> list[str]:
@@ -95,8 +110,7 @@ def _startup_rows() -> list[str]:
     ]
     rows = []
     for label, code in steps:
-        samples = [_timed([sys.executable, "-I", "-S", "-c", code], Path.cwd())
-                   for _ in range(REPEATS)]
+        samples = [_timed([sys.executable, "-I", "-S", "-c", code], Path.cwd()) for _ in range(REPEATS)]
         rows.append(f"| {label} | {_median(samples, 0):.1f} ms | {_median(samples, 1):.1f} ms |")
     return rows
 

@@ -20,6 +20,7 @@ the rounds ≤ 1.0x).
 
 `run()` returns a markdown section; `python -m benchmarks.bench_implement` prints it.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -116,7 +117,8 @@ def _table(serial: list[Timing], cli: list[Timing], noop: Timing, parallel: Timi
         f"| {ms(git.dispatch / TASKS)} | - | {ms(git.cpu / TASKS)} | 1.00x |",
         "",
         "Per round, swarmgit dispatch / git CLI (writing tasks, 1 at a time): "
-        + ", ".join(f"{r:.2f}x" for r in ratios) + ".",
+        + ", ".join(f"{r:.2f}x" for r in ratios)
+        + ".",
         f"Target ≤ {TARGET_RATIO:.1f}x (median of the rounds): {verdict} ({ratio:.2f}x).",
     ]
     return "\n".join(lines)
@@ -150,15 +152,19 @@ def _plan(noop: bool) -> str:
         touch = _task_file(i)
         run = "true" if noop else f"echo 'VALUE = {i}' > {touch}"
         # A task with touches that changes nothing fails: the no-op tasks are read-only.
-        tasks.append("\n".join([
-            f"- [ ] **T{i:03d}**: task {i}",
-            "  - **Owner role:** Implementer",
-            "  - **Depends on:** none",
-            "  - **Touches:** read-only" if noop else f"  - **Touches:** `{touch}`",
-            f"  - **Concurrency class:** {'read-only' if noop else 'write-local'}",
-            "  - **Effort:** 30min",
-            f"  - **Run:** `{run}`",
-        ]))
+        tasks.append(
+            "\n".join(
+                [
+                    f"- [ ] **T{i:03d}**: task {i}",
+                    "  - **Owner role:** Implementer",
+                    "  - **Depends on:** none",
+                    "  - **Touches:** read-only" if noop else f"  - **Touches:** `{touch}`",
+                    f"  - **Concurrency class:** {'read-only' if noop else 'write-local'}",
+                    "  - **Effort:** 30min",
+                    f"  - **Run:** `{run}`",
+                ]
+            )
+        )
     return "# Plan\n\n" + "\n".join(tasks) + "\n"
 
 
@@ -179,8 +185,7 @@ def _implement(root: Path, original: Path, config: str, *, noop: bool) -> Timing
     last_done = _last_done(repo, track)
     shutil.rmtree(repo)
     shutil.rmtree(repo.parent / f"{repo.name}.swarm-worktrees")  # the default worktree root
-    return Timing(wall=wall, cpu=cpu, dispatch=last_done - began,
-                  integration=began + wall - last_done)
+    return Timing(wall=wall, cpu=cpu, dispatch=last_done - began, integration=began + wall - last_done)
 
 
 def _last_done(repo: Path, track: str) -> float:
@@ -230,12 +235,18 @@ def _children_cpu() -> float:
 
 def _swarm(cwd: Path, *args: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "swarmgit", *args], cwd=cwd, env=GIT_ENV, capture_output=True,
-        text=True, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "swarmgit", *args],
+        cwd=cwd,
+        env=GIT_ENV,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"git swarm {' '.join(args)} exited {done.returncode}:\n"
-                           f"{done.stdout[-3000:]}{done.stderr[-3000:]}")
+        raise RuntimeError(
+            f"git swarm {' '.join(args)} exited {done.returncode}:\n"
+            f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        )
 
 
 def _s(seconds: float) -> str:

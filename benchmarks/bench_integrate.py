@@ -12,6 +12,7 @@
 
 `run()` returns a markdown section; `python -m benchmarks.bench_integrate` prints it.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -66,22 +67,24 @@ def _integrate_table(root: Path) -> str:
     same = fold_tree == merge_tree_tree == merge_loop_tree
     ratio = merge_loop / fold
     verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
-    return "\n".join([
-        f"Integrating {BRANCHES} task branches ({FILES_PER_TASK} distinct files each) on a "
-        f"{BIG_FILES:,}-file packed repository (task objects loose, as after a run); each "
-        "method on its own fresh copy, timed once.",
-        "",
-        "| method | time | time / replay |",
-        "| --- | ---: | ---: |",
-        f"| swarmgit `replay` (pygit2, in memory, one commit per task) | {ms(fold)} | 1.0x |",
-        f"| loop of `git merge-tree --write-tree` + `git commit-tree` "
-        f"| {ms(merge_tree_time)} | {merge_tree_time / fold:.1f}x |",
-        f"| loop of `git merge --no-ff` in a worktree | {ms(merge_loop)} | {ratio:.1f}x |",
-        "",
-        f"The `git merge` loop also needs its worktree: checkout took {ms(checkout)} "
-        f"(not counted above). Same final tree from all three: {'yes' if same else 'NO'}. "
-        f"Target >= {TARGET_RATIO:.0f}x against the `git merge` loop: {verdict} ({ratio:.1f}x).",
-    ])
+    return "\n".join(
+        [
+            f"Integrating {BRANCHES} task branches ({FILES_PER_TASK} distinct files each) on a "
+            f"{BIG_FILES:,}-file packed repository (task objects loose, as after a run); each "
+            "method on its own fresh copy, timed once.",
+            "",
+            "| method | time | time / replay |",
+            "| --- | ---: | ---: |",
+            f"| swarmgit `replay` (pygit2, in memory, one commit per task) | {ms(fold)} | 1.0x |",
+            f"| loop of `git merge-tree --write-tree` + `git commit-tree` "
+            f"| {ms(merge_tree_time)} | {merge_tree_time / fold:.1f}x |",
+            f"| loop of `git merge --no-ff` in a worktree | {ms(merge_loop)} | {ratio:.1f}x |",
+            "",
+            f"The `git merge` loop also needs its worktree: checkout took {ms(checkout)} "
+            f"(not counted above). Same final tree from all three: {'yes' if same else 'NO'}. "
+            f"Target >= {TARGET_RATIO:.0f}x against the `git merge` loop: {verdict} ({ratio:.1f}x).",
+        ]
+    )
 
 
 def _merge_loop(
@@ -98,17 +101,13 @@ def _merge_loop(
     return time.perf_counter() - started, checkout, git(worktree, "rev-parse", "HEAD^{tree}")
 
 
-def _merge_tree_loop(
-    repo_path: Path, base: str, heads: Sequence[tuple[str, str]]
-) -> tuple[float, str]:
+def _merge_tree_loop(repo_path: Path, base: str, heads: Sequence[tuple[str, str]]) -> tuple[float, str]:
     """Seconds for git's in-memory merge loop, and its final tree."""
     current = base
     started = time.perf_counter()
     for label, head in heads:
         tree = git(repo_path, "merge-tree", "--write-tree", current, head).splitlines()[0]
-        current = git(
-            repo_path, "commit-tree", tree, "-p", current, "-p", head, "-m", f"merge {label}"
-        )
+        current = git(repo_path, "commit-tree", tree, "-p", current, "-p", head, "-m", f"merge {label}")
     return time.perf_counter() - started, tree
 
 
@@ -119,8 +118,10 @@ def _per_task_table(root: Path) -> str:
 
     def ours_worktree(i: int) -> Path:
         return create_task_worktree(
-            repo, path=root / "wt-ours" / f"T{i:03d}",
-            branch=f"swarm/bench/T{i:03d}", start=base,
+            repo,
+            path=root / "wt-ours" / f"T{i:03d}",
+            branch=f"swarm/bench/T{i:03d}",
+            start=base,
         )
 
     def ours_commit(path: Path, i: int) -> None:
@@ -195,8 +196,12 @@ def _big_repo(path: Path) -> tuple[Path, str, list[tuple[str, str]]]:
             index.add(pygit2.IndexEntry(_file_path(number), repo.create_blob(text), FileMode.BLOB))
         label = f"T{task:02d}"
         head = repo.create_commit(
-            f"refs/heads/swarm/bench/{label}", _SIG, _SIG, f"{label}: work",
-            index.write_tree(repo), [pygit2.Oid(hex=base)],
+            f"refs/heads/swarm/bench/{label}",
+            _SIG,
+            _SIG,
+            f"{label}: work",
+            index.write_tree(repo),
+            [pygit2.Oid(hex=base)],
         )
         heads.append((label, str(head)))
     return path, base, heads

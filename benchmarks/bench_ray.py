@@ -13,6 +13,7 @@
 
 `run()` returns a markdown section; `python -m benchmarks.bench_ray` prints it.
 """
+
 from __future__ import annotations
 
 import random
@@ -69,16 +70,24 @@ def _repo(path: Path, config: str) -> Path:
 
 
 def _plan() -> str:
-    return "# Plan\n\n" + "\n".join(
-        "\n".join([
-            f"- [ ] **T{i:02d}**: task {i}",
-            "  - **Owner role:** Implementer",
-            "  - **Depends on:** none",
-            f"  - **Touches:** `src/task_{i:02d}.py`",
-            "  - **Concurrency class:** write-local",
-            "  - **Effort:** 30min",
-            f"  - **Run:** `mkdir -p src && echo 'VALUE = {i}' > src/task_{i:02d}.py`",
-        ]) for i in range(TASKS)) + "\n"
+    return (
+        "# Plan\n\n"
+        + "\n".join(
+            "\n".join(
+                [
+                    f"- [ ] **T{i:02d}**: task {i}",
+                    "  - **Owner role:** Implementer",
+                    "  - **Depends on:** none",
+                    f"  - **Touches:** `src/task_{i:02d}.py`",
+                    "  - **Concurrency class:** write-local",
+                    "  - **Effort:** 30min",
+                    f"  - **Run:** `mkdir -p src && echo 'VALUE = {i}' > src/task_{i:02d}.py`",
+                ]
+            )
+            for i in range(TASKS)
+        )
+        + "\n"
+    )
 
 
 def _dispatch(repo: Path) -> float:
@@ -86,8 +95,9 @@ def _dispatch(repo: Path) -> float:
     began = time.time()
     _swarm(repo, "implement", TRACK)
     with sqlite3.connect(repo / ".git" / "swarm" / "state.db") as conn:
-        count, last = conn.execute("SELECT count(DISTINCT task), max(ts) FROM events "
-                                   "WHERE track = ? AND kind = 'done'", (TRACK,)).fetchone()
+        count, last = conn.execute(
+            "SELECT count(DISTINCT task), max(ts) FROM events WHERE track = ? AND kind = 'done'", (TRACK,)
+        ).fetchone()
     if count != TASKS:
         raise RuntimeError(f"{count} of {TASKS} tasks done in {repo}")
     shutil.rmtree(repo.parent / f"{repo.name}.swarm-worktrees", ignore_errors=True)
@@ -105,37 +115,47 @@ def _simulated() -> tuple[float, float, float]:
 
 def _section(local: float, ray: float, sim: tuple[float, float, float]) -> str:
     wall, makespan, speedup = sim
-    return "\n".join([
-        "## Ray executor",
-        "",
-        f"{TASKS} independent script tasks (each writes its own new file), `git swarm implement` "
-        f"as a process, {SLOTS} at a time. Local: threads on this machine. Ray: a two-node cluster "
-        f"on loopback (head without agent slots, a worker node with {SLOTS}), a bare repository "
-        "on a local path as the remote; each task fetches its start ref into a fresh folder, "
-        "runs, commits, pushes, and the head fetches and re-checks it. Cluster start-up not "
-        "counted. Dispatch: process start to the last task done.",
-        "",
-        "| executor | dispatch | per task |",
-        "| --- | ---: | ---: |",
-        f"| local | {local:.1f} s | {ms(local / TASKS)} |",
-        f"| ray (2-node loopback cluster) | {ray:.1f} s | {ms(ray / TASKS)} |",
-        "",
-        f"Per-task overhead ratio, ray / local: **{ray / local:.2f}x** "
-        f"(+{ms((ray - local) / TASKS)} per task).",
-        "",
-        f"`simulate` of a {PLAN_TASKS:,}-task random plan for a {NODES}-node cluster with "
-        f"{NODE_SLOTS} agent slots per node ({NODES * NODE_SLOTS} parallel slots, "
-        f"`--executor ray --nodes {NODES} --slots {NODE_SLOTS}`): {wall:.2f} s wall; predicted "
-        f"makespan {makespan:.1f} h, speedup {speedup:.1f}x over serial.",
-    ])
+    return "\n".join(
+        [
+            "## Ray executor",
+            "",
+            f"{TASKS} independent script tasks (each writes its own new file), `git swarm implement` "
+            f"as a process, {SLOTS} at a time. Local: threads on this machine. Ray: a two-node cluster "
+            f"on loopback (head without agent slots, a worker node with {SLOTS}), a bare repository "
+            "on a local path as the remote; each task fetches its start ref into a fresh folder, "
+            "runs, commits, pushes, and the head fetches and re-checks it. Cluster start-up not "
+            "counted. Dispatch: process start to the last task done.",
+            "",
+            "| executor | dispatch | per task |",
+            "| --- | ---: | ---: |",
+            f"| local | {local:.1f} s | {ms(local / TASKS)} |",
+            f"| ray (2-node loopback cluster) | {ray:.1f} s | {ms(ray / TASKS)} |",
+            "",
+            f"Per-task overhead ratio, ray / local: **{ray / local:.2f}x** "
+            f"(+{ms((ray - local) / TASKS)} per task).",
+            "",
+            f"`simulate` of a {PLAN_TASKS:,}-task random plan for a {NODES}-node cluster with "
+            f"{NODE_SLOTS} agent slots per node ({NODES * NODE_SLOTS} parallel slots, "
+            f"`--executor ray --nodes {NODES} --slots {NODE_SLOTS}`): {wall:.2f} s wall; predicted "
+            f"makespan {makespan:.1f} h, speedup {speedup:.1f}x over serial.",
+        ]
+    )
 
 
 def _swarm(cwd: Path, *args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "swarmgit", *args], cwd=cwd, env=GIT_ENV,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-m", "swarmgit", *args],
+        cwd=cwd,
+        env=GIT_ENV,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     if done.returncode != 0:
-        raise RuntimeError(f"git swarm {' '.join(args)} exited {done.returncode}:\n"
-                           f"{done.stdout[-3000:]}{done.stderr[-3000:]}")
+        raise RuntimeError(
+            f"git swarm {' '.join(args)} exited {done.returncode}:\n"
+            f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ each in a fresh process.
 
 `run()` returns a markdown section; run alone with `python -m benchmarks.bench_scheduler`.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,11 +65,16 @@ def random_plan(rng: random.Random, size: int, nodes: Sequence[str]) -> Plan:
     for k in range(size):
         earlier = range(max(0, k - window), k)
         deps = rng.sample(earlier, min(len(earlier), rng.choice((0, 1, 1, 2, 3))))
-        tasks.append(Task(
-            id=f"T{k:05d}", title=f"task {k}", deps=tuple(f"T{d:05d}" for d in deps),
-            touches=tuple(rng.sample(nodes, rng.choice((0, 1, 1, 1, 2)))),
-            effort_minutes=rng.choice(EFFORTS), severity=rng.choice(list(Severity)),
-        ))
+        tasks.append(
+            Task(
+                id=f"T{k:05d}",
+                title=f"task {k}",
+                deps=tuple(f"T{d:05d}" for d in deps),
+                touches=tuple(rng.sample(nodes, rng.choice((0, 1, 1, 1, 2)))),
+                effort_minutes=rng.choice(EFFORTS),
+                severity=rng.choice(list(Severity)),
+            )
+        )
     return Plan(tasks=tuple(tasks))
 
 
@@ -80,11 +86,7 @@ def overlap(a: Sequence[str], b: Sequence[str]) -> bool:
 def overlap_share(plan: Plan) -> float:
     """Share of task pairs whose touches overlap."""
     tasks = plan.tasks
-    hits = sum(
-        overlap(a.touches, b.touches)
-        for i, a in enumerate(tasks)
-        for b in tasks[i + 1:]
-    )
+    hits = sum(overlap(a.touches, b.touches) for i, a in enumerate(tasks) for b in tasks[i + 1 :])
     return hits / max(1, len(tasks) * (len(tasks) - 1) // 2)
 
 
@@ -153,7 +155,7 @@ def optimum_minutes(plan: Plan, limits: Limits) -> int | None:
         for dep in t.deps:
             model.add(start[t.id] >= start[dep] + plan.tasks[plan.ids.index(dep)].effort_minutes // unit)
     for i, a in enumerate(plan.tasks):
-        for b in plan.tasks[i + 1:]:
+        for b in plan.tasks[i + 1 :]:
             if overlap(a.touches, b.touches):
                 model.add_no_overlap([interval[a.id], interval[b.id]])
     for members, cap in (
@@ -192,8 +194,11 @@ def against_optimum() -> tuple[str, bool]:
                 unproven += 1
                 continue
             ratios.append((Scheduler(plan).makespan_minutes(limits) or 0) / best)
-        ok = (statistics.median(ratios) <= OPTIMUM_MEDIAN and _p95(ratios) <= OPTIMUM_P95
-              and max(ratios) <= OPTIMUM_MAX)
+        ok = (
+            statistics.median(ratios) <= OPTIMUM_MEDIAN
+            and _p95(ratios) <= OPTIMUM_P95
+            and max(ratios) <= OPTIMUM_MAX
+        )
         met &= ok
         optimal = sum(r == 1.0 for r in ratios) / len(ratios)
         rows.append(
@@ -239,7 +244,9 @@ def speed() -> str:
         for tasks in SPEED_TASKS:
             out = subprocess.run(
                 [sys.executable, "-m", "benchmarks.bench_scheduler", "--speed", str(tasks), str(packages)],
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout
             r = json.loads(out)
             rows.append(

@@ -25,6 +25,7 @@ git CLI's `worktree add` alone, full or sparse.
 
 `run()` returns a markdown section; `python -m benchmarks.bench_worktrees` prints it.
 """
+
 from __future__ import annotations
 
 import os
@@ -86,8 +87,13 @@ def run() -> str:
             _commit(target, i)
             donor = target
             lean = trees / "sparse" / f"T{i:03d}"
-            sparse.append(_timed(lambda: create_task_worktree(
-                r, path=lean, branch=f"sparse/T{i:03d}", start=base, sparse=SPARSE_TOUCHES)))
+            sparse.append(
+                _timed(
+                    lambda: create_task_worktree(
+                        r, path=lean, branch=f"sparse/T{i:03d}", start=base, sparse=SPARSE_TOUCHES
+                    )
+                )
+            )
             _commit(lean, i)
     finally:
         shutil.rmtree(trees, ignore_errors=True)
@@ -168,8 +174,9 @@ def _median(costs: list[Cost]) -> Cost:
     return Cost(statistics.median(c.wall for c in costs), statistics.median(c.cpu for c in costs))
 
 
-def _table(cli_start: list[Cost], cli_total: list[Cost], fresh: list[Cost], pooled: list[Cost],
-           sparse: list[Cost]) -> str:
+def _table(
+    cli_start: list[Cost], cli_total: list[Cost], fresh: list[Cost], pooled: list[Cost], sparse: list[Cost]
+) -> str:
     total = _median(cli_total)
     pooled_ratios = [p.cpu / c.cpu for p, c in zip(pooled, cli_total)]
     fresh_ratios = [f.cpu / c.cpu for f, c in zip(fresh, cli_start)]
@@ -182,8 +189,12 @@ def _table(cli_start: list[Cost], cli_total: list[Cost], fresh: list[Cost], pool
         ("git CLI: `worktree add` alone", _median(cli_start)),
         ("swarmgit, fresh worktree (`git worktree add` through safe_git)", _median(fresh)),
         ("swarmgit, pooled (a done task's clean worktree recycled)", _median(pooled)),
-        (f"swarmgit, fresh sparse worktree ({len(SPARSE_TOUCHES)} touches: "
-         + ", ".join(f"`{t}`" for t in SPARSE_TOUCHES) + ")", _median(sparse)),
+        (
+            f"swarmgit, fresh sparse worktree ({len(SPARSE_TOUCHES)} touches: "
+            + ", ".join(f"`{t}`" for t in SPARSE_TOUCHES)
+            + ")",
+            _median(sparse),
+        ),
     ]
     lines = [
         f"## worktrees: task start on a {FILES:,}-file repository",
@@ -192,7 +203,7 @@ def _table(cli_start: list[Cost], cli_total: list[Cost], fresh: list[Cost], pool
         "`benchmarks/.work/`; worktrees on a RAM disk); each task gets a branch at the base and commits one new file. "
         f"{ROUNDS} tasks per contender, taking turns. Pooled: the previous task's worktree, after "
         "its commit, checked for uncommitted changes, moved and switched to the new branch "
-        "(only the differing files written). Sparse: `worktrees.checkout = \"sparse\"`, only the "
+        '(only the differing files written). Sparse: `worktrees.checkout = "sparse"`, only the '
         "task's touches (and every .gitignore/.gitattributes) checked out. "
         "CPU: user + system of this process and its children.",
         "",
@@ -203,7 +214,8 @@ def _table(cli_start: list[Cost], cli_total: list[Cost], fresh: list[Cost], pool
     lines += [
         "",
         "Per round, pooled start / git CLI add + commit (CPU): "
-        + ", ".join(f"{r:.3f}x" for r in pooled_ratios) + "; fresh start / git `worktree add` "
+        + ", ".join(f"{r:.3f}x" for r in pooled_ratios)
+        + "; fresh start / git `worktree add` "
         "(CPU): " + ", ".join(f"{r:.2f}x" for r in fresh_ratios) + "; fresh sparse start / git "
         "`worktree add` (CPU): " + ", ".join(f"{r:.3f}x" for r in sparse_ratios) + ".",
         f"Target pooled ≤ {POOLED_TARGET:.2f}x: {_verdict(pooled_ratio, POOLED_TARGET)} "

@@ -1,4 +1,5 @@
 """What every benchmark shares: a git CLI that ignores the user's config, and number format."""
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ Modelled on import-linter's Contract: `evaluate` returns a result object and nev
 rendering lives in `runner.py`. A gate is delta-aware: it reports what changed between `base`
 and `head`, never debts `base` already had. Paths are repo-relative with `/` separators.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -85,12 +86,8 @@ class GateContext:
     cache_root: Path | None = None
     _repo: pygit2.Repository = field(init=False, repr=False)
     _memo: dict[Hashable, object] = field(init=False, repr=False, default_factory=dict)
-    _listings: dict[Side, dict[str, pygit2.Oid]] = field(
-        init=False, repr=False, default_factory=dict
-    )
-    _cleanup: contextlib.ExitStack = field(
-        init=False, repr=False, default_factory=contextlib.ExitStack
-    )
+    _listings: dict[Side, dict[str, pygit2.Oid]] = field(init=False, repr=False, default_factory=dict)
+    _cleanup: contextlib.ExitStack = field(init=False, repr=False, default_factory=contextlib.ExitStack)
 
     def __post_init__(self) -> None:
         self._repo = pygit2.Repository(str(self.repo_path))
@@ -178,8 +175,7 @@ class GateContext:
         if side in self._listings:  # looked up once per file: kept cheap
             return self._listings[side]
         if side == "head":
-            listed = _updated(self._blob_ids("base"), self.commit("base").tree,
-                              self.commit("head").tree)
+            listed = _updated(self._blob_ids("base"), self.commit("base").tree, self.commit("head").tree)
         else:
             tree = self.commit(side).tree
             cache = GateCache(self.repo_path) if self.cache_root is not None else None
@@ -286,8 +282,9 @@ class Evidence:
     metrics: dict[str, float | int | str] = field(default_factory=dict)
     parts: dict[str, tuple[float, float]] = field(default_factory=dict)
 
-    def result(self, key: str, name: str, *, applies: bool = True, note: str = "",
-               score: float | None = None) -> GateResult:
+    def result(
+        self, key: str, name: str, *, applies: bool = True, note: str = "", score: float | None = None
+    ) -> GateResult:
         """Score = the weighted parts unless given; findings and metrics as gathered."""
         value = weighted(self.parts) if score is None else score
         return GateResult(key, name, applies, rounded(value), self.metrics, tuple(self.findings), note)

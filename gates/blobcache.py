@@ -8,6 +8,7 @@ code: the folder may be written by an unfenced agent), grouped in 256 shard file
 so a cold run over a large tree writes a few hundred files rather than one per file. A shard
 that cannot be read is empty; an entry the caller cannot decode is a miss.
 """
+
 from __future__ import annotations
 
 import base64

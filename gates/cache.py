@@ -8,6 +8,7 @@ Two kinds, both keyed by git tree ids (content, never commit ids or time):
 Entries are plain JSON (never code) written atomically; an unreadable or malformed entry is
 a miss, and the value is computed again.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -14,6 +14,7 @@ occurrences only (generic boilerplate; keeps the cost linear).
 Only target files are scanned for clones, but their copies are looked for in the whole corpus,
 so a block pasted from an unchanged module is found.
 """
+
 from __future__ import annotations
 
 import keyword
@@ -98,9 +99,7 @@ def _code_lines(text: str) -> tuple[tuple[int, ...], tuple[str, ...], int]:
     return tuple(lines), tuple(texts), physical
 
 
-def find_clones(
-    corpus: Mapping[str, Normalised], tokens: Mapping[str, Sequence[int]]
-) -> list[Clone]:
+def find_clones(corpus: Mapping[str, Normalised], tokens: Mapping[str, Sequence[int]]) -> list[Clone]:
     """Every clone whose first copy lies in a target file, its second anywhere in the corpus.
     The targets are the keys of `tokens`, which holds their `token_counts`."""
     chosen = sorted(t for t in tokens if t in corpus)
@@ -141,8 +140,13 @@ def _clones_of(
                 lines = corpus[other].lines
                 found.append(
                     Clone(
-                        target, norm.lines[first], norm.lines[end],
-                        other, lines[first + offset], lines[end + offset], count,
+                        target,
+                        norm.lines[first],
+                        norm.lines[end],
+                        other,
+                        lines[first + offset],
+                        lines[end + offset],
+                        count,
                     )
                 )
     return sorted(found, key=lambda c: (c.start, c.other, c.other_start))

@@ -18,6 +18,7 @@ the changed modules import the same modules of the packages at both sides (each 
 with head's module set): then the two sides' graphs have the same internal edges, and Gate-M
 needs neither graph.
 """
+
 from __future__ import annotations
 
 import os
@@ -67,14 +68,11 @@ def import_graph(ctx: GateContext, side: Side, layout: Mapping[str, str]) -> Sid
         if not present:
             return SideGraph(grimp.ImportGraph(), {})
         with _grimp_ports(files, _PackagesAt(present)):
-            graph = grimp.build_graph(*sorted(present), include_external_packages=True,
-                                      cache_dir=IMPORTS)
+            graph = grimp.build_graph(*sorted(present), include_external_packages=True, cache_dir=IMPORTS)
         return SideGraph(graph, files.unscannable)
 
 
-def same_internal_imports(
-    ctx: GateContext, layout: Mapping[str, str], modules: Mapping[str, str]
-) -> bool:
+def same_internal_imports(ctx: GateContext, layout: Mapping[str, str], modules: Mapping[str, str]) -> bool:
     """True when base and head hold the same Python files under the packages and each of
     `modules` (name -> path, the changed ones) imports the same modules of the packages at
     both sides: the two graphs then have the same internal edges. False when that cannot be
@@ -82,7 +80,8 @@ def same_internal_imports(
     prefixes = tuple(folder + "/" for folder in set(layout.values()))
     touched = [*ctx.changed_lines, *ctx.renames.values()]
     if any(
-        path.endswith(".py") and path.startswith(prefixes)
+        path.endswith(".py")
+        and path.startswith(prefixes)
         and (path in ctx.renames or None in (ctx.blob_id("base", path), ctx.blob_id("head", path)))
         for path in touched
     ):
@@ -112,7 +111,10 @@ def same_internal_imports(
 
 
 def _internal_imports(
-    files: _TreeFiles, virtual: str, module_file: ModuleFile, found: set[FoundPackage],
+    files: _TreeFiles,
+    virtual: str,
+    module_file: ModuleFile,
+    found: set[FoundPackage],
     side: Side,
 ) -> frozenset[str] | None:
     """The modules of the packages one module imports at that side (scanned from its blob
@@ -130,7 +132,8 @@ def _internal_imports(
     roots = {p.name for p in found}
     inside = tuple(f"{r}." for r in roots)
     return frozenset(
-        i.imported.name for i in imports[module_file]
+        i.imported.name
+        for i in imports[module_file]
         if i.imported.name in roots or i.imported.name.startswith(inside)
     )
 
@@ -141,7 +144,7 @@ def _module_paths(found: set[FoundPackage], files: Collection[str]) -> dict[str,
     for package in found:
         for module_file in package.module_files:
             name = module_file.module.name
-            inner = name[len(package.name):].lstrip(".").replace(".", "/")
+            inner = name[len(package.name) :].lstrip(".").replace(".", "/")
             stem = f"{package.directory}/{inner}" if inner else package.directory
             for virtual in (f"{stem}.py", f"{stem}/__init__.py"):
                 if virtual in files:
@@ -179,7 +182,7 @@ class _TreeFiles(AbstractFileSystem):
     def _link(self, link: str, target: str) -> None:
         if self.is_dir(target) and link not in self.files and not self.is_dir(link):
             inside = [v for v in self.files if v.startswith(target + "/")]
-            self.files.update({link + v[len(target):]: self.files[v] for v in inside})
+            self.files.update({link + v[len(target) :]: self.files[v] for v in inside})
 
     def _folder(self, folder: str) -> tuple[set[str], list[str]]:
         if folder not in self.children:
@@ -278,8 +281,9 @@ class _TreeFiles(AbstractFileSystem):
         module_files = [f for p in found for f in p.module_files if f.module.name in missed]
         self._scan(module_files, found, missed)
 
-    def _scan(self, module_files: list[ModuleFile], found: set[FoundPackage],
-              paths: Mapping[str, str]) -> None:
+    def _scan(
+        self, module_files: list[ModuleFile], found: set[FoundPackage], paths: Mapping[str, str]
+    ) -> None:
         """Scan these modules in one call; when one cannot be scanned, each half again,
         down to the modules that fail alone (so k bad files of n cost O(k log n) calls)."""
         if not module_files:
@@ -310,9 +314,7 @@ class _PackagesAt(AbstractPackageFinder):
     def __init__(self, folders: Mapping[str, str]) -> None:
         self.folders = folders
 
-    def determine_package_directories(
-        self, package_name: str, file_system: AbstractFileSystem
-    ) -> set[str]:
+    def determine_package_directories(self, package_name: str, file_system: AbstractFileSystem) -> set[str]:
         return {self.folders[package_name]}
 
 
@@ -324,8 +326,7 @@ class _ImportCache:
         self.files = files
         self.paths: dict[str, str] = {}  # module -> virtual path
 
-    def setup(self, file_system: object, found_packages: set[FoundPackage],
-              **options: Any) -> _ImportCache:
+    def setup(self, file_system: object, found_packages: set[FoundPackage], **options: Any) -> _ImportCache:
         self.paths = _module_paths(found_packages, self.files.files)
         self.files.prepare(self.paths, found_packages)
         return self
@@ -343,8 +344,10 @@ class _ImportCache:
             if virtual not in self.files.fresh:
                 continue
             ordered = sorted(imports, key=lambda i: (i.line_number, i.imported.name))
-            entry = [module.name,
-                     [[i.imported.name, i.line_number, i.line_contents, i.is_lazy] for i in ordered]]
+            entry = [
+                module.name,
+                [[i.imported.name, i.line_number, i.line_contents, i.is_lazy] for i in ordered],
+            ]
             self.files.store.put(self.files.key(virtual), entry)
 
 
@@ -363,8 +366,15 @@ def _decode(entry: object, modules: dict[str, Module]) -> list[DirectImport] | N
         match item:
             case [str(imported), int(line), str(contents), bool(lazy)]:
                 target = modules.get(imported) or modules.setdefault(imported, Module(imported))
-                found.append(DirectImport(importer=source, imported=target, line_number=line,
-                                          line_contents=contents, is_lazy=lazy))
+                found.append(
+                    DirectImport(
+                        importer=source,
+                        imported=target,
+                        line_number=line,
+                        line_contents=contents,
+                        is_lazy=lazy,
+                    )
+                )
             case _:
                 return None
     return found
@@ -377,9 +387,7 @@ def _grimp_ports(files: _TreeFiles, finder: _PackagesAt) -> Iterator[None]:
     with _GRIMP_SETTINGS:
         names = ("FILE_SYSTEM", "PACKAGE_FINDER", "CACHE_CLASS")
         previous = {name: getattr(grimp_settings, name) for name in names}
-        grimp_settings.configure(
-            FILE_SYSTEM=files, PACKAGE_FINDER=finder, CACHE_CLASS=_ImportCache(files)
-        )
+        grimp_settings.configure(FILE_SYSTEM=files, PACKAGE_FINDER=finder, CACHE_CLASS=_ImportCache(files))
         try:
             yield
         finally:

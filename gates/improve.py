@@ -23,6 +23,7 @@ A changed Python file that does not parse sets the score to 0 (its finding names
 one CPython refuses and libcst cannot read, or one no Python reads (null bytes, not in its
 declared encoding, nested past the parser's limits; syntax.cpython_error).
 """
+
 from __future__ import annotations
 
 import re
@@ -77,8 +78,17 @@ _UPPER = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
 _VISITOR = re.compile(r"^(?:visit|leave|depart)_\w+$")
 _TEST_HOOKS = frozenset(
     {
-        "setUp", "tearDown", "setUpClass", "tearDownClass", "setUpModule", "tearDownModule",
-        "setUpTestData", "asyncSetUp", "asyncTearDown", "addCleanup", "subTest",
+        "setUp",
+        "tearDown",
+        "setUpClass",
+        "tearDownClass",
+        "setUpModule",
+        "tearDownModule",
+        "setUpTestData",
+        "asyncSetUp",
+        "asyncTearDown",
+        "addCleanup",
+        "subTest",
     }
 )
 
@@ -177,7 +187,10 @@ def _duplication(
             reported.add((clone.file, clone.start))
             findings.append(
                 Finding(
-                    KEY, clone.file, clone.start, "duplicate-block",
+                    KEY,
+                    clone.file,
+                    clone.start,
+                    "duplicate-block",
                     f"lines {clone.start}-{clone.end} duplicate "
                     f"{clone.other}:{clone.other_start}-{clone.other_end} ({clone.tokens} tokens)",
                 )
@@ -210,11 +223,14 @@ def fingerprints(ctx: GateContext, path: str) -> duplication.Normalised | None:
     if text is None:
         return None
     found = duplication.normalise(text)
-    cache.put(oid, {
-        "lines": pack_ints(found.lines, _LINE_CODE),
-        "windows": pack_ints(found.windows, _HASH_CODE),
-        "physical": found.physical,
-    })
+    cache.put(
+        oid,
+        {
+            "lines": pack_ints(found.lines, _LINE_CODE),
+            "windows": pack_ints(found.windows, _HASH_CODE),
+            "physical": found.physical,
+        },
+    )
     return found
 
 
@@ -222,9 +238,7 @@ def _fingerprints_from_json(entry: dict[str, object]) -> duplication.Normalised:
     lines = unpack_ints(entry["lines"], _LINE_CODE)
     windows = unpack_ints(entry["windows"], _HASH_CODE)
     physical = entry["physical"]
-    if len(windows) != max(0, len(lines) - duplication.MIN_LINES + 1) or not isinstance(
-        physical, int
-    ):
+    if len(windows) != max(0, len(lines) - duplication.MIN_LINES + 1) or not isinstance(physical, int):
         raise ValueError("fingerprints of another shape")
     return duplication.Normalised(lines, windows, physical)
 
@@ -258,7 +272,10 @@ def _docstrings(
         if not documented:
             findings.append(
                 Finding(
-                    KEY, path, definition.line, "missing-docstring",
+                    KEY,
+                    path,
+                    definition.line,
+                    "missing-docstring",
                     f"public {definition.kind} {definition.qualname} has no docstring",
                 )
             )
@@ -371,8 +388,7 @@ class _LineChecks(cst.CSTVisitor):
         ok = value in ALLOWED_NUMBERS
         self.tally.add("magic", ok)
         if not ok:
-            self._find(line, "magic-number",
-                       f"magic number {node.value[:MAX_SHOWN]}: name it as a constant")
+            self._find(line, "magic-number", f"magic number {node.value[:MAX_SHOWN]}: name it as a constant")
 
     def _find(self, line: int, rule: str, message: str) -> None:
         self.findings.append(Finding(KEY, self.path, line, rule, message))

@@ -26,6 +26,7 @@ Parts (weights renormalised over the parts that apply):
 When no part applies (a tiny repository, no package changed, no contract), the gate is left out
 of the index.
 """
+
 from __future__ import annotations
 
 import copy
@@ -69,8 +70,7 @@ CONFIG_FILES = (".importlinter", "setup.cfg", "pyproject.toml")
 SWARM_CONFIG = ".swarm.toml"
 # What checking a contract of the wrong shape raises (a module it names is missing: grimp's
 # ModuleNotPresent; an option of the wrong type: TypeError or AttributeError inside it).
-_BAD_CONTRACT = (InvalidContractOptions, GrimpException, KeyError, ValueError, TypeError,
-                 AttributeError)
+_BAD_CONTRACT = (InvalidContractOptions, GrimpException, KeyError, ValueError, TypeError, AttributeError)
 CONTRACT_TYPES: dict[str, type[Contract]] = {
     "forbidden": ForbiddenContract,
     "layers": LayersContract,
@@ -112,8 +112,7 @@ class Modularize:
         contracts = _contract_options(ctx, layout, findings)
         changed_modules = _changed_modules(ctx, layout)
         graphs = None
-        if changed_modules and not contracts and same_internal_imports(ctx, layout,
-                                                                       changed_modules):
+        if changed_modules and not contracts and same_internal_imports(ctx, layout, changed_modules):
             parts["cycles"] = (WEIGHTS["cycles"], _same_cycles(ctx, layout, metrics))
         elif changed_modules or contracts:
             graphs = _graphs(ctx, layout)
@@ -125,17 +124,16 @@ class Modularize:
             broken = _contracts(graphs, contracts, findings, metrics)
             parts["contracts"] = (WEIGHTS["contracts"], 0.0 if broken else 1.0)
         if not parts:
-            return evidence.result(KEY, NAME, applies=False,
-                                   note="no package changed, no contract, repository too small")
+            return evidence.result(
+                KEY, NAME, applies=False, note="no package changed, no contract, repository too small"
+            )
         return evidence.result(KEY, NAME)
 
 
 # change surface ------------------------------------------------------------------------------
 
 
-def _surface(
-    ctx: GateContext, findings: list[Finding], metrics: dict[str, float | int | str]
-) -> float:
+def _surface(ctx: GateContext, findings: list[Finding], metrics: dict[str, float | int | str]) -> float:
     tracked = len(ctx.tracked_files("head"))
     changed = len(ctx.changed_lines)
     ratio = changed / tracked if tracked else 1.0
@@ -145,7 +143,10 @@ def _surface(
         return 1.0
     findings.append(
         Finding(
-            KEY, "", 0, "change-surface",
+            KEY,
+            "",
+            0,
+            "change-surface",
             f"{changed} of {tracked} tracked files changed ({ratio:.0%}, limit {limit:.0%}): "
             "split the change",
         )
@@ -221,9 +222,13 @@ def _graphs(ctx: GateContext, layout: Mapping[str, str]) -> _Graphs | None:
     files = ctx.tracked_files("head")
     paths = {m: p for p in files if (m := _module_name(p, layout)) is not None}
     head = import_graph(ctx, "head", layout)
-    return _Graphs(layout, paths, head.graph, head.unscannable, lambda: ctx.cached(
-        ("import-graph", "base"), lambda: import_graph(ctx, "base", layout).graph
-    ))
+    return _Graphs(
+        layout,
+        paths,
+        head.graph,
+        head.unscannable,
+        lambda: ctx.cached(("import-graph", "base"), lambda: import_graph(ctx, "base", layout).graph),
+    )
 
 
 def _unscanned(
@@ -240,8 +245,15 @@ def _unscanned(
     for path in paths:
         error = syntax_error(ctx, "head", path)
         line, message = error or graphs.unscannable[path]
-        findings.append(Finding(KEY, path, line, "syntax-error" if error else "unscannable",
-                                f"{message} (its imports are unknown: left out of the graph)"))
+        findings.append(
+            Finding(
+                KEY,
+                path,
+                line,
+                "syntax-error" if error else "unscannable",
+                f"{message} (its imports are unknown: left out of the graph)",
+            )
+        )
     metrics["unscanned_modules"] = len(paths)
 
 
@@ -266,20 +278,17 @@ def _cycles(
             continue  # the whole group was already one cycle at base
         new += 1
         findings.extend(_cycle_findings(graphs, group))
-    metrics.update(
-        cycle_groups_base=len(base_groups), cycle_groups_head=len(head_groups), new_cycles=new
-    )
+    metrics.update(cycle_groups_base=len(base_groups), cycle_groups_head=len(head_groups), new_cycles=new)
     return new
 
 
-def _same_cycles(
-    ctx: GateContext, layout: Mapping[str, str], metrics: dict[str, float | int | str]
-) -> float:
+def _same_cycles(ctx: GateContext, layout: Mapping[str, str], metrics: dict[str, float | int | str]) -> float:
     """The cycles part when head's graph has base's internal edges (`same_internal_imports`):
     head's cycles are base's, so none is new (and every changed module was scanned)."""
     groups = _base_groups(ctx, layout, lambda: import_graph(ctx, "base", layout).graph)
-    metrics.update(unscanned_modules=0, cycle_groups_base=len(groups),
-                   cycle_groups_head=len(groups), new_cycles=0)
+    metrics.update(
+        unscanned_modules=0, cycle_groups_base=len(groups), cycle_groups_head=len(groups), new_cycles=0
+    )
     return 1.0
 
 
@@ -438,15 +447,11 @@ def _check(options: dict[str, Any], session: dict[str, Any], graph: grimp.Import
     if kind is None:
         known = ", ".join(sorted(CONTRACT_TYPES))
         raise ValueError(f"unknown contract type {options.get('type')!r} (known: {known})")
-    contract = kind(
-        name=str(options.get("name")), session_options=session, contract_options=options
-    )
+    contract = kind(name=str(options.get("name")), session_options=session, contract_options=options)
     return contract.check(copy.deepcopy(graph), verbose=False)
 
 
-def _held(
-    options: dict[str, Any], session: dict[str, Any], graph: grimp.ImportGraph
-) -> bool | None:
+def _held(options: dict[str, Any], session: dict[str, Any], graph: grimp.ImportGraph) -> bool | None:
     """Whether the contract held on this graph; None when it cannot be checked there (e.g. its
     modules do not exist yet)."""
     try:
@@ -477,7 +482,10 @@ def _contract_findings(
         return [Finding(KEY, source, 0, "contract-broken", f"{name}: broken (held at base)")]
     return [
         Finding(
-            KEY, graphs.paths.get(importer, ""), line or 0, "contract-broken",
+            KEY,
+            graphs.paths.get(importer, ""),
+            line or 0,
+            "contract-broken",
             f"{name}: {importer} imports {imported}",
         )
         for importer, imported, lines in sorted(set(new))

@@ -18,6 +18,7 @@ Parts (weights renormalised over the parts that apply):
   annotation `list[...]`) in the same function. This part applies when changed lines touch a
   loop, so a change with no loops and no test command leaves the gate out of the index.
 """
+
 from __future__ import annotations
 
 import re
@@ -86,8 +87,9 @@ class Optimize:
         else:
             notes.append("no loop in changed code")
         applies = bool(parts)
-        return evidence.result(KEY, NAME, applies=applies, note="; ".join(notes),
-                               score=None if applies else 0.0)
+        return evidence.result(
+            KEY, NAME, applies=applies, note="; ".join(notes), score=None if applies else 0.0
+        )
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,7 @@ class TestRun:
         return f"`{command}` exited {self.code}"
 
 
-def _run_tests(
-    ctx: GateContext, findings: list[Finding], metrics: dict[str, float | int | str]
-) -> bool:
+def _run_tests(ctx: GateContext, findings: list[Finding], metrics: dict[str, float | int | str]) -> bool:
     """The tests part: passes when the command passes on head, or when everything that fails
     on head already failed on the base (pre-existing failures do not fail the track)."""
     command, timeout = ctx.config.test_command, ctx.config.test_timeout_seconds
@@ -126,8 +126,10 @@ def _run_tests(
         metrics["tests"] = "timeout" if head.code is None else f"failed (exit {head.code})"
         message = head.describe(command, timeout)
         if not base.passed and new:
-            message += (f"; newly failing: {', '.join(sorted(new))} "
-                        f"({len(head.failed & base.failed)} other failure(s) already fail at the base)")
+            message += (
+                f"; newly failing: {', '.join(sorted(new))} "
+                f"({len(head.failed & base.failed)} other failure(s) already fail at the base)"
+            )
         findings.append(Finding(KEY, "", 0, "tests-failed", _with_tail(message, head.tail)))
         return False
     known = f"{len(head.failed)} test(s)" if head.failed else "the command"
@@ -245,7 +247,8 @@ class _Patterns(cst.CSTVisitor):
             membership = isinstance(target.operator, (cst.In, cst.NotIn))
             if membership and self._is_list(target.comparator):
                 self._find(
-                    node, "list-membership-in-loop",
+                    node,
+                    "list-membership-in-loop",
                     f"membership test on a list inside a loop: use a set "
                     f"({self.parsed.module.code_for_node(target.comparator)[:40]})",
                 )
@@ -298,9 +301,7 @@ def _is_list_value(node: cst.BaseExpression | None) -> bool:
     if isinstance(node, (cst.List, cst.ListComp)):
         return True
     return (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Name)
-        and node.func.value in _LIST_FACTORIES
+        isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in _LIST_FACTORIES
     )
 
 

@@ -6,6 +6,7 @@ none applies the index is "n/a" and the verdict is APPROVED because nothing the 
 changed (and says so). Results are cached by (base tree, head tree, gate config). Rendering is separate from evaluation: a terminal table, the markdown gate section of
 `iosm_report.md`, and a JSON-ready dict.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -86,8 +87,15 @@ def _results_from_json(data: dict[str, Any] | None) -> tuple[GateResult, ...] | 
         return None
     try:
         return tuple(
-            GateResult(str(r["key"]), str(r["name"]), bool(r["applies"]), float(r["score"]),
-                       dict(r["metrics"]), tuple(Finding(**f) for f in r["findings"]), str(r["note"]))
+            GateResult(
+                str(r["key"]),
+                str(r["name"]),
+                bool(r["applies"]),
+                float(r["score"]),
+                dict(r["metrics"]),
+                tuple(Finding(**f) for f in r["findings"]),
+                str(r["note"]),
+            )
             for r in data["results"]
         )
     except (KeyError, TypeError, ValueError):
@@ -124,8 +132,12 @@ def render_table(report: GateReport) -> str:
     for r in report.results:
         rows.append(
             (
-                f"{r.key} {r.name}", _score(r), f"{report.threshold:.2f}",
-                _result(r, report.threshold), str(len(r.findings)), r.note,
+                f"{r.key} {r.name}",
+                _score(r),
+                f"{report.threshold:.2f}",
+                _result(r, report.threshold),
+                str(len(r.findings)),
+                r.note,
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
@@ -138,9 +150,7 @@ def render_table(report: GateReport) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(
-    report: GateReport, task_of: Callable[[str], str | None] = lambda f: None
-) -> str:
+def render_markdown(report: GateReport, task_of: Callable[[str], str | None] = lambda f: None) -> str:
     """The gate section of iosm_report.md: table, index, verdict, measurements, findings
     (each with file:line and, when `task_of(file)` knows it, the task that introduced it)."""
     out = [
@@ -152,13 +162,11 @@ def render_markdown(
     for r in report.results:
         result = _result(r, report.threshold) + (f" ({r.note})" if r.note else "")
         out.append(
-            f"| {r.key} {r.name} | {_score(r)} | {report.threshold:.2f} | {result} | "
-            f"{len(r.findings)} |"
+            f"| {r.key} {r.name} | {_score(r)} | {report.threshold:.2f} | {result} | {len(r.findings)} |"
         )
     out += [
         "",
-        f"**IOSM-Index:** {report.index_text} (threshold {report.threshold:.2f})"
-        f" — **{report.verdict}**",
+        f"**IOSM-Index:** {report.index_text} (threshold {report.threshold:.2f}) — **{report.verdict}**",
         "",
         *verdict_lines(report)[1:],
         "",
@@ -177,12 +185,16 @@ def render_markdown(
 def verdict_lines(report: GateReport) -> list[str]:
     """The index and verdict, then why, in words a newcomer follows: the verdict is the mean
     of the gates that apply, so one gate under the threshold does not decide alone."""
-    lines = [f"IOSM-Index {report.index_text} (threshold {report.threshold:.2f}): {report.verdict}",
-             f"  because the {report.reason}" if report.applies else f"  because {report.reason}"]
+    lines = [
+        f"IOSM-Index {report.index_text} (threshold {report.threshold:.2f}): {report.verdict}",
+        f"  because the {report.reason}" if report.applies else f"  because {report.reason}",
+    ]
     low = [f"{r.key} {r.name}" for r in report.results if _gate_passed(r, report.threshold) is False]
     if low and report.passed:
-        lines.append(f"  ({', '.join(low)} scored under the threshold on its own; the verdict is "
-                     "the mean of the gates that apply)")
+        lines.append(
+            f"  ({', '.join(low)} scored under the threshold on its own; the verdict is "
+            "the mean of the gates that apply)"
+        )
     return lines
 
 

@@ -6,6 +6,7 @@ UTF-8, and panics in Rust (pyo3's PanicException, a BaseException) on some valid
 a relative import past the top package; it crashes the process on a long enough expression
 (`1+1+...`, ~100k terms), which CPython refuses (syntax.cpython_error).
 """
+
 from __future__ import annotations
 
 from grimp.application.ports.modulefinder import FoundPackage, ModuleFile
@@ -29,13 +30,15 @@ class ScanFailed(Exception):
         self.where = (line, message)
 
 
-def scan(
-    module_files: list[ModuleFile], found: set[FoundPackage]
-) -> dict[ModuleFile, set[DirectImport]]:
+def scan(module_files: list[ModuleFile], found: set[FoundPackage]) -> dict[ModuleFile, set[DirectImport]]:
     """grimp's scanner on these modules; ScanFailed when it refuses one of them."""
     try:
-        return scan_imports(module_files, found_packages=found, include_external_packages=True,
-                            exclude_type_checking_imports=False)
+        return scan_imports(
+            module_files,
+            found_packages=found,
+            include_external_packages=True,
+            exclude_type_checking_imports=False,
+        )
     except SourceSyntaxError as exc:
         text = (exc.text or "").strip()[:SHOWN_CHARS]
         raise ScanFailed(exc.lineno or 0, f"grimp's scanner cannot parse: {text}") from exc

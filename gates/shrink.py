@@ -12,6 +12,7 @@ renormalised over the parts that apply):
   `[tool.poetry.*dependencies]`) and `requirements*.txt` files (any folder). Score 1 when
   d <= 0, else 1 / (1 + d), and then every added dependency is a finding.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,9 +41,7 @@ API_GROWTH_ALLOWANCE = 5
 LINES_PER_DEFINITION = 50
 SURFACES = "api-surface-v1"  # the per-blob cache kind; a new version drops old entries
 
-_DEPENDENCY_FILES = pathspec.GitIgnoreSpec.from_lines(
-    ["pyproject.toml", "requirements*.txt"]
-)
+_DEPENDENCY_FILES = pathspec.GitIgnoreSpec.from_lines(["pyproject.toml", "requirements*.txt"])
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _QUOTED = re.compile(r"""["']([^"']+)["']""")
 
@@ -58,7 +57,8 @@ class Shrink:
         evidence = Evidence()
         findings, parts, metrics = evidence.findings, evidence.parts, evidence.metrics
         modules = [
-            p for p in sorted(ctx.changed_lines)
+            p
+            for p in sorted(ctx.changed_lines)
             if p.endswith(".py") and not is_test_path(p) and is_public_module(p)
         ]
         if modules:
@@ -66,7 +66,8 @@ class Shrink:
         manifests = [p for p in sorted(ctx.changed_lines) if _DEPENDENCY_FILES.match_file(p)]
         if manifests:
             parts["dependencies"] = (
-                WEIGHTS["dependencies"], _dependencies(ctx, manifests, findings, metrics),
+                WEIGHTS["dependencies"],
+                _dependencies(ctx, manifests, findings, metrics),
             )
         if not parts:
             note = "no public module or dependency file changed"
@@ -88,14 +89,14 @@ def _api(
         removed += len(base.keys() - head.keys())
         for qualname in sorted(head.keys() - base.keys(), key=head.__getitem__):
             kind, line = head[qualname]
-            added.append(
-                Finding(KEY, path, line, "public-api-growth", f"new public {kind} {qualname}")
-            )
+            added.append(Finding(KEY, path, line, "public-api-growth", f"new public {kind} {qualname}"))
     growth = len(added) - removed
     lines = sum(len(ctx.changed_lines[p]) for p in modules)
     allowance = API_GROWTH_ALLOWANCE + lines // LINES_PER_DEFINITION
     metrics.update(
-        public_api_added=len(added), public_api_removed=removed, public_api_growth=growth,
+        public_api_added=len(added),
+        public_api_removed=removed,
+        public_api_growth=growth,
         public_api_allowance=allowance,
     )
     if growth <= allowance:
@@ -113,17 +114,11 @@ def _surface(ctx: GateContext, side: Side, path: str) -> dict[str, tuple[str, in
     cache = ctx.blob_cache(SURFACES)
     entry = cache.get(oid)
     if isinstance(entry, dict):
-        found = {
-            str(name): (value[0], value[1])
-            for name, value in entry.items()
-            if _is_definition(value)
-        }
+        found = {str(name): (value[0], value[1]) for name, value in entry.items() if _is_definition(value)}
         if len(found) == len(entry):
             return found
     parsed = parse(ctx, side, path)
-    found = {} if parsed is None else {
-        d.qualname: (d.kind, d.line) for d in public_definitions(parsed)
-    }
+    found = {} if parsed is None else {d.qualname: (d.kind, d.line) for d in public_definitions(parsed)}
     cache.put(oid, {name: list(value) for name, value in found.items()})
     return found
 
@@ -186,10 +181,10 @@ def _toml_names(data: dict[str, Any]) -> set[str]:
     for group in toml_table(project, "optional-dependencies").values():
         specs += _listed(group)
     poetry = toml_table(data, "tool", "poetry")
-    groups = [toml_table(g, "dependencies") for g in toml_table(poetry, "group").values()
-              if isinstance(g, dict)]
-    for table in [toml_table(poetry, "dependencies"), toml_table(poetry, "dev-dependencies"),
-                  *groups]:
+    groups = [
+        toml_table(g, "dependencies") for g in toml_table(poetry, "group").values() if isinstance(g, dict)
+    ]
+    for table in [toml_table(poetry, "dependencies"), toml_table(poetry, "dev-dependencies"), *groups]:
         specs += [k for k in table if k != "python"]
     return {name for spec in specs if (name := _name(spec))}
 

@@ -11,6 +11,7 @@ Public means: a module-level function or class whose name has no leading undersc
 method of a public module-level class, in a module whose path has no `_private` component
 (`__init__.py` and `__main__.py` are public). Dunder methods are protocol, not API.
 """
+
 from __future__ import annotations
 
 import ast
@@ -31,8 +32,7 @@ _LIMITS = ("too many", "Exceeds the limit")
 # (quadratic in it: 6000 terms of `1+1+...` take 20 s) nor by grimp's scanner (which crashes
 # on 100k): CPython's own limit on such a chain is about 3000 terms.
 MAX_STATEMENT_TOKENS = 5_000
-_LAYOUT = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
-                     tokenize.ENCODING})
+_LAYOUT = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING})
 
 
 @dataclass(frozen=True)
@@ -115,9 +115,7 @@ def is_overload(node: cst.FunctionDef | cst.ClassDef) -> bool:
     return False
 
 
-def _definition(
-    parsed: Parsed, node: cst.FunctionDef | cst.ClassDef, qualname: str, kind: str
-) -> Definition:
+def _definition(parsed: Parsed, node: cst.FunctionDef | cst.ClassDef, qualname: str, kind: str) -> Definition:
     return Definition(qualname, kind, parsed.line(node.name), parsed.span(node), node)
 
 
@@ -131,8 +129,9 @@ def cpython_error(data: bytes) -> tuple[tuple[int, str], bool] | None:
     except (RecursionError, MemoryError):
         return (0, "too deeply nested for Python's parser"), True
     except SyntaxError as exc:
-        final = (b"\0" in data or exc.msg.startswith(_LIMITS) or not _decodes(data)
-                 or _has_long_statement(data))
+        final = (
+            b"\0" in data or exc.msg.startswith(_LIMITS) or not _decodes(data) or _has_long_statement(data)
+        )
         return (exc.lineno or 0, exc.msg), final
     except ValueError as exc:  # null bytes, on some 3.11 releases
         return (0, str(exc)), True

@@ -1,4 +1,5 @@
 """`python -m swarmgit` is `git swarm`."""
+
 from swarmgit.cli import run
 
 run()

@@ -4,6 +4,7 @@ Every SwarmError becomes one clear message and its exit code (0 ok, 1 work faile
 2 bad input); anything unexpected is a bug: exit 3 with a crash log (`--debug` shows the
 traceback).
 """
+
 from __future__ import annotations
 
 import functools
@@ -46,9 +47,13 @@ def run_guarded(debug: bool, body: Callable[[], int | None]) -> int:
         from swarmgit.crash_log import redacted, write_crash_log
 
         log = write_crash_log(exc, Path.cwd())
-        fail(redacted(f"unexpected {type(exc).__name__}: {exc}\nThis is a bug in swarmgit: the "
-                      f"crash log is {log} (please attach it to a report; --debug shows the "
-                      "traceback here)"))
+        fail(
+            redacted(
+                f"unexpected {type(exc).__name__}: {exc}\nThis is a bug in swarmgit: the "
+                f"crash log is {log} (please attach it to a report; --debug shows the "
+                "traceback here)"
+            )
+        )
         return EXIT_BUG
 
 
@@ -114,15 +119,27 @@ def init_cmd() -> int:
 @main.command("new-track", context_settings=CONTEXT)
 @click.argument("description")
 @click.option("--id", "track_id", help="Track id (default: a slug of the description).")
-@click.option("--no-llm", is_flag=True, help="Write the offline templates even when ANTHROPIC_API_KEY is set.")
+@click.option(
+    "--no-llm", is_flag=True, help="Write the offline templates even when ANTHROPIC_API_KEY is set."
+)
 @click.option("--yes", "-y", is_flag=True, help="Take the default answer to every planning question.")
-@click.option("--greenfield/--brownfield", default=None,
-              help="A new project, or a change to existing code (default: asked; guessed from the repo).")
+@click.option(
+    "--greenfield/--brownfield",
+    default=None,
+    help="A new project, or a change to existing code (default: asked; guessed from the repo).",
+)
 @click.option("--priority", "priorities", multiple=True, help="What matters most (repeatable).")
 @click.option("--constraint", "constraints", multiple=True, help="A constraint to respect (repeatable).")
 @exits
-def new_track_cmd(description: str, track_id: str | None, no_llm: bool, yes: bool, greenfield: bool | None,
-                  priorities: tuple[str, ...], constraints: tuple[str, ...]) -> int:
+def new_track_cmd(
+    description: str,
+    track_id: str | None,
+    no_llm: bool,
+    yes: bool,
+    greenfield: bool | None,
+    priorities: tuple[str, ...],
+    constraints: tuple[str, ...],
+) -> int:
     """Create swarm/tracks/<id>/ with PRD.md, spec.md and plan.md.
 
     With ANTHROPIC_API_KEY set, the architect's model reads the repo and writes all three after
@@ -143,8 +160,11 @@ def new_track_cmd(description: str, track_id: str | None, no_llm: bool, yes: boo
 
     mode = None if greenfield is None else (GREENFIELD if greenfield else BROWNFIELD)
     interactive = not yes and sys.stdin.isatty()
-    planning = None if no_llm else Planning(seed=Seed(mode, priorities, constraints),
-                                            ask=ask if interactive else None)
+    planning = (
+        None
+        if no_llm
+        else Planning(seed=Seed(mode, priorities, constraints), ask=ask if interactive else None)
+    )
     ws = _ws()
     folder = new_track(ws, description, track_id, planning=planning, echo=click.echo)
     rel = folder.relative_to(ws.root)
@@ -180,15 +200,27 @@ def plan_check_cmd(track: str | None) -> int:
 
 @main.command("simulate", context_settings=CONTEXT)
 @TRACK
-@click.option("--workers", type=click.IntRange(1, 1000), help="Parallel workers (default: concurrency.max_parallel).")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
-              help="ray: predict a cluster run of --nodes nodes with --slots agent slots each.")
+@click.option(
+    "--workers", type=click.IntRange(1, 1000), help="Parallel workers (default: concurrency.max_parallel)."
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default=None,
+    help="ray: predict a cluster run of --nodes nodes with --slots agent slots each.",
+)
 @click.option("--nodes", type=click.IntRange(1, 100000), help="With --executor ray: the cluster's nodes.")
 @click.option("--slots", type=click.IntRange(1, 1000), help="With --executor ray: agent slots per node.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @exits
-def simulate_cmd(track: str | None, workers: int | None, executor: str | None, nodes: int | None,
-                 slots: int | None, as_json: bool) -> int:
+def simulate_cmd(
+    track: str | None,
+    workers: int | None,
+    executor: str | None,
+    nodes: int | None,
+    slots: int | None,
+    as_json: bool,
+) -> int:
     """Run the real scheduler on a simulated clock from the tasks' efforts.
 
     Prints an ASCII timeline, serial hours, the parallel makespan, speedup, the critical path,
@@ -206,7 +238,9 @@ def simulate_cmd(track: str | None, workers: int | None, executor: str | None, n
 
 @main.command("graph", context_settings=CONTEXT)
 @TRACK
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "ascii"]), default="ascii", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["mermaid", "dot", "ascii"]), default="ascii", show_default=True
+)
 @exits
 def graph_cmd(track: str | None, fmt: str) -> int:
     """Print the dependency graph; lock-order edges (overlapping touches) are dashed.
@@ -297,14 +331,21 @@ def demo_cmd(directory: Path | None) -> int:
 
 @main.command("integrate", context_settings=CONTEXT)
 @TRACK
-@click.option("--target", help="Branch to advance (default: integrate.target, else the branch checked out at implement).")
+@click.option(
+    "--target",
+    help="Branch to advance (default: integrate.target, else the branch checked out at implement).",
+)
 @click.option("--no-advance", is_flag=True, help="Only merge, gate and report; move no user branch.")
 @click.option("--partial", is_flag=True, help="Advance even when some planned tasks are not done.")
-@click.option("--accept-repo-changes", is_flag=True,
-              help="You inspected the git files (.git/config, hooks, info) that changed while tasks ran: lift the hold.")
+@click.option(
+    "--accept-repo-changes",
+    is_flag=True,
+    help="You inspected the git files (.git/config, hooks, info) that changed while tasks ran: lift the hold.",
+)
 @exits
-def integrate_cmd(track: str | None, target: str | None, no_advance: bool, partial: bool,
-                  accept_repo_changes: bool) -> int:
+def integrate_cmd(
+    track: str | None, target: str | None, no_advance: bool, partial: bool, accept_repo_changes: bool
+) -> int:
     """Land finished tasks' changes in order, re-check them, run the gates, write iosm_report.md.
 
     Each task's change (start point -> final commit, never its history) is applied in memory
@@ -318,8 +359,15 @@ def integrate_cmd(track: str | None, target: str | None, no_advance: bool, parti
     """
     from swarmgit.commands.integration import integrate_track
 
-    return integrate_track(_ws(), track, click.echo, target=target, advance=not no_advance, partial=partial,
-                           accept_repo_changes=accept_repo_changes)
+    return integrate_track(
+        _ws(),
+        track,
+        click.echo,
+        target=target,
+        advance=not no_advance,
+        partial=partial,
+        accept_repo_changes=accept_repo_changes,
+    )
 
 
 @main.command("gates", context_settings=CONTEXT)
@@ -465,8 +513,12 @@ def reject_cmd(task: str, message: str, track: str | None, reviewer: str | None)
 
 @main.command("report", context_settings=CONTEXT)
 @TRACK
-@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the page (default: swarm/tracks/<track>/run_report.html).")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the page (default: swarm/tracks/<track>/run_report.html).",
+)
 @exits
 def report_cmd(track: str | None, html_file: Path | None) -> int:
     """Write the run as one self-contained HTML page (no network, no external assets).
@@ -504,7 +556,13 @@ def task_update_cmd(task: str, status: str, track: str | None) -> int:
 
 @main.command("watch", context_settings=CONTEXT)
 @TRACK
-@click.option("--interval", type=click.FloatRange(0.1), default=1.0, show_default=True, help="Seconds between refreshes.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.1),
+    default=1.0,
+    show_default=True,
+    help="Seconds between refreshes.",
+)
 @click.option("--once", is_flag=True, help="Print one frame and exit.")
 @exits
 def watch_cmd(track: str | None, interval: float, once: bool) -> int:

@@ -3,6 +3,7 @@
 Every key is documented, with its default, in `.swarm.example.toml`. Unknown keys and bad values
 are errors that name the key (exit 2). Without a `.swarm.toml` the defaults apply.
 """
+
 from __future__ import annotations
 
 import re
@@ -182,6 +183,13 @@ def load_config(repo_root: Path) -> Config:
     if not path.exists():
         return Config()
     if not path.is_file():
-        raise InvalidInput([Diagnostic(str(path), None, "is not a file: remove it, or make it the "
-                                       "config file (`git swarm init` writes one)")])
+        raise InvalidInput(
+            [
+                Diagnostic(
+                    str(path),
+                    None,
+                    "is not a file: remove it, or make it the config file (`git swarm init` writes one)",
+                )
+            ]
+        )
     return parse_config(read_user_text(path).removeprefix("\ufeff"), str(path))  # BOM: Notepad

@@ -4,6 +4,7 @@ Written to `<git common dir>/swarm/crash/<time>-<pid>.log` when the command ran 
 repository, else to the temp folder: the command line, versions, and the traceback, every
 line redacted of the secret values of the environment.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,15 +24,17 @@ def write_crash_log(exc: BaseException, cwd: Path) -> Path:
     """Write the log for `exc`; returns its path (never raises for a missing repository)."""
     folder = _crash_folder(cwd)
     path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-    text = "\n".join([
-        f"swarmgit {__version__} crashed: {type(exc).__name__}: {exc}",
-        f"command: {' '.join(sys.argv)}",
-        f"cwd: {cwd}",
-        f"python {platform.python_version()} on {platform.platform()}",
-        _libgit2_version(),
-        "",
-        "".join(traceback.format_exception(exc)),
-    ])
+    text = "\n".join(
+        [
+            f"swarmgit {__version__} crashed: {type(exc).__name__}: {exc}",
+            f"command: {' '.join(sys.argv)}",
+            f"cwd: {cwd}",
+            f"python {platform.python_version()} on {platform.platform()}",
+            _libgit2_version(),
+            "",
+            "".join(traceback.format_exception(exc)),
+        ]
+    )
     write_atomic(path, redacted(text))
     return path
 

@@ -6,6 +6,7 @@ the environment variable SWARMGIT_CRASH_AT names `step`, or `step:N` to die the 
 process reaches it (counted from 1). Unset, a call is one environment lookup. The steps are
 the names in `STEPS`; docs/ARCHITECTURE.md ("Tests") says where each one is.
 """
+
 from __future__ import annotations
 
 import os

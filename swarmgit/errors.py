@@ -4,6 +4,7 @@ Exit codes: 0 success; 1 the work failed (a task, a gate, a conflict); 2 bad inp
 The CLI's single handler turns these into one line and the code. Anything else is a bug in
 swarmgit: exit 3, with a crash log (`crash_log.py`) the user can attach to a report.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,5 +1,6 @@
 """File I/O helpers: atomic writes (a reader sees the old file or the new one, never half of
 either), and reading user-written and agent-written text without surprises."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,7 @@ def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
     write_bytes_atomic(path, text.encode("utf-8"), durable=durable)
 
 
-def write_bytes_atomic(path: Path, data: bytes, mode: int | None = None, *,
-                       durable: bool = True) -> None:
+def write_bytes_atomic(path: Path, data: bytes, mode: int | None = None, *, durable: bool = True) -> None:
     """Write data to path via a temp file in the same folder, fsync, then rename over it. The
     file gets `mode` when given, else the mode of the file it replaces, else the usual mode
     (umask). `durable=False` skips the fsync: for files derived from the store, rebuilt after

@@ -7,6 +7,7 @@ module's imports, so it imports only os, sys, `swarmgit.store.task_scope` (os; s
 without a touches file) and `swarmgit.domain.path_rules` (nothing); in hook mode not even
 subprocess or collections.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,15 +32,17 @@ def refusal(track: str, task: str, touches: Sequence[str], offenders: Sequence[s
     """What the hook prints when it refuses a commit: the allowed touches, each offending path,
     and what to do."""
     allowed = [f"  {touch}" for touch in touches] or ["  (nothing: it is a read-only task)"]
-    return "\n".join([
-        f"swarm: commit refused: task {task} (track {track}) may only touch:",
-        *allowed,
-        "staged paths outside those touches:",
-        *(f"  {path}" for path in offenders),
-        "To fix: unstage them (git restore --staged <path>; for a rename, both sides), or add",
-        f"them to {task}'s Touches in the plan, or leave that work to another task (a spawn",
-        "candidate in your report).",
-    ])
+    return "\n".join(
+        [
+            f"swarm: commit refused: task {task} (track {track}) may only touch:",
+            *allowed,
+            "staged paths outside those touches:",
+            *(f"  {path}" for path in offenders),
+            "To fix: unstage them (git restore --staged <path>; for a rename, both sides), or add",
+            f"them to {task}'s Touches in the plan, or leave that work to another task (a spawn",
+            "candidate in your report).",
+        ]
+    )
 
 
 def staged_paths() -> list[str]:
@@ -80,8 +83,7 @@ def _check(hook: bool, common_dir: str | None, branch: str | None) -> int:
             print(f"swarm: {message}")
 
     if common_dir is None:
-        common_dir = os.fsdecode(
-            _git("rev-parse", "--path-format=absolute", "--git-common-dir")).strip()
+        common_dir = os.fsdecode(_git("rev-parse", "--path-format=absolute", "--git-common-dir")).strip()
     if branch is None:
         branch = os.fsdecode(_git("symbolic-ref", "-q", "HEAD", allow_fail=True)).strip()
     key = parse_task_branch(branch)
@@ -92,8 +94,7 @@ def _check(hook: bool, common_dir: str | None, branch: str | None) -> int:
     try:
         touches = lookup_touches(common_dir, branch)
     except StateUnreadable as exc:
-        print(f"swarm: commit refused: cannot read the run state of track {track}: {exc}",
-              file=sys.stderr)
+        print(f"swarm: commit refused: cannot read the run state of track {track}: {exc}", file=sys.stderr)
         return 1
     if touches is None:
         say(f"the run state has no task {task} in track {track}: nothing to check")

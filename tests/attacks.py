@@ -6,6 +6,7 @@ the write itself, so the attacker's log says "Permission denied" and the target 
 (the task fails or is rejected, the advance is held, each naming why). A test whose attack needs
 the attacker to commit by itself (git's files are fenced) says so: fenced, that commit fails.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,9 @@ from tests.gitutil import git
 
 FENCED, UNFENCED = "auto", "off"
 MODES = (
-    pytest.param(FENCED, marks=pytest.mark.skipif(bool(sandbox.unavailable()), reason=sandbox.unavailable() or "")),
+    pytest.param(
+        FENCED, marks=pytest.mark.skipif(bool(sandbox.unavailable()), reason=sandbox.unavailable() or "")
+    ),
     UNFENCED,
 )
 DENIED = "Permission denied"
@@ -27,8 +30,10 @@ DENIED = "Permission denied"
 
 def config(mode: str, extra: str = "", *, parallel: int = 2) -> str:
     """A .swarm.toml running `parallel` agents at once under `mode`, with any gate verdict."""
-    return (f'[agent]\nsandbox = "{mode}"\n[concurrency]\nmax_background = {parallel}\n'
-            f"max_parallel = {parallel}\n[gates]\nthreshold = 0.0\n{extra}")
+    return (
+        f'[agent]\nsandbox = "{mode}"\n[concurrency]\nmax_background = {parallel}\n'
+        f"max_parallel = {parallel}\n[gates]\nthreshold = 0.0\n{extra}"
+    )
 
 
 def tasks(repo: Path, track: str = "t") -> dict[str, dict[str, str]]:

@@ -2,6 +2,7 @@
 
 Missing chromium fails the test loudly: the report is only proven by a browser rendering it.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,15 +38,22 @@ def render(page: Path) -> Rendered:
     """The page's DOM after its scripts ran, and what it wrote to the console."""
     done = subprocess.run(
         [browser(), *FLAGS, "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=TIMEOUT_S, check=True,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=True,
     )
     console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
     return Rendered(done.stdout, console)
 
 
 def screenshot(page: Path, out: Path, size: str = "1280,1800") -> Path:
-    subprocess.run([browser(), *FLAGS, f"--screenshot={out}", f"--window-size={size}", page.as_uri()],
-                   capture_output=True, timeout=TIMEOUT_S, check=True)
+    subprocess.run(
+        [browser(), *FLAGS, f"--screenshot={out}", f"--window-size={size}", page.as_uri()],
+        capture_output=True,
+        timeout=TIMEOUT_S,
+        check=True,
+    )
     return out
 
 
@@ -62,8 +70,8 @@ def distinct_colours(png: Path) -> int:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{png} is not a PNG"
     pos, idat, width, height, channels = 8, b"", 0, 0, 0
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height, depth, colour = struct.unpack(">IIBB", chunk[:10])
             assert depth == 8 and colour in (2, 6), "only 8-bit RGB/RGBA screenshots are read"
@@ -77,8 +85,8 @@ def distinct_colours(png: Path) -> int:
     colours: set[bytes] = set()
     for row in range(height):
         start = row * (stride + 1)
-        line = _unfilter(raw[start], bytearray(raw[start + 1:start + 1 + stride]), previous, channels)
-        colours.update(bytes(line[i:i + channels]) for i in range(0, stride, channels * 7))
+        line = _unfilter(raw[start], bytearray(raw[start + 1 : start + 1 + stride]), previous, channels)
+        colours.update(bytes(line[i : i + channels]) for i in range(0, stride, channels * 7))
         previous = line
     return len(colours)
 

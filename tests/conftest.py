@@ -1,4 +1,5 @@
 """Every test runs with its own HOME, a fixed git identity and no user or system git config."""
+
 from __future__ import annotations
 
 import os

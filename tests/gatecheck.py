@@ -1,4 +1,5 @@
 """Helpers for gate tests: commit a change, evaluate one gate on HEAD~1..HEAD, list findings."""
+
 from __future__ import annotations
 
 from pathlib import Path

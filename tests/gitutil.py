@@ -1,4 +1,5 @@
 """Test helpers that drive the real git CLI in temporary repositories."""
+
 from __future__ import annotations
 
 import subprocess
@@ -7,9 +8,7 @@ from pathlib import Path
 
 def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run real git in cwd; returns the completed process (stdout/stderr as text)."""
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=check, capture_output=True, text=True
-    )
+    return subprocess.run(["git", *args], cwd=cwd, check=check, capture_output=True, text=True)
 
 
 def write(root: Path, rel: str, text: str) -> Path:

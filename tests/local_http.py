@@ -1,6 +1,7 @@
 """The HTTP plumbing of the tests' stand-in model servers (tests/messages_server.py,
 tests/realcli/scripted.py): a threaded server on 127.0.0.1 at an ephemeral port, and the two
 ways they answer, a JSON body or server-sent events."""
+
 from __future__ import annotations
 
 import json
@@ -80,8 +81,12 @@ def send_json(handler: BaseHTTPRequestHandler, status: int, payload: Any, header
     handler.wfile.write(data)
 
 
-def send_events(handler: BaseHTTPRequestHandler, status: int, events: Iterable[tuple[str | None, Any]],
-                headers: Headers = ()) -> None:
+def send_events(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    events: Iterable[tuple[str | None, Any]],
+    headers: Headers = (),
+) -> None:
     """Answer with server-sent events, (name or None, data: JSON, or a str sent as is), then
     close the connection."""
     handler.send_response(status)

@@ -10,6 +10,7 @@ When the script runs out the server answers 400, so a test sees the extra call. 
 running in parallel, `script_for(marker, ...)` keeps a separate script for the requests whose
 messages contain `marker` (e.g. the brief's `# Task T02:`).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -47,8 +48,7 @@ _tool_ids = itertools.count(1)
 
 def tool_use(name: str, tool_input: Json, id: str | None = None) -> Json:
     """A tool_use content block with a fresh id unless one is given."""
-    return {"type": "tool_use", "id": id or f"toolu_{next(_tool_ids):04d}", "name": name,
-            "input": tool_input}
+    return {"type": "tool_use", "id": id or f"toolu_{next(_tool_ids):04d}", "name": name, "input": tool_input}
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,7 @@ class MessagesServer(LocalServer):
 
     def _script_of(self, request: Request) -> list[Turn]:
         messages = json.dumps(request.body.get("messages"))
-        return next((turns for marker, turns in self._routes.items() if marker in messages),
-                    self._turns)
+        return next((turns for marker, turns in self._routes.items() if marker in messages), self._turns)
 
 
 @pytest.fixture
@@ -210,8 +209,7 @@ def _message(turn: Turn, body: Json) -> Json:
 def _stream_events(message: Json) -> Iterator[tuple[str, Json]]:
     """The SSE events of one message, as the API streams them."""
     usage = message["usage"]
-    start = {**message, "content": [], "stop_reason": None,
-             "usage": {**usage, "output_tokens": 1}}
+    start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
     yield "message_start", {"type": "message_start", "message": start}
     yield "ping", {"type": "ping"}
     for index, block in enumerate(message["content"]):
@@ -221,14 +219,15 @@ def _stream_events(message: Json) -> Iterator[tuple[str, Json]]:
         else:
             empty = {**block, "text": ""}
             delta = {"type": "text_delta", "text": block["text"]}
-        yield "content_block_start", {"type": "content_block_start", "index": index,
-                                      "content_block": empty}
-        yield "content_block_delta", {"type": "content_block_delta", "index": index,
-                                      "delta": delta}
+        yield "content_block_start", {"type": "content_block_start", "index": index, "content_block": empty}
+        yield "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
         yield "content_block_stop", {"type": "content_block_stop", "index": index}
-    yield "message_delta", {
-        "type": "message_delta",
-        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
-        "usage": {"output_tokens": usage["output_tokens"]},
-    }
+    yield (
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+            "usage": {"output_tokens": usage["output_tokens"]},
+        },
+    )
     yield "message_stop", {"type": "message_stop"}

@@ -5,6 +5,7 @@ rewrites 127.0.0.1 to the machine's address), dashboard and usage stats off, sma
 stores. They are ended by their process groups' ids: never `ray stop`, which ends every Ray
 process on the machine.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,22 +28,39 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _ray_start(args: list[str], log: Path, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def _ray_start(
+    args: list[str], log: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     ray = Path(sys.executable).with_name("ray")
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **(extra_env or {})}
     with log.open("wb") as out:
         return subprocess.Popen(
-            [str(ray), "start", "--block", "--node-ip-address", IP, "--disable-usage-stats",
-             "--object-store-memory", OBJECT_STORE, *args],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+            [
+                str(ray),
+                "start",
+                "--block",
+                "--node-ip-address",
+                IP,
+                "--disable-usage-stats",
+                "--object-store-memory",
+                OBJECT_STORE,
+                *args,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
         )
 
 
 def _slots(address: str) -> float:
     """The agent_slot resources the cluster at `address` advertises (asked in a subprocess,
     so this process is not connected to it yet)."""
-    code = ("import ray; ray.init(address=%r, logging_level='ERROR', log_to_driver=False); "
-            "print(ray.cluster_resources().get('agent_slot', 0))" % address)
+    code = (
+        "import ray; ray.init(address=%r, logging_level='ERROR', log_to_driver=False); "
+        "print(ray.cluster_resources().get('agent_slot', 0))" % address
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     try:
         return float(done.stdout.strip().splitlines()[-1])
@@ -72,12 +90,30 @@ def ray_cluster(workdir: Path, slots: int = 2, worker_env: dict[str, str] | None
     port = _free_port()
     address = f"{IP}:{port}"
     temp = Path(f"/tmp/rt{os.getpid()}")  # Ray's socket paths must stay short
-    nodes = [_ray_start(["--head", "--port", str(port), "--include-dashboard", "false",
-                         "--num-cpus", "1", "--temp-dir", str(temp)], workdir / "ray-head.log")]
+    nodes = [
+        _ray_start(
+            [
+                "--head",
+                "--port",
+                str(port),
+                "--include-dashboard",
+                "false",
+                "--num-cpus",
+                "1",
+                "--temp-dir",
+                str(temp),
+            ],
+            workdir / "ray-head.log",
+        )
+    ]
     try:
-        nodes.append(_ray_start(["--address", address, "--num-cpus", "2",
-                                 "--resources", '{"agent_slot": %d}' % slots], workdir / "ray-worker.log",
-                                worker_env))
+        nodes.append(
+            _ray_start(
+                ["--address", address, "--num-cpus", "2", "--resources", '{"agent_slot": %d}' % slots],
+                workdir / "ray-worker.log",
+                worker_env,
+            )
+        )
         deadline = time.monotonic() + 120
         while _slots(address) < slots:
             if time.monotonic() > deadline or any(n.poll() is not None for n in nodes):

@@ -1,4 +1,5 @@
 """Build real repositories with a swarm track, and run `git swarm` on them in-process."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,12 @@ def swarm(repo: Path, *args: str) -> Result:
 def swarm_process(repo: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run `git swarm ARGS` as a real process (python -m swarmgit)."""
     return subprocess.run(
-        [sys.executable, "-m", "swarmgit", *args], cwd=repo, capture_output=True, text=True,
-        timeout=timeout, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "swarmgit", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -36,13 +41,21 @@ def swarm_crashed(repo: Path, step: str, *args: str) -> None:
     """Run `git swarm ARGS` as a real process that kills itself with SIGKILL at the crash point
     `step` (swarmgit/crash_points.py: `STEP` or `STEP:N`); fails if it never got there."""
     env = {**os.environ, VARIABLE: step}
-    proc = subprocess.run([sys.executable, "-m", "swarmgit", *args], cwd=repo, env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "swarmgit", *args],
+        cwd=repo,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == -signal.SIGKILL, f"{step} never reached:\n{proc.stdout}{proc.stderr}"
 
 
-def task_md(tid: str, title: str, *, deps: str = "none", touches: str, runs: tuple[str, ...] = (),
-            extra: str = "") -> str:
+def task_md(
+    tid: str, title: str, *, deps: str = "none", touches: str, runs: tuple[str, ...] = (), extra: str = ""
+) -> str:
     lines = [
         f"- [ ] **{tid}**: {title}",
         "  - **Owner role:** Implementer",
@@ -71,12 +84,15 @@ def barrier(*peers: str) -> str:
     if not peers:
         return arrive
     here = " && ".join(f'[ -e "$own/../{peer}/arrived" ]' for peer in peers)
-    return (f"{arrive} && for i in $(seq {BARRIER_TRIES}); do if {here}; then exit 0; fi; sleep 0.1; done; "
-            f"echo \"$SWARM_TASK waited in vain for {', '.join(peers)}\" >&2; exit 1")
+    return (
+        f"{arrive} && for i in $(seq {BARRIER_TRIES}); do if {here}; then exit 0; fi; sleep 0.1; done; "
+        f'echo "$SWARM_TASK waited in vain for {", ".join(peers)}" >&2; exit 1'
+    )
 
 
-def track_repo(root: Path, plan: str, *, files: dict[str, str] | None = None, track: str = "t",
-               config: str = "") -> Path:
+def track_repo(
+    root: Path, plan: str, *, files: dict[str, str] | None = None, track: str = "t", config: str = ""
+) -> Path:
     """A repo with `files`, swarmgit initialised (hook installed), and track `track` committed."""
     repo = make_repo(root, files or {"README.md": "# r\n", "src/app.py": "x = 1\n"})
     result = swarm(repo, "init")

@@ -1,4 +1,5 @@
 """Agent-written files that are not UTF-8 (a report cut mid-character) never stop the run."""
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,9 @@ def test_resume_after_a_kill_reads_the_cut_report_too(tmp_path: Path) -> None:
 def test_shared_context_with_latin1_bytes_still_briefs_the_next_task(tmp_path: Path) -> None:
     note = "printf -- '- T01: caf\\351 is ready\\n' >> \"$SWARM_SHARED_CONTEXT\""
     brief = "grep -q 'caf\ufffd is ready' \"$SWARM_BRIEF\" && " + WORK.replace("T01", "T02")
-    plan = (task_md("T01", "note", touches="read-only", runs=(note,))
-            + task_md("T02", "app", deps="T01", touches="`src/app.py`", runs=(brief,)))
+    plan = task_md("T01", "note", touches="read-only", runs=(note,)) + task_md(
+        "T02", "app", deps="T01", touches="`src/app.py`", runs=(brief,)
+    )
     repo = track_repo(tmp_path / "r", plan, config=CONFIG)
 
     result = swarm(repo, "implement", "t")

@@ -200,21 +200,34 @@ def test_finish_validates_the_report(ws: Workspace) -> None:
     bad = run_tool(ws, "finish", {"status": "great", "candidates": [{"id": "SC-01"}]})
     assert bad.is_error and bad.report is None
     assert "status" in bad.content and "subtask" in bad.content
-    good = run_tool(ws, "finish", {
-        "status": "done",
-        "summary": "Added the cache.",
-        "files_touched": ["src/app.py"],
-        "candidates": [{"id": "SC-01", "subtask": "Document the cache", "touches": ["docs/"],
-                        "severity": "low"}],
-    })
+    good = run_tool(
+        ws,
+        "finish",
+        {
+            "status": "done",
+            "summary": "Added the cache.",
+            "files_touched": ["src/app.py"],
+            "candidates": [
+                {"id": "SC-01", "subtask": "Document the cache", "touches": ["docs/"], "severity": "low"}
+            ],
+        },
+    )
     assert not good.is_error and good.report is not None
     assert good.report.candidates[0].touches == ("docs/",)
 
 
 def test_every_tool_has_a_schema_the_api_accepts(ws: Workspace) -> None:
     names = [schema["name"] for schema in TOOL_SCHEMAS]
-    assert names == ["read_file", "list_dir", "search", "write_file", "edit_file",
-                     "run_command", "share_note", "finish"]
+    assert names == [
+        "read_file",
+        "list_dir",
+        "search",
+        "write_file",
+        "edit_file",
+        "run_command",
+        "share_note",
+        "finish",
+    ]
     for schema in TOOL_SCHEMAS:
         assert schema["input_schema"]["type"] == "object"
         assert "$ref" not in json.dumps(schema)  # definitions are inlined
@@ -228,23 +241,30 @@ def test_every_tool_has_a_schema_the_api_accepts(ws: Workspace) -> None:
 def test_a_report_made_by_finish_round_trips_through_markdown(ws: Workspace) -> None:
     from swarmgit.domain.report import render_report
 
-    result = run_tool(ws, "finish", {"status": "partial", "summary": "half",
-                                     "candidates": [{"id": "SC-01", "subtask": "rest"}]})
+    result = run_tool(
+        ws,
+        "finish",
+        {"status": "partial", "summary": "half", "candidates": [{"id": "SC-01", "subtask": "rest"}]},
+    )
     assert result.report is not None
     parsed, warnings = parse_report(render_report(result.report), "report.md")
     assert warnings == [] and parsed.candidates[0].subtask == "rest"
 
 
 def test_without_secrets_drops_keys_tokens_and_passwords() -> None:
-    env = {"PATH": "/bin", "ANTHROPIC_API_KEY": KEY, "GITHUB_TOKEN": "t" * 20,
-           "DB_PASSWORD": "p" * 12, "GIT_AUTHOR_NAME": "A"}
+    env = {
+        "PATH": "/bin",
+        "ANTHROPIC_API_KEY": KEY,
+        "GITHUB_TOKEN": "t" * 20,
+        "DB_PASSWORD": "p" * 12,
+        "GIT_AUTHOR_NAME": "A",
+    }
     assert without_secrets(env) == {"PATH": "/bin", "GIT_AUTHOR_NAME": "A"}
 
 
 @pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "")
 def test_run_command_runs_inside_the_write_fence(ws: Workspace) -> None:
-    fenced = replace(ws, fence=task_fence(ws.root, ws.touches, ws.log_file.parent / "scratch",
-                                          required=True))
+    fenced = replace(ws, fence=task_fence(ws.root, ws.touches, ws.log_file.parent / "scratch", required=True))
     result = run_tool(fenced, "run_command", {"command": "echo ok > src/new.py; echo x >> docs/guide.md"})
     assert result.content.startswith("exit code 2") and "Permission denied" in result.content
     assert (ws.root / "src/new.py").read_text() == "ok\n"

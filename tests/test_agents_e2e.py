@@ -3,6 +3,7 @@ real repo with the installed hook, the real SDK pointed at a local Messages API 
 
 Every run keeps `max_parallel = 1`, so the tasks take the scripted turns one after another.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,12 @@ def api(messages_server: MessagesServer, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 def _usage(inp: int, out: int, write: int = 0, read: int = 0) -> dict[str, int]:
-    return {"input_tokens": inp, "output_tokens": out, "cache_creation_input_tokens": write,
-            "cache_read_input_tokens": read}
+    return {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cache_creation_input_tokens": write,
+        "cache_read_input_tokens": read,
+    }
 
 
 def _finish(**report: Any) -> dict[str, Any]:
@@ -103,21 +108,44 @@ def test_a_task_edits_in_scope_and_its_spawn_candidate_runs_once_accepted(
     api.script(
         Turn.reply(text("Reading first."), tool_use("read_file", {"path": "src/app.py"}, id="t_read")),
         Turn.reply(
-            tool_use("edit_file", {"path": "src/app.py", "old_string": "return 41",
-                                   "new_string": "return 42"}, id="t_edit"),
+            tool_use(
+                "edit_file",
+                {"path": "src/app.py", "old_string": "return 41", "new_string": "return 42"},
+                id="t_edit",
+            ),
             tool_use("write_file", {"path": "docs/guide.md", "content": "hacked\n"}, id="t_docs"),
         ),
         # the agent's own commit fails under the write fence; swarmgit commits its work after it
-        Turn.reply(tool_use("run_command", {"command": "git add -A && git commit -q -m 'T01: 42'"},
-                            id="t_commit")),
-        Turn.reply(_finish(files_touched=["src/app.py"], candidates=[{
-            "id": "SC-01", "subtask": "Explain the answer in the guide",
-            "touches": ["docs/guide.md"], "effort": "S", "severity": "low",
-            "dedup_key": "docs/guide.md|explain", "accept": "the guide names 42",
-        }])),
+        Turn.reply(
+            tool_use("run_command", {"command": "git add -A && git commit -q -m 'T01: 42'"}, id="t_commit")
+        ),
+        Turn.reply(
+            _finish(
+                files_touched=["src/app.py"],
+                candidates=[
+                    {
+                        "id": "SC-01",
+                        "subtask": "Explain the answer in the guide",
+                        "touches": ["docs/guide.md"],
+                        "effort": "S",
+                        "severity": "low",
+                        "dedup_key": "docs/guide.md|explain",
+                        "accept": "the guide names 42",
+                    }
+                ],
+            )
+        ),
         # SC-01 edits and leaves the commit to the orchestrator
-        Turn.reply(tool_use("edit_file", {"path": "docs/guide.md", "old_string": "# Guide\n",
-                                          "new_string": "# Guide\n\nThe answer is 42.\n"})),
+        Turn.reply(
+            tool_use(
+                "edit_file",
+                {
+                    "path": "docs/guide.md",
+                    "old_string": "# Guide\n",
+                    "new_string": "# Guide\n\nThe answer is 42.\n",
+                },
+            )
+        ),
         Turn.reply(_finish(files_touched=["docs/guide.md"])),
     )
 
@@ -149,7 +177,7 @@ def test_a_task_edits_in_scope_and_its_spawn_candidate_runs_once_accepted(
     plan_text = (repo / "swarm/tracks/t/plan.md").read_text()
     assert "- [x] **SC-01**: Explain the answer in the guide" in plan_text
     assert "- [x] **T01**: Fix the answer" in plan_text
-    sc01 = plan_text[plan_text.index("**SC-01**"):]
+    sc01 = plan_text[plan_text.index("**SC-01**") :]
     assert "**Depends on:** T01" in sc01 and "`docs/guide.md`" in sc01
     assert _started(repo) == ["T01", "SC-01"]
     assert ("spawn-held", "T01") in [(kind, task) for kind, task, _ in _events(repo)]
@@ -168,7 +196,9 @@ def test_a_task_edits_in_scope_and_its_spawn_candidate_runs_once_accepted(
 def test_status_shows_the_cost_of_each_task_and_model_from_the_pricing_table(
     tmp_path: Path, api: MessagesServer
 ) -> None:
-    config = BASE_CONFIG + """\
+    config = (
+        BASE_CONFIG
+        + """\
 [pricing.claude-sonnet-5-5]
 input = 3.0
 output = 15.0
@@ -180,8 +210,10 @@ output = 5.0
 cache_write = 1.25
 cache_read = 0.10
 """
-    plan = (task_md("T01", "Implement", touches="`src/`")
-            + task_md("T02", "Explore", deps="T01", touches="`docs/`", extra="  - **Model:** haiku"))
+    )
+    plan = task_md("T01", "Implement", touches="`src/`") + task_md(
+        "T02", "Explore", deps="T01", touches="`docs/`", extra="  - **Model:** haiku"
+    )
     repo = track_repo(tmp_path / "r", plan, files=FILES, config=config)
     api.script(
         Turn.reply(tool_use("list_dir", {}), usage=_usage(1000, 100, write=5000)),
@@ -193,7 +225,10 @@ cache_read = 0.10
 
     assert done.returncode == 0, _output(done)
     assert [r.body["model"] for r in api.message_requests()] == [
-        "claude-sonnet-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"]
+        "claude-sonnet-5-5",
+        "claude-sonnet-5-5",
+        "claude-haiku-5-5",
+    ]
     # by hand, USD per million tokens: input, output, cache write, cache read
     t01 = (1000 * 3.0 + 100 * 15.0 + 5000 * 3.75 + 200 * 3.0 + 50 * 15.0 + 5000 * 0.30) / 1e6
     t02 = (4000 * 1.0 + 400 * 5.0) / 1e6
@@ -204,13 +239,22 @@ cache_read = 0.10
     assert status["remaining_usd"] == pytest.approx(10.0 - t01 - t02, abs=1e-4)
     assert status["by_model"] == {
         # the anthropic agent prices its own calls from the same table
-        "claude-haiku-5-5": {"usd": pytest.approx(t02, abs=1e-4), "cli_usd": pytest.approx(t02, abs=1e-4),
-                             "input_tokens": 4000,
-                             "output_tokens": 400, "cache_write_tokens": 0, "cache_read_tokens": 0},
-        "claude-sonnet-5-5": {"usd": pytest.approx(t01, abs=1e-4), "cli_usd": pytest.approx(t01, abs=1e-4),
-                              "input_tokens": 1200,
-                              "output_tokens": 150, "cache_write_tokens": 5000,
-                              "cache_read_tokens": 5000},
+        "claude-haiku-5-5": {
+            "usd": pytest.approx(t02, abs=1e-4),
+            "cli_usd": pytest.approx(t02, abs=1e-4),
+            "input_tokens": 4000,
+            "output_tokens": 400,
+            "cache_write_tokens": 0,
+            "cache_read_tokens": 0,
+        },
+        "claude-sonnet-5-5": {
+            "usd": pytest.approx(t01, abs=1e-4),
+            "cli_usd": pytest.approx(t01, abs=1e-4),
+            "input_tokens": 1200,
+            "output_tokens": 150,
+            "cache_write_tokens": 5000,
+            "cache_read_tokens": 5000,
+        },
     }
 
 
@@ -264,19 +308,34 @@ def test_crossing_the_budget_pauses_the_run_and_resume_with_more_budget_finishes
 def test_the_api_key_never_reaches_logs_reports_state_views_or_the_event_log(
     tmp_path: Path, api: MessagesServer
 ) -> None:
-    plan = (task_md("T01", "Leaky", touches="`src/`")
-            + task_md("T02", "Doomed", deps="T01", touches="`docs/`"))
+    plan = task_md("T01", "Leaky", touches="`src/`") + task_md("T02", "Doomed", deps="T01", touches="`docs/`")
     repo = track_repo(tmp_path / "r", plan, files=FILES, config=BASE_CONFIG)
     api.script(
         Turn.error(529),  # retried by the SDK; an event in the log
-        Turn.reply(tool_use("run_command", {"command": "echo key=$ANTHROPIC_API_KEY; env; echo 1 > src/leaky.py"},
-                            id="t_env")),
+        Turn.reply(
+            tool_use(
+                "run_command",
+                {"command": "echo key=$ANTHROPIC_API_KEY; env; echo 1 > src/leaky.py"},
+                id="t_env",
+            )
+        ),
         # a model that somehow learned the key repeats it wherever it can
-        Turn.reply(text(f"The key is {KEY}"), _finish(
-            summary=f"key {KEY}", files_touched=[f"src/{KEY}.py"],
-            candidates=[{"id": "SC-01", "subtask": f"rotate {KEY}", "touches": ["src/"],
-                         "user_input": True, "dedup_key": f"src/|{KEY}"}],
-        )),
+        Turn.reply(
+            text(f"The key is {KEY}"),
+            _finish(
+                summary=f"key {KEY}",
+                files_touched=[f"src/{KEY}.py"],
+                candidates=[
+                    {
+                        "id": "SC-01",
+                        "subtask": f"rotate {KEY}",
+                        "touches": ["src/"],
+                        "user_input": True,
+                        "dedup_key": f"src/|{KEY}",
+                    }
+                ],
+            ),
+        ),
         # T02: the API refuses, quoting the key back in its error message
         Turn(status=400, content=(text(f"invalid x-api-key {KEY}"),)),
     )
@@ -296,8 +355,13 @@ def test_the_api_key_never_reaches_logs_reports_state_views_or_the_event_log(
     assert "***" in (track / "reports/T01.md").read_text()
     assert "***" in (track / "logs/T01.log").read_text()
     assert "invalid x-api-key ***" in (track / "iosm_state.md").read_text()
-    checked = [track / "iosm_state.md", track / "plan.md", *track.glob("logs/*"),
-               *track.glob("reports/*"), *(repo / ".git/swarm").glob("state.db*")]
+    checked = [
+        track / "iosm_state.md",
+        track / "plan.md",
+        *track.glob("logs/*"),
+        *track.glob("reports/*"),
+        *(repo / ".git/swarm").glob("state.db*"),
+    ]
     assert {p.name for p in checked} >= {"T01.log", "T02.log", "T01.md", "state.db"}
     for path in checked:
         assert KEY.encode() not in path.read_bytes(), path
@@ -310,8 +374,9 @@ def test_the_api_key_never_reaches_logs_reports_state_views_or_the_event_log(
 def test_a_shared_note_never_carries_the_key_into_shared_context_or_later_briefs(
     tmp_path: Path, api: MessagesServer
 ) -> None:
-    plan = (task_md("T01", "Note", touches="`src/`")
-            + task_md("T02", "Read the note", deps="T01", touches="`docs/`"))
+    plan = task_md("T01", "Note", touches="`src/`") + task_md(
+        "T02", "Read the note", deps="T01", touches="`docs/`"
+    )
     repo = track_repo(tmp_path / "r", plan, files=FILES, config=BASE_CONFIG)
     api.script(
         Turn.reply(tool_use("share_note", {"note": f"the API key is {KEY}"})),

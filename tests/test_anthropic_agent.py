@@ -1,4 +1,5 @@
 """The anthropic backend: the real SDK, pointed at a local Messages API that replays turns."""
+
 from __future__ import annotations
 
 import json
@@ -27,11 +28,14 @@ FAST = {"api_retries": 0, "retry_delays": (0.0,)}
 @pytest.fixture
 def job(tmp_path: Path, messages_server: MessagesServer) -> AgentJob:
     """T01 in a real linked worktree of a real repo; touches `src/`."""
-    repo = make_repo(tmp_path / "repo", {
-        "src/app.py": "def answer():\n    return 41\n",
-        "docs/guide.md": "# Guide\n",
-        "README.md": "# demo\n",
-    })
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "src/app.py": "def answer():\n    return 41\n",
+            "docs/guide.md": "# Guide\n",
+            "README.md": "# demo\n",
+        },
+    )
     worktree = tmp_path / "worktrees" / "T01"
     git(repo, "worktree", "add", "-q", "-b", "swarm/demo/T01", str(worktree))
     (tmp_path / "outside").mkdir()
@@ -65,9 +69,7 @@ class Events:
         return [kind for kind, _ in self.seen]
 
 
-def _run(
-    job: AgentJob, config: Config | None = None, **options: Any
-) -> tuple[AgentOutcome, Events]:
+def _run(job: AgentJob, config: Config | None = None, **options: Any) -> tuple[AgentOutcome, Events]:
     events = Events()
     agent = AnthropicAgent(config or job.config, **{**FAST, **options})
     return agent.run(job, events), events
@@ -80,8 +82,12 @@ def _tool_results(request_body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _usage(inp: int, out: int, write: int = 0, read: int = 0) -> dict[str, int]:
-    return {"input_tokens": inp, "output_tokens": out, "cache_creation_input_tokens": write,
-            "cache_read_input_tokens": read}
+    return {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cache_creation_input_tokens": write,
+        "cache_read_input_tokens": read,
+    }
 
 
 def test_a_full_task_reads_edits_is_refused_outside_commits_and_reports(
@@ -97,30 +103,45 @@ def test_a_full_task_reads_edits_is_refused_outside_commits_and_reports(
             usage=_usage(1200, 80, write=900),
         ),
         Turn.reply(
-            tool_use("edit_file", {"path": "src/app.py", "old_string": "return 41",
-                                   "new_string": "return 42"}, id="t_edit"),
+            tool_use(
+                "edit_file",
+                {"path": "src/app.py", "old_string": "return 41", "new_string": "return 42"},
+                id="t_edit",
+            ),
             tool_use("write_file", {"path": "docs/guide.md", "content": "hacked"}, id="t_docs"),
-            tool_use("write_file", {"path": "../../outside/victim.txt", "content": "x"},
-                     id="t_dotdot"),
-            tool_use("write_file", {"path": "src/escape/victim.txt", "content": "x"},
-                     id="t_link"),
+            tool_use("write_file", {"path": "../../outside/victim.txt", "content": "x"}, id="t_dotdot"),
+            tool_use("write_file", {"path": "src/escape/victim.txt", "content": "x"}, id="t_link"),
             usage=_usage(300, 150, read=900),
         ),
         Turn.reply(
-            tool_use("run_command", {"command": "git add -A src && git commit -q -m 'T01: 42'"
-                                                " && git log --format=%s -1"}, id="t_commit"),
+            tool_use(
+                "run_command",
+                {"command": "git add -A src && git commit -q -m 'T01: 42' && git log --format=%s -1"},
+                id="t_commit",
+            ),
             tool_use("share_note", {"note": "answer() now returns 42"}, id="t_note"),
             usage=_usage(400, 60, read=900),
         ),
         Turn.reply(
-            tool_use("finish", {
-                "status": "done",
-                "summary": "answer() returns 42.",
-                "files_touched": ["src/app.py"],
-                "candidates": [{"id": "SC-01", "subtask": "Explain the answer in the guide",
-                                "touches": ["docs/guide.md"], "effort": "S",
-                                "severity": "low", "dedup_key": "docs/guide.md|explain"}],
-            }, id="t_finish"),
+            tool_use(
+                "finish",
+                {
+                    "status": "done",
+                    "summary": "answer() returns 42.",
+                    "files_touched": ["src/app.py"],
+                    "candidates": [
+                        {
+                            "id": "SC-01",
+                            "subtask": "Explain the answer in the guide",
+                            "touches": ["docs/guide.md"],
+                            "effort": "S",
+                            "severity": "low",
+                            "dedup_key": "docs/guide.md|explain",
+                        }
+                    ],
+                },
+                id="t_finish",
+            ),
             usage=_usage(500, 90, read=900),
         ),
     )
@@ -172,8 +193,10 @@ def test_usage_of_every_response_is_recorded_and_priced(
     )
     outcome, _ = _run(job)
     assert outcome.ok
-    assert [(u.model, u.input_tokens, u.output_tokens, u.cache_write_tokens, u.cache_read_tokens)
-            for u in outcome.usage] == [(MODEL, 1000, 100, 5000, 0), (MODEL, 200, 50, 0, 5000)]
+    assert [
+        (u.model, u.input_tokens, u.output_tokens, u.cache_write_tokens, u.cache_read_tokens)
+        for u in outcome.usage
+    ] == [(MODEL, 1000, 100, 5000, 0), (MODEL, 200, 50, 0, 5000)]
     price = job.config.pricing[MODEL]
     # by hand: (1000*2 + 100*10 + 5000*2.5) / 1e6 and (200*2 + 50*10 + 5000*0.2) / 1e6
     assert sum(u.cost_usd or 0 for u in outcome.usage) == pytest.approx(0.0155 + 0.0019)
@@ -202,9 +225,7 @@ def test_system_prompt_brief_and_latest_turn_are_marked_for_the_cache(
     assert "cache_control" not in last[-3]["content"][-1]  # the breakpoint moved on
 
 
-def test_an_overloaded_api_is_retried_and_reported(
-    job: AgentJob, messages_server: MessagesServer
-) -> None:
+def test_an_overloaded_api_is_retried_and_reported(job: AgentJob, messages_server: MessagesServer) -> None:
     messages_server.script(Turn.error(529), Turn.reply(tool_use("finish", {"status": "done"})))
     outcome, events = _run(job, api_retries=2)
     assert outcome.ok
@@ -266,9 +287,7 @@ def test_turn_limit_stops_an_agent_that_never_finishes(
     assert len(outcome.usage) == 2
 
 
-def test_the_per_task_budget_cap_stops_the_loop(
-    job: AgentJob, messages_server: MessagesServer
-) -> None:
+def test_the_per_task_budget_cap_stops_the_loop(job: AgentJob, messages_server: MessagesServer) -> None:
     capped = AgentJob(**{**job.__dict__, "budget_usd": 0.01})
     messages_server.script(Turn.reply(tool_use("list_dir", {}), usage=_usage(10_000, 1_000)))
     outcome, _ = _run(capped)
@@ -288,9 +307,7 @@ def test_a_reported_failure_is_a_failed_attempt_with_the_report(
     assert outcome.report_text is not None and "blocked" in outcome.report_text
 
 
-def test_an_invalid_report_is_sent_back_to_the_model(
-    job: AgentJob, messages_server: MessagesServer
-) -> None:
+def test_an_invalid_report_is_sent_back_to_the_model(job: AgentJob, messages_server: MessagesServer) -> None:
     messages_server.script(
         Turn.reply(tool_use("finish", {"status": "fine"}, id="t_bad")),
         Turn.reply(tool_use("finish", {"status": "done"})),
@@ -309,8 +326,7 @@ def test_the_key_never_leaks_into_log_outcome_events_or_tool_results(
         Turn.error(529),
         Turn.reply(tool_use("run_command", {"command": "echo key=$ANTHROPIC_API_KEY; env"})),
         Turn.reply(tool_use("read_file", {"path": "src/settings.py"})),
-        Turn.reply(text(f"I found {KEY}"), tool_use("finish", {"status": "done",
-                                                               "summary": f"key {KEY}"})),
+        Turn.reply(text(f"I found {KEY}"), tool_use("finish", {"status": "done", "summary": f"key {KEY}"})),
     )
     outcome, events = _run(job, api_retries=1)
     assert outcome.ok
@@ -329,9 +345,7 @@ def _no_stray_servers(messages_server: MessagesServer) -> Iterator[None]:
     assert messages_server.remaining == 0, "the script was not fully used"
 
 
-def test_wall_time_limit_ends_a_hanging_request(
-    job: AgentJob, messages_server: MessagesServer
-) -> None:
+def test_wall_time_limit_ends_a_hanging_request(job: AgentJob, messages_server: MessagesServer) -> None:
     messages_server.script(Turn.reply(text("too late"), delay=3.0))
     config = parse_config("[agent]\ntimeout_minutes = 0.01\n")  # 0.6 s
     outcome, _ = _run(job, config)

@@ -1,4 +1,5 @@
 """Bad input and broken surroundings get a clear message and exit 2 (or 1), never a crash."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -23,11 +24,14 @@ def test_sha256_repository_is_refused_clearly(tmp_path: Path) -> None:
     assert "object format" in result.output and "sha1" in result.output
 
 
-@pytest.mark.parametrize("setting, key", [
-    ("[concurrency]\nmax_parallel = true\n", "concurrency.max_parallel"),
-    ("[agent]\ntimeout_minutes = \"30\"\n", "agent.timeout_minutes"),
-    ("[worktrees]\ncheckout = \"partial\"\n", "worktrees.checkout"),
-])
+@pytest.mark.parametrize(
+    "setting, key",
+    [
+        ("[concurrency]\nmax_parallel = true\n", "concurrency.max_parallel"),
+        ('[agent]\ntimeout_minutes = "30"\n', "agent.timeout_minutes"),
+        ('[worktrees]\ncheckout = "partial"\n', "worktrees.checkout"),
+    ],
+)
 def test_config_values_of_the_wrong_type_are_errors(tmp_path: Path, setting: str, key: str) -> None:
     repo = track_repo(tmp_path / "r", PLAN)
     write(repo, ".swarm.toml", setting)
@@ -57,7 +61,9 @@ def test_corrupt_run_state_names_the_file_and_what_to_do(tmp_path: Path) -> None
     assert str(db) in result.output and "move it aside" in result.output
 
 
-def test_a_run_state_locked_too_long_is_a_clear_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_state_locked_too_long_is_a_clear_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo = track_repo(tmp_path / "r", PLAN)
     assert swarm(repo, "status", "t").exit_code == 0  # creates the database
     monkeypatch.setattr(state, "BUSY_TIMEOUT_SECONDS", 0.2)
@@ -81,8 +87,9 @@ def test_limits_under_which_a_task_never_starts_are_bad_input(tmp_path: Path, co
     assert "T02" in result.output and "can never start" in result.output
 
 
-def test_an_unexpected_error_leaves_a_redacted_crash_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unexpected_error_leaves_a_redacted_crash_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = track_repo(tmp_path / "r", PLAN)
     monkeypatch.chdir(repo)
     monkeypatch.setenv("SOME_API_KEY", "sk-crash-secret-123456")

@@ -1,16 +1,26 @@
 """The agent brief: what a task may touch, its acceptance, the context it needs, the diagnosis."""
+
 from __future__ import annotations
 
 from swarmgit.domain.brief import relevant_sections, render_brief
 from swarmgit.domain.plan import Task
 
-TASK = Task(id="T03", title="Implement cache service", touches=("backend/cache/",),
-            acceptance="hits return in < 5 ms", brief="Use an LRU.")
+TASK = Task(
+    id="T03",
+    title="Implement cache service",
+    touches=("backend/cache/",),
+    acceptance="hits return in < 5 ms",
+    brief="Use an LRU.",
+)
 
 
 def test_brief_names_touches_acceptance_brief_and_diagnosis() -> None:
-    text = render_brief("redis", TASK, shared_context="- T01: config lives in backend/config.py",
-                        diagnosis="timeout after 30 minutes")
+    text = render_brief(
+        "redis",
+        TASK,
+        shared_context="- T01: config lives in backend/config.py",
+        diagnosis="timeout after 30 minutes",
+    )
     assert "# Task T03: Implement cache service" in text
     assert "- `backend/cache/`" in text and "You can write only there" in text
     assert "Do not run `git commit`" in text

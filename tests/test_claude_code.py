@@ -1,5 +1,6 @@
 """The claude-code backend: the real bundled Claude Code CLI pointed at a local Messages API
 that replays scripted turns (its scope rules: tests/test_shell_writes.py)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -71,8 +72,13 @@ def _run(job: AgentJob) -> tuple[AgentOutcome, list[tuple[str, str]]]:
 def _tool_results(server: MessagesServer) -> list[dict[str, Any]]:
     """Every tool_result block Claude Code sent back, in order."""
     last = server.message_requests()[-1].body["messages"]
-    return [block for message in last if isinstance(message["content"], list)
-            for block in message["content"] if block.get("type") == "tool_result"]
+    return [
+        block
+        for message in last
+        if isinstance(message["content"], list)
+        for block in message["content"]
+        if block.get("type") == "tool_result"
+    ]
 
 
 REPORT = """**Status:** done
@@ -99,13 +105,17 @@ def test_claude_code_edits_within_touches_is_refused_outside_and_reports(
 ) -> None:
     wt = job.worktree.resolve()
     messages_server.script(
-        Turn.reply(text("Editing."), tool_use("Write", {"file_path": str(wt / "src/app.py"),
-                                                        "content": "ANSWER = 42\n"})),
+        Turn.reply(
+            text("Editing."),
+            tool_use("Write", {"file_path": str(wt / "src/app.py"), "content": "ANSWER = 42\n"}),
+        ),
         Turn.reply(tool_use("Write", {"file_path": str(wt / "docs/guide.md"), "content": "x"})),
         Turn.reply(tool_use("Bash", {"command": "echo x > ../../outside.txt"})),
         Turn.reply(tool_use("Bash", {"command": "git add -A && git commit -q -m 'T01: 42'"})),
-        Turn.reply(tool_use("Write", {"file_path": str(job.report_file), "content": REPORT}),
-                   usage={"input_tokens": 1000, "output_tokens": 200}),
+        Turn.reply(
+            tool_use("Write", {"file_path": str(job.report_file), "content": REPORT}),
+            usage={"input_tokens": 1000, "output_tokens": 200},
+        ),
         Turn.reply(text("Done."), usage={"input_tokens": 1000, "output_tokens": 100}),
     )
 
@@ -169,13 +179,12 @@ def test_claude_code_runs_isolated_retries_529_and_never_logs_the_key(
 
 
 @needs_sdk
-def test_claude_code_stops_at_the_task_budget(
-    job: AgentJob, messages_server: MessagesServer
-) -> None:
+def test_claude_code_stops_at_the_task_budget(job: AgentJob, messages_server: MessagesServer) -> None:
     capped = AgentJob(**{**job.__dict__, "budget_usd": 0.001})
     messages_server.script(
-        Turn.reply(tool_use("Bash", {"command": "true"}),
-                   usage={"input_tokens": 100_000, "output_tokens": 10_000}),
+        Turn.reply(
+            tool_use("Bash", {"command": "true"}), usage={"input_tokens": 100_000, "output_tokens": 10_000}
+        ),
         Turn.reply(text("never reached")),
     )
     outcome, _ = _run(capped)
@@ -183,9 +192,7 @@ def test_claude_code_stops_at_the_task_budget(
     assert sum(u.cost_usd or 0 for u in outcome.usage) > 0.001
 
 
-def test_without_the_sdk_it_says_how_to_install_it(
-    job: AgentJob, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_without_the_sdk_it_says_how_to_install_it(job: AgentJob, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "claude_agent_sdk", None)  # import now raises ImportError
     outcome, _ = _run(job)
     assert not outcome.ok and outcome.kind == "setup-failed"
@@ -229,13 +236,19 @@ def _processes_in(folder: Path) -> list[int]:
 
 @needs_sdk
 @pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "")
-def test_claude_code_runs_inside_the_write_fence(job: AgentJob, messages_server: MessagesServer,
-                                                 tmp_path: Path) -> None:
+def test_claude_code_runs_inside_the_write_fence(
+    job: AgentJob, messages_server: MessagesServer, tmp_path: Path
+) -> None:
     wt = job.worktree.resolve()
     scratch = tmp_path / "scratch" / "T01"
     scratch.mkdir(parents=True)
-    fenced = AgentJob(**{**job.__dict__, "env": {**job.env, **own_home(scratch, job.env)},
-                         "fence": task_fence(wt, job.task.touches, scratch, required=True)})
+    fenced = AgentJob(
+        **{
+            **job.__dict__,
+            "env": {**job.env, **own_home(scratch, job.env)},
+            "fence": task_fence(wt, job.task.touches, scratch, required=True),
+        }
+    )
     sneaky = "python3 -c \"open('docs/guide.md', 'a').write('pwned')\""  # beyond the Bash check
     messages_server.script(
         Turn.reply(tool_use("Bash", {"command": sneaky})),

@@ -1,4 +1,5 @@
 """The command line as a user meets it: help, init, new-track, and errors with exit 2."""
+
 from __future__ import annotations
 
 import json
@@ -10,16 +11,45 @@ import pytest
 from tests.gitutil import write
 from tests.swarmrepo import swarm, swarm_process
 
-SUBCOMMANDS = ["init", "new-track", "plan", "simulate", "graph", "implement", "status", "integrate",
-               "gates", "resume", "retry", "task", "watch", "clean", "hook", "demo"]
+SUBCOMMANDS = [
+    "init",
+    "new-track",
+    "plan",
+    "simulate",
+    "graph",
+    "implement",
+    "status",
+    "integrate",
+    "gates",
+    "resume",
+    "retry",
+    "task",
+    "watch",
+    "clean",
+    "hook",
+    "demo",
+]
 
 
 def test_help_lists_every_command_and_each_has_an_example(repo: Path) -> None:
     out = swarm(repo, "--help").output
     for name in SUBCOMMANDS:
         assert name in out
-    for name in ["init", "new-track", "simulate", "graph", "implement", "status", "integrate", "gates",
-                 "resume", "retry", "watch", "clean", "demo"]:
+    for name in [
+        "init",
+        "new-track",
+        "simulate",
+        "graph",
+        "implement",
+        "status",
+        "integrate",
+        "gates",
+        "resume",
+        "retry",
+        "watch",
+        "clean",
+        "demo",
+    ]:
         assert "Example: git swarm" in swarm(repo, name, "-h").output, name
     assert "Example: git swarm plan check" in swarm(repo, "plan", "check", "-h").output
 
@@ -43,8 +73,18 @@ def test_new_track_writes_documents_from_templates_with_user_override(repo: Path
     assert result.exit_code == 0, result.output
     folder = repo / "swarm/tracks/add-redis-caching"
     prd = (folder / "PRD.md").read_text()
-    for section in ["Problem", "Goals", "Non-goals", "Users", "Requirements", "Constraints", "Risks",
-                    "IOSM Targets", "Rollout", "Open questions"]:
+    for section in [
+        "Problem",
+        "Goals",
+        "Non-goals",
+        "Users",
+        "Requirements",
+        "Constraints",
+        "Risks",
+        "IOSM Targets",
+        "Rollout",
+        "Open questions",
+    ]:
         assert f". {section}" in prd
     assert (folder / "spec.md").read_text() == "# My spec for Add Redis caching (add-redis-caching)\n"
     assert "logs/" in (folder / ".gitignore").read_text().splitlines()
@@ -100,8 +140,14 @@ def test_plan_errors_name_file_and_line_with_exit_2(repo: Path, edit: tuple[str,
 def test_simulate_json_and_graph_formats(repo: Path) -> None:
     swarm(repo, "new-track", "one", "--id", "one", "--no-llm")
     data = json.loads(swarm(repo, "simulate", "one", "--json").output)
-    assert {"makespan_hours", "serial_hours", "speedup", "critical_path", "waves_makespan_hours",
-            "schedule"} <= set(data)
+    assert {
+        "makespan_hours",
+        "serial_hours",
+        "speedup",
+        "critical_path",
+        "waves_makespan_hours",
+        "schedule",
+    } <= set(data)
     assert data["critical_path"] == ["T01", "T02", "T03"]
     assert [s["task"] for s in data["schedule"]] == ["T01", "T02", "T03"]
     assert swarm(repo, "graph", "one", "--format", "mermaid").output.startswith("flowchart")

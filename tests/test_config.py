@@ -1,4 +1,5 @@
 """`.swarm.toml`: the example documents every key with its default; bad keys are named."""
+
 from __future__ import annotations
 
 import re
@@ -64,7 +65,9 @@ def test_invalid_toml_names_the_line() -> None:
 
 
 def test_user_prices_and_models_add_to_the_bundled_ones() -> None:
-    config = parse_config('[pricing.my-model]\ninput = 1.0\noutput = 2.0\n[agent.models]\nopus = "my-model"\n')
+    config = parse_config(
+        '[pricing.my-model]\ninput = 1.0\noutput = 2.0\n[agent.models]\nopus = "my-model"\n'
+    )
     assert config.pricing["my-model"].output == 2.0
     assert config.pricing["claude-sonnet-5-5"] == Config().pricing["claude-sonnet-5-5"]
     assert config.agent.models == {**Config().agent.models, "opus": "my-model"}

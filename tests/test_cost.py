@@ -28,8 +28,13 @@ def _task(**fields: object) -> Task:
 
 
 def test_cost_counts_every_token_kind_at_its_own_price() -> None:
-    usage = Usage("claude-sonnet-5-5", input_tokens=1_000_000, output_tokens=100_000,
-                  cache_write_tokens=200_000, cache_read_tokens=3_000_000)
+    usage = Usage(
+        "claude-sonnet-5-5",
+        input_tokens=1_000_000,
+        output_tokens=100_000,
+        cache_write_tokens=200_000,
+        cache_read_tokens=3_000_000,
+    )
     # 1M * 2 + 0.1M * 10 + 0.2M * 2.5 + 3M * 0.2 = 2 + 1 + 0.5 + 0.6
     assert cost_usd(usage, SONNET) == pytest.approx(4.1)
     assert cost_usd(TokenUsage(), SONNET) == 0
@@ -68,8 +73,7 @@ def test_auto_picks_the_model_by_role(role: str, touches: tuple[str, ...], expec
 
 def test_roles_and_models_come_from_the_config() -> None:
     config = parse_config(
-        '[agent.models]\nfast = "m-fast"\n'
-        '[agent.roles]\nimplementer = "fast"\ndefault = "some-model-id"\n'
+        '[agent.models]\nfast = "m-fast"\n[agent.roles]\nimplementer = "fast"\ndefault = "some-model-id"\n'
     )
     assert model_for(_task(role="Implementer"), config.agent) == "m-fast"
     assert model_for(_task(role="Writer"), config.agent) == "some-model-id"
@@ -98,10 +102,12 @@ def test_plan_estimate_follows_effort_and_model_prices() -> None:
     config = Config()
     hour_sonnet = cost_usd(TOKENS_PER_EFFORT_HOUR, config.pricing["claude-sonnet-5-5"])
     hour_haiku = cost_usd(TOKENS_PER_EFFORT_HOUR, config.pricing["claude-haiku-5-5"])
-    plan = Plan(tasks=(
-        _task(id="T01", effort_minutes=120),
-        _task(id="T02", role="Explorer", touches=(), effort_minutes=30),
-    ))
+    plan = Plan(
+        tasks=(
+            _task(id="T01", effort_minutes=120),
+            _task(id="T02", role="Explorer", touches=(), effort_minutes=30),
+        )
+    )
     assert estimate_task_cost(plan.tasks[0], config) == pytest.approx(2 * hour_sonnet)
     assert estimate_plan_cost(plan, config) == pytest.approx(2 * hour_sonnet + hour_haiku / 2)
     assert hour_haiku < hour_sonnet

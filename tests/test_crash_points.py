@@ -1,5 +1,6 @@
 """The crash points the resume tests use: each named step is reached somewhere in the live
 run, and SWARMGIT_CRASH_AT kills the process there (the Nth time with `step:N`)."""
+
 from __future__ import annotations
 
 import os
@@ -14,9 +15,11 @@ import pytest
 import swarmgit
 from swarmgit.crash_points import STEPS, VARIABLE
 
-PROBE = ("from swarmgit.crash_points import reached\n"
-         "for n in range(1, 4):\n"
-         "    reached('agent-exited'); reached('task-done'); print(n, flush=True)\n")
+PROBE = (
+    "from swarmgit.crash_points import reached\n"
+    "for n in range(1, 4):\n"
+    "    reached('agent-exited'); reached('task-done'); print(n, flush=True)\n"
+)
 
 
 def _probe(wanted: str | None) -> subprocess.CompletedProcess[str]:
@@ -26,8 +29,9 @@ def _probe(wanted: str | None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize(("wanted", "printed"), [("task-done", ""), ("task-done:1", ""),
-                                                  ("agent-exited:3", "1\n2\n")])
+@pytest.mark.parametrize(
+    ("wanted", "printed"), [("task-done", ""), ("task-done:1", ""), ("agent-exited:3", "1\n2\n")]
+)
 def test_the_named_step_kills_the_process_there(wanted: str, printed: str) -> None:
     ran = _probe(wanted)
     assert ran.returncode == -signal.SIGKILL
@@ -43,6 +47,9 @@ def test_other_steps_or_none_run_through(wanted: str | None) -> None:
 
 def test_every_step_is_reached_once_in_the_package_and_no_other() -> None:
     package = Path(swarmgit.__file__).parent
-    calls = [name for path in package.rglob("*.py")
-             for name in re.findall(r'\breached\("([^"]+)"\)', path.read_text(encoding="utf-8"))]
+    calls = [
+        name
+        for path in package.rglob("*.py")
+        for name in re.findall(r'\breached\("([^"]+)"\)', path.read_text(encoding="utf-8"))
+    ]
     assert sorted(calls) == sorted(STEPS)

@@ -1,4 +1,5 @@
 """`git swarm demo`: the bundled track runs end to end, offline, as `make demo` shows it."""
+
 from __future__ import annotations
 
 import os
@@ -20,24 +21,38 @@ def _section(out: str, command: str) -> str:
     return re.split(r"\n(?:\$ |\n# )", after, maxsplit=1)[0]
 
 
-
-
 @pytest.mark.slow  # the whole demo track; CI (.ci/run) runs it, and `make demo` is the same
 def test_demo_runs_the_whole_workflow(tmp_path: Path) -> None:
     # As `make demo` runs it: no folder given, so it makes one in the temp dir (here tmp_path).
-    done = subprocess.run([sys.executable, "-m", "swarmgit", "demo"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=600, stdin=subprocess.DEVNULL, env={**os.environ, "TMPDIR": str(tmp_path)})
+    done = subprocess.run(
+        [sys.executable, "-m", "swarmgit", "demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     (folder,) = tmp_path.glob("swarm-demo-*")
     target = folder / "weather-svc"
     # It names its folder, and says it stays, at the start and at the end.
     assert out.startswith(f"The demo works in a new git repository of a small Python service: {target}\n")
-    assert f"It stays there when the demo ends, for you to look around; remove it with: rm -rf {folder}\n" in out
+    assert (
+        f"It stays there when the demo ends, for you to look around; remove it with: rm -rf {folder}\n" in out
+    )
     assert f"The demo's repository stays in {target}." in out
-    for step in ["$ git swarm init", "$ git swarm plan check demo", "$ git swarm simulate demo",
-                 "$ git swarm graph demo", "$ git swarm implement demo", "$ git swarm status demo",
-                 "$ git swarm show T05", "$ git swarm report demo"]:
+    for step in [
+        "$ git swarm init",
+        "$ git swarm plan check demo",
+        "$ git swarm simulate demo",
+        "$ git swarm graph demo",
+        "$ git swarm implement demo",
+        "$ git swarm status demo",
+        "$ git swarm show T05",
+        "$ git swarm report demo",
+    ]:
         assert step in out
     # The plan is wide enough that continuous dispatch beats wave barriers, and the demo says so.
     said = re.search(r"# continuous dispatch: ([\d.]+) h vs waves: ([\d.]+) h", out)

@@ -1,6 +1,7 @@
 """The live loop reads the run state incrementally (the store's per-status id sets) and writes
 plan.md incrementally: a change another process commits mid-run must still be seen, and the
 views must end as a full re-render from the store gives them."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -57,11 +58,13 @@ def test_the_loop_sees_a_status_another_process_set_mid_run_and_views_match_a_fu
 ) -> None:
     go = tmp_path / "go"
     wait = f"for i in $(seq 1200); do test -e {go} && exit 0; sleep 0.05; done; exit 1"
-    plan = (task_md("T01", "waits", touches="read-only", runs=(wait,))
-            + task_md("T02", "would run next", deps="T01", touches="`src/b.py`",
-                      runs=("echo 'B = 1' > src/b.py",))
-            + task_md("T03", "after it", deps="T02", touches="`src/c.py`",
-                      runs=("echo 'C = 1' > src/c.py",)))
+    plan = (
+        task_md("T01", "waits", touches="read-only", runs=(wait,))
+        + task_md(
+            "T02", "would run next", deps="T01", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",)
+        )
+        + task_md("T03", "after it", deps="T02", touches="`src/c.py`", runs=("echo 'C = 1' > src/c.py",))
+    )
     repo = track_repo(tmp_path / "r", plan)
     ws = open_workspace(repo)
     helper = threading.Thread(target=_block_t02_once_t01_runs, args=(repo, go))
@@ -74,8 +77,7 @@ def test_the_loop_sees_a_status_another_process_set_mid_run_and_views_match_a_fu
         helper.join()
 
     assert summary.done == ["T01"]
-    assert summary.blocked == {"T02": "held by another process",
-                               "T03": "depends on T02, which failed"}
+    assert summary.blocked == {"T02": "held by another process", "T03": "depends on T02, which failed"}
     assert git(repo, "branch", "--list", "swarm/t/T02").stdout == ""  # never started
     plan_md, state_md = ws.plan_path("t"), ws.track_dir("t") / "iosm_state.md"
     live = plan_md.read_text(), state_md.read_text()
@@ -88,16 +90,20 @@ def test_the_loop_sees_a_status_another_process_set_mid_run_and_views_match_a_fu
 def test_a_later_run_recycles_the_worktree_a_task_of_an_earlier_run_left(tmp_path: Path) -> None:
     """The pool a run keeps starts from every task in the run state: a worktree left by a
     task done in an earlier run serves the first task this run starts."""
-    repo = track_repo(tmp_path / "r", task_md("T01", "first", touches="`src/a.py`",
-                                             runs=("echo 'A = 1' > src/a.py",)))
+    repo = track_repo(
+        tmp_path / "r", task_md("T01", "first", touches="`src/a.py`", runs=("echo 'A = 1' > src/a.py",))
+    )
     ws = open_workspace(repo)
     with claimed(ws, "t") as store:
         assert Dispatcher(ws, store, "t", lambda kind, message, task: None).run().done == ["T01"]
     root = tmp_path / "r.swarm-worktrees" / "t"
     assert (root / "T01").is_dir()
     plan = ws.plan_path("t")
-    plan.write_text(plan.read_text() + "\n" + task_md("T02", "second", touches="`src/b.py`",
-                                                      runs=("echo 'B = 1' > src/b.py",)))
+    plan.write_text(
+        plan.read_text()
+        + "\n"
+        + task_md("T02", "second", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",))
+    )
     with claimed(ws, "t") as store:
         assert Dispatcher(ws, store, "t", lambda kind, message, task: None).run().done == ["T01", "T02"]
         first, second = store.task("t", "T01"), store.task("t", "T02")

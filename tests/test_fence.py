@@ -3,6 +3,7 @@ they must not. With the fence every such write fails at the write itself (the co
 EACCES) and leaves its target as it was; the in-scope work and an honest sibling's work land.
 Without it (`sandbox = "off"`) the write succeeds and the commit check catches it (the attacks
 of each class in both modes: tests/attacks.py)."""
+
 from __future__ import annotations
 
 import json
@@ -45,24 +46,33 @@ def _attempt(command: str) -> str:
 
 
 def _snapshot(repo: Path) -> dict[str, bytes | None]:
-    return {rel: (repo / rel).read_bytes() if (repo / rel).exists() else None
-            for rel in ATTACKS.values() if rel}
+    return {
+        rel: (repo / rel).read_bytes() if (repo / rel).exists() else None for rel in ATTACKS.values() if rel
+    }
 
 
 def _attack_plan() -> str:
-    runs = ("mkdir -p docs", WAIT_FOR_SIBLING, *map(_attempt, ATTACKS), "rm -f docs/link",
-            "echo 'in scope' > docs/ok.md", "echo '- T01: a note' >> \"$SWARM_SHARED_CONTEXT\"",
-            "git add -A && git commit -qm 'T01: by the agent' || echo 'commit refused' >> docs/denied.log")
-    return (task_md("T01", "attacker", touches="`docs/`", runs=runs)
-            + task_md("T02", "honest sibling", touches="`src/b.py`",
-                      runs=("echo 'B = 1' > src/b.py", "sleep 3")))
+    runs = (
+        "mkdir -p docs",
+        WAIT_FOR_SIBLING,
+        *map(_attempt, ATTACKS),
+        "rm -f docs/link",
+        "echo 'in scope' > docs/ok.md",
+        "echo '- T01: a note' >> \"$SWARM_SHARED_CONTEXT\"",
+        "git add -A && git commit -qm 'T01: by the agent' || echo 'commit refused' >> docs/denied.log",
+    )
+    return task_md("T01", "attacker", touches="`docs/`", runs=runs) + task_md(
+        "T02", "honest sibling", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py", "sleep 3")
+    )
 
 
 @needs_landlock
 @pytest.mark.parametrize("mode", ["auto", "required"])
 def test_every_write_outside_the_fence_fails_at_the_write(tmp_path: Path, mode: str) -> None:
-    config = (f'[agent]\nsandbox = "{mode}"\n[concurrency]\nmax_background = 2\nmax_parallel = 2\n'
-              "[gates]\nthreshold = 0.0\n")
+    config = (
+        f'[agent]\nsandbox = "{mode}"\n[concurrency]\nmax_background = 2\nmax_parallel = 2\n'
+        "[gates]\nthreshold = 0.0\n"
+    )
     repo = track_repo(tmp_path / "r", _attack_plan(), config=config)
     before = _snapshot(repo)
 
@@ -95,9 +105,12 @@ def test_every_write_outside_the_fence_fails_at_the_write(tmp_path: Path, mode: 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_write_outside_the_touches_in_its_own_worktree(tmp_path: Path, mode: str) -> None:
-    plan = (task_md("T01", "strays", touches="`docs/`",
-                    runs=("mkdir -p docs && echo ok > docs/a.md", "echo stray >> src/app.py"))
-            + task_md("T02", "honest", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",)))
+    plan = task_md(
+        "T01",
+        "strays",
+        touches="`docs/`",
+        runs=("mkdir -p docs && echo ok > docs/a.md", "echo stray >> src/app.py"),
+    ) + task_md("T02", "honest", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",))
     repo = track_repo(tmp_path / "r", plan, config=config(mode))
 
     result = swarm(repo, "implement", "t")

@@ -1,5 +1,6 @@
 """finalize on real task worktrees: leftovers committed through the scope check, whose case
 check reads only the folders along the change."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,8 +41,9 @@ def test_a_case_variant_of_a_tracked_folder_outside_the_touches_is_refused(tmp_p
     write(worktree, "src/fine.py", "f\n")
     write(worktree, "Docs/guide.md", "g\n")  # a folder named Docs: on macOS, docs/
 
-    result = finalize(repo, Task(id="T01", title="t", touches=("src/", "Docs/")), worktree,
-                      "swarm/t/T01", start)
+    result = finalize(
+        repo, Task(id="T01", title="t", touches=("src/", "Docs/")), worktree, "swarm/t/T01", start
+    )
 
     assert not result.ok and result.kind == FailureKind.SCOPE_VIOLATION
     assert "Docs/guide.md (differs only in case from tracked 'docs'" in result.diagnosis

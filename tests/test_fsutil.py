@@ -1,4 +1,5 @@
 """Atomic writes keep modes: a new file gets the usual mode (umask), an existing one keeps its."""
+
 from __future__ import annotations
 
 import os

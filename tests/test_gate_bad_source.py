@@ -1,5 +1,6 @@
 """Broken code an agent wrote is ordinary input: `git swarm gates` and `implement` judge it
 (a finding at its file and line, exit 1) and never crash (no exit 3, no crash log)."""
+
 from __future__ import annotations
 
 import json
@@ -56,11 +57,13 @@ def test_gates_judge_a_module_that_does_not_parse_and_do_not_crash(tmp_path: Pat
     assert _crash_logs(repo) == []
     data = json.loads(run.stdout)
     assert data["verdict"] == "REJECTED"
-    found = {(g["key"], f["file"], f["line"], f["rule"]): f["message"]
-             for g in data["gates"] for f in g["findings"]}
+    found = {
+        (g["key"], f["file"], f["line"], f["rule"]): f["message"]
+        for g in data["gates"]
+        for f in g["findings"]
+    }
     # One kind of finding at one place in both gates; Gate-I alone scores it (0).
-    assert found.keys() >= {("I", "pkg/a.py", line, "syntax-error"),
-                            ("M", "pkg/a.py", line, "syntax-error")}
+    assert found.keys() >= {("I", "pkg/a.py", line, "syntax-error"), ("M", "pkg/a.py", line, "syntax-error")}
     assert words in found[("I", "pkg/a.py", line, "syntax-error")]
     assert "imports are unknown" in found[("M", "pkg/a.py", line, "syntax-error")]
     scores = {g["key"]: g["score"] for g in data["gates"]}
@@ -98,8 +101,7 @@ def test_a_module_grimp_panics_on_is_unscannable_for_gate_m_only(tmp_path: Path)
 
     assert run.returncode == 0, run.stderr
     assert _crash_logs(repo) == []
-    found = [(g["key"], f["file"], f["rule"]) for g in json.loads(run.stdout)["gates"]
-             for f in g["findings"]]
+    found = [(g["key"], f["file"], f["rule"]) for g in json.loads(run.stdout)["gates"] for f in g["findings"]]
     assert found == [("M", "pkg/a.py", "unscannable")]
 
 
@@ -164,28 +166,34 @@ CONFIGS: dict[str, tuple[str, str, tuple[str, int, str] | None]] = {
         "pyproject.toml",
         '[project]\nname = "x"\ndependencies = "abc"\n'
         'optional-dependencies = {a = 1, b = ["requests", 2]}\n'
-        '[tool.poetry]\ndependencies = 1\ngroup = {a = 1}\n'
+        "[tool.poetry]\ndependencies = 1\ngroup = {a = 1}\n"
         "[tool.setuptools]\npackage-dir = 3\n",
-        ("S", 4, "dependency-added")),
-    "pyproject: not TOML": ("pyproject.toml", '[project]\nname = "x"\n[project\n',
-                            ("S", 3, "invalid-toml")),
+        ("S", 4, "dependency-added"),
+    ),
+    "pyproject: not TOML": ("pyproject.toml", '[project]\nname = "x"\n[project\n', ("S", 3, "invalid-toml")),
     "import-linter: root_packages of the wrong shape": (
         "pyproject.toml",
         '[tool.importlinter]\nroot_packages = [["pkg"]]\n'
         '[[tool.importlinter.contracts]]\nname = "x"\ntype = "forbidden"\n',
-        ("M", 0, "contract-invalid")),
+        ("M", 0, "contract-invalid"),
+    ),
     "import-linter: a contract naming a missing module": (
         "setup.cfg",
         "[importlinter]\nroot_packages =\n  pkg\n[importlinter:contract:x]\nname = x\n"
         "type = protected\nprotected_modules = pkg.b\nallowed_importers = pkg.missing\n",
-        ("M", 0, "contract-invalid")),
+        ("M", 0, "contract-invalid"),
+    ),
     "import-linter: options of the wrong type": (
         "pyproject.toml",
         '[tool.importlinter]\nroot_packages = ["pkg"]\n[[tool.importlinter.contracts]]\n'
         'name = "x"\ntype = "forbidden"\nsource_modules = ["pkg.a"]\nforbidden_modules = [1]\n',
-        ("M", 0, "contract-invalid")),
+        ("M", 0, "contract-invalid"),
+    ),
     "import-linter: not a config at all": (
-        ".importlinter", "[importlinter\nroot_package = pkg\n", ("M", 0, "contract-invalid")),
+        ".importlinter",
+        "[importlinter\nroot_package = pkg\n",
+        ("M", 0, "contract-invalid"),
+    ),
 }
 
 
@@ -203,8 +211,9 @@ def test_gates_judge_a_config_file_of_any_shape_and_do_not_crash(tmp_path: Path,
     assert run.exit_code in (0, 1), run.output
     assert _crash_logs(repo) == []
     data = json.loads(run.stdout)
-    found = {(g["key"], f["line"], f["rule"]) for g in data["gates"] for f in g["findings"]
-             if f["file"] == name}
+    found = {
+        (g["key"], f["line"], f["rule"]) for g in data["gates"] for f in g["findings"] if f["file"] == name
+    }
     assert found == ({expected} if expected else set())
 
 

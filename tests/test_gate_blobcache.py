@@ -2,6 +2,7 @@
 first run, on a later change of one file, and with damaged cache entries; the import graph built
 from git's blobs is the one grimp builds from the files on disk; Gate-M skips both graphs only
 when a change keeps every internal import, and then judges as it does with them."""
+
 from __future__ import annotations
 
 import json
@@ -80,10 +81,13 @@ def _shards(repo: Path) -> list[Path]:
 
 def test_cached_verdicts_and_findings_equal_the_uncached_ones(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    commit_change(repo, {
-        "shop/copy.py": BLOCK.format(name="sums"),
-        "shop/b.py": "from . import c\nVALUE = 1\nfrom shop import a\n",
-    })
+    commit_change(
+        repo,
+        {
+            "shop/copy.py": BLOCK.format(name="sums"),
+            "shop/b.py": "from . import c\nVALUE = 1\nfrom shop import a\n",
+        },
+    )
     uncached = _judge(repo, cached=False)
     assert not _shards(repo)  # the uncached path keeps nothing
     cold = _judge(repo, cached=True)
@@ -134,10 +138,12 @@ def test_the_graph_from_blobs_is_the_one_grimp_builds_from_disk(tmp_path: Path) 
     assert ours.modules == theirs.modules
     for module in sorted(theirs.modules):
         for imported in theirs.find_modules_directly_imported_by(module):
-            assert ours.get_import_details(importer=module, imported=imported) == \
-                theirs.get_import_details(importer=module, imported=imported)
-        assert ours.find_modules_directly_imported_by(module) == \
-            theirs.find_modules_directly_imported_by(module)
+            assert ours.get_import_details(importer=module, imported=imported) == theirs.get_import_details(
+                importer=module, imported=imported
+            )
+        assert ours.find_modules_directly_imported_by(module) == theirs.find_modules_directly_imported_by(
+            module
+        )
     assert "shop.plugins.extra" in mapped.modules
     assert mapped.direct_import_exists(importer="shop.plugins.helpers", imported="shop.b")
 
@@ -163,16 +169,30 @@ def test_a_warm_build_takes_each_modules_imports_from_the_cache(tmp_path: Path) 
 # change -> (files written, files deleted, the changed modules, internal edges kept)
 EDGE_CHANGES: dict[str, tuple[dict[str, str], tuple[str, ...], dict[str, str], bool]] = {
     "a body change in a module of an old cycle": (
-        {"shop/x.py": "import shop.y\n\nLIMIT = 4\n"}, (), {"shop.x": "shop/x.py"}, True),
+        {"shop/x.py": "import shop.y\n\nLIMIT = 4\n"},
+        (),
+        {"shop.x": "shop/x.py"},
+        True,
+    ),
     "an external import added, an import reworded": (
-        {"shop/a.py": "import re\nimport shop.b\nimport os\n"}, (), {"shop.a": "shop/a.py"}, True),
+        {"shop/a.py": "import re\nimport shop.b\nimport os\n"},
+        (),
+        {"shop.a": "shop/a.py"},
+        True,
+    ),
     "a new import closing a cycle": (
-        {"shop/b.py": "from . import c\nVALUE = 1\nfrom shop import a\n"}, (),
-        {"shop.b": "shop/b.py"}, False),
+        {"shop/b.py": "from . import c\nVALUE = 1\nfrom shop import a\n"},
+        (),
+        {"shop.b": "shop/b.py"},
+        False,
+    ),
     "an old cycle broken": ({"shop/y.py": "VALUE = 0\n"}, (), {"shop.y": "shop/y.py"}, False),
     "a mapped package's import removed": (
-        {"plugins/helpers.py": "VALUE = 3\n"}, (), {"shop.plugins.helpers": "plugins/helpers.py"},
-        False),
+        {"plugins/helpers.py": "VALUE = 3\n"},
+        (),
+        {"shop.plugins.helpers": "plugins/helpers.py"},
+        False,
+    ),
     "a module added": ({"shop/new.py": "VALUE = 5\n"}, (), {"shop.new": "shop/new.py"}, False),
     "a module removed": ({}, ("shop/report.py",), {}, False),
     "a syntax error": ({"shop/a.py": "from shop import (\n"}, (), {"shop.a": "shop/a.py"}, False),
@@ -180,9 +200,7 @@ EDGE_CHANGES: dict[str, tuple[dict[str, str], tuple[str, ...], dict[str, str], b
 
 
 @pytest.mark.parametrize("change", sorted(EDGE_CHANGES))
-def test_graphs_are_skipped_only_when_the_internal_edges_are_kept(
-    tmp_path: Path, change: str
-) -> None:
+def test_graphs_are_skipped_only_when_the_internal_edges_are_kept(tmp_path: Path, change: str) -> None:
     files, delete, modules, kept = EDGE_CHANGES[change]
     repo = _repo(tmp_path)
     commit_change(repo, files, delete)
@@ -203,10 +221,14 @@ def test_graphs_are_skipped_only_when_the_internal_edges_are_kept(
 def _with_both_graphs(repo: Path) -> tuple[dict[str, float | int | str], tuple[Finding, ...]]:
     """Gate-M's metrics and findings with both graphs built: a contract that holds forces
     them (its own metrics are left out)."""
-    contract = {"name": "any", "type": "forbidden", "source_modules": ["shop.a"],
-                "forbidden_modules": ["nowhere"], "allow_indirect_imports": True}
-    with GateContext.between(repo, "HEAD~1", "HEAD", Gates(contracts=[contract]),
-                             cached=False) as ctx:
+    contract = {
+        "name": "any",
+        "type": "forbidden",
+        "source_modules": ["shop.a"],
+        "forbidden_modules": ["nowhere"],
+        "allow_indirect_imports": True,
+    }
+    with GateContext.between(repo, "HEAD~1", "HEAD", Gates(contracts=[contract]), cached=False) as ctx:
         full = Modularize().evaluate(ctx)
     assert full.metrics["contracts_kept"] == 1
     return {k: v for k, v in full.metrics.items() if not k.startswith("contracts_")}, full.findings

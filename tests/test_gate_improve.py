@@ -1,4 +1,5 @@
 """Gate-I on small real repositories: each change holds exactly the problem to find."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,9 +28,14 @@ def summarise(orders, currency):
     return report
 '''
 # The same code with every identifier and literal renamed: still a duplicate.
-RENAMED_COPY = ORIGINAL.replace("summarise", "digest").replace("totals", "acc").replace(
-    "customer", "client"
-).replace('"amount"', '"sum"').replace("orders", "rows").replace("order", "row")
+RENAMED_COPY = (
+    ORIGINAL.replace("summarise", "digest")
+    .replace("totals", "acc")
+    .replace("customer", "client")
+    .replace('"amount"', '"sum"')
+    .replace("orders", "rows")
+    .replace("order", "row")
+)
 
 
 def _base(tmp_path: Path) -> Path:

@@ -1,4 +1,5 @@
 """Gate-M on small real repositories: new import cycles, import contracts, change surface."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -77,8 +78,12 @@ def test_a_contract_from_swarm_config_is_checked_too_and_old_breaches_are_not(
     repo = _repo(tmp_path)
     commit_change(repo, {"shop/b.py": "VALUE = 1\nimport shop.x\n"})
     layers = {"name": "b below a", "type": "layers", "layers": ["shop.a", "shop.b"]}
-    old_breach = {"name": "io apart", "type": "forbidden",
-                  "source_modules": ["shop.io"], "forbidden_modules": ["shop.domain"]}
+    old_breach = {
+        "name": "io apart",
+        "type": "forbidden",
+        "source_modules": ["shop.io"],
+        "forbidden_modules": ["shop.domain"],
+    }
 
     result = evaluate(Modularize(), repo, contracts=[layers, old_breach])
 
@@ -125,8 +130,10 @@ def test_a_package_setuptools_maps_elsewhere_is_part_of_its_parent(tmp_path: Pat
     """Like swarmgit's own gates/ (installed as swarmgit.gates)."""
     pyproject = PYPROJECT + '\n[tool.setuptools]\npackage-dir = {"shop.plugins" = "plugins"}\n'
     repo = _repo(tmp_path)
-    commit_change(repo, {"pyproject.toml": pyproject, "plugins/__init__.py": "",
-                   "plugins/tax.py": "from shop import b\n"})
+    commit_change(
+        repo,
+        {"pyproject.toml": pyproject, "plugins/__init__.py": "", "plugins/tax.py": "from shop import b\n"},
+    )
     layers = {"name": "plugins on top", "type": "layers", "layers": ["shop.plugins", "shop.b"]}
 
     commit_change(repo, {"shop/b.py": "VALUE = 1\nfrom shop.plugins import tax\n"})

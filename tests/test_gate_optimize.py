@@ -1,5 +1,6 @@
 """Gate-O on small real repositories: the test command in a throw-away worktree, and the
 inefficiency patterns in changed loops."""
+
 from __future__ import annotations
 
 import sys
@@ -9,13 +10,13 @@ from swarmgit.gates.optimize import Optimize
 from tests.gatecheck import commit_change, evaluate
 from tests.gitutil import git, make_repo, write
 
-OLD = '''\
+OLD = """\
 def load_all(paths):
     out = []
     for path in paths:
         out.append(open(path).read())
     return out
-'''
+"""
 
 
 def _repo(tmp_path: Path) -> Path:
@@ -26,13 +27,13 @@ def _repo(tmp_path: Path) -> Path:
 def test_query_in_loop_and_list_membership_in_loop_are_found(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     new = (
-        "def sync(cursor, users, names):\n"          # 1
-        "    allowed = ['admin', 'staff']\n"         # 2
-        "    for line in open('users.txt'):\n"       # 3  iterable: evaluated once
-        "        pass\n"                             # 4
-        "    for user in users:\n"                   # 5
-        "        if user.role in allowed:\n"         # 6
-        "            cursor.execute('select 1')\n"   # 7
+        "def sync(cursor, users, names):\n"  # 1
+        "    allowed = ['admin', 'staff']\n"  # 2
+        "    for line in open('users.txt'):\n"  # 3  iterable: evaluated once
+        "        pass\n"  # 4
+        "    for user in users:\n"  # 5
+        "        if user.role in allowed:\n"  # 6
+        "            cursor.execute('select 1')\n"  # 7
         "    return [n for n in names if n in ['a', 'b']]\n"  # 8
     )
     commit_change(repo, {"app/sync.py": new})
@@ -115,12 +116,12 @@ def _pytest_repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "repo", files)
 
 
-
-
 def test_failures_that_already_happen_at_the_base_do_not_fail_the_track(tmp_path: Path) -> None:
     repo = _pytest_repo(tmp_path)
     commit_change(repo, {"tests/test_new.py": "def test_new():\n    pass\n"})
-    result = evaluate(Optimize(), repo, test_command=f"{sys.executable} -m pytest -q -p no:cacheprovider tests")
+    result = evaluate(
+        Optimize(), repo, test_command=f"{sys.executable} -m pytest -q -p no:cacheprovider tests"
+    )
     assert result.applies and result.score == 1.0, result
     assert "pre-existing failures: 1 test(s) already fail(s) at the base" == result.metrics["tests"]
     assert not [f for f in result.findings if f.rule == "tests-failed"]
@@ -129,7 +130,9 @@ def test_failures_that_already_happen_at_the_base_do_not_fail_the_track(tmp_path
 def test_a_newly_failing_test_fails_the_gate_and_is_named(tmp_path: Path) -> None:
     repo = _pytest_repo(tmp_path)
     commit_change(repo, {"tests/test_new.py": "def test_broken():\n    assert False\n"})
-    result = evaluate(Optimize(), repo, test_command=f"{sys.executable} -m pytest -q -p no:cacheprovider tests")
+    result = evaluate(
+        Optimize(), repo, test_command=f"{sys.executable} -m pytest -q -p no:cacheprovider tests"
+    )
     assert result.score == 0.0
     (failed,) = [f for f in result.findings if f.rule == "tests-failed"]
     assert "newly failing: tests/test_new.py::test_broken" in failed.message

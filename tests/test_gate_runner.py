@@ -1,4 +1,5 @@
 """The gate runner end to end on real repositories: index, threshold, verdict, rendering."""
+
 from __future__ import annotations
 
 import json
@@ -129,18 +130,32 @@ def test_an_unchanged_pair_of_trees_is_judged_once(tmp_path: Path) -> None:
 
 
 TEST_PATHS = {
-    "test_app.py": True, "pkg/test_app.py": True, "pkg/app_test.py": True, "_test.py": True,
-    "conftest.py": True, "a/conftest.py": True, "tests/app.py": True, "a/tests/b/c.py": True,
-    "a/test/b.py": True, "test_dir.py/inner.py": True, "test_.py": True,
-    "tests": False, "a/test": False, "atest/b.py": False, "a/btests/c.py": False,
-    "test_app.pyc": False, "conftest.pyi": False, "contest.py": False, "app.py": False,
-    "a/testing/b.py": False, "tests.py": False, "a/my_tests/b.py": False,
+    "test_app.py": True,
+    "pkg/test_app.py": True,
+    "pkg/app_test.py": True,
+    "_test.py": True,
+    "conftest.py": True,
+    "a/conftest.py": True,
+    "tests/app.py": True,
+    "a/tests/b/c.py": True,
+    "a/test/b.py": True,
+    "test_dir.py/inner.py": True,
+    "test_.py": True,
+    "tests": False,
+    "a/test": False,
+    "atest/b.py": False,
+    "a/btests/c.py": False,
+    "test_app.pyc": False,
+    "conftest.pyi": False,
+    "contest.py": False,
+    "app.py": False,
+    "a/testing/b.py": False,
+    "tests.py": False,
+    "a/my_tests/b.py": False,
 }
 
 
 @pytest.mark.parametrize("path", sorted(TEST_PATHS))
 def test_test_paths_are_what_the_gitignore_lines_would_match(path: str) -> None:
-    spec = pathspec.GitIgnoreSpec.from_lines(
-        ["test_*.py", "*_test.py", "tests/", "test/", "conftest.py"]
-    )
+    spec = pathspec.GitIgnoreSpec.from_lines(["test_*.py", "*_test.py", "tests/", "test/", "conftest.py"])
     assert is_test_path(path) is TEST_PATHS[path] is spec.match_file(path)

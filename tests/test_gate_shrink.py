@@ -1,4 +1,5 @@
 """Gate-S on small real repositories: public API growth and declared dependencies."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,7 @@ dependencies = [
     "pydantic>=2",
 ]
 """
-API = '''\
+API = """\
 def load(path):
     return path
 
@@ -26,7 +27,7 @@ class Cart:
 
     def _merge(self):
         return None
-'''
+"""
 
 
 def _repo(tmp_path: Path) -> Path:
@@ -48,8 +49,10 @@ def _functions(names: list[str]) -> str:
 def test_api_growth_past_the_allowance_lists_every_new_public_definition(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     names = [f"helper_{n}" for n in range(API_GROWTH_ALLOWANCE + 2)]
-    private_and_tests = {"shop/_internal.py": _functions(["lots", "of", "things"]),
-                         "tests/test_api.py": _functions(["test_one", "test_two"])}
+    private_and_tests = {
+        "shop/_internal.py": _functions(["lots", "of", "things"]),
+        "tests/test_api.py": _functions(["test_one", "test_two"]),
+    }
     commit_change(repo, {"shop/api.py": API + _functions(["_private"] + names), **private_and_tests})
 
     result = evaluate(Shrink(), repo)

@@ -1,4 +1,5 @@
 """The fingerprint of the repository's git files, and what changed between two of them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,9 @@ from swarmgit.gitops.git_files import FileChange, changes, fingerprint
 from tests.gitutil import git, make_repo
 
 
-def test_fingerprint_covers_config_hooks_info_and_worktree_configs_and_names_each_change(tmp_path: Path) -> None:
+def test_fingerprint_covers_config_hooks_info_and_worktree_configs_and_names_each_change(
+    tmp_path: Path,
+) -> None:
     repo = make_repo(tmp_path / "r")
     common = repo / ".git"
     (common / "hooks").mkdir(exist_ok=True)

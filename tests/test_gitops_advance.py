@@ -40,9 +40,7 @@ def test_fast_forward_when_the_branch_is_an_ancestor(bare_target: Path) -> None:
     result = advance_branch(bare_target, "target", result_commit, "swarm: integrate t", expect=start)
     assert result == AdvanceResult("fast-forward", result_commit)
     assert _rev(bare_target, "target") == result_commit
-    assert git(bare_target, "reflog", "-1", "--format=%gs", "target").stdout.strip() == (
-        "swarm: integrate t"
-    )
+    assert git(bare_target, "reflog", "-1", "--format=%gs", "target").stdout.strip() == ("swarm: integrate t")
 
 
 def test_up_to_date_when_the_branch_already_contains_the_commit(bare_target: Path) -> None:
@@ -146,8 +144,12 @@ def _planted(root: Path) -> str:
     git(root, "config", "core.fsmonitor", str(monitor))
     git(root, "config", "filter.evil.smudge", f"sh -c 'echo smudge >> {marker}; cat'")
     git(root, "config", "filter.evil.clean", "cat")
-    return _branch(root, "integration", {".gitattributes": "*.py filter=evil\n", "b.py": "b = 1\n",
-                                         "a.txt": "a2\n"}, "main")
+    return _branch(
+        root,
+        "integration",
+        {".gitattributes": "*.py filter=evil\n", "b.py": "b = 1\n", "a.txt": "a2\n"},
+        "main",
+    )
 
 
 def test_advancing_a_checkout_runs_no_hook_fsmonitor_or_filter_driver(tmp_path: Path) -> None:

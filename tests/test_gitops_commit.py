@@ -36,9 +36,7 @@ def _head(root: Path, rev: str = "HEAD") -> str:
 
 
 def test_commits_adds_edits_and_deletions_but_not_ignored_files(tmp_path: Path) -> None:
-    root = make_repo(
-        tmp_path / "r", {".gitignore": "*.log\n", "src/a.py": "a\n", "src/gone.py": "g\n"}
-    )
+    root = make_repo(tmp_path / "r", {".gitignore": "*.log\n", "src/a.py": "a\n", "src/gone.py": "g\n"})
     before = _head(root)
     write(root, "src/a.py", "a2\n")
     (root / "src/gone.py").unlink()
@@ -55,7 +53,9 @@ def test_commits_adds_edits_and_deletions_but_not_ignored_files(tmp_path: Path) 
         "Swarm Test <test@swarmgit.invalid>|T01: add b"
     )
     assert git(root, "ls-tree", "-r", "--name-only", commit).stdout.split() == [
-        ".gitignore", "src/a.py", "src/new/b.py",
+        ".gitignore",
+        "src/a.py",
+        "src/new/b.py",
     ]
     assert git(root, "status", "--porcelain").stdout == ""  # index and tree agree with HEAD
     assert "commit: T01: add b" in git(root, "reflog", "-1", "main").stdout
@@ -73,10 +73,12 @@ def test_excluded_new_files_stay_out_but_tracked_ones_are_committed(tmp_path: Pa
 
     assert seen == [[".aider.conf.yml", "src/a.py"]]
     assert git(root, "ls-tree", "-r", "--name-only", commit).stdout.split() == [
-        ".aider.conf.yml", "src/a.py",
+        ".aider.conf.yml",
+        "src/a.py",
     ]
     assert git(root, "status", "--porcelain", "--untracked-files=all").stdout.splitlines() == [
-        "?? .aider.chat.history.md", "?? .aider.tags.cache.v4/cache.db",
+        "?? .aider.chat.history.md",
+        "?? .aider.tags.cache.v4/cache.db",
     ]
     assert not (root / ".gitignore").exists()
 
@@ -124,8 +126,10 @@ def test_a_scope_violation_commits_nothing_and_keeps_all_work(tmp_path: Path) ->
 def test_commit_in_a_task_worktree_moves_only_its_branch(repo: Path, tmp_path: Path) -> None:
     main_before = _head(repo, "main")
     path = create_task_worktree(
-        pygit2.Repository(str(repo)), path=tmp_path / "T01",
-        branch="swarm/t/T01", start=main_before,
+        pygit2.Repository(str(repo)),
+        path=tmp_path / "T01",
+        branch="swarm/t/T01",
+        start=main_before,
     )
     write(path, "feature.py", "f\n")
     _, check = _allow("")
@@ -148,9 +152,7 @@ def test_worktrees_commit_in_parallel_threads(repo: Path, tmp_path: Path) -> Non
     start = _head(repo)
     r = pygit2.Repository(str(repo))
     paths = [
-        create_task_worktree(
-            r, path=tmp_path / f"T{i}", branch=f"swarm/t/T{i}", start=start
-        )
+        create_task_worktree(r, path=tmp_path / f"T{i}", branch=f"swarm/t/T{i}", start=start)
         for i in range(4)
     ]
 
@@ -232,8 +234,13 @@ SCENARIOS: dict[str, tuple[Callable[[Path], None], list[str]]] = {
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_commits_the_tree_git_add_all_would(tmp_path: Path, name: str) -> None:
     change, expected = SCENARIOS[name]
-    files = {".gitignore": "*.log\n", "src/a.py": BODY, "src/b.py": "b\n", "src/run.sh": "echo\n",
-             "src/pkg/m.py": "m\n"}
+    files = {
+        ".gitignore": "*.log\n",
+        "src/a.py": BODY,
+        "src/b.py": "b\n",
+        "src/run.sh": "echo\n",
+        "src/pkg/m.py": "m\n",
+    }
     ours, theirs = make_repo(tmp_path / "ours", files), make_repo(tmp_path / "theirs", files)
     for root in (ours, theirs):
         change(root)

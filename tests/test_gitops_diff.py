@@ -54,7 +54,13 @@ def test_changes_between_reports_adds_edits_deletions_renames_modes(tmp_path: Pa
         key=repr,
     )
     assert touched_paths(changes) == [
-        "fresh/name.py", "gone.py", "keep.py", "link", "new.py", "old/name.py", "run.sh",
+        "fresh/name.py",
+        "gone.py",
+        "keep.py",
+        "link",
+        "new.py",
+        "old/name.py",
+        "run.sh",
     ]
     entries = {e.path: e for e in scope_entries(changes)}
     assert entries["old/name.py"] == ScopeEntry("old/name.py")
@@ -99,8 +105,11 @@ def test_uncommitted_added_lines_cover_edits_untracked_and_binary_files_but_not_
     added = sorted(uncommitted_added_lines(root), key=lambda a: (a.path, a.line))
 
     assert [(a.path, a.line, a.text.rstrip("\n")) for a in added] == [
-        ("a.txt", 2, "two"), ("blob.bin", 1, "x\0y"), ("blob.bin", 2, "secret"),
-        ("link", 1, "/dev/zero"), ("new/n.txt", 1, "fresh"),
+        ("a.txt", 2, "two"),
+        ("blob.bin", 1, "x\0y"),
+        ("blob.bin", 2, "secret"),
+        ("link", 1, "/dev/zero"),
+        ("new/n.txt", 1, "fresh"),
     ]
     assert sorted(p.name for p in (root / ".git" / "objects").rglob("*")) == objects  # nothing written
     assert git(root, "status", "--porcelain").stdout == " M a.txt\n?? blob.bin\n?? link\n?? new/\n"
@@ -112,4 +121,5 @@ def test_added_lines_between_commits_only_the_new_lines(tmp_path: Path) -> None:
     write(root, "a.txt", "one\ntwo\nthree\n")
     head = _commit(root, "edit")
     assert list(added_lines_between(pygit2.Repository(str(root)), base, head)) == [
-        AddedLine("a.txt", 2, "two\n")]
+        AddedLine("a.txt", 2, "two\n")
+    ]

@@ -213,9 +213,7 @@ def test_the_same_fold_gives_the_same_commit_so_start_points_are_reused(tmp_path
     t2 = _branch(root, "t2", {"b.txt": "b2\n"}, start=base)
     repo = pygit2.Repository(str(root))
     start_t3 = fold_merge(repo, base, [("T1", t1), ("T2", t2)], lambda t: f"merge {t}").commit
-    assert fold_merge(repo, base, [("T1", t1), ("T2", t2)], lambda t: f"merge {t}").commit == (
-        start_t3
-    )
+    assert fold_merge(repo, base, [("T1", t1), ("T2", t2)], lambda t: f"merge {t}").commit == (start_t3)
     t3 = _branch(root, "t3", {"c.txt": "c3\n"}, start=start_t3)
 
     heads = [("T1", t1), ("T2", t2), ("T3", t3)]

@@ -97,7 +97,11 @@ def test_a_pinned_ref_is_created_once_and_never_moved(repo: Path) -> None:
     assert read_ref(r, "refs/swarm/t/base") is None
     assert pin_ref(r, "refs/swarm/t/base", first, "swarm: base of track t") == first
     assert pin_ref(r, "refs/swarm/t/base", second, "swarm: base of track t") == first
-    assert git(repo, "rev-parse", "refs/swarm/t/base").stdout.strip() == first == read_ref(r, "refs/swarm/t/base")
+    assert (
+        git(repo, "rev-parse", "refs/swarm/t/base").stdout.strip()
+        == first
+        == read_ref(r, "refs/swarm/t/base")
+    )
 
 
 def test_work_done_under_the_lock_that_fails_leaves_the_branch_unmoved(repo: Path) -> None:

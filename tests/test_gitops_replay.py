@@ -1,4 +1,5 @@
 """`replay`: each task's start->final change applied in order, never its history; real repos."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -53,7 +54,8 @@ def test_tasks_history_is_one_commit_per_task_with_both_edits_of_one_file_merged
     assert result.applied == ("A", "B") and result.conflict is None
     first = git(root, "rev-parse", f"{result.commit}~1").stdout.strip()
     assert git(root, "log", "--format=%s %P", f"{base}..{result.commit}").stdout.splitlines() == [
-        f"B: bottom {first}", f"A: top {base}",
+        f"B: bottom {first}",
+        f"A: top {base}",
     ]
     text = _show(root, result.commit, "f.txt")
     assert "line two\n" in text and "line nineteen\n" in text
@@ -108,6 +110,8 @@ def test_a_conflict_stops_at_the_task_and_keeps_what_came_before(tmp_path: Path)
     result = replay(repo, base, [a, Change("X", base, clash, "X")], "tasks", lambda applied: "unused")
 
     assert result.applied == ("A",)
-    assert result.conflict is not None and result.conflict.label == "X" and result.conflict.paths == ("f.txt",)
+    assert (
+        result.conflict is not None and result.conflict.label == "X" and result.conflict.paths == ("f.txt",)
+    )
     assert _show(root, result.commit, "f.txt") == _show(root, a.final, "f.txt")
     assert apply_change(repo, base, result.commit, clash) == ("f.txt",)

@@ -33,9 +33,7 @@ def test_discover_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:
         discover(tmp_path / "nowhere")
 
 
-def test_common_dir_is_the_main_git_dir_also_from_a_linked_worktree(
-    repo: Path, tmp_path: Path
-) -> None:
+def test_common_dir_is_the_main_git_dir_also_from_a_linked_worktree(repo: Path, tmp_path: Path) -> None:
     git(repo, "worktree", "add", "-q", "-b", "side", str(tmp_path / "wt"))
     linked = discover(tmp_path / "wt")
     assert workdir(linked) == (tmp_path / "wt").resolve()
@@ -78,12 +76,34 @@ def test_tracked_files_lists_every_file_of_a_commit(tmp_path: Path) -> None:
     assert tracked_files(r, resolve(r, "HEAD")) == ["a/deep/y.py", "a/x.py", "b.txt"]
 
 
-CASE_TREE = {"Docs/guide.md": "g", "docs/api.md": "a", "src/App.py": "A", "src/app/x.py": "x",
-             "SRC/other.py": "o", "lib/Deep/Name/f.py": "f", "lib/deep/name/g.py": "g",
-             "lib/deep/NAME": "file", "README": "r"}
-CASE_PATHS = [*CASE_TREE, "docs/guide.md", "DOCS/new.md", "src/APP.py", "src/App/y.py",
-              "src/new.py", "Src/x.py", "lib/deep/Name/f.py", "lib/DEEP/name/h.py", "lib/deep/name",
-              "readme", "new/dir/file.py", "", "a//b", "../x"]
+CASE_TREE = {
+    "Docs/guide.md": "g",
+    "docs/api.md": "a",
+    "src/App.py": "A",
+    "src/app/x.py": "x",
+    "SRC/other.py": "o",
+    "lib/Deep/Name/f.py": "f",
+    "lib/deep/name/g.py": "g",
+    "lib/deep/NAME": "file",
+    "README": "r",
+}
+CASE_PATHS = [
+    *CASE_TREE,
+    "docs/guide.md",
+    "DOCS/new.md",
+    "src/APP.py",
+    "src/App/y.py",
+    "src/new.py",
+    "Src/x.py",
+    "lib/deep/Name/f.py",
+    "lib/DEEP/name/h.py",
+    "lib/deep/name",
+    "readme",
+    "new/dir/file.py",
+    "",
+    "a//b",
+    "../x",
+]
 CASE_TOUCHES = [[], ["src/"], ["docs/", "lib/deep/"], ["Docs/guide.md", "lib/"], ["**/*.py"]]
 
 

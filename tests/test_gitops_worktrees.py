@@ -26,9 +26,7 @@ def _head(root: Path, rev: str = "HEAD") -> str:
 
 def _task(repo: Path, tmp_path: Path, name: str = "T01") -> Path:
     r = pygit2.Repository(str(repo))
-    return create_task_worktree(
-        r, path=tmp_path / "wt" / name, branch=f"swarm/t/{name}", start=_head(repo)
-    )
+    return create_task_worktree(r, path=tmp_path / "wt" / name, branch=f"swarm/t/{name}", start=_head(repo))
 
 
 def test_creates_a_checked_out_worktree_on_a_new_branch_at_the_start(tmp_path: Path) -> None:
@@ -40,9 +38,7 @@ def test_creates_a_checked_out_worktree_on_a_new_branch_at_the_start(tmp_path: P
     assert _head(repo, "swarm/t/T01") == _head(repo, "main")
     assert git(path, "status", "--porcelain").stdout == ""
     assert str(path) in git(repo, "worktree", "list").stdout  # git itself sees it
-    assert list_worktrees(pygit2.Repository(str(repo))) == [
-        WorktreeInfo("T01", path, "swarm/t/T01")
-    ]
+    assert list_worktrees(pygit2.Repository(str(repo))) == [WorktreeInfo("T01", path, "swarm/t/T01")]
 
 
 def test_resume_reuses_the_worktree_and_keeps_its_work(repo: Path, tmp_path: Path) -> None:
@@ -80,9 +76,7 @@ def test_resume_completes_a_checkout_a_crash_cut_short(tmp_path: Path) -> None:
     assert dirty_paths(path) == []
 
 
-def test_an_existing_branch_not_containing_the_start_is_never_moved(
-    repo: Path, tmp_path: Path
-) -> None:
+def test_an_existing_branch_not_containing_the_start_is_never_moved(repo: Path, tmp_path: Path) -> None:
     git(repo, "checkout", "-q", "-b", "swarm/t/T01")
     write(repo, "other.txt", "x")
     git(repo, "add", "-A")

@@ -6,13 +6,15 @@ from swarmgit.domain.graph import render_graph
 from swarmgit.domain.plan import Plan
 from tests.test_scheduler import task
 
-PLAN = Plan(tasks=(
-    task("T01", touches=["backend/config.py"]),
-    task("T02", deps=["T01"], touches=["backend/cache/"], effort=150),
-    task("T03", deps=["T01"], touches=["backend/cache/hooks.py"], effort=90),
-    task("T04", deps=["T02", "T03"], touches=["docs/"], effort=30),
-    task("T05", touches=["backend/cache/keys.py"], effort=30),
-))
+PLAN = Plan(
+    tasks=(
+        task("T01", touches=["backend/config.py"]),
+        task("T02", deps=["T01"], touches=["backend/cache/"], effort=150),
+        task("T03", deps=["T01"], touches=["backend/cache/hooks.py"], effort=90),
+        task("T04", deps=["T02", "T03"], touches=["docs/"], effort=30),
+        task("T05", touches=["backend/cache/keys.py"], effort=30),
+    )
+)
 
 
 def test_mermaid_draws_deps_solid_and_lock_order_dashed() -> None:
@@ -51,9 +53,12 @@ def test_lock_edges_implied_by_a_chain_are_left_out() -> None:
 
 
 def test_odd_ids_and_titles_are_escaped() -> None:
-    plan = Plan(tasks=(
-        task("SC-01"), task("end", deps=["SC-01"]),
-    ))
+    plan = Plan(
+        tasks=(
+            task("SC-01"),
+            task("end", deps=["SC-01"]),
+        )
+    )
     plan = Plan(tasks=(plan.tasks[0].model_copy(update={"title": 'say "hi"'}), plan.tasks[1]))
     mermaid = render_graph(plan, "mermaid")
     assert 'SC_01["SC-01: say #quot;hi#quot;"]' in mermaid

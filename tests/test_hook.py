@@ -1,5 +1,6 @@
 """The installed pre-commit hook, end to end: install(), then real `git commit` in real linked
 worktrees on swarm/<track>/<task> branches whose tasks are in the store."""
+
 from __future__ import annotations
 
 import os
@@ -172,8 +173,9 @@ def test_unknown_task_and_integration_branch_are_not_checked(repo: Path) -> None
         assert (result.returncode, result.stderr) == (0, "")
 
 
-def test_hook_check_by_hand(repo: Path, monkeypatch: pytest.MonkeyPatch,
-                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_hook_check_by_hand(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     wt = worktree(repo, "T01")
     monkeypatch.chdir(wt)
     write(wt, "src/app.py", "print('v3')\n")
@@ -191,8 +193,9 @@ def test_hook_check_by_hand(repo: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 def test_paths_outside_and_the_name_list() -> None:
-    assert paths_outside(["src/", "docs/*.md"], ["src/a.py", "README.md", "docs/x.md", "README.md"]) \
-        == ["README.md"]
+    assert paths_outside(["src/", "docs/*.md"], ["src/a.py", "README.md", "docs/x.md", "README.md"]) == [
+        "README.md"
+    ]
     assert paths_outside([], ["a"]) == ["a"]
     assert parse_name_list(b"a b\0c\nd\0") == ["a b", "c\nd"]
     assert parse_name_list(b"") == []
@@ -205,8 +208,9 @@ def test_the_check_imports_only_what_plain_touches_need(repo: Path, tmp_path: Pa
     no typing, json, re or pathspec, nor SQLite (the touches file is read); a glob touch brings
     in pathspec (the control)."""
     log = tmp_path / "imports.log"
-    python = write(tmp_path, "bin/python", f"#!/bin/sh\nexec {sys.executable} -X importtime \"$@\" "
-                   f"2>>'{log}'\n")
+    python = write(
+        tmp_path, "bin/python", f"#!/bin/sh\nexec {sys.executable} -X importtime \"$@\" 2>>'{log}'\n"
+    )
     python.chmod(0o755)
     install(repo, python=str(python))
     with Store.open(repo / ".git") as store:
@@ -216,8 +220,11 @@ def test_the_check_imports_only_what_plain_touches_need(repo: Path, tmp_path: Pa
     assert commit(wt, "-a").returncode == 0
 
     def imported() -> set[str]:
-        names = {line.rsplit("|", 1)[1].strip() for line in log.read_text().splitlines()
-                 if line.startswith("import time:") and "|" in line}
+        names = {
+            line.rsplit("|", 1)[1].strip()
+            for line in log.read_text().splitlines()
+            if line.startswith("import time:") and "|" in line
+        }
         log.unlink()
         return names
 

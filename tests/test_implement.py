@@ -1,4 +1,5 @@
 """`git swarm implement` end to end: real worktrees, real hook, script agents, real merges."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,9 @@ UNFENCED = '[agent]\nsandbox = "off"\n'
 def _events(repo: Path, track: str = "t") -> list[tuple[float, str, str | None, str]]:
     db = repo / ".git" / "swarm" / "state.db"
     with sqlite3.connect(db) as conn:
-        return list(conn.execute("SELECT ts, kind, task, message FROM events WHERE track=? ORDER BY id", (track,)))
+        return list(
+            conn.execute("SELECT ts, kind, task, message FROM events WHERE track=? ORDER BY id", (track,))
+        )
 
 
 def _intervals(repo: Path) -> dict[str, tuple[float, float]]:
@@ -44,18 +47,42 @@ def _commits(repo: Path, rev_range: str) -> list[str]:
 MEET = barrier("T02", "T03", "T04")
 PLAN = (
     task_md("T01", "explore", touches="read-only", runs=("true",))
-    + task_md("T02", "api", deps="T01", touches="`src/api/`",
-              runs=("mkdir -p src/api && echo 'def get(): pass' > src/api/get.py", MEET))
-    + task_md("T03", "db", deps="T01", touches="`src/db/`",
-              runs=("mkdir -p src/db && echo 'conn = None' > src/db/conn.py", MEET))
-    + task_md("T04", "ui", deps="T01", touches="`src/ui/`",
-              runs=("mkdir -p src/ui && echo 'view = 1' > src/ui/view.py", MEET))
-    + task_md("T05", "api auth", deps="T01", touches="`src/api/auth.py`",
-              runs=("test -f src/api/get.py && echo 'auth = 1' > src/api/auth.py",))
-    + task_md("T06", "wire", deps="T02, T03", touches="`src/app.py`",
-              runs=("test -f src/api/get.py && test -f src/db/conn.py && echo 'x = 2' > src/app.py",))
-    + task_md("T07", "docs", deps="T04", touches="`docs/`",
-              runs=("mkdir -p docs && echo hi > docs/ui.md",))
+    + task_md(
+        "T02",
+        "api",
+        deps="T01",
+        touches="`src/api/`",
+        runs=("mkdir -p src/api && echo 'def get(): pass' > src/api/get.py", MEET),
+    )
+    + task_md(
+        "T03",
+        "db",
+        deps="T01",
+        touches="`src/db/`",
+        runs=("mkdir -p src/db && echo 'conn = None' > src/db/conn.py", MEET),
+    )
+    + task_md(
+        "T04",
+        "ui",
+        deps="T01",
+        touches="`src/ui/`",
+        runs=("mkdir -p src/ui && echo 'view = 1' > src/ui/view.py", MEET),
+    )
+    + task_md(
+        "T05",
+        "api auth",
+        deps="T01",
+        touches="`src/api/auth.py`",
+        runs=("test -f src/api/get.py && echo 'auth = 1' > src/api/auth.py",),
+    )
+    + task_md(
+        "T06",
+        "wire",
+        deps="T02, T03",
+        touches="`src/app.py`",
+        runs=("test -f src/api/get.py && test -f src/db/conn.py && echo 'x = 2' > src/app.py",),
+    )
+    + task_md("T07", "docs", deps="T04", touches="`docs/`", runs=("mkdir -p docs && echo hi > docs/ui.md",))
 )
 
 
@@ -97,8 +124,15 @@ def test_independent_tasks_run_at_the_same_time(tmp_path: Path, mode: str) -> No
     after another, the first would wait in vain and fail; fenced, each still writes only its
     own folder."""
     ids = ("T01", "T02", "T03", "T04")
-    plan = "".join(task_md(tid, f"part {tid}", touches=f"`src/{tid}.py`",
-                           runs=(f"echo 'part = 1' > src/{tid}.py", barrier(*ids))) for tid in ids)
+    plan = "".join(
+        task_md(
+            tid,
+            f"part {tid}",
+            touches=f"`src/{tid}.py`",
+            runs=(f"echo 'part = 1' > src/{tid}.py", barrier(*ids)),
+        )
+        for tid in ids
+    )
     repo = track_repo(tmp_path / "r", plan, config=config(mode, parallel=4))
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 0, result.output
@@ -109,10 +143,17 @@ def test_a_dependent_starts_while_an_unrelated_task_still_runs(tmp_path: Path) -
     """Continuous dispatch, no waves: T02 (after the quick T01) starts while T03, started with
     T01, still runs; T03 only ends once T02 has arrived, so a dispatcher that waited for T01's
     whole batch before starting T02 would fail T03."""
-    plan = (task_md("T01", "quick", touches="`src/a.py`", runs=("echo 'a = 1' > src/a.py",))
-            + task_md("T02", "after the quick one", deps="T01", touches="`src/b.py`",
-                      runs=(barrier(), "echo 'b = 1' > src/b.py"))
-            + task_md("T03", "long", touches="`src/c.py`", runs=(barrier("T02"), "echo 'c = 1' > src/c.py")))
+    plan = (
+        task_md("T01", "quick", touches="`src/a.py`", runs=("echo 'a = 1' > src/a.py",))
+        + task_md(
+            "T02",
+            "after the quick one",
+            deps="T01",
+            touches="`src/b.py`",
+            runs=(barrier(), "echo 'b = 1' > src/b.py"),
+        )
+        + task_md("T03", "long", touches="`src/c.py`", runs=(barrier("T02"), "echo 'c = 1' > src/c.py"))
+    )
     repo = track_repo(tmp_path / "r", plan, config=config("auto"))
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 0, result.output
@@ -121,14 +162,30 @@ def test_a_dependent_starts_while_an_unrelated_task_still_runs(tmp_path: Path) -
 
 def test_hook_refuses_out_of_scope_commit_and_branch_check_catches_no_verify(tmp_path: Path) -> None:
     plan = (
-        task_md("T01", "sneaky", touches="`src/a.py`",
-                runs=("echo a > src/a.py && echo b > README.md && git add -A && git commit -qm sneaky",))
-        + task_md("T02", "no verify", touches="`src/b.py`",
-                  runs=("echo b > src/b.py && echo c > README.md && git add -A && git commit -qm nv --no-verify",))
-        + task_md("T03", "rename out", touches="`src/app.py`",
-                  runs=("git mv src/app.py other.py && git commit -qm mv --no-verify",))
-        + task_md("T04", "delete out", touches="`src/c.py`",
-                  runs=("git rm -q README.md && git commit -qm rm --no-verify",))
+        task_md(
+            "T01",
+            "sneaky",
+            touches="`src/a.py`",
+            runs=("echo a > src/a.py && echo b > README.md && git add -A && git commit -qm sneaky",),
+        )
+        + task_md(
+            "T02",
+            "no verify",
+            touches="`src/b.py`",
+            runs=("echo b > src/b.py && echo c > README.md && git add -A && git commit -qm nv --no-verify",),
+        )
+        + task_md(
+            "T03",
+            "rename out",
+            touches="`src/app.py`",
+            runs=("git mv src/app.py other.py && git commit -qm mv --no-verify",),
+        )
+        + task_md(
+            "T04",
+            "delete out",
+            touches="`src/c.py`",
+            runs=("git rm -q README.md && git commit -qm rm --no-verify",),
+        )
     )
     repo = track_repo(tmp_path / "r", plan, config=UNFENCED)  # agents commit: see test_fence.py
     result = swarm(repo, "implement", "t")
@@ -145,10 +202,9 @@ def test_hook_refuses_out_of_scope_commit_and_branch_check_catches_no_verify(tmp
 
 
 def test_failed_task_blocks_dependents_and_names_the_reason(tmp_path: Path) -> None:
-    plan = (
-        task_md("T01", "breaks", touches="`src/a.py`", runs=("echo partial > src/a.py", "echo boom >&2; exit 3"))
-        + task_md("T02", "after", deps="T01", touches="`src/b.py`", runs=("true",))
-    )
+    plan = task_md(
+        "T01", "breaks", touches="`src/a.py`", runs=("echo partial > src/a.py", "echo boom >&2; exit 3")
+    ) + task_md("T02", "after", deps="T01", touches="`src/b.py`", runs=("true",))
     repo = track_repo(tmp_path / "r", plan)
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 1
@@ -166,8 +222,12 @@ def test_second_orchestrator_on_a_running_track_refuses(tmp_path: Path) -> None:
 
     repo = track_repo(tmp_path / "r", task_md("T01", "x", touches="`src/a.py`", runs=("true",)))
     with Store.open(repo / ".git") as store:
-        store.ensure_track("t", base_commit=git(repo, "rev-parse", "HEAD").stdout.strip(),
-                           target_branch="main", plan_path="swarm/tracks/t/plan.md")
+        store.ensure_track(
+            "t",
+            base_commit=git(repo, "rev-parse", "HEAD").stdout.strip(),
+            target_branch="main",
+            plan_path="swarm/tracks/t/plan.md",
+        )
         assert store.claim("t", os.getppid(), socket.gethostname())
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 2
@@ -178,22 +238,34 @@ def test_task_needing_user_input_waits_then_runs_attached_to_the_terminal(tmp_pa
     import subprocess
     import sys
 
-    plan = task_md("T01", "ask", touches="`src/answer.txt`",
-                   runs=("read answer && echo \"$answer\" > src/answer.txt",),
-                   extra="  - **Needs user input:** true")
+    plan = task_md(
+        "T01",
+        "ask",
+        touches="`src/answer.txt`",
+        runs=('read answer && echo "$answer" > src/answer.txt',),
+        extra="  - **Needs user input:** true",
+    )
     repo = track_repo(tmp_path / "r", plan)
     waiting = swarm(repo, "implement", "t")  # no terminal here: the task waits
     assert waiting.exit_code == 1 and "git swarm run T01" in waiting.output
     status = json.loads(swarm(repo, "status", "t", "--json").output)
     assert status["tasks"][0]["status"] == "needs-input"
-    done = subprocess.run([sys.executable, "-m", "swarmgit", "run", "T01"], cwd=repo, input="forty-two\n",
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "swarmgit", "run", "T01"],
+        cwd=repo,
+        input="forty-two\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert git(repo, "show", "swarm/t/T01:src/answer.txt").stdout == "forty-two\n"
 
 
 def test_implement_on_a_detached_head_without_a_target_refuses_before_running(tmp_path: Path) -> None:
-    repo = track_repo(tmp_path / "r", task_md("T01", "x", touches="`src/a.py`", runs=("echo A=1 > src/a.py",)))
+    repo = track_repo(
+        tmp_path / "r", task_md("T01", "x", touches="`src/a.py`", runs=("echo A=1 > src/a.py",))
+    )
     git(repo, "checkout", "-q", "--detach")
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 2 and "integrate.target" in result.output
@@ -201,10 +273,15 @@ def test_implement_on_a_detached_head_without_a_target_refuses_before_running(tm
 
 
 def test_edits_to_plan_md_during_a_run_are_kept(tmp_path: Path) -> None:
-    plan = (task_md("T01", "edits the plan like a user would", touches="`src/a.py`",
-                    runs=("printf '\\n%s-%s\\n' user-note mid-run >> \"$SWARM_REPO_ROOT/swarm/tracks/t/plan.md\"",
-                          "echo 'A = 1' > src/a.py"))
-            + task_md("T02", "after", deps="T01", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",)))
+    plan = task_md(
+        "T01",
+        "edits the plan like a user would",
+        touches="`src/a.py`",
+        runs=(
+            "printf '\\n%s-%s\\n' user-note mid-run >> \"$SWARM_REPO_ROOT/swarm/tracks/t/plan.md\"",
+            "echo 'A = 1' > src/a.py",
+        ),
+    ) + task_md("T02", "after", deps="T01", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",))
     # The unfenced script agent stands in for the user (a fenced agent cannot write plan.md).
     repo = track_repo(tmp_path / "r", plan, config="[gates]\nthreshold = 0.0\n" + UNFENCED)
     assert swarm(repo, "implement", "t").exit_code == 0
@@ -216,10 +293,13 @@ def test_edits_to_plan_md_during_a_run_are_kept(tmp_path: Path) -> None:
 def test_plan_md_follows_the_run_while_a_long_task_still_runs(tmp_path: Path) -> None:
     """Views are written at most once per interval, but never left stale while the loop
     waits: T01 (still running, so no event of its own wakes the loop) sees T02 done."""
-    wait_for_t02 = ("for i in $(seq 300); do grep -q '^- \\[x\\] \\*\\*T02' "
-                    "\"$SWARM_REPO_ROOT/swarm/tracks/t/plan.md\" && exit 0; sleep 0.1; done; exit 1")
-    plan = (task_md("T01", "waits for T02 to show as done", touches="read-only", runs=(wait_for_t02,))
-            + task_md("T02", "quick", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",)))
+    wait_for_t02 = (
+        "for i in $(seq 300); do grep -q '^- \\[x\\] \\*\\*T02' "
+        '"$SWARM_REPO_ROOT/swarm/tracks/t/plan.md" && exit 0; sleep 0.1; done; exit 1'
+    )
+    plan = task_md(
+        "T01", "waits for T02 to show as done", touches="read-only", runs=(wait_for_t02,)
+    ) + task_md("T02", "quick", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",))
     repo = track_repo(tmp_path / "r", plan, config="[gates]\nthreshold = 0.0\n")
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 0, result.output

@@ -1,4 +1,5 @@
 """`git swarm integrate` and `git swarm gates` end to end: real repos, script agents, real merges."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ from tests.swarmrepo import swarm, swarm_process, task_md, track_repo
 
 # Gates are judged in their own tests; here any verdict approves unless a test says otherwise.
 # Agents here commit by themselves, as unfenced agents can (tests/test_fence.py has the fenced runs).
-ANY_VERDICT = "[gates]\nthreshold = 0.0\n[agent]\nsandbox = \"off\"\n"
+ANY_VERDICT = '[gates]\nthreshold = 0.0\n[agent]\nsandbox = "off"\n'
 NEEDS_INPUT = "  - **Needs user input:** true"
 
 
@@ -43,16 +44,27 @@ def _parents(repo: Path, rev: str) -> list[str]:
 
 ORDERED = (
     # T02 holds the widest touch and the longest effort: it runs first, T01 is lock-ordered after it.
-    task_md("T02", "x package", touches="`src/x/`",
-            runs=("mkdir -p src/x && echo 'b = 1' > src/x/b.py",)).replace("30min", "2h")
-    + task_md("T01", "x module", touches="`src/x/a.py`", runs=("test -f src/x/b.py && echo 'a = 1' > src/x/a.py",))
+    task_md(
+        "T02", "x package", touches="`src/x/`", runs=("mkdir -p src/x && echo 'b = 1' > src/x/b.py",)
+    ).replace("30min", "2h")
+    + task_md(
+        "T01", "x module", touches="`src/x/a.py`", runs=("test -f src/x/b.py && echo 'a = 1' > src/x/a.py",)
+    )
     + task_md("T03", "c", touches="`src/c.py`", runs=("echo 'c = 1' > src/c.py",))
     + task_md("T04", "d", deps="T03", touches="`src/d.py`", runs=("echo 'd = 1' > src/d.py",))
-    + task_md("T05", "docs", touches="`docs/`", runs=("mkdir -p docs && echo hi > docs/guide.md",), extra=NEEDS_INPUT)
+    + task_md(
+        "T05",
+        "docs",
+        touches="`docs/`",
+        runs=("mkdir -p docs && echo hi > docs/guide.md",),
+        extra=NEEDS_INPUT,
+    )
 )
 
 
-def test_branches_merge_in_dependency_and_lock_order_without_touching_the_working_tree(tmp_path: Path) -> None:
+def test_branches_merge_in_dependency_and_lock_order_without_touching_the_working_tree(
+    tmp_path: Path,
+) -> None:
     repo = track_repo(tmp_path / "r", ORDERED, config=ANY_VERDICT)
     base = _rev(repo, "HEAD")
     write(repo, "README.md", "# local edit\n")
@@ -67,9 +79,19 @@ def test_branches_merge_in_dependency_and_lock_order_without_touching_the_workin
     # T01 came after T02 (lock order) despite its id; T04 after its dep T03; ties by id.
     assert "Merged: T02, T01, T03, T04" in _report(repo)
     # One commit per task, each on the one before (no merges): the task's change, not its history.
-    assert _subjects(repo, f"{base}..swarm/t/integration") == ["T04: d", "T03: c", "T01: x module", "T02: x package"]
+    assert _subjects(repo, f"{base}..swarm/t/integration") == [
+        "T04: d",
+        "T03: c",
+        "T01: x module",
+        "T02: x package",
+    ]
     assert _parents(repo, "swarm/t/integration~3") == [base]
-    for path, text in (("src/x/a.py", "a = 1"), ("src/x/b.py", "b = 1"), ("src/c.py", "c = 1"), ("src/d.py", "d = 1")):
+    for path, text in (
+        ("src/x/a.py", "a = 1"),
+        ("src/x/b.py", "b = 1"),
+        ("src/c.py", "c = 1"),
+        ("src/d.py", "d = 1"),
+    ):
         assert git(repo, "show", f"swarm/t/integration:{path}").stdout == text + "\n"
     assert git(repo, "ls-tree", "swarm/t/integration", "docs").stdout == ""
     assert "## Left out\n- T05: needs-input" in _report(repo)
@@ -86,9 +108,8 @@ def test_branches_merge_in_dependency_and_lock_order_without_touching_the_workin
 
 # ---- tasks left out, --partial, --no-advance, --target ---------------------------------------
 
-PARTIAL = (
-    task_md("T01", "app", touches="`src/app.py`", runs=("echo 'x = 2' > src/app.py",))
-    + task_md("T02", "docs", touches="`docs/`", runs=("mkdir -p docs && echo hi > docs/guide.md",), extra=NEEDS_INPUT)
+PARTIAL = task_md("T01", "app", touches="`src/app.py`", runs=("echo 'x = 2' > src/app.py",)) + task_md(
+    "T02", "docs", touches="`docs/`", runs=("mkdir -p docs && echo hi > docs/guide.md",), extra=NEEDS_INPUT
 )
 
 
@@ -115,7 +136,9 @@ def test_target_waits_for_every_planned_task_then_fast_forwards_the_checkout(tmp
     assert "Advanced main: fast-forward" in _report(repo)
 
 
-def test_partial_advances_a_clean_checkout_and_refuses_local_changes_in_affected_paths(tmp_path: Path) -> None:
+def test_partial_advances_a_clean_checkout_and_refuses_local_changes_in_affected_paths(
+    tmp_path: Path,
+) -> None:
     repo = track_repo(tmp_path / "r", PARTIAL, config=ANY_VERDICT)
     base = _rev(repo, "main")
     assert swarm(repo, "implement", "t").exit_code == 1
@@ -185,12 +208,14 @@ def test_no_advance_and_another_target_never_force_move_a_branch(tmp_path: Path)
 
 # ---- scope re-check and conflicts ------------------------------------------------------------
 
+
 def test_a_done_branch_with_changes_outside_its_touches_is_rejected_and_not_merged(tmp_path: Path) -> None:
-    plan = (
-        task_md("T01", "sneaky", touches="`src/a.py`",
-                runs=("echo a > src/a.py && echo c > README.md && git add -A && git commit -qm nv --no-verify",))
-        + task_md("T02", "fine", touches="`src/b.py`", runs=("echo b > src/b.py",))
-    )
+    plan = task_md(
+        "T01",
+        "sneaky",
+        touches="`src/a.py`",
+        runs=("echo a > src/a.py && echo c > README.md && git add -A && git commit -qm nv --no-verify",),
+    ) + task_md("T02", "fine", touches="`src/b.py`", runs=("echo b > src/b.py",))
     # without the write fence, as on a kernel without Landlock: the agent commits by itself
     repo = track_repo(tmp_path / "r", plan, config=ANY_VERDICT)
     base = _rev(repo, "main")
@@ -212,8 +237,12 @@ def test_a_done_branch_with_changes_outside_its_touches_is_rejected_and_not_merg
 
 def test_a_task_built_on_a_rejected_dependency_is_not_merged_either(tmp_path: Path) -> None:
     plan = (
-        task_md("T01", "sneaky", touches="`src/a.py`",
-                runs=("echo a > src/a.py && echo c > README.md && git add -A && git commit -qm nv --no-verify",))
+        task_md(
+            "T01",
+            "sneaky",
+            touches="`src/a.py`",
+            runs=("echo a > src/a.py && echo c > README.md && git add -A && git commit -qm nv --no-verify",),
+        )
         + task_md("T02", "on top", deps="T01", touches="`src/b.py`", runs=("echo b > src/b.py",))
         + task_md("T03", "apart", touches="`src/c.py`", runs=("echo c > src/c.py",))
     )
@@ -229,18 +258,20 @@ def test_a_task_built_on_a_rejected_dependency_is_not_merged_either(tmp_path: Pa
     assert "- T01: changes outside its touches: README.md\n- T02: it depends on T01" in report
     assert "Merged: T03\n" in report
     assert git(repo, "ls-tree", "--name-only", "swarm/t/integration", "src/").stdout.split() == [
-        "src/app.py", "src/c.py"]
+        "src/app.py",
+        "src/c.py",
+    ]
     assert git(repo, "show", "swarm/t/integration:README.md").stdout == "# r\n"
 
 
-def test_a_conflict_stops_the_integration_naming_tasks_and_paths_and_keeps_every_branch(tmp_path: Path) -> None:
+def test_a_conflict_stops_the_integration_naming_tasks_and_paths_and_keeps_every_branch(
+    tmp_path: Path,
+) -> None:
     # T01 edits (swarmgit commits it) and then fails, so T02 (same file, no lock order after a failed task) starts
     # from the base; marking T01 done by hand gives two done branches editing the same line.
-    plan = (
-        task_md("T01", "first", touches="`src/app.py`",
-                runs=("echo 'x = 10' > src/app.py", "exit 1"))
-        + task_md("T02", "second", touches="`src/app.py`", runs=("echo 'x = 20' > src/app.py",))
-    )
+    plan = task_md(
+        "T01", "first", touches="`src/app.py`", runs=("echo 'x = 10' > src/app.py", "exit 1")
+    ) + task_md("T02", "second", touches="`src/app.py`", runs=("echo 'x = 20' > src/app.py",))
     repo = track_repo(tmp_path / "r", plan, config=ANY_VERDICT)
     base = _rev(repo, "main")
     assert swarm(repo, "implement", "t").exit_code == 1
@@ -267,7 +298,7 @@ STRICT = "[gates]\nthreshold = 1.0\nchange_surface_max = 1.0\n"
 AGENT = (
     'case "$SWARM_TASK" in\n'
     "  T01) printf 'def get():\\n    return 1\\n' > src/api.py ;;\n"
-    "  SC-*) printf 'def get():\\n    %s\\n    return 1\\n' '\"\"\"The answer.\"\"\"' > src/api.py ;;\n"
+    '  SC-*) printf \'def get():\\n    %s\\n    return 1\\n\' \'"""The answer."""\' > src/api.py ;;\n'
     "esac\n"
 )
 
@@ -275,15 +306,19 @@ AGENT = (
 def test_rejected_gates_spawn_a_fix_task_that_implement_runs_before_integrating_again(tmp_path: Path) -> None:
     config = '[agent]\nbackend = "command"\ncommand = "sh agent.sh"\n' + STRICT
     files = {"README.md": "# r\n", "src/app.py": "x = 1\n", "agent.sh": AGENT}
-    repo = track_repo(tmp_path / "r", task_md("T01", "api", touches="`src/api.py`"), files=files, config=config)
+    repo = track_repo(
+        tmp_path / "r", task_md("T01", "api", touches="`src/api.py`"), files=files, config=config
+    )
 
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 0, result.output
     out = result.output
-    assert out.index("REJECTED") < out.index("task SC-01 spawned: Fix I findings in src/api.py (from candidate 1 of the gate findings")
+    assert out.index("REJECTED") < out.index(
+        "task SC-01 spawned: Fix I findings in src/api.py (from candidate 1 of the gate findings"
+    )
     assert out.index("SC-01 started") < out.index("APPROVED") < out.index("advanced  main: fast-forward")
     plan = (repo / "swarm/tracks/t/plan.md").read_text()
-    fix = plan[plan.index("**SC-01**"):]
+    fix = plan[plan.index("**SC-01**") :]
     assert "**Depends on:** T01" in fix and "**Touches:** `src/api.py`" in fix
     assert "**Dedup key:** gate:I:src/api.py" in fix and "src/api.py:1 missing-docstring" in fix
     assert _statuses(repo) == {"T01": "done", "SC-01": "done"}
@@ -292,12 +327,17 @@ def test_rejected_gates_spawn_a_fix_task_that_implement_runs_before_integrating_
     assert "Verdict: **APPROVED**" in _report(repo) and "Merged: T01, SC-01" in _report(repo)
 
 
-def test_gates_stop_when_no_fix_can_help_within_the_spawn_budget_and_the_report_says_why(tmp_path: Path) -> None:
+def test_gates_stop_when_no_fix_can_help_within_the_spawn_budget_and_the_report_says_why(
+    tmp_path: Path,
+) -> None:
     # Script agents: the spawned fix task has no commands, so it changes nothing.
-    plan = (
-        task_md("T01", "api", touches="`src/api.py`", runs=("printf 'def get():\\n    return 1\\n' > src/api.py",))
-        + task_md("T02", "util", touches="`src/util.py`",
-                  runs=("printf '\"\"\"Util.\"\"\"\\n# TODO: speed up\\nLIMIT = 3\\n' > src/util.py",))
+    plan = task_md(
+        "T01", "api", touches="`src/api.py`", runs=("printf 'def get():\\n    return 1\\n' > src/api.py",)
+    ) + task_md(
+        "T02",
+        "util",
+        touches="`src/util.py`",
+        runs=('printf \'"""Util."""\\n# TODO: speed up\\nLIMIT = 3\\n\' > src/util.py',),
     )
     repo = track_repo(tmp_path / "r", plan, config="[spawn]\nbudget = 1\n" + STRICT)
     base = _rev(repo, "main")
@@ -321,11 +361,18 @@ def test_gates_stop_when_no_fix_can_help_within_the_spawn_budget_and_the_report_
     assert "| O Optimize | - | 1.00 | n/a (test command not configured" in report
     assert "| M Modularize | - | 1.00 | n/a (no package changed, no contract, repository too small)" in report
     assert "**IOSM-Index:** 0.82 (threshold 1.00) — **REJECTED**" in report
-    assert "- `src/api.py:1` **I** missing-docstring: public function get has no docstring (introduced by T01)" in report
-    assert "- `src/util.py:2` **I** todo-without-reference: '# TODO: speed up' names no issue (introduced by T02)" in report
+    assert (
+        "- `src/api.py:1` **I** missing-docstring: public function get has no docstring (introduced by T01)"
+        in report
+    )
+    assert (
+        "- `src/util.py:2` **I** todo-without-reference: '# TODO: speed up' names no issue (introduced by T02)"
+        in report
+    )
 
 
 # ---- `git swarm gates` on any repository -----------------------------------------------------
+
 
 def test_gates_command_judges_two_commits_of_a_plain_repository(tmp_path: Path) -> None:
     files = {"app/__init__.py": "", "app/core.py": 'def run():\n    """Run."""\n    return 1\n'}
@@ -335,7 +382,11 @@ def test_gates_command_judges_two_commits_of_a_plain_repository(tmp_path: Path) 
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "clean")
     write(repo, "app/core.py", 'import app.bad\n\ndef run():\n    """Run."""\n    return 1\n')
-    write(repo, "app/bad.py", "import app.core\n\n# TODO later\ndef fetchAll(db, ids):\n    for i in ids:\n        db.execute(i)\n")
+    write(
+        repo,
+        "app/bad.py",
+        "import app.core\n\n# TODO later\ndef fetchAll(db, ids):\n    for i in ids:\n        db.execute(i)\n",
+    )
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "bad")
 
@@ -350,7 +401,11 @@ def test_gates_command_judges_two_commits_of_a_plain_repository(tmp_path: Path) 
     data = json.loads(bad.stdout)
     assert data["verdict"] == "REJECTED" and data["index"] < 0.8
     findings = {(f["file"], f["line"], f["rule"]) for g in data["gates"] for f in g["findings"]}
-    assert {("app/bad.py", 4, "naming"), ("app/bad.py", 6, "io-in-loop"), ("app/bad.py", 1, "import-cycle")} <= findings
+    assert {
+        ("app/bad.py", 4, "naming"),
+        ("app/bad.py", 6, "io-in-loop"),
+        ("app/bad.py", 1, "import-cycle"),
+    } <= findings
 
     table = swarm(repo, "gates", "--base", "HEAD~1")
     assert table.exit_code == 1 and "REJECTED" in table.output and "app/bad.py:4" in table.output
@@ -360,11 +415,14 @@ def test_gates_command_judges_two_commits_of_a_plain_repository(tmp_path: Path) 
 
 # ---- provenance: one commit per task with trailers, or one for the track -----------------------
 
-TWO = (task_md("T01", "api", touches="`src/api.py`", runs=("echo 'x = 1' > src/api.py",))
-       + task_md("T02", "docs", touches="`docs/`", runs=("mkdir -p docs && echo hi > docs/guide.md",)))
+TWO = task_md("T01", "api", touches="`src/api.py`", runs=("echo 'x = 1' > src/api.py",)) + task_md(
+    "T02", "docs", touches="`docs/`", runs=("mkdir -p docs && echo hi > docs/guide.md",)
+)
 
 
-def test_each_landed_commit_carries_its_tasks_provenance_and_integrating_again_changes_nothing(tmp_path: Path) -> None:
+def test_each_landed_commit_carries_its_tasks_provenance_and_integrating_again_changes_nothing(
+    tmp_path: Path,
+) -> None:
     repo = track_repo(tmp_path / "r", TWO, config=ANY_VERDICT)
     base = _rev(repo, "main")
     assert swarm(repo, "implement", "t").exit_code == 0
@@ -373,8 +431,14 @@ def test_each_landed_commit_carries_its_tasks_provenance_and_integrating_again_c
     assert _subjects(repo, f"{base}..main") == ["T02: docs", "T01: api"]
     trailers = git(repo, "log", "-1", "--format=%(trailers)", "main~1").stdout.strip()
     assert trailers.splitlines() == [
-        "Swarm-Track: t", "Swarm-Task: T01", "Swarm-Touches: src/api.py", "Swarm-Agent: script",
-        "Swarm-Model: none", "Swarm-Tokens: 0", "Swarm-Cost-USD: 0.0000", "Swarm-Attempts: 1",
+        "Swarm-Track: t",
+        "Swarm-Task: T01",
+        "Swarm-Touches: src/api.py",
+        "Swarm-Agent: script",
+        "Swarm-Model: none",
+        "Swarm-Tokens: 0",
+        "Swarm-Cost-USD: 0.0000",
+        "Swarm-Attempts: 1",
     ]
     # The recipe the README gives: from a line to its task.
     blamed = git(repo, "blame", "--porcelain", "-L1,1", "main", "--", "docs/guide.md").stdout.split()[0]
@@ -395,7 +459,10 @@ def test_history_squash_lands_one_commit_for_the_whole_track(tmp_path: Path) -> 
     assert _parents(repo, "main") == [base]
     message = git(repo, "log", "-1", "--format=%B", "main").stdout
     assert message.startswith("swarm(t): 2 task(s)\n\n- T01: api\n- T02: docs\n\n")
-    assert git(repo, "log", "-1", "--format=%(trailers:key=Swarm-Task,valueonly)", "main").stdout.split() == ["T01", "T02"]
+    assert git(repo, "log", "-1", "--format=%(trailers:key=Swarm-Task,valueonly)", "main").stdout.split() == [
+        "T01",
+        "T02",
+    ]
     assert git(repo, "show", "main:docs/guide.md").stdout == "hi\n"
     assert git(repo, "show", "main:src/api.py").stdout == "x = 1\n"
 

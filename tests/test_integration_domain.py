@@ -1,4 +1,5 @@
 """Integration rules: the verdict, merge order, and fix tasks from gate findings."""
+
 from __future__ import annotations
 
 import json
@@ -109,8 +110,7 @@ def test_a_verdict_prints_and_records_as_the_bare_word() -> None:
 
 def test_what_is_built_on_work_that_does_not_land_does_not_land_either() -> None:
     # T02 waits on an unfinished T09, T03 on a rejected T01; T04 builds on T03, T05 on T04.
-    deps = {"T01": (), "T02": ("T09",), "T03": ("T01",), "T04": ("T03", "T06"), "T05": ("T04",),
-            "T06": ()}
+    deps = {"T01": (), "T02": ("T09",), "T03": ("T01",), "T04": ("T03", "T06"), "T05": ("T04",), "T06": ()}
     found = unlanded_deps(deps, finished={"T01", "T02", "T03", "T04", "T05", "T06"}, rejected={"T01"})
     # By id within a round, rounds in order: T02 and T03, then T04, then T05.
     assert list(found.items()) == [("T02", ["T09"]), ("T03", ["T01"]), ("T04", ["T03"]), ("T05", ["T04"])]

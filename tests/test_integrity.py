@@ -4,6 +4,7 @@ in both fence modes (tests/attacks.py). History tricks, rewritten run state, pla
 writes to other trees and moved refs: fenced, each fails at the write; unfenced, the
 integrator's re-checks contain it, except an edit of plan.md, of the user's working tree or of
 another task's worktree inside that task's touches, which look like their owner's own."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -18,8 +19,10 @@ from tests.swarmrepo import swarm, task_md, track_repo
 ANY_VERDICT = config(UNFENCED)
 # Wait (bounded) until T01's branch holds the commit swarmgit made of its work, so T02 can
 # reach for it while both run.
-WAIT_FOR_T01 = ("for i in $(seq 300); do git log -1 --format=%s swarm/t/T01 | grep -q '^T01: honest' "
-                "&& break; sleep 0.1; done")
+WAIT_FOR_T01 = (
+    "for i in $(seq 300); do git log -1 --format=%s swarm/t/T01 | grep -q '^T01: honest' "
+    "&& break; sleep 0.1; done"
+)
 HONEST_T01 = task_md("T01", "honest", touches="`src/a.py`", runs=("echo 'a = 1' > src/a.py",))
 # The attacker's own commit of a change outside its touches: only possible unfenced.
 COMMIT_EVIL = "echo evil > README.md && git commit -qam evil --no-verify"
@@ -39,14 +42,22 @@ def _log(repo: Path, rev_range: str, fmt: str = "%s") -> list[str]:
 
 # ---- history tricks -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", MODES)
-def test_a_task_that_merges_a_sibling_and_reverts_it_cannot_remove_the_siblings_work(tmp_path: Path, mode: str) -> None:
+def test_a_task_that_merges_a_sibling_and_reverts_it_cannot_remove_the_siblings_work(
+    tmp_path: Path, mode: str
+) -> None:
     # The merge and the revert are commits of the attacker's own: fenced, the merge fails.
-    attacker = task_md("T02", "sneaky", touches="`src/b.py`", runs=(
-        WAIT_FOR_T01,
-        "git merge -q --no-edit swarm/t/T01 && git revert -m 1 --no-edit HEAD || true",
-        "echo 'b = 1' > src/b.py",
-    ))
+    attacker = task_md(
+        "T02",
+        "sneaky",
+        touches="`src/b.py`",
+        runs=(
+            WAIT_FOR_T01,
+            "git merge -q --no-edit swarm/t/T01 && git revert -m 1 --no-edit HEAD || true",
+            "echo 'b = 1' > src/b.py",
+        ),
+    )
     repo = track_repo(tmp_path / "r", HONEST_T01 + attacker, config=config(mode))
     base = _rev(repo, "main")
 
@@ -55,7 +66,7 @@ def test_a_task_that_merges_a_sibling_and_reverts_it_cannot_remove_the_siblings_
     assert result.exit_code == 0, result.output
     if mode == FENCED:
         assert_refused_at_write(repo, "T02")
-        assert _log(repo, "swarm/t/T02") [:1] == ["T02: sneaky"]
+        assert _log(repo, "swarm/t/T02")[:1] == ["T02: sneaky"]
     else:  # The attack happened: T02's own branch holds the merge of T01 and its revert.
         assert any(s.startswith("Revert") for s in _log(repo, "swarm/t/T02"))
         assert "a = 1" not in git(repo, "show", "swarm/t/T02:src/a.py", check=False).stdout
@@ -68,32 +79,44 @@ def test_a_task_that_merges_a_sibling_and_reverts_it_cannot_remove_the_siblings_
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_history_merge_keeps_branch_history_but_the_tree_still_comes_from_the_change(tmp_path: Path, mode: str) -> None:
-    attacker = task_md("T02", "sneaky", touches="`src/b.py`", runs=(
-        WAIT_FOR_T01,
-        "git merge -q --no-edit swarm/t/T01 && git revert -m 1 --no-edit HEAD || true",
-        "echo 'b = 1' > src/b.py",
-    ))
-    repo = track_repo(tmp_path / "r", HONEST_T01 + attacker, config=config(mode, '[integrate]\nhistory = "merge"\n'))
+def test_history_merge_keeps_branch_history_but_the_tree_still_comes_from_the_change(
+    tmp_path: Path, mode: str
+) -> None:
+    attacker = task_md(
+        "T02",
+        "sneaky",
+        touches="`src/b.py`",
+        runs=(
+            WAIT_FOR_T01,
+            "git merge -q --no-edit swarm/t/T01 && git revert -m 1 --no-edit HEAD || true",
+            "echo 'b = 1' > src/b.py",
+        ),
+    )
+    repo = track_repo(
+        tmp_path / "r", HONEST_T01 + attacker, config=config(mode, '[integrate]\nhistory = "merge"\n')
+    )
     base = _rev(repo, "main")
 
     assert swarm(repo, "implement", "t").exit_code == 0
     assert git(repo, "show", "main:src/a.py").stdout == "a = 1\n"
     assert git(repo, "show", "main:src/b.py").stdout == "b = 1\n"
     # One merge commit per task; the task branches' histories are reachable for browsing.
-    assert _log(repo, f"{base}..main", "%s") [:1] == ["T02: sneaky"]
+    assert _log(repo, f"{base}..main", "%s")[:1] == ["T02: sneaky"]
     assert len(git(repo, "rev-list", "--parents", "-n1", "main").stdout.split()) == 3
     assert _rev(repo, "main^2") == _rev(repo, "swarm/t/T02")
 
 
 # ---- state tampering --------------------------------------------------------------------------
 
+
 def _tamper(sql: str) -> str:
     """A script step that rewrites the run state the way an unfenced agent could."""
-    return ("python3 -c \"import sqlite3,subprocess,sys; "
-            "d=subprocess.run(['git','rev-parse','--git-common-dir'],capture_output=True,text=True).stdout.strip(); "
-            "c=sqlite3.connect(d+'/swarm/state.db'); c.execute(sys.argv[1], sys.argv[2:]); c.commit()\" "
-            f"{sql}")
+    return (
+        'python3 -c "import sqlite3,subprocess,sys; '
+        "d=subprocess.run(['git','rev-parse','--git-common-dir'],capture_output=True,text=True).stdout.strip(); "
+        "c=sqlite3.connect(d+'/swarm/state.db'); c.execute(sys.argv[1], sys.argv[2:]); c.commit()\" "
+        f"{sql}"
+    )
 
 
 def _recorded(repo: Path, sql: str) -> str:
@@ -105,11 +128,16 @@ def _recorded(repo: Path, sql: str) -> str:
 def test_a_rewritten_base_in_the_run_state_stops_the_integration(tmp_path: Path, mode: str) -> None:
     # T02 points the track's base at its own commit, which holds a change outside its touches
     # (its own commit, then the run state: fenced, both writes fail).
-    attacker = task_md("T02", "rebaser", touches="`src/b.py`", runs=(
-        f"{COMMIT_EVIL} || true",
-        _tamper("\"UPDATE tracks SET base_commit = ?\" $(git rev-parse HEAD)"),
-        "echo 'b = 1' > src/b.py",
-    ))
+    attacker = task_md(
+        "T02",
+        "rebaser",
+        touches="`src/b.py`",
+        runs=(
+            f"{COMMIT_EVIL} || true",
+            _tamper('"UPDATE tracks SET base_commit = ?" $(git rev-parse HEAD)'),
+            "echo 'b = 1' > src/b.py",
+        ),
+    )
     repo = track_repo(tmp_path / "r", HONEST_T01 + attacker, config=config(mode))
     base = _rev(repo, "main")
 
@@ -126,10 +154,14 @@ def test_a_rewritten_base_in_the_run_state_stops_the_integration(tmp_path: Path,
         assert git(repo, "show", "swarm/t/integration:src/a.py").stdout == "a = 1\n"
         assert_contained(repo, ["src/a.py"])
         return
-    assert f"differs from the base pinned when it first ran (refs/swarm/t/base = {base[:12]})" in result.output
+    assert (
+        f"differs from the base pinned when it first ran (refs/swarm/t/base = {base[:12]})" in result.output
+    )
     assert "git update-ref refs/swarm/t/base" in result.output
     assert _rev(repo, "main") == base
-    assert git(repo, "rev-parse", "-q", "--verify", "swarm/t/integration", check=False).stdout == ""  # nothing merged
+    assert (
+        git(repo, "rev-parse", "-q", "--verify", "swarm/t/integration", check=False).stdout == ""
+    )  # nothing merged
 
 
 def test_a_missing_base_pin_stops_the_integration_and_says_how_to_pin_it(tmp_path: Path) -> None:
@@ -148,14 +180,21 @@ def test_a_missing_base_pin_stops_the_integration_and_says_how_to_pin_it(tmp_pat
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_rewritten_start_point_is_rejected_and_its_hidden_commit_never_lands(tmp_path: Path, mode: str) -> None:
+def test_a_rewritten_start_point_is_rejected_and_its_hidden_commit_never_lands(
+    tmp_path: Path, mode: str
+) -> None:
     # T02 commits a change outside its touches, then records that commit as its start point,
     # so its start->final diff (the branch check) looks clean. Fenced, both writes fail.
-    attacker = task_md("T02", "hider", touches="`src/b.py`", runs=(
-        f"{COMMIT_EVIL} || true",
-        _tamper("\"UPDATE tasks SET start_commit = ? WHERE id = 'T02'\" $(git rev-parse HEAD) || true"),
-        "echo 'b = 1' > src/b.py",
-    ))
+    attacker = task_md(
+        "T02",
+        "hider",
+        touches="`src/b.py`",
+        runs=(
+            f"{COMMIT_EVIL} || true",
+            _tamper("\"UPDATE tasks SET start_commit = ? WHERE id = 'T02'\" $(git rev-parse HEAD) || true"),
+            "echo 'b = 1' > src/b.py",
+        ),
+    )
     repo = track_repo(tmp_path / "r", HONEST_T01 + attacker, config=config(mode))
     base = _rev(repo, "main")
 
@@ -182,10 +221,15 @@ def test_a_rewritten_start_point_is_rejected_and_its_hidden_commit_never_lands(t
 
 @pytest.mark.parametrize("mode", MODES)
 def test_an_edit_of_plan_md(tmp_path: Path, mode: str) -> None:
-    extra = write(tmp_path, "T09.md", task_md("T09", "pwned", touches="`frontend/`", runs=("echo PWNED > frontend/x",)))
-    attacker = task_md("T02", "planner", touches="`src/b.py`", runs=(
-        f"cat {extra} >> \"$SWARM_REPO_ROOT/swarm/tracks/t/plan.md\" || true",
-        "echo 'b = 1' > src/b.py"))
+    extra = write(
+        tmp_path, "T09.md", task_md("T09", "pwned", touches="`frontend/`", runs=("echo PWNED > frontend/x",))
+    )
+    attacker = task_md(
+        "T02",
+        "planner",
+        touches="`src/b.py`",
+        runs=(f'cat {extra} >> "$SWARM_REPO_ROOT/swarm/tracks/t/plan.md" || true', "echo 'b = 1' > src/b.py"),
+    )
     repo = track_repo(tmp_path / "r", HONEST_T01 + attacker, config=config(mode))
 
     result = swarm(repo, "implement", "t")
@@ -205,8 +249,10 @@ def test_an_edit_of_plan_md(tmp_path: Path, mode: str) -> None:
 
 # The attacker commits by itself, then moves the target: fenced, both fail. `git push` into the
 # branch checked out in the user's tree is refused by git itself, so it aims at one that is not.
-MOVES = {"update-ref": ("main", "git update-ref refs/heads/main HEAD"),
-         "push": ("release", "git push -q . HEAD:release")}
+MOVES = {
+    "update-ref": ("main", "git update-ref refs/heads/main HEAD"),
+    "push": ("release", "git push -q . HEAD:release"),
+}
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -214,7 +260,9 @@ MOVES = {"update-ref": ("main", "git update-ref refs/heads/main HEAD"),
 def test_a_failed_task_that_moved_the_target_stops_the_advance(tmp_path: Path, move: str, mode: str) -> None:
     target, command = MOVES[move]
     attacker = task_md("T02", "mover", touches="`src/b.py`", runs=(COMMIT_EVIL, command, "exit 1"))
-    repo = track_repo(tmp_path / "r", HONEST_T01 + attacker, config=config(mode, f'[integrate]\ntarget = "{target}"\n'))
+    repo = track_repo(
+        tmp_path / "r", HONEST_T01 + attacker, config=config(mode, f'[integrate]\ntarget = "{target}"\n')
+    )
     base = _rev(repo, "main")
     if target != "main":
         git(repo, "branch", target, base)
@@ -232,18 +280,24 @@ def test_a_failed_task_that_moved_the_target_stops_the_advance(tmp_path: Path, m
     planted = _rev(repo, "swarm/t/T02")
     assert _rev(repo, target) == planted  # the agent did move it
     assert result.exit_code == 1
-    assert f"T02 was not merged, yet its commit {planted[:12]} is reachable from what would land" in result.output
+    assert (
+        f"T02 was not merged, yet its commit {planted[:12]} is reachable from what would land"
+        in result.output
+    )
     assert f"{target} not advanced" in _report(repo)
     assert _rev(repo, target) == planted  # nothing built on top of it
     assert git(repo, "show", "swarm/t/integration:src/a.py").stdout == "a = 1\n"
     assert_contained(repo, ["src/a.py"], "swarm/t/integration")
 
 
-
-def test_a_task_dropped_from_plan_md_after_it_moved_the_target_still_stops_the_advance(tmp_path: Path) -> None:
+def test_a_task_dropped_from_plan_md_after_it_moved_the_target_still_stops_the_advance(
+    tmp_path: Path,
+) -> None:
     # Unfenced, T02 moves main to its own commit, then fails; the user drops it from plan.md
     # (retired, its branch kept). Its commit on main was never judged: main must not advance.
-    attacker = task_md("T02", "mover", touches="`src/b.py`", runs=(COMMIT_EVIL, MOVES["update-ref"][1], "exit 1"))
+    attacker = task_md(
+        "T02", "mover", touches="`src/b.py`", runs=(COMMIT_EVIL, MOVES["update-ref"][1], "exit 1")
+    )
     repo = track_repo(tmp_path / "r", HONEST_T01 + attacker, config=ANY_VERDICT)
     assert swarm(repo, "implement", "t").exit_code == 1
     planted = _rev(repo, "swarm/t/T02")
@@ -254,15 +308,26 @@ def test_a_task_dropped_from_plan_md_after_it_moved_the_target_still_stops_the_a
 
     assert "T02 retired: it is no longer in plan.md (was failed)" in result.output
     assert result.exit_code == 1, result.output
-    assert f"T02 was not merged, yet its commit {planted[:12]} is reachable from what would land" in result.output
+    assert (
+        f"T02 was not merged, yet its commit {planted[:12]} is reachable from what would land"
+        in result.output
+    )
     assert _rev(repo, "main") == planted  # nothing built on top of it
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_files_of_the_users_checkout_changed_during_the_run_hold_the_advance(tmp_path: Path, mode: str) -> None:
-    writer = task_md("T02", "writer", touches="`src/b.py`", runs=(
-        "echo 'b = 1' > src/b.py", "echo planted > \"$SWARM_REPO_ROOT/notes.txt\" || true",
-    ))
+def test_files_of_the_users_checkout_changed_during_the_run_hold_the_advance(
+    tmp_path: Path, mode: str
+) -> None:
+    writer = task_md(
+        "T02",
+        "writer",
+        touches="`src/b.py`",
+        runs=(
+            "echo 'b = 1' > src/b.py",
+            'echo planted > "$SWARM_REPO_ROOT/notes.txt" || true',
+        ),
+    )
     repo = track_repo(tmp_path / "r", HONEST_T01 + writer, config=config(mode))
     write(repo, "README.md", "# my edit before the run\n")  # the user's own, kept and not named
     base = _rev(repo, "main")
@@ -294,9 +359,16 @@ def test_a_write_into_another_tasks_worktree(tmp_path: Path, where: str, mode: s
     # is writing (inside T01's touches), or a new file outside them.
     victim = task_md("T01", "honest", touches="`src/a.py`", runs=("echo 'a = 1' > src/a.py && sleep 2",))
     planted = {"inside": "echo PWNED >> ../T01/src/a.py", "outside": "echo PWNED > ../T01/src/evil.py"}[where]
-    attacker = task_md("T02", "intruder", touches="`src/b.py`", runs=(
-        "for i in $(seq 100); do test -f ../T01/src/a.py && break; sleep 0.05; done",
-        f"{planted} || true", "echo 'b = 1' > src/b.py"))
+    attacker = task_md(
+        "T02",
+        "intruder",
+        touches="`src/b.py`",
+        runs=(
+            "for i in $(seq 100); do test -f ../T01/src/a.py && break; sleep 0.05; done",
+            f"{planted} || true",
+            "echo 'b = 1' > src/b.py",
+        ),
+    )
     repo = track_repo(tmp_path / "r", victim + attacker, config=config(mode))
 
     result = swarm(repo, "implement", "t")
@@ -320,8 +392,10 @@ def test_a_write_into_another_tasks_worktree(tmp_path: Path, where: str, mode: s
 
 def test_a_target_that_moved_is_merged_and_that_merge_is_gated_before_it_lands(tmp_path: Path) -> None:
     # The test command fails only when the user's new file and the track's file meet.
-    config = ('[gates]\nthreshold = 0.8\ntest_command = "test ! -f user.txt || test ! -f src/b.py"\n'
-              '[integrate]\ntarget = "moved"\n')
+    config = (
+        '[gates]\nthreshold = 0.8\ntest_command = "test ! -f user.txt || test ! -f src/b.py"\n'
+        '[integrate]\ntarget = "moved"\n'
+    )
     plan = task_md("T01", "b", touches="`src/b.py`", runs=("echo 'b = 1' > src/b.py",))
     repo = track_repo(tmp_path / "r", plan, config=config)
     base = _rev(repo, "main")
@@ -347,11 +421,16 @@ def test_a_target_that_moved_is_merged_and_that_merge_is_gated_before_it_lands(t
 
 # ---- code planted in the repository ---------------------------------------------------------------
 
+
 def test_advancing_the_checked_out_target_runs_no_planted_hook_fsmonitor_or_filter(tmp_path: Path) -> None:
     # The task commits a .gitattributes inside its touches that routes its files through a
     # smudge filter; a post-merge hook and an fsmonitor are planted in the shared git dir.
-    plan = task_md("T01", "docs", touches="`docs/`", runs=(
-        "mkdir -p docs && echo '* filter=evil' > docs/.gitattributes && echo guide > docs/guide.md",))
+    plan = task_md(
+        "T01",
+        "docs",
+        touches="`docs/`",
+        runs=("mkdir -p docs && echo '* filter=evil' > docs/.gitattributes && echo guide > docs/guide.md",),
+    )
     repo = track_repo(tmp_path / "r", plan, config=ANY_VERDICT)
     marker = tmp_path / "ran"
     hook = write(repo, ".git/hooks/post-merge", f"#!/bin/sh\necho post-merge >> {marker}\n")

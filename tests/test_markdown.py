@@ -1,4 +1,5 @@
 """The shared markdown scanner: CommonMark headings and fences, pipe-table rows."""
+
 from __future__ import annotations
 
 from swarmgit.domain.markdown import Heading, Kind, heading, headings, is_separator, kinds, split_row

@@ -1,5 +1,6 @@
 """One source of truth for money: tokens x the [pricing] table, whatever the agent's tool says;
 the tool's own figure kept beside it; models without a price warned about, or held."""
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,7 @@ def _events(repo: Path, kind: str) -> list[str]:
 
 
 def test_cost_is_the_table_price_and_the_cli_figure_is_kept_beside_it(tmp_path: Path) -> None:
-    repo = track_repo(tmp_path / "r", task_md("T01", "write", touches="`agent_output.txt`"),
-                      config=CONFIG)
+    repo = track_repo(tmp_path / "r", task_md("T01", "write", touches="`agent_output.txt`"), config=CONFIG)
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 0, result.output
     data = _status(repo)
@@ -58,7 +58,10 @@ def test_cost_is_the_table_price_and_the_cli_figure_is_kept_beside_it(tmp_path: 
     assert data["by_model"]["claude-sonnet-5-5"]["cli_usd"] == CLI_USD
     assert data["unpriced_models"] == []
     table = swarm(repo, "status", "t").output
-    assert "claude-sonnet-5-5: $0.01 (1200 in, 340 out, 7000 cache-read tokens; its tool reported $0.04)" in table
+    assert (
+        "claude-sonnet-5-5: $0.01 (1200 in, 340 out, 7000 cache-read tokens; its tool reported $0.04)"
+        in table
+    )
 
 
 def test_a_model_without_a_price_warns_at_start_and_in_status(tmp_path: Path) -> None:
@@ -79,9 +82,11 @@ def test_a_model_without_a_price_warns_at_start_and_in_status(tmp_path: Path) ->
 
 
 def test_with_unpriced_pause_a_task_on_an_unpriced_model_does_not_start(tmp_path: Path) -> None:
-    plan = (task_md("T01", "local", touches="`agent_output.txt`", extra=f"  - **Model:** {LOCAL}")
-            + task_md("T02", "after it", deps="T01", touches="`agent_output.txt`")
-            + task_md("T03", "priced", touches="`agent_output.txt`", extra="  - **Model:** sonnet"))
+    plan = (
+        task_md("T01", "local", touches="`agent_output.txt`", extra=f"  - **Model:** {LOCAL}")
+        + task_md("T02", "after it", deps="T01", touches="`agent_output.txt`")
+        + task_md("T03", "priced", touches="`agent_output.txt`", extra="  - **Model:** sonnet")
+    )
     config = CONFIG + '[budget]\nunpriced = "pause"\n'
     repo = track_repo(tmp_path / "r", plan, config=config)
     result = swarm(repo, "implement", "t")
@@ -90,9 +95,11 @@ def test_with_unpriced_pause_a_task_on_an_unpriced_model_does_not_start(tmp_path
     assert tasks["T01"]["status"] == "todo" and tasks["T01"]["branch"] is None
     assert tasks["T02"]["status"] == "todo" and tasks["T02"]["branch"] is None
     assert "swarm/t/T01" not in git(repo, "branch", "--list", "swarm/*").stdout
-    assert (f'T01 waiting: waits: model {LOCAL} has no price and budget.unpriced is "pause"; '
-            f'add [pricing."{LOCAL}"] with input and output (USD per million tokens) to .swarm.toml, '
-            "then resume") in result.output
+    assert (
+        f'T01 waiting: waits: model {LOCAL} has no price and budget.unpriced is "pause"; '
+        f'add [pricing."{LOCAL}"] with input and output (USD per million tokens) to .swarm.toml, '
+        "then resume"
+    ) in result.output
     (warning,) = _events(repo, "warning")
     assert 'tasks on it wait (budget.unpriced = "pause"): T01' in warning
     assert tasks["T03"]["status"] == "done"  # on a priced model, it runs
@@ -124,17 +131,30 @@ def test_a_version_1_database_opens_and_gains_the_cli_cost_column(tmp_path: Path
         conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
         conn.execute(V1_USAGE)
-        conn.execute("INSERT INTO usage (ts, track, task, model, input_tokens, output_tokens, "
-                     "cache_write_tokens, cache_read_tokens, usd) VALUES (1, 't', 'T01', 'm', 10, 5, 0, 0, 0.5)")
+        conn.execute(
+            "INSERT INTO usage (ts, track, task, model, input_tokens, output_tokens, "
+            "cache_write_tokens, cache_read_tokens, usd) VALUES (1, 't', 'T01', 'm', 10, 5, 0, 0, 0.5)"
+        )
     conn.close()
     with Store.open(tmp_path) as store:
-        store.add_usage("t", "T02", model="m", input_tokens=1, output_tokens=1, cache_write_tokens=0,
-                        cache_read_tokens=0, usd=0.25, cli_usd=0.3)
+        store.add_usage(
+            "t",
+            "T02",
+            model="m",
+            input_tokens=1,
+            output_tokens=1,
+            cache_write_tokens=0,
+            cache_read_tokens=0,
+            usd=0.25,
+            cli_usd=0.3,
+        )
         cost = store.cost_summary("t")
     assert cost.usd == 0.75 and cost.total.cli_usd == 0.3
     assert cost.by_task["T01"].usd == 0.5 and cost.by_task["T01"].cli_usd is None
     conn = sqlite3.connect(db)
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+        str(SCHEMA_VERSION),
+    )
     conn.close()
     with Store.open(tmp_path) as again:  # opening twice migrates nothing twice
         assert again.cost_summary("t").usd == 0.75

@@ -1,5 +1,6 @@
 """A task with touches whose attempt changes nothing fails, with a diagnosis from its agent's
 output; a read-only task may change nothing. Generated reports count only real commits."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,12 @@ def _status(repo: Path) -> dict[str, dict[str, Any]]:
 
 def test_a_task_with_touches_that_changed_nothing_fails_with_its_log_tail(tmp_path: Path) -> None:
     plan = (
-        task_md("T01", "idle", touches="`src/a.py`",
-                runs=("echo looking at src/a.py", "echo 'error: cannot write src/a.py' >&2"))
+        task_md(
+            "T01",
+            "idle",
+            touches="`src/a.py`",
+            runs=("echo looking at src/a.py", "echo 'error: cannot write src/a.py' >&2"),
+        )
         + task_md("T02", "explore", touches="read-only", runs=("echo nothing to change",))
         + task_md("T03", "later", deps="T01", touches="`src/c.py`", runs=("echo 1 > src/c.py",))
     )
@@ -34,20 +39,28 @@ def test_a_task_with_touches_that_changed_nothing_fails_with_its_log_tail(tmp_pa
     assert status["T03"]["status"] == "blocked"
     assert status["T01"]["status"] == "failed"
     reason = status["T01"]["reason"]
-    assert reason.startswith("no change: T01 may change src/a.py, but its attempt ended with the "
-                             "tree it started from")
+    assert reason.startswith(
+        "no change: T01 may change src/a.py, but its attempt ended with the tree it started from"
+    )
     assert "errors the agent printed:\n  error: cannot write src/a.py" in reason
     tail = reason.split("last lines of swarm/tracks/t/logs/T01.log:\n", 1)[1].splitlines()
-    assert tail == ["  $ echo looking at src/a.py", "  looking at src/a.py",
-                    "  $ echo 'error: cannot write src/a.py' >&2", "  error: cannot write src/a.py"]
+    assert tail == [
+        "  $ echo looking at src/a.py",
+        "  looking at src/a.py",
+        "  $ echo 'error: cannot write src/a.py' >&2",
+        "  error: cannot write src/a.py",
+    ]
     assert "T01 failed: no change: T01 may change src/a.py" in result.output
     # Nothing of T01 is merged; the read-only task's branch is.
     assert "Merged: T02" in (repo / "swarm/tracks/t/iosm_report.md").read_text()
 
 
 def test_a_retry_diagnoses_its_own_attempt_only(tmp_path: Path) -> None:
-    repo = track_repo(tmp_path / "r", task_md("T01", "idle", touches="`src/a.py`",
-                                              runs=("echo first-attempt",)), config=GATES_OFF)
+    repo = track_repo(
+        tmp_path / "r",
+        task_md("T01", "idle", touches="`src/a.py`", runs=("echo first-attempt",)),
+        config=GATES_OFF,
+    )
     assert swarm(repo, "implement", "t").exit_code == 1
     plan = repo / "swarm/tracks/t/plan.md"
     plan.write_text(plan.read_text().replace("first-attempt", "second-attempt"))
@@ -59,15 +72,14 @@ def test_a_retry_diagnoses_its_own_attempt_only(tmp_path: Path) -> None:
 
 
 def test_a_task_without_run_lines_is_not_done_with_the_script_agent(tmp_path: Path) -> None:
-    repo = track_repo(tmp_path / "r", task_md("T01", "template task", touches="`src/a.py`"),
-                      config=GATES_OFF)
+    repo = track_repo(tmp_path / "r", task_md("T01", "template task", touches="`src/a.py`"), config=GATES_OFF)
     assert swarm(repo, "implement", "t").exit_code == 1
     reason = _status(repo)["T01"]["reason"]
     assert reason.startswith("no change: T01")
     assert "notes:\n  the task has no Run: lines, so the script agent ran nothing" in reason
 
 
-FAKE_CLI = '''\
+FAKE_CLI = """\
 import json, sys
 print("Claude-ish agent starting", flush=True)
 print("Error: the file is in a sensitive location", file=sys.stderr, flush=True)
@@ -76,7 +88,7 @@ print(json.dumps({"type": "result", "subtype": "success", "is_error": False, "re
                   "permission_denials": [
                       {"tool_name": "Write", "tool_use_id": "t1", "tool_input": {"file_path": "src/a.py", "content": "x"}},
                       {"tool_name": "Bash", "tool_use_id": "t2", "tool_input": {"command": "pytest -q"}}]}), flush=True)
-'''
+"""
 
 
 def test_permission_denials_of_a_cli_agent_are_named(tmp_path: Path) -> None:
@@ -93,9 +105,15 @@ def test_permission_denials_of_a_cli_agent_are_named(tmp_path: Path) -> None:
 
 def test_the_generated_report_counts_the_real_commits(tmp_path: Path) -> None:
     plan = (
-        task_md("T01", "two commits", touches="`src/a.py`",
-                runs=("echo 1 > src/a.py && git add -A && git commit -qm 'T01: one'",
-                      "echo 2 > src/a.py && git commit -qam 'T01: two'"))
+        task_md(
+            "T01",
+            "two commits",
+            touches="`src/a.py`",
+            runs=(
+                "echo 1 > src/a.py && git add -A && git commit -qm 'T01: one'",
+                "echo 2 > src/a.py && git commit -qam 'T01: two'",
+            ),
+        )
         + task_md("T02", "left for the orchestrator", touches="`src/b.py`", runs=("echo 1 > src/b.py",))
         + task_md("T03", "look", touches="read-only", runs=("true",))
     )

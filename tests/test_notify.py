@@ -1,4 +1,5 @@
 """notify.command runs when a task fails or needs the user, and when the run ends."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -15,8 +16,10 @@ PLAN = (
 
 def test_notify_command_hears_failures_waiting_tasks_and_the_end(tmp_path: Path) -> None:
     heard = tmp_path / "heard.txt"
-    config = ("[gates]\nthreshold = 0.0\n[notify]\n"
-              f"command = 'echo \"$SWARM_NOTIFY_EVENT|$SWARM_TASK|$SWARM_TRACK\" >> {heard}'\n")
+    config = (
+        "[gates]\nthreshold = 0.0\n[notify]\n"
+        f"command = 'echo \"$SWARM_NOTIFY_EVENT|$SWARM_TASK|$SWARM_TRACK\" >> {heard}'\n"
+    )
     repo = track_repo(tmp_path / "r", PLAN, config=config)
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 1, result.output
@@ -32,7 +35,10 @@ def test_notify_command_hears_failures_waiting_tasks_and_the_end(tmp_path: Path)
 
 def test_a_broken_notify_command_never_stops_the_run(tmp_path: Path) -> None:
     config = "[gates]\nthreshold = 0.0\n[notify]\ncommand = 'exit 3'\ntimeout_seconds = 5\n"
-    repo = track_repo(tmp_path / "r", task_md("T01", "fine", touches="`src/a/`",
-                                              runs=("mkdir -p src/a && echo 1 > src/a/x.py",)), config=config)
+    repo = track_repo(
+        tmp_path / "r",
+        task_md("T01", "fine", touches="`src/a/`", runs=("mkdir -p src/a && echo 1 > src/a/x.py",)),
+        config=config,
+    )
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 0, result.output

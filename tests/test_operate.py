@@ -1,5 +1,6 @@
 """Operating a run end to end through the CLI: retry, task update, clean, watch, spawning,
 worktree setup, ports, and tasks that wait for the user. Real repos, real hook, script agents."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,11 @@ def _worktree(repo: Path, task: str) -> Path:
 
 def _flaky(marker: Path) -> tuple[str, ...]:
     """Add a line to src/a.py, then fail until `marker` exists, when it adds `fixed`."""
-    return ("echo attempt >> src/a.py",
-            f"test -f {marker} || {{ echo boom >&2; exit 3; }}", "echo fixed >> src/a.py")
+    return (
+        "echo attempt >> src/a.py",
+        f"test -f {marker} || {{ echo boom >&2; exit 3; }}",
+        "echo fixed >> src/a.py",
+    )
 
 
 # ---- retry ----------------------------------------------------------------------------------
@@ -36,10 +40,11 @@ def _flaky(marker: Path) -> tuple[str, ...]:
 
 def test_retry_reruns_a_failed_task_with_its_diagnosis_and_unblocks_dependents(tmp_path: Path) -> None:
     marker = tmp_path / "ok"
-    plan = (task_md("T01", "flaky", touches="`src/a.py`",
-                    runs=('cp "$SWARM_BRIEF" "$TMPDIR/brief.md"', *_flaky(marker)))
-            + task_md("T02", "after", deps="T01", touches="`src/b.py`",
-                      runs=("test -f src/a.py && echo b > src/b.py",)))
+    plan = task_md(
+        "T01", "flaky", touches="`src/a.py`", runs=('cp "$SWARM_BRIEF" "$TMPDIR/brief.md"', *_flaky(marker))
+    ) + task_md(
+        "T02", "after", deps="T01", touches="`src/b.py`", runs=("test -f src/a.py && echo b > src/b.py",)
+    )
     repo = track_repo(tmp_path / "r", plan, config=GATES_OFF)
     brief = repo / ".git/swarm/scratch/t/T01/tmp/brief.md"  # the task's own TMPDIR
     first = swarm(repo, "implement", "t")
@@ -63,9 +68,9 @@ def test_retry_reruns_a_failed_task_with_its_diagnosis_and_unblocks_dependents(t
 
 def test_retry_reset_starts_the_branch_afresh_and_refuses_a_dirty_worktree(tmp_path: Path) -> None:
     marker = tmp_path / "ok"
-    repo = track_repo(tmp_path / "r", task_md("T01", "flaky", touches="`src/a.py`",
-                                              runs=_flaky(marker)),
-                      config=GATES_OFF)
+    repo = track_repo(
+        tmp_path / "r", task_md("T01", "flaky", touches="`src/a.py`", runs=_flaky(marker)), config=GATES_OFF
+    )
     assert swarm(repo, "implement", "t").exit_code == 1
     failed_tip = git(repo, "rev-parse", "swarm/t/T01").stdout.strip()
     worktree = _worktree(repo, "T01")
@@ -92,8 +97,9 @@ def test_retry_reset_starts_the_branch_afresh_and_refuses_a_dirty_worktree(tmp_p
 
 def test_retries_are_bounded_by_agent_max_retries(tmp_path: Path) -> None:
     config = GATES_OFF + "[agent]\nmax_retries = 1\n"
-    repo = track_repo(tmp_path / "r", task_md("T01", "never", touches="`src/a.py`", runs=("exit 1",)),
-                      config=config)
+    repo = track_repo(
+        tmp_path / "r", task_md("T01", "never", touches="`src/a.py`", runs=("exit 1",)), config=config
+    )
     assert swarm(repo, "implement", "t").exit_code == 1
     assert swarm(repo, "retry", "T01").exit_code == 1  # the one retry allowed, failing again
     refused = swarm(repo, "retry", "T01")
@@ -103,8 +109,11 @@ def test_retries_are_bounded_by_agent_max_retries(tmp_path: Path) -> None:
 
 
 def test_retry_refuses_a_task_that_is_done(tmp_path: Path) -> None:
-    repo = track_repo(tmp_path / "r", task_md("T01", "fine", touches="`src/a.py`", runs=("echo 1 > src/a.py",)),
-                      config=GATES_OFF)
+    repo = track_repo(
+        tmp_path / "r",
+        task_md("T01", "fine", touches="`src/a.py`", runs=("echo 1 > src/a.py",)),
+        config=GATES_OFF,
+    )
     assert swarm(repo, "implement", "t").exit_code == 0
     refused = swarm(repo, "retry", "T01")
     assert refused.exit_code == 2 and "T01 is done" in refused.output
@@ -114,8 +123,12 @@ def test_retry_refuses_a_task_that_is_done(tmp_path: Path) -> None:
 
 
 def test_task_update_sets_the_status_and_plan_checkbox(tmp_path: Path) -> None:
-    repo = track_repo(tmp_path / "r", task_md("T01", "breaks", touches="`src/a.py`", runs=("exit 1",))
-                      + task_md("T02", "later", touches="`src/b.py`", runs=("true",)), config=GATES_OFF)
+    repo = track_repo(
+        tmp_path / "r",
+        task_md("T01", "breaks", touches="`src/a.py`", runs=("exit 1",))
+        + task_md("T02", "later", touches="`src/b.py`", runs=("true",)),
+        config=GATES_OFF,
+    )
     assert swarm(repo, "implement", "t").exit_code == 1
     plan = repo / "swarm/tracks/t/plan.md"
     assert "- [ ] **T01**" in plan.read_text()
@@ -135,9 +148,11 @@ def test_task_update_sets_the_status_and_plan_checkbox(tmp_path: Path) -> None:
 
 
 def test_clean_removes_integrated_worktrees_and_keeps_live_work(tmp_path: Path) -> None:
-    plan = (task_md("T01", "one", touches="`src/a.py`", runs=("echo a > src/a.py",))
-            + task_md("T02", "two", touches="`src/b.py`", runs=("echo b > src/b.py",))
-            + task_md("T03", "three", touches="`src/c.py`", runs=("echo c > src/c.py", "exit 1")))
+    plan = (
+        task_md("T01", "one", touches="`src/a.py`", runs=("echo a > src/a.py",))
+        + task_md("T02", "two", touches="`src/b.py`", runs=("echo b > src/b.py",))
+        + task_md("T03", "three", touches="`src/c.py`", runs=("echo c > src/c.py", "exit 1"))
+    )
     repo = track_repo(tmp_path / "r", plan, config=GATES_OFF)
     assert swarm(repo, "implement", "t").exit_code == 1
     one, two, three = (_worktree(repo, t) for t in ("T01", "T02", "T03"))
@@ -161,9 +176,11 @@ def test_clean_removes_integrated_worktrees_and_keeps_live_work(tmp_path: Path) 
 
 
 def test_clean_branches_deletes_only_branches_in_the_target(tmp_path: Path) -> None:
-    plan = (task_md("T01", "one", touches="`src/a.py`", runs=("echo a > src/a.py",))
-            + task_md("T02", "two", touches="`src/b.py`", runs=("echo b > src/b.py",))
-            + task_md("T03", "three", touches="`src/c.py`", runs=("echo c > src/c.py",)))
+    plan = (
+        task_md("T01", "one", touches="`src/a.py`", runs=("echo a > src/a.py",))
+        + task_md("T02", "two", touches="`src/b.py`", runs=("echo b > src/b.py",))
+        + task_md("T03", "three", touches="`src/c.py`", runs=("echo c > src/c.py",))
+    )
     repo = track_repo(tmp_path / "r", plan, config=GATES_OFF)
     assert swarm(repo, "implement", "t").exit_code == 0
     # After the run: T02 gets a commit main lacks; T03's worktree gets an unsaved edit.
@@ -174,7 +191,10 @@ def test_clean_branches_deletes_only_branches_in_the_target(tmp_path: Path) -> N
 
     dry = swarm(repo, "clean", "t", "--branches", "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert "would remove branch swarm/t/T01" in dry.output and "would remove branch swarm/t/T03" not in dry.output
+    assert (
+        "would remove branch swarm/t/T01" in dry.output
+        and "would remove branch swarm/t/T03" not in dry.output
+    )
     assert {"swarm/t/T01", "swarm/t/T02", "swarm/t/T03"} <= _branches(repo)
 
     result = swarm(repo, "clean", "t", "--branches")
@@ -193,8 +213,9 @@ def test_clean_branches_deletes_only_branches_in_the_target(tmp_path: Path) -> N
 
 
 def test_watch_once_prints_tasks_and_last_events_without_a_terminal(tmp_path: Path) -> None:
-    plan = (task_md("T01", "one", touches="`src/a.py`", runs=("echo a > src/a.py",))
-            + task_md("T02", "two", deps="T01", touches="`src/b.py`", runs=("exit 1",)))
+    plan = task_md("T01", "one", touches="`src/a.py`", runs=("echo a > src/a.py",)) + task_md(
+        "T02", "two", deps="T01", touches="`src/b.py`", runs=("exit 1",)
+    )
     repo = track_repo(tmp_path / "r", plan, config=GATES_OFF)
     assert swarm(repo, "implement", "t").exit_code == 1
     result = swarm(repo, "watch", "t", "--once")
@@ -227,9 +248,16 @@ Found more work.
 def test_report_spawns_one_task_now_and_holds_the_ones_for_the_user(tmp_path: Path) -> None:
     report = write(tmp_path, "report.md", SPAWN_REPORT)
     # The planned touches cover every candidate's: none waits for lying outside the plan.
-    repo = track_repo(tmp_path / "r", task_md("T01", "explore", touches="`src/`, `docs/`",
-                                              runs=("mkdir -p docs && echo seen > docs/seen.md",
-                                                    f'cp {report} "$SWARM_REPORT"')), config=GATES_OFF)
+    repo = track_repo(
+        tmp_path / "r",
+        task_md(
+            "T01",
+            "explore",
+            touches="`src/`, `docs/`",
+            runs=("mkdir -p docs && echo seen > docs/seen.md", f'cp {report} "$SWARM_REPORT"'),
+        ),
+        config=GATES_OFF,
+    )
     result = swarm(repo, "implement", "t")
     # The spawned task ran, but the script agent has no commands for it: it changed nothing.
     assert result.exit_code == 1, result.output
@@ -242,7 +270,9 @@ def test_report_spawns_one_task_now_and_holds_the_ones_for_the_user(tmp_path: Pa
     # Candidates are named by their row in the report, tasks by their plan id: the report's own
     # ids (SC-02…SC-04 here, SC-02 later a plan task) never name anything in the output.
     out = result.output
-    assert "task SC-01 spawned: Add docs page (from candidate 1 of T01's report, dedup key 'docs-page')" in out
+    assert (
+        "task SC-01 spawned: Add docs page (from candidate 1 of T01's report, dedup key 'docs-page')" in out
+    )
     assert "candidate 2 of T01's report skipped: dedup key 'docs-page' appears twice" in out
     assert "candidate 3 of T01's report waits for you (needs user input): Choose a cache size" in out
     assert "candidate 4 of T01's report waits for you (severity critical)" in out
@@ -260,7 +290,7 @@ def test_report_spawns_one_task_now_and_holds_the_ones_for_the_user(tmp_path: Pa
     assert accepted.exit_code == 0, accepted.output
     assert "task SC-02 added to plan.md; it needs user input: `git swarm run SC-02" in accepted.output
     plan = (repo / "swarm/tracks/t/plan.md").read_text()
-    accepted_block = plan[plan.index("- [ ] **SC-02**: Choose a cache size"):]
+    accepted_block = plan[plan.index("- [ ] **SC-02**: Choose a cache size") :]
     assert "**Needs user input:** true" in accepted_block  # the candidate's `User Input: true` is kept
     rejected = swarm(repo, "spawn", "reject", "auth-bypass", "--track", "t")
     assert rejected.exit_code == 0 and "rejected auth-bypass" in rejected.output
@@ -283,10 +313,16 @@ def test_report_spawns_one_task_now_and_holds_the_ones_for_the_user(tmp_path: Pa
 
 def test_spawn_budget_zero_queues_candidates_instead(tmp_path: Path) -> None:
     report = write(tmp_path, "report.md", SPAWN_REPORT)
-    repo = track_repo(tmp_path / "r", task_md("T01", "explore", touches="`src/`, `docs/`",
-                                              runs=("mkdir -p docs && echo seen > docs/seen.md",
-                                                    f'cp {report} "$SWARM_REPORT"')),
-                      config=GATES_OFF + "[spawn]\nbudget = 0\n")
+    repo = track_repo(
+        tmp_path / "r",
+        task_md(
+            "T01",
+            "explore",
+            touches="`src/`, `docs/`",
+            runs=("mkdir -p docs && echo seen > docs/seen.md", f'cp {report} "$SWARM_REPORT"'),
+        ),
+        config=GATES_OFF + "[spawn]\nbudget = 0\n",
+    )
     assert swarm(repo, "implement", "t").exit_code == 0
     assert "**SC-" not in (repo / "swarm/tracks/t/plan.md").read_text()
     assert not any(b.startswith("swarm/t/SC-") for b in _branches(repo))
@@ -305,10 +341,15 @@ def test_setup_copy_and_ports_per_worktree(tmp_path: Path) -> None:
         '"test $SWARM_TASK != T03 || { echo no-deps-for-T03 >&2; exit 4; }"]\n'
         'copy = [".env"]\n'
     )
-    plan = "".join(task_md(t, f"task {t}", touches=f"`src/{t}.py`",
-                           runs=(f"grep -q SECRET=1 .env && echo ok > src/{t}.py",))
-                   for t in ("T01", "T02", "T03"))
-    repo = track_repo(tmp_path / "r", plan, config=config, files={"src/app.py": "x = 1\n", ".gitignore": ".env\n"})
+    plan = "".join(
+        task_md(
+            t, f"task {t}", touches=f"`src/{t}.py`", runs=(f"grep -q SECRET=1 .env && echo ok > src/{t}.py",)
+        )
+        for t in ("T01", "T02", "T03")
+    )
+    repo = track_repo(
+        tmp_path / "r", plan, config=config, files={"src/app.py": "x = 1\n", ".gitignore": ".env\n"}
+    )
     write(repo, ".env", "SECRET=1\n")
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 1
@@ -329,8 +370,11 @@ def test_setup_copy_and_ports_per_worktree(tmp_path: Path) -> None:
 
 def test_copy_refuses_a_file_git_would_commit(tmp_path: Path) -> None:
     config = GATES_OFF + '[worktrees]\ncopy = [".env"]\n'
-    repo = track_repo(tmp_path / "r", task_md("T01", "x", touches="`src/a.py`", runs=("grep -q S=1 .env && echo ok > src/a.py",)),
-                      config=config)
+    repo = track_repo(
+        tmp_path / "r",
+        task_md("T01", "x", touches="`src/a.py`", runs=("grep -q S=1 .env && echo ok > src/a.py",)),
+        config=config,
+    )
     write(repo, ".env", "S=1\n")
     refused = swarm(repo, "implement", "t")
     assert refused.exit_code == 2
@@ -345,9 +389,13 @@ def test_copy_refuses_a_file_git_would_commit(tmp_path: Path) -> None:
 
 
 def test_needs_input_task_waits_without_a_terminal_then_run_runs_it(tmp_path: Path) -> None:
-    plan = (task_md("T01", "auto", touches="`src/a.py`", runs=("echo a > src/a.py",))
-            + task_md("T02", "ask", touches="`src/b.py`", runs=("echo b > src/b.py",),
-                      extra="  - **Needs user input:** true"))
+    plan = task_md("T01", "auto", touches="`src/a.py`", runs=("echo a > src/a.py",)) + task_md(
+        "T02",
+        "ask",
+        touches="`src/b.py`",
+        runs=("echo b > src/b.py",),
+        extra="  - **Needs user input:** true",
+    )
     repo = track_repo(tmp_path / "r", plan, config=GATES_OFF)
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 1
@@ -364,8 +412,9 @@ def test_needs_input_task_waits_without_a_terminal_then_run_runs_it(tmp_path: Pa
 
 
 def test_task_update_works_on_a_task_that_never_ran_and_integration_counts_it_in(tmp_path: Path) -> None:
-    plan = (task_md("T01", "manual", touches="`docs/`", runs=("false",))
-            + task_md("T02", "code", deps="T01", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",)))
+    plan = task_md("T01", "manual", touches="`docs/`", runs=("false",)) + task_md(
+        "T02", "code", deps="T01", touches="`src/b.py`", runs=("echo 'B = 1' > src/b.py",)
+    )
     repo = track_repo(tmp_path / "r", plan, config="[gates]\nthreshold = 0.0\n")
     marked = swarm(repo, "task", "update", "T01", "--status", "done")
     assert marked.exit_code == 0, marked.output

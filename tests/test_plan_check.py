@@ -1,4 +1,5 @@
 """`plan check` on a valid plan: anti-pattern warnings, the lock plan, and the printed report."""
+
 from __future__ import annotations
 
 from swarmgit.domain.plan import ConcurrencyClass, Plan, Task
@@ -36,7 +37,9 @@ def test_redis_plan_warns_about_the_two_tasks_sharing_a_folder_and_an_unknown_fi
     assert "T04 and T05 can never run in parallel" in warning.message
     assert "both touch app/cache/" in warning.message and "add a dependency" in warning.message
     assert (unknown.level, unknown.task) == ("warning", "T07")
-    assert unknown.message.startswith("T07: unknown field **Artifacts:** is kept but swarmgit does not use it")
+    assert unknown.message.startswith(
+        "T07: unknown field **Artifacts:** is kept but swarmgit does not use it"
+    )
 
 
 def test_redis_plan_lock_plan_serializes_the_cache_folder() -> None:
@@ -57,9 +60,7 @@ def test_render_check_prints_summary_warnings_and_lock_plan() -> None:
     text = render_check(plan, warnings, lock_plan(plan))
 
     lines = text.splitlines()
-    assert lines[0] == (
-        "swarm/tracks/redis-cache/plan.md: 7 tasks, 7 dependencies, 1 read-only, 2 warnings"
-    )
+    assert lines[0] == ("swarm/tracks/redis-cache/plan.md: 7 tasks, 7 dependencies, 1 read-only, 2 warnings")
     assert lines[1:3] == [warning.render() for warning in warnings]
     where = f"swarm/tracks/redis-cache/plan.md:{plan.task('T05').line}: warning: "
     assert lines[1].startswith(where)
@@ -98,8 +99,12 @@ def test_whole_repository_touches_are_over_broad() -> None:
 
 def test_top_level_folder_holding_most_tracked_files_is_over_broad() -> None:
     tracked = ["src/a.py", "src/b.py", "src/c/d.py", "docs/x.md", "README.md"]
-    plan = plan_of(task("T01", "src/", deps=()), task("T02", "src/**", deps=("T01",)),
-                   task("T03", "docs/", deps=("T02",)), task("T04", "src/c/", deps=("T03",)))
+    plan = plan_of(
+        task("T01", "src/", deps=()),
+        task("T02", "src/**", deps=("T01",)),
+        task("T03", "docs/", deps=("T02",)),
+        task("T04", "src/c/", deps=("T03",)),
+    )
 
     found = [w for w in plan_warnings(plan, tracked) if "tracked files" in w.message]
 
@@ -184,9 +189,7 @@ def test_tasks_overlapping_on_several_paths_make_one_pair() -> None:
     )
 
     [group] = lock_plan(plan).groups
-    assert [(o.first, o.second, o.describe()) for o in group.overlaps] == [
-        ("T01", "T02", "a/x.py ~ a/")
-    ]
+    assert [(o.first, o.second, o.describe()) for o in group.overlaps] == [("T01", "T02", "a/x.py ~ a/")]
     assert len(plan_warnings(plan)) == 1
 
 
@@ -203,16 +206,20 @@ def test_dependencies_listed_before_their_tasks_still_order_overlaps() -> None:
 def test_context_paths_that_name_nothing_are_warned_about() -> None:
     plan = plan_of(
         task("T01", "src/gen/", context=("docs/",)),
-        task("T02", "src/app.py", deps=("T01",),
-             context=("docs/guide.md", "docs/gide.md", "src/gen/out.py", "src/**/*.py", "nope/")),
+        task(
+            "T02",
+            "src/app.py",
+            deps=("T01",),
+            context=("docs/guide.md", "docs/gide.md", "src/gen/out.py", "src/**/*.py", "nope/"),
+        ),
     )
 
     found = messages(plan, ["docs/guide.md", "src/app.py"])
 
     assert found == [
         "T02's context `docs/gide.md` names no tracked file or folder and no touch of the plan: "
-        "a sparse worktree (worktrees.checkout = \"sparse\") would not hold it; fix the path",
+        'a sparse worktree (worktrees.checkout = "sparse") would not hold it; fix the path',
         "T02's context `nope/` names no tracked file or folder and no touch of the plan: "
-        "a sparse worktree (worktrees.checkout = \"sparse\") would not hold it; fix the path",
+        'a sparse worktree (worktrees.checkout = "sparse") would not hold it; fix the path',
     ]
     assert messages(plan) == []  # without the tracked files nothing is judged

@@ -1,4 +1,5 @@
 """plan.md and .swarm.toml as bytes: BOM, CRLF, non-UTF-8 files and the plan size limit."""
+
 from __future__ import annotations
 
 import re
@@ -99,9 +100,7 @@ def test_a_plan_over_the_byte_limit_is_refused_before_it_is_read(tmp_path: Path)
 
 
 def test_a_plan_over_the_task_limit_is_refused_naming_both_limits() -> None:
-    text = "".join(
-        f"- [ ] **T{n}**: t\n  - **Touches:** `m{n}.py`\n" for n in range(MAX_PLAN_TASKS + 1)
-    )
+    text = "".join(f"- [ ] **T{n}**: t\n  - **Touches:** `m{n}.py`\n" for n in range(MAX_PLAN_TASKS + 1))
 
     with pytest.raises(InvalidInput) as caught:
         parse_plan(text, "plan.md")

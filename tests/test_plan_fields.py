@@ -1,6 +1,7 @@
 """The plan parser never drops text it does not understand: each such line is an error (running
 on would do something the user did not write) or a warning (kept or harmless), shown by
 `git swarm plan check` with its line and the likely intent."""
+
 from __future__ import annotations
 
 import re
@@ -30,57 +31,96 @@ def plan_check(tmp_path: Path, body: str) -> tuple[int, str]:
 
 ERRORS = {
     "near miss of Depends on": (
-        t02("- **Depend on:** T01", "- **Touches:** `b.py`"), 7,
-        "T02: unknown field **Depend on:** would be ignored: did you mean **Depends on:**?"),
-    "near miss of Touches": (
-        t02("- **Touch:** `b.py`"), 7, "did you mean **Touches:**?"),
+        t02("- **Depend on:** T01", "- **Touches:** `b.py`"),
+        7,
+        "T02: unknown field **Depend on:** would be ignored: did you mean **Depends on:**?",
+    ),
+    "near miss of Touches": (t02("- **Touch:** `b.py`"), 7, "did you mean **Touches:**?"),
     "Dependency for Dependencies": (
-        t02("- **Dependency:** T01", "- **Touches:** `b.py`"), 7, "did you mean **Depends on:**?"),
+        t02("- **Dependency:** T01", "- **Touches:** `b.py`"),
+        7,
+        "did you mean **Depends on:**?",
+    ),
     "run together": (
-        t02("- **DependsOn:** T01", "- **Touches:** `b.py`"), 7, "did you mean **Depends on:**?"),
+        t02("- **DependsOn:** T01", "- **Touches:** `b.py`"),
+        7,
+        "did you mean **Depends on:**?",
+    ),
     "another word for Depends on": (
-        t02("- **Blocked by:** T01", "- **Touches:** `b.py`"), 7, "did you mean **Depends on:**?"),
-    "another word for Touches": (
-        t02("- **Files:** `b.py`"), 7, "did you mean **Touches:**?"),
+        t02("- **Blocked by:** T01", "- **Touches:** `b.py`"),
+        7,
+        "did you mean **Depends on:**?",
+    ),
+    "another word for Touches": (t02("- **Files:** `b.py`"), 7, "did you mean **Touches:**?"),
     "not bold": (
-        t02("- Depends on: T01", "- **Touches:** `b.py`"), 7,
+        t02("- Depends on: T01", "- **Touches:** `b.py`"),
+        7,
         "T02: this line looks like the **Depends on:** field but is not written as one, so it "
-        "would be ignored: write `- **Depends on:** value`"),
+        "would be ignored: write `- **Depends on:** value`",
+    ),
     "plain Dependencies": (
-        t02("- Dependencies: T01", "- **Touches:** `b.py`"), 7, "looks like the **Depends on:** field"),
+        t02("- Dependencies: T01", "- **Touches:** `b.py`"),
+        7,
+        "looks like the **Depends on:** field",
+    ),
     "no space after the dash": (
-        t02("-**Depends on:** T01", "- **Touches:** `b.py`"), 7, "looks like the **Depends on:** field"),
+        t02("-**Depends on:** T01", "- **Touches:** `b.py`"),
+        7,
+        "looks like the **Depends on:** field",
+    ),
     "no colon": (
-        t02("- **Depends on** T01", "- **Touches:** `b.py`"), 7, "looks like the **Depends on:** field"),
+        t02("- **Depends on** T01", "- **Touches:** `b.py`"),
+        7,
+        "looks like the **Depends on:** field",
+    ),
     "space inside the bold": (
-        t02("- ** Depends on:** T01", "- **Touches:** `b.py`"), 7, "looks like the **Depends on:** field"),
-    "italic": (
-        t02("- *Touches:* `b.py`"), 7, "looks like the **Touches:** field"),
+        t02("- ** Depends on:** T01", "- **Touches:** `b.py`"),
+        7,
+        "looks like the **Depends on:** field",
+    ),
+    "italic": (t02("- *Touches:* `b.py`"), 7, "looks like the **Touches:** field"),
     "unbalanced backtick in touches": (
-        t02("- **Touches:** `src/a.py, `src/b.py`"), 7,
+        t02("- **Touches:** `src/a.py, `src/b.py`"),
+        7,
         "T02: Touches '`src/a.py, `src/b.py`' has a backtick that closes no code span: give each "
-        "path its own, like `src/a.py`, `src/b.py`"),
+        "path its own, like `src/a.py`, `src/b.py`",
+    ),
     "two paths in one code span": (
-        t02("- **Touches:** `src/a.py, src/b.py`"), 7, "touch 'src/a.py, src/b.py' holds a comma"),
+        t02("- **Touches:** `src/a.py, src/b.py`"),
+        7,
+        "touch 'src/a.py, src/b.py' holds a comma",
+    ),
     "two paths without a comma": (
-        t02("- **Touches:** src/a.py src/b.py"), 7, "touch 'src/a.py src/b.py' holds a space"),
+        t02("- **Touches:** src/a.py src/b.py"),
+        7,
+        "touch 'src/a.py src/b.py' holds a space",
+    ),
     "unclosed backtick in run": (
-        t02("- **Touches:** `b.py`", "- **Run:** `make test"), 8,
-        "T02: Run '`make test' has a backtick that closes no code span, so the shell would run it "
-        "as written"),
+        t02("- **Touches:** `b.py`", "- **Run:** `make test"),
+        8,
+        "T02: Run '`make test' has a backtick that closes no code span, so the shell would run it as written",
+    ),
     "heading-style task": (
-        T01 + "\n### T02: two\n- **Depends on:** T01\n- **Touches:** `b.py`\n", 7,
+        T01 + "\n### T02: two\n- **Depends on:** T01\n- **Touches:** `b.py`\n",
+        7,
         "heading looks like task T02 but tasks are checkbox lines, so it and its fields would be "
-        "dropped: write `- [ ] **T02**: two`"),
+        "dropped: write `- [ ] **T02**: two`",
+    ),
     "truncated task line": (
-        T01 + "- [ ] **T0", 6,
-        "task line does not parse, so the task would be dropped: the line is cut off"),
+        T01 + "- [ ] **T0",
+        6,
+        "task line does not parse, so the task would be dropped: the line is cut off",
+    ),
     "numbered task line": (
-        T01 + "2. [ ] **T02**: two\n   - **Touches:** `b.py`\n", 6,
-        "task line does not parse, so the task would be dropped: did you mean `- [ ] **T02**: two`?"),
+        T01 + "2. [ ] **T02**: two\n   - **Touches:** `b.py`\n",
+        6,
+        "task line does not parse, so the task would be dropped: did you mean `- [ ] **T02**: two`?",
+    ),
     "task id not in bold": (
-        T01 + "- [ ] T02: two\n  - **Touches:** `b.py`\n", 6,
-        "task line does not parse, so the task would be dropped: did you mean `- [ ] **T02**: two`?"),
+        T01 + "- [ ] T02: two\n  - **Touches:** `b.py`\n",
+        6,
+        "task line does not parse, so the task would be dropped: did you mean `- [ ] **T02**: two`?",
+    ),
 }
 
 
@@ -98,22 +138,35 @@ def test_a_line_that_would_be_lost_is_an_error_naming_line_and_intent(tmp_path: 
 
 WARNINGS = {
     "unknown field": (
-        t02("- **Notes:** ask ops first", "- **Touches:** `b.py`"), 7,
-        "T02: unknown field **Notes:** is kept but swarmgit does not use it"),
+        t02("- **Notes:** ask ops first", "- **Touches:** `b.py`"),
+        7,
+        "T02: unknown field **Notes:** is kept but swarmgit does not use it",
+    ),
     "prose inside a task": (
-        t02("- **Touches:** `b.py`", "remember the cache"), 8,
-        "T02: this line is not a field and is ignored: fields are written `- **Name:** value`"),
+        t02("- **Touches:** `b.py`", "remember the cache"),
+        8,
+        "T02: this line is not a field and is ignored: fields are written `- **Name:** value`",
+    ),
     "checkbox that is not a task": (
-        T01 + "- [ ] review with ops\n", 6, "checkbox line is not a task and is ignored"),
+        T01 + "- [ ] review with ops\n",
+        6,
+        "checkbox line is not a task and is ignored",
+    ),
     "known field under a heading": (
-        T01 + "\n## Notes\n- **Effort:** XL\n", 8,
-        "field **Effort:** is under no task (a heading ends the task above it), so it is ignored"),
+        T01 + "\n## Notes\n- **Effort:** XL\n",
+        8,
+        "field **Effort:** is under no task (a heading ends the task above it), so it is ignored",
+    ),
     "a known field indented under another": (
-        t02("- **Touches:** `b.py`", "- **Brief:** use the cache", "    - **Depends on:** T01"), 9,
-        "T02: this **Depends on:** line is indented under **Brief:** (line 8), so it is part of "
-        "that value"),
+        t02("- **Touches:** `b.py`", "- **Brief:** use the cache", "    - **Depends on:** T01"),
+        9,
+        "T02: this **Depends on:** line is indented under **Brief:** (line 8), so it is part of that value",
+    ),
     "task-like heading without fields": (
-        T01 + "\n## T9: roadmap\n\nlater\n", 7, "heading looks like task T9, which is not a task"),
+        T01 + "\n## T9: roadmap\n\nlater\n",
+        7,
+        "heading looks like task T9, which is not a task",
+    ),
 }
 
 
@@ -158,8 +211,9 @@ def test_a_heading_that_names_a_real_task_or_no_task_like_id_is_a_heading() -> N
 
 
 def test_balanced_backticks_in_run_are_the_users_command() -> None:
-    plan = parse_plan(t02("- **Touches:** `b.py`", "- **Run:** echo `date` > b.py",
-                          "- **Run:** `` echo ` ``"))
+    plan = parse_plan(
+        t02("- **Touches:** `b.py`", "- **Run:** echo `date` > b.py", "- **Run:** `` echo ` ``")
+    )
 
     assert plan.task("T02").run == ("echo `date` > b.py", "echo `")
 

@@ -2,6 +2,7 @@
 the plan is retired (its branch and worktree kept), an empty plan is refused, and `status`
 shows a failure's paths, removed branches and worktrees, and locks only where they are held.
 Real repos, the real hook, script agents, `git swarm` through the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ def _branches(repo: Path) -> set[str]:
 
 
 ONE = task_md("T01", "one", touches="`src/a.py`", runs=("echo a > src/a.py",))
-ASKS = task_md("T02", "asks", touches="`src/b.py`", runs=("echo b > src/b.py",),
-               extra="  - **Needs user input:** true")
+ASKS = task_md(
+    "T02", "asks", touches="`src/b.py`", runs=("echo b > src/b.py",), extra="  - **Needs user input:** true"
+)
 BREAKS = task_md("T03", "breaks", touches="`src/c.py`", runs=("echo c > src/c.py", "exit 1"))
 
 
@@ -62,7 +64,9 @@ def test_a_task_removed_from_the_plan_is_retired_and_every_command_agrees(tmp_pa
     data = _status(repo)
     assert [t["id"] for t in data["tasks"]] == ["T01"]
     assert [(t["id"], t["status"], t["branch"]) for t in data["retired"]] == [
-        ("T02", "needs-input", None), ("T03", "failed", "swarm/t/T03")]
+        ("T02", "needs-input", None),
+        ("T03", "failed", "swarm/t/T03"),
+    ]
     line = "retired (no longer in plan.md): T02 (was needs-input), T03 (was failed, branch swarm/t/T03 kept)"
     assert line in swarm(repo, "status", "t").output
     assert line in (repo / "swarm/tracks/t/iosm_state.md").read_text()
@@ -71,7 +75,10 @@ def test_a_task_removed_from_the_plan_is_retired_and_every_command_agrees(tmp_pa
     assert "1/1 done" in watched and "retired (no longer in plan.md): T02, T03" in watched
     assert "[failed, retired: no longer in plan.md]" in swarm(repo, "show", "T03", "--track", "t").output
     cleaned = swarm(repo, "clean", "t", "--branches")
-    assert cleaned.exit_code == 0 and f"kept branch swarm/t/T03 and worktree {worktree}: T03 is retired" in cleaned.output
+    assert (
+        cleaned.exit_code == 0
+        and f"kept branch swarm/t/T03 and worktree {worktree}: T03 is retired" in cleaned.output
+    )
     assert "swarm/t/T03" in _branches(repo) and worktree.is_dir()
     refused = swarm(repo, "retry", "T03", "--track", "t")
     assert refused.exit_code == 2 and "T03 is retired" in refused.output
@@ -79,12 +86,19 @@ def test_a_task_removed_from_the_plan_is_retired_and_every_command_agrees(tmp_pa
     # Back in the plan, it is restored with its run state.
     write(repo, "swarm/tracks/t/plan.md", "# Plan\n\n" + ONE + BREAKS)
     back = swarm(repo, "implement", "t")
-    assert back.exit_code == 1 and "T03 restored: it is in plan.md again, and keeps its run state (failed)" in back.output
-    assert [t["id"] for t in _status(repo)["tasks"]] == ["T01", "T03"] and _status(repo)["retired"][0]["id"] == "T02"
+    assert (
+        back.exit_code == 1
+        and "T03 restored: it is in plan.md again, and keeps its run state (failed)" in back.output
+    )
+    assert [t["id"] for t in _status(repo)["tasks"]] == ["T01", "T03"] and _status(repo)["retired"][0][
+        "id"
+    ] == "T02"
 
 
 @pytest.mark.parametrize("command", [("plan", "check", "t"), ("simulate", "t"), ("implement", "t")])
-def test_an_empty_plan_is_bad_input_naming_the_file_and_a_task_line(tmp_path: Path, command: tuple[str, ...]) -> None:
+def test_an_empty_plan_is_bad_input_naming_the_file_and_a_task_line(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
     repo = track_repo(tmp_path / "r", "Nothing planned yet.\n", config=GATES_OFF)
     result = swarm(repo, *command)
     assert result.exit_code == 2, result.output
@@ -95,16 +109,23 @@ def test_an_empty_plan_is_bad_input_naming_the_file_and_a_task_line(tmp_path: Pa
 
 def test_status_shows_a_failures_paths_only_existing_branches_and_only_held_locks(tmp_path: Path) -> None:
     outside = tuple(f"echo x > src/out{n}.py" for n in range(5))
-    plan = (ONE + task_md("T02", "two", touches="`src/b.py`", runs=("echo b > src/b.py",))
-            + task_md("T03", "strays", touches="`src/c.py`", runs=("echo c > src/c.py", *outside)))
+    plan = (
+        ONE
+        + task_md("T02", "two", touches="`src/b.py`", runs=("echo b > src/b.py",))
+        + task_md("T03", "strays", touches="`src/c.py`", runs=("echo c > src/c.py", *outside))
+    )
     repo = track_repo(tmp_path / "r", plan, config=GATES_OFF + UNFENCED)
     assert swarm(repo, "implement", "t").exit_code == 1  # T03 failed: main is held
 
     table = swarm(repo, "status", "t").output
     lines = table.splitlines()
     reason = lines.index(next(line for line in lines if line.startswith("T03: scope violation")))
-    assert lines[reason + 1:reason + 5] == ["  src/out0.py", "  src/out1.py", "  src/out2.py",
-                                            "  … 2 more line(s): `git swarm status --json` has them"]
+    assert lines[reason + 1 : reason + 5] == [
+        "  src/out0.py",
+        "  src/out1.py",
+        "  src/out2.py",
+        "  … 2 more line(s): `git swarm status --json` has them",
+    ]
     # Done but not integrated (main was held): the lock is held by design, and says so.
     row = {line.split()[0]: line for line in lines[1:4]}
     assert "src/a.py (held until integrated)" in row["T01"]

@@ -1,4 +1,5 @@
 """plan.md parsing: the Swarm-IOSM format, every error with its line, and the render round trip."""
+
 from __future__ import annotations
 
 import pytest
@@ -50,8 +51,7 @@ def test_redis_plan_parses_every_field() -> None:
     assert client.acceptance.startswith("`get_client()` returns")
     users = plan.task("T04")
     assert users.brief == (
-        "Wrap `get_user` in a read-through cache keyed `user:{id}`.\n"
-        "Delete the key in `update_user`."
+        "Wrap `get_user` in a read-through cache keyed `user:{id}`.\nDelete the key in `update_user`."
     )
     tests = plan.task("T07")
     assert tests.deps == ("T04", "T05") and tests.effort_minutes == 90
@@ -268,13 +268,16 @@ def test_context_only_task_is_still_read_only() -> None:
     assert task.read_only and task.concurrency == ConcurrencyClass.READ_ONLY
 
 
-@pytest.mark.parametrize(("value", "said"), [
-    ("`../secrets`", "'..'"),
-    ("`/etc/passwd`", "absolute"),
-    ("docs/ a b", "context path 'docs/ a b' holds a space"),
-    ("`a.py, b.py`", "context path 'a.py, b.py' holds a comma"),
-    ("`docs/", "Context '`docs/' has a backtick"),
-])
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("`../secrets`", "'..'"),
+        ("`/etc/passwd`", "absolute"),
+        ("docs/ a b", "context path 'docs/ a b' holds a space"),
+        ("`a.py, b.py`", "context path 'a.py, b.py' holds a comma"),
+        ("`docs/", "Context '`docs/' has a backtick"),
+    ],
+)
 def test_bad_context_paths_are_errors_with_the_line(value: str, said: str) -> None:
     error = only_error(task_md("T01", WRITES_A, f"**Context:** {value}"))
 
@@ -327,12 +330,12 @@ _TOUCHES = st.lists(
     max_size=3,
     unique=True,
 )
-_TEXT = st.characters(
-    blacklist_categories=("Cs", "Cc"), blacklist_characters="\u2028\u2029\x85"
-)
+_TEXT = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\u2028\u2029\x85")
 # A value line that is itself a task header would start a task: the one thing values can't hold.
-_LINE = st.text(_TEXT, min_size=1, max_size=30).map(str.strip).filter(
-    lambda s: bool(s) and not HEADER_RE.match(s)
+_LINE = (
+    st.text(_TEXT, min_size=1, max_size=30)
+    .map(str.strip)
+    .filter(lambda s: bool(s) and not HEADER_RE.match(s))
 )
 _VALUE = st.one_of(st.just(""), _LINE, st.lists(_LINE, min_size=1, max_size=4).map("\n".join))
 _EXTRA_NAMES = st.sampled_from(["Artifacts", "IOSM checks", "Discoveries expected", "Status"])

@@ -1,4 +1,5 @@
 """Writing status and spawned tasks back into plan.md: only the intended bytes change."""
+
 from __future__ import annotations
 
 from hypothesis import given, settings
@@ -50,9 +51,9 @@ def test_status_rewrites_checkbox_and_existing_status_value_only() -> None:
 def test_status_is_inserted_after_the_last_field_line_in_the_task_style() -> None:
     after = render_status(MESSY, {"T02": Status.RUNNING})
 
-    expected = MESSY.replace(
-        "- [X] **T02**", "- [ ] **T02**"
-    ).replace("      line two\n", "      line two\n    * **Status:** running\n")
+    expected = MESSY.replace("- [X] **T02**", "- [ ] **T02**").replace(
+        "      line two\n", "      line two\n    * **Status:** running\n"
+    )
     assert after == expected
 
 
@@ -70,9 +71,7 @@ def test_status_keeps_a_capital_x_and_crlf_of_the_line_it_follows() -> None:
 
     after = render_status(text, {"T01": Status.DONE})
 
-    assert after == (
-        "- [X] **T01**: a\r\n  - **Touches:** `a.py`\r\n  - **Status:** done\r\n\r\nafter\r\n"
-    )
+    assert after == ("- [X] **T01**: a\r\n  - **Touches:** `a.py`\r\n  - **Status:** done\r\n\r\nafter\r\n")
 
 
 def test_status_is_idempotent_and_reads_back() -> None:
@@ -141,9 +140,7 @@ def test_append_no_tasks_changes_nothing() -> None:
 def test_status_fills_an_empty_status_field() -> None:
     text = "- [ ] **T01**: a\n  - **Touches:** `a.py`\n  - **Status:**\n"
 
-    assert render_status(text, {"T01": Status.RUNNING}) == text.replace(
-        "**Status:**", "**Status:** running"
-    )
+    assert render_status(text, {"T01": Status.RUNNING}) == text.replace("**Status:**", "**Status:** running")
 
 
 @given(
@@ -151,9 +148,7 @@ def test_status_fills_an_empty_status_field() -> None:
     st.sampled_from([REDIS_CACHING_PLAN, REDIS_CACHING_PLAN.replace("\n", "\r\n"), MESSY + "\n"]),
     st.dictionaries(st.sampled_from(["T01", "T02", "T03", "T04"]), st.sampled_from(list(Status))),
 )
-def test_status_changes_only_checkboxes_and_status_lines(
-    text: str, statuses: dict[str, Status]
-) -> None:
+def test_status_changes_only_checkboxes_and_status_lines(text: str, statuses: dict[str, Status]) -> None:
     after = render_status(text, statuses)
 
     assert render_status(after, statuses) == after
@@ -190,13 +185,12 @@ _IDS = ["T01", "T02", "T03", "T04"]
 
 @settings(max_examples=60)
 @given(
-    st.sampled_from([REDIS_CACHING_PLAN, REDIS_CACHING_PLAN.replace("\n", "\r\n"), MESSY + "\n",
-                     "\ufeff" + MESSY + "\n"]),
+    st.sampled_from(
+        [REDIS_CACHING_PLAN, REDIS_CACHING_PLAN.replace("\n", "\r\n"), MESSY + "\n", "\ufeff" + MESSY + "\n"]
+    ),
     st.lists(st.dictionaries(st.sampled_from(_IDS), st.sampled_from(list(Status))), max_size=6),
 )
-def test_status_lines_update_as_a_full_render_would(
-    text: str, steps: list[dict[str, Status]]
-) -> None:
+def test_status_lines_update_as_a_full_render_would(text: str, steps: list[dict[str, Status]]) -> None:
     """The live run's incremental writer: after one full render of every task, each step's
     update gives the very text a full render of the same statuses gives."""
     ids = [task.id for task in parse_plan(text).tasks]

@@ -1,4 +1,5 @@
 """The process layer against real processes: deadlines, process groups, liveness by start time."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Messages API stand-in (litellm's Anthropic client): the in-scope edit, the out-of-scope write
 refused by the write fence or at commit (aider allows no edit-time hook), gates.test_command run as its --test-cmd,
 usage as the server sent it, its cache folder kept out, secrets, and parallel tasks."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -36,8 +37,7 @@ TESTS = 'test_command = "echo tested > src/tests_ran.txt"'
 
 @pytest.fixture
 def api(messages_server: MessagesServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MessagesServer]:
-    use_cli(monkeypatch, "aider", {"ANTHROPIC_API_KEY": KEY,
-                                   "ANTHROPIC_BASE_URL": messages_server.url})
+    use_cli(monkeypatch, "aider", {"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": messages_server.url})
     yield messages_server
     assert messages_server.remaining == 0, "the script was not fully used"
 
@@ -53,8 +53,7 @@ def test_edits_in_scope_runs_the_test_command_and_records_the_usage_sent(
     tmp_path: Path, api: MessagesServer
 ) -> None:
     repo, worktrees = cli_track(tmp_path, FIX, lambda root: swarm_config("aider", root, gates=TESTS))
-    api.script(*_edit(("src/app.py", "ANSWER = 42\n"),
-                      usage={"input_tokens": 900, "output_tokens": 120}))
+    api.script(*_edit(("src/app.py", "ANSWER = 42\n"), usage={"input_tokens": 900, "output_tokens": 120}))
 
     base = git(repo, "rev-parse", "main").stdout.strip()
     done = swarm_process(repo, "implement", "t")
@@ -67,13 +66,14 @@ def test_edits_in_scope_runs_the_test_command_and_records_the_usage_sent(
     assert git(repo, "show", f"{branch}:src/app.py").stdout == "ANSWER = 42\n"
     assert git(repo, "show", f"{branch}:src/tests_ran.txt").stdout == "tested\n"
     assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
-        "src/app.py", "src/tests_ran.txt"]
+        "src/app.py",
+        "src/tests_ran.txt",
+    ]
     assert "Your Name" not in (repo / ".git" / "config").read_text()
     status = status_json(repo)
     spent = status["by_model"]["claude-sonnet-5-5"]
     assert (spent["input_tokens"], spent["output_tokens"]) == (2 * 900, 2 * 120)
-    assert status["cost_usd"] == pytest.approx(
-        table_price("claude-sonnet-5-5", 2 * 900, 2 * 120), abs=1e-6)
+    assert status["cost_usd"] == pytest.approx(table_price("claude-sonnet-5-5", 2 * 900, 2 * 120), abs=1e-6)
     assert files_containing(KEY, repo, worktrees) == []
     assert KEY not in output(done)
 
@@ -109,7 +109,11 @@ def test_three_tasks_in_parallel_each_land_their_own_file(tmp_path: Path, api: M
     implement_apart(repo, PARALLEL)
 
     assert sorted(git(repo, "ls-tree", "--name-only", "main", "src/").stdout.split()) == [
-        "src/app.py", "src/t01.py", "src/t02.py", "src/t03.py"]
+        "src/app.py",
+        "src/t01.py",
+        "src/t02.py",
+        "src/t03.py",
+    ]
 
 
 def test_aider_exiting_0_without_an_answer_fails_with_its_error_line(
@@ -122,6 +126,7 @@ def test_aider_exiting_0_without_an_answer_fails_with_its_error_line(
 
     assert done.returncode == 1
     assert "T01 failed (command-failed): the agent reported an error: litellm.AuthenticationError" in (
-        output(done))
+        output(done)
+    )
     assert "invalid x-api-key (scripted)" in output(done)
     assert KEY not in output(done)

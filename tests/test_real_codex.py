@@ -1,5 +1,6 @@
 """The real Codex CLI (npm `@openai/codex`, installed by `make agents`) run by `git swarm
 implement` through the `codex` preset, against the scripted OpenAI Responses server."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -26,8 +27,7 @@ def _patch(worktree: Path, path: str, content: str) -> Turn:
     """Codex's free-form apply_patch tool adding (or replacing) a file."""
     exists = (worktree / path).exists()
     body = "".join(f"+{line}\n" for line in content.splitlines())
-    hunk = (f"*** Delete File: {path}\n*** Add File: {path}\n" if exists
-            else f"*** Add File: {path}\n")
+    hunk = f"*** Delete File: {path}\n*** Add File: {path}\n" if exists else f"*** Add File: {path}\n"
     return Turn.call("apply_patch", f"*** Begin Patch\n{hunk}{body}*** End Patch\n")
 
 
@@ -59,13 +59,9 @@ def test_codex_refuses_out_of_scope_at_edit_time_runs_shell_and_records_priced_u
     assert first.headers["authorization"] == f"Bearer {KEY}"
 
 
-def test_codex_three_tasks_in_parallel_each_land_their_file(
-    tmp_path: Path, server: ScriptedServer
-) -> None:
+def test_codex_three_tasks_in_parallel_each_land_their_file(tmp_path: Path, server: ScriptedServer) -> None:
     parallel_tasks(tmp_path, CODEX, server)
 
 
-def test_codex_api_error_fails_the_task_with_its_message(
-    tmp_path: Path, server: ScriptedServer
-) -> None:
+def test_codex_api_error_fails_the_task_with_its_message(tmp_path: Path, server: ScriptedServer) -> None:
     api_error_is_diagnosed(tmp_path, CODEX, server)

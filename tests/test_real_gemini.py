@@ -1,5 +1,6 @@
 """The real Gemini CLI (npm `@google/gemini-cli`, installed by `make agents`) run by `git swarm
 implement` through the `gemini` preset, against the scripted Gemini API server."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -29,8 +30,7 @@ GEMINI = Cli(
     key=KEY,
     env=lambda url: {"GEMINI_API_KEY": KEY, "GOOGLE_GEMINI_BASE_URL": url},
     read=lambda wt, path: Turn.call("read_file", {"file_path": path}),
-    write=lambda wt, path, content: Turn.call("write_file",
-                                              {"file_path": path, "content": content}),
+    write=lambda wt, path, content: Turn.call("write_file", {"file_path": path, "content": content}),
     shell=lambda command: Turn.call("run_shell_command", {"command": command}),
     refusal="docs/guide.md is outside this task's touches (src/)",
 )
@@ -50,13 +50,9 @@ def test_gemini_refuses_out_of_scope_at_edit_time_runs_shell_and_records_priced_
     assert first.headers["x-goog-api-key"] == KEY
 
 
-def test_gemini_three_tasks_in_parallel_each_land_their_file(
-    tmp_path: Path, server: ScriptedServer
-) -> None:
+def test_gemini_three_tasks_in_parallel_each_land_their_file(tmp_path: Path, server: ScriptedServer) -> None:
     parallel_tasks(tmp_path, GEMINI, server)
 
 
-def test_gemini_api_error_fails_the_task_with_its_message(
-    tmp_path: Path, server: ScriptedServer
-) -> None:
+def test_gemini_api_error_fails_the_task_with_its_message(tmp_path: Path, server: ScriptedServer) -> None:
     api_error_is_diagnosed(tmp_path, GEMINI, server)

@@ -1,6 +1,7 @@
 """The real OpenCode CLI (npm `opencode-ai`, installed by `make agents`) run by `git swarm
 implement` through the `opencode` preset, against the scripted OpenAI Chat Completions server
 (declared to OpenCode as an OpenAI-compatible provider in the user's config file)."""
+
 from __future__ import annotations
 
 import json
@@ -26,13 +27,25 @@ KEY = "sk-real-opencode-key-never-logged-0123456789abcdef"
 
 def _env(config_file: Path) -> Iterator[Cli]:
     def env(url: str) -> dict[str, str]:
-        config_file.write_text(json.dumps({"provider": {"swarmtest": {
-            "npm": "@ai-sdk/openai-compatible", "name": "swarm test",
-            "options": {"baseURL": f"{url}/v1", "apiKey": "{env:SWARMTEST_API_KEY}"},
-            "models": {"local-coder": {"name": "local coder"}},
-        }}}))
-        return {"SWARMTEST_API_KEY": KEY, "OPENCODE_CONFIG": str(config_file),
-                "OPENCODE_DISABLE_MODELS_FETCH": "1"}
+        config_file.write_text(
+            json.dumps(
+                {
+                    "provider": {
+                        "swarmtest": {
+                            "npm": "@ai-sdk/openai-compatible",
+                            "name": "swarm test",
+                            "options": {"baseURL": f"{url}/v1", "apiKey": "{env:SWARMTEST_API_KEY}"},
+                            "models": {"local-coder": {"name": "local coder"}},
+                        }
+                    }
+                }
+            )
+        )
+        return {
+            "SWARMTEST_API_KEY": KEY,
+            "OPENCODE_CONFIG": str(config_file),
+            "OPENCODE_DISABLE_MODELS_FETCH": "1",
+        }
 
     yield Cli(
         preset="opencode",
@@ -42,8 +55,7 @@ def _env(config_file: Path) -> Iterator[Cli]:
         key=KEY,
         env=env,
         read=lambda wt, path: Turn.call("read", {"filePath": str(wt / path)}),
-        write=lambda wt, path, content: Turn.call(
-            "write", {"filePath": str(wt / path), "content": content}),
+        write=lambda wt, path, content: Turn.call("write", {"filePath": str(wt / path), "content": content}),
         shell=lambda command: Turn.call("bash", {"command": command, "description": "marker"}),
         refusal="prevents you from using this specific tool call",
     )

@@ -1,6 +1,7 @@
 """The worker's side of executor = "ray", run in this process without Ray: a fresh checkout of
 the start ref from a shared bare remote, the script agent under the same scope check, and a
 create-only push whose re-run (a Ray retry) returns the branch instead of pushing twice."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -30,9 +31,22 @@ def _attempt(tmp_path: Path, runs: str, touches: str = "`a.txt`") -> RemoteAttem
     git(repo, "push", "-q", str(remote), f"{start}:{start_ref('t', 'T01')}")
     plan = parse_plan("# Plan\n\n" + task_md("T01", "write a", touches=touches, runs=(runs,)), "plan.md")
     return RemoteAttempt(
-        remote=str(remote), track="t", task=plan.task("T01"), run_id="run-1", start_commit=start,
-        first_commit=start, expect="", brief="do it", notes="# notes\n", env={}, config=Config(),
-        model="m", budget_usd=None, attempt=1, port=20000, author=("Swarm Test", "test@swarmgit.invalid"),
+        remote=str(remote),
+        track="t",
+        task=plan.task("T01"),
+        run_id="run-1",
+        start_commit=start,
+        first_commit=start,
+        expect="",
+        brief="do it",
+        notes="# notes\n",
+        env={},
+        config=Config(),
+        model="m",
+        budget_usd=None,
+        attempt=1,
+        port=20000,
+        author=("Swarm Test", "test@swarmgit.invalid"),
     )
 
 
@@ -74,9 +88,18 @@ def _head_job(tmp_path: Path, spec: RemoteAttempt) -> AgentJob:
     git(repo, "checkout", "-q", "-b", "swarm/t/T01", spec.start_commit)
     files = tmp_path / "head"
     files.mkdir()
-    return AgentJob(track="t", task=spec.task, worktree=repo, brief_file=files / "brief.md",
-                    report_file=files / "report.md", shared_context=files / "shared.md", log_file=files / "log",
-                    env={"SWARM_SHARED_CONTEXT": str(files / "notes.md")}, config=Config(), model="m")
+    return AgentJob(
+        track="t",
+        task=spec.task,
+        worktree=repo,
+        brief_file=files / "brief.md",
+        report_file=files / "report.md",
+        shared_context=files / "shared.md",
+        log_file=files / "log",
+        env={"SWARM_SHARED_CONTEXT": str(files / "notes.md")},
+        config=Config(),
+        model="m",
+    )
 
 
 def test_head_checks_out_the_pushed_branch_and_finalizes_it_like_a_local_attempt(tmp_path: Path) -> None:
@@ -89,7 +112,9 @@ def test_head_checks_out_the_pushed_branch_and_finalizes_it_like_a_local_attempt
     assert (job.worktree / "a.txt").read_text() == "a\n"
     assert "- a.txt is new" in Path(job.env["SWARM_SHARED_CONTEXT"]).read_text()
     assert "[ray] ran on" in job.log_file.read_text()
-    done = finalize(pygit2.Repository(str(job.worktree)), spec.task, job.worktree, "swarm/t/T01", spec.start_commit)
+    done = finalize(
+        pygit2.Repository(str(job.worktree)), spec.task, job.worktree, "swarm/t/T01", spec.start_commit
+    )
     assert done.ok and done.changed and done.final_commit == result.final_commit
 
 
@@ -130,14 +155,27 @@ def test_a_rerun_reports_the_usage_of_the_run_that_pushed(tmp_path: Path) -> Non
     assert git(job.worktree, "rev-parse", "HEAD").stdout.strip() == first.final_commit
 
 
-@pytest.mark.parametrize(("record", "why"), [
-    ('{"run": "run-1", "commit": "%s", "ok": true, "kind": null, "diagnosis": "", "usage": '
-     '[{"model": "m", "cost_usd": null, "input_tokens": -5, "output_tokens": 0, "cache_write_tokens": 0, '
-     '"cache_read_tokens": 0}]}', "token count"),
-    ('{"run": "run-1", "commit": "0000", "ok": true, "kind": null, "diagnosis": "", "usage": []}', "not the record"),
-    ('{"run": "run-1", "commit": "%s", "ok": true, "kind": null, "diagnosis": "", "usage": []}' + " " * 20000, "bytes"),
-    ("not json %s", "not valid"),
-])
+@pytest.mark.parametrize(
+    ("record", "why"),
+    [
+        (
+            '{"run": "run-1", "commit": "%s", "ok": true, "kind": null, "diagnosis": "", "usage": '
+            '[{"model": "m", "cost_usd": null, "input_tokens": -5, "output_tokens": 0, "cache_write_tokens": 0, '
+            '"cache_read_tokens": 0}]}',
+            "token count",
+        ),
+        (
+            '{"run": "run-1", "commit": "0000", "ok": true, "kind": null, "diagnosis": "", "usage": []}',
+            "not the record",
+        ),
+        (
+            '{"run": "run-1", "commit": "%s", "ok": true, "kind": null, "diagnosis": "", "usage": []}'
+            + " " * 20000,
+            "bytes",
+        ),
+        ("not json %s", "not valid"),
+    ],
+)
 def test_head_refuses_a_run_record_it_cannot_trust(tmp_path: Path, record: str, why: str) -> None:
     """A worker says an earlier run pushed the branch: the head reads that run's record itself."""
     spec = _attempt(tmp_path, "echo a > a.txt")
@@ -179,10 +217,22 @@ class _Queue:
 def test_the_workers_events_stream_while_the_agent_runs_redacted(tmp_path: Path) -> None:
     marker = tmp_path / "second-ran"
     spec = _attempt(tmp_path, "echo sk-ant-0123456789abcdef > /dev/null; echo a > a.txt")
-    second = parse_plan("# Plan\n\n" + task_md("T01", "write a", touches="`a.txt`", runs=(
-        "echo sk-ant-0123456789abcdef > /dev/null; echo a > a.txt", f"touch {marker}")), "plan.md").task("T01")
-    spec = replace(spec, task=second, env={"ANTHROPIC_API_KEY": "sk-ant-0123456789abcdef"},
-                   config=Config.model_validate({"agent": {"sandbox": "off"}}))
+    second = parse_plan(
+        "# Plan\n\n"
+        + task_md(
+            "T01",
+            "write a",
+            touches="`a.txt`",
+            runs=("echo sk-ant-0123456789abcdef > /dev/null; echo a > a.txt", f"touch {marker}"),
+        ),
+        "plan.md",
+    ).task("T01")
+    spec = replace(
+        spec,
+        task=second,
+        env={"ANTHROPIC_API_KEY": "sk-ant-0123456789abcdef"},
+        config=Config.model_validate({"agent": {"sandbox": "off"}}),
+    )
     queue = _Queue(marker)
     assert run_remote(spec, queue).outcome.ok and marker.exists()
     (first, second_ran), (last, _) = queue.items
@@ -197,16 +247,25 @@ class _FullQueue:
 
 
 def test_the_workers_events_are_bounded_and_a_full_queue_does_not_fail_the_task(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(remote_task, "MAX_EVENTS", 2)
     runs = ("echo a > a.txt", "echo b >> a.txt", "echo c >> a.txt", "echo d >> a.txt")
-    task = parse_plan("# Plan\n\n" + task_md("T01", "write a", touches="`a.txt`", runs=runs), "plan.md").task("T01")
+    task = parse_plan("# Plan\n\n" + task_md("T01", "write a", touches="`a.txt`", runs=runs), "plan.md").task(
+        "T01"
+    )
     spec = replace(_attempt(tmp_path, "true"), task=task)
     queue = _Queue(tmp_path / "never")
     assert run_remote(spec, queue).outcome.ok
     assert [item for item, _ in queue.items] == [
-        ("run-1", "command", runs[0]), ("run-1", "command", runs[1]),
-        ("run-1", "ray", "more than 2 events: the rest are not shown")]
-    again = run_remote(replace(spec, run_id="run-2", expect=git(Path(spec.remote), "rev-parse", "swarm/t/T01").stdout.strip()),
-                       _FullQueue())
+        ("run-1", "command", runs[0]),
+        ("run-1", "command", runs[1]),
+        ("run-1", "ray", "more than 2 events: the rest are not shown"),
+    ]
+    again = run_remote(
+        replace(
+            spec, run_id="run-2", expect=git(Path(spec.remote), "rev-parse", "swarm/t/T01").stdout.strip()
+        ),
+        _FullQueue(),
+    )
     assert again.outcome.ok, again.outcome.diagnosis

@@ -70,14 +70,24 @@ def test_swarm_iosm_report_reads_with_warnings_for_bad_rows() -> None:
     assert report.files_touched == ("backend/cache/service.py", "backend/config.py")
     assert report.candidates == (
         SpawnCandidate(
-            id="SC-01", subtask="Split a | b in the parser", touches=("backend/auth.py",),
-            effort="S", user_input=False, severity=Severity.MEDIUM,
-            dedup_key="auth.py|type-annot", accept="mypy passes",
+            id="SC-01",
+            subtask="Split a | b in the parser",
+            touches=("backend/auth.py",),
+            effort="S",
+            user_input=False,
+            severity=Severity.MEDIUM,
+            dedup_key="auth.py|type-annot",
+            accept="mypy passes",
         ),
         SpawnCandidate(
-            id="SC-02", subtask="Clarify API contract", touches=("docs/api.yaml", "docs/x/"),
-            effort="M", user_input=True, severity=Severity.HIGH,
-            dedup_key="api_spec|contract", accept="approved",
+            id="SC-02",
+            subtask="Clarify API contract",
+            touches=("docs/api.yaml", "docs/x/"),
+            effort="M",
+            user_input=True,
+            severity=Severity.HIGH,
+            dedup_key="api_spec|contract",
+            accept="approved",
         ),
     )
     assert [(w.path, w.line, w.level) for w in warnings] == [
@@ -158,18 +168,29 @@ def test_report_from_no_commits_claims_none() -> None:
     assert report.summary == "T05 wrote no report; it made no commits."
 
 
-_CELL = st.text(
-    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="`\n\r\u2028\u2029"),
-    min_size=1, max_size=30,
-).map(str.strip).filter(bool)
+_CELL = (
+    st.text(
+        st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="`\n\r\u2028\u2029"),
+        min_size=1,
+        max_size=30,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 _PATH = st.from_regex(r"[a-z][a-z0-9_]{0,8}(/[a-z0-9_.*]{1,8}){0,3}/?", fullmatch=True)
 _SUMMARY = st.lists(
     st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 ,.;:()'|\\-]{0,40}", fullmatch=True), max_size=4
 ).map(lambda lines: "\n".join(lines).strip())
 _CANDIDATE = st.builds(
     SpawnCandidate,
-    id=_CELL, subtask=_CELL, touches=st.lists(_PATH, max_size=3).map(tuple), effort=_CELL,
-    user_input=st.booleans(), severity=st.sampled_from(Severity), dedup_key=_CELL, accept=_CELL,
+    id=_CELL,
+    subtask=_CELL,
+    touches=st.lists(_PATH, max_size=3).map(tuple),
+    effort=_CELL,
+    user_input=st.booleans(),
+    severity=st.sampled_from(Severity),
+    dedup_key=_CELL,
+    accept=_CELL,
 )
 _REPORT = st.builds(
     Report,

@@ -1,5 +1,6 @@
 """Crash safety: kill -9 the orchestrator at named steps of a live run (swarmgit/crash_points.py);
 `resume` finishes the run with the right tree on main and nothing lost."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,13 @@ def _idempotent(tid: str, path: str) -> tuple[str, ...]:
     return (f"mkdir -p $(dirname {path}) && echo '{tid} = 1' > {path}",)
 
 
-WORK = {"T01": "src/a/one.py", "T02": "src/b/one.py", "T03": "src/a/two.py", "T04": "src/c.py", "T05": "docs/d.md"}
+WORK = {
+    "T01": "src/a/one.py",
+    "T02": "src/b/one.py",
+    "T03": "src/a/two.py",
+    "T04": "src/c.py",
+    "T05": "docs/d.md",
+}
 PLAN = (
     task_md("T01", "a", touches="`src/a/`", runs=_idempotent("T01", WORK["T01"]))
     + task_md("T02", "b", touches="`src/b/`", runs=_idempotent("T02", WORK["T02"]))
@@ -32,14 +39,18 @@ CONFIG = "[concurrency]\nmax_background = 2\nmax_parallel = 2\n[gates]\nthreshol
 # (`step:N`: the Nth time).
 LATER = ("worktree-ready:4", "agent-started:3", "work-committed:4", "task-done:5", "integration-fold:3")
 ON_RAY_WORKERS = ("ray-pushed",)  # reached only there: tests/test_ray_executor.py crashes at it
-CRASHES = (*(step for step in STEPS if step not in ON_RAY_WORKERS),
-           *(pytest.param(step, marks=pytest.mark.slow) for step in LATER))
+CRASHES = (
+    *(step for step in STEPS if step not in ON_RAY_WORKERS),
+    *(pytest.param(step, marks=pytest.mark.slow) for step in LATER),
+)
 
 
 def _files(repo: Path, rev: str) -> dict[str, str]:
     """Every file of `rev` outside the track's folder, with its content."""
     names = git(repo, "ls-tree", "-r", "--name-only", rev).stdout.split()
-    return {name: git(repo, "show", f"{rev}:{name}").stdout for name in names if not name.startswith("swarm/")}
+    return {
+        name: git(repo, "show", f"{rev}:{name}").stdout for name in names if not name.startswith("swarm/")
+    }
 
 
 @pytest.mark.parametrize("step", CRASHES)
@@ -49,8 +60,10 @@ def test_kill_9_at_a_step_then_resume_finishes_and_keeps_every_commit(tmp_path: 
     swarm_crashed(repo, step, "implement", "t")
     moved = git(repo, "rev-parse", "main").stdout.strip() != base
     assert moved == (step == "after-advance")  # the target moves between those two steps only
-    kept = {b: git(repo, "rev-parse", b).stdout.strip()
-            for b in git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/swarm/t/").stdout.split()}
+    kept = {
+        b: git(repo, "rev-parse", b).stdout.strip()
+        for b in git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/swarm/t/").stdout.split()
+    }
 
     done = swarm_process(repo, "resume", "t")
 

@@ -1,5 +1,6 @@
 """Reviewing a swarm: accept, reject with feedback, review.required, and what is built on rejected
 or failed work — real repos, real runs, real landed commits."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,11 +15,22 @@ from tests.swarmrepo import swarm, task_md, track_repo
 # T01 writes 1, or 2 once its brief carries the reviewer's words; T02 copies T01's file, so its
 # work stands on T01's; T03 is independent.
 PLAN = (
-    task_md("T01", "value", touches="`src/a/`",
-            runs=("mkdir -p src/a && if grep -q 'use two' \"$SWARM_BRIEF\"; then echo 2 > src/a/x.txt; "
-                  "else echo 1 > src/a/x.txt; fi",))
-    + task_md("T02", "copy", deps="T01", touches="`src/b/`",
-              runs=("mkdir -p src/b && cp src/a/x.txt src/b/copy.txt",))
+    task_md(
+        "T01",
+        "value",
+        touches="`src/a/`",
+        runs=(
+            "mkdir -p src/a && if grep -q 'use two' \"$SWARM_BRIEF\"; then echo 2 > src/a/x.txt; "
+            "else echo 1 > src/a/x.txt; fi",
+        ),
+    )
+    + task_md(
+        "T02",
+        "copy",
+        deps="T01",
+        touches="`src/b/`",
+        runs=("mkdir -p src/b && cp src/a/x.txt src/b/copy.txt",),
+    )
     + task_md("T03", "other", touches="`src/c/`", runs=("mkdir -p src/c && echo c > src/c/c.txt",))
 )
 REQUIRED = "[gates]\nthreshold = 0.0\n[review]\nrequired = true\n"

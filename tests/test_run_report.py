@@ -1,4 +1,5 @@
 """`git swarm report --html`: a self-contained page, checked in a real headless chromium."""
+
 from __future__ import annotations
 
 import re
@@ -63,9 +64,14 @@ def test_screenshot_is_not_blank(page: Path, tmp_path: Path) -> None:
 
 def test_lock_order_edges_are_dashed_and_findings_link_to_tasks() -> None:
     report = RunReport(
-        track="t", base="abc", target="main", verdict=Verdict.APPROVED,
-        tasks=(TaskLine("T01", "a", Status.DONE, start_s=0, end_s=2),
-               TaskLine("T02", "b", Status.DONE, start_s=2, end_s=3, after=("T01",))),
+        track="t",
+        base="abc",
+        target="main",
+        verdict=Verdict.APPROVED,
+        tasks=(
+            TaskLine("T01", "a", Status.DONE, start_s=0, end_s=2),
+            TaskLine("T02", "b", Status.DONE, start_s=2, end_s=3, after=("T01",)),
+        ),
         predicted=(PredictedSlot("T01", 0, 1), PredictedSlot("T02", 1, 2)),
     )
     html = render_html(report)
@@ -77,8 +83,15 @@ def test_a_gate_record_of_another_shape_counts_as_absent(tmp_path: Path) -> None
     from swarmgit.engine.run_report import _gates
 
     record = tmp_path / "iosm_report.json"
-    for text in ('{"gates": ["x"]}', '{"gates": [{"key": 1}]}', "[1, 2]", "\xff", '{"index": "9"}',
-                 '{"index": 1, "verdict": "<b>PASSED</b>"}', '{"index": 1, "verdict": ["APPROVED"]}'):
+    for text in (
+        '{"gates": ["x"]}',
+        '{"gates": [{"key": 1}]}',
+        "[1, 2]",
+        "\xff",
+        '{"index": "9"}',
+        '{"index": 1, "verdict": "<b>PASSED</b>"}',
+        '{"index": 1, "verdict": ["APPROVED"]}',
+    ):
         record.write_text(text)
         assert _gates(record) == ((), None, None)
 
@@ -110,11 +123,18 @@ Box = tuple[float, float, float, float]
 
 def _graph_geometry(html: str) -> tuple[dict[str, Box], list[tuple[str, str, list[tuple[float, float]]]]]:
     """The graph's boxes by task, and each edge's (source, target, points)."""
-    boxes = {task: (float(x), float(y), float(w), float(h)) for task, x, y, w, h in re.findall(
-        r'<g class=node data-task="([^"]+)"><rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" '
-        r'height="([\d.]+)"', html)}
-    edges = [(source, target, [(float(x), float(y)) for x, y in (p.split(",") for p in points.split())])
-             for source, target, points in re.findall(r'data-edge="(\S+) (\S+)" points="([^"]+)"', html)]
+    boxes = {
+        task: (float(x), float(y), float(w), float(h))
+        for task, x, y, w, h in re.findall(
+            r'<g class=node data-task="([^"]+)"><rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" '
+            r'height="([\d.]+)"',
+            html,
+        )
+    }
+    edges = [
+        (source, target, [(float(x), float(y)) for x, y in (p.split(",") for p in points.split())])
+        for source, target, points in re.findall(r'data-edge="(\S+) (\S+)" points="([^"]+)"', html)
+    ]
     return boxes, edges
 
 
@@ -138,19 +158,26 @@ def _edges_through_other_boxes(tasks: tuple[TaskLine, ...]) -> list[str]:
     boxes, edges = _graph_geometry(render_html(RunReport("t", "abc", "main", None, tasks)))
     assert len(boxes) == len(tasks)
     assert len(edges) == sum(len(t.deps) + len(t.after) for t in tasks)
-    return [f"{source}->{target} through {task}" for source, target, points in edges
-            for a, b in zip(points, points[1:]) for task, box in boxes.items()
-            if task not in (source, target) and _crosses(a, b, box)]
+    return [
+        f"{source}->{target} through {task}"
+        for source, target, points in edges
+        for a, b in zip(points, points[1:])
+        for task, box in boxes.items()
+        if task not in (source, target) and _crosses(a, b, box)
+    ]
 
 
 def test_an_edge_spanning_columns_goes_around_the_boxes_between() -> None:
     # T03 sits two columns right of T01, T02 between them on the same row: a straight
     # T01 -> T03 line would cross T02's box.
-    tasks = (TaskLine("T01", "a", Status.DONE), TaskLine("T02", "b", Status.DONE, deps=("T01",)),
-             TaskLine("T03", "c", Status.DONE, deps=("T01", "T02")),
-             TaskLine("T04", "d", Status.TODO, deps=("T01",)),
-             TaskLine("T05", "e", Status.TODO, deps=("T04",), after=("T03",)),
-             TaskLine("T06", "f", Status.TODO, deps=("T01",), after=("T05",)))
+    tasks = (
+        TaskLine("T01", "a", Status.DONE),
+        TaskLine("T02", "b", Status.DONE, deps=("T01",)),
+        TaskLine("T03", "c", Status.DONE, deps=("T01", "T02")),
+        TaskLine("T04", "d", Status.TODO, deps=("T01",)),
+        TaskLine("T05", "e", Status.TODO, deps=("T04",), after=("T03",)),
+        TaskLine("T06", "f", Status.TODO, deps=("T01",), after=("T05",)),
+    )
     assert _edges_through_other_boxes(tasks) == []
 
 
@@ -158,9 +185,16 @@ def test_an_edge_spanning_columns_goes_around_the_boxes_between() -> None:
 @given(st.lists(st.lists(st.integers(min_value=0, max_value=30), max_size=3), min_size=1, max_size=10))
 def test_no_edge_ever_passes_through_another_tasks_box(picks: list[list[int]]) -> None:
     ids = [f"T{n:02d}" for n in range(len(picks))]
-    tasks = tuple(TaskLine(ids[n], "x", Status.DONE,
-                           deps=tuple(sorted({ids[p % n] for p in chosen[:2]})) if n else (),
-                           after=tuple(sorted({ids[p % n] for p in chosen[2:]} - {ids[p % n] for p in chosen[:2]}))
-                           if n else ())
-                  for n, chosen in enumerate(picks))
+    tasks = tuple(
+        TaskLine(
+            ids[n],
+            "x",
+            Status.DONE,
+            deps=tuple(sorted({ids[p % n] for p in chosen[:2]})) if n else (),
+            after=tuple(sorted({ids[p % n] for p in chosen[2:]} - {ids[p % n] for p in chosen[:2]}))
+            if n
+            else (),
+        )
+        for n, chosen in enumerate(picks)
+    )
     assert _edges_through_other_boxes(tasks) == []

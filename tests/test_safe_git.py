@@ -1,4 +1,5 @@
 """swarmgit's own git calls run no hook, fsmonitor or filter driver planted in the repository."""
+
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ from tests.gitutil import git, make_repo, write
 def _plant(repo: Path, markers: Path) -> None:
     """A post-checkout hook, an fsmonitor and two smudge filters (one through an include),
     each leaving a marker file when it runs."""
+
     def script(name: str, then: str = "cat") -> str:
         path = markers / f"{name}.sh"
         path.write_text(f"#!/bin/sh\ntouch {markers / name}\n{then}\n")
@@ -32,8 +34,9 @@ def _plant(repo: Path, markers: Path) -> None:
 
 
 def test_checkout_through_run_git_runs_nothing_planted(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", {".gitattributes": "*.x filter=x\n*.y filter=y\n",
-                                      "a.x": "ax\n", "b.y": "by\n"})
+    repo = make_repo(
+        tmp_path / "r", {".gitattributes": "*.x filter=x\n*.y filter=y\n", "a.x": "ax\n", "b.y": "by\n"}
+    )
     markers = tmp_path / "markers"
     markers.mkdir()
     _plant(repo, markers)
@@ -71,13 +74,15 @@ def test_task_worktrees_are_checked_out_without_running_planted_code(tmp_path: P
 
     from swarmgit.gitops.worktrees import create_task_worktree
 
-    repo = make_repo(tmp_path / "r", {".gitattributes": "*.x filter=x\n*.y filter=y\n",
-                                      "a.x": "ax\n", "b.y": "by\n"})
+    repo = make_repo(
+        tmp_path / "r", {".gitattributes": "*.x filter=x\n*.y filter=y\n", "a.x": "ax\n", "b.y": "by\n"}
+    )
     markers = tmp_path / "markers"
     markers.mkdir()
     _plant(repo, markers)
     start = git(repo, "rev-parse", "HEAD").stdout.strip()
-    path = create_task_worktree(pygit2.Repository(str(repo)), path=tmp_path / "w",
-                                branch="swarm/t/T01", start=start)
+    path = create_task_worktree(
+        pygit2.Repository(str(repo)), path=tmp_path / "w", branch="swarm/t/T01", start=start
+    )
     assert (path / "a.x").read_text() == "ax\n"
     assert [p.name for p in markers.iterdir() if not p.suffix] == []

@@ -1,4 +1,5 @@
 """The write fence: the pure policy, and the launcher restricting real processes (Landlock)."""
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,15 @@ from swarmgit.sandbox.fence import (
 
 needs_landlock = pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "")
 
-TREE: dict[str, Kind] = {"": "dir", "docs": "dir", "docs/guide.md": "file", "src": "dir",
-                         "src/api": "dir", "src/app.py": "file", "link": None}
+TREE: dict[str, Kind] = {
+    "": "dir",
+    "docs": "dir",
+    "docs/guide.md": "file",
+    "src": "dir",
+    "src/api": "dir",
+    "src/app.py": "file",
+    "link": None,
+}
 
 
 def _writable(*touches: str) -> tuple[str, ...]:
@@ -78,8 +86,9 @@ def test_fence_paths_add_scratch_and_devices() -> None:
 
 
 def test_decision_per_mode() -> None:
-    assert decide(SandboxMode.OFF, "no landlock") == decide(SandboxMode.OFF, "") == \
-        decide(SandboxMode.OFF, "x")
+    assert (
+        decide(SandboxMode.OFF, "no landlock") == decide(SandboxMode.OFF, "") == decide(SandboxMode.OFF, "x")
+    )
     assert not decide(SandboxMode.OFF, "").fenced
     assert decide(SandboxMode.AUTO, "").fenced and decide(SandboxMode.REQUIRED, "").fenced
     auto = decide(SandboxMode.AUTO, "Landlock is unavailable (ENOSYS)")
@@ -93,8 +102,9 @@ def test_decision_per_mode() -> None:
 
 
 def _fenced(fence: Fence, script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(fenced_argv(fence, ["sh", "-c", script]), cwd=cwd, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        fenced_argv(fence, ["sh", "-c", script]), cwd=cwd, capture_output=True, text=True, timeout=60
+    )
 
 
 @needs_landlock
@@ -104,12 +114,21 @@ def test_the_launcher_fences_the_command_and_its_children(tmp_path: Path) -> Non
     other.mkdir()
     (other / "kept.txt").write_text("before\n")
     fence = Fence(writable=(str(ok), "/dev/null"))
-    done = _fenced(fence, "echo a > ok/new.txt && mkdir ok/sub && mv ok/new.txt ok/sub/ && "
-                   "echo b > /dev/null && echo done", tmp_path)
+    done = _fenced(
+        fence,
+        "echo a > ok/new.txt && mkdir ok/sub && mv ok/new.txt ok/sub/ && echo b > /dev/null && echo done",
+        tmp_path,
+    )
     assert done.returncode == 0 and done.stdout == "done\n", done.stderr
-    for attempt in ("echo x > other/kept.txt", "echo x > other/new.txt", "rm other/kept.txt",
-                    "mkdir other/d", "ln -s /etc other/l", "mv ok/sub/new.txt other/",
-                    f"{sys.executable} -c \"open('other/kept.txt', 'w')\""):
+    for attempt in (
+        "echo x > other/kept.txt",
+        "echo x > other/new.txt",
+        "rm other/kept.txt",
+        "mkdir other/d",
+        "ln -s /etc other/l",
+        "mv ok/sub/new.txt other/",
+        f"{sys.executable} -c \"open('other/kept.txt', 'w')\"",
+    ):
         denied = _fenced(fence, attempt, tmp_path)
         assert denied.returncode != 0, attempt
         assert "denied" in denied.stderr.lower(), (attempt, denied.stderr)
@@ -139,8 +158,13 @@ def test_task_fence_creates_folder_touches_and_fences_a_wrapped_cli(tmp_path: Pa
     assert fence.writable[:3] == (str(worktree / "docs"), str(worktree / "src"), str(scratch))
     assert fence.required
     with fenced_cli(fence, "sh") as cli:
-        done = subprocess.run([str(cli), "-c", "echo a > docs/a.md; echo b > README.md"],
-                              cwd=worktree, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [str(cli), "-c", "echo a > docs/a.md; echo b > README.md"],
+            cwd=worktree,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert not cli.exists()
     assert done.returncode != 0 and "denied" in done.stderr.lower()
     assert (worktree / "docs/a.md").read_text() == "a\n" and not (worktree / "README.md").exists()
@@ -154,10 +178,10 @@ def test_a_fenced_start_fences_the_process_and_its_children_but_no_other_thread(
     ok.mkdir()
     other.mkdir()
     fence = Fence(writable=(str(ok), "/dev/null"))
-    script = ("echo a > ok/a.txt; echo b > other/b.txt; "
-              "sh -c 'echo c > other/c.txt'; echo d > ok/d.txt")
-    proc = start_fenced(fence, lambda: subprocess.Popen(
-        ["sh", "-c", script], cwd=tmp_path, stderr=subprocess.PIPE, text=True))
+    script = "echo a > ok/a.txt; echo b > other/b.txt; sh -c 'echo c > other/c.txt'; echo d > ok/d.txt"
+    proc = start_fenced(
+        fence, lambda: subprocess.Popen(["sh", "-c", script], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    )
     _, errors = proc.communicate(timeout=60)
     assert sorted(p.name for p in ok.iterdir()) == ["a.txt", "d.txt"]
     assert list(other.iterdir()) == [] and errors.lower().count("denied") == 2, errors
@@ -175,17 +199,32 @@ def test_a_fence_that_cannot_be_applied_starts_nothing(tmp_path: Path) -> None:
         start_fenced(fence, lambda: started.append("started"))
     assert started == []
     log = tmp_path / "agent.log"
-    result = run_process(f"echo ran > {tmp_path}/ran.txt", cwd=tmp_path, env=dict(os.environ),
-                         log_file=log, timeout_s=60, kill_grace_s=1, fence=fence)
+    result = run_process(
+        f"echo ran > {tmp_path}/ran.txt",
+        cwd=tmp_path,
+        env=dict(os.environ),
+        log_file=log,
+        timeout_s=60,
+        kill_grace_s=1,
+        fence=fence,
+    )
     assert result.returncode == 126 and "refusing to run the agent" in result.last_lines[0]
     assert "refusing to run the agent" in log.read_text() and not (tmp_path / "ran.txt").exists()
-    attached = run_attached(f"echo ran > {tmp_path}/ran.txt", cwd=tmp_path, env=dict(os.environ),
-                            log_file=log, timeout_s=60, kill_grace_s=1, fence=fence)
+    attached = run_attached(
+        f"echo ran > {tmp_path}/ran.txt",
+        cwd=tmp_path,
+        env=dict(os.environ),
+        log_file=log,
+        timeout_s=60,
+        kill_grace_s=1,
+        fence=fence,
+    )
     assert attached.returncode == 126 and not (tmp_path / "ran.txt").exists()
 
 
 def test_without_landlock_a_required_fence_refuses_and_another_runs_unfenced(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def no_landlock() -> int:  # the kernel is the edge faked here: this machine has Landlock
         raise landlock.LandlockError(38, "syscall 444: Function not implemented")
@@ -204,18 +243,22 @@ def test_the_launcher_refuses_a_bad_command_line_and_a_missing_program(tmp_path:
     for bad in ([], ["--write"], ["--bogus", "--", "true"], ["--write", "/x", "--"]):
         done = subprocess.run([*launcher, *bad], capture_output=True, text=True, timeout=60)
         assert done.returncode == 2 and "usage:" in done.stderr, bad
-    missing = subprocess.run([*launcher, "--", str(tmp_path / "nope")], capture_output=True,
-                             text=True, timeout=60)
+    missing = subprocess.run(
+        [*launcher, "--", str(tmp_path / "nope")], capture_output=True, text=True, timeout=60
+    )
     assert missing.returncode == 127 and "cannot run" in missing.stderr
 
 
 def test_the_launcher_imports_almost_nothing() -> None:
-    code = ("import sys; sys.argv = ['launch.py', '--', 'true']; "
-            f"exec(compile(open({str(LAUNCHER)!r}).read(), 'launch.py', 'exec'), "
-            "{'__name__': 'probe', '__file__': " + repr(str(LAUNCHER)) + "}); "
-            "print(' '.join(sorted(m for m in sys.modules if not m.startswith('_'))))")
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True,
-                          timeout=60)
+    code = (
+        "import sys; sys.argv = ['launch.py', '--', 'true']; "
+        f"exec(compile(open({str(LAUNCHER)!r}).read(), 'launch.py', 'exec'), "
+        "{'__name__': 'probe', '__file__': " + repr(str(LAUNCHER)) + "}); "
+        "print(' '.join(sorted(m for m in sys.modules if not m.startswith('_'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=60
+    )
     loaded = set(done.stdout.split())
     assert "landlock" in loaded, done.stderr
     for heavy in ("typing", "swarmgit", "subprocess", "pathlib", "re", "enum", "dataclasses"):
@@ -223,17 +266,27 @@ def test_the_launcher_imports_almost_nothing() -> None:
 
 
 @needs_landlock
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
-                    reason="drops to another user with setpriv (root reads any folder)")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"),
+    reason="drops to another user with setpriv (root reads any folder)",
+)
 def test_a_path_that_cannot_be_opened_refuses_rather_than_run_half_fenced(tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     (locked / "inner").mkdir(parents=True)
     locked.chmod(0)
     try:
         done = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *fenced_argv(
-                Fence(writable=(str(locked / "inner"),)), ["echo", "ran"])],
-            capture_output=True, text=True, timeout=60)
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                *fenced_argv(Fence(writable=(str(locked / "inner"),)), ["echo", "ran"]),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         locked.chmod(0o755)
     assert done.returncode == 126 and "refusing to run the agent" in done.stderr, done

@@ -25,14 +25,17 @@ def task(
     user_input: bool = False,
 ) -> Task:
     return Task(
-        id=task_id, title=task_id, deps=tuple(deps), touches=tuple(touches),
-        effort_minutes=effort, severity=severity, needs_user_input=user_input,
+        id=task_id,
+        title=task_id,
+        deps=tuple(deps),
+        touches=tuple(touches),
+        effort_minutes=effort,
+        severity=severity,
+        needs_user_input=user_input,
     )
 
 
-def state(
-    done: Sequence[str] = (), running: Sequence[str] = (), failed: Sequence[str] = ()
-) -> RunState:
+def state(done: Sequence[str] = (), running: Sequence[str] = (), failed: Sequence[str] = ()) -> RunState:
     return RunState(frozenset(done), frozenset(running), frozenset(failed))
 
 
@@ -42,8 +45,12 @@ def started(starts: list[Start]) -> list[str]:
 
 # ---- the naive reference: the rules of the docstring, written the obvious O(n²) way ----------
 
+
 def naive_decide(
-    plan: Plan, run: RunState, limits: Limits, order: Sequence[str],
+    plan: Plan,
+    run: RunState,
+    limits: Limits,
+    order: Sequence[str],
     ahead: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Start]:
     """Start, one at a time, the first ready task in `order` (the scheduler's priority) that
@@ -59,7 +66,8 @@ def naive_decide(
         return frozenset(deps).union(*(ancestors(d) for d in deps))
 
     ready = [
-        t for t in plan.tasks
+        t
+        for t in plan.tasks
         if all(d in run.done for d in t.deps) and t.id not in run.done | run.running | run.failed
     ]
     ready.sort(key=lambda t: rank[t.id])
@@ -80,37 +88,53 @@ def naive_decide(
         running.append(next_one)
         chosen.append(next_one)
     return [
-        Start(t.id, tuple(
-            d.id for d in plan.tasks
-            if d.id in run.done and d.id not in ancestors(t.id) and overlap(t.touches, d.touches)
-        ))
+        Start(
+            t.id,
+            tuple(
+                d.id
+                for d in plan.tasks
+                if d.id in run.done and d.id not in ancestors(t.id) and overlap(t.touches, d.touches)
+            ),
+        )
         for t in chosen
     ]
 
 
-_TREE = ["api/", "api/users.py", "api/orders.py", "api/**/*.py", "db/", "db/schema.sql",
-         "docs/*.md", "docs/index.md", "web/app.js", "**/conftest.py", "tests/", "tests/api/"]
+_TREE = [
+    "api/",
+    "api/users.py",
+    "api/orders.py",
+    "api/**/*.py",
+    "db/",
+    "db/schema.sql",
+    "docs/*.md",
+    "docs/index.md",
+    "web/app.js",
+    "**/conftest.py",
+    "tests/",
+    "tests/api/",
+]
 
 
 def random_plan(rng: random.Random, size: int) -> Plan:
     tasks: list[Task] = []
     for n in range(size):
         earlier = [t.id for t in tasks]
-        tasks.append(task(
-            f"T{n:02d}",
-            deps=rng.sample(earlier, min(len(earlier), rng.choice([0, 0, 1, 1, 2, 3]))),
-            touches=rng.sample(_TREE, rng.choice([0, 1, 1, 2])),
-            effort=rng.choice([30, 60, 60, 150]),
-            severity=rng.choice(list(Severity)),
-            user_input=rng.random() < 0.15,
-        ))
+        tasks.append(
+            task(
+                f"T{n:02d}",
+                deps=rng.sample(earlier, min(len(earlier), rng.choice([0, 0, 1, 1, 2, 3]))),
+                touches=rng.sample(_TREE, rng.choice([0, 1, 1, 2])),
+                effort=rng.choice([30, 60, 60, 150]),
+                severity=rng.choice(list(Severity)),
+                user_input=rng.random() < 0.15,
+            )
+        )
     rng.shuffle(tasks)  # plan order is not dependency order
     return Plan(tasks=tuple(tasks))
 
 
-def priority(
-    scheduler: Scheduler, limits: Limits
-) -> tuple[list[str], Limits, dict[str, list[str]]]:
+def priority(scheduler: Scheduler, limits: Limits) -> tuple[list[str], Limits, dict[str, list[str]]]:
     """Every task id in the order ready tasks are offered with these limits, best first, the
     (perhaps narrower) limits they are dispatched under, and the reservations: task → the
     tasks reserved ahead of it."""
@@ -204,16 +228,13 @@ def test_random_reservations_follow_the_naive_rules_along_random_runs(seed: int)
     plan = random_plan(rng, rng.randint(1, 18))
     index, ids = PlanIndex.of(plan), plan.ids
     order = rng.sample(ids, len(ids))
-    ahead = {x: [y for y in rng.sample(ids, min(len(ids), rng.choice([0, 1, 2]))) if y != x]
-             for x in ids}
+    ahead = {x: [y for y in rng.sample(ids, min(len(ids), rng.choice([0, 1, 2]))) if y != x] for x in ids}
     board = Board(
         index, [order.index(x) for x in ids], ahead=[[index.index[y] for y in ahead[x]] for x in ids]
     )
 
     def decide(run: RunState, limits: Limits) -> list[Start]:
-        return [
-            Start(ids[i], tuple(ids[j] for j in board.after(i))) for i in board.decide(run, limits)
-        ]
+        return [Start(ids[i], tuple(ids[j] for j in board.after(i))) for i in board.decide(run, limits)]
 
     walk_a_random_run(rng, plan, decide, lambda limits: (order, limits, ahead))
 
@@ -235,11 +256,13 @@ def test_fresh_scheduler_agrees_with_a_used_one(seed: int) -> None:
 
 
 def test_overlapping_tasks_never_start_together_and_the_later_builds_on_the_earlier() -> None:
-    plan = Plan(tasks=(
-        task("T01", touches=["backend/cache/"], effort=120),
-        task("T02", touches=["backend/cache/service.py"], effort=60),
-        task("T03", touches=["docs/"], effort=30),
-    ))
+    plan = Plan(
+        tasks=(
+            task("T01", touches=["backend/cache/"], effort=120),
+            task("T02", touches=["backend/cache/service.py"], effort=60),
+            task("T03", touches=["docs/"], effort=30),
+        )
+    )
     scheduler = Scheduler(plan)
     first = scheduler.decide(state(), Limits())
     assert started(first) == ["T01", "T03"]
@@ -249,12 +272,14 @@ def test_overlapping_tasks_never_start_together_and_the_later_builds_on_the_earl
 
 
 def test_after_lists_lock_order_not_dependencies() -> None:
-    plan = Plan(tasks=(
-        task("T01", touches=["api/"]),
-        task("T02", deps=["T01"], touches=["api/users.py"]),
-        task("T03", deps=["T02"], touches=["api/"]),
-        task("T04", touches=["api/orders.py"]),
-    ))
+    plan = Plan(
+        tasks=(
+            task("T01", touches=["api/"]),
+            task("T02", deps=["T01"], touches=["api/users.py"]),
+            task("T03", deps=["T02"], touches=["api/"]),
+            task("T04", touches=["api/orders.py"]),
+        )
+    )
     decision = Scheduler(plan).decide(state(done=["T01", "T02", "T04"]), Limits())
     assert decision == [Start("T03", ("T04",))]
 
@@ -265,21 +290,27 @@ def test_read_only_tasks_run_beside_anything() -> None:
 
 
 def test_order_is_critical_path_then_severity_then_id() -> None:
-    plan = Plan(tasks=(
-        task("T01", effort=60),
-        task("T02", effort=60, severity=Severity.CRITICAL),
-        task("T03", effort=30),
-        task("T04", deps=["T03"], effort=60),  # T03's chain is 90 minutes: first
-        task("T05", effort=60, severity=Severity.CRITICAL),
-    ))
+    plan = Plan(
+        tasks=(
+            task("T01", effort=60),
+            task("T02", effort=60, severity=Severity.CRITICAL),
+            task("T03", effort=30),
+            task("T04", deps=["T03"], effort=60),  # T03's chain is 90 minutes: first
+            task("T05", effort=60, severity=Severity.CRITICAL),
+        )
+    )
     decision = Scheduler(plan).decide(state(), Limits(max_background=3, max_parallel=3))
     assert started(decision) == ["T03", "T02", "T05"]
 
 
 def test_dispatch_is_continuous_not_in_waves() -> None:
-    plan = Plan(tasks=(
-        task("T01", effort=30), task("T02", effort=600), task("T03", deps=["T01"]),
-    ))
+    plan = Plan(
+        tasks=(
+            task("T01", effort=30),
+            task("T02", effort=600),
+            task("T03", deps=["T01"]),
+        )
+    )
     scheduler = Scheduler(plan)
     assert started(scheduler.decide(state(), Limits())) == ["T02", "T01"]
     # T01 finished while T02 still runs: T03 starts now, no barrier.
@@ -287,10 +318,15 @@ def test_dispatch_is_continuous_not_in_waves() -> None:
 
 
 def test_foreground_background_and_total_limits() -> None:
-    plan = Plan(tasks=(
-        task("A1"), task("A2"), task("A3"),
-        task("U1", user_input=True), task("U2", user_input=True),
-    ))
+    plan = Plan(
+        tasks=(
+            task("A1"),
+            task("A2"),
+            task("A3"),
+            task("U1", user_input=True),
+            task("U2", user_input=True),
+        )
+    )
     scheduler = Scheduler(plan)
     decision = scheduler.decide(state(), Limits(max_background=2, max_foreground=1, max_parallel=4))
     assert started(decision) == ["A1", "A2", "U1"]
@@ -307,9 +343,14 @@ def test_a_task_whose_start_is_not_recorded_is_offered_again() -> None:
 
 
 def test_failed_dependencies_block_their_dependents() -> None:
-    plan = Plan(tasks=(
-        task("T01"), task("T02", deps=["T01"]), task("T03", deps=["T02"]), task("T04"),
-    ))
+    plan = Plan(
+        tasks=(
+            task("T01"),
+            task("T02", deps=["T01"]),
+            task("T03", deps=["T02"]),
+            task("T04"),
+        )
+    )
     scheduler = Scheduler(plan)
     run = state(failed=["T01"])
     assert scheduler.blocked(run) == {
@@ -321,11 +362,15 @@ def test_failed_dependencies_block_their_dependents() -> None:
 
 
 def test_critical_path_follows_the_longest_chain() -> None:
-    plan = Plan(tasks=(
-        task("T01", effort=30), task("T02", deps=["T01"], effort=300),
-        task("T03", deps=["T01"], effort=60), task("T04", deps=["T02", "T03"], effort=30),
-        task("T05", effort=120),
-    ))
+    plan = Plan(
+        tasks=(
+            task("T01", effort=30),
+            task("T02", deps=["T01"], effort=300),
+            task("T03", deps=["T01"], effort=60),
+            task("T04", deps=["T02", "T03"], effort=30),
+            task("T05", effort=120),
+        )
+    )
     scheduler = Scheduler(plan)
     assert scheduler.critical_path() == ["T01", "T02", "T04"]
     assert scheduler.critical_path_minutes() == 360
@@ -342,9 +387,7 @@ def test_unknown_task_in_state_and_cycles_are_errors() -> None:
 
 
 def test_many_tasks_on_one_folder_run_one_at_a_time_in_priority_order() -> None:
-    plan = Plan(tasks=tuple(
-        task(f"T{n:04d}", touches=["src/"], effort=10 + n % 7) for n in range(300)
-    ))
+    plan = Plan(tasks=tuple(task(f"T{n:04d}", touches=["src/"], effort=10 + n % 7) for n in range(300)))
     scheduler = Scheduler(plan)
     done: list[str] = []
     order = sorted(plan.tasks, key=lambda t: (-t.effort_minutes, t.id))
@@ -358,13 +401,15 @@ def test_many_tasks_on_one_folder_run_one_at_a_time_in_priority_order() -> None:
 def test_a_slot_is_left_idle_when_filling_it_would_delay_the_critical_path() -> None:
     # Filling a third slot at once with T02 (src/a.py) locks out T01 (src/**/__init__.py
     # overlaps it), which sits on the critical path T00 -> T01 -> T04: 9 h instead of 8 h.
-    plan = Plan(tasks=(
-        task("T00", effort=120),
-        task("T01", deps=["T00"], touches=["src/**/__init__.py"], effort=180),
-        task("T02", touches=["src/a.py"], effort=180),
-        task("T03", effort=240),
-        task("T04", deps=["T01"], effort=180),
-    ))
+    plan = Plan(
+        tasks=(
+            task("T00", effort=120),
+            task("T01", deps=["T00"], touches=["src/**/__init__.py"], effort=180),
+            task("T02", touches=["src/a.py"], effort=180),
+            task("T03", effort=240),
+            task("T04", deps=["T01"], effort=180),
+        )
+    )
     three = Limits(max_background=3, max_foreground=1, max_parallel=3)
     scheduler = Scheduler(plan)
     assert scheduler.makespan_minutes(three) == scheduler.makespan_minutes(Limits(2, 1, 2)) == 480
@@ -381,12 +426,14 @@ def test_a_task_is_held_back_so_it_does_not_lock_out_the_critical_path(
     # T3 shares src/a.py with T1, on the critical path T0 -> T1 -> T2 (7 h). Two slots are free
     # at the start, and filling both (T0 and T3) makes T1 wait for T3: 8 h; one slot only is
     # 10 h. Holding T3 back until T1 has started reaches the critical path, the optimum.
-    plan = Plan(tasks=(
-        task("T0", effort=120),
-        task("T1", deps=["T0"], touches=["src/a.py"], effort=120),
-        task("T2", deps=["T1"], touches=["tests/"], effort=180),
-        task("T3", touches=["src/a.py"], effort=180),
-    ))
+    plan = Plan(
+        tasks=(
+            task("T0", effort=120),
+            task("T1", deps=["T0"], touches=["src/a.py"], effort=120),
+            task("T2", deps=["T1"], touches=["tests/"], effort=180),
+            task("T3", touches=["src/a.py"], effort=180),
+        )
+    )
     two = Limits(max_background=2, max_foreground=1, max_parallel=2)
     scheduler = Scheduler(plan)
     assert scheduler.makespan_minutes(two) == scheduler.critical_path_minutes() == 420

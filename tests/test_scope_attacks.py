@@ -2,6 +2,7 @@
 (tests/attacks.py): a widened run state, symlinks out of the touches, `..` tree entries, spawn
 candidates outside the plan. Nothing outside the attacker's planned touches reaches the
 integration branch; the honest sibling's work does."""
+
 from __future__ import annotations
 
 import json
@@ -50,7 +51,9 @@ def _script(tmp_path: Path, name: str, text: str) -> str:
     return f"{sys.executable} {path}"
 
 
-def _run(tmp_path: Path, attacker: str, mode: str, parallel: int = 2) -> tuple[Path, dict[str, dict[str, str]]]:
+def _run(
+    tmp_path: Path, attacker: str, mode: str, parallel: int = 2
+) -> tuple[Path, dict[str, dict[str, str]]]:
     repo = track_repo(tmp_path / "r", attacker + HONEST, files=FILES, config=config(mode, parallel=parallel))
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 1, result.output
@@ -69,8 +72,12 @@ def _integrated(repo: Path, folder: str) -> list[str]:
 def test_touches_widened_in_the_run_state_do_not_widen_the_scope(tmp_path: Path, mode: str) -> None:
     # The attacker commits by itself after widening: fenced, the first write already fails.
     widen = _script(tmp_path, "widen.py", WIDEN)
-    attacker = task_md("T01", "widens", touches="`docs/`", runs=(
-        widen, "echo 'B = 2' > frontend/b.py && git add -A && git commit -qm widened"))
+    attacker = task_md(
+        "T01",
+        "widens",
+        touches="`docs/`",
+        runs=(widen, "echo 'B = 2' > frontend/b.py && git add -A && git commit -qm widened"),
+    )
     repo, status = _run(tmp_path, attacker, mode)
     assert status["T01"]["status"] == "failed"
     assert _integrated(repo, "frontend") == ["frontend/a.py"]
@@ -86,14 +93,28 @@ def test_touches_widened_in_the_run_state_do_not_widen_the_scope(tmp_path: Path,
 
 def test_the_integrator_rejects_a_task_whose_run_state_touches_differ_from_the_plan(tmp_path: Path) -> None:
     # The rewrite happens after the run, as an unfenced agent of a later task could do it.
-    repo = track_repo(tmp_path / "r", task_md("T01", "docs", touches="`docs/`", runs=("mkdir -p docs && echo d > docs/a.md",))
-                      + HONEST, files=FILES, config=config(UNFENCED))
-    assert swarm(repo, "implement", "t", ).exit_code == 0
+    repo = track_repo(
+        tmp_path / "r",
+        task_md("T01", "docs", touches="`docs/`", runs=("mkdir -p docs && echo d > docs/a.md",)) + HONEST,
+        files=FILES,
+        config=config(UNFENCED),
+    )
+    assert (
+        swarm(
+            repo,
+            "implement",
+            "t",
+        ).exit_code
+        == 0
+    )
     with sqlite3.connect(repo / ".git/swarm/state.db") as db:
         db.execute("UPDATE tasks SET touches = ? WHERE id = 'T01'", (json.dumps(["docs/", "frontend/"]),))
     again = swarm(repo, "integrate", "t", "--no-advance")
     assert again.exit_code == 1
-    assert "T01 not merged: its touches in the run state (docs/, frontend/) differ from plan.md's (docs/)" in again.output
+    assert (
+        "T01 not merged: its touches in the run state (docs/, frontend/) differ from plan.md's (docs/)"
+        in again.output
+    )
     assert _integrated(repo, "docs") == [] and _integrated(repo, "src/b.py") == ["src/b.py"]
 
 
@@ -101,11 +122,16 @@ def test_the_integrator_rejects_a_task_whose_run_state_touches_differ_from_the_p
 def test_symlinks_out_of_the_touches_are_refused_committed_or_not(tmp_path: Path, mode: str) -> None:
     # A symlink inside the touches is a write inside the fence: the scope check refuses it in
     # both modes. The write through it, and the attacker's own commit, only succeed unfenced.
-    attacker = (task_md("T01", "links", touches="`docs/`", runs=(
-        "mkdir -p docs && ln -s ../frontend docs/fe",
-        "echo PWNED >> docs/fe/a.py || true",
-        "git add -A && git commit -qm link || true"))
-        + task_md("T03", "links", touches="`notes/`", runs=("mkdir -p notes && ln -s /etc/passwd notes/pw",)))
+    attacker = task_md(
+        "T01",
+        "links",
+        touches="`docs/`",
+        runs=(
+            "mkdir -p docs && ln -s ../frontend docs/fe",
+            "echo PWNED >> docs/fe/a.py || true",
+            "git add -A && git commit -qm link || true",
+        ),
+    ) + task_md("T03", "links", touches="`notes/`", runs=("mkdir -p notes && ln -s /etc/passwd notes/pw",))
     repo, status = _run(tmp_path, attacker, mode, parallel=3)
     assert status["T01"]["status"] == "failed"
     assert "docs/fe (a symlink to '../frontend', outside its touches)" in status["T01"]["reason"]
@@ -151,8 +177,12 @@ SPAWN_OUT = """\
 def test_a_spawn_candidate_outside_the_planned_touches_waits_for_the_user(tmp_path: Path, mode: str) -> None:
     report = tmp_path / "report.md"
     report.write_text(SPAWN_OUT)
-    attacker = task_md("T01", "asks for more", touches="`docs/`", runs=(
-        f'cp {report} "$SWARM_REPORT"', "mkdir -p docs && echo d > docs/a.md"))
+    attacker = task_md(
+        "T01",
+        "asks for more",
+        touches="`docs/`",
+        runs=(f'cp {report} "$SWARM_REPORT"', "mkdir -p docs && echo d > docs/a.md"),
+    )
     repo = track_repo(tmp_path / "r", attacker + HONEST, files=FILES, config=config(mode))
     ran = swarm(repo, "implement", "t")
     # The in-scope candidate ran at once (a script task with no Run: lines changes nothing, so fails).
@@ -160,8 +190,10 @@ def test_a_spawn_candidate_outside_the_planned_touches_waits_for_the_user(tmp_pa
     plan = (repo / "swarm/tracks/t/plan.md").read_text()
     assert "More docs" in plan and "Rewrite the frontend" not in plan
     listed = swarm(repo, "spawn", "list", "t").output
-    assert listed.startswith("fe  [waiting]  Rewrite the frontend  (candidate 1 of T01's report; touches frontend/; touches "
-                             "frontend/ outside the track's planned touches (docs/, src/b.py))")
+    assert listed.startswith(
+        "fe  [waiting]  Rewrite the frontend  (candidate 1 of T01's report; touches frontend/; touches "
+        "frontend/ outside the track's planned touches (docs/, src/b.py))"
+    )
     assert git(repo, "show", "swarm/t/integration:src/b.py").stdout == "B = 1\n"
     accepted = swarm(repo, "spawn", "accept", "fe", "--track", "t")
     assert accepted.exit_code == 0 and "Rewrite the frontend" in (repo / "swarm/tracks/t/plan.md").read_text()

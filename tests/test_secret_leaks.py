@@ -6,6 +6,7 @@ environment, and agents that try to leak them every way a report, a note, a log 
 in both fence modes (tests/attacks.py): redaction and the refusal of a change holding a secret
 do not depend on the fence.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,11 @@ def _leaks(text: str) -> list[str]:
 
 
 def _files(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): p.read_text(errors="replace")
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_text(errors="replace")
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _all_history(repo: Path) -> str:
@@ -80,9 +84,19 @@ def test_no_secret_reaches_reports_plan_events_status_briefs_logs_or_commits(
 ) -> None:
     plan = (
         task_md("T01", "leaky", touches="`src/a/`", runs=("sh tools/leaky.sh",))
-        + task_md("T02", "dump env", touches="`docs/`", runs=('mkdir -p docs && env > docs/env.txt && touch "docs/key-$ANTHROPIC_API_KEY"',))
-        + task_md("T03", "honest reader", deps="T01", touches="`src/b/`",
-                  runs=("mkdir -p src/b && echo 'b = 1' > src/b/b.py",))
+        + task_md(
+            "T02",
+            "dump env",
+            touches="`docs/`",
+            runs=('mkdir -p docs && env > docs/env.txt && touch "docs/key-$ANTHROPIC_API_KEY"',),
+        )
+        + task_md(
+            "T03",
+            "honest reader",
+            deps="T01",
+            touches="`src/b/`",
+            runs=("mkdir -p src/b && echo 'b = 1' > src/b/b.py",),
+        )
     )
     files = {"README.md": "# r\n", "tools/leaky.sh": LEAKY_AGENT}
     repo = track_repo(tmp_path / "r", plan, files=files, config=config(mode, parallel=4))
@@ -93,7 +107,11 @@ def test_no_secret_reaches_reports_plan_events_status_briefs_logs_or_commits(
     status = json.loads(swarm(repo, "status", "t", "--json").output)
     by_id = {t["id"]: t for t in status["tasks"]}
     assert {tid: t["status"] for tid, t in by_id.items()} == {
-        "T01": "done", "T02": "failed", "T03": "done", "SC-01": "failed"}
+        "T01": "done",
+        "T02": "failed",
+        "T03": "done",
+        "SC-01": "failed",
+    }
     assert by_id["SC-01"]["reason"].startswith("no change")  # spawned: a script task with no Run: lines
     # The env dump fails before swarmgit commits it, naming each line that holds a secret.
     env_file = Path(by_id["T02"]["worktree"]) / "docs" / "env.txt"
@@ -132,7 +150,10 @@ def test_no_secret_reaches_reports_plan_events_status_briefs_logs_or_commits(
     assert "the key is *** and the db is postgres://u:***@db/x" in written["track/shared_context.md"]
     assert "the key is *** and the db is postgres://u:***@db/x" in written["scratch/T03.brief.md"]
     assert "- [ ] **SC-01**: Rotate *** now" in written["track/plan.md"]
-    assert re.search(r"task SC-01 spawned: Rotate \*\*\* now \(from candidate 1 of T01's report", written["implement output"])
+    assert re.search(
+        r"task SC-01 spawned: Rotate \*\*\* now \(from candidate 1 of T01's report",
+        written["implement output"],
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -140,11 +161,12 @@ def test_a_secret_the_agent_commits_itself_fails_the_task_and_never_reaches_inte
     tmp_path: Path, secret_env: None, mode: str
 ) -> None:
     # Fenced, the agent's own commit fails at the write: swarmgit's scan of what it left refuses it.
-    commit = ("mkdir -p notes && echo safe > notes/ok.md && printf 'db: %s\\n' \"$DATABASE_URL\" "
-              "> notes/db.md && (git add notes && git commit -qm \"T01: notes for $ANTHROPIC_API_KEY\" || true)")
-    plan = (
-        task_md("T01", "commits a secret", touches="`notes/`", runs=(commit,))
-        + task_md("T02", "honest", touches="`src/b/`", runs=("mkdir -p src/b && echo 'b = 1' > src/b/b.py",))
+    commit = (
+        "mkdir -p notes && echo safe > notes/ok.md && printf 'db: %s\\n' \"$DATABASE_URL\" "
+        '> notes/db.md && (git add notes && git commit -qm "T01: notes for $ANTHROPIC_API_KEY" || true)'
+    )
+    plan = task_md("T01", "commits a secret", touches="`notes/`", runs=(commit,)) + task_md(
+        "T02", "honest", touches="`src/b/`", runs=("mkdir -p src/b && echo 'b = 1' > src/b/b.py",)
     )
     repo = track_repo(tmp_path / "r", plan, config=config(mode))
 
@@ -160,8 +182,11 @@ def test_a_secret_the_agent_commits_itself_fails_the_task_and_never_reaches_inte
         assert reason["T01"].startswith("secret value in the change (uncommitted changes) at notes/db.md:1")
         assert "notes/db.md" not in git(repo, "ls-tree", "-r", "--name-only", "swarm/t/T01").stdout
     else:
-        assert re.match(r"secret value in the change \(committed on the branch\) at notes/db\.md:1, "
-                        r"the message of commit [0-9a-f]{7}: ", reason["T01"])
+        assert re.match(
+            r"secret value in the change \(committed on the branch\) at notes/db\.md:1, "
+            r"the message of commit [0-9a-f]{7}: ",
+            reason["T01"],
+        )
         # The agent's own commit stays on its failed branch for the user to see; it lands nowhere.
         assert PASSWORD in git(repo, "show", "swarm/t/T01:notes/db.md").stdout
     landed = git(repo, "log", "-p", "--text", "--format=%B", "swarm/t/integration", "main").stdout

@@ -1,4 +1,5 @@
 """The secret values of an environment, and their redaction (swarmgit.domain.secrets)."""
+
 from __future__ import annotations
 
 from swarmgit.domain.secrets import NO_SECRETS, Secrets, secrets_from_env, url_passwords
@@ -7,17 +8,30 @@ KEY = "sk-ant-api03-abcdefghijklmnop"
 
 
 def test_values_of_secret_named_variables_of_some_length_are_secret() -> None:
-    env = {"ANTHROPIC_API_KEY": KEY, "my_token": "ghp_0123456789", "DB_PASSWORD": "pw-long-enough",
-           "AWS_SECRET_ACCESS_KEY": "  spaced-secret-value\n", "PASSWORD_SHORT": "true",
-           "HOME": "/home/someone", "EDITOR": "vim-is-longer-than-8"}
-    assert set(secrets_from_env(env).values) == {KEY, "ghp_0123456789", "pw-long-enough",
-                                                 "spaced-secret-value"}
+    env = {
+        "ANTHROPIC_API_KEY": KEY,
+        "my_token": "ghp_0123456789",
+        "DB_PASSWORD": "pw-long-enough",
+        "AWS_SECRET_ACCESS_KEY": "  spaced-secret-value\n",
+        "PASSWORD_SHORT": "true",
+        "HOME": "/home/someone",
+        "EDITOR": "vim-is-longer-than-8",
+    }
+    assert set(secrets_from_env(env).values) == {
+        KEY,
+        "ghp_0123456789",
+        "pw-long-enough",
+        "spaced-secret-value",
+    }
 
 
 def test_the_password_of_a_url_in_any_variable_is_secret_but_not_the_rest_of_it() -> None:
-    env = {"DATABASE_URL": "postgres://u:hunter2pass@db/x",
-           "MIRRORS": "https://a.example/x http://bob:p%40ss-word-1@b.example:8080/y",
-           "PLAIN_URL": "https://example.com/path?q=1", "GIT_REMOTE": "ssh://git@host/repo"}
+    env = {
+        "DATABASE_URL": "postgres://u:hunter2pass@db/x",
+        "MIRRORS": "https://a.example/x http://bob:p%40ss-word-1@b.example:8080/y",
+        "PLAIN_URL": "https://example.com/path?q=1",
+        "GIT_REMOTE": "ssh://git@host/repo",
+    }
     assert set(secrets_from_env(env).values) == {"hunter2pass", "p%40ss-word-1", "p@ss-word-1"}
 
 

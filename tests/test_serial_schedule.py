@@ -19,7 +19,7 @@ def assert_feasible(plan: Plan, start: list[int], limits: Limits) -> None:
     at = {task_id: i for i, task_id in enumerate(plan.ids)}
     for i, a in enumerate(plan.tasks):
         assert all(end[at[d]] <= start[i] for d in a.deps), a.id
-        for j, b in enumerate(plan.tasks[i + 1:], i + 1):
+        for j, b in enumerate(plan.tasks[i + 1 :], i + 1):
             if overlap(a.touches, b.touches):
                 assert end[i] <= start[j] or end[j] <= start[i], (a.id, b.id)
     for minute in set(start):
@@ -32,7 +32,8 @@ def assert_feasible(plan: Plan, start: list[int], limits: Limits) -> None:
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 4))
 def test_serial_schedules_obey_deps_locks_and_limits_and_justifying_never_lengthens(
-    seed: int, workers: int,
+    seed: int,
+    workers: int,
 ) -> None:
     rng = random.Random(seed)
     plan = random_plan(rng, rng.randint(1, 25))
@@ -49,12 +50,14 @@ def test_serial_schedules_obey_deps_locks_and_limits_and_justifying_never_length
 def test_a_placed_task_waits_for_a_lock_rather_than_taking_it_early() -> None:
     # Placed first, T1 holds src/a.py from 2 h to 4 h; T3, placed last, cannot fit before it
     # (3 h from 0 would overlap), so it goes after, though a slot is free from the start.
-    plan = Plan(tasks=(
-        task("T0", effort=120),
-        task("T1", deps=["T0"], touches=["src/a.py"], effort=120),
-        task("T2", deps=["T1"], effort=180),
-        task("T3", touches=["src/a.py"], effort=180),
-    ))
+    plan = Plan(
+        tasks=(
+            task("T0", effort=120),
+            task("T1", deps=["T0"], touches=["src/a.py"], effort=120),
+            task("T2", deps=["T1"], effort=180),
+            task("T3", touches=["src/a.py"], effort=180),
+        )
+    )
     index = PlanIndex.of(plan)
     start = Placer(index).place([0, 1, 2, 3], Limits(2, 1, 2))
     assert start == [0, 120, 240, 240]

@@ -1,5 +1,6 @@
 """The edit-time scope check: which paths a tool call or a shell command line writes, and
 whether the task's scope allows it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,13 @@ def scope(tmp_path: Path) -> Scope:
     (root / "src").mkdir(parents=True)
     (root / "docs").mkdir()
     scratch = (tmp_path / "home").resolve()
-    return Scope(root=root, touches=("src/",), cwd=root, scratch=(scratch,),
-                 files=((tmp_path / "report.md").resolve(),))
+    return Scope(
+        root=root,
+        touches=("src/",),
+        cwd=root,
+        scratch=(scratch,),
+        files=((tmp_path / "report.md").resolve(),),
+    )
 
 
 def test_file_tools_may_write_only_inside_the_touches(scope: Scope) -> None:
@@ -70,7 +76,7 @@ def test_bash_commands_that_visibly_write_outside_are_refused(scope: Scope) -> N
         ("FOO=1 sudo touch new.txt", ["new.txt"]),
         ("touch $OUT ~/x *.py", []),  # expansions cannot be known
         ('echo "a > b"', []),
-        ("python -c 'open(\"x\", \"w\")'", []),  # a known limit: programs' own writes
+        ('python -c \'open("x", "w")\'', []),  # a known limit: programs' own writes
         ("echo 'unbalanced", []),
         ("cd src && touch a && cd ../docs; cp x y", ["src/a", "src/../docs/y"]),
         ("cd $DIR && touch a", []),

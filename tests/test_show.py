@@ -1,4 +1,5 @@
 """`git swarm show` / `diff` / `status`: a task's own change, not what it was stacked on."""
+
 from __future__ import annotations
 
 import json
@@ -11,12 +12,22 @@ from tests.swarmrepo import swarm, task_md, track_repo
 
 CONFIG = "[gates]\nthreshold = 0.0\n"
 PLAN = (
-    task_md("T01", "api", touches="`src/api/`",
-            runs=("mkdir -p src/api && printf 'def get():\\n    pass\\n' > src/api/get.py",))
-    + task_md("T02", "db", touches="`src/db/`",
-              runs=("mkdir -p src/db && echo 'conn = None' > src/db/conn.py",))
-    + task_md("T03", "wire", deps="T01, T02", touches="`src/app.py`",
-              runs=("test -f src/api/get.py && test -f src/db/conn.py && echo 'x = 2' > src/app.py",))
+    task_md(
+        "T01",
+        "api",
+        touches="`src/api/`",
+        runs=("mkdir -p src/api && printf 'def get():\\n    pass\\n' > src/api/get.py",),
+    )
+    + task_md(
+        "T02", "db", touches="`src/db/`", runs=("mkdir -p src/db && echo 'conn = None' > src/db/conn.py",)
+    )
+    + task_md(
+        "T03",
+        "wire",
+        deps="T01, T02",
+        touches="`src/app.py`",
+        runs=("test -f src/api/get.py && test -f src/db/conn.py && echo 'x = 2' > src/app.py",),
+    )
     + task_md("T04", "look around", deps="T03", touches="read-only", runs=("cat src/app.py",))
 )
 
@@ -32,7 +43,7 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_diff_of_a_stacked_task_holds_only_its_own_change(ran: Path) -> None:
     result = swarm(ran, "diff", "T03")
     assert result.exit_code == 0, result.output
-    files = [line[len("+++ b/"):] for line in result.output.splitlines() if line.startswith("+++ b/")]
+    files = [line[len("+++ b/") :] for line in result.output.splitlines() if line.startswith("+++ b/")]
     assert files == ["src/app.py"]
     assert "-x = 1" in result.output and "+x = 2" in result.output
     # The branch itself is stacked on T01 and T02: a plain three-dot diff lists their files too.
@@ -70,7 +81,11 @@ def test_status_json_has_start_points_and_line_counts(ran: Path) -> None:
     assert result.exit_code == 0, result.output
     tasks = {t["id"]: t for t in json.loads(result.output)["tasks"]}
     assert tasks["T03"]["start_commit"] and tasks["T03"]["final_commit"]
-    assert (tasks["T03"]["files_changed"], tasks["T03"]["lines_added"], tasks["T03"]["lines_deleted"]) == (1, 1, 1)
+    assert (tasks["T03"]["files_changed"], tasks["T03"]["lines_added"], tasks["T03"]["lines_deleted"]) == (
+        1,
+        1,
+        1,
+    )
     assert (tasks["T01"]["files_changed"], tasks["T01"]["lines_added"]) == (1, 2)
     assert tasks["T04"]["files_changed"] == 0
     table = swarm(ran, "status", "t").output

@@ -16,20 +16,26 @@ from tests.touch_reference import overlap
 
 # Three pairwise-overlapping tasks (api/, tests/, docs/index.md), two dependents. Critical path
 # first runs T02, T03, T00 and ends at 7 h; running T00 before T03 lets T04 overlap T03: 6 h.
-LOCK_HEAVY = Plan(tasks=(
-    task("T00", touches=["api/users.py", "docs/index.md"], effort=60),
-    task("T01", deps=["T00"], touches=["api/", "api/**/*.py"], effort=30),
-    task("T02", touches=["api/", "tests/"], effort=150),
-    task("T03", touches=["tests/", "docs/index.md"], effort=150),
-    task("T04", deps=["T02", "T00"], touches=["db/"], effort=60),
-))
+LOCK_HEAVY = Plan(
+    tasks=(
+        task("T00", touches=["api/users.py", "docs/index.md"], effort=60),
+        task("T01", deps=["T00"], touches=["api/", "api/**/*.py"], effort=30),
+        task("T02", touches=["api/", "tests/"], effort=150),
+        task("T03", touches=["tests/", "docs/index.md"], effort=150),
+        task("T04", deps=["T02", "T00"], touches=["db/"], effort=60),
+    )
+)
 
 
 def test_continuous_dispatch_beats_wave_barriers() -> None:
-    plan = Plan(tasks=(
-        task("T01", effort=60), task("T02", effort=480),
-        task("T03", deps=["T01"], effort=60), task("T04", deps=["T03"], effort=60),
-    ))
+    plan = Plan(
+        tasks=(
+            task("T01", effort=60),
+            task("T02", effort=480),
+            task("T03", deps=["T01"], effort=60),
+            task("T04", deps=["T03"], effort=60),
+        )
+    )
     sim = simulate(plan, Limits())
     assert sim.makespan_hours == 8.0  # T03, T04 run beside the long T02
     assert sim.waves_makespan_hours == 10.0  # 8 h wave, then T03, then T04
@@ -62,22 +68,26 @@ def test_the_schedule_obeys_deps_locks_and_limits() -> None:
 
 
 def test_lock_after_names_the_earlier_overlapping_task() -> None:
-    plan = Plan(tasks=(
-        task("T01", touches=["backend/cache/"], effort=120),
-        task("T02", touches=["backend/cache/redis.py"], effort=60),
-        task("T03", deps=["T01"], touches=["backend/cache/ttl.py"], effort=30),
-    ))
+    plan = Plan(
+        tasks=(
+            task("T01", touches=["backend/cache/"], effort=120),
+            task("T02", touches=["backend/cache/redis.py"], effort=60),
+            task("T03", deps=["T01"], touches=["backend/cache/ttl.py"], effort=30),
+        )
+    )
     sim = simulate(plan, Limits())
     assert sim.lock_after == {"T01": (), "T02": ("T01",), "T03": ()}  # T03 is ordered by its dep
 
 
 def test_lower_bound_counts_work_on_one_path() -> None:
-    plan = Plan(tasks=(
-        task("T01", touches=["src/"], effort=60),
-        task("T02", touches=["src/app.py"], effort=60),
-        task("T03", touches=["src/*.py"], effort=60),
-        task("T04", touches=["docs/"], effort=60),
-    ))
+    plan = Plan(
+        tasks=(
+            task("T01", touches=["src/"], effort=60),
+            task("T02", touches=["src/app.py"], effort=60),
+            task("T03", touches=["src/*.py"], effort=60),
+            task("T04", touches=["docs/"], effort=60),
+        )
+    )
     sim = simulate(plan, Limits(max_background=4, max_parallel=4))
     assert sim.lower_bound_hours == 3.0  # T01, T02, T03 all write src/app.py
     assert sim.makespan_hours == 3.0
@@ -141,9 +151,13 @@ def test_json_has_exactly_the_documented_keys() -> None:
 
 
 def test_timeline_draws_one_scaled_row_per_task_and_the_summary() -> None:
-    plan = Plan(tasks=(
-        task("T01", effort=240), task("T02", effort=120), task("T03", deps=["T02"], effort=120),
-    ))
+    plan = Plan(
+        tasks=(
+            task("T01", effort=240),
+            task("T02", effort=120),
+            task("T03", deps=["T02"], effort=120),
+        )
+    )
     text = render_timeline(simulate(plan, Limits()), 60)
     lines = text.splitlines()
     rows = {line.split()[0]: line for line in lines if line.startswith("T0")}
@@ -155,14 +169,27 @@ def test_timeline_draws_one_scaled_row_per_task_and_the_summary() -> None:
     assert set(first) == set(second) == {"#"}
     assert len(first) + len(second) == len(bar["T01"]) and abs(len(first) - len(second)) <= 1
     assert "0h" in lines[0] and "4h" in lines[0]
-    for figure in ("serial:          8.0 h", "parallel:        4.0 h makespan, speedup 2.00x",
-                   "critical path:   T01", "wave barriers:   6.0 h makespan",
-                   "lower bound:     4.0 h (no schedule can be shorter; ours is 1.00x)"):
+    for figure in (
+        "serial:          8.0 h",
+        "parallel:        4.0 h makespan, speedup 2.00x",
+        "critical path:   T01",
+        "wave barriers:   6.0 h makespan",
+        "lower bound:     4.0 h (no schedule can be shorter; ours is 1.00x)",
+    ):
         assert figure in text
 
 
-_LOCK_HEAVY_TREE = ["src/", "src/a.py", "src/b/", "src/b/c.py", "src/**/__init__.py", "tests/",
-                    "tests/test_a.py", "docs/*.md", "README.md"]
+_LOCK_HEAVY_TREE = [
+    "src/",
+    "src/a.py",
+    "src/b/",
+    "src/b/c.py",
+    "src/**/__init__.py",
+    "tests/",
+    "tests/test_a.py",
+    "docs/*.md",
+    "README.md",
+]
 
 
 def lock_heavy_plan(rng: random.Random) -> Plan:
@@ -170,11 +197,15 @@ def lock_heavy_plan(rng: random.Random) -> Plan:
     tasks: list[Task] = []
     for n in range(rng.randint(8, 20)):
         earlier = [t.id for t in tasks]
-        tasks.append(task(
-            f"T{n:02d}", deps=rng.sample(earlier, min(len(earlier), rng.choice([0, 0, 1, 2]))),
-            touches=rng.sample(_LOCK_HEAVY_TREE, rng.choice([1, 1, 2])),
-            effort=rng.choice([30, 60, 90, 150, 240, 480]), user_input=rng.random() < 0.1,
-        ))
+        tasks.append(
+            task(
+                f"T{n:02d}",
+                deps=rng.sample(earlier, min(len(earlier), rng.choice([0, 0, 1, 2]))),
+                touches=rng.sample(_LOCK_HEAVY_TREE, rng.choice([1, 1, 2])),
+                effort=rng.choice([30, 60, 90, 150, 240, 480]),
+                user_input=rng.random() < 0.1,
+            )
+        )
     return Plan(tasks=tuple(tasks))
 
 
@@ -231,12 +262,14 @@ def live_run_on_a_clock(plan: Plan, limits: Limits) -> list[tuple[str, int]]:
 
 
 # T3 shares src/a.py with T1 on the critical path; the scheduler holds T3 back (test_scheduler).
-HELD_BACK = Plan(tasks=(
-    task("T0", effort=120),
-    task("T1", deps=["T0"], touches=["src/a.py"], effort=120),
-    task("T2", deps=["T1"], touches=["tests/"], effort=180),
-    task("T3", touches=["src/a.py"], effort=180),
-))
+HELD_BACK = Plan(
+    tasks=(
+        task("T0", effort=120),
+        task("T1", deps=["T0"], touches=["src/a.py"], effort=120),
+        task("T2", deps=["T1"], touches=["tests/"], effort=180),
+        task("T3", touches=["src/a.py"], effort=180),
+    )
+)
 
 
 @settings(max_examples=20, deadline=None)

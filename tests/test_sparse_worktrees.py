@@ -3,6 +3,7 @@ Context paths and the .gitignore/.gitattributes files are on disk; every other f
 yet unchanged in the task's commits (never recorded as deleted), whether the agent commits
 through the real hook or swarmgit commits for it; a Context path is read, never written; a
 recycled worktree is switched to the next task's set, sparse or full."""
+
 from __future__ import annotations
 
 import json
@@ -20,13 +21,19 @@ from tests.gitutil import git, make_repo, write
 from tests.swarmrepo import swarm_process, task_md, track_repo
 
 FILES = {
-    ".gitignore": "*.log\n", "README.md": "# r\n", "docs/guide.md": "# guide\n",
-    "src/one/mod.py": "one = 1\n", "src/two/mod.py": "two = 1\n", "src/two/.gitignore": "*.tmp\n",
+    ".gitignore": "*.log\n",
+    "README.md": "# r\n",
+    "docs/guide.md": "# guide\n",
+    "src/one/mod.py": "one = 1\n",
+    "src/two/mod.py": "two = 1\n",
+    "src/two/.gitignore": "*.tmp\n",
     **{f"lib/big/m{i}.py": f"m = {i}\n" for i in range(30)},
 }
-SPARSE = ("[worktrees]\ncheckout = \"sparse\"\n[concurrency]\nmax_parallel = 1\nmax_background = 1\n"
-          "[gates]\nthreshold = 0.0\n")
-UNFENCED = SPARSE + "[agent]\nsandbox = \"off\"\n"
+SPARSE = (
+    '[worktrees]\ncheckout = "sparse"\n[concurrency]\nmax_parallel = 1\nmax_background = 1\n'
+    "[gates]\nthreshold = 0.0\n"
+)
+UNFENCED = SPARSE + '[agent]\nsandbox = "off"\n'
 
 
 def _head(cwd: Path, rev: str = "HEAD") -> str:
@@ -34,13 +41,21 @@ def _head(cwd: Path, rev: str = "HEAD") -> str:
 
 
 def _on_disk(worktree: Path) -> set[str]:
-    return {p.relative_to(worktree).as_posix() for p in worktree.rglob("*")
-            if p.is_file() and ".git" not in p.relative_to(worktree).parts[:1]}
+    return {
+        p.relative_to(worktree).as_posix()
+        for p in worktree.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(worktree).parts[:1]
+    }
 
 
 def _sparse(repo: Path, tmp_path: Path, patterns: tuple[str, ...], name: str = "T01") -> Path:
-    return create_task_worktree(pygit2.Repository(str(repo)), path=tmp_path / "wt" / name,
-                                branch=f"swarm/t/{name}", start=_head(repo), sparse=patterns)
+    return create_task_worktree(
+        pygit2.Repository(str(repo)),
+        path=tmp_path / "wt" / name,
+        branch=f"swarm/t/{name}",
+        start=_head(repo),
+        sparse=patterns,
+    )
 
 
 def test_a_sparse_worktree_holds_only_its_set_and_git_sees_no_deletion(tmp_path: Path) -> None:
@@ -83,8 +98,13 @@ def test_a_file_written_outside_the_sparse_set_is_a_change_never_hidden(tmp_path
 
     assert dirty_paths(path) == ["README.md"]
     assert [a.text for a in uncommitted_added_lines(path)] == ["# replaced\n"]
-    assert not recycle_worktree(pygit2.Repository(str(repo)), path, path=tmp_path / "wt" / "T02",
-                                branch="swarm/t/T02", start=_head(repo))
+    assert not recycle_worktree(
+        pygit2.Repository(str(repo)),
+        path,
+        path=tmp_path / "wt" / "T02",
+        branch="swarm/t/T02",
+        start=_head(repo),
+    )
 
 
 def test_recycling_switches_the_sparse_set_and_back_to_a_full_checkout(tmp_path: Path) -> None:
@@ -94,8 +114,9 @@ def test_recycling_switches_the_sparse_set_and_back_to_a_full_checkout(tmp_path:
     write(donor, "src/one/out.log", "left by T01\n")
     second = tmp_path / "wt" / "T02"
 
-    assert recycle_worktree(r, donor, path=second, branch="swarm/t/T02", start=_head(repo),
-                            sparse=("src/two/",))
+    assert recycle_worktree(
+        r, donor, path=second, branch="swarm/t/T02", start=_head(repo), sparse=("src/two/",)
+    )
     assert _on_disk(second) == {".gitignore", "src/two/.gitignore", "src/two/mod.py"}
     assert dirty_paths(second) == [] and git(second, "status", "--porcelain", "--ignored").stdout == ""
 
@@ -105,8 +126,7 @@ def test_recycling_switches_the_sparse_set_and_back_to_a_full_checkout(tmp_path:
     assert git(third, "ls-files", "-t").stdout.count("S ") == 0
 
     fourth = tmp_path / "wt" / "T04"
-    assert recycle_worktree(r, third, path=fourth, branch="swarm/t/T04", start=_head(repo),
-                            sparse=("docs/",))
+    assert recycle_worktree(r, third, path=fourth, branch="swarm/t/T04", start=_head(repo), sparse=("docs/",))
     assert _on_disk(fourth) == {".gitignore", "docs/guide.md", "src/two/.gitignore"}
     assert registered_at(r, fourth) == "T01"
 
@@ -135,12 +155,31 @@ def test_implement_runs_sparse_tasks_through_the_real_hook_and_lands_only_their_
     # (the write fence is off: under it the worktree's git dir is not the agent's to write).
     # T02 takes over T01's worktree (recycled: T01's set leaves the disk, T02's arrives) and
     # leaves its edit for swarmgit to commit.
-    plan = (task_md("T01", "one", touches="`src/one/`", extra="  - **Context:** `docs/`",
-                    runs=("test -f docs/guide.md", "test ! -e README.md", "test ! -e lib",
-                          "echo 'one = 2' > src/one/mod.py", "git commit -qam 'T01 by hand'"))
-            + task_md("T02", "two", deps="T01", touches="`src/two/`",
-                      runs=("test ! -e src/one", "test ! -e docs", "test -f src/two/mod.py",
-                            "echo 'two = 2' > src/two/mod.py", "echo x > src/two/run.log")))
+    plan = task_md(
+        "T01",
+        "one",
+        touches="`src/one/`",
+        extra="  - **Context:** `docs/`",
+        runs=(
+            "test -f docs/guide.md",
+            "test ! -e README.md",
+            "test ! -e lib",
+            "echo 'one = 2' > src/one/mod.py",
+            "git commit -qam 'T01 by hand'",
+        ),
+    ) + task_md(
+        "T02",
+        "two",
+        deps="T01",
+        touches="`src/two/`",
+        runs=(
+            "test ! -e src/one",
+            "test ! -e docs",
+            "test -f src/two/mod.py",
+            "echo 'two = 2' > src/two/mod.py",
+            "echo x > src/two/run.log",
+        ),
+    )
     repo = track_repo(tmp_path / "proj", plan, files=FILES, config=UNFENCED)
     base = _head(repo)
 
@@ -148,7 +187,9 @@ def test_implement_runs_sparse_tasks_through_the_real_hook_and_lands_only_their_
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert git(repo, "diff", "--name-status", base, "main").stdout.splitlines() == [
-        "M\tsrc/one/mod.py", "M\tsrc/two/mod.py"]
+        "M\tsrc/one/mod.py",
+        "M\tsrc/two/mod.py",
+    ]
     assert git(repo, "log", "--format=%s", "swarm/t/T01").stdout.splitlines()[0] == "T01 by hand"
     root = tmp_path / "proj.swarm-worktrees" / "t"
     assert registered_at(pygit2.Repository(str(repo)), root / "T02") == "T01"
@@ -158,8 +199,13 @@ def test_implement_runs_sparse_tasks_through_the_real_hook_and_lands_only_their_
 
 def test_a_commit_to_a_context_path_is_refused_by_the_hook(tmp_path: Path) -> None:
     # Without the write fence the write lands, and the commit itself is what refuses.
-    plan = task_md("T01", "one", touches="`src/one/`", extra="  - **Context:** `docs/`",
-                   runs=("echo more >> docs/guide.md", "git commit -qam 'edit the context'"))
+    plan = task_md(
+        "T01",
+        "one",
+        touches="`src/one/`",
+        extra="  - **Context:** `docs/`",
+        runs=("echo more >> docs/guide.md", "git commit -qam 'edit the context'"),
+    )
     repo = track_repo(tmp_path / "proj", plan, files=FILES, config=UNFENCED)
 
     done = swarm_process(repo, "implement", "t")
@@ -173,10 +219,17 @@ def test_a_commit_to_a_context_path_is_refused_by_the_hook(tmp_path: Path) -> No
 
 
 def test_a_fenced_sparse_task_is_committed_by_swarmgit_without_deletions(tmp_path: Path) -> None:
-    plan = task_md("T01", "one", touches="`src/one/`, `lib/big/m1.py`",
-                   runs=("grep -q 'Your worktree is sparse' \"$SWARM_BRIEF\"",
-                         "test ! -e lib/big/m2.py", "echo 'm = 100' > lib/big/m1.py",
-                         "echo 'one = 3' > src/one/mod.py"))
+    plan = task_md(
+        "T01",
+        "one",
+        touches="`src/one/`, `lib/big/m1.py`",
+        runs=(
+            "grep -q 'Your worktree is sparse' \"$SWARM_BRIEF\"",
+            "test ! -e lib/big/m2.py",
+            "echo 'm = 100' > lib/big/m1.py",
+            "echo 'one = 3' > src/one/mod.py",
+        ),
+    )
     repo = track_repo(tmp_path / "proj", plan, files=FILES, config=SPARSE)
     base = _head(repo)
 
@@ -184,13 +237,16 @@ def test_a_fenced_sparse_task_is_committed_by_swarmgit_without_deletions(tmp_pat
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert git(repo, "diff", "--name-status", base, "main").stdout.splitlines() == [
-        "M\tlib/big/m1.py", "M\tsrc/one/mod.py"]
+        "M\tlib/big/m1.py",
+        "M\tsrc/one/mod.py",
+    ]
 
 
 def test_retry_reset_and_clean_take_absent_files_for_no_live_work(tmp_path: Path) -> None:
     go = tmp_path / "go"
-    plan = task_md("T01", "one", touches="`src/one/`",
-                   runs=("echo 'one = 2' > src/one/mod.py", f"test -e {go}"))
+    plan = task_md(
+        "T01", "one", touches="`src/one/`", runs=("echo 'one = 2' > src/one/mod.py", f"test -e {go}")
+    )
     repo = track_repo(tmp_path / "proj", plan, files=FILES, config=SPARSE)
     assert swarm_process(repo, "implement", "t").returncode == 1  # no go file yet
     worktree = tmp_path / "proj.swarm-worktrees" / "t" / "T01"

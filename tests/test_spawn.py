@@ -59,19 +59,35 @@ def test_report_table_spawns_exactly_the_right_tasks() -> None:
     assert decision.over_budget == ()
     assert decision.spawn == (
         Task(
-            id="SC-03", title="Add cache metrics", deps=("T03",),
-            touches=("backend/metrics.py",), effort_minutes=90, severity=Severity.HIGH,
-            acceptance="metrics exported", extra={DEDUP_FIELD: "metrics.py|add"},
+            id="SC-03",
+            title="Add cache metrics",
+            deps=("T03",),
+            touches=("backend/metrics.py",),
+            effort_minutes=90,
+            severity=Severity.HIGH,
+            acceptance="metrics exported",
+            extra={DEDUP_FIELD: "metrics.py|add"},
         ),
         Task(
-            id="SC-04", title="Document the cache", deps=("T03",), touches=("docs/cache.md",),
-            effort_minutes=150, severity=Severity.LOW, acceptance="page exists",
+            id="SC-04",
+            title="Document the cache",
+            deps=("T03",),
+            touches=("docs/cache.md",),
+            effort_minutes=150,
+            severity=Severity.LOW,
+            acceptance="page exists",
             extra={DEDUP_FIELD: "docs|cache"},
         ),
         Task(
-            id="SC-05", title="Survey callers", deps=("T03",), touches=(),
-            concurrency=ConcurrencyClass.READ_ONLY, effort_minutes=30, severity=Severity.LOW,
-            acceptance="list written", extra={DEDUP_FIELD: "callers|survey"},
+            id="SC-05",
+            title="Survey callers",
+            deps=("T03",),
+            touches=(),
+            concurrency=ConcurrencyClass.READ_ONLY,
+            effort_minutes=30,
+            severity=Severity.LOW,
+            acceptance="list written",
+            extra={DEDUP_FIELD: "callers|survey"},
         ),
     )
 
@@ -97,15 +113,17 @@ def test_budget_stops_spawning_at_its_limit() -> None:
 
 def test_held_candidates_do_not_use_the_budget() -> None:
     held = SpawnCandidate(id="X", subtask="ask", user_input=True)
-    decision = decide_spawn("T01", [held, *_candidates(1)], set(), budget_left=1,
-                            existing_ids={"T01"})
+    decision = decide_spawn("T01", [held, *_candidates(1)], set(), budget_left=1, existing_ids={"T01"})
     assert [t.id for t in decision.spawn] == ["SC-01"]
     assert decision.wait_for_user == (Held(held, "needs user input"),)
 
 
 def test_new_ids_continue_after_existing_sc_ids_and_skip_taken_ones() -> None:
     decision = decide_spawn(
-        "T02", _candidates(3), set(), budget_left=9,
+        "T02",
+        _candidates(3),
+        set(),
+        budget_left=9,
         existing_ids={"T02", "SC-01", "SC-7", "SC-09"},
     )
     assert [t.id for t in decision.spawn] == ["SC-10", "SC-11", "SC-12"]
@@ -119,20 +137,39 @@ def test_candidates_outside_the_planned_touches_wait_for_the_user() -> None:
     from swarmgit.domain.plan import Plan
     from swarmgit.domain.spawn import planned_touches
 
-    plan = Plan(tasks=(
-        Task(id="T01", title="a", touches=("docs/", "src/app.py")),
-        Task(id="SC-01", title="spawned", touches=("frontend/",), extra={DEDUP_FIELD: "k"}),
-    ))
+    plan = Plan(
+        tasks=(
+            Task(id="T01", title="a", touches=("docs/", "src/app.py")),
+            Task(id="SC-01", title="spawned", touches=("frontend/",), extra={DEDUP_FIELD: "k"}),
+        )
+    )
     planned = planned_touches(plan)
     assert planned == ("docs/", "src/app.py")  # a spawned task's touches do not widen the plan
 
     def candidate(key: str, touches: list[str]) -> SpawnCandidate:
-        return SpawnCandidate(id=key, subtask=key, touches=touches, effort="S", user_input=False,
-                              severity=Severity.LOW, dedup_key=key, accept="-")
+        return SpawnCandidate(
+            id=key,
+            subtask=key,
+            touches=touches,
+            effort="S",
+            user_input=False,
+            severity=Severity.LOW,
+            dedup_key=key,
+            accept="-",
+        )
 
-    decision = decide_spawn("T01", [candidate("in", ["docs/x/**/*.md", "src/app.py"]),
-                                    candidate("out", ["frontend/b.py"]), candidate("glob", ["**/*.md"])],
-                            (), 20, plan.ids, planned)
+    decision = decide_spawn(
+        "T01",
+        [
+            candidate("in", ["docs/x/**/*.md", "src/app.py"]),
+            candidate("out", ["frontend/b.py"]),
+            candidate("glob", ["**/*.md"]),
+        ],
+        (),
+        20,
+        plan.ids,
+        planned,
+    )
     assert [t.touches for t in decision.spawn] == [("docs/x/**/*.md", "src/app.py")]
     assert [(h.candidate.id, h.reason) for h in decision.wait_for_user] == [
         ("out", "touches frontend/b.py outside the track's planned touches (docs/, src/app.py)"),
@@ -141,11 +178,21 @@ def test_candidates_outside_the_planned_touches_wait_for_the_user() -> None:
 
 
 def test_an_accepted_candidate_keeps_its_user_input_and_severity() -> None:
-    asks = SpawnCandidate(id="SC-01", subtask="Choose a policy", touches=("./cache/",), user_input=True,
-                          severity=Severity.CRITICAL, dedup_key="policy")
+    asks = SpawnCandidate(
+        id="SC-01",
+        subtask="Choose a policy",
+        touches=("./cache/",),
+        user_input=True,
+        severity=Severity.CRITICAL,
+        dedup_key="policy",
+    )
     task = accepted_task("T03", asks, {"T03", "SC-01"})  # the report's own id is taken in the plan
-    assert (task.id, task.needs_user_input, task.severity, task.touches) == ("SC-02", True, Severity.CRITICAL,
-                                                                           ("cache/",))
+    assert (task.id, task.needs_user_input, task.severity, task.touches) == (
+        "SC-02",
+        True,
+        Severity.CRITICAL,
+        ("cache/",),
+    )
     assert not accepted_task("T03", asks.model_copy(update={"user_input": False}), {"T03"}).needs_user_input
     with pytest.raises(ValueError, match="'..'"):
         accepted_task("T03", asks.model_copy(update={"touches": ("../x",)}), {"T03"})

@@ -1,4 +1,5 @@
 """The run-state store: a real SQLite file in a real repository's common dir."""
+
 from __future__ import annotations
 
 import os
@@ -33,11 +34,14 @@ def common(repo: Path) -> Path:
 def store(common: Path) -> Iterator[Store]:
     with Store.open(common) as opened:
         opened.ensure_track("demo", base_commit="b" * 40, target_branch="main", plan_path="plan.md")
-        opened.sync_tasks("demo", [
-            TaskSpec("T01", "API", ("api/", "config.py"), ()),
-            TaskSpec("T02", "Docs", ("docs/**/*.md",), ("T01",)),
-            TaskSpec("T03", "Survey", (), ()),
-        ])
+        opened.sync_tasks(
+            "demo",
+            [
+                TaskSpec("T01", "API", ("api/", "config.py"), ()),
+                TaskSpec("T02", "Docs", ("docs/**/*.md",), ("T01",)),
+                TaskSpec("T03", "Survey", (), ()),
+            ],
+        )
         yield opened
 
 
@@ -52,7 +56,9 @@ def test_open_creates_the_database_in_wal_mode_with_a_schema_version(common: Pat
         assert store.path == common / "swarm" / "state.db"
     conn = sqlite3.connect(common / "swarm" / "state.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+        str(SCHEMA_VERSION),
+    )
     conn.close()
 
 
@@ -139,12 +145,18 @@ def test_sync_tasks_adds_todo_tasks_and_updates_plan_fields_only(store: Store) -
     t01 = store.task("demo", "T01")
     assert t01 is not None
     assert (t01.status, t01.touches, t01.deps, t01.attempts) == ("todo", ("api/", "config.py"), (), 0)
-    store.mark_running("demo", "T01", branch="swarm/demo/T01", worktree="/wt/T01",
-                       start_commit="a" * 40, after=())
-    store.sync_tasks("demo", [TaskSpec("T01", "API v2", ("api/",), ("T00",)),
-                              TaskSpec("T02", "Docs", ("docs/**/*.md",), ("T01",)),
-                              TaskSpec("T03", "Survey", (), ()),
-                              TaskSpec("T04", "New", ("new/",), ())])
+    store.mark_running(
+        "demo", "T01", branch="swarm/demo/T01", worktree="/wt/T01", start_commit="a" * 40, after=()
+    )
+    store.sync_tasks(
+        "demo",
+        [
+            TaskSpec("T01", "API v2", ("api/",), ("T00",)),
+            TaskSpec("T02", "Docs", ("docs/**/*.md",), ("T01",)),
+            TaskSpec("T03", "Survey", (), ()),
+            TaskSpec("T04", "New", ("new/",), ()),
+        ],
+    )
     t01 = store.task("demo", "T01")
     assert t01 is not None
     assert (t01.title, t01.touches, t01.deps) == ("API v2", ("api/",), ("T00",))
@@ -155,8 +167,9 @@ def test_sync_tasks_adds_todo_tasks_and_updates_plan_fields_only(store: Store) -
 
 def test_sync_tasks_retires_what_left_the_plan_and_restores_what_came_back(store: Store) -> None:
     for task in ("T01", "T02"):
-        store.mark_running("demo", task, branch=f"swarm/demo/{task}", worktree=f"/wt/{task}",
-                           start_commit="a" * 40, after=())
+        store.mark_running(
+            "demo", task, branch=f"swarm/demo/{task}", worktree=f"/wt/{task}", start_commit="a" * 40, after=()
+        )
     store.mark_finished("demo", "T02", Status.DONE, final_commit="c" * 40)
     changed = store.sync_tasks("demo", [TaskSpec("T03", "Survey", (), ())])
     # T01 runs (an agent works on it): it is retired at a later sync, once it ended.
@@ -171,8 +184,12 @@ def test_sync_tasks_retires_what_left_the_plan_and_restores_what_came_back(store
     store.mark_finished("demo", "T01", Status.FAILED, reason="boom")
     assert [task for _, _, task in store.sync_tasks("demo", [TaskSpec("T03", "Survey", (), ())])] == ["T01"]
     assert store.sync_tasks("demo", [TaskSpec("T03", "Survey", (), ())]) == []  # said once
-    back = store.sync_tasks("demo", [TaskSpec("T02", "Docs", ("docs/",), ()), TaskSpec("T03", "Survey", (), ())])
-    assert back == [("restored", "T02 restored: it is in plan.md again, and keeps its run state (done)", "T02")]
+    back = store.sync_tasks(
+        "demo", [TaskSpec("T02", "Docs", ("docs/",), ()), TaskSpec("T03", "Survey", (), ())]
+    )
+    assert back == [
+        ("restored", "T02 restored: it is in plan.md again, and keeps its run state (done)", "T02")
+    ]
     assert [t.id for t in store.tasks("demo")] == ["T02", "T03"]
     assert store.locks("demo") == [LockRow("T02", "docs/")]  # done: held until integrated
     # What integrate does: retire only, the others' stored touches untouched (it compares them).
@@ -189,19 +206,32 @@ def test_a_transition_that_fails_midway_changes_nothing(store: Store) -> None:
 
 
 def test_mark_running_locks_the_touches_and_counts_attempts(store: Store) -> None:
-    store.mark_running("demo", "T01", branch="swarm/demo/T01", worktree="/wt/T01",
-                       start_commit="a" * 40, after=("T00",), pid=123)
+    store.mark_running(
+        "demo",
+        "T01",
+        branch="swarm/demo/T01",
+        worktree="/wt/T01",
+        start_commit="a" * 40,
+        after=("T00",),
+        pid=123,
+    )
     row = store.task("demo", "T01")
     assert row is not None
     assert (row.status, row.attempts, row.after, row.pid, row.worktree) == (
-        "running", 1, ("T00",), 123, "/wt/T01")
+        "running",
+        1,
+        ("T00",),
+        123,
+        "/wt/T01",
+    )
     assert row.start_commit == "a" * 40 and row.started_at is not None and row.finished_at is None
     assert store.locks("demo") == [LockRow("T01", "api/"), LockRow("T01", "config.py")]
     assert store.events("demo")[-1].kind == "running"
 
     store.mark_finished("demo", "T01", Status.FAILED, reason="tests failed")
-    store.mark_running("demo", "T01", branch="swarm/demo/T01", worktree="/wt/T01",
-                       start_commit="e" * 40, after=())
+    store.mark_running(
+        "demo", "T01", branch="swarm/demo/T01", worktree="/wt/T01", start_commit="e" * 40, after=()
+    )
     row = store.task("demo", "T01")
     assert row is not None
     assert (row.attempts, row.final_commit, row.reason, row.start_commit) == (2, None, "", "e" * 40)
@@ -212,8 +242,9 @@ def test_task_reads_follow_every_writer(common: Path, store: Store) -> None:
     """Task rows are cached per Store: its own writes update them in place, and a commit by
     another connection (another process's Store, sqlite3 by hand) is seen on the next read."""
     assert [row.status for row in store.tasks("demo")] == ["todo", "todo", "todo"]
-    store.mark_running("demo", "T03", branch="swarm/demo/T03", worktree="/wt", start_commit="c" * 40,
-                       after=["T01"])
+    store.mark_running(
+        "demo", "T03", branch="swarm/demo/T03", worktree="/wt", start_commit="c" * 40, after=["T01"]
+    )
     assert [row.after for row in store.tasks("demo")] == [(), (), ("T01",)]
     with Store.open(common) as other:
         assert [row.status for row in other.tasks("demo")] == ["todo", "todo", "running"]
@@ -221,7 +252,11 @@ def test_task_reads_follow_every_writer(common: Path, store: Store) -> None:
         kept = [TaskSpec(row.id, row.title, row.touches, row.deps) for row in other.tasks("demo")]
         other.sync_tasks("demo", [*kept, TaskSpec("T04", "New", (), ())])  # the whole plan
     assert [(row.id, row.status) for row in store.tasks("demo")] == [
-        ("T01", "todo"), ("T02", "todo"), ("T03", "done"), ("T04", "todo")]
+        ("T01", "todo"),
+        ("T02", "todo"),
+        ("T03", "done"),
+        ("T04", "todo"),
+    ]
     with sqlite3.connect(common / "swarm" / "state.db") as conn:
         conn.execute("UPDATE tasks SET reason = 'by hand' WHERE id = 'T01'")
     assert [row.reason for row in store.tasks("demo")][0] == "by hand"
@@ -242,13 +277,27 @@ def test_status_is_stored_as_text_and_read_back_as_the_enum(common: Path, store:
 
 
 def test_review_verdicts_are_stored_as_text_and_read_back_as_the_enum(common: Path, store: Store) -> None:
-    store.set_review("demo", "T01", verdict=ReviewVerdict.ACCEPTED, reviewer="ann", message="", final_commit="a" * 40)
-    store.set_review("demo", "T02", verdict=ReviewVerdict.REJECTED, reviewer="bo", message="no tests",
-                     final_commit="b" * 40)
+    store.set_review(
+        "demo", "T01", verdict=ReviewVerdict.ACCEPTED, reviewer="ann", message="", final_commit="a" * 40
+    )
+    store.set_review(
+        "demo",
+        "T02",
+        verdict=ReviewVerdict.REJECTED,
+        reviewer="bo",
+        message="no tests",
+        final_commit="b" * 40,
+    )
     with sqlite3.connect(common / "swarm" / "state.db") as conn:
-        assert dict(conn.execute("SELECT task, verdict FROM reviews")) == {"T01": "accepted", "T02": "rejected"}
+        assert dict(conn.execute("SELECT task, verdict FROM reviews")) == {
+            "T01": "accepted",
+            "T02": "rejected",
+        }
     reviews = store.reviews("demo")
-    assert (reviews["T01"].verdict, reviews["T02"].verdict) == (ReviewVerdict.ACCEPTED, ReviewVerdict.REJECTED)
+    assert (reviews["T01"].verdict, reviews["T02"].verdict) == (
+        ReviewVerdict.ACCEPTED,
+        ReviewVerdict.REJECTED,
+    )
     assert type(reviews["T01"].verdict) is ReviewVerdict
     assert [e.kind for e in store.events("demo")][-2:] == ["review-accepted", "review-rejected"]
 
@@ -256,12 +305,14 @@ def test_review_verdicts_are_stored_as_text_and_read_back_as_the_enum(common: Pa
 def test_ids_by_status_follow_every_writer(common: Path, store: Store) -> None:
     """The per-status id sets move with this Store's own writes, keep an unchanged set the same
     object, and are rebuilt after another connection's commit or a plan sync."""
+
     def by_status() -> dict[str, set[str]]:
         return {status.value: set(ids) for status, ids in store.task_ids_by_status("demo").items()}
 
     assert by_status() == {"todo": {"T01", "T02", "T03"}}
-    store.mark_running("demo", "T03", branch="swarm/demo/T03", worktree="/wt", start_commit="c" * 40,
-                       after=())
+    store.mark_running(
+        "demo", "T03", branch="swarm/demo/T03", worktree="/wt", start_commit="c" * 40, after=()
+    )
     first = store.task_ids_by_status("demo")
     assert by_status() == {"todo": {"T01", "T02"}, "running": {"T03"}}
     store.add_event("demo", "note", "no task row changes")
@@ -278,14 +329,16 @@ def test_ids_by_status_follow_every_writer(common: Path, store: Store) -> None:
     assert by_status() == {"failed": {"T02"}, "done": {"T03"}}
     assert by_status() == {
         status: {row.id for row in store.tasks("demo") if row.status == status}
-        for status in ("failed", "done")}
+        for status in ("failed", "done")
+    }
 
 
 def test_releasing_a_worktree_is_seen_by_the_next_read(store: Store) -> None:
     """The cached row forgets a released worktree at once (else the worktree pool offers a
     folder another task took over, and releases it again on every start)."""
-    store.mark_running("demo", "T03", branch="swarm/demo/T03", worktree="/wt/T03",
-                       start_commit="a" * 40, after=())
+    store.mark_running(
+        "demo", "T03", branch="swarm/demo/T03", worktree="/wt/T03", start_commit="a" * 40, after=()
+    )
     store.mark_finished("demo", "T03", Status.DONE, final_commit="f" * 40)
     assert [row.worktree for row in store.tasks("demo")] == [None, None, "/wt/T03"]
     store.release_worktree("demo", "T03")
@@ -295,15 +348,17 @@ def test_releasing_a_worktree_is_seen_by_the_next_read(store: Store) -> None:
 
 
 def test_a_read_only_task_holds_no_lock(store: Store) -> None:
-    store.mark_running("demo", "T03", branch="swarm/demo/T03", worktree="/wt/T03",
-                       start_commit="a" * 40, after=())
+    store.mark_running(
+        "demo", "T03", branch="swarm/demo/T03", worktree="/wt/T03", start_commit="a" * 40, after=()
+    )
     assert store.locks("demo") == []
 
 
 def test_done_keeps_its_locks_until_released_failed_and_blocked_drop_them(store: Store) -> None:
     for task in ("T01", "T02"):
-        store.mark_running("demo", task, branch=f"swarm/demo/{task}", worktree="/wt",
-                           start_commit="a" * 40, after=())
+        store.mark_running(
+            "demo", task, branch=f"swarm/demo/{task}", worktree="/wt", start_commit="a" * 40, after=()
+        )
     store.mark_finished("demo", "T01", Status.DONE, final_commit="f" * 40)
     store.mark_finished("demo", "T02", Status.BLOCKED, reason="merge conflict in docs/a.md")
     t01, t02 = store.task("demo", "T01"), store.task("demo", "T02")
@@ -325,8 +380,9 @@ def test_mark_finished_refuses_unfinished_statuses_and_unknown_tasks(store: Stor
 
 
 def test_set_status_by_hand(store: Store) -> None:
-    store.mark_running("demo", "T01", branch="swarm/demo/T01", worktree="/wt",
-                       start_commit="a" * 40, after=())
+    store.mark_running(
+        "demo", "T01", branch="swarm/demo/T01", worktree="/wt", start_commit="a" * 40, after=()
+    )
     store.set_status("demo", "T01", Status.RUNNING, "still going")
     assert len(store.locks("demo")) == 2
     store.set_status("demo", "T01", Status.NEEDS_INPUT, "which cache backend?")
@@ -368,7 +424,9 @@ def test_events_are_appended_and_paged(store: Store) -> None:
     store.add_event("other", "note", "elsewhere")
     events = store.events("demo")
     assert [(e.kind, e.task, e.message) for e in events] == [
-        ("note", None, "track started"), ("agent", "T01", "T01 wrote api/x.py")]
+        ("note", None, "track started"),
+        ("agent", "T01", "T01 wrote api/x.py"),
+    ]
     assert events[0].id < events[1].id and events[0].ts <= events[1].ts
     assert store.events("demo", after_id=events[0].id) == events[1:]
     assert store.events("demo", limit=1) == events[:1]
@@ -376,14 +434,46 @@ def test_events_are_appended_and_paged(store: Store) -> None:
 
 def test_cost_summary_sums_per_task_and_model(store: Store) -> None:
     assert store.cost_summary("demo").total == Spend()
-    store.add_usage("demo", "T01", model="m-small", input_tokens=100, output_tokens=10,
-                    cache_write_tokens=5, cache_read_tokens=50, usd=0.25)
-    store.add_usage("demo", "T01", model="m-big", input_tokens=200, output_tokens=20,
-                    cache_write_tokens=0, cache_read_tokens=0, usd=1.0)
-    store.add_usage("demo", "T02", model="m-small", input_tokens=1, output_tokens=1,
-                    cache_write_tokens=0, cache_read_tokens=0, usd=0.5)
-    store.add_usage("other", "T01", model="m-big", input_tokens=9, output_tokens=9,
-                    cache_write_tokens=9, cache_read_tokens=9, usd=9.0)
+    store.add_usage(
+        "demo",
+        "T01",
+        model="m-small",
+        input_tokens=100,
+        output_tokens=10,
+        cache_write_tokens=5,
+        cache_read_tokens=50,
+        usd=0.25,
+    )
+    store.add_usage(
+        "demo",
+        "T01",
+        model="m-big",
+        input_tokens=200,
+        output_tokens=20,
+        cache_write_tokens=0,
+        cache_read_tokens=0,
+        usd=1.0,
+    )
+    store.add_usage(
+        "demo",
+        "T02",
+        model="m-small",
+        input_tokens=1,
+        output_tokens=1,
+        cache_write_tokens=0,
+        cache_read_tokens=0,
+        usd=0.5,
+    )
+    store.add_usage(
+        "other",
+        "T01",
+        model="m-big",
+        input_tokens=9,
+        output_tokens=9,
+        cache_write_tokens=9,
+        cache_read_tokens=9,
+        usd=9.0,
+    )
     cost = store.cost_summary("demo")
     assert cost.usd == pytest.approx(1.75)
     assert cost.total == Spend(301, 31, 5, 50, pytest.approx(1.75))  # type: ignore[arg-type]
@@ -396,9 +486,18 @@ def test_cost_summary_sums_per_task_and_model(store: Store) -> None:
 def test_spent_usd_follows_every_usage_record(common: Path, store: Store) -> None:
     """The live loop's spend is kept between reads, yet sees this Store's records and another
     process's at once, and always equals the cost summary's total."""
+
     def usage(on: Store, usd: float, track: str = "demo") -> None:
-        on.add_usage(track, "T01", model="m", input_tokens=1, output_tokens=1,
-                     cache_write_tokens=0, cache_read_tokens=0, usd=usd)
+        on.add_usage(
+            track,
+            "T01",
+            model="m",
+            input_tokens=1,
+            output_tokens=1,
+            cache_write_tokens=0,
+            cache_read_tokens=0,
+            usd=usd,
+        )
 
     assert store.spent_usd("demo") == 0.0
     usage(store, 0.25)
@@ -422,7 +521,11 @@ def test_spawn_queue_dedups_by_key_across_the_track(store: Store) -> None:
     store.set_candidate_state("demo", "cache-ttl", CandidateState.SPAWNED, task_id="SC-01")
     store.set_candidate_state("demo", "cache-ttl", CandidateState.REJECTED)
     (rejected,) = store.candidates("demo", CandidateState.REJECTED)
-    assert (rejected.dedup_key, rejected.task_id, rejected.state) == ("cache-ttl", "SC-01", CandidateState.REJECTED)
+    assert (rejected.dedup_key, rejected.task_id, rejected.state) == (
+        "cache-ttl",
+        "SC-01",
+        CandidateState.REJECTED,
+    )
     (waiting,) = store.candidates("demo", CandidateState.WAITING)
     assert waiting.dedup_key == "auth" and type(waiting.state) is CandidateState and waiting.state.undecided
     with pytest.raises(UsageError, match="no spawn candidate"):
@@ -445,8 +548,16 @@ def test_concurrent_writers_lose_nothing(common: Path, store: Store) -> None:
     def shared(n: int) -> None:
         try:
             for i in range(40):
-                store.add_usage("demo", f"T{n}", model="m", input_tokens=1, output_tokens=0,
-                                cache_write_tokens=0, cache_read_tokens=0, usd=0.01)
+                store.add_usage(
+                    "demo",
+                    f"T{n}",
+                    model="m",
+                    input_tokens=1,
+                    output_tokens=0,
+                    cache_write_tokens=0,
+                    cache_read_tokens=0,
+                    usd=0.01,
+                )
                 store.set_status("demo", "T02", Status.TODO, f"{n}-{i}")
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
@@ -501,11 +612,11 @@ def test_every_text_the_store_writes_is_redacted_of_its_secrets(common: Path) ->
     key = "sk-ant-api03-store-secret-1234"
     with Store.open(common, secrets_from_env({"ANTHROPIC_API_KEY": key})) as store:
         store.ensure_track("s", base_commit="b" * 40, target_branch="main", plan_path="plan.md")
-        store.sync_tasks("s", [TaskSpec("T01", f"use {key}", ("a/",), ()),
-                               TaskSpec("T02", "plain", ("b/",), ())])
+        store.sync_tasks(
+            "s", [TaskSpec("T01", f"use {key}", ("a/",), ()), TaskSpec("T02", "plain", ("b/",), ())]
+        )
         store.set_status("s", "T01", Status.BLOCKED, f"blocked on {key}")
-        store.mark_running("s", "T02", branch="swarm/s/T02", worktree="w", start_commit="c" * 40,
-                           after=())
+        store.mark_running("s", "T02", branch="swarm/s/T02", worktree="w", start_commit="c" * 40, after=())
         store.mark_finished("s", "T02", Status.FAILED, reason=f"saw {key}!")
         store.add_event("s", "note", f"[{key}]", "T02")
         rows = {t.id: (t.title, t.reason) for t in store.tasks("s")}

@@ -116,9 +116,7 @@ def test_disjoint_touches_do_not_conflict(a: str, b: str) -> None:
 def test_conflict_pairs_equals_all_pairs_check() -> None:
     touches = ["api/", "api/x.py", "lib/", "*.md", "lib/a/b", "docs/x", "**/x", "api/*/y", "api/q/"]
     expected = {
-        (i, j)
-        for i, j in itertools.combinations(range(len(touches)), 2)
-        if conflicts(touches[i], touches[j])
+        (i, j) for i, j in itertools.combinations(range(len(touches)), 2) if conflicts(touches[i], touches[j])
     }
     assert set(conflict_pairs(touches)) == expected
     assert len(conflict_pairs(touches)) == len(expected)
@@ -126,7 +124,21 @@ def test_conflict_pairs_equals_all_pairs_check() -> None:
 
 # Property tests: generated patterns over a tiny alphabet, so that overlaps are frequent.
 _SEGMENT_PATTERNS = [
-    "a", "b", "ab", "ba", "c", "*", "?", "a*", "*b", "a?", "[ab]", "[!a]", "*a*", "\\*", "[a-c]",
+    "a",
+    "b",
+    "ab",
+    "ba",
+    "c",
+    "*",
+    "?",
+    "a*",
+    "*b",
+    "a?",
+    "[ab]",
+    "[!a]",
+    "*a*",
+    "\\*",
+    "[a-c]",
     "a[!a]b",
 ]
 _segment = st.sampled_from(_SEGMENT_PATTERNS)
@@ -157,8 +169,6 @@ def test_a_touch_conflicts_with_any_path_it_allows(pattern: str, path: str) -> N
         assert conflicts(pattern, path)
 
 
-
-
 @given(st.text(alphabet="ab/.*`~ \\", max_size=12))
 def test_normalize_is_idempotent_and_never_escapes(raw: str) -> None:
     try:
@@ -180,20 +190,23 @@ def test_plain_touches_match_exactly_as_gitignore_does(touches: list[str], path:
     assert path_allowed(touches, path) == spec.match_file(path)
 
 
-@pytest.mark.parametrize(("inner", "outer", "inside"), [
-    ("docs/a.md", ["docs/"], True),
-    ("docs/", ["docs"], True),
-    ("docs/sub/", ["docs/"], True),
-    ("docs/**/*.md", ["docs/"], True),
-    ("docs/x.md", ["docs/*.md"], True),
-    ("anything/at/all", ["**"], True),
-    ("src/a.py", ["src/a.py"], True),
-    ("docs", ["docs/"], False),  # `docs` may be a file, which `docs/` does not allow
-    ("frontend/", ["docs/", "src/a.py"], False),
-    ("**/*.md", ["docs/"], False),
-    ("*.md", ["docs/"], False),
-    ("docs/*.py", ["docs/*.md"], False),
-    ("src/", ["src/a.py"], False),
-])
+@pytest.mark.parametrize(
+    ("inner", "outer", "inside"),
+    [
+        ("docs/a.md", ["docs/"], True),
+        ("docs/", ["docs"], True),
+        ("docs/sub/", ["docs/"], True),
+        ("docs/**/*.md", ["docs/"], True),
+        ("docs/x.md", ["docs/*.md"], True),
+        ("anything/at/all", ["**"], True),
+        ("src/a.py", ["src/a.py"], True),
+        ("docs", ["docs/"], False),  # `docs` may be a file, which `docs/` does not allow
+        ("frontend/", ["docs/", "src/a.py"], False),
+        ("**/*.md", ["docs/"], False),
+        ("*.md", ["docs/"], False),
+        ("docs/*.py", ["docs/*.md"], False),
+        ("src/", ["src/a.py"], False),
+    ],
+)
 def test_contained_is_sound(inner: str, outer: list[str], inside: bool) -> None:
     assert contained(inner, outer) is inside

@@ -1,4 +1,5 @@
 """iosm_state.md: the run state as a person reads it."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -14,14 +15,34 @@ from tests.swarmrepo import task_md, track_repo
 
 
 def _row(tid: str, status: str, deps: tuple[str, ...] = (), reason: str = "") -> TaskRow:
-    return TaskRow(track="t", id=tid, title=tid, status=Status(status), reason=reason, touches=("src/",), deps=deps,
-                   branch=f"swarm/t/{tid}" if status != "todo" else None, worktree=None, start_commit=None,
-                   final_commit=None, after=(), attempts=0, started_at=None, finished_at=None, pid=None)
+    return TaskRow(
+        track="t",
+        id=tid,
+        title=tid,
+        status=Status(status),
+        reason=reason,
+        touches=("src/",),
+        deps=deps,
+        branch=f"swarm/t/{tid}" if status != "todo" else None,
+        worktree=None,
+        start_commit=None,
+        final_commit=None,
+        after=(),
+        attempts=0,
+        started_at=None,
+        finished_at=None,
+        pid=None,
+    )
 
 
 def test_state_shows_progress_ready_tasks_locks_budget_and_reasons() -> None:
-    rows = [_row("T01", "done"), _row("T02", "running", ("T01",)), _row("T03", "todo", ("T01",)),
-            _row("T04", "todo", ("T02",)), _row("T05", "blocked", ("T09",), "T09 failed\nmore")]
+    rows = [
+        _row("T01", "done"),
+        _row("T02", "running", ("T01",)),
+        _row("T03", "todo", ("T01",)),
+        _row("T04", "todo", ("T02",)),
+        _row("T05", "blocked", ("T09",), "T09 failed\nmore"),
+    ]
     cost = CostSummary(total=Spend(usd=1.5), by_task={}, by_model={})
     locks = [LockRow("T01", "src/a.py"), LockRow("T02", "src/"), LockRow("T05", "src/b.py")]  # T05's is stale
     text = render_state("t", rows, locks, cost, spawn_left=3, budget_usd=10.0)
@@ -38,7 +59,14 @@ def test_duration_keeps_tenths_under_ten_seconds_and_turns_to_minutes_past_two()
         row = replace(_row("T01", "done"), started_at=1000.0, finished_at=1000.0 + seconds)
         return duration(row)
 
-    assert [took(s) for s in (0.04, 1.44, 9.2, 42.4, 119.0, 150.0)] == ["0.0s", "1.4s", "9.2s", "42s", "119s", "2.5m"]
+    assert [took(s) for s in (0.04, 1.44, 9.2, 42.4, 119.0, 150.0)] == [
+        "0.0s",
+        "1.4s",
+        "9.2s",
+        "42s",
+        "119s",
+        "2.5m",
+    ]
     assert duration(_row("T02", "todo")) == ""
 
 
@@ -55,8 +83,10 @@ def test_the_live_writer_sets_statuses_and_keeps_edits_made_between_writes(tmp_p
         store.set_status("t", "T01", Status.DONE)
         writer.write(store.task_ids_by_status("t"), "state 2\n")
         assert "- [x] **T01**" in path.read_text() and "- [ ] **T02**" in path.read_text()
-        path.write_text(path.read_text().replace("**T02**: two", "**T02**: two, renamed by hand")
-                        + "\nA note the user added.\n")
+        path.write_text(
+            path.read_text().replace("**T02**: two", "**T02**: two, renamed by hand")
+            + "\nA note the user added.\n"
+        )
         store.set_status("t", "T02", Status.BLOCKED, "waits")
         writer.write(store.task_ids_by_status("t"), "state 3\n")
         text = path.read_text()

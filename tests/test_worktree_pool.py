@@ -1,6 +1,7 @@
 """The worktree pool: a starting task takes over a done task's clean worktree (moved to its
 folder, on its own branch, with nothing of the task before); dirty or detached worktrees are
 never taken; resume, `retry --reset` and `clean` find recycled worktrees by folder."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,9 @@ def _head(cwd: Path, rev: str = "HEAD") -> str:
 
 def _done_worktree(repo: Path, tmp_path: Path) -> Path:
     """T01's worktree after its work: a commit on its branch and an ignored file left over."""
-    path = create_task_worktree(pygit2.Repository(str(repo)), path=tmp_path / "wt" / "T01",
-                                branch="swarm/t/T01", start=_head(repo))
+    path = create_task_worktree(
+        pygit2.Repository(str(repo)), path=tmp_path / "wt" / "T01", branch="swarm/t/T01", start=_head(repo)
+    )
     write(path, "src/t01.py", "t01 = 1\n")
     git(path, "add", "-A")
     git(path, "commit", "-qm", "T01 work")
@@ -39,8 +41,9 @@ def test_a_recycled_worktree_is_clean_on_its_own_branch_with_its_own_index(tmp_p
     start = _head(repo)
     target = tmp_path / "wt" / "T02"
 
-    assert recycle_worktree(pygit2.Repository(str(repo)), donor, path=target,
-                            branch="swarm/t/T02", start=start)
+    assert recycle_worktree(
+        pygit2.Repository(str(repo)), donor, path=target, branch="swarm/t/T02", start=start
+    )
 
     assert not donor.exists()
     assert git(target, "symbolic-ref", "HEAD").stdout.strip() == "refs/heads/swarm/t/T02"
@@ -62,8 +65,9 @@ def test_a_worktree_with_any_uncommitted_change_is_never_recycled(tmp_path: Path
     r = pygit2.Repository(str(repo))
     donor = _done_worktree(repo, tmp_path)
     write(donor, "notes.txt", "live work\n")  # untracked, not ignored
-    assert not recycle_worktree(r, donor, path=tmp_path / "wt" / "T02", branch="swarm/t/T02",
-                                start=_head(repo))
+    assert not recycle_worktree(
+        r, donor, path=tmp_path / "wt" / "T02", branch="swarm/t/T02", start=_head(repo)
+    )
     assert (donor / "notes.txt").read_text() == "live work\n"
     assert (donor / "build" / "cache.log").exists()
     assert git(donor, "symbolic-ref", "HEAD").stdout.strip() == "refs/heads/swarm/t/T01"
@@ -71,12 +75,14 @@ def test_a_worktree_with_any_uncommitted_change_is_never_recycled(tmp_path: Path
 
     (donor / "notes.txt").unlink()
     write(donor, "README.md", "edited\n")  # a tracked file changed
-    assert not recycle_worktree(r, donor, path=tmp_path / "wt" / "T02", branch="swarm/t/T02",
-                                start=_head(repo))
+    assert not recycle_worktree(
+        r, donor, path=tmp_path / "wt" / "T02", branch="swarm/t/T02", start=_head(repo)
+    )
     git(donor, "checkout", "-q", "--", "README.md")
     git(donor, "checkout", "-q", "--detach")
-    assert not recycle_worktree(r, donor, path=tmp_path / "wt" / "T02", branch="swarm/t/T02",
-                                start=_head(repo))
+    assert not recycle_worktree(
+        r, donor, path=tmp_path / "wt" / "T02", branch="swarm/t/T02", start=_head(repo)
+    )
     assert donor.is_dir() and not (tmp_path / "wt" / "T02").exists()
 
 
@@ -92,17 +98,14 @@ def test_the_agent_clis_own_caches_are_removed_on_recycle_and_nothing_else_is(tm
 
     write(donor, "notes.txt", "live work\n")  # anyone's other untracked file still blocks
     write(donor, "docs/.aider.notes", "in an untracked folder\n")
-    assert not recycle_worktree(r, donor, path=target, branch="swarm/t/T02", start=_head(repo),
-                                caches=caches)
+    assert not recycle_worktree(r, donor, path=target, branch="swarm/t/T02", start=_head(repo), caches=caches)
     (donor / "notes.txt").unlink()
-    assert not recycle_worktree(r, donor, path=target, branch="swarm/t/T02", start=_head(repo),
-                                caches=caches)
+    assert not recycle_worktree(r, donor, path=target, branch="swarm/t/T02", start=_head(repo), caches=caches)
     assert (donor / ".aider.tags.cache.v4" / "cache.db").exists() and not target.exists()
 
     (donor / "docs/.aider.notes").unlink()
     (donor / "docs").rmdir()
-    assert recycle_worktree(r, donor, path=target, branch="swarm/t/T02", start=_head(repo),
-                            caches=caches)
+    assert recycle_worktree(r, donor, path=target, branch="swarm/t/T02", start=_head(repo), caches=caches)
     assert not (target / ".aider.tags.cache.v4").exists() and not (target / ".aider.chat.history.md").exists()
     assert git(target, "status", "--porcelain", "--ignored").stdout == ""
 
@@ -112,8 +115,9 @@ def test_resume_after_a_crash_between_move_and_checkout_switches_the_worktree(tm
     donor = _done_worktree(repo, tmp_path)
     target = tmp_path / "wt" / "T02"
     git(repo, "worktree", "move", str(donor), str(target))  # the move happened, then kill -9
-    path = create_task_worktree(pygit2.Repository(str(repo)), path=target, branch="swarm/t/T02",
-                                start=_head(repo))
+    path = create_task_worktree(
+        pygit2.Repository(str(repo)), path=target, branch="swarm/t/T02", start=_head(repo)
+    )
     assert path == target
     assert git(target, "symbolic-ref", "HEAD").stdout.strip() == "refs/heads/swarm/t/T02"
     assert not (target / "src" / "t01.py").exists()
@@ -122,13 +126,15 @@ def test_resume_after_a_crash_between_move_and_checkout_switches_the_worktree(tm
 
 def test_a_creation_a_crash_cut_short_is_made_again(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", FILES)
-    path = create_task_worktree(pygit2.Repository(str(repo)), path=tmp_path / "wt" / "T01",
-                                branch="swarm/t/T01", start=_head(repo))
+    path = create_task_worktree(
+        pygit2.Repository(str(repo)), path=tmp_path / "wt" / "T01", branch="swarm/t/T01", start=_head(repo)
+    )
     # What kill -9 during `git worktree add` leaves: still locked as initializing, half checked out.
     (repo / ".git" / "worktrees" / "T01" / "locked").write_text("initializing")
     (path / "src" / "app.py").unlink()
-    again = create_task_worktree(pygit2.Repository(str(repo)), path=path, branch="swarm/t/T01",
-                                 start=_head(repo))
+    again = create_task_worktree(
+        pygit2.Repository(str(repo)), path=path, branch="swarm/t/T01", start=_head(repo)
+    )
     assert again == path and (path / "src" / "app.py").read_text() == "x = 1\n"
     assert git(path, "status", "--porcelain").stdout == ""
     assert "locked" not in git(repo, "worktree", "list", "--porcelain").stdout
@@ -146,12 +152,17 @@ def test_implement_recycles_a_done_tasks_worktree_for_the_next_task(tmp_path: Pa
     # T02 runs after T01 (one at a time) but not on its work: the recycled worktree must hold
     # neither T01's file nor the ignored file T01 left, and T02 writes where it now is (with
     # the write fence on, as it is where Landlock is, the fence must name that folder).
-    plan = (task_md("T01", "one", touches="`src/one/`",
-                    runs=("mkdir -p src/one", "echo 'one = 1' > src/one/mod.py",
-                          "echo left > src/one/cache.log"))
-            + task_md("T02", "two", touches="`src/two.py`",
-                      runs=("test ! -e src/one",
-                            'echo "where = \'$SWARM_WORKTREE\'" > src/two.py')))
+    plan = task_md(
+        "T01",
+        "one",
+        touches="`src/one/`",
+        runs=("mkdir -p src/one", "echo 'one = 1' > src/one/mod.py", "echo left > src/one/cache.log"),
+    ) + task_md(
+        "T02",
+        "two",
+        touches="`src/two.py`",
+        runs=("test ! -e src/one", "echo \"where = '$SWARM_WORKTREE'\" > src/two.py"),
+    )
     repo = track_repo(tmp_path / "proj", plan, files=FILES, config=SERIAL)
     done = swarm_process(repo, "implement", "t")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -175,9 +186,9 @@ def test_implement_recycles_a_done_tasks_worktree_for_the_next_task(tmp_path: Pa
 
 def test_retry_reset_of_a_task_in_a_recycled_worktree_keeps_live_work(tmp_path: Path) -> None:
     go = tmp_path / "go"
-    plan = (task_md("T01", "one", touches="`src/one.py`", runs=("echo 'one = 1' > src/one.py",))
-            + task_md("T02", "two", touches="`src/two.py`",
-                      runs=("echo 'two = 2' > src/two.py", f"test -e {go}")))
+    plan = task_md("T01", "one", touches="`src/one.py`", runs=("echo 'one = 1' > src/one.py",)) + task_md(
+        "T02", "two", touches="`src/two.py`", runs=("echo 'two = 2' > src/two.py", f"test -e {go}")
+    )
     repo = track_repo(tmp_path / "proj", plan, files=FILES, config=SERIAL)
     assert swarm_process(repo, "implement", "t").returncode == 1  # T02 fails: no go file
     worktree = tmp_path / "proj.swarm-worktrees" / "t" / "T02"

@@ -1,5 +1,6 @@
 """Where task worktrees live: beside the repository by default, `worktrees.root` when set, and
 wherever the run state recorded them for runs that already have them."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,7 @@ OLD_ROOT = ".git/swarm/worktrees"  # the default before worktrees moved beside t
 
 
 def test_default_root_is_beside_the_repository_and_shown_by_status(tmp_path: Path) -> None:
-    plan = task_md("T01", "one", touches="`src/app.py`",
-                   runs=("echo 'x = 2' > src/app.py",))
+    plan = task_md("T01", "one", touches="`src/app.py`", runs=("echo 'x = 2' > src/app.py",))
     repo = track_repo(tmp_path / "proj", plan, config=CONFIG)
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 0, result.output
@@ -44,8 +44,7 @@ def test_the_default_is_the_same_from_a_linked_worktree_of_the_user(tmp_path: Pa
 
 
 def test_worktrees_root_setting_relative_to_the_repository(tmp_path: Path) -> None:
-    plan = task_md("T01", "one", touches="`src/app.py`",
-                   runs=("echo 'x = 2' > src/app.py",))
+    plan = task_md("T01", "one", touches="`src/app.py`", runs=("echo 'x = 2' > src/app.py",))
     repo = track_repo(tmp_path / "proj", plan, config=CONFIG + '[worktrees]\nroot = "../elsewhere"\n')
     result = swarm(repo, "implement", "t")
     assert result.exit_code == 0, result.output
@@ -58,13 +57,17 @@ def test_worktrees_root_setting_relative_to_the_repository(tmp_path: Path) -> No
 
 def test_a_run_started_under_the_old_root_keeps_its_worktree_on_resume(tmp_path: Path) -> None:
     # The orchestrator dies once T01 has edited its file, before that edit is committed.
-    plan = (task_md("T01", "one", touches="`src/app.py`", runs=("echo 'x = 2' > src/app.py",))
-            + task_md("T02", "two", touches="`docs/`", runs=("mkdir -p docs && echo hi > docs/a.md",)))
+    plan = task_md("T01", "one", touches="`src/app.py`", runs=("echo 'x = 2' > src/app.py",)) + task_md(
+        "T02", "two", touches="`docs/`", runs=("mkdir -p docs && echo hi > docs/a.md",)
+    )
     serial = CONFIG + "[concurrency]\nmax_background = 1\nmax_parallel = 1\n"
     # T02 gets a new worktree (not T01's, recycled), so both roots are in use.
     serial += "[worktrees]\nrecycle = false\n"
-    repo = track_repo(tmp_path / "proj", plan, config=serial.replace(
-        "recycle = false\n", f'recycle = false\nroot = "{OLD_ROOT}"\n'))
+    repo = track_repo(
+        tmp_path / "proj",
+        plan,
+        config=serial.replace("recycle = false\n", f'recycle = false\nroot = "{OLD_ROOT}"\n'),
+    )
     old = repo / OLD_ROOT / "t" / "T01"
     swarm_crashed(repo, "agent-exited", "implement", "t")
     assert (old / "src/app.py").read_text() == "x = 2\n"

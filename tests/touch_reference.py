@@ -1,4 +1,5 @@
 """Test-only reference over touch lists, built from the domain's pairwise `conflicts`."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

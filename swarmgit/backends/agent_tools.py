@@ -11,6 +11,7 @@ Contracts:
   the env minus secrets and an output cap.
 - Tool output never carries secret values: everything returned is redacted (`domain.secrets`).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -93,9 +94,7 @@ def resolve_path(root: Path, path: str, cwd: Path | None = None) -> Path:
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
         raise ToolError(f"cannot resolve {path!r}: {exc}") from exc
     if not target.is_relative_to(root):
-        raise ToolError(
-            f"{path!r} resolves outside this task's worktree; only paths inside it are allowed"
-        )
+        raise ToolError(f"{path!r} resolves outside this task's worktree; only paths inside it are allowed")
     if target.relative_to(root).parts[:1] == (".git",):
         raise ToolError(f"{path!r} is inside .git; use run_command with git instead")
     return target
@@ -304,8 +303,7 @@ def _finish(ws: Workspace, args: ToolInput, _: float | None) -> ToolResult:
         report = Report.model_validate(dict(args))
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}" for err in exc.errors()
         )
         raise ToolError(f"report not accepted: {problems}") from exc
     return ToolResult("report accepted; the task is finished", report=report)
@@ -338,9 +336,7 @@ _TOOLS: dict[str, _Tool] = {
 }
 
 
-def run_tool(
-    ws: Workspace, name: str, args: ToolInput, time_left: float | None = None
-) -> ToolResult:
+def run_tool(ws: Workspace, name: str, args: ToolInput, time_left: float | None = None) -> ToolResult:
     """Run one tool call; refusals and failures come back as is_error results, never raised.
     `time_left` (seconds of the task's wall time) bounds run_command."""
     tool = _TOOLS.get(name)
@@ -415,9 +411,7 @@ TOOL_SCHEMAS: tuple[dict[str, Any], ...] = (
     {
         "name": "write_file",
         "description": "Create or overwrite a file. Only paths inside the task's touches.",
-        "input_schema": _object(
-            {"path": _PATH, "content": {"type": "string"}}, ["path", "content"]
-        ),
+        "input_schema": _object({"path": _PATH, "content": {"type": "string"}}, ["path", "content"]),
     },
     {
         "name": "edit_file",

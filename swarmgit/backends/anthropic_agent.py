@@ -15,6 +15,7 @@ for 429/529, `api-error` for the rest. When retries run out the attempt fails wi
 The API key is read from the job's env (else the process env) and never written anywhere:
 events, diagnoses, the transcript log and tool output are redacted.
 """
+
 from __future__ import annotations
 
 import json
@@ -153,8 +154,7 @@ class _Conversation:
         )
         brief = job.brief_file.read_text(encoding="utf-8")
         self._messages: list[dict[str, Any]] = [
-            {"role": "user", "content": [{"type": "text", "text": brief,
-                                          "cache_control": EPHEMERAL}]}
+            {"role": "user", "content": [{"type": "text", "text": brief, "cache_control": EPHEMERAL}]}
         ]
 
     def run(self) -> AgentOutcome:
@@ -173,8 +173,7 @@ class _Conversation:
             if _transient(status):
                 self._event(_retry_kind(status), f"HTTP {status} from the Messages API")
 
-        return messages_api.client(self._env, retries=self._agent.api_retries,
-                                   on_response=on_response)
+        return messages_api.client(self._env, retries=self._agent.api_retries, on_response=on_response)
 
     def _loop(self, client: anthropic.Anthropic) -> Report:
         settings = self._agent.config.agent
@@ -194,11 +193,15 @@ class _Conversation:
                 result = self._call_tool(block.name, block.input)
                 if result.report is not None:
                     return result.report
-                results.append({"type": "tool_result", "tool_use_id": block.id,
-                                "content": result.content, "is_error": result.is_error})
-            self._messages.append(
-                {"role": "user", "content": results or [{"type": "text", "text": NUDGE}]}
-            )
+                results.append(
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": block.id,
+                        "content": result.content,
+                        "is_error": result.is_error,
+                    }
+                )
+            self._messages.append({"role": "user", "content": results or [{"type": "text", "text": NUDGE}]})
         raise _Stop(FailureKind.MAX_TURNS, f"no finish after {settings.max_turns} turns (agent.max_turns)")
 
     def _request(self, client: anthropic.Anthropic) -> Any:
@@ -211,10 +214,12 @@ class _Conversation:
                 kind, what = self._transient_failure(exc)
             self._check_time()
             if attempt == len(delays) or delays[attempt] >= self._time_left():
-                raise _Stop(kind, f"the Messages API kept failing ({what}) after "
-                            f"{attempt + 1} tries with retries; try again later")
-            self._event(kind, f"{what}; retry {attempt + 1}/{len(delays)} in "
-                        f"{delays[attempt]:g}s")
+                raise _Stop(
+                    kind,
+                    f"the Messages API kept failing ({what}) after "
+                    f"{attempt + 1} tries with retries; try again later",
+                )
+            self._event(kind, f"{what}; retry {attempt + 1}/{len(delays)} in {delays[attempt]:g}s")
             self._agent.sleep(delays[attempt])
         raise AssertionError("unreachable")
 
@@ -236,12 +241,15 @@ class _Conversation:
             return FailureKind.API_ERROR, self._redacted(f"connection failed: {exc}")
         status = getattr(exc, "status_code", 0)
         if status in (401, 403):
-            raise _Stop(FailureKind.SETUP_FAILED, f"the Messages API refused the key (HTTP {status}): "
-                        "check ANTHROPIC_API_KEY") from exc
+            raise _Stop(
+                FailureKind.SETUP_FAILED,
+                f"the Messages API refused the key (HTTP {status}): check ANTHROPIC_API_KEY",
+            ) from exc
         if not _transient(status):
-            raise _Stop(FailureKind.API_ERROR, self._redacted(
-                f"the Messages API answered HTTP {status}: {exc.message}"
-            )) from exc
+            raise _Stop(
+                FailureKind.API_ERROR,
+                self._redacted(f"the Messages API answered HTTP {status}: {exc.message}"),
+            ) from exc
         return _retry_kind(status), f"HTTP {status}"
 
     def _call_tool(self, name: str, tool_input: Any) -> ToolResult:
@@ -331,4 +339,3 @@ def _cache_marked(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return messages
     content = [*last["content"][:-1], {**last["content"][-1], "cache_control": EPHEMERAL}]
     return [*messages[:-1], {**last, "content": content}]
-

@@ -2,6 +2,7 @@
 plus a report. Backends never touch the store or the scheduler; the orchestrator records what
 they return.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping

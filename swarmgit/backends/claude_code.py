@@ -16,6 +16,7 @@ denies file-tool writes outside the task's touches and Bash commands that visibl
 them (`shell_writes.scope_refusal`, which says what it can and cannot see); the task's scratch
 home (HOME, TMPDIR), the report file and /dev/* stay writable.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,11 +65,15 @@ class ClaudeCodeAgent:
         try:
             import claude_agent_sdk  # noqa: F401  (an optional extra)
         except ImportError:
-            return AgentOutcome(ok=False, kind=FailureKind.SETUP_FAILED,
-                                diagnosis=f"the claude-code backend needs {INSTALL_HINT}")
+            return AgentOutcome(
+                ok=False,
+                kind=FailureKind.SETUP_FAILED,
+                diagnosis=f"the claude-code backend needs {INSTALL_HINT}",
+            )
         if not any(env.get(name) for name in AUTH_VARS):
             return AgentOutcome(
-                ok=False, kind=FailureKind.SETUP_FAILED,
+                ok=False,
+                kind=FailureKind.SETUP_FAILED,
                 diagnosis="set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN): Claude Code runs"
                 " with an isolated home per task, so a stored login is not used",
             )
@@ -97,8 +102,9 @@ class _Attempt:
         self._on_event = on_event
         self._model = job.model or model_for(job.task, agent.config.agent)
         own_home = job.env.get("HOME")
-        self._home = (Path(own_home) if own_home
-                      else job.log_file.with_name(f"{job.log_file.stem}.claude-home"))
+        self._home = (
+            Path(own_home) if own_home else job.log_file.with_name(f"{job.log_file.stem}.claude-home")
+        )
         self._tmp = Path(job.env["TMPDIR"]) if own_home and job.env.get("TMPDIR") else self._home / "tmp"
         root = job.worktree.resolve()
         self._scope = Scope(
@@ -106,8 +112,9 @@ class _Attempt:
             touches=job.task.touches,
             cwd=root,
             scratch=(self._home.resolve(), self._tmp.resolve()),
-            files=tuple(Path(p).resolve() for p in (job.report_file, job.env.get("SWARM_SHARED_CONTEXT"))
-                        if p),
+            files=tuple(
+                Path(p).resolve() for p in (job.report_file, job.env.get("SWARM_SHARED_CONTEXT")) if p
+            ),
         )
         self._result: Any = None
         self._report_mtime = _mtime(job.report_file)  # a report left by an earlier attempt
@@ -115,8 +122,7 @@ class _Attempt:
     async def run(self) -> AgentOutcome:
         from claude_agent_sdk import ClaudeSDKClient, ClaudeSDKError, CLINotFoundError
 
-        self._write(f"# {self._job.task.id} attempt {self._job.attempt} on {self._model} "
-                    "(claude-code)")
+        self._write(f"# {self._job.task.id} attempt {self._job.attempt} on {self._model} (claude-code)")
         minutes = self._agent.config.agent.timeout_minutes
         try:
             with anyio.fail_after(minutes * 60):
@@ -131,11 +137,13 @@ class _Attempt:
                             if self._on_message(message):
                                 break
         except TimeoutError:
-            return self._failed(FailureKind.TIMEOUT, f"no result within {minutes:g} minutes "
-                                "(agent.timeout_minutes)")
+            return self._failed(
+                FailureKind.TIMEOUT, f"no result within {minutes:g} minutes (agent.timeout_minutes)"
+            )
         except CLINotFoundError as exc:
-            return self._failed(FailureKind.SETUP_FAILED, f"Claude Code CLI not found ({exc}); "
-                                f"{INSTALL_HINT}")
+            return self._failed(
+                FailureKind.SETUP_FAILED, f"Claude Code CLI not found ({exc}); {INSTALL_HINT}"
+            )
         except ClaudeSDKError as exc:
             if self._result is None:  # else the CLI exited non-zero after an error result
                 return self._failed(FailureKind.COMMAND_FAILED, f"Claude Code failed: {exc}")
@@ -164,9 +172,7 @@ class _Attempt:
                 "preset": "claude_code",
                 "append": SCOPE_PROMPT.format(root=self._scope.root, touches=touches),
             },
-            hooks={"PreToolUse": [
-                HookMatcher(matcher=None, hooks=[self._pre_tool_use], on_failure="block")
-            ]},
+            hooks={"PreToolUse": [HookMatcher(matcher=None, hooks=[self._pre_tool_use], on_failure="block")]},
             setting_sources=["project"],
             env=self._session_env(),
             stderr=lambda line: self._write(f"stderr: {line}"),
@@ -201,11 +207,13 @@ class _Attempt:
             return {}
         self._write(f"refused {hook_input['tool_name']}: {reason}")
         self._event("scope-refused", f"{hook_input['tool_name']} refused: {reason}")
-        return {"hookSpecificOutput": {
-            "hookEventName": "PreToolUse",
-            "permissionDecision": "deny",
-            "permissionDecisionReason": reason,
-        }}
+        return {
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": reason,
+            }
+        }
 
     def _on_message(self, message: Any) -> bool:
         """Log and record one message; True for the final result."""
@@ -230,8 +238,9 @@ class _Attempt:
             self._event("rate-limited", f"rate limit {message.rate_limit_info.status}")
         elif isinstance(message, ResultMessage):
             self._result = message
-            self._write(f"result: {message.subtype}, {message.num_turns} turns, "
-                        f"${message.total_cost_usd or 0:.4f}")
+            self._write(
+                f"result: {message.subtype}, {message.num_turns} turns, ${message.total_cost_usd or 0:.4f}"
+            )
             return True
         return False
 
@@ -247,8 +256,7 @@ class _Attempt:
         status = report.status if report else "done"
         if status in ("failed", "blocked"):
             return self._failed(FailureKind.reported(status), f"the agent reported {status}", report_text)
-        return AgentOutcome(ok=True, usage=self._usage(), report_text=report_text,
-                            notes=self._notes())
+        return AgentOutcome(ok=True, usage=self._usage(), report_text=report_text, notes=self._notes())
 
     def _report_text(self, result: Any) -> str | None:
         """The report file the agent wrote in this attempt, else its final message."""
@@ -263,17 +271,25 @@ class _Attempt:
         if result is None:
             return ()
         if result.model_usage:
-            return tuple(self._model_usage(model, data)
-                         for model, data in result.model_usage.items())
+            return tuple(self._model_usage(model, data) for model, data in result.model_usage.items())
         usage = result.usage or {}
-        tokens = _tokens(self._model, usage.get("input_tokens"), usage.get("output_tokens"),
-                         usage.get("cache_creation_input_tokens"),
-                         usage.get("cache_read_input_tokens"))
+        tokens = _tokens(
+            self._model,
+            usage.get("input_tokens"),
+            usage.get("output_tokens"),
+            usage.get("cache_creation_input_tokens"),
+            usage.get("cache_read_input_tokens"),
+        )
         return (replace(tokens, cost_usd=result.total_cost_usd or self._priced(tokens)),)
 
     def _model_usage(self, model: str, data: Mapping[str, Any]) -> Usage:
-        tokens = _tokens(model, data.get("inputTokens"), data.get("outputTokens"),
-                         data.get("cacheCreationInputTokens"), data.get("cacheReadInputTokens"))
+        tokens = _tokens(
+            model,
+            data.get("inputTokens"),
+            data.get("outputTokens"),
+            data.get("cacheCreationInputTokens"),
+            data.get("cacheReadInputTokens"),
+        )
         return replace(tokens, cost_usd=data.get("costUSD") or self._priced(tokens))
 
     def _priced(self, tokens: Usage) -> float | None:
@@ -290,8 +306,14 @@ class _Attempt:
 
     def _failed(self, kind: FailureKind, diagnosis: str, report_text: str | None = None) -> AgentOutcome:
         self._write(f"stopped: {kind}: {diagnosis}")
-        return AgentOutcome(ok=False, kind=kind, diagnosis=self._secrets.redact(diagnosis),
-                            usage=self._usage(), report_text=report_text, notes=self._notes())
+        return AgentOutcome(
+            ok=False,
+            kind=kind,
+            diagnosis=self._secrets.redact(diagnosis),
+            usage=self._usage(),
+            report_text=report_text,
+            notes=self._notes(),
+        )
 
     def _event(self, kind: str, message: str) -> None:
         self._on_event(kind, self._secrets.redact(f"{self._job.task.id}: {message}"))
@@ -314,8 +336,9 @@ def _error_kind(result: Any) -> tuple[FailureKind, str]:
 
 def _tokens(model: str, *counts: Any) -> Usage:
     inp, out, write, read = (int(c or 0) for c in counts)
-    return Usage(model=model, input_tokens=inp, output_tokens=out, cache_write_tokens=write,
-                 cache_read_tokens=read)
+    return Usage(
+        model=model, input_tokens=inp, output_tokens=out, cache_write_tokens=write, cache_read_tokens=read
+    )
 
 
 def _describe(block: Any, who: str) -> str:

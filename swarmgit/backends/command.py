@@ -10,6 +10,7 @@ clis/). A tool that prints its final result and then hangs is killed after
 `agent.kill_grace_seconds`; its work and result are kept. Past `agent.timeout_minutes` the whole
 group is killed and the attempt fails with kind `timeout`.
 """
+
 from __future__ import annotations
 
 import os
@@ -77,27 +78,44 @@ class CommandAgent:
     def run(self, job: AgentJob, on_event: AgentEvents) -> AgentOutcome:
         budget = job.budget_usd if job.budget_usd is not None else self._track_budget
         preset = self._preset
-        command = render_command(self._template, {
-            "brief_file": str(job.brief_file),
-            "task": job.task.id,
-            "worktree": str(job.worktree),
-            "model": preset.spell(job.model, self._models) if preset else job.model,
-            "budget": f"{budget:.2f}",
-            "test_command": self._test_command,
-            **(preset.prepare(job) if preset and preset.prepare else {}),
-        })
+        command = render_command(
+            self._template,
+            {
+                "brief_file": str(job.brief_file),
+                "task": job.task.id,
+                "worktree": str(job.worktree),
+                "model": preset.spell(job.model, self._models) if preset else job.model,
+                "budget": f"{budget:.2f}",
+                "test_command": self._test_command,
+                **(preset.prepare(job) if preset and preset.prepare else {}),
+            },
+        )
         on_event("command", command)
         meter = preset.parser(job.model) if preset else any_parser(job.model)
         # the preset's own variables win: they are what the CLI needs to run headless here
         env = {**os.environ, **job.env, **(preset.env if preset else {})}
         if job.foreground:  # the user talks to the agent; its output is theirs, not parsed
-            result = run_attached(command, cwd=job.worktree, env=env, log_file=job.log_file,
-                                  timeout_s=self._timeout_s, kill_grace_s=self._grace_s,
-                                  fence=job.fence)
+            result = run_attached(
+                command,
+                cwd=job.worktree,
+                env=env,
+                log_file=job.log_file,
+                timeout_s=self._timeout_s,
+                kill_grace_s=self._grace_s,
+                fence=job.fence,
+            )
         else:
-            result = run_process(command, cwd=job.worktree, env=env, log_file=job.log_file,
-                                 timeout_s=self._timeout_s, kill_grace_s=self._grace_s,
-                                 on_line=meter.feed, pid_file=job.pid_file, fence=job.fence)
+            result = run_process(
+                command,
+                cwd=job.worktree,
+                env=env,
+                log_file=job.log_file,
+                timeout_s=self._timeout_s,
+                kill_grace_s=self._grace_s,
+                on_line=meter.feed,
+                pid_file=job.pid_file,
+                fence=job.fence,
+            )
         secrets = secrets_from_env(env)
         notes = tuple(secrets.redact(remark) for remark in meter.remarks())
         if result.killed_after_result:
@@ -114,8 +132,9 @@ class CommandAgent:
             notes=notes,
         )
 
-    def _failure(self, result: ProcessResult, error: str, notes: tuple[str, ...]
-                 ) -> tuple[FailureKind | None, str]:
+    def _failure(
+        self, result: ProcessResult, error: str, notes: tuple[str, ...]
+    ) -> tuple[FailureKind | None, str]:
         """(kind, diagnosis) of a failed attempt, or (None, "") when it succeeded. The diagnosis
         names the failure, then what the CLI reported (`notes`), then its last output lines."""
         if result.timed_out:
@@ -128,4 +147,6 @@ class CommandAgent:
         else:
             head = f"the agent command exited with code {result.returncode}"
         diagnosis = with_tail("\n".join((head, *notes)), result)
-        return (FailureKind.RATE_LIMITED if _RATE_LIMIT_RE.search(diagnosis) else FailureKind.COMMAND_FAILED), diagnosis
+        return (
+            FailureKind.RATE_LIMITED if _RATE_LIMIT_RE.search(diagnosis) else FailureKind.COMMAND_FAILED
+        ), diagnosis

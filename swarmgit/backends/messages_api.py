@@ -4,6 +4,7 @@
 ANTHROPIC_BASE_URL); `EPHEMERAL` is the prompt-cache marker both put on their system prompt and
 last message; `usage_of` turns a response's token counts into a priced `Usage`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping

@@ -3,6 +3,7 @@
 Backends with optional dependencies are imported by dotted path only when chosen, so a missing
 package fails only the run that asks for it, with a message saying what to install.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -52,7 +53,6 @@ def get_agent(config: Config) -> Agent:
     backend = config.agent.backend
     if backend not in BACKENDS:
         raise UsageError(
-            f"unknown agent.backend {backend!r} in .swarm.toml: choose one of"
-            f" {', '.join(sorted(BACKENDS))}"
+            f"unknown agent.backend {backend!r} in .swarm.toml: choose one of {', '.join(sorted(BACKENDS))}"
         )
     return BACKENDS[backend](config)

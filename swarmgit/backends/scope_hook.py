@@ -11,6 +11,7 @@ its `dir_path`); a Codex `apply_patch` as a Write of each file its patch names, 
 commands (`Bash`) as Claude Code's. Anything else is allowed (empty output, exit 0). Input it
 cannot read is denied: the hook fails closed.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,12 +33,14 @@ _PATCH_PATH_RE = re.compile(r"^\*\*\* (?:Add File|Update File|Delete File|Move t
 def hook_command(job: AgentJob, *options: str) -> str:
     """The shell command running this hook over `job`'s scope (options: `--gemini`, `--codex`)."""
     root = job.worktree.resolve()
-    scope = json.dumps({
-        "root": str(root),
-        "touches": list(job.task.touches),
-        "scratch": _scratch(job.env, root),
-        "files": [str(job.report_file)],
-    })
+    scope = json.dumps(
+        {
+            "root": str(root),
+            "touches": list(job.task.touches),
+            "scratch": _scratch(job.env, root),
+            "files": [str(job.report_file)],
+        }
+    )
     return shlex.join([sys.executable, "-m", "swarmgit.backends.scope_hook", *options, scope])
 
 
@@ -77,12 +80,13 @@ def as_claude_calls(call: dict[str, Any], dialect: str, root: Path) -> list[dict
     if dialect == "--gemini":
         if tool_input.get("dir_path"):
             cwd = cwd / str(tool_input["dir_path"])
-        return [{"tool_name": GEMINI_TOOLS.get(name, name), "tool_input": tool_input,
-                 "cwd": str(cwd)}]
+        return [{"tool_name": GEMINI_TOOLS.get(name, name), "tool_input": tool_input, "cwd": str(cwd)}]
     if dialect == "--codex" and name == "apply_patch":
         paths = _PATCH_PATH_RE.findall(str(tool_input.get("command") or ""))
-        return [{"tool_name": "Write", "tool_input": {"file_path": path.strip()}, "cwd": str(cwd)}
-                for path in paths]
+        return [
+            {"tool_name": "Write", "tool_input": {"file_path": path.strip()}, "cwd": str(cwd)}
+            for path in paths
+        ]
     return [call]
 
 
@@ -90,11 +94,17 @@ def _deny(reason: str, dialect: str) -> None:
     if dialect == "--gemini":
         print(json.dumps({"decision": "deny", "reason": reason}))
         return
-    print(json.dumps({"hookSpecificOutput": {
-        "hookEventName": "PreToolUse",
-        "permissionDecision": "deny",
-        "permissionDecisionReason": reason,
-    }}))
+    print(
+        json.dumps(
+            {
+                "hookSpecificOutput": {
+                    "hookEventName": "PreToolUse",
+                    "permissionDecision": "deny",
+                    "permissionDecisionReason": reason,
+                }
+            }
+        )
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -6,6 +6,7 @@ lines). `agent.timeout_minutes` bounds all commands together (kind `timeout`). A
 commands wrote to `SWARM_REPORT` (job.report_file) is returned as the report text; a task
 without `Run:` lines ends at once, with a note saying so. A foreground job (a task that needs user input, run with a terminal) is attached to the terminal.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,12 +31,26 @@ class ScriptAgent:
             on_event("command", command)
             left = max(0.0, deadline - time.monotonic())
             if job.foreground:
-                result = run_attached(command, cwd=job.worktree, env=env, log_file=job.log_file,
-                                      timeout_s=left, kill_grace_s=self._grace_s, fence=job.fence)
+                result = run_attached(
+                    command,
+                    cwd=job.worktree,
+                    env=env,
+                    log_file=job.log_file,
+                    timeout_s=left,
+                    kill_grace_s=self._grace_s,
+                    fence=job.fence,
+                )
             else:
-                result = run_process(command, cwd=job.worktree, env=env, log_file=job.log_file,
-                                     timeout_s=left, kill_grace_s=self._grace_s,
-                                     pid_file=job.pid_file, fence=job.fence)
+                result = run_process(
+                    command,
+                    cwd=job.worktree,
+                    env=env,
+                    log_file=job.log_file,
+                    timeout_s=left,
+                    kill_grace_s=self._grace_s,
+                    pid_file=job.pid_file,
+                    fence=job.fence,
+                )
             if result.timed_out or result.returncode != 0:
                 return _failed(command, result, self._timeout_s, job)
         notes = () if job.task.run else ("the task has no Run: lines, so the script agent ran nothing",)
@@ -49,9 +64,7 @@ def _failed(command: str, result: ProcessResult, timeout_s: float, job: AgentJob
     else:
         kind = FailureKind.COMMAND_FAILED
         head = f"command failed (exit code {result.returncode}): {command}"
-    return AgentOutcome(
-        ok=False, kind=kind, diagnosis=with_tail(head, result), report_text=read_report(job)
-    )
+    return AgentOutcome(ok=False, kind=kind, diagnosis=with_tail(head, result), report_text=read_report(job))
 
 
 def read_report(job: AgentJob) -> str | None:

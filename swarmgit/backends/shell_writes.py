@@ -13,6 +13,7 @@ at integration by the diff check. Reads are not confined.
 Used by the claude-code backend's PreToolUse hook and by `scope_hook` (the same check as a
 command, for CLI agents' hooks).
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,12 @@ from typing import Any
 
 from swarmgit.backends.agent_tools import ToolError, check_write, resolve_path
 
-_FILE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path",
-               "NotebookEdit": "notebook_path"}
+_FILE_TOOLS = {
+    "Write": "file_path",
+    "Edit": "file_path",
+    "MultiEdit": "file_path",
+    "NotebookEdit": "notebook_path",
+}
 _SEPARATORS = {";", "&&", "||", "|", "&", "(", ")", "\n", "|&", ";;"}
 _REDIRECTS = {">", ">>", "&>", "&>>", ">|", ">&"}
 _INPUTS = {"<", "<<", "<<<", "<&", "<<-"}

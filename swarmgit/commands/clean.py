@@ -5,6 +5,7 @@ A worktree goes only when it has no uncommitted changes and its task's change (s
 TMPDIR) goes with it; `--branches` also deletes task branches whose change (or whole history) is
 already in the target branch. Everything kept is listed with the reason.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -71,8 +72,10 @@ def clean(ws: Workspace, track: str | None, dry_run: bool, branches: bool, echo:
         if row.worktree and Path(row.worktree).is_dir():
             kept.append(f"worktree {row.worktree}")
         if kept:
-            echo(f"kept {' and '.join(kept)}: {row.id} is retired (no longer in plan.md); "
-                 "remove them by hand once you no longer need its work")
+            echo(
+                f"kept {' and '.join(kept)}: {row.id} is retired (no longer in plan.md); "
+                "remove them by hand once you no longer need its work"
+            )
     if not dry_run:
         for name in prune(repo):
             echo(f"pruned stale worktree record {name}")
@@ -90,8 +93,14 @@ def _drop_empty_folders(track_folder: Path) -> None:
             return
 
 
-def _why_keep(repo: pygit2.Repository, status: Status, start: str | None, final: str | None,
-              integrated: str | None, path: Path) -> str:
+def _why_keep(
+    repo: pygit2.Repository,
+    status: Status,
+    start: str | None,
+    final: str | None,
+    integrated: str | None,
+    path: Path,
+) -> str:
     dirty = dirty_paths(path)
     if dirty:
         return f"uncommitted changes ({describe_paths(dirty, 5)})"
@@ -107,4 +116,6 @@ def _landed(repo: pygit2.Repository, start: str | None, tip: str, into: str) -> 
     integration lands changes, not histories)."""
     if gitrepo.contains(repo, into, tip):
         return True
-    return start is not None and gitrepo.contains(repo, tip, start) and change_contained(repo, start, tip, into)
+    return (
+        start is not None and gitrepo.contains(repo, tip, start) and change_contained(repo, start, tip, into)
+    )

@@ -6,6 +6,7 @@ each printed before it runs with a line saying what it shows: init, new-track, p
 simulate (continuous dispatch against wave barriers), graph, implement (script agents in real
 worktrees under the write fence), status, a review of one task, and the HTML run report.
 """
+
 from __future__ import annotations
 
 import json
@@ -98,10 +99,12 @@ def _prediction(repo: Path) -> dict[str, float]:
 def dispatch_against_waves(sim: dict[str, float]) -> str:
     """`simulate`'s makespans, continuous dispatch against wave barriers, said in a sentence."""
     ours, waves, serial = sim["makespan_hours"], sim["waves_makespan_hours"], sim["serial_hours"]
-    return (f"continuous dispatch: {ours:.1f} h vs waves: {waves:.1f} h (serial: {serial:.1f} h). "
-            f"Starting each task the moment its dependencies are done and its files are free saves "
-            f"{waves - ours:.1f} h over waiting for each wave to finish: T07 starts when T02 is done, "
-            f"not when the slow T03 is.")
+    return (
+        f"continuous dispatch: {ours:.1f} h vs waves: {waves:.1f} h (serial: {serial:.1f} h). "
+        f"Starting each task the moment its dependencies are done and its files are free saves "
+        f"{waves - ours:.1f} h over waiting for each wave to finish: T07 starts when T02 is done, "
+        f"not when the slow T03 is."
+    )
 
 
 def real_run_seconds(repo: Path) -> float:
@@ -117,12 +120,16 @@ def real_run_seconds(repo: Path) -> float:
 def _fence_note() -> str:
     why = unavailable()
     if why:
-        return (f"T06 tried to append to app/service.py, outside its touches. This machine has no "
-                f"write fence ({why}), so the edit was made, and T06's script undid it; otherwise "
-                f"swarmgit's scope check would have refused to commit it.")
-    return ("T06 tried to append to app/service.py, outside its touches: the write fence (Landlock, "
-            "built from the task's touches) refused the write itself, \"Permission denied\". Agents "
-            "cannot run git commit either: swarmgit commits each task's work after checking its scope.")
+        return (
+            f"T06 tried to append to app/service.py, outside its touches. This machine has no "
+            f"write fence ({why}), so the edit was made, and T06's script undid it; otherwise "
+            f"swarmgit's scope check would have refused to commit it."
+        )
+    return (
+        "T06 tried to append to app/service.py, outside its touches: the write fence (Landlock, "
+        'built from the task\'s touches) refused the write itself, "Permission denied". Agents '
+        "cannot run git commit either: swarmgit commits each task's work after checking its scope."
+    )
 
 
 def run_demo(target: Path | None, echo: Echo) -> Path:
@@ -131,8 +138,10 @@ def run_demo(target: Path | None, echo: Echo) -> Path:
     # In a fresh temp folder, the task worktrees (beside the repository) stay inside it too.
     repo = build_demo_repo(folder if target else folder / "weather-svc")
     echo(f"The demo works in a new git repository of a small Python service: {repo}")
-    echo("It stays there when the demo ends, for you to look around"
-         + ("." if target else f"; remove it with: rm -rf {folder}"))
+    echo(
+        "It stays there when the demo ends, for you to look around"
+        + ("." if target else f"; remove it with: rm -rf {folder}")
+    )
     _say(echo, "Set swarmgit up: .swarm.toml, the commit hook, the swarm/ folder.")
     _step(echo, repo, ["git", "swarm", "init"])
     config = repo / ".swarm.toml"
@@ -142,42 +151,68 @@ def run_demo(target: Path | None, echo: Echo) -> Path:
         ),
         encoding="utf-8",
     )
-    _say(echo, "A track is one feature. The demo brings its plan.md: 8 tasks, each with the files it "
-               "may write (touches), its dependencies and an effort estimate.")
-    _step(echo, repo, ["git", "swarm", "new-track", "Add caching to forecast lookups", "--id", DEMO_TRACK, "--no-llm"])
+    _say(
+        echo,
+        "A track is one feature. The demo brings its plan.md: 8 tasks, each with the files it "
+        "may write (touches), its dependencies and an effort estimate.",
+    )
+    _step(
+        echo,
+        repo,
+        ["git", "swarm", "new-track", "Add caching to forecast lookups", "--id", DEMO_TRACK, "--no-llm"],
+    )
     plan = resources.files("swarmgit.templates").joinpath("demo-track", "plan.md").read_text("utf-8")
     (repo / "swarm" / "tracks" / DEMO_TRACK / "plan.md").write_text(plan, encoding="utf-8")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "swarm: track demo")
-    _say(echo, "Check the plan. T03 and T04 both touch app/cache/, so they will run one after the "
-               "other, the second starting from the first's result (the warning says so).")
+    _say(
+        echo,
+        "Check the plan. T03 and T04 both touch app/cache/, so they will run one after the "
+        "other, the second starting from the first's result (the warning says so).",
+    )
     _step(echo, repo, ["git", "swarm", "plan", "check", DEMO_TRACK])
-    _say(echo, "Predict the run on a simulated clock, with the same scheduler and limits that "
-               "implement uses.")
+    _say(
+        echo, "Predict the run on a simulated clock, with the same scheduler and limits that implement uses."
+    )
     _step(echo, repo, ["git", "swarm", "simulate", DEMO_TRACK])
     sim = _prediction(repo)
     _say(echo, dispatch_against_waves(sim))
     _step(echo, repo, ["git", "swarm", "graph", DEMO_TRACK])
-    _say(echo, "Run it. Each task works in its own worktree and branch; the script agent sleeps one "
-               "second per hour of effort, standing in for a coding agent's work. Then the tasks' "
-               "changes land in order and the quality gates judge the merged tree.")
+    _say(
+        echo,
+        "Run it. Each task works in its own worktree and branch; the script agent sleeps one "
+        "second per hour of effort, standing in for a coding agent's work. Then the tasks' "
+        "changes land in order and the quality gates judge the merged tree.",
+    )
     _step(echo, repo, ["git", "swarm", "implement", DEMO_TRACK])
-    _say(echo, f"The tasks ran in {real_run_seconds(repo):.1f} s, where simulate predicted "
-               f"{sim['makespan_hours']:.1f} s (its hours, at one second per hour of effort); the rest is "
-               f"each task's worktree, commit and scope check.")
-    _say(echo, "The gates measured the merged tree before main moved: Improve, Optimize (the tests "
-               "pass), Shrink and Modularize, each scored 0 to 1. The verdict is their mean, the IOSM "
-               "index, against the threshold. Modularize scored low on its own: the track changed "
-               "about half the files of this tiny repository, over its 20% limit; a finding, not a veto.")
+    _say(
+        echo,
+        f"The tasks ran in {real_run_seconds(repo):.1f} s, where simulate predicted "
+        f"{sim['makespan_hours']:.1f} s (its hours, at one second per hour of effort); the rest is "
+        f"each task's worktree, commit and scope check.",
+    )
+    _say(
+        echo,
+        "The gates measured the merged tree before main moved: Improve, Optimize (the tests "
+        "pass), Shrink and Modularize, each scored 0 to 1. The verdict is their mean, the IOSM "
+        "index, against the threshold. Modularize scored low on its own: the track changed "
+        "about half the files of this tiny repository, over its 20% limit; a finding, not a veto.",
+    )
     _say(echo, _fence_note())
     _step(echo, repo, ["grep", "-A2", "not mine", f"swarm/tracks/{DEMO_TRACK}/logs/T06.log"])
     _say(echo, "Every task: its branch, the commit it started from, its own +/- and how long it took.")
     _step(echo, repo, ["git", "swarm", "status", DEMO_TRACK])
-    _say(echo, f"Review a task like a pull request. {REVIEWED_TASK} started from the work of T02, T03 "
-               "and T04, yet shows only its own change.")
+    _say(
+        echo,
+        f"Review a task like a pull request. {REVIEWED_TASK} started from the work of T02, T03 "
+        "and T04, yet shows only its own change.",
+    )
     _step(echo, repo, ["git", "swarm", "show", REVIEWED_TASK])
-    _say(echo, "main got one commit per task, in integration order, each with Swarm-* trailers that "
-               "lead from a line back to its task, agent, model and cost.")
+    _say(
+        echo,
+        "main got one commit per task, in integration order, each with Swarm-* trailers that "
+        "lead from a line back to its task, agent, model and cost.",
+    )
     _step(echo, repo, ["git", "log", "--oneline", "-10", "main"])
     _step(echo, repo, ["git", "log", "-1", "main"])
     _say(echo, "The whole run as one page: real timeline beside the prediction, graph, tasks, gates.")

@@ -1,4 +1,5 @@
 """`git swarm implement` / `resume`: run a track to the end, then report what happened."""
+
 from __future__ import annotations
 
 import sys
@@ -51,7 +52,11 @@ def summarize(track: str, summary: RunSummary) -> list[str]:
     """The closing lines: counts, then every task that did not finish and why."""
     total = len(summary.done) + len(summary.failed) + len(summary.blocked) + len(summary.waiting)
     lines = [f"track {track}: {len(summary.done)}/{total} tasks done"]
-    for label, items in (("failed", summary.failed), ("blocked", summary.blocked), ("waiting", summary.waiting)):
+    for label, items in (
+        ("failed", summary.failed),
+        ("blocked", summary.blocked),
+        ("waiting", summary.waiting),
+    ):
         for task, reason in items.items():
             first, *rest = (reason or "no reason recorded").splitlines()
             lines.append(f"  {task} {label}: {first}")
@@ -59,14 +64,18 @@ def summarize(track: str, summary: RunSummary) -> list[str]:
     if summary.paused:
         lines.append(f"paused: {summary.paused}")
     if summary.failed:
-        lines.append("retry a failed task with `git swarm retry <task>` after reading its log in "
-                     f"swarm/tracks/{track}/logs/")
+        lines.append(
+            "retry a failed task with `git swarm retry <task>` after reading its log in "
+            f"swarm/tracks/{track}/logs/"
+        )
     return lines
 
 
 def describe_integration(track: str, result: Integration) -> list[str]:
-    lines = [f"integration: {result.verdict} ({len(result.merged)} task change(s) applied to "
-             f"swarm/{track}/integration as {result.history} history)"]
+    lines = [
+        f"integration: {result.verdict} ({len(result.merged)} task change(s) applied to "
+        f"swarm/{track}/integration as {result.history} history)"
+    ]
     if result.gates is not None:
         lines += render_table(result.gates).splitlines()
     lines += [f"  {tid} not merged: {why}" for tid, why in result.rejected.items()]
@@ -92,10 +101,12 @@ def implement(ws: Workspace, track: str | None, echo: Echo) -> int:
     echo = redacting(echo, ws.secrets)
     for warning in read_plan(ws, track_id)[0].warnings:  # what `plan check` would say
         echo(warning.render())
-    notify = notifier(ws.config.notify.command, track_id, ws.root, ws.config.notify.timeout_seconds,
-                      ws.secrets)
-    outcome = implement_track(ws, track_id, tee(progress_printer(echo, ws.secrets), notify),
-                              interactive=sys.stdin.isatty())
+    notify = notifier(
+        ws.config.notify.command, track_id, ws.root, ws.config.notify.timeout_seconds, ws.secrets
+    )
+    outcome = implement_track(
+        ws, track_id, tee(progress_printer(echo, ws.secrets), notify), interactive=sys.stdin.isatty()
+    )
     for line in summarize(track_id, outcome.summary):
         echo(line)
     if outcome.integration is not None:

@@ -1,4 +1,5 @@
 """`git swarm init`: .swarm.toml, swarm/tracks/, and the scope-enforcing pre-commit hook."""
+
 from __future__ import annotations
 
 from importlib import resources

@@ -1,4 +1,5 @@
 """`git swarm integrate` and `git swarm gates`."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,13 @@ Echo = Callable[[str], None]
 
 
 def integrate_track(
-    ws: Workspace, track: str | None, echo: Echo, *, target: str | None, advance: bool, partial: bool,
+    ws: Workspace,
+    track: str | None,
+    echo: Echo,
+    *,
+    target: str | None,
+    advance: bool,
+    partial: bool,
     accept_repo_changes: bool = False,
 ) -> int:
     """Merge the done branches, gate the result, advance the target on APPROVED.
@@ -33,13 +40,22 @@ def integrate_track(
                 echo("\n".join(line for line in message.splitlines()[1:] if line.startswith("  ")))
             if not accepted:
                 echo("no git file changes were waiting to be accepted")
-        result = integrate(ws, store, track_id, progress_printer(echo, ws.secrets), target=target,
-                           advance=advance, partial=partial)
+        result = integrate(
+            ws,
+            store,
+            track_id,
+            progress_printer(echo, ws.secrets),
+            target=target,
+            advance=advance,
+            partial=partial,
+        )
     for line in describe_integration(track_id, result):
         echo(line)
     announce(ws, track_id, echo)
     if result.spawned:
-        echo(f"fix tasks for the gate findings were added to plan.md: `git swarm implement {track_id}` runs them")
+        echo(
+            f"fix tasks for the gate findings were added to plan.md: `git swarm implement {track_id}` runs them"
+        )
     return EXIT_OK if result.ok else EXIT_WORK_FAILED
 
 

@@ -6,6 +6,7 @@ documents (`swarmgit.engine.planner`); otherwise they come from templates:
 with `$title`, `$track` and `$date` placeholders. The track folder appears whole or not at all:
 its files are written into a hidden sibling folder that is then renamed into place.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -67,7 +68,7 @@ def new_track(
     templates, with a note through `echo`). Progress, cost and plan warnings go to `echo`.
     """
     if not title.strip():
-        raise UsageError("the track needs a description, e.g. git swarm new-track \"Add Redis caching\"")
+        raise UsageError('the track needs a description, e.g. git swarm new-track "Add Redis caching"')
     track_id = check_track_id(track or slugify(title))
     folder = ws.track_dir(track_id)
     if folder.exists():
@@ -76,14 +77,15 @@ def new_track(
     documents = _planned(ws, info, planning, echo) if planning else None
     if documents is None:
         values = {"title": info.title, "track": info.track, "date": info.date}
-        documents = {
-            name: Template(_template(ws, name)).safe_substitute(values) for name in TRACK_DOCUMENTS
-        }
-    _write_track(folder, {
-        "shared_context.md": f"# Shared context: {info.title}\n",
-        ".gitignore": "# agents' raw output (may be large); reports/ and the state files are for review\nlogs/\n",
-        **documents,
-    })
+        documents = {name: Template(_template(ws, name)).safe_substitute(values) for name in TRACK_DOCUMENTS}
+    _write_track(
+        folder,
+        {
+            "shared_context.md": f"# Shared context: {info.title}\n",
+            ".gitignore": "# agents' raw output (may be large); reports/ and the state files are for review\nlogs/\n",
+            **documents,
+        },
+    )
     return folder
 
 
@@ -99,8 +101,12 @@ def _planned(
     seed = answer_seed(planning.seed, files, planning.ask)
     request = PlanRequest(info, seed, read_digest(ws.root, files, info.title))
     planned = plan_track(
-        request, ws.config, env,
-        max_attempts=planning.max_attempts, api_retries=planning.api_retries, progress=echo,
+        request,
+        ws.config,
+        env,
+        max_attempts=planning.max_attempts,
+        api_retries=planning.api_retries,
+        progress=echo,
     )
     echo(planned.summary())
     for warning in planned.warnings:

@@ -1,4 +1,5 @@
 """`plan check`, `simulate` and `graph`: read-only views of a track's plan."""
+
 from __future__ import annotations
 
 import json
@@ -19,11 +20,14 @@ def _limits(ws: Workspace, workers: int | None) -> Limits:
     c = ws.config.concurrency
     if workers is not None:
         return Limits(max_background=workers, max_foreground=workers, max_parallel=workers)
-    return Limits(max_background=c.max_background, max_foreground=c.max_foreground, max_parallel=c.max_parallel)
+    return Limits(
+        max_background=c.max_background, max_foreground=c.max_foreground, max_parallel=c.max_parallel
+    )
 
 
-def cluster_workers(executor: str | None, nodes: int | None, slots: int | None,
-                    workers: int | None) -> int | None:
+def cluster_workers(
+    executor: str | None, nodes: int | None, slots: int | None, workers: int | None
+) -> int | None:
     """The parallel slots `simulate` runs the scheduler with: --workers, or for a Ray cluster
     (`--executor ray`) nodes x agent slots per node, the cluster's `agent_slot` total."""
     if executor != "ray":
@@ -63,8 +67,10 @@ def simulate_track(ws: Workspace, track: str | None, workers: int | None, as_jso
     timeline = render_timeline(sim, shutil.get_terminal_size((100, 24)).columns)
     unpriced = unpriced_models(plan, ws.config)
     note = f" (no price for {', '.join(unpriced)}: add [pricing.<model>])" if unpriced else ""
-    return (f"{timeline}\nestimated cost:  ${cost:.2f} if model agents do the work (pricing table)"
-            f" (budget ${ws.config.budget.track_usd:.2f}){note}")
+    return (
+        f"{timeline}\nestimated cost:  ${cost:.2f} if model agents do the work (pricing table)"
+        f" (budget ${ws.config.budget.track_usd:.2f}){note}"
+    )
 
 
 def graph_track(ws: Workspace, track: str | None, fmt: str) -> str:

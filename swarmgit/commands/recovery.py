@@ -1,4 +1,5 @@
 """`resume`, `retry` and `task update`: carrying on after a crash, a failure, or by hand."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -40,7 +41,9 @@ def find_task(ws: Workspace, store: Store, task: str, track: str | None) -> Task
     if not rows:
         raise UsageError(f"no task {task!r} has run in {'track ' + track if track else 'any track'}")
     if len(rows) > 1:
-        raise UsageError(f"task {task!r} is in several tracks ({', '.join(r.track for r in rows)}): pass --track")
+        raise UsageError(
+            f"task {task!r} is in several tracks ({', '.join(r.track for r in rows)}): pass --track"
+        )
     return rows[0]
 
 
@@ -48,8 +51,10 @@ def in_plan(row: TaskRow) -> TaskRow:
     """The row of a task the plan still lists; a retired one is refused (exit 2)."""
     if row.retired_at is not None:
         where = f" (its branch {row.branch} is kept)" if row.branch else ""
-        raise UsageError(f"{row.id} is retired: it is no longer in swarm/tracks/{row.track}/plan.md"
-                         f"{where}; add its task block back to plan.md to run it again")
+        raise UsageError(
+            f"{row.id} is retired: it is no longer in swarm/tracks/{row.track}/plan.md"
+            f"{where}; add its task block back to plan.md to run it again"
+        )
     return row
 
 
@@ -67,8 +72,10 @@ def _reset_branch(ws: Workspace, row: TaskRow) -> None:
     if worktree is not None and worktree.exists():
         dirty = dirty_paths(worktree)
         if dirty:
-            raise UsageError(f"{row.id}'s worktree {worktree} has uncommitted changes "
-                             f"({describe_paths(dirty)}): commit or discard them, or retry without --reset")
+            raise UsageError(
+                f"{row.id}'s worktree {worktree} has uncommitted changes "
+                f"({describe_paths(dirty)}): commit or discard them, or retry without --reset"
+            )
     if worktree is not None:
         remove_worktree(repo, worktree)
     if row.branch and row.branch in repo.branches.local:
@@ -83,8 +90,10 @@ def retry(ws: Workspace, task: str, track: str | None, reset: bool, echo: Echo) 
             raise UsageError(f"{task} is {row.status}: only failed, blocked or needs-input tasks are retried")
         limit = ws.config.agent.max_retries
         if row.attempts > limit:
-            raise UsageError(f"{task} has run {row.attempts} times (agent.max_retries = {limit}); "
-                             "raise agent.max_retries in .swarm.toml to try again")
+            raise UsageError(
+                f"{task} has run {row.attempts} times (agent.max_retries = {limit}); "
+                "raise agent.max_retries in .swarm.toml to try again"
+            )
     with claimed(ws, row.track) as store:
         if reset:
             _reset_branch(ws, row)
@@ -94,8 +103,10 @@ def retry(ws: Workspace, task: str, track: str | None, reset: bool, echo: Echo) 
             if other.status == Status.BLOCKED and other.id != row.id:
                 store.set_status(row.track, other.id, Status.TODO, "")
     if not reset and "committed on the branch" in row.reason:
-        echo(f"note: {task}'s branch holds commits outside its touches; they stay unless you "
-             f"retry with --reset")
+        echo(
+            f"note: {task}'s branch holds commits outside its touches; they stay unless you "
+            f"retry with --reset"
+        )
     echo(f"retrying {task}{' from a fresh branch' if reset else ''} with the diagnosis in its brief")
     return implement(ws, row.track, echo)
 
@@ -111,8 +122,13 @@ def update_task(ws: Workspace, task: str, track: str | None, status: str, echo: 
     with Store.open(ws.common_dir, ws.secrets) as store:
         row = in_plan(find_task(ws, store, task, track))
     with claimed(ws, row.track) as store:
-        rebased = (rebase_built_on(ws, store, row.track, row.id, f"{row.id}, whose work it started "
-                                   "from, was marked failed") if state is Status.FAILED else [])
+        rebased = (
+            rebase_built_on(
+                ws, store, row.track, row.id, f"{row.id}, whose work it started from, was marked failed"
+            )
+            if state is Status.FAILED
+            else []
+        )
         store.set_status(row.track, row.id, state, "set by hand")
         refresh(ws, store, row.track, spawning.budget_left(ws, store, row.track))
     echo(f"{task}: {row.status} -> {status}")

@@ -1,4 +1,5 @@
 """`git swarm report [TRACK] --html FILE`: the run as one self-contained HTML page."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """`git swarm review`, `accept` and `reject`: a swarm reviewed like a stack of pull requests."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -15,8 +16,9 @@ Echo = Callable[[str], None]
 Ask = Callable[[str], str]
 
 
-def accept_tasks(ws: Workspace, track: str | None, tasks: Sequence[str], reviewer: str | None,
-                 echo: Echo) -> int:
+def accept_tasks(
+    ws: Workspace, track: str | None, tasks: Sequence[str], reviewer: str | None, echo: Echo
+) -> int:
     track_id = resolve_track(ws, track)
     who = reviewer or reviewer_name(ws)
     with claimed(ws, track_id) as store:
@@ -25,15 +27,18 @@ def accept_tasks(ws: Workspace, track: str | None, tasks: Sequence[str], reviewe
     return 0
 
 
-def reject_task(ws: Workspace, track: str | None, task: str, message: str, reviewer: str | None,
-                echo: Echo) -> int:
+def reject_task(
+    ws: Workspace, track: str | None, task: str, message: str, reviewer: str | None, echo: Echo
+) -> int:
     track_id = resolve_track(ws, track)
     with claimed(ws, track_id) as store:
         rebased = reject(ws, store, track_id, task, message, reviewer or reviewer_name(ws))
     echo(f"rejected {task}: it goes back to todo with your words in its next brief")
     if rebased:
-        echo(f"built on it, so re-based and run again: {', '.join(rebased)} "
-             f"(their old branches are kept under refs/swarm/{track_id}/replaced/)")
+        echo(
+            f"built on it, so re-based and run again: {', '.join(rebased)} "
+            f"(their old branches are kept under refs/swarm/{track_id}/replaced/)"
+        )
     echo(f"`git swarm implement {track_id}` runs them")
     return 0
 
@@ -46,8 +51,11 @@ def review(ws: Workspace, track: str | None, reviewer: str | None, out: Echo, as
     with Store.open(ws.common_dir, ws.secrets) as store:
         rows = {row.id: row for row in store.tasks(track_id) if row.status == Status.DONE}
         done_already = accepted_work(store, track_id)
-    order = [t for t in integration_order({t: (*r.deps, *r.after) for t, r in rows.items()})
-             if t not in done_already]
+    order = [
+        t
+        for t in integration_order({t: (*r.deps, *r.after) for t, r in rows.items()})
+        if t not in done_already
+    ]
     if not order:
         out("nothing to review: every done task's work is accepted")
         return 0

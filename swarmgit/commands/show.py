@@ -4,6 +4,7 @@ A task's own change runs from its start point (the track's base folded with the 
 started on) to its final commit, or to its branch tip while it still runs. Stacked tasks so
 show only what they did themselves, and a read-only task shows nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -80,14 +81,20 @@ def _summary(ws: Workspace, store: Store, change: TaskChange) -> list[str]:
         built_on = ", ".join((*row.deps, *row.after)) or "nothing but the base"
         lines.append(f"start:    {change.start[:12]} (the base with {built_on})")
     if change.end and change.start:
-        lines.append(f"final:    {change.end[:12]}" + ("" if row.final_commit else " (branch tip; still running)"))
-    lines.append(f"attempts: {row.attempts}   time: {duration(row) or '-'}   "
-                 f"cost: ${cost.usd if cost else 0.0:.4f}"
-                 + (f" ({cost.input_tokens} in, {cost.output_tokens} out tokens)" if cost else ""))
+        lines.append(
+            f"final:    {change.end[:12]}" + ("" if row.final_commit else " (branch tip; still running)")
+        )
+    lines.append(
+        f"attempts: {row.attempts}   time: {duration(row) or '-'}   "
+        f"cost: ${cost.usd if cost else 0.0:.4f}"
+        + (f" ({cost.input_tokens} in, {cost.output_tokens} out tokens)" if cost else "")
+    )
     lines += _report_lines(ws, row)
-    spawned = [f"{c.task_id} ({spawning.from_payload(c.payload)[1].subtask})"
-               for c in store.candidates(row.track)
-               if c.task_id and spawning.from_payload(c.payload)[0] == row.id]
+    spawned = [
+        f"{c.task_id} ({spawning.from_payload(c.payload)[1].subtask})"
+        for c in store.candidates(row.track)
+        if c.task_id and spawning.from_payload(c.payload)[0] == row.id
+    ]
     if spawned:
         lines.append("spawned:  " + ", ".join(spawned))
     return lines
@@ -142,6 +149,5 @@ def page(root: Path) -> Echo:
 
 
 def _git_pager(root: Path) -> str:
-    done = subprocess.run(["git", "var", "GIT_PAGER"], cwd=root, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(["git", "var", "GIT_PAGER"], cwd=root, capture_output=True, text=True, check=False)
     return done.stdout.strip() if done.returncode == 0 else ""

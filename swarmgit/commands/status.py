@@ -1,4 +1,5 @@
 """`git swarm status`: the track's tasks from the run state, as a table or JSON."""
+
 from __future__ import annotations
 
 import json
@@ -128,8 +129,9 @@ def status_data(ws: Workspace, track: str) -> TrackStatus:
         target_branch=row.target_branch if row else None,
         worktrees_root=str(worktrees_root(ws)),
         tasks=tuple(_task_status(ws, repo, t, cost.by_task.get(t.id), held.get(t.id, [])) for t in tasks),
-        retired=tuple(RetiredTask(t.id, ws.secrets.redact(t.title), t.status, t.branch, t.worktree)
-                      for t in retired),
+        retired=tuple(
+            RetiredTask(t.id, ws.secrets.redact(t.title), t.status, t.branch, t.worktree) for t in retired
+        ),
         run_report=str(report) if report.is_file() else None,
         repo_holds=repo_holds,
         cost_usd=round(cost.usd, 4),
@@ -139,23 +141,42 @@ def status_data(ws: Workspace, track: str) -> TrackStatus:
         sandbox=SandboxStatus(ws.config.agent.sandbox, fencing.fenced, fencing.warning or fencing.refusal),
         cli_cost_usd=_rounded(cost.total.cli_usd),
         unpriced_models=tuple(_unpriced(ws, track, cost.by_model)),
-        by_model={model: ModelSpend(round(spend.usd, 4), _rounded(spend.cli_usd), spend.input_tokens,
-                                    spend.output_tokens, spend.cache_write_tokens, spend.cache_read_tokens)
-                  for model, spend in sorted(cost.by_model.items())},
+        by_model={
+            model: ModelSpend(
+                round(spend.usd, 4),
+                _rounded(spend.cli_usd),
+                spend.input_tokens,
+                spend.output_tokens,
+                spend.cache_write_tokens,
+                spend.cache_read_tokens,
+            )
+            for model, spend in sorted(cost.by_model.items())
+        },
     )
 
 
-def _task_status(ws: Workspace, repo: pygit2.Repository, t: TaskRow, spend: Spend | None,
-                 locks: list[str]) -> TaskStatus:
+def _task_status(
+    ws: Workspace, repo: pygit2.Repository, t: TaskRow, spend: Spend | None, locks: list[str]
+) -> TaskStatus:
     files, added, deleted = change_counts(repo, task_change(repo, t))
     return TaskStatus(
-        id=t.id, title=ws.secrets.redact(t.title), status=t.status, reason=ws.secrets.redact(t.reason),
-        branch=t.branch, worktree=t.worktree, attempts=t.attempts,
+        id=t.id,
+        title=ws.secrets.redact(t.title),
+        status=t.status,
+        reason=ws.secrets.redact(t.reason),
+        branch=t.branch,
+        worktree=t.worktree,
+        attempts=t.attempts,
         branch_exists=t.branch is not None and t.branch in repo.branches.local,
         worktree_exists=bool(t.worktree) and Path(str(t.worktree)).is_dir(),
-        start_commit=t.start_commit, final_commit=t.final_commit,
-        files_changed=files, lines_added=added, lines_deleted=deleted, duration=duration(t),
-        cost_usd=round(spend.usd if spend else 0.0, 4), cli_cost_usd=_rounded(spend.cli_usd if spend else None),
+        start_commit=t.start_commit,
+        final_commit=t.final_commit,
+        files_changed=files,
+        lines_added=added,
+        lines_deleted=deleted,
+        duration=duration(t),
+        cost_usd=round(spend.usd if spend else 0.0, 4),
+        cli_cost_usd=_rounded(spend.cli_usd if spend else None),
         locks=tuple(locks),
     )
 
@@ -182,8 +203,19 @@ def render_status_table(data: TrackStatus, root: Path) -> str:
         plus_minus = f"+{t.lines_added}/-{t.lines_deleted}" if t.start_commit else "-"
         branch = (t.branch if t.branch_exists else REMOVED) if t.branch else "-"
         worktree = (_shown_path(t.worktree, root) if t.worktree_exists else REMOVED) if t.worktree else "-"
-        rows.append((t.id, t.status, branch, start, plus_minus, worktree, t.duration or "-",
-                     f"${t.cost_usd:.2f}", lock_cell(t)))
+        rows.append(
+            (
+                t.id,
+                t.status,
+                branch,
+                start,
+                plus_minus,
+                worktree,
+                t.duration or "-",
+                f"${t.cost_usd:.2f}",
+                lock_cell(t),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     lines.append(f"new worktrees go to {data.worktrees_root}")
@@ -198,20 +230,23 @@ def render_status_table(data: TrackStatus, root: Path) -> str:
         lines.append(f"hold on the advance ({task}): {message}")
     if data.run_report:
         lines.append(f"run report: {_shown_path(data.run_report, root)}")
-    lines.append(f"cost: ${data.cost_usd:.2f} of ${data.budget_usd:.2f} "
-                 f"(${data.remaining_usd:.2f} left)")
+    lines.append(f"cost: ${data.cost_usd:.2f} of ${data.budget_usd:.2f} (${data.remaining_usd:.2f} left)")
     if data.budget_state != "ok":
         lines.append(budget_warning(data))
     if data.sandbox.warning:
         lines.append(f"warning: {data.sandbox.warning}")
     for model in data.unpriced_models:
-        lines.append(f"warning: model {model} has no price, so its spend is not counted from its "
-                     f"tokens; {price_hint(model)}")
+        lines.append(
+            f"warning: model {model} has no price, so its spend is not counted from its "
+            f"tokens; {price_hint(model)}"
+        )
     for model, spend in data.by_model.items():
         reported = "" if spend.cli_usd is None else f"; its tool reported ${spend.cli_usd:.2f}"
-        lines.append(f"  {model}: ${spend.usd:.2f} ({spend.input_tokens} in, "
-                     f"{spend.output_tokens} out, {spend.cache_read_tokens} cache-read tokens"
-                     f"{reported})")
+        lines.append(
+            f"  {model}: ${spend.usd:.2f} ({spend.input_tokens} in, "
+            f"{spend.output_tokens} out, {spend.cache_read_tokens} cache-read tokens"
+            f"{reported})"
+        )
     return "\n".join(lines)
 
 
@@ -238,8 +273,10 @@ def budget_warning(data: TrackStatus) -> str:
     """The line status and watch show once spending reaches the warning threshold."""
     share = data.cost_usd / data.budget_usd if data.budget_usd else 1.0
     if data.budget_state == "exhausted":
-        return (f"budget exhausted ({share:.0%}): no new task starts; "
-                f"`git swarm resume {data.track} --budget N` raises it")
+        return (
+            f"budget exhausted ({share:.0%}): no new task starts; "
+            f"`git swarm resume {data.track} --budget N` raises it"
+        )
     return f"warning: {share:.0%} of the budget spent"
 
 

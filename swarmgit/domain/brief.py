@@ -1,4 +1,5 @@
 """The brief an agent gets: the task, its touches, acceptance, context and any diagnosis."""
+
 from __future__ import annotations
 
 import re
@@ -44,7 +45,8 @@ def render_brief(
     parts = [
         f"# Task {task.id}: {task.title}",
         f"Track: `{track}` · role: {task.role} · branch: `swarm/{track}/{task.id}`",
-        "## You may change only these paths\n" + touches
+        "## You may change only these paths\n"
+        + touches
         + "\n\nYou can write only there (and in $TMPDIR and $HOME, which are yours): other writes "
         "fail, and work that changes other paths is refused when committed.",
     ]
@@ -75,8 +77,10 @@ def _reading(task: Task, sparse: bool) -> str:
     listed = "\n".join(f"- `{c}`" for c in task.context) or "- none listed"
     text = "## Context: read these, do not change them\n" + listed
     if sparse:
-        text += ("\n\nYour worktree is sparse: only your touches, these paths and the "
-                 ".gitignore/.gitattributes files are on disk. Every other tracked file is "
-                 "absent but unchanged (git does not count it as deleted); read one with "
-                 "`git show HEAD:<path>`, list them with `git ls-files`.")
+        text += (
+            "\n\nYour worktree is sparse: only your touches, these paths and the "
+            ".gitignore/.gitattributes files are on disk. Every other tracked file is "
+            "absent but unchanged (git does not count it as deleted); read one with "
+            "`git show HEAD:<path>`, list them with `git ls-files`."
+        )
     return text

@@ -3,6 +3,7 @@
 Pure functions over config values. Prices are USD per million tokens (`config.Price`); the
 table lives in `.swarm.toml`, never in code, because prices change.
 """
+
 from __future__ import annotations
 
 import re
@@ -73,8 +74,7 @@ def recorded_cost(usage: TokenCounts, price: Price | None, reported: float | Non
     """The USD one usage record counts for, against the budget and in `status`: its tokens at
     the pricing table's price whenever the model has one and tokens are known (whatever the
     tool itself reported, so every backend is priced alike); else the tool's own figure; else 0."""
-    tokens = (usage.input_tokens, usage.output_tokens, usage.cache_write_tokens,
-              usage.cache_read_tokens)
+    tokens = (usage.input_tokens, usage.output_tokens, usage.cache_write_tokens, usage.cache_read_tokens)
     if price is not None and any(tokens):
         return cost_usd(usage, price)
     return reported or 0.0
@@ -82,8 +82,7 @@ def recorded_cost(usage: TokenCounts, price: Price | None, reported: float | Non
 
 def price_hint(model: str) -> str:
     """How to give `model` a price (what every unpriced-model message ends with)."""
-    return (f'add [pricing."{model}"] with input and output (USD per million tokens) to '
-            ".swarm.toml")
+    return f'add [pricing."{model}"] with input and output (USD per million tokens) to .swarm.toml'
 
 
 def unpriced_holds(plan: Plan, config: Config) -> dict[str, str]:
@@ -95,8 +94,10 @@ def unpriced_holds(plan: Plan, config: Config) -> dict[str, str]:
     for task in plan.tasks:
         model = model_for(task, config.agent)
         if model not in config.pricing:
-            holds[task.id] = (f"waits: model {model} has no price and budget.unpriced is "
-                              f'"pause"; {price_hint(model)}, then resume')
+            holds[task.id] = (
+                f"waits: model {model} has no price and budget.unpriced is "
+                f'"pause"; {price_hint(model)}, then resume'
+            )
     return holds
 
 

@@ -1,5 +1,6 @@
 """Directed graphs as plain mappings: node -> successors. Used for dependency cycles in plans,
 import cycles in gates, the integration order and the graph rendering's implied edges."""
+
 from __future__ import annotations
 
 import heapq
@@ -15,8 +16,7 @@ def topological_order(graph: Mapping[N, Iterable[N]]) -> tuple[list[N], list[N]]
     are returned sorted as `cyclic`. Successors that are not keys of `graph` are ignored, and so
     are self-edges."""
     waiting = dict.fromkeys(graph, 0)
-    edges = {node: {s for s in successors if s in graph and s != node}
-             for node, successors in graph.items()}
+    edges = {node: {s for s in successors if s in graph and s != node} for node, successors in graph.items()}
     for successors in edges.values():
         for nxt in successors:
             waiting[nxt] += 1

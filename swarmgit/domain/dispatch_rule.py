@@ -18,6 +18,7 @@ a simulated clock moves it with `start` and `finish`. What `choose` answers depe
 state, the limits and the order, never on how the board reached that state (tests check it
 against the rule applied naively).
 """
+
 from __future__ import annotations
 
 import heapq
@@ -99,10 +100,15 @@ class PlanIndex:
             for t in held:
                 holders[t].append(i)
         return cls(
-            ids=plan.ids, index=index, deps=deps, dependents=tuple(map(tuple, dependents)),
+            ids=plan.ids,
+            index=index,
+            deps=deps,
+            dependents=tuple(map(tuple, dependents)),
             foreground=tuple(t.needs_user_input for t in plan.tasks),
-            effort=tuple(t.effort_minutes for t in plan.tasks), touches=touches,
-            conflicting=tuple(map(tuple, conflicting)), holders=tuple(map(tuple, holders)),
+            effort=tuple(t.effort_minutes for t in plan.tasks),
+            touches=touches,
+            conflicting=tuple(map(tuple, conflicting)),
+            holders=tuple(map(tuple, holders)),
         )
 
     def reversed(self) -> PlanIndex:
@@ -126,7 +132,10 @@ class Board:
     """The state of one run of a plan, and the tasks it offers in `position` order (0 first)."""
 
     def __init__(
-        self, plan: PlanIndex, position: Sequence[int], only: Sequence[int] | None = None,
+        self,
+        plan: PlanIndex,
+        position: Sequence[int],
+        only: Sequence[int] | None = None,
         ahead: Sequence[Sequence[int]] = (),
     ) -> None:
         """A fresh run of the plan, or of the tasks `only` (the others are never offered), with
@@ -168,9 +177,11 @@ class Board:
         cap = limits.max_foreground if foreground else limits.max_background
         running = sum(self.running)
         return (
-            self.waiting[task] == 0 and not self.flags[task]
+            self.waiting[task] == 0
+            and not self.flags[task]
             and not (self.held[task] and running)
-            and running < limits.max_parallel and self.running[foreground] < cap
+            and running < limits.max_parallel
+            and self.running[foreground] < cap
             and not any(self.locked[touch] for touch in self.plan.touches[task])
         )
 
@@ -253,8 +264,10 @@ class Board:
         plan = self.plan
         near = {
             holder
-            for touch in plan.touches[task] for other in plan.conflicting[touch]
-            for holder in plan.holders[other] if self.flags[holder] & _DONE
+            for touch in plan.touches[task]
+            for other in plan.conflicting[touch]
+            for holder in plan.holders[other]
+            if self.flags[holder] & _DONE
         }
         if near:
             near -= self._ancestors(task)

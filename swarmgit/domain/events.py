@@ -5,6 +5,7 @@ report as they go (`task` is None for the track as a whole). The store logs even
 terminal shows them through sinks of this type; `swarmgit.backends.base.AgentEvents` is the
 agent's narrower view, whose events the dispatcher files under the agent's task.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

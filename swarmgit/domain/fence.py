@@ -10,6 +10,7 @@ What a task may write in its worktree, from its touches (the exact check stays a
 Besides the worktree: the task's own scratch folder (report, HOME, TMPDIR) and the devices
 every program expects to write (`DEVICES`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
@@ -57,12 +58,20 @@ def decide(mode: SandboxMode, unavailable: str) -> FenceDecision:
     if not unavailable:
         return FenceDecision(fenced=True)
     if mode is SandboxMode.REQUIRED:
-        return FenceDecision(fenced=False, refusal=(
-            f'agent.sandbox = "required" but the write fence is unavailable ({unavailable}); '
-            'use a Linux kernel with Landlock (5.13+), or set agent.sandbox = "auto"'))
-    return FenceDecision(fenced=False, warning=(
-        f"agents run without the write fence: {unavailable}; a write outside a task's touches "
-        "is only caught when its work is committed"))
+        return FenceDecision(
+            fenced=False,
+            refusal=(
+                f'agent.sandbox = "required" but the write fence is unavailable ({unavailable}); '
+                'use a Linux kernel with Landlock (5.13+), or set agent.sandbox = "auto"'
+            ),
+        )
+    return FenceDecision(
+        fenced=False,
+        warning=(
+            f"agents run without the write fence: {unavailable}; a write outside a task's touches "
+            "is only caught when its work is committed"
+        ),
+    )
 
 
 def folders_to_create(touches: Sequence[str]) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ that deps do not order; they point from the task that runs first to the one that
 result, and are drawn dashed and labelled "lock". A lock edge already implied by a path through
 other edges is left out, so a chain of tasks on one folder reads as a chain.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,9 @@ _MERMAID_RESERVED = {"end", "graph", "subgraph", "flowchart", "class", "style", 
 
 
 def render_graph(
-    plan: Plan, fmt: str, lock_order: Sequence[tuple[str, str]] | None = None,
+    plan: Plan,
+    fmt: str,
+    lock_order: Sequence[tuple[str, str]] | None = None,
     limits: Limits | None = None,
 ) -> str:
     """The graph as text. `lock_order` holds (earlier, later) pairs; None: as `simulate` runs

@@ -1,6 +1,7 @@
 """Whether a plan's touches are grounded in the repository: each names a tracked file or
 folder, or a new path inside one (or inside a new folder another touch of the plan declares).
 Pure: the tracked files are given."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -12,8 +13,7 @@ from swarmgit.domain.touches import is_glob, literal_prefix
 
 def folders_of(files: Sequence[str]) -> frozenset[str]:
     """Every folder (without trailing `/`) that holds one of files at some depth."""
-    return frozenset(str(parent) for f in files for parent in PurePosixPath(f).parents
-                     if str(parent) != ".")
+    return frozenset(str(parent) for f in files for parent in PurePosixPath(f).parents if str(parent) != ".")
 
 
 def ungrounded_touches(plan: Plan, files: Sequence[str]) -> list[str]:

@@ -1,5 +1,6 @@
 """Integration rules: the verdict, the order finished branches merge in, and fix tasks from
 gate findings."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
@@ -32,15 +33,19 @@ def integration_order(edges: Mapping[str, Sequence[str]]) -> list[str]:
     return order + cyclic  # a cycle cannot come from a valid plan; keep every task
 
 
-def unlanded_deps(deps: Mapping[str, Sequence[str]], finished: Set[str],
-                  rejected: Set[str]) -> dict[str, list[str]]:
+def unlanded_deps(
+    deps: Mapping[str, Sequence[str]], finished: Set[str], rejected: Set[str]
+) -> dict[str, list[str]]:
     """Nothing built on work that does not land may land. `deps`: each candidate's deps in
     the plan. Returns each candidate not `rejected` with its deps that do not land: not
     `finished`, `rejected`, or returned here themselves (found in rounds, by id in a round)."""
     found: dict[str, list[str]] = {}
     while True:
-        more = {task: [d for d in task_deps if d not in finished or d in rejected or d in found]
-                for task, task_deps in sorted(deps.items()) if task not in rejected and task not in found}
+        more = {
+            task: [d for d in task_deps if d not in finished or d in rejected or d in found]
+            for task, task_deps in sorted(deps.items())
+            if task not in rejected and task not in found
+        }
         more = {task: missing for task, missing in more.items() if missing}
         if not more:
             return found

@@ -7,6 +7,7 @@ three or more backticks or tildes, closed by a line of the same character at lea
 unclosed fence runs to the end of the document); a backtick fence's info string holds no
 backtick. Lines are given without their endings, or with them (`\\n`, `\\r\\n` are ignored).
 """
+
 from __future__ import annotations
 
 import re
@@ -76,13 +77,14 @@ def _closes(line: str, fence: str) -> bool:
     if closing is None:
         return False
     marker = closing.group(1)
-    return marker[0] == fence[0] and len(marker) >= len(fence) and not line[closing.end():].strip()
+    return marker[0] == fence[0] and len(marker) >= len(fence) and not line[closing.end() :].strip()
 
 
 def headings(lines: Sequence[str]) -> list[Heading]:
     """The headings outside fenced code blocks, in order."""
-    found = (heading(line, i) for i, (line, kind) in enumerate(zip(lines, kinds(lines)))
-             if kind is Kind.HEADING)
+    found = (
+        heading(line, i) for i, (line, kind) in enumerate(zip(lines, kinds(lines))) if kind is Kind.HEADING
+    )
     return [h for h in found if h is not None]
 
 

@@ -4,6 +4,7 @@ The commit hook imports this module for every task commit, so it imports nothing
 level (typing, re, functools and collections each cost the hook milliseconds). Plain touches
 are matched here; globs through pathspec, imported only then.
 """
+
 from __future__ import annotations
 
 TYPE_CHECKING = False  # mypy reads this name as typing.TYPE_CHECKING; importing typing costs ms

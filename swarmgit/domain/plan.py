@@ -3,6 +3,7 @@
 A Plan is an immutable value parsed from a track's plan.md (see plan_parser). Every command
 uses this one model; status lives in the run-state store and is written back as a view.
 """
+
 from __future__ import annotations
 
 import re

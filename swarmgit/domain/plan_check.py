@@ -4,6 +4,7 @@ Errors are the parser's business (a plan that parses is well-formed); this modul
 parsed Plan: warnings a user may accept, and which tasks serialize on which paths. Pure: the
 command layer reads plan.md and the tracked file list and passes them in.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -115,15 +116,25 @@ def plan_warnings(plan: Plan, tracked_files: Sequence[str] | None = None) -> lis
         found += [(task, message) for message in _broad_touches(task, folder_sizes, tracked_files)]
         found += [(task, message) for message in _unknown_context(task, known)]
         if task.concurrency is ConcurrencyClass.WRITE_SHARED:
-            found.append((task, (
-                f"{task.id} is write-shared: swarmgit locks only its declared touches, so list "
-                "every path it changes (shared files included) and make it write-local"
-            )))
+            found.append(
+                (
+                    task,
+                    (
+                        f"{task.id} is write-shared: swarmgit locks only its declared touches, so list "
+                        "every path it changes (shared files included) and make it write-local"
+                    ),
+                )
+            )
         if not task.acceptance.strip():
-            found.append((task, (
-                f"{task.id} has no acceptance criteria: add `- **Acceptance:** ...` so the "
-                "agent and the reviewer know when it is done"
-            )))
+            found.append(
+                (
+                    task,
+                    (
+                        f"{task.id} has no acceptance criteria: add `- **Acceptance:** ...` so the "
+                        "agent and the reviewer know when it is done"
+                    ),
+                )
+            )
     bit = {task.id: 1 << n for n, task in enumerate(plan.tasks)}
     ancestors = _ancestors(plan, bit)
     for pair in overlaps(plan):
@@ -132,14 +143,17 @@ def plan_warnings(plan: Plan, tracked_files: Sequence[str] | None = None) -> lis
         if pair.first_touch == pair.second_touch:
             where = f"both touch {pair.first_touch}"
         else:
-            where = (
-                f"{pair.first}'s {pair.first_touch} overlaps {pair.second}'s {pair.second_touch}"
+            where = f"{pair.first}'s {pair.first_touch} overlaps {pair.second}'s {pair.second_touch}"
+        found.append(
+            (
+                by_id[pair.second],
+                (
+                    f"{pair.first} and {pair.second} can never run in parallel: {where} and no "
+                    "dependency orders them; add a dependency to choose the order, or narrow the "
+                    "touches so they can run side by side"
+                ),
             )
-        found.append((by_id[pair.second], (
-            f"{pair.first} and {pair.second} can never run in parallel: {where} and no "
-            "dependency orders them; add a dependency to choose the order, or narrow the "
-            "touches so they can run side by side"
-        )))
+        )
     diagnostics = [*plan.warnings] + [
         Diagnostic(plan.path, task.line or None, message, level="warning", task=task.id)
         for task, message in found
@@ -147,9 +161,7 @@ def plan_warnings(plan: Plan, tracked_files: Sequence[str] | None = None) -> lis
     return sorted(diagnostics, key=lambda d: d.line or 0)
 
 
-def _broad_touches(
-    task: Task, folder_sizes: Counter[str], tracked: Sequence[str] | None
-) -> list[str]:
+def _broad_touches(task: Task, folder_sizes: Counter[str], tracked: Sequence[str] | None) -> list[str]:
     messages = []
     for touch in task.touches:
         if set(touch.rstrip("/").split("/")) <= _WILDCARD_SEGMENTS:
@@ -181,9 +193,10 @@ def _unknown_context(task: Task, known: tuple[frozenset[str], frozenset[str]] | 
     tracked, declared = known
     return [
         f"{task.id}'s context `{path}` names no tracked file or folder and no touch of the plan: "
-        "a sparse worktree (worktrees.checkout = \"sparse\") would not hold it; fix the path"
+        'a sparse worktree (worktrees.checkout = "sparse") would not hold it; fix the path'
         for path in task.context
-        if not is_glob(path) and path.rstrip("/") not in tracked
+        if not is_glob(path)
+        and path.rstrip("/") not in tracked
         and not any(p in declared for p in _self_and_parents(path.rstrip("/")))
     ]
 

@@ -11,6 +11,7 @@ each line it does not understand and records a `Note`:
   `Task.extra`), a line inside a task's block that is not a field, a heading that looks like a
   task with no fields under it.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -96,11 +97,12 @@ def unknown_field(name: str, line: int, task: str) -> Note | None:
         return None
     guess = near_miss(name)
     if guess is not None:
-        message = (f"{task}: unknown field **{name}:** would be ignored: did you mean "
-                   f"**{guess}:**?")
+        message = f"{task}: unknown field **{name}:** would be ignored: did you mean **{guess}:**?"
         return Note(line, message, task=task)
-    message = (f"{task}: unknown field **{name}:** is kept but swarmgit does not use it (known: "
-               f"{', '.join(FIELD_NAMES.values())})")
+    message = (
+        f"{task}: unknown field **{name}:** is kept but swarmgit does not use it (known: "
+        f"{', '.join(FIELD_NAMES.values())})"
+    )
     return Note(line, message, "warning", task)
 
 
@@ -136,15 +138,20 @@ def stray_line(content: str, line: int, task: str, inside: bool) -> Note | None:
         known = FIELD_KEYS.get(field_key(name))
         guess = FIELD_NAMES[known] if known else near_miss(name)
         if guess is not None:
-            message = (f"{task}: this line looks like the **{guess}:** field but is not written "
-                       f"as one, so it would be ignored: write `- **{guess}:** value`")
+            message = (
+                f"{task}: this line looks like the **{guess}:** field but is not written "
+                f"as one, so it would be ignored: write `- **{guess}:** value`"
+            )
             return Note(line, message, task=task)
     if _CHECKBOX_RE.match(content) and not inside:
-        return Note(line, "checkbox line is not a task and is ignored: tasks are written "
-                          "`- [ ] **T01**: title`", "warning", task)
+        return Note(
+            line,
+            "checkbox line is not a task and is ignored: tasks are written `- [ ] **T01**: title`",
+            "warning",
+            task,
+        )
     if inside:
-        return Note(line, f"{task}: this line is not a field and is ignored: {_FORMAT}",
-                    "warning", task)
+        return Note(line, f"{task}: this line is not a field and is ignored: {_FORMAT}", "warning", task)
     return None
 
 
@@ -161,10 +168,16 @@ def heading_task(title: str, line: int, with_fields: bool) -> Note:
     assert written is not None, "heading_task_id found an id"
     fix = _task_line(written)
     if with_fields:
-        return Note(line, f"heading looks like task {written['id']} but tasks are checkbox lines, "
-                          f"so it and its fields would be dropped: write {fix}")
-    return Note(line, f"heading looks like task {written['id']}, which is not a task: if it is "
-                      f"one, write {fix}", "warning")
+        return Note(
+            line,
+            f"heading looks like task {written['id']} but tasks are checkbox lines, "
+            f"so it and its fields would be dropped: write {fix}",
+        )
+    return Note(
+        line,
+        f"heading looks like task {written['id']}, which is not a task: if it is one, write {fix}",
+        "warning",
+    )
 
 
 def _task_line(written: re.Match[str]) -> str:

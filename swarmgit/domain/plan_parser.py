@@ -17,6 +17,7 @@ Contracts:
 - `parse_plan(render_task(t))` gives back `t` for any task the parser could have produced.
 - `scan_plan` is the line-level outline the status renderer edits (it validates nothing).
 """
+
 from __future__ import annotations
 
 import re
@@ -54,9 +55,7 @@ _NONE_WORDS = frozenset({"", "none", "-", "\u2014", "\u2013", "n/a", "read-only"
 _BOOLS = {"true": True, "yes": True, "false": False, "no": False}
 # Touches items: a code span, a [bracketed note] (not glued to a path: `src/[ab].py` is a glob),
 # a comma, or plain text.
-_TOUCH_TOKEN_RE = re.compile(
-    r"(`+)(.+?)(?<!`)\1(?!`)|(?<![^\s,])\[[^\]]*\]|,|[^,`\[]+|[`\[]", re.S
-)
+_TOUCH_TOKEN_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)|(?<![^\s,])\[[^\]]*\]|,|[^,`\[]+|[`\[]", re.S)
 _COMMENT_RE = re.compile(r"\([^)]*\)")  # "S (1 hour)", "T00 (if brownfield)"
 _FIELD_INDENT = "  "
 MAX_PLAN_TASKS = 5_000  # far beyond any plan a team reviews; keeps every command interactive
@@ -197,8 +196,7 @@ class _Scanner:
         self._close()
         self.section, self.dropped = None, False
         checked = header["mark"] != " "
-        self.current = TaskBlock(header["id"], header["title"], checked, line,
-                                 _width(header["indent"]))
+        self.current = TaskBlock(header["id"], header["title"], checked, line, _width(header["indent"]))
 
     def _field(self, field: re.Match[str], content: str, line: int) -> int:
         """Record a field line; returns the index after its continuation lines."""
@@ -224,11 +222,16 @@ class _Scanner:
         for offset, kind in enumerate(kinds([value.lstrip() for value in values])):
             inner = FIELD_RE.match(values[offset]) if kind is Kind.TEXT else None
             if inner and field_key(inner["name"]) in FIELD_KEYS:
-                self.notes.append(Note(
-                    line + offset + 1,
-                    f"{self.current.id}: this **{inner['name'].strip()}:** line is indented under "
-                    f"**{name}:** (line {line}), so it is part of that value: if it is a field, "
-                    "indent it like the task's other fields", "warning", self.current.id))
+                self.notes.append(
+                    Note(
+                        line + offset + 1,
+                        f"{self.current.id}: this **{inner['name'].strip()}:** line is indented under "
+                        f"**{name}:** (line {line}), so it is part of that value: if it is a field, "
+                        "indent it like the task's other fields",
+                        "warning",
+                        self.current.id,
+                    )
+                )
 
     def _stray_field(self, name: str, line: int) -> None:
         """A field line under no task: an error before the first task or right after a task
@@ -241,8 +244,14 @@ class _Scanner:
         elif self.current is not None or not self.blocks:
             self.stray.append(StrayField(name, line, self.current))
         elif field_key(name) in FIELD_KEYS:
-            self.notes.append(Note(line, f"field **{name}:** is under no task (a heading ends "
-                                         "the task above it), so it is ignored", "warning"))
+            self.notes.append(
+                Note(
+                    line,
+                    f"field **{name}:** is under no task (a heading ends "
+                    "the task above it), so it is ignored",
+                    "warning",
+                )
+            )
 
     def _other(self, content: str, line: int) -> None:
         """A line that is no task, field or heading: a task line that does not parse, or text
@@ -315,8 +324,10 @@ def parse_plan(text: str, path: str = "plan.md") -> Plan:
 
 def too_large(path: str, size: str) -> Diagnostic:
     """The error for a plan over MAX_PLAN_TASKS tasks or MAX_PLAN_BYTES (`size` says which)."""
-    message = (f"the plan is too large ({size}); the limits are {MAX_PLAN_TASKS} tasks and "
-               f"{MAX_PLAN_BYTES} bytes: split the work into several tracks")
+    message = (
+        f"the plan is too large ({size}); the limits are {MAX_PLAN_TASKS} tasks and "
+        f"{MAX_PLAN_BYTES} bytes: split the work into several tracks"
+    )
     return Diagnostic(path, None, message)
 
 
@@ -365,17 +376,13 @@ def _task_from_block(block: TaskBlock, path: str) -> tuple[Task, list[Diagnostic
                 values[_SLOTS.get(field.key, field.key)] = parsed
     if "concurrency" not in values and not concurrency_bad:
         read_only = touches_given and not values.get("touches")
-        values["concurrency"] = (
-            ConcurrencyClass.READ_ONLY if read_only else ConcurrencyClass.WRITE_LOCAL
-        )
+        values["concurrency"] = ConcurrencyClass.READ_ONLY if read_only else ConcurrencyClass.WRITE_LOCAL
     if not concurrency_bad:
         problems.extend(
             Diagnostic(path, block.line, message, task=block.id)
             for message in _write_set_errors(block.id, values)
         )
-    values.update(
-        id=block.id, title=block.title, checked=block.checked, line=block.line, run=tuple(run)
-    )
+    values.update(id=block.id, title=block.title, checked=block.checked, line=block.line, run=tuple(run))
     return Task.model_validate({**values, "extra": extra}), problems
 
 
@@ -422,8 +429,11 @@ def _run_command(field: FieldLine, value: str, report: _Report) -> str:
     if not command:
         report(field, "Run is empty: give one shell command, like `- **Run:** make test`")
     elif _unclosed_code_span(value):
-        report(field, f"Run {value!r} has a backtick that closes no code span, so the shell would "
-                      "run it as written: write the command as one code span, like `make test`")
+        report(
+            field,
+            f"Run {value!r} has a backtick that closes no code span, so the shell would "
+            "run it as written: write the command as one code span, like `make test`",
+        )
     return command
 
 
@@ -431,18 +441,27 @@ def _normal_touches(field: FieldLine, value: str, report: _Report) -> Iterator[s
     """The normalised paths of a Touches or Context field (the same syntax and checks)."""
     name, item = ("Touches", "touch") if field.key == "touches" else ("Context", "context path")
     if _unclosed_code_span(value):
-        report(field, f"{name} {value!r} has a backtick that closes no code span: give each "
-                      "path its own, like `src/a.py`, `src/b.py`")
+        report(
+            field,
+            f"{name} {value!r} has a backtick that closes no code span: give each "
+            "path its own, like `src/a.py`, `src/b.py`",
+        )
         return
     seen: set[str] = set()
     for raw, quoted in _split_touches(value):
         if "," in raw:
-            report(field, f"{item} {raw!r} holds a comma: give each path its own code span, like "
-                          "`src/a.py`, `src/b.py`")
+            report(
+                field,
+                f"{item} {raw!r} holds a comma: give each path its own code span, like "
+                "`src/a.py`, `src/b.py`",
+            )
             continue
         if not quoted and len(raw.split()) > 1:
-            report(field, f"{item} {raw!r} holds a space: separate paths with commas, like "
-                          "`src/a.py`, `src/b.py` (a path with a space goes in backticks)")
+            report(
+                field,
+                f"{item} {raw!r} holds a space: separate paths with commas, like "
+                "`src/a.py`, `src/b.py` (a path with a space goes in backticks)",
+            )
             continue
         try:
             touch = normalize_touch(raw)
@@ -531,9 +550,7 @@ def _deps_line(block: TaskBlock) -> int:
     return next((f.line for f in block.fields if f.key == "deps"), block.line)
 
 
-def _graph_problems(
-    tasks: Sequence[Task], deps_lines: Sequence[int], path: str
-) -> list[Diagnostic]:
+def _graph_problems(tasks: Sequence[Task], deps_lines: Sequence[int], path: str) -> list[Diagnostic]:
     """Duplicate ids, unknown deps and dependency cycles (each cycle once)."""
     problems: list[Diagnostic] = []
     first: dict[str, Task] = {}
@@ -542,9 +559,7 @@ def _graph_problems(
         deps_line.setdefault(task.id, line)
         if task.id in first:
             other = first[task.id].line
-            message = (
-                f"duplicate task id {task.id} (also on line {other}): give each task its own id"
-            )
+            message = f"duplicate task id {task.id} (also on line {other}): give each task its own id"
             problems.append(Diagnostic(path, task.line, message, task=task.id))
         else:
             first[task.id] = task

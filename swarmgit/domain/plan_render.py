@@ -5,6 +5,7 @@ plan.md is a view of the run state the user also edits by hand, so every write i
 given (or inserts one `Status:` line), and `append_tasks` only adds text at the end. Every other
 byte (line endings, trailing whitespace, prose, other tasks) stays identical.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

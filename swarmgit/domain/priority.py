@@ -21,6 +21,7 @@ rule (`dispatch_rule.Board.may_start`), and how many of the workers to use.
 
 Everything is deterministic: the same plan and limits give the same choice.
 """
+
 from __future__ import annotations
 
 import random
@@ -108,9 +109,12 @@ class Priorities:
             after = max((self.tail[j] for j in index.dependents[i]), default=0)
             self.tail[i] = index.effort[i] + after
         ids, tasks = index.ids, plan.tasks
-        self.critical_first = positions(sorted(
-            range(len(tasks)), key=lambda i: (-self.tail[i], -tasks[i].severity.rank, ids[i]),
-        ))
+        self.critical_first = positions(
+            sorted(
+                range(len(tasks)),
+                key=lambda i: (-self.tail[i], -tasks[i].severity.rank, ids[i]),
+            )
+        )
         self._plan = plan
         self._serial_work: int | None = None  # computed when first needed
         self._choices: dict[Limits, Choice] = {}
@@ -250,8 +254,10 @@ class Priorities:
             late = min((i for i in range(n) if begun[i] > target[i]), key=position.__getitem__)
             at = target[late]
             blockers = [
-                w for w in range(n)
-                if position[w] > position[late] and begun[w] <= at < begun[w] + effort[w]
+                w
+                for w in range(n)
+                if position[w] > position[late]
+                and begun[w] <= at < begun[w] + effort[w]
                 and late not in ahead[w]
             ]
             locking = [w for w in blockers if placer.own[w] & placer.hit[late]]
@@ -262,7 +268,11 @@ class Priorities:
         return None
 
     def _pruned(
-        self, position: list[int], limits: Limits, ahead: list[list[int]], schedule: Schedule,
+        self,
+        position: list[int],
+        limits: Limits,
+        ahead: list[list[int]],
+        schedule: Schedule,
         replays: int,
     ) -> Choice:
         """The choice (whose replay is `schedule`) with each reservation dropped that the replay
@@ -282,7 +292,10 @@ class Priorities:
         return Choice(position, limits, schedule, self._makespan(schedule), kept)
 
     def _replay(
-        self, order: Sequence[int], limits: Limits, backwards: bool = False,
+        self,
+        order: Sequence[int],
+        limits: Limits,
+        backwards: bool = False,
         ahead: Sequence[Sequence[int]] = (),
     ) -> Schedule | None:
         index = self.index.reversed() if backwards else self.index

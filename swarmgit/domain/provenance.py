@@ -3,6 +3,7 @@
 Every commit a track lands names its track and task(s) in trailers, so `git log
 --format=%(trailers)` and `git blame` lead from a line to the task, its report and its cost.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -45,9 +46,12 @@ def task_message(p: Provenance) -> str:
 def squash_message(track: str, items: Sequence[Provenance]) -> str:
     """One message for a whole track: a line per task, then trailers naming every task and
     the summed tokens and cost."""
-    trailers = [("Swarm-Track", track), *[("Swarm-Task", p.task) for p in items],
-                ("Swarm-Tokens", str(sum(p.tokens for p in items))),
-                ("Swarm-Cost-USD", f"{sum(p.cost_usd for p in items):.4f}")]
+    trailers = [
+        ("Swarm-Track", track),
+        *[("Swarm-Task", p.task) for p in items],
+        ("Swarm-Tokens", str(sum(p.tokens for p in items))),
+        ("Swarm-Cost-USD", f"{sum(p.cost_usd for p in items):.4f}"),
+    ]
     body = [f"- {p.task}: {_one_line(p.title)}" for p in items]
     return _message(f"swarm({track}): {len(items)} task(s)", body, trailers)
 

@@ -11,6 +11,7 @@ inside a backtick span; a row with extra cells (an unescaped `a.py|intent` dedup
 Swarm-IOSM writes them) gives the extra cells to the Dedup Key column. `render_report` writes what
 `parse_report` reads back identically.
 """
+
 from __future__ import annotations
 
 import re
@@ -55,7 +56,14 @@ _COLUMNS = {
     "acceptance": "accept",
 }
 TABLE_COLUMNS = (
-    "ID", "Subtask", "Touches", "Effort", "User Input", "Severity", "Dedup Key", "Accept Criteria",
+    "ID",
+    "Subtask",
+    "Touches",
+    "Effort",
+    "User Input",
+    "Severity",
+    "Dedup Key",
+    "Accept Criteria",
 )
 
 _STATUS_RE = re.compile(r"^\s*(?:[-*]\s+)?\**\s*status\s*(?::\s*\**|\**\s*:)\s*(.*)$", re.I)
@@ -128,16 +136,23 @@ def _parse_status(lines: Sequence[str], path: str, warnings: list[Diagnostic]) -
         for word in words:
             if word in _STATUS_WORDS:
                 return _STATUS_WORDS[word]
-        warnings.append(_warn(
-            path, index,
-            f"unknown status {match.group(1).strip()!r}: use done, failed, blocked or partial;"
-            " read as partial",
-        ))
+        warnings.append(
+            _warn(
+                path,
+                index,
+                f"unknown status {match.group(1).strip()!r}: use done, failed, blocked or partial;"
+                " read as partial",
+            )
+        )
         return "partial"
-    warnings.append(Diagnostic(
-        path, None, "no 'Status:' line (done, failed, blocked or partial); read as partial",
-        level="warning",
-    ))
+    warnings.append(
+        Diagnostic(
+            path,
+            None,
+            "no 'Status:' line (done, failed, blocked or partial); read as partial",
+            level="warning",
+        )
+    )
     return "partial"
 
 
@@ -177,9 +192,7 @@ def _section_name(title: str) -> str | None:
     return None
 
 
-def _files_touched(
-    lines: Sequence[str], marks: Sequence[Kind], start: int, end: int
-) -> tuple[str, ...]:
+def _files_touched(lines: Sequence[str], marks: Sequence[Kind], start: int, end: int) -> tuple[str, ...]:
     """Paths from list items (the first backtick span, else a bare path before ` - `) and from
     fenced blocks (one path per line), in order, without repeats. A subsection about the
     *planned* touches (Swarm-IOSM copies the brief there) is not what was touched."""
@@ -224,11 +237,14 @@ def _candidates(
     required = (("id", "ID"), ("subtask", "Subtask"))
     missing = [title for name, title in required if name not in columns]
     if missing:
-        warnings.append(_warn(
-            path, header_index,
-            f"SpawnCandidates table has no {' or '.join(missing)} column;"
-            f" expected columns: {' | '.join(TABLE_COLUMNS)}; table ignored",
-        ))
+        warnings.append(
+            _warn(
+                path,
+                header_index,
+                f"SpawnCandidates table has no {' or '.join(missing)} column;"
+                f" expected columns: {' | '.join(TABLE_COLUMNS)}; table ignored",
+            )
+        )
         return ()
     index += 1
     if index < end and is_separator(lines[index]):
@@ -259,9 +275,7 @@ def _candidate(columns: Sequence[str | None], cells: list[str]) -> SpawnCandidat
         raise ValueError(f"User Input {values['user_input']!r} is not true or false")
     severity = values.get("severity", "").strip().lower() or Severity.MEDIUM.value
     if severity not in {s.value for s in Severity}:
-        raise ValueError(
-            f"Severity {values['severity']!r} is not one of low, medium, high, critical"
-        )
+        raise ValueError(f"Severity {values['severity']!r} is not one of low, medium, high, critical")
     touches = _touches_cell(values.get("touches", ""))
     return SpawnCandidate(
         id=values["id"],

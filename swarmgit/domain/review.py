@@ -4,6 +4,7 @@ A task's start point folds in the final commits of its dependencies and of the t
 lock-ordered after, so rejecting (or failing) a task invalidates every task that, directly or
 through others, started from its work: those must be re-based and run again.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence

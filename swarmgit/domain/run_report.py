@@ -7,6 +7,7 @@ tasks that introduced them, and the spend over time. Charts are inline SVG; the 
 page's `data-bars` attribute) and records script errors (`data-errors`), so a headless browser
 can check the page.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -24,8 +25,13 @@ NODE_WIDTH = 64
 NODE_HEIGHT = 26
 COLUMN_GAP = 40  # between the graph's columns: the edges' diagonals run there
 ROW_GAP = 14  # between a column's boxes: an edge spanning columns runs along one of these lanes
-STATUS_COLOURS: dict[str, str] = {Status.DONE: "#3a9d5d", Status.FAILED: "#c0392b", Status.BLOCKED: "#a0522d",
-                                  Status.RUNNING: "#2e86c1", Status.NEEDS_INPUT: "#b7950b"}
+STATUS_COLOURS: dict[str, str] = {
+    Status.DONE: "#3a9d5d",
+    Status.FAILED: "#c0392b",
+    Status.BLOCKED: "#a0522d",
+    Status.RUNNING: "#2e86c1",
+    Status.NEEDS_INPUT: "#b7950b",
+}
 OTHER_COLOUR = "#95a5a6"
 
 
@@ -87,11 +93,17 @@ def render_html(report: RunReport) -> str:
         f"<h1>swarm run: {escape(report.track)}</h1>",
         _summary(report),
         "<h2>Timeline: the real run</h2>",
-        _timeline("real", [(tid, s, e if e is not None else s, st) for tid, s, e, st in real
-                           if s is not None], unit="s"),
+        _timeline(
+            "real",
+            [(tid, s, e if e is not None else s, st) for tid, s, e, st in real if s is not None],
+            unit="s",
+        ),
         "<h2>Timeline: simulate's prediction for the same plan</h2>",
-        _timeline("predicted", [(p.task, p.start_hours, p.end_hours, "predicted")
-                                for p in report.predicted], unit="h"),
+        _timeline(
+            "predicted",
+            [(p.task, p.start_hours, p.end_hours, "predicted") for p in report.predicted],
+            unit="h",
+        ),
         "<h2>Task graph</h2>",
         _graph(report.tasks),
         "<h2>Tasks</h2>",
@@ -101,8 +113,9 @@ def render_html(report: RunReport) -> str:
         "<h2>Spend over time</h2>",
         _spend(report.spend),
     ]
-    return _PAGE.format(title=escape(f"swarm run: {report.track}"), style=_STYLE,
-                        body="\n".join(body), script=_SCRIPT)
+    return _PAGE.format(
+        title=escape(f"swarm run: {report.track}"), style=_STYLE, body="\n".join(body), script=_SCRIPT
+    )
 
 
 def _summary(report: RunReport) -> str:
@@ -145,10 +158,13 @@ def _timeline(kind: str, bars: Sequence[tuple[str, float, float, str]], unit: st
     anchors = ("start", "middle", "middle", "middle", "end")
     ticks = "".join(
         f'<text class=axis text-anchor="{anchors[q]}" x="{LABEL_WIDTH + span * q / 4 * scale:.1f}" '
-        f'y="{axis_y}">{span * q / 4:.3g}{unit}</text>' for q in range(5)
+        f'y="{axis_y}">{span * q / 4:.3g}{unit}</text>'
+        for q in range(5)
     )
-    return (f'<svg class="timeline {kind}" width="{CHART_WIDTH}" height="{height}" '
-            f'role="img">{"".join(rows)}{ticks}</svg>')
+    return (
+        f'<svg class="timeline {kind}" width="{CHART_WIDTH}" height="{height}" '
+        f'role="img">{"".join(rows)}{ticks}</svg>'
+    )
 
 
 def _levels(tasks: Sequence[TaskLine]) -> dict[str, int]:
@@ -187,21 +203,29 @@ def _graph(tasks: Sequence[TaskLine]) -> str:
             for source in sources:
                 if source in where:
                     points = " ".join(f"{x:g},{y:g}" for x, y in _edge_route(where[source], where[t.id]))
-                    edges.append(f'<polyline class="edge {kind}" data-edge="{escape(source)} {escape(t.id)}" '
-                                 f'points="{points}" marker-end="url(#arrow)"/>')
+                    edges.append(
+                        f'<polyline class="edge {kind}" data-edge="{escape(source)} {escape(t.id)}" '
+                        f'points="{points}" marker-end="url(#arrow)"/>'
+                    )
     nodes = []
     for t in tasks:
         x, y = where[t.id]
         colour = STATUS_COLOURS.get(t.status, OTHER_COLOUR)
-        nodes.append(f'<g class=node data-task="{escape(t.id)}"><rect x="{x}" y="{y}" width="{NODE_WIDTH}" '
-                     f'height="{NODE_HEIGHT}" '
-                     f'rx="5" fill="{colour}"><title>{escape(t.id)}: {escape(t.title)}</title></rect>'
-                     f'<text x="{x + 8}" y="{y + 17}" fill="#fff">{escape(t.id)}</text></g>')
-    defs = ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" '
-            'markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>')
+        nodes.append(
+            f'<g class=node data-task="{escape(t.id)}"><rect x="{x}" y="{y}" width="{NODE_WIDTH}" '
+            f'height="{NODE_HEIGHT}" '
+            f'rx="5" fill="{colour}"><title>{escape(t.id)}: {escape(t.title)}</title></rect>'
+            f'<text x="{x + 8}" y="{y + 17}" fill="#fff">{escape(t.id)}</text></g>'
+        )
+    defs = (
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" '
+        'markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>'
+    )
     legend = "<p class=legend>solid: depends on · dashed: lock order (ran after, touches overlap)</p>"
-    return (f'<svg class=graph width="{width}" height="{height}">{defs}{"".join(edges)}'
-            f'{"".join(nodes)}</svg>{legend}')
+    return (
+        f'<svg class=graph width="{width}" height="{height}">{defs}{"".join(edges)}'
+        f"{''.join(nodes)}</svg>{legend}"
+    )
 
 
 def _edge_route(source: tuple[float, float], target: tuple[float, float]) -> list[tuple[float, float]]:
@@ -209,7 +233,10 @@ def _edge_route(source: tuple[float, float], target: tuple[float, float]) -> lis
     target lies columns to the right). Between neighbouring columns it is straight, within the
     gap; one spanning columns runs from the gap after the source along the lane between two
     rows nearest its middle to the gap before the target, so it passes no other box."""
-    (x1, y1), (x2, y2) = (source[0] + NODE_WIDTH, source[1] + NODE_HEIGHT / 2), (target[0], target[1] + NODE_HEIGHT / 2)
+    (x1, y1), (x2, y2) = (
+        (source[0] + NODE_WIDTH, source[1] + NODE_HEIGHT / 2),
+        (target[0], target[1] + NODE_HEIGHT / 2),
+    )
     if x2 - x1 <= COLUMN_GAP:
         return [(x1, y1), (x2, y2)]
     step = NODE_HEIGHT + ROW_GAP
@@ -222,9 +249,20 @@ def _task_table(tasks: Sequence[TaskLine]) -> str:
     rows = []
     for t in tasks:
         took = "-" if t.start_s is None or t.end_s is None else f"{t.end_s - t.start_s:.1f}s"
-        cells = (t.id, t.title, t.status, t.start_commit[:10] or "-", took, f"${t.cost_usd:.4f}",
-                 str(t.files), f"+{t.added}/-{t.deleted}", t.verdict or "-")
-        rows.append(f'<tr id="task-{escape(t.id)}">' + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+        cells = (
+            t.id,
+            t.title,
+            t.status,
+            t.start_commit[:10] or "-",
+            took,
+            f"${t.cost_usd:.4f}",
+            str(t.files),
+            f"+{t.added}/-{t.deleted}",
+            t.verdict or "-",
+        )
+        rows.append(
+            f'<tr id="task-{escape(t.id)}">' + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
+        )
     return _table(head, rows)
 
 
@@ -237,11 +275,14 @@ def _gate_table(report: RunReport) -> str:
         verdict = "n/a" if gate.passed is None else ("pass" if gate.passed else "FAIL")
         findings = "".join(
             f"<li><code>{escape(where)}</code> {escape(message)}"
-            + (f' (<a href="#task-{escape(task)}">{escape(task)}</a>)' if task else "") + "</li>"
+            + (f' (<a href="#task-{escape(task)}">{escape(task)}</a>)' if task else "")
+            + "</li>"
             for where, message, task in gate.findings
         )
-        rows.append(f"<tr><td>{escape(gate.name)}</td><td>{score}</td><td>{verdict}</td>"
-                    f"<td><ul>{findings}</ul></td></tr>")
+        rows.append(
+            f"<tr><td>{escape(gate.name)}</td><td>{score}</td><td>{verdict}</td>"
+            f"<td><ul>{findings}</ul></td></tr>"
+        )
     return _table(("gate", "score", "result", "findings"), rows)
 
 
@@ -251,13 +292,17 @@ def _spend(points: Sequence[tuple[float, float]]) -> str:
     width, height = CHART_WIDTH, 160
     span = max(p[0] for p in points) or 1.0
     top = max(p[1] for p in points) or 1.0
-    coords = [(LABEL_WIDTH + s / span * (width - LABEL_WIDTH - 10), height - 20 - usd / top * (height - 40))
-              for s, usd in points]
+    coords = [
+        (LABEL_WIDTH + s / span * (width - LABEL_WIDTH - 10), height - 20 - usd / top * (height - 40))
+        for s, usd in points
+    ]
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in [(LABEL_WIDTH, height - 20), *coords])
-    return (f'<svg class=spend width="{width}" height="{height}"><polyline points="{line}" '
-            f'fill="none" stroke="#2e86c1" stroke-width="2"/><text x="2" y="20">${top:.4f}</text>'
-            f'<text x="2" y="{height - 20}">$0</text><text class=axis x="{width - 60}" '
-            f'y="{height - 4}">{span:.1f}s</text></svg>')
+    return (
+        f'<svg class=spend width="{width}" height="{height}"><polyline points="{line}" '
+        f'fill="none" stroke="#2e86c1" stroke-width="2"/><text x="2" y="20">${top:.4f}</text>'
+        f'<text x="2" y="{height - 20}">$0</text><text class=axis x="{width - 60}" '
+        f'y="{height - 4}">{span:.1f}s</text></svg>'
+    )
 
 
 def _table(head: Sequence[str], rows: Sequence[str]) -> str:

@@ -14,6 +14,7 @@ Two parts, each in its own module:
 previous call and brings it to the new state from the difference: one call costs the set
 differences of the state (at C speed) plus work near the size of what changed.
 """
+
 from __future__ import annotations
 
 from swarmgit.domain.dispatch_rule import Board, Limits, PlanIndex, RunState, Start
@@ -76,9 +77,7 @@ class Scheduler:
                     break
                 if dep in roots:
                     roots[i] = roots[dep]
-                    reasons[ids[i]] = (
-                        f"depends on {dep_id}, which cannot run because {roots[dep]} failed"
-                    )
+                    reasons[ids[i]] = f"depends on {dep_id}, which cannot run because {roots[dep]} failed"
                     break
         return reasons
 

@@ -14,6 +14,7 @@ The hook runs only `path_problem` (it lives in `path_rules`, which imports nothi
 re-exported here); swarmgit's own commits and the integrator run `scope_violations` on the
 entries git supplies (mode, link target).
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -58,8 +59,11 @@ def scope_violations(
         if entry.path in seen:
             continue
         seen.add(entry.path)
-        why = (path_problem(touches, entry.path) or _mode_problem(touches, entry)
-               or _case_problem(case_index, entry.path))
+        why = (
+            path_problem(touches, entry.path)
+            or _mode_problem(touches, entry)
+            or _case_problem(case_index, entry.path)
+        )
         if why:
             found.append(Violation(entry.path, why))
     return found

@@ -7,6 +7,7 @@ ports, `true`), and a multi-line value also counts line by line, so a PEM key is
 line-wise scan. Redaction masks every occurrence of every value, overlaps included, with
 `MARKER`. The set is computed at the edge from the orchestrator's environment and passed in.
 """
+
 from __future__ import annotations
 
 import re

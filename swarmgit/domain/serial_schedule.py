@@ -13,6 +13,7 @@ latest finishers first (each as late as it can go), then forwards in the order o
 The result is never longer (a standard forward-backward improvement for resource-constrained
 project scheduling).
 """
+
 from __future__ import annotations
 
 import bisect
@@ -58,7 +59,8 @@ class Placer:
             k = bisect.bisect_right(times, at) - 1
             while True:  # the last segment is empty, so this ends
                 fits = (
-                    total[k] < limits.max_parallel and not held[k] & blocked
+                    total[k] < limits.max_parallel
+                    and not held[k] & blocked
                     and (front[k] if foreground else total[k] - front[k]) < cap
                 )
                 if not fits:
@@ -105,9 +107,7 @@ def makespan(index: PlanIndex, start: Sequence[int]) -> int:
     return max((s + e for s, e in zip(start, index.effort)), default=0)
 
 
-def justified(
-    forward: Placer, backward: Placer, start: Sequence[int], limits: Limits
-) -> list[int]:
+def justified(forward: Placer, backward: Placer, start: Sequence[int], limits: Limits) -> list[int]:
     """`start` placed again backwards (latest finishers first), then forwards (earliest of
     those starts first); never longer than `start`. `backward` places the reversed plan."""
     effort = forward.index.effort

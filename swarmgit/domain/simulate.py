@@ -6,6 +6,7 @@ a wave starts only when the whole previous wave has finished) and a lower bound 
 beat (`Priorities.lower_bound`: the largest of the critical path, the work per worker, and the
 work of the tasks that all write one same path, which must run one after another).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -107,8 +108,7 @@ def render_timeline(sim: Simulation, width: int) -> str:
         f"parallel:        {sim.makespan_hours:.1f} h makespan, speedup {sim.speedup:.2f}x",
         f"critical path:   {path}",
         f"wave barriers:   {sim.waves_makespan_hours:.1f} h makespan",
-        f"lower bound:     {sim.lower_bound_hours:.1f} h (no schedule can be shorter; "
-        f"ours is {ratio:.2f}x)",
+        f"lower bound:     {sim.lower_bound_hours:.1f} h (no schedule can be shorter; ours is {ratio:.2f}x)",
     ]
     return "\n".join(lines) + "\n"
 
@@ -121,8 +121,8 @@ def _axis(hours: float, bar: int) -> list[str]:
         column = round(bar * quarter / 4)
         text = f"{hours * quarter / 4:.3g}h"
         start = min(column, bar + 8 - len(text)) if quarter < 4 else column - len(text) + 1
-        if all(c == " " for c in labels[max(0, start - 1): start + len(text) + 1]):
-            labels[start: start + len(text)] = text
+        if all(c == " " for c in labels[max(0, start - 1) : start + len(text) + 1]):
+            labels[start : start + len(text)] = text
         ticks[column] = "+"
     return ["".join(labels).rstrip(), "".join(ticks)]
 
@@ -154,7 +154,9 @@ def _lock_after(index: PlanIndex, slots: list[tuple[str, int, int]]) -> dict[str
             k += 1
         task = index.index[task_id]
         near = {
-            last[other] for touch in index.touches[task] for other in index.conflicting[touch]
+            last[other]
+            for touch in index.touches[task]
+            for other in index.conflicting[touch]
             if last[other] >= 0
         }
         if near:

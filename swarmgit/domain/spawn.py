@@ -12,6 +12,7 @@ A candidate the user accepts (`accepted_task`) becomes a task keeping its user-i
 A candidate's own `ID` column is local to its report (an agent may write SC-02 where the plan
 has a task SC-02): messages name a candidate by its place in its report (`candidate_label`).
 """
+
 from __future__ import annotations
 
 import re
@@ -134,15 +135,18 @@ def _needs_user(candidate: SpawnCandidate) -> str:
 
 def planned_touches(plan: Plan) -> tuple[str, ...]:
     """The touches of the tasks the user planned (not spawned ones, which carry a dedup key)."""
-    return tuple(dict.fromkeys(t for task in plan.tasks if DEDUP_FIELD not in task.extra
-                               for t in task.touches))
+    return tuple(
+        dict.fromkeys(t for task in plan.tasks if DEDUP_FIELD not in task.extra for t in task.touches)
+    )
 
 
 def _outside_plan(touches: Sequence[str], planned: Sequence[str]) -> str:
     outside = [touch for touch in touches if not contained(touch, planned)]
     if not outside:
         return ""
-    return f"touches {', '.join(outside)} outside the track's planned touches ({', '.join(planned) or 'none'})"
+    return (
+        f"touches {', '.join(outside)} outside the track's planned touches ({', '.join(planned) or 'none'})"
+    )
 
 
 def _next_sc_number(existing_ids: Collection[str]) -> int:
@@ -164,9 +168,7 @@ def accepted_task(reporter: str, candidate: SpawnCandidate, existing_ids: Collec
     return _task(_free_id(_next_sc_number(existing_ids), existing_ids), reporter, candidate, touches)
 
 
-def _task(
-    task_id: str, reporter: str, candidate: SpawnCandidate, touches: tuple[str, ...]
-) -> Task:
+def _task(task_id: str, reporter: str, candidate: SpawnCandidate, touches: tuple[str, ...]) -> Task:
     try:
         effort = parse_effort(candidate.effort)
     except ValueError:

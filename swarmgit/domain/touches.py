@@ -14,6 +14,7 @@ Invariant of `conflicts`: soundness. If some path is allowed by both touches, th
 when the analysis cannot decide, it says conflict. As in gitignore, `src/a.py` may also name a
 folder, so a `**` glob (`src/**/__init__.py`) overlaps every touch below its literal prefix.
 """
+
 from __future__ import annotations
 
 import re
@@ -65,11 +66,14 @@ def _normalize_once(text: str, raw: str) -> str:
     if not text:
         raise ValueError("empty touch: name a file, a folder (`api/`) or a glob (`api/**/*.py`)")
     if text.startswith("/") or _DRIVE.match(text):
-        raise ValueError(f"touch {shown!r} is absolute: write it relative to the repo root "
-                         "(`.` is the whole repository)")
+        raise ValueError(
+            f"touch {shown!r} is absolute: write it relative to the repo root (`.` is the whole repository)"
+        )
     if text.startswith(("!", "#")):
-        raise ValueError(f"touch {shown!r} starts with {text[0]!r}, which gitignore reads "
-                         "as negation or comment: name the paths the task writes")
+        raise ValueError(
+            f"touch {shown!r} starts with {text[0]!r}, which gitignore reads "
+            "as negation or comment: name the paths the task writes"
+        )
     parts = [part for part in text.split("/") if part not in ("", ".")]
     if ".." in parts:
         raise ValueError(f"touch {shown!r} contains '..': it may escape the repository")
@@ -164,8 +168,7 @@ def _segments(touch: str) -> tuple[_Segment, ...]:
     # A folder touch matches the same files as the bare path (only the folder itself differs,
     # and a file cannot be both): the trailing slash never changes a conflict.
     return tuple(
-        _ANY_DEPTH if part == _ANY_DEPTH else _parse_segment(part)
-        for part in touch.rstrip("/").split("/")
+        _ANY_DEPTH if part == _ANY_DEPTH else _parse_segment(part) for part in touch.rstrip("/").split("/")
     )
 
 
@@ -218,8 +221,13 @@ def _segment_overlap(a: _Segment, b: _Segment) -> bool:
             stack.append((i, j + 1))
             if tok_a is not None and tok_a != _STAR:
                 stack.append((i + 1, j))
-        if (tok_a is not None and tok_a != _STAR and tok_b is not None and tok_b != _STAR
-                and _char_overlap(tok_a, tok_b)):
+        if (
+            tok_a is not None
+            and tok_a != _STAR
+            and tok_b is not None
+            and tok_b != _STAR
+            and _char_overlap(tok_a, tok_b)
+        ):
             stack.append((i + 1, j + 1))
     return False
 

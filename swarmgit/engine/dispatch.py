@@ -5,6 +5,7 @@ uses) what may start now, prepare each task's worktree on its start point, run i
 thread, and wait for any event or completion. Completions are finalized on this thread: the
 store is only written from here, one transaction per transition.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -130,8 +131,16 @@ def open_track(ws: Workspace, store: Store, track: str) -> None:
 class Dispatcher:
     """One live run of one track; holds the orchestrator claim for its lifetime."""
 
-    def __init__(self, ws: Workspace, store: Store, track: str, emit: EventSink, *,
-                 interactive: bool = False, only: str | None = None) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        store: Store,
+        track: str,
+        emit: EventSink,
+        *,
+        interactive: bool = False,
+        only: str | None = None,
+    ) -> None:
         self.ws = ws
         self.only = only
         self.store = store
@@ -259,8 +268,9 @@ class Dispatcher:
         if not self.views_stale:
             return
         self.views_due = time.monotonic() + VIEWS_INTERVAL_SECONDS
-        refresh(self.ws, self.store, self.track, spawning.budget_left(self.ws, self.store, self.track),
-                self.views)
+        refresh(
+            self.ws, self.store, self.track, spawning.budget_left(self.ws, self.store, self.track), self.views
+        )
         self.views_stale = False
         self._progress()
 
@@ -268,8 +278,11 @@ class Dispatcher:
         """A progress line for the terminal (not stored): what runs, and the counts."""
         counts = {status: len(ids) for status, ids in self.store.task_ids_by_status(self.track).items()}
         running = ", ".join(sorted(self.inflight)) or "nothing"
-        others = " · ".join(f"{n} {status}" for status, n in sorted(counts.items())
-                            if status not in (Status.DONE, Status.RUNNING))
+        others = " · ".join(
+            f"{n} {status}"
+            for status, n in sorted(counts.items())
+            if status not in (Status.DONE, Status.RUNNING)
+        )
         line = f"running {running} · done {counts.get(Status.DONE, 0)}/{sum(counts.values())}"
         line = f"{line} · {others}" if others else line
         if line != self.last_progress:
@@ -307,8 +320,9 @@ class Dispatcher:
             self._say("blocked", point.reason, task.id)
             return
         try:
-            prepared = prepare(self.ws, self.repo, self.track, task, point, row.worktree,
-                               pool=self._worktree_pool())
+            prepared = prepare(
+                self.ws, self.repo, self.track, task, point, row.worktree, pool=self._worktree_pool()
+            )
         except WorkFailed as exc:  # e.g. its branch exists elsewhere: this task only
             self.store.set_status(self.track, task.id, Status.FAILED, f"worktree setup failed: {exc}")
             self._say("failed", f"{task.id} failed: worktree setup failed: {exc}", task.id)
@@ -320,8 +334,13 @@ class Dispatcher:
         self.git_baselines[task.id] = repo_guard.take_baseline(self.ws, self.store, self.track, task.id)
         self.log_marks[task.id] = log_size(job.log_file)
         self.store.mark_running(
-            self.track, task.id, branch=prepared.branch, worktree=str(prepared.worktree),
-            start_commit=point, after=start.after, pid=os.getpid(),
+            self.track,
+            task.id,
+            branch=prepared.branch,
+            worktree=str(prepared.worktree),
+            start_commit=point,
+            after=start.after,
+            pid=os.getpid(),
         )
         after = f" after {', '.join(start.after)}" if start.after else ""
         self._say("started", f"{task.id} started on {prepared.branch}{after}", task.id)
@@ -368,23 +387,35 @@ class Dispatcher:
         brief = scratch / f"{task.id}.brief.md"
         diagnosis = row.reason if row.status in (Status.FAILED, Status.TODO) else ""
         brief.write_text(
-            self.ws.secrets.redact(render_brief(
-                self.track, task,
-                prd=_read(folder / "PRD.md"), spec=_read(folder / "spec.md"),
-                shared_context=_read(folder / "shared_context.md"), diagnosis=diagnosis,
-                sparse=is_sparse(worktree),
-            )),
+            self.ws.secrets.redact(
+                render_brief(
+                    self.track,
+                    task,
+                    prd=_read(folder / "PRD.md"),
+                    spec=_read(folder / "spec.md"),
+                    shared_context=_read(folder / "shared_context.md"),
+                    diagnosis=diagnosis,
+                    sparse=is_sparse(worktree),
+                )
+            ),
             encoding="utf-8",
         )
         log = folder / "logs" / f"{task.id}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         port = task_port(self.ws, self.positions[task.id])
         return AgentJob(
-            track=self.track, task=task, worktree=worktree,
-            brief_file=brief, report_file=report, shared_context=folder / "shared_context.md",
-            log_file=log, env=task_env(self.ws, self.track, task, worktree, report, port, brief, own),
-            config=self.ws.config, model=model_for(task, self.ws.config.agent),
-            budget_usd=per_task_cap(self._budget_left(), len(self.inflight)), attempt=row.attempts + 1,
+            track=self.track,
+            task=task,
+            worktree=worktree,
+            brief_file=brief,
+            report_file=report,
+            shared_context=folder / "shared_context.md",
+            log_file=log,
+            env=task_env(self.ws, self.track, task, worktree, report, port, brief, own),
+            config=self.ws.config,
+            model=model_for(task, self.ws.config.agent),
+            budget_usd=per_task_cap(self._budget_left(), len(self.inflight)),
+            attempt=row.attempts + 1,
             pid_file=scratch / f"{task.id}.pid",
             foreground=task.needs_user_input and self.interactive,
             fence=self._fence(task, worktree, own),
@@ -398,6 +429,7 @@ class Dispatcher:
 
     def _work(self, job: AgentJob) -> AgentOutcome:
         """Agent thread (local executor): setup, then the agent. Never touches the store."""
+
         def on_event(kind: str, message: str) -> None:
             self._agent_event(job.task.id, kind, message)
 
@@ -424,8 +456,15 @@ class Dispatcher:
         reached("agent-exited")
         self._record_usage(task.id, outcome)
         take_notes(Path(job.env["SWARM_SHARED_CONTEXT"]), job.shared_context, job.env)
-        result = finalize(self.repo, task, job.worktree, row.branch, row.start_commit,
-                          secrets=self.ws.secrets, exclude=self.agent_caches)
+        result = finalize(
+            self.repo,
+            task,
+            job.worktree,
+            row.branch,
+            row.start_commit,
+            secrets=self.ws.secrets,
+            exclude=self.agent_caches,
+        )
         reached("work-committed")
         agent_report, bad_bytes = read_agent_text(job.report_file)
         if bad_bytes:
@@ -436,22 +475,26 @@ class Dispatcher:
             rewrite_atomic(written, self.ws.secrets.redact)
         tampered = self._git_files_changed(task.id, self.git_baselines.pop(task.id, None))
         if tampered:
-            self.store.mark_finished(self.track, task.id, Status.FAILED,
-                                     final_commit=result.final_commit, reason=tampered)
+            self.store.mark_finished(
+                self.track, task.id, Status.FAILED, final_commit=result.final_commit, reason=tampered
+            )
             self._say("failed", f"{task.id} failed: {tampered}", task.id)
         elif not outcome.ok:
-            self.store.mark_finished(self.track, task.id, Status.FAILED,
-                                     final_commit=result.final_commit, reason=outcome.diagnosis)
+            self.store.mark_finished(
+                self.track, task.id, Status.FAILED, final_commit=result.final_commit, reason=outcome.diagnosis
+            )
             self._say("failed", f"{task.id} failed ({outcome.kind}): {outcome.diagnosis}", task.id)
         elif not result.ok:
-            self.store.mark_finished(self.track, task.id, Status.FAILED,
-                                     final_commit=result.final_commit, reason=result.diagnosis)
+            self.store.mark_finished(
+                self.track, task.id, Status.FAILED, final_commit=result.final_commit, reason=result.diagnosis
+            )
             self._say("failed", f"{task.id} failed: {result.diagnosis}", task.id)
         elif task.touches and not result.changed:  # read-only tasks may end with no change
             lines = attempt_log(job.log_file, self.log_marks.pop(task.id, 0))
             reason = no_change_diagnosis(task, outcome, lines, str(job.log_file.relative_to(self.ws.root)))
-            self.store.mark_finished(self.track, task.id, Status.FAILED,
-                                     final_commit=result.final_commit, reason=reason)
+            self.store.mark_finished(
+                self.track, task.id, Status.FAILED, final_commit=result.final_commit, reason=reason
+            )
             self._say("failed", f"{task.id} failed: {reason}", task.id)
         else:
             self.store.mark_finished(self.track, task.id, Status.DONE, final_commit=result.final_commit)
@@ -475,8 +518,9 @@ class Dispatcher:
         self.tampered = repo_guard.tamper_hold(self.store, self.track)
         return message
 
-    def _take_report(self, task: Task, text: str | None, files: tuple[str, ...],
-                     messages: tuple[str, ...]) -> None:
+    def _take_report(
+        self, task: Task, text: str | None, files: tuple[str, ...], messages: tuple[str, ...]
+    ) -> None:
         path = self.ws.track_dir(self.track) / "reports" / f"{task.id}.md"
         if text:
             report, warnings = parse_report(text, str(path.relative_to(self.ws.root)))
@@ -485,7 +529,9 @@ class Dispatcher:
         else:
             report = report_from_commits(task.id, list(files), list(messages))
         spawning.save_report(path, render_report(report))
-        spawned = spawning.take_candidates(self.ws, self.store, self.track, self.plan, task, report, self._event)
+        spawned = spawning.take_candidates(
+            self.ws, self.store, self.track, self.plan, task, report, self._event
+        )
         if spawned:
             self._follow(read_plan(self.ws, self.track)[0])
             follow_plan(self.store, self.track, self.plan, self.emit)
@@ -499,14 +545,21 @@ class Dispatcher:
         return max(0.0, self._budget() - self.store.spent_usd(self.track))
 
     def _record_usage(self, task_id: str, outcome: AgentOutcome) -> None:
-        before = budget_state(self.store.spent_usd(self.track), self._budget(),
-                              self.ws.config.budget.warn_fraction)
+        before = budget_state(
+            self.store.spent_usd(self.track), self._budget(), self.ws.config.budget.warn_fraction
+        )
         for usage in outcome.usage:
             usd = recorded_cost(usage, self.ws.config.pricing.get(usage.model), usage.cost_usd)
             self.store.add_usage(
-                self.track, task_id, model=usage.model, input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens, cache_write_tokens=usage.cache_write_tokens,
-                cache_read_tokens=usage.cache_read_tokens, usd=usd, cli_usd=usage.cost_usd,
+                self.track,
+                task_id,
+                model=usage.model,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                cache_read_tokens=usage.cache_read_tokens,
+                usd=usd,
+                cli_usd=usage.cost_usd,
             )
         self._warn_unpriced(tuple(u.model for u in outcome.usage if u.model not in self.ws.config.pricing))
         spent = self.store.spent_usd(self.track)
@@ -514,8 +567,10 @@ class Dispatcher:
         if after != before and after == "warn":
             self._event("budget", f"spent ${spent:.2f} of ${self._budget():.2f} (warning threshold)")
         if after == "exhausted" and not self.paused:
-            self.paused = (f"budget exhausted: spent ${spent:.2f} of ${self._budget():.2f}; "
-                           f"raise it with `git swarm resume {self.track} --budget N`")
+            self.paused = (
+                f"budget exhausted: spent ${spent:.2f} of ${self._budget():.2f}; "
+                f"raise it with `git swarm resume {self.track} --budget N`"
+            )
             self._event("budget", self.paused)
 
     def _warn_unpriced(self, models: tuple[str, ...]) -> None:
@@ -524,10 +579,16 @@ class Dispatcher:
             if model in self.unpriced_seen:
                 continue
             self.unpriced_seen.add(model)
-            held = sorted(t.id for t in self.plan.tasks
-                          if t.id in self.held and model_for(t, self.ws.config.agent) == model)
-            effect = (f"tasks on it wait (budget.unpriced = \"pause\"): {', '.join(held)}" if held
-                      else "its spend counts only what the agent's tool reports, if anything")
+            held = sorted(
+                t.id
+                for t in self.plan.tasks
+                if t.id in self.held and model_for(t, self.ws.config.agent) == model
+            )
+            effect = (
+                f'tasks on it wait (budget.unpriced = "pause"): {", ".join(held)}'
+                if held
+                else "its spend counts only what the agent's tool reports, if anything"
+            )
             self._event("warning", f"model {model} has no price in [pricing]: {effect}; {price_hint(model)}")
 
     # ---- recovery -----------------------------------------------------------------------
@@ -546,8 +607,12 @@ class Dispatcher:
                 self.store.set_status(self.track, row.id, Status.FAILED, tampered)
                 self._say("failed", f"{row.id} failed: {tampered}", row.id)
                 continue
-            self.store.set_status(self.track, row.id, Status.TODO,
-                                  "the orchestrator stopped while this task ran; its committed work is kept")
+            self.store.set_status(
+                self.track,
+                row.id,
+                Status.TODO,
+                "the orchestrator stopped while this task ran; its committed work is kept",
+            )
             self._say("resumed", f"{row.id} was running when the orchestrator stopped; re-running it", row.id)
         # No other process writes the track's refs now (its claim is ours, its agents stopped).
         namespaces = (f"refs/heads/swarm/{self.track}", f"refs/swarm/{self.track}")
@@ -568,9 +633,11 @@ class Dispatcher:
                 summary.blocked[row.id] = row.reason
             else:
                 task = self.plan.task(row.id)
-                reason = ("needs user input: run it with `git swarm run " + row.id + "`"
-                          if task.needs_user_input and not self.interactive
-                          else self.paused or self.tampered or holds.get(row.id, "not started"))
+                reason = (
+                    "needs user input: run it with `git swarm run " + row.id + "`"
+                    if task.needs_user_input and not self.interactive
+                    else self.paused or self.tampered or holds.get(row.id, "not started")
+                )
                 if task.needs_user_input and not self.interactive and row.status != Status.NEEDS_INPUT:
                     self.store.set_status(self.track, row.id, Status.NEEDS_INPUT, reason)
                 summary.waiting[row.id] = reason

@@ -6,6 +6,7 @@ is then checked again, which catches commits made with `git commit --no-verify`.
 are the task's in plan.md (the caller's `Task`), never the run state's, which an agent could
 rewrite.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -42,8 +43,9 @@ def scope_diagnosis(task: Task, paths: Sequence[str], how: str) -> str:
     return f"scope violation ({how}): {task.id} may only touch {allowed}; paths it may not write:\n{listing}"
 
 
-def entry_violations(repo: pygit2.Repository, touches: Sequence[str], entries: Sequence[ScopeEntry],
-                     start: str) -> list[str]:
+def entry_violations(
+    repo: pygit2.Repository, touches: Sequence[str], entries: Sequence[ScopeEntry], start: str
+) -> list[str]:
     """The rendered scope violations of `entries`, a change from commit `start` (see
     `domain.scope`; the case check reads only the folders along the entries' paths)."""
     tracked = case_variants(repo, start, [entry.path for entry in entries])
@@ -60,8 +62,17 @@ def branch_violations(repo: pygit2.Repository, touches: Sequence[str], start: st
         return [f"a tree git refuses: {exc}"]
 
 
-def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, start_commit: str,
-             *, secrets: Secrets = NO_SECRETS, exclude: tuple[str, ...] = (), trailer: str = "") -> Finalized:
+def finalize(
+    repo: pygit2.Repository,
+    task: Task,
+    worktree: Path,
+    branch: str,
+    start_commit: str,
+    *,
+    secrets: Secrets = NO_SECRETS,
+    exclude: tuple[str, ...] = (),
+    trailer: str = "",
+) -> Finalized:
     """Commit leftovers through the scope check (new files matching `exclude`, the agent's own
     caches, left out; `trailer` ends the commit message), then verify the branch diff against
     touches. A secret value in the leftovers (nothing is committed) or in the branch's change
@@ -71,26 +82,48 @@ def finalize(repo: pygit2.Repository, task: Task, worktree: Path, branch: str, s
     if leak:
         return Finalized(False, tip, leak, FailureKind.SECRET_IN_CHANGE)
     try:
-        commit_all(worktree, f"{task.id}: {task.title}" + (f"\n\n{trailer}\n" if trailer else ""),
-                   lambda entries: entry_violations(repo, task.touches, entries, tip),
-                   exclude=exclude)
+        commit_all(
+            worktree,
+            f"{task.id}: {task.title}" + (f"\n\n{trailer}\n" if trailer else ""),
+            lambda entries: entry_violations(repo, task.touches, entries, tip),
+            exclude=exclude,
+        )
     except ScopeViolation as exc:
         head = str(repo.branches.local[branch].target)
-        return Finalized(False, head, scope_diagnosis(task, exc.paths, "uncommitted changes"), FailureKind.SCOPE_VIOLATION)
+        return Finalized(
+            False, head, scope_diagnosis(task, exc.paths, "uncommitted changes"), FailureKind.SCOPE_VIOLATION
+        )
     except pygit2.GitError as exc:  # e.g. a `..` tree entry committed with plumbing
         head = str(repo.branches.local[branch].target)
-        return Finalized(False, head, scope_diagnosis(task, [f"a tree git refuses: {exc}"], "committed on the branch"),
-                         FailureKind.SCOPE_VIOLATION)
+        return Finalized(
+            False,
+            head,
+            scope_diagnosis(task, [f"a tree git refuses: {exc}"], "committed on the branch"),
+            FailureKind.SCOPE_VIOLATION,
+        )
     except WorkFailed as exc:  # e.g. a nested repository, which is never committed
         head = str(repo.branches.local[branch].target)
-        return Finalized(False, head, scope_diagnosis(task, [str(exc)], "uncommitted changes"), FailureKind.SCOPE_VIOLATION)
+        return Finalized(
+            False, head, scope_diagnosis(task, [str(exc)], "uncommitted changes"), FailureKind.SCOPE_VIOLATION
+        )
     head = str(repo.branches.local[branch].target)
     files = tuple(touched_paths(changes_between(repo, start_commit, head)))
     outside = branch_violations(repo, task.touches, start_commit, head)
     if outside:
-        return Finalized(False, head, scope_diagnosis(task, outside, "committed on the branch"), FailureKind.SCOPE_VIOLATION, files)
+        return Finalized(
+            False,
+            head,
+            scope_diagnosis(task, outside, "committed on the branch"),
+            FailureKind.SCOPE_VIOLATION,
+            files,
+        )
     leak = secret_scan.branch_leaks(repo, start_commit, head, secrets)
     if leak:
         return Finalized(False, head, leak, FailureKind.SECRET_IN_CHANGE, files)
-    return Finalized(True, head, files=files, changed=not same_tree(repo, start_commit, head),
-                     messages=tuple(messages_between(repo, start_commit, head)))
+    return Finalized(
+        True,
+        head,
+        files=files,
+        changed=not same_tree(repo, start_commit, head),
+        messages=tuple(messages_between(repo, start_commit, head)),
+    )

@@ -16,6 +16,7 @@
 - spawn: on REJECTED, fix tasks for the findings.
 The result is recorded in iosm_report.md and .json (engine/integration_report.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -115,8 +116,9 @@ def _target(ws: Workspace, repo: pygit2.Repository, info: TrackRow, target: str 
     return target
 
 
-def _read_round(ws: Workspace, store: Store, repo: pygit2.Repository, info: TrackRow,
-                emit: EventSink) -> _Round:
+def _read_round(
+    ws: Workspace, store: Store, repo: pygit2.Repository, info: TrackRow, emit: EventSink
+) -> _Round:
     """The checked base, plan.md and the run state, after retiring the tasks plan.md dropped."""
     base = pinned_base(repo, info.id, info.base_commit)
     plan = read_plan(ws, info.id)[0]
@@ -130,8 +132,11 @@ def _read_round(ws: Workspace, store: Store, repo: pygit2.Repository, info: Trac
 
 def _left_out(run: _Round) -> dict[str, str]:
     """The tasks not finished, each with its status and reason."""
-    return {tid: f"{row.status}: {row.reason}".strip(": ") for tid, row in run.rows.items()
-            if tid not in run.finished}
+    return {
+        tid: f"{row.status}: {row.reason}".strip(": ")
+        for tid, row in run.rows.items()
+        if tid not in run.finished
+    }
 
 
 def _check_scope(repo: pygit2.Repository, run: _Round, emit: EventSink) -> dict[str, str]:
@@ -140,9 +145,12 @@ def _check_scope(repo: pygit2.Repository, run: _Round, emit: EventSink) -> dict[
     for tid, row in run.done.items():
         task = run.tasks.get(tid)
         # `_read_round` retired the tasks plan.md dropped: a row it did not know came in since.
-        why = ("it is not in plan.md (the run state lists it; it may have been added there behind swarmgit)"
-               if task is None else
-               recheck_task(repo, run.track, run.base, task, row, run.rows) or scope_problem(repo, task, row))
+        why = (
+            "it is not in plan.md (the run state lists it; it may have been added there behind swarmgit)"
+            if task is None
+            else recheck_task(repo, run.track, run.base, task, row, run.rows)
+            or scope_problem(repo, task, row)
+        )
         if why:
             rejected[tid] = why
     deps = {tid: run.tasks[tid].deps for tid in run.done if tid in run.tasks}
@@ -153,24 +161,35 @@ def _check_scope(repo: pygit2.Repository, run: _Round, emit: EventSink) -> dict[
     return rejected
 
 
-def _fold(ws: Workspace, store: Store, repo: pygit2.Repository, run: _Round, result: Integration,
-          emit: EventSink) -> None:
+def _fold(
+    ws: Workspace, store: Store, repo: pygit2.Repository, run: _Round, result: Integration, emit: EventSink
+) -> None:
     """Fold: the unrejected changes replayed in order onto the integration branch, told in `result`."""
     mergeable = {tid: row for tid, row in run.done.items() if tid not in result.rejected}
     # Every mergeable task is in the plan (`_check_scope`): its deps are read from there.
     order = integration_order({tid: (*run.tasks[tid].deps, *row.after) for tid, row in mergeable.items()})
     provenance = _provenance(ws, store, run.track, [mergeable[tid] for tid in order], run.tasks)
     replayed = replay(
-        repo, run.base,
-        [Change(tid, mergeable[tid].start_commit or "", mergeable[tid].final_commit or "",
-                task_message(provenance[tid])) for tid in order],
+        repo,
+        run.base,
+        [
+            Change(
+                tid,
+                mergeable[tid].start_commit or "",
+                mergeable[tid].final_commit or "",
+                task_message(provenance[tid]),
+            )
+            for tid in order
+        ],
         ws.config.integrate.history,
         lambda applied: squash_message(run.track, [provenance[t] for t in applied]),
     )
     result.commit, result.merged = replayed.commit, list(replayed.applied)
     for tid, others in _borrowed(repo, run.done, result.merged).items():
-        result.notes[tid] = (f"its branch holds commits of {', '.join(others)} (merged or reset onto); "
-                             "only its own change (start point -> final commit) landed, not that history")
+        result.notes[tid] = (
+            f"its branch holds commits of {', '.join(others)} (merged or reset onto); "
+            "only its own change (start point -> final commit) landed, not that history"
+        )
         emit("note", f"{tid}: {result.notes[tid]}", tid)
     result.owner = file_owner(repo, [mergeable[tid] for tid in result.merged])
     if replayed.conflict is not None:
@@ -184,10 +203,14 @@ def _fold(ws: Workspace, store: Store, repo: pygit2.Repository, run: _Round, res
 def _borrowed(repo: pygit2.Repository, done: dict[str, TaskRow], merged: list[str]) -> dict[str, list[str]]:
     """For each merged task, the other tasks whose own commits its branch holds (it merged
     their branch, or reset onto it, maybe then reverted them): its history is not theirs."""
-    own = {tid: commits_between(repo, [row.final_commit], [row.start_commit])
-           for tid, row in done.items()
-           if row.start_commit and row.final_commit and gitrepo.is_commit(repo, row.start_commit)
-           and gitrepo.is_commit(repo, row.final_commit)}
+    own = {
+        tid: commits_between(repo, [row.final_commit], [row.start_commit])
+        for tid, row in done.items()
+        if row.start_commit
+        and row.final_commit
+        and gitrepo.is_commit(repo, row.start_commit)
+        and gitrepo.is_commit(repo, row.final_commit)
+    }
     found = {}
     for tid in merged:
         final = done[tid].final_commit
@@ -197,8 +220,9 @@ def _borrowed(repo: pygit2.Repository, done: dict[str, TaskRow], merged: list[st
     return found
 
 
-def _provenance(ws: Workspace, store: Store, track: str, rows: list[TaskRow],
-                plan_tasks: dict[str, Task]) -> dict[str, Provenance]:
+def _provenance(
+    ws: Workspace, store: Store, track: str, rows: list[TaskRow], plan_tasks: dict[str, Task]
+) -> dict[str, Provenance]:
     """Each task's trailers: its plan title and touches, the agent, models, tokens, cost, attempts."""
     spend = store.cost_summary(track).by_task
     models = store.task_models(track)
@@ -208,10 +232,16 @@ def _provenance(ws: Workspace, store: Store, track: str, rows: list[TaskRow],
         used = spend.get(row.id, Spend())
         task = plan_tasks.get(row.id)
         found[row.id] = Provenance(
-            track=track, task=row.id, title=task.title if task else row.title, touches=row.touches,
-            agent=ws.config.agent.backend, models=models.get(row.id, ()),
+            track=track,
+            task=row.id,
+            title=task.title if task else row.title,
+            touches=row.touches,
+            agent=ws.config.agent.backend,
+            models=models.get(row.id, ()),
             tokens=used.input_tokens + used.output_tokens + used.cache_write_tokens + used.cache_read_tokens,
-            cost_usd=used.usd, attempts=row.attempts, reviewed_by=reviewers.get(row.id, ""),
+            cost_usd=used.usd,
+            attempts=row.attempts,
+            reviewed_by=reviewers.get(row.id, ""),
         )
     return found
 
@@ -220,8 +250,10 @@ def _conflict_message(label: str, paths: tuple[str, ...], owner: dict[str, str])
     """What conflicted with what, and that every branch is kept."""
     earlier = sorted({owner[p] for p in paths if p in owner})
     against = ", ".join(earlier) if earlier else "the tasks merged before it"
-    return (f"{label} conflicts with {against} in {', '.join(paths)}; every branch is kept: "
-            "resolve it in a task whose touches cover those paths, then integrate again")
+    return (
+        f"{label} conflicts with {against} in {', '.join(paths)}; every branch is kept: "
+        "resolve it in a task whose touches cover those paths, then integrate again"
+    )
 
 
 def _gate(ws: Workspace, base: str, result: Integration, emit: EventSink) -> None:
@@ -229,20 +261,46 @@ def _gate(ws: Workspace, base: str, result: Integration, emit: EventSink) -> Non
     if result.conflict:
         return
     result.gates = run_gates(ws.root, base, result.commit, ws.config.gates)
-    emit("gates", f"IOSM index {result.gates.index_text} (threshold {result.gates.threshold:.2f}): "
-         f"{result.verdict}", None)
+    emit(
+        "gates",
+        f"IOSM index {result.gates.index_text} (threshold {result.gates.threshold:.2f}): {result.verdict}",
+        None,
+    )
 
 
-def _advance(ws: Workspace, repo: pygit2.Repository, store: Store, run: _Round, result: Integration,
-             target: str, partial: bool, emit: EventSink, *, since: CheckoutState) -> None:
+def _advance(
+    ws: Workspace,
+    repo: pygit2.Repository,
+    store: Store,
+    run: _Round,
+    result: Integration,
+    target: str,
+    partial: bool,
+    emit: EventSink,
+    *,
+    since: CheckoutState,
+) -> None:
     """Advance: the target moved to (a gated merge with) the result, or `result.held` says why not."""
-    held = (tamper_hold(store, run.track) or _hold_reason(result, partial)
-            or _review_hold(ws, store, run.track, result))
+    held = (
+        tamper_hold(store, run.track)
+        or _hold_reason(result, partial)
+        or _review_hold(ws, store, run.track, result)
+    )
     if not held:
         views = str(ws.track_dir(run.track).relative_to(ws.root))
-        landed = land(ws.root, repo, target, result.commit, base=run.base,
-                      guard=_guard(repo, store, run, result), since=since, views=views,
-                      gates=ws.config.gates, message=f"swarm: integrate track {run.track}", emit=emit)
+        landed = land(
+            ws.root,
+            repo,
+            target,
+            result.commit,
+            base=run.base,
+            guard=_guard(repo, store, run, result),
+            since=since,
+            views=views,
+            gates=ws.config.gates,
+            message=f"swarm: integrate track {run.track}",
+            emit=emit,
+        )
         result.target_gates = landed.gates
         if landed.advanced:
             reached("after-advance")
@@ -261,9 +319,14 @@ def _guard(repo: pygit2.Repository, store: Store, run: _Round, result: Integrati
     merged = set(result.merged)
     unmerged = [row for row in (*run.rows.values(), *store.retired_tasks(run.track)) if row.id not in merged]
     # The branch by its name, not the run state's (which an agent could point elsewhere).
-    kept_out = {row.id: [tip for tip in (branch_tip(repo, task_branch(run.track, row.id)), row.final_commit)
-                         if tip and gitrepo.is_commit(repo, tip)]
-                for row in unmerged}
+    kept_out = {
+        row.id: [
+            tip
+            for tip in (branch_tip(repo, task_branch(run.track, row.id)), row.final_commit)
+            if tip and gitrepo.is_commit(repo, tip)
+        ]
+        for row in unmerged
+    }
     return Guard(kept_out, [run.rows[tid].final_commit or run.base for tid in result.merged])
 
 
@@ -274,18 +337,24 @@ def _review_hold(ws: Workspace, store: Store, track: str, result: Integration) -
     waiting = unreviewed(result.merged, accepted_work(store, track))
     if not waiting:
         return ""
-    return (f"review.required: {', '.join(waiting)} not accepted yet: `git swarm review {track}` "
-            f"(or `git swarm accept <task>...`), then `git swarm integrate {track}`")
+    return (
+        f"review.required: {', '.join(waiting)} not accepted yet: `git swarm review {track}` "
+        f"(or `git swarm accept <task>...`), then `git swarm integrate {track}`"
+    )
 
 
 def _hold_reason(result: Integration, partial: bool) -> str:
     """Why the target waits for tasks: some were rejected, or (without --partial) not finished."""
     if result.rejected:
         names = ", ".join(result.rejected)
-        return (f"{names} could not be merged (see above); fix it, or leave the task out "
-                "(`git swarm task update <task> --status failed`) and integrate with --partial")
+        return (
+            f"{names} could not be merged (see above); fix it, or leave the task out "
+            "(`git swarm task update <task> --status failed`) and integrate with --partial"
+        )
     if result.left_out and not partial:
-        return f"not every planned task is done ({', '.join(result.left_out)}): finish them, or pass --partial"
+        return (
+            f"not every planned task is done ({', '.join(result.left_out)}): finish them, or pass --partial"
+        )
     return ""
 
 
@@ -303,10 +372,22 @@ def _spawn(ws: Workspace, store: Store, track: str, result: Integration, emit: E
     for reporter, candidates in sorted(by_owner.items()):
         plan, _ = read_plan(ws, track)
         report = Report(status="done", summary="gate findings", files_touched=[], candidates=candidates)
-        spawned |= spawning.take_candidates(ws, store, track, plan, plan.task(reporter), report, emit,
-                                            source=f"the gate findings in {reporter}'s files")
+        spawned |= spawning.take_candidates(
+            ws,
+            store,
+            track,
+            plan,
+            plan.task(reporter),
+            report,
+            emit,
+            source=f"the gate findings in {reporter}'s files",
+        )
     if not spawned:
-        emit("stuck", "gates rejected, and no new fix task can be spawned:\neach finding is outside "
-             "the tasks' files, or its fix task already ran, waits for you or is over the spawn "
-             "budget (`git swarm spawn list`); fix them by hand or raise spawn.budget", None)
+        emit(
+            "stuck",
+            "gates rejected, and no new fix task can be spawned:\neach finding is outside "
+            "the tasks' files, or its fix task already ran, waits for you or is over the spawn "
+            "budget (`git swarm spawn list`); fix them by hand or raise spawn.budget",
+            None,
+        )
     return spawned

@@ -6,6 +6,7 @@ conflict, the target's advance or why it was held, then the gate section. `iosm_
 results, the verdict, and which task last changed each file, so a finding links to the task
 that introduced it. Both are redacted of the secret values.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,12 +76,20 @@ def write_reports(ws: Workspace, track: str, result: Integration) -> None:
 
 def render_report(track: str, result: Integration) -> str:
     """iosm_report.md: verdict, tasks merged / rejected / left out, then the gate section."""
-    lines = [f"# IOSM report: {track}", "", f"Verdict: **{result.verdict}**",
-             f"Integration commit: `{result.commit}` on `{integration_branch(track)}` "
-             f"({result.history} history: each task's change, with Swarm-* trailers)", ""]
+    lines = [
+        f"# IOSM report: {track}",
+        "",
+        f"Verdict: **{result.verdict}**",
+        f"Integration commit: `{result.commit}` on `{integration_branch(track)}` "
+        f"({result.history} history: each task's change, with Swarm-* trailers)",
+        "",
+    ]
     lines.append("Merged: " + (", ".join(result.merged) or "none"))
-    for title, items in (("Rejected (not merged)", result.rejected), ("Notes", result.notes),
-                         ("Left out", result.left_out)):
+    for title, items in (
+        ("Rejected (not merged)", result.rejected),
+        ("Notes", result.notes),
+        ("Left out", result.left_out),
+    ):
         if items:
             lines += ["", f"## {title}", *[f"- {tid}: {why}" for tid, why in items.items()]]
     if result.conflict:
@@ -92,6 +101,10 @@ def render_report(track: str, result: Integration) -> str:
     if result.gates is not None:
         lines += ["", render_markdown(result.gates, result.owner.get)]
     if result.target_gates is not None:
-        lines += ["", "## Gates on the merge with the moved target", "",
-                  render_markdown(result.target_gates, result.owner.get)]
+        lines += [
+            "",
+            "## Gates on the merge with the moved target",
+            "",
+            render_markdown(result.target_gates, result.owner.get),
+        ]
     return "\n".join(lines) + "\n"

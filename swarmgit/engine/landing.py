@@ -9,6 +9,7 @@
 - Files of the target's checkout that changed since the run began hold the advance, named:
   an agent may have written there; the user says so by integrating again.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -50,8 +51,18 @@ class Landed:
 
 
 def land(
-    root: Path, repo: pygit2.Repository, target: str, commit: str, *, base: str, guard: Guard,
-    since: CheckoutState, views: str, gates: Gates, message: str, emit: EventSink,
+    root: Path,
+    repo: pygit2.Repository,
+    target: str,
+    commit: str,
+    *,
+    base: str,
+    guard: Guard,
+    since: CheckoutState,
+    views: str,
+    gates: Gates,
+    message: str,
+    emit: EventSink,
 ) -> Landed:
     """Move `target` to include `commit` (the gated integration), or say why it stays.
     `views`: the track's folder (relative), whose files swarmgit itself rewrites during a run."""
@@ -69,8 +80,12 @@ def land(
         _check_guard(repo, landing, base, guard)
         _check_checkout(repo, target, since, views)
         if moved:
-            emit("moved", f"{target} moved during the run ({base[:10]} -> {tip[:10]}); gating its "
-                 "merge with the integration before it lands", None)
+            emit(
+                "moved",
+                f"{target} moved during the run ({base[:10]} -> {tip[:10]}); gating its "
+                "merge with the integration before it lands",
+                None,
+            )
             landed.gates = run_gates(root, tip, landing, gates)
             _check_gates(target, tip, landed.gates)
         reached("before-advance")

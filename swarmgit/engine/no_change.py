@@ -5,6 +5,7 @@ says were refused (Claude Code's `result` event lists them under `permission_den
 error lines the CLI printed, and the last lines of this attempt's part of the task log.
 Everything here is agent output: it is quoted, cut to length, never acted on.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,8 @@ MAX_FINDINGS = 10
 LINE_WIDTH = 240
 _ERROR_RE = re.compile(
     r"\b(error|errors|fatal|failed|failure|denied|refused|not permitted|permission|exception|"
-    r"traceback|unauthori[sz]ed|forbidden)\b", re.I,
+    r"traceback|unauthori[sz]ed|forbidden)\b",
+    re.I,
 )
 _TARGET_KEYS = ("file_path", "path", "notebook_path", "command", "pattern", "url")
 
@@ -46,8 +48,10 @@ def attempt_log(path: Path, offset: int) -> list[str]:
 
 def no_change_diagnosis(task: Task, outcome: AgentOutcome, lines: Sequence[str], log_name: str) -> str:
     """Why a task with touches is failed although its agent ended well: nothing changed."""
-    parts = [f"no change: {task.id} may change {', '.join(task.touches)}, but its attempt ended "
-             "with the tree it started from; nothing to integrate"]
+    parts = [
+        f"no change: {task.id} may change {', '.join(task.touches)}, but its attempt ended "
+        "with the tree it started from; nothing to integrate"
+    ]
     denials = permission_denials(lines)
     if denials:
         parts.append("its agent was refused:\n" + _listing(denials))
@@ -58,8 +62,11 @@ def no_change_diagnosis(task: Task, outcome: AgentOutcome, lines: Sequence[str],
     if notes:
         parts.append("notes:\n" + _listing(notes))
     tail = [_cut(line) for line in lines if line.strip()][-TAIL_LINES:]
-    parts.append(f"last lines of {log_name}:\n" + _listing(tail) if tail
-                 else f"{log_name} holds no output for this attempt")
+    parts.append(
+        f"last lines of {log_name}:\n" + _listing(tail)
+        if tail
+        else f"{log_name} holds no output for this attempt"
+    )
     return "\n".join(parts)
 
 
@@ -106,8 +113,9 @@ def _event_error(event: dict[str, object]) -> str:
 def _describe_denial(denial: dict[str, object]) -> str:
     tool = str(denial.get("tool_name") or "a tool")
     arguments = denial.get("tool_input")
-    target = next((str(arguments[k]) for k in _TARGET_KEYS
-                   if isinstance(arguments, dict) and arguments.get(k)), "")
+    target = next(
+        (str(arguments[k]) for k in _TARGET_KEYS if isinstance(arguments, dict) and arguments.get(k)), ""
+    )
     return _cut(f"{tool} {target}".strip())
 
 
@@ -116,7 +124,6 @@ def _json_events(lines: Iterable[str]) -> Iterable[dict[str, object]]:
         event = json_event(line)
         if event is not None:
             yield event
-
 
 
 def _cut(text: str) -> str:

@@ -7,6 +7,7 @@ SWARM_NOTIFY_EVENT (failed | spawn-held | needs-input | ended), SWARM_TRACK, SWA
 for the run's end) and SWARM_MESSAGE (its first line). A notification that fails or times out
 never stops the run.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,6 @@ NOTIFY_KINDS = frozenset({"failed", "spawn-held", "needs-input", "ended"})
 """Event kinds that concern the user: `watch` rings the terminal bell on these too."""
 
 
-
 def notifier(command: str, track: str, root: Path, timeout_s: float, secrets: Secrets) -> EventSink:
     """An event sink that runs `command` for the kinds in NOTIFY_KINDS (nothing when empty);
     the message it passes on is redacted of `secrets`."""
@@ -28,8 +28,13 @@ def notifier(command: str, track: str, root: Path, timeout_s: float, secrets: Se
     def notify(kind: str, message: str, task: str | None) -> None:
         if not command or kind not in NOTIFY_KINDS:
             return
-        env = {**os.environ, "SWARM_NOTIFY_EVENT": kind, "SWARM_TRACK": track,
-               "SWARM_TASK": task or "", "SWARM_MESSAGE": secrets.redact((message.splitlines() or [""])[0])}
+        env = {
+            **os.environ,
+            "SWARM_NOTIFY_EVENT": kind,
+            "SWARM_TRACK": track,
+            "SWARM_TASK": task or "",
+            "SWARM_MESSAGE": secrets.redact((message.splitlines() or [""])[0]),
+        }
         try:
             run_captured(command, root, timeout_s, env)  # its exit and output do not matter
         except OSError:

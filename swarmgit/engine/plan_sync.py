@@ -6,6 +6,7 @@ retired (left out of every view and of integration, its branch and worktree kept
 retired task back in the plan is restored. `integrate` only retires (`retire_removed`): it
 leaves the other tasks' stored touches as they are, to compare them with the plan's.
 """
+
 from __future__ import annotations
 
 from swarmgit.domain.events import EventSink

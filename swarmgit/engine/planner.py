@@ -19,6 +19,7 @@ Contracts:
 - The API key never leaves the request headers: the prompt, the documents and every message
   are redacted of the environment's secret values (`domain.secrets`).
 """
+
 from __future__ import annotations
 
 import json
@@ -51,9 +52,7 @@ PRD_SECTIONS = (
     ("requirements", "Requirements"), ("constraints", "Constraints"), ("risks", "Risks"),
     ("iosm_targets", "IOSM Targets"), ("rollout", "Rollout"), ("open_questions", "Open questions"),
 )  # fmt: skip
-SPEC_SECTIONS = (
-    ("design", "Design"), ("interfaces", "Interfaces"), ("acceptance_tests", "Acceptance tests")
-)
+SPEC_SECTIONS = (("design", "Design"), ("interfaces", "Interfaces"), ("acceptance_tests", "Acceptance tests"))
 
 
 @dataclass(frozen=True)
@@ -144,19 +143,23 @@ def _tasks(raw: object) -> tuple[list[Task], list[str]]:
         label = str(item.get("id") or f"tasks[{n - 1}]")
         try:
             minutes = parse_effort(str(item.get("effort") or "M"))
-            tasks.append(Task.model_validate({
-                "id": item.get("id"),
-                "title": " ".join(str(item.get("title") or "").split()),
-                "role": " ".join(str(item.get("role") or "Implementer").split()),
-                "deps": _strings(item.get("deps"), "deps"),
-                "touches": _strings(item.get("touches"), "touches"),
-                "context": _strings(item.get("context"), "context"),
-                "concurrency": item.get("concurrency") or "write-local",
-                "effort_minutes": minutes,
-                "severity": item.get("severity") or "medium",
-                "acceptance": str(item.get("acceptance") or "").strip(),
-                "needs_user_input": bool(item.get("needs_user_input")),
-            }))
+            tasks.append(
+                Task.model_validate(
+                    {
+                        "id": item.get("id"),
+                        "title": " ".join(str(item.get("title") or "").split()),
+                        "role": " ".join(str(item.get("role") or "Implementer").split()),
+                        "deps": _strings(item.get("deps"), "deps"),
+                        "touches": _strings(item.get("touches"), "touches"),
+                        "context": _strings(item.get("context"), "context"),
+                        "concurrency": item.get("concurrency") or "write-local",
+                        "effort_minutes": minutes,
+                        "severity": item.get("severity") or "medium",
+                        "acceptance": str(item.get("acceptance") or "").strip(),
+                        "needs_user_input": bool(item.get("needs_user_input")),
+                    }
+                )
+            )
         except ValidationError as exc:  # before ValueError: pydantic's is a subclass of it
             errors.append(f"{label}: {_validation_text(exc)}")
         except (ValueError, TypeError) as exc:  # parse_effort's message; a non-list field
@@ -251,8 +254,18 @@ _TASK_SCHEMA = {
         "acceptance": _PROSE,
         "needs_user_input": {"type": "boolean"},
     },
-    "required": ["id", "title", "role", "deps", "touches", "concurrency", "effort", "severity",
-                 "acceptance", "needs_user_input"],
+    "required": [
+        "id",
+        "title",
+        "role",
+        "deps",
+        "touches",
+        "concurrency",
+        "effort",
+        "severity",
+        "acceptance",
+        "needs_user_input",
+    ],
 }
 WRITE_PLAN: dict[str, Any] = {
     "name": "write_plan",
@@ -324,22 +337,22 @@ def plan_track(
     usage: list[Usage] = []
     draft = _Draft()
     max_tokens = max(PLAN_MAX_TOKENS, config.agent.max_tokens)
-    with messages_api.client(env, retries=api_retries,
-                             timeout_s=config.agent.timeout_minutes * 60) as client:
+    with messages_api.client(env, retries=api_retries, timeout_s=config.agent.timeout_minutes * 60) as client:
         for attempt in range(1, max_attempts + 1):
-            progress(f"asking {model} for the PRD, spec and plan "
-                     f"(turn {attempt} of {max_attempts})")
+            progress(f"asking {model} for the PRD, spec and plan (turn {attempt} of {max_attempts})")
             message = _call(client, model, max_tokens, messages, usage, env)
             usage.append(messages_api.usage_of(message.usage, model, price))
-            messages.append({"role": "assistant", "content": [
-                b.model_dump(mode="json", exclude_none=True) for b in message.content
-            ]})
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": [b.model_dump(mode="json", exclude_none=True) for b in message.content],
+                }
+            )
             last = attempt == max_attempts
             results = _answer_tools(message, draft, request.digest.files, info, env, last)
             if draft.documents and draft.plan:
                 prd, spec = draft.documents
-                return PlannedTrack(prd, spec, draft.plan.text, model, tuple(usage),
-                                    draft.plan.warnings)
+                return PlannedTrack(prd, spec, draft.plan.text, model, tuple(usage), draft.plan.warnings)
             if not last:
                 progress(f"turn {attempt}: {len(draft.problems)} problem(s) sent back to the model")
             messages.append({"role": "user", "content": [*results, _still_needed(draft)]})
@@ -348,8 +361,10 @@ def plan_track(
 
 def _prompt(request: PlanRequest) -> str:
     seed = request.seed
-    mode = {GREENFIELD: "greenfield (a new project)", BROWNFIELD: "brownfield (a change to "
-            "existing code: fit its structure, keep its interfaces)"}.get(seed.mode or "", "?")
+    mode = {
+        GREENFIELD: "greenfield (a new project)",
+        BROWNFIELD: "brownfield (a change to existing code: fit its structure, keep its interfaces)",
+    }.get(seed.mode or "", "?")
     return (
         f"# Track: {request.info.title}\n\nTrack id: `{request.info.track}`\n\n"
         "## The user's answers\n"
@@ -389,9 +404,11 @@ def _call(
         what = f"the Messages API answered HTTP {exc.status_code}: {exc.message}"
     except anthropic.APIConnectionError as exc:
         what = f"could not reach the Messages API: {exc}"
-    raise WorkFailed(secrets_from_env(env).redact(
-        f"{what}; nothing was written ({_spent(usage)}); try again later, or run with --no-llm"
-    ))
+    raise WorkFailed(
+        secrets_from_env(env).redact(
+            f"{what}; nothing was written ({_spent(usage)}); try again later, or run with --no-llm"
+        )
+    )
 
 
 def _spent(usage: Sequence[Usage]) -> str:
@@ -417,17 +434,24 @@ def _answer_tools(
         if block.type != "tool_use":
             continue
         if message.stop_reason == "max_tokens":
-            problems = [f"{block.name}: the answer was cut off at the output limit before this "
-                        "call was complete: write shorter documents"]
+            problems = [
+                f"{block.name}: the answer was cut off at the output limit before this "
+                "call was complete: write shorter documents"
+            ]
         else:
             problems = _apply(block.name, _redacted(block.input, env), draft, files, info, last)
         draft.problems += problems
-        content = "accepted" if not problems else (
-            "Not accepted. Fix every problem below and call the tool again with the whole "
-            "input:\n" + "\n".join(f"- {p}" for p in problems)
+        content = (
+            "accepted"
+            if not problems
+            else (
+                "Not accepted. Fix every problem below and call the tool again with the whole "
+                "input:\n" + "\n".join(f"- {p}" for p in problems)
+            )
         )
-        results.append({"type": "tool_result", "tool_use_id": block.id, "content": content,
-                        "is_error": bool(problems)})
+        results.append(
+            {"type": "tool_result", "tool_use_id": block.id, "content": content, "is_error": bool(problems)}
+        )
     return results
 
 
@@ -458,18 +482,26 @@ def _redacted(value: object, env: Mapping[str, str]) -> object:
 
 
 def _still_needed(draft: _Draft) -> dict[str, Any]:
-    missing = [name for name, done in (("write_documents", draft.documents),
-                                       ("write_plan", draft.plan)) if not done]
+    missing = [
+        name for name, done in (("write_documents", draft.documents), ("write_plan", draft.plan)) if not done
+    ]
     return {"type": "text", "text": f"Still needed: {' and '.join(missing)}."}
 
 
 def _failure(draft: _Draft, attempts: int, usage: Sequence[Usage]) -> list[Diagnostic]:
     where = "plan.md (not written)"
-    head = Diagnostic(where, None, (
-        f"the model's answer was still not acceptable after {attempts} turns; nothing was "
-        f"written ({_spent(usage)}): run again, reword the description, or run with --no-llm "
-        "and write the plan yourself"
-    ))
-    missing = [f"the model never gave an acceptable {name}" for name, done in
-               (("PRD and spec", draft.documents), ("plan", draft.plan)) if not done]
+    head = Diagnostic(
+        where,
+        None,
+        (
+            f"the model's answer was still not acceptable after {attempts} turns; nothing was "
+            f"written ({_spent(usage)}): run again, reword the description, or run with --no-llm "
+            "and write the plan yourself"
+        ),
+    )
+    missing = [
+        f"the model never gave an acceptable {name}"
+        for name, done in (("PRD and spec", draft.documents), ("plan", draft.plan))
+        if not done
+    ]
     return [head, *(Diagnostic(where, None, p) for p in [*draft.problems, *missing])]

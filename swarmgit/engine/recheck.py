@@ -7,6 +7,7 @@ recorded final commits (the fold is deterministic: same inputs, same commit id),
 commit must descend from its start point. Only then is a task's change (start -> final) taken,
 and only if its paths lie within its touches as plan.md gives them (`scope_problem`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -66,7 +67,11 @@ def pinned_base(repo: pygit2.Repository, track: str, recorded: str) -> str:
 
 
 def recheck_task(
-    repo: pygit2.Repository, track: str, base: str, task: Task, row: TaskRow,
+    repo: pygit2.Repository,
+    track: str,
+    base: str,
+    task: Task,
+    row: TaskRow,
     rows: Mapping[str, TaskRow],
 ) -> str:
     """Why a done task's recorded start and final commits cannot be trusted ('' when they can);
@@ -81,10 +86,12 @@ def recheck_task(
         return f"its start point cannot be recomputed: {expected.reason}"
     if expected != start:
         built_on = ", ".join(task.deps + row.after) or "the base alone"
-        return (f"its recorded start point {start[:12]} is not the one its inputs give now "
-                f"({expected[:12]}, from the base and {built_on}): the run state was changed, or "
-                f"a task it builds on ran again after it started; run it again "
-                f"(`git swarm task update {row.id} --status failed; git swarm retry {row.id} --reset`)")
+        return (
+            f"its recorded start point {start[:12]} is not the one its inputs give now "
+            f"({expected[:12]}, from the base and {built_on}): the run state was changed, or "
+            f"a task it builds on ran again after it started; run it again "
+            f"(`git swarm task update {row.id} --status failed; git swarm retry {row.id} --reset`)"
+        )
     if not contains(repo, final, start):
         return f"its final commit {final[:12]} does not descend from its start point {start[:12]}"
     return ""
@@ -96,9 +103,11 @@ def scope_problem(repo: pygit2.Repository, task: Task, row: TaskRow) -> str:
     is rejected, naming the difference."""
     touches = task.touches
     if tuple(touches) != tuple(row.touches):
-        return (f"its touches in the run state ({', '.join(row.touches) or 'none'}) differ from plan.md's "
-                f"({', '.join(touches) or 'none'}); the run state may have been rewritten: "
-                f"if you changed plan.md yourself, run `git swarm implement` so the run state follows")
+        return (
+            f"its touches in the run state ({', '.join(row.touches) or 'none'}) differ from plan.md's "
+            f"({', '.join(touches) or 'none'}); the run state may have been rewritten: "
+            f"if you changed plan.md yourself, run `git swarm implement` so the run state follows"
+        )
     assert row.start_commit and row.final_commit
     outside = branch_violations(repo, touches, row.start_commit, row.final_commit)
     return "changes outside its touches: " + ", ".join(outside) if outside else ""

@@ -6,6 +6,7 @@ manifests, the source files whose paths share the most words with the track's de
 share one byte budget, each file capped on its own. Binary files and files whose names suggest
 secrets (`.env`, keys, credentials) are never read.
 """
+
 from __future__ import annotations
 
 import re
@@ -91,7 +92,8 @@ def key_files(files: Sequence[str], description: str, matched: int) -> list[str]
     scored = [
         (-score, f.count("/"), f)
         for f in readable
-        if f not in chosen and PurePosixPath(f).suffix in SOURCE_SUFFIXES
+        if f not in chosen
+        and PurePosixPath(f).suffix in SOURCE_SUFFIXES
         and (score := _shared_words(f, words)) > 0
     ]
     return chosen + [f for _, _, f in sorted(scored)[:matched]]

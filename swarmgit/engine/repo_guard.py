@@ -10,6 +10,7 @@ Without a write fence, a change made while several tasks ran cannot be pinned on
 the first of them to end is failed for it, and the others are not failed again for the same
 change (they are compared with what was already blamed).
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,10 @@ def new_changes(ws: Workspace, before: Fingerprint, blamed: Blamed) -> list[File
 def hold_message(track: str, task: str, found: list[FileChange]) -> str:
     """The failure and hold reason: which git files changed and how (never their contents)."""
     listing = "\n".join(f"  {change.render()}" for change in found)
-    return (f"the repository's git files changed while {task} ran (code planted there would run "
-            f"as you):\n{listing}\n{accept_hint(track)}")
+    return (
+        f"the repository's git files changed while {task} ran (code planted there would run "
+        f"as you):\n{listing}\n{accept_hint(track)}"
+    )
 
 
 def tamper_hold(store: Store, track: str) -> str:
@@ -59,5 +62,7 @@ def tamper_hold(store: Store, track: str) -> str:
     holds = store.tamper_holds(track)
     if not holds:
         return ""
-    return (f"the repository's git files changed while {', '.join(holds)} ran (see `git swarm "
-            f"status {track}` and the events); {accept_hint(track)}")
+    return (
+        f"the repository's git files changed while {', '.join(holds)} ran (see `git swarm "
+        f"status {track}` and the events); {accept_hint(track)}"
+    )

@@ -9,6 +9,7 @@ so they start again from a newly folded start point. Marking a task failed by ha
 same to what is built on it. Verdicts are recorded against the task's final commit, so work
 that ran again needs a new verdict.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -42,9 +43,13 @@ def accepted_work(store: Store, track: str) -> dict[str, str]:
     covered"). A verdict never widens what lands: the integrator's own re-checks still judge
     the work, and a forged one can only satisfy review.required or a trailer."""
     rows = {row.id: row for row in store.tasks(track)}
-    return {task: review.reviewer for task, review in store.reviews(track).items()
-            if review.verdict is ReviewVerdict.ACCEPTED and task in rows
-            and review.final_commit == rows[task].final_commit}
+    return {
+        task: review.reviewer
+        for task, review in store.reviews(track).items()
+        if review.verdict is ReviewVerdict.ACCEPTED
+        and task in rows
+        and review.final_commit == rows[task].final_commit
+    }
 
 
 def accept(store: Store, track: str, tasks: Sequence[str], reviewer: str) -> None:
@@ -52,20 +57,32 @@ def accept(store: Store, track: str, tasks: Sequence[str], reviewer: str) -> Non
     rows = [_done(store, track, task) for task in tasks]
     for row in rows:
         assert row.final_commit
-        store.set_review(track, row.id, verdict=ReviewVerdict.ACCEPTED, reviewer=reviewer, message="",
-                         final_commit=row.final_commit)
+        store.set_review(
+            track,
+            row.id,
+            verdict=ReviewVerdict.ACCEPTED,
+            reviewer=reviewer,
+            message="",
+            final_commit=row.final_commit,
+        )
 
 
 def reject(ws: Workspace, store: Store, track: str, task: str, message: str, reviewer: str) -> list[str]:
     """Send a done task back to todo with `message` for its next brief; re-base what is built
     on it. Returns the re-based tasks."""
     if not message.strip():
-        raise UsageError(f"say why {task} is rejected (-m \"...\"): the words go into its next brief")
+        raise UsageError(f'say why {task} is rejected (-m "..."): the words go into its next brief')
     row = _done(store, track, task)
     rebased = rebase_built_on(ws, store, track, task, f"{task}, whose work it started from, was rejected")
     assert row.final_commit
-    store.set_review(track, task, verdict=ReviewVerdict.REJECTED, reviewer=reviewer, message=message,
-                     final_commit=row.final_commit)
+    store.set_review(
+        track,
+        task,
+        verdict=ReviewVerdict.REJECTED,
+        reviewer=reviewer,
+        message=message,
+        final_commit=row.final_commit,
+    )
     store.set_status(track, task, Status.TODO, f"rejected by {reviewer}: {message}")
     return rebased
 
@@ -81,8 +98,10 @@ def rebase_built_on(ws: Workspace, store: Store, track: str, task: str, why: str
     for row in affected:
         path = Path(row.worktree) if row.worktree else None
         if path is not None and path.exists() and (dirty := dirty_paths(path)):
-            raise UsageError(f"{row.id} is built on {task} and must run again, but its worktree {path} "
-                             f"has uncommitted changes ({describe_paths(dirty)}): commit or discard them first")
+            raise UsageError(
+                f"{row.id} is built on {task} and must run again, but its worktree {path} "
+                f"has uncommitted changes ({describe_paths(dirty)}): commit or discard them first"
+            )
     repo = gitrepo.discover(ws.root)
     for row in affected:
         _move_aside(repo, track, row)

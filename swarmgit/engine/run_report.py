@@ -6,6 +6,7 @@ work (a task that ran again since its verdict shows none), `simulate`'s predicti
 plan and limits, the last integration's gates (`iosm_report.json`, written by the integrator
 beside `iosm_report.md`) and the spend over time.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,17 +45,29 @@ def gather(ws: Workspace, store: Store, track: str) -> RunReport:
         files, added, deleted = change_counts(repo, task_change(repo, row))
         spent = cost.by_task.get(row.id)
         review = reviews.get(row.id)
-        tasks.append(TaskLine(
-            id=row.id, title=row.title, status=row.status, start_commit=row.start_commit or "",
-            start_s=None if row.started_at is None else row.started_at - origin,
-            end_s=None if row.finished_at is None else row.finished_at - origin,
-            cost_usd=spent.usd if spent else 0.0, files=files, added=added, deleted=deleted,
-            verdict=review.verdict if review and review.final_commit == row.final_commit else None,
-            deps=row.deps, after=row.after,
-        ))
+        tasks.append(
+            TaskLine(
+                id=row.id,
+                title=row.title,
+                status=row.status,
+                start_commit=row.start_commit or "",
+                start_s=None if row.started_at is None else row.started_at - origin,
+                end_s=None if row.finished_at is None else row.finished_at - origin,
+                cost_usd=spent.usd if spent else 0.0,
+                files=files,
+                added=added,
+                deleted=deleted,
+                verdict=review.verdict if review and review.final_commit == row.final_commit else None,
+                deps=row.deps,
+                after=row.after,
+            )
+        )
     plan, _ = read_plan(ws, track)
-    limits = Limits(ws.config.concurrency.max_background, ws.config.concurrency.max_foreground,
-                    ws.config.concurrency.max_parallel)
+    limits = Limits(
+        ws.config.concurrency.max_background,
+        ws.config.concurrency.max_foreground,
+        ws.config.concurrency.max_parallel,
+    )
     try:
         sim = simulate(plan, limits)
         predicted = tuple(PredictedSlot(s.task, s.start_hours, s.end_hours) for s in sim.schedule)
@@ -63,9 +76,15 @@ def gather(ws: Workspace, store: Store, track: str) -> RunReport:
         predicted, makespan = (), 0.0
     gates, index, verdict = _gates(ws.track_dir(track) / GATES_FILE)
     return RunReport(
-        track=track, base=info.base_commit if info else "", target=info.target_branch if info else "",
-        verdict=verdict, tasks=tuple(tasks), predicted=predicted, predicted_makespan_hours=makespan,
-        gates=gates, index=index,
+        track=track,
+        base=info.base_commit if info else "",
+        target=info.target_branch if info else "",
+        verdict=verdict,
+        tasks=tuple(tasks),
+        predicted=predicted,
+        predicted_makespan_hours=makespan,
+        gates=gates,
+        index=index,
         spend=tuple((ts - origin, usd) for ts, usd in store.spend_over_time(track)),
     )
 
@@ -90,10 +109,13 @@ def _gates(path: Path) -> tuple[tuple[GateLine, ...], float | None, Verdict | No
         owner: dict[str, str] = data.get("owner", {})
         lines = tuple(
             GateLine(
-                name=f"{gate['key']} {gate['name']}", score=_number(gate.get("score")),
+                name=f"{gate['key']} {gate['name']}",
+                score=_number(gate.get("score")),
                 passed=gate.get("passed") if isinstance(gate.get("passed"), bool) else None,
-                findings=tuple((_where(f), str(f["message"]).partition("\n")[0],
-                                str(owner.get(f["file"], ""))) for f in gate.get("findings", ())),
+                findings=tuple(
+                    (_where(f), str(f["message"]).partition("\n")[0], str(owner.get(f["file"], "")))
+                    for f in gate.get("findings", ())
+                ),
             )
             for gate in data.get("gates", ())
         )

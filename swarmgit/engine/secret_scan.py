@@ -1,6 +1,7 @@
 """Refuse a task's change that carries a secret value: in an added line, a file name, or a
 commit message. The diagnosis names where (`path:line`), never the value.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -55,6 +56,8 @@ def _where(lines: Iterable[AddedLine], secrets: Secrets) -> list[str]:
 def _diagnosis(where: list[str], how: str) -> str:
     if not where:
         return ""
-    return (f"secret value in the change ({how}) at {describe_paths(where)}: the value of a "
-            "secret environment variable (a KEY, TOKEN, SECRET or PASSWORD, or a URL's password) "
-            "must never be committed; remove it there")
+    return (
+        f"secret value in the change ({how}) at {describe_paths(where)}: the value of a "
+        "secret environment variable (a KEY, TOKEN, SECRET or PASSWORD, or a URL's password) "
+        "must never be committed; remove it there"
+    )

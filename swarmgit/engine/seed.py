@@ -1,6 +1,7 @@
 """The seed of `git swarm new-track`: what the user says about the track before planning
 (greenfield or brownfield, priorities, constraints), asked one question at a time or taken
 from the defaults (`--yes`, or no terminal)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -55,18 +56,28 @@ def answer_seed(seed: Seed, files: Sequence[str], ask: Ask | None) -> Seed:
     mode = seed.mode
     if mode is None:
         question = Question(
-            "mode", "Is this a new project (greenfield) or a change to existing code (brownfield)?",
-            default_mode(files), (GREENFIELD, BROWNFIELD),
+            "mode",
+            "Is this a new project (greenfield) or a change to existing code (brownfield)?",
+            default_mode(files),
+            (GREENFIELD, BROWNFIELD),
         )
         mode = _choice(question, ask(question) if ask else "")
-    priorities = seed.priorities or _items(ask, Question(
-        "priorities", "What matters most for this track (e.g. latency, cost, simplicity)?",
-        ", ".join(DEFAULT_PRIORITIES),
-    ))
-    constraints = seed.constraints or _items(ask, Question(
-        "constraints", "Any constraints (stack, compatibility, deadlines, no new dependencies)?",
-        "none",
-    ))
+    priorities = seed.priorities or _items(
+        ask,
+        Question(
+            "priorities",
+            "What matters most for this track (e.g. latency, cost, simplicity)?",
+            ", ".join(DEFAULT_PRIORITIES),
+        ),
+    )
+    constraints = seed.constraints or _items(
+        ask,
+        Question(
+            "constraints",
+            "Any constraints (stack, compatibility, deadlines, no new dependencies)?",
+            "none",
+        ),
+    )
     return Seed(mode, priorities, constraints)
 
 

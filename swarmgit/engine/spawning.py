@@ -5,6 +5,7 @@ non-duplicate candidate is remembered in the store by dedup key (so duplicates a
 across the whole track), spawned tasks are appended to plan.md, the rest wait in the queue
 (`git swarm spawn list|accept|reject`).
 """
+
 from __future__ import annotations
 
 import json
@@ -41,13 +42,20 @@ def add_tasks_to_plan(ws: Workspace, track: str, tasks: list[Task]) -> None:
     """Append the tasks to plan.md; what is appended is redacted of the secret values."""
     path = ws.plan_path(track)
     text = read_user_text(path)
-    appended = append_tasks(text, tasks)[len(text):]
+    appended = append_tasks(text, tasks)[len(text) :]
     write_atomic(path, text + ws.secrets.redact(appended))
 
 
 def take_candidates(
-    ws: Workspace, store: Store, track: str, plan: Plan, reporter: Task, report: Report, event: EventSink,
-    *, source: str = "",
+    ws: Workspace,
+    store: Store,
+    track: str,
+    plan: Plan,
+    reporter: Task,
+    report: Report,
+    event: EventSink,
+    *,
+    source: str = "",
 ) -> bool:
     """Record a report's candidates; returns True when tasks were appended to plan.md.
     `source` names where they come from in messages (default "<reporter>'s report")."""
@@ -55,8 +63,9 @@ def take_candidates(
         return False
     source = source or f"{reporter.id}'s report"
     seen = {c.dedup_key for c in store.candidates(track)}
-    decision = decide_spawn(reporter.id, report.candidates, seen, budget_left(ws, store, track), plan.ids,
-                            planned_touches(plan))
+    decision = decide_spawn(
+        reporter.id, report.candidates, seen, budget_left(ws, store, track), plan.ids, planned_touches(plan)
+    )
 
     def label(candidate: SpawnCandidate) -> str:
         number = next(n for n, c in enumerate(report.candidates, start=1) if c is candidate)
@@ -68,17 +77,27 @@ def take_candidates(
     for task in decision.spawn:
         key = task.extra[DEDUP_FIELD]
         named = label(by_key[key])
-        store.queue_candidate(track, key, payload(reporter.id, by_key[key], label=named), CandidateState.SPAWNED)
+        store.queue_candidate(
+            track, key, payload(reporter.id, by_key[key], label=named), CandidateState.SPAWNED
+        )
         store.set_candidate_state(track, key, CandidateState.SPAWNED, task.id)
         event("spawned", f"task {task.id} spawned: {task.title} (from {named}, dedup key {key!r})", task.id)
-    for state, held in ((CandidateState.WAITING, decision.wait_for_user), (CandidateState.QUEUED, decision.over_budget)):
+    for state, held in (
+        (CandidateState.WAITING, decision.wait_for_user),
+        (CandidateState.QUEUED, decision.over_budget),
+    ):
         for item in held:
             named = label(item.candidate)
             key = item.candidate.dedup_key.strip()
-            store.queue_candidate(track, key, payload(reporter.id, item.candidate, item.reason, label=named), state)
-            event("spawn-held", f"{named} waits for you ({item.reason}): {item.candidate.subtask}\n"
-                  f"decide with `git swarm spawn accept {shlex.quote(key)}` or `... reject {shlex.quote(key)}`",
-                  reporter.id)
+            store.queue_candidate(
+                track, key, payload(reporter.id, item.candidate, item.reason, label=named), state
+            )
+            event(
+                "spawn-held",
+                f"{named} waits for you ({item.reason}): {item.candidate.subtask}\n"
+                f"decide with `git swarm spawn accept {shlex.quote(key)}` or `... reject {shlex.quote(key)}`",
+                reporter.id,
+            )
     for item in decision.duplicates:
         event("spawn-dup", f"{label(item.candidate)} skipped: {item.reason}", reporter.id)
     if decision.spawn:
@@ -89,8 +108,14 @@ def take_candidates(
 def payload(reporter: str, candidate: SpawnCandidate, reason: str = "", *, label: str = "") -> str:
     """What the queue keeps of a candidate: who reported it, the candidate itself, why it
     waits (if it does) and how messages name it (`candidate_label`)."""
-    return json.dumps({"reporter": reporter, "candidate": candidate.model_dump(mode="json"), "reason": reason,
-                       "label": label})
+    return json.dumps(
+        {
+            "reporter": reporter,
+            "candidate": candidate.model_dump(mode="json"),
+            "reason": reason,
+            "label": label,
+        }
+    )
 
 
 def from_payload(text: str) -> tuple[str, SpawnCandidate]:
@@ -124,7 +149,11 @@ def accept(ws: Workspace, store: Store, track: str, dedup_key: str) -> Task:
     add_tasks_to_plan(ws, track, [task])
     store.set_candidate_state(track, dedup_key, CandidateState.SPAWNED, task.id)
     needs = "; it needs user input" if task.needs_user_input else ""
-    store.add_event(track, "spawned", f"task {task.id} spawned: {task.title} (from "
-                    f"{candidate_name(row.payload)}, dedup key {dedup_key!r}, accepted by the user{needs})",
-                    task.id)
+    store.add_event(
+        track,
+        "spawned",
+        f"task {task.id} spawned: {task.title} (from "
+        f"{candidate_name(row.payload)}, dedup key {dedup_key!r}, accepted by the user{needs})",
+        task.id,
+    )
     return task

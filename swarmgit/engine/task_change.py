@@ -3,6 +3,7 @@
 Start points fold the track's base with the work a task was started on, so this change is
 exactly what the task did itself, whatever it was stacked on.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

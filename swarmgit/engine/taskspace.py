@@ -4,6 +4,7 @@ Start point = the track's base merged (in memory) with the final commits of the 
 finished dependencies and of every finished task it was lock-ordered after. A conflict there
 blocks the task, naming the paths and tasks.
 """
+
 from __future__ import annotations
 
 import os
@@ -95,8 +96,13 @@ def start_point(
 
 
 def prepare(
-    ws: Workspace, repo: pygit2.Repository, track: str, task: Task, start: str,
-    recorded: str | None = None, pool: Sequence[tuple[str, str]] = (),
+    ws: Workspace,
+    repo: pygit2.Repository,
+    track: str,
+    task: Task,
+    start: str,
+    recorded: str | None = None,
+    pool: Sequence[tuple[str, str]] = (),
 ) -> Prepared:
     """Create (or reuse, on resume) the task's branch at `start` and its linked worktree
     (at `recorded`, the path the run state holds, when there is one). A task without one
@@ -108,15 +114,24 @@ def prepare(
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise WorkFailed(f"cannot create {path.parent} ({exc.strerror}): set worktrees.root in "
-                         ".swarm.toml to a folder you can write") from exc
+        raise WorkFailed(
+            f"cannot create {path.parent} ({exc.strerror}): set worktrees.root in "
+            ".swarm.toml to a folder you can write"
+        ) from exc
     donor = None
     sparse = sparse_set(task) if ws.config.worktrees.checkout == "sparse" else None
     if ws.config.worktrees.recycle and not recorded and not path.exists():
         caches = agent_caches(ws.config)  # left untracked by `finalize`, removed on recycle
-        donor = next((done for done, folder in pool if recycle_worktree(
-            repo, Path(folder), path=path, branch=branch, start=start, sparse=sparse,
-            caches=caches)), None)
+        donor = next(
+            (
+                done
+                for done, folder in pool
+                if recycle_worktree(
+                    repo, Path(folder), path=path, branch=branch, start=start, sparse=sparse, caches=caches
+                )
+            ),
+            None,
+        )
     if donor is None:
         create_task_worktree(repo, path=path, branch=branch, start=start, sparse=sparse)
     copy_files(ws.root, path, ws.config.worktrees.copy_files)
@@ -157,8 +172,10 @@ def copy_files(root: Path, worktree: Path, files: Sequence[str]) -> None:
     checkout = pygit2.Repository(str(worktree))
     for rel in pending:
         if not checkout.path_is_ignored(rel):
-            raise UsageError(f"worktrees.copy: {rel} is not ignored by git, so every task would commit "
-                             "it outside its touches; add it to .git/info/exclude or .gitignore")
+            raise UsageError(
+                f"worktrees.copy: {rel} is not ignored by git, so every task would commit "
+                "it outside its touches; add it to .git/info/exclude or .gitignore"
+            )
     for rel in pending:
         (worktree / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / rel, worktree / rel)
@@ -171,7 +188,13 @@ def task_port(ws: Workspace, index: int) -> int:
 
 
 def task_env(
-    ws: Workspace, track: str, task: Task, worktree: Path, report: Path, port: int, brief: Path,
+    ws: Workspace,
+    track: str,
+    task: Task,
+    worktree: Path,
+    report: Path,
+    port: int,
+    brief: Path,
     scratch: Path | None = None,
 ) -> dict[str, str]:
     """The environment an agent runs with: the user's, plus the SWARM_* variables
@@ -207,8 +230,9 @@ def notes_copy(shared: Path, scratch: Path) -> Path:
     `take_notes` carries the notes over when it is done."""
     copy = clear_entry(scratch / NOTES)
     # O_EXCL: never written through a symlink an earlier attempt may have planted
-    with os.fdopen(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "w",
-                   encoding="utf-8") as handle:
+    with os.fdopen(
+        os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "w", encoding="utf-8"
+    ) as handle:
         handle.write(read_agent_text(shared)[0])
     return copy
 
@@ -234,8 +258,11 @@ def take_notes(copy: Path, shared: Path, env: Mapping[str, str]) -> None:
     added = [line for line in read_agent_text(copy)[0].splitlines() if line.strip() and line not in known]
     if added:
         with shared.open("a", encoding="utf-8") as handle:
-            handle.write(("" if current.endswith("\n") or not current else "\n")
-                         + secrets_from_env(env).redact("\n".join(added)) + "\n")
+            handle.write(
+                ("" if current.endswith("\n") or not current else "\n")
+                + secrets_from_env(env).redact("\n".join(added))
+                + "\n"
+            )
 
 
 def own_home(scratch: Path, env: Mapping[str, str]) -> dict[str, str]:
@@ -243,8 +270,13 @@ def own_home(scratch: Path, env: Mapping[str, str]) -> dict[str, str]:
     their state there, where its write fence allows, and never in the user's home; git keeps
     the user's identity through GIT_CONFIG_GLOBAL."""
     home, tmp = scratch / "home", scratch / "tmp"
-    dirs = {"HOME": home, "TMPDIR": tmp, "XDG_CONFIG_HOME": home / ".config",
-            "XDG_CACHE_HOME": home / ".cache", "XDG_DATA_HOME": home / ".local" / "share"}
+    dirs = {
+        "HOME": home,
+        "TMPDIR": tmp,
+        "XDG_CONFIG_HOME": home / ".config",
+        "XDG_CACHE_HOME": home / ".cache",
+        "XDG_DATA_HOME": home / ".local" / "share",
+    }
     for folder in dirs.values():
         if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
             clear_entry(folder)  # left by an earlier attempt: never create folders through it

@@ -3,6 +3,7 @@
 One orchestrator per track: the claim in the store is held for the run; a live claim by
 another process refuses (exit 2), a dead process's claim is taken over.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,7 +41,9 @@ def claimed(ws: Workspace, track: str) -> Iterator[Store]:
         if not store.claim(track, os.getpid(), socket.gethostname()):
             holder = store.claimant(track)
             who = f"pid {holder[0]} on {holder[1]}" if holder else "another process"
-            raise UsageError(f"track {track!r} is already being run by {who}; wait for it to finish or stop it")
+            raise UsageError(
+                f"track {track!r} is already being run by {who}; wait for it to finish or stop it"
+            )
         try:
             yield store
         finally:

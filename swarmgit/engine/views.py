@@ -3,6 +3,7 @@
 Both are written atomically from the store's rows; the store stays the source of truth.
 iosm_state.md is derived only, so it is written without fsync (`resume` rewrites both).
 """
+
 from __future__ import annotations
 
 import time
@@ -73,8 +74,11 @@ def render_state(
         lines += ["", retired_line([(row.id, row.status, row.branch) for row in retired])]
     lines += ["", "## Locks held", ""]
     status = {row.id: row.status for row in rows}
-    held = [f"- {lock.task}: `{lock.pattern}`" + (UNTIL_INTEGRATED if status[lock.task] == Status.DONE else "")
-            for lock in locks if status.get(lock.task) in LOCK_HOLDING]
+    held = [
+        f"- {lock.task}: `{lock.pattern}`" + (UNTIL_INTEGRATED if status[lock.task] == Status.DONE else "")
+        for lock in locks
+        if status.get(lock.task) in LOCK_HOLDING
+    ]
     lines += held or ["- none"]
     return "\n".join(lines) + "\n"
 
@@ -82,8 +86,10 @@ def render_state(
 def retired_line(retired: Sequence[tuple[str, Status, str | None]]) -> str:
     """One line naming the retired tasks (id, status, branch): the state each left in and its
     kept branch."""
-    shown = [f"{task} (was {status}" + (f", branch {branch} kept)" if branch else ")")
-             for task, status, branch in retired]
+    shown = [
+        f"{task} (was {status}" + (f", branch {branch} kept)" if branch else ")")
+        for task, status, branch in retired
+    ]
     return "retired (no longer in plan.md): " + ", ".join(shown)
 
 
@@ -120,8 +126,11 @@ class ViewWriter:
         """Set plan.md's statuses to `by_status` (task ids per status, as the store gives them)."""
         path = self.ws.plan_path(self.track)
         text = read_user_text(path)
-        new = (self._lines.update(self._changed(by_status))
-               if self._lines is not None and text == self._written else None)
+        new = (
+            self._lines.update(self._changed(by_status))
+            if self._lines is not None and text == self._written
+            else None
+        )
         if new is None:
             new = render_status(text, {task: status for status, ids in by_status.items() for task in ids})
             self._lines = StatusLines(new)
@@ -145,13 +154,18 @@ def track_budget(ws: Workspace, store: Store, track: str) -> float:
     return row.budget_usd if row is not None and row.budget_usd is not None else ws.config.budget.track_usd
 
 
-def refresh(ws: Workspace, store: Store, track: str, spawn_left: int,
-            writer: ViewWriter | None = None) -> None:
+def refresh(
+    ws: Workspace, store: Store, track: str, spawn_left: int, writer: ViewWriter | None = None
+) -> None:
     """Re-render both views from the store (through `writer` in a live run)."""
     rows = store.tasks(track)
     state_md = render_state(
-        track, rows, store.locks(track), store.cost_summary(track),
-        spawn_left=spawn_left, budget_usd=track_budget(ws, store, track),
+        track,
+        rows,
+        store.locks(track),
+        store.cost_summary(track),
+        spawn_left=spawn_left,
+        budget_usd=track_budget(ws, store, track),
         retired=store.retired_tasks(track),
     )
     if writer is None:

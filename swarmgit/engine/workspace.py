@@ -3,6 +3,7 @@
 Track documents live in `swarm/tracks/<id>/` (PRD.md, spec.md, plan.md, reports/, logs/,
 shared_context.md, iosm_state.md, iosm_report.md).
 """
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,12 @@ def open_workspace(cwd: Path | None = None) -> Workspace:
     """The repository containing cwd (exit 2 outside a git repo) and its config."""
     repo = gitrepo.discover(cwd or Path.cwd())
     root = gitrepo.workdir(repo)
-    return Workspace(root=root, common_dir=gitrepo.common_dir(repo), config=load_config(root),
-                     secrets=secrets_from_env(os.environ))
+    return Workspace(
+        root=root,
+        common_dir=gitrepo.common_dir(repo),
+        config=load_config(root),
+        secrets=secrets_from_env(os.environ),
+    )
 
 
 def slugify(text: str) -> str:
@@ -59,9 +64,7 @@ def slugify(text: str) -> str:
 
 def check_track_id(track: str) -> str:
     if not _SLUG_RE.match(track) or "/" in track:
-        raise UsageError(
-            f"bad track id {track!r}: use lower-case letters, digits, '.', '_' and '-'"
-        )
+        raise UsageError(f"bad track id {track!r}: use lower-case letters, digits, '.', '_' and '-'")
     return track
 
 
@@ -78,13 +81,11 @@ def resolve_track(ws: Workspace, track: str | None) -> str:
         if len(tracks) == 1:
             return tracks[0]
         if not tracks:
-            raise UsageError("no tracks yet: create one with `git swarm new-track \"<description>\"`")
+            raise UsageError('no tracks yet: create one with `git swarm new-track "<description>"`')
         raise UsageError(f"several tracks; name one of: {', '.join(tracks)}")
     if track not in tracks:
         known = f" (known: {', '.join(tracks)})" if tracks else ""
-        raise UsageError(
-            f"unknown track {track!r}: no {TRACKS_DIR / track / 'plan.md'}{known}"
-        )
+        raise UsageError(f"unknown track {track!r}: no {TRACKS_DIR / track / 'plan.md'}{known}")
     return track
 
 
@@ -102,6 +103,8 @@ def read_plan(ws: Workspace, track: str) -> tuple[Plan, str]:
     return plan, text
 
 
-NO_TASKS = ("the plan has no task: a task is a line like `- [ ] **T01**: Add the cache service`, "
-            "with its fields indented under it (`  - **Touches:** `src/cache.py``, "
-            "`  - **Depends on:** none`); see \"The plan format\" in README.md")
+NO_TASKS = (
+    "the plan has no task: a task is a line like `- [ ] **T01**: Add the cache service`, "
+    "with its fields indented under it (`  - **Touches:** `src/cache.py``, "
+    '`  - **Depends on:** none`); see "The plan format" in README.md'
+)

@@ -7,6 +7,7 @@ ref moves: libgit2 runs no hook, no fsmonitor and no external filter driver, so 
 agent planted in the repository's config or hooks runs. Local changes in any path the move
 changes make it refuse, moving nothing.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -35,9 +36,7 @@ class AdvanceResult:
     commit: str
 
 
-def advance_branch(
-    repo_path: Path, branch: str, commit: str, message: str, *, expect: str
-) -> AdvanceResult:
+def advance_branch(repo_path: Path, branch: str, commit: str, message: str, *, expect: str) -> AdvanceResult:
     """Fast-forward existing `branch` from `expect` to `commit` (which must contain it).
 
     A branch already containing `commit` is up to date. A branch that is not at `expect`, or
@@ -81,9 +80,11 @@ def _checkout_update(
             # SAFE: a file that differs from HEAD is never overwritten; the index is written.
             # pygit2 ships checkout_tree without annotations.
             worktree.checkout_tree(  # type: ignore[no-untyped-call]
-                worktree[target].peel(pygit2.Tree), strategy=CheckoutStrategy.SAFE)
+                worktree[target].peel(pygit2.Tree), strategy=CheckoutStrategy.SAFE
+            )
         except pygit2.GitError as exc:
-            raise WorkFailed(f"could not update {branch} checked out at {checkout}: {exc}; "
-                             "nothing was moved") from exc
+            raise WorkFailed(
+                f"could not update {branch} checked out at {checkout}: {exc}; nothing was moved"
+            ) from exc
 
     return update

@@ -10,6 +10,7 @@ take every file a sparse checkout leaves off disk for a deletion. The scope chec
 diff from HEAD's tree to the tree the whole index writes, so an entry staged any other way is
 judged too; identical folders are skipped by id, so the cost follows the change.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -82,8 +83,10 @@ def _stage(index: pygit2.Index, worktree: Path, paths: Sequence[str]) -> None:
     (`git status` lists an untracked nested repository so) is a WorkFailed."""
     for path in paths:
         if path.endswith("/"):
-            raise WorkFailed(f"{path} in {worktree} is a nested git repository, which swarmgit "
-                             "does not commit: move it out of the worktree")
+            raise WorkFailed(
+                f"{path} in {worktree} is a nested git repository, which swarmgit "
+                "does not commit: move it out of the worktree"
+            )
         where = worktree / path
         if where.is_symlink() or where.is_file() or (where.is_dir() and _is_gitlink(index, path)):
             index.add(path)
@@ -95,8 +98,9 @@ def _is_gitlink(index: pygit2.Index, path: str) -> bool:
     return path in index and index[path].mode == GITLINK_MODE
 
 
-def _unstage_new_matching(index: pygit2.Index, head_tree: pygit2.Tree, dirty: Sequence[str],
-                          patterns: Sequence[str]) -> None:
+def _unstage_new_matching(
+    index: pygit2.Index, head_tree: pygit2.Tree, dirty: Sequence[str], patterns: Sequence[str]
+) -> None:
     """Drop from `index` the files it adds (no file at that path in `head_tree`; `git status`
     lists every such one among `dirty`) that match `patterns`."""
     spec = pathspec.GitIgnoreSpec.from_lines(patterns)

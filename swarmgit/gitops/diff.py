@@ -4,6 +4,7 @@ Scope checks use `touched_paths`, which names every path a change writes or remo
 sides of a rename, deleted files, mode changes. Gates use `line_changes`; the secret scan
 uses `added_lines_between` and `uncommitted_added_lines` (binary files read as text).
 """
+
 from __future__ import annotations
 
 import os
@@ -157,8 +158,9 @@ def uncommitted_added_lines(worktree: Path, dirty: Sequence[str] | None = None) 
             continue  # deleted: it adds nothing
         old = repo[head[path].id] if path in head else None
         old = old if isinstance(old, pygit2.Blob) else None
-        patch = pygit2.Patch.create_from(old, new, old_as_path=path, new_as_path=path,
-                                         flag=_AS_TEXT, context_lines=0)
+        patch = pygit2.Patch.create_from(
+            old, new, old_as_path=path, new_as_path=path, flag=_AS_TEXT, context_lines=0
+        )
         found.extend(_added([patch]))  # at once: the patch's lines point into `new`'s buffer
     return iter(found)
 

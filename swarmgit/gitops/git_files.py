@@ -7,6 +7,7 @@ What an agent without a write fence could plant to run code as the user: `.git/c
 A fingerprint maps each file's display path to `<mode>:<sha256>` (a symlink: `link:<target>`);
 file contents are never kept, so a diff names paths and how they changed, nothing more.
 """
+
 from __future__ import annotations
 
 import hashlib

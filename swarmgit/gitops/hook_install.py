@@ -9,6 +9,7 @@ after its own check, and `uninstall` moves it back. Both are idempotent. The ins
 execs the absolute path of the installing interpreter (a version-manager shim would add ~100 ms
 per commit) and imports swarmgit without `site`, from the folders found here at install time.
 """
+
 from __future__ import annotations
 
 import json
@@ -79,12 +80,16 @@ def hook_import_path() -> list[str]:
 def render_hook(python: str | None = None) -> bytes:
     """The hook script for interpreter `python` (default: this one)."""
     root = _package_root()
-    check = (f"import sys; sys.path += {json.dumps(hook_import_path())}; "
-             "from swarmgit.hookcheck import main; sys.exit(main())")
+    check = (
+        f"import sys; sys.path += {json.dumps(hook_import_path())}; "
+        "from swarmgit.hookcheck import main; sys.exit(main())"
+    )
     template = (resources.files("swarmgit.hooks") / HOOK_NAME).read_text(encoding="utf-8")
-    text = (template.replace("@SWARM_PYTHON@", shlex.quote(python or sys.executable))
-            .replace("@SWARM_CHECK@", shlex.quote(check))
-            .replace("@SWARM_MODULE@", shlex.quote(os.path.join(root, "swarmgit", "hookcheck.py"))))
+    text = (
+        template.replace("@SWARM_PYTHON@", shlex.quote(python or sys.executable))
+        .replace("@SWARM_CHECK@", shlex.quote(check))
+        .replace("@SWARM_MODULE@", shlex.quote(os.path.join(root, "swarmgit", "hookcheck.py")))
+    )
     return text.encode("utf-8")
 
 

@@ -15,6 +15,7 @@ Commits are dated by their newest input (`write_commit`), so the same fold of th
 with the same messages gives the same commit ids: a resumed start point or integration
 repeats itself exactly.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -95,7 +96,10 @@ def change_contained(repo: pygit2.Repository, start: str, final: str, commit: st
 
 
 def write_commit(
-    repo: pygit2.Repository, parents: Sequence[str], tree: pygit2.Oid, message: str,
+    repo: pygit2.Repository,
+    parents: Sequence[str],
+    tree: pygit2.Oid,
+    message: str,
     inputs: Sequence[str],
 ) -> str:
     """A commit (no ref moved) dated by the newest of the `inputs` commits, so the same

@@ -3,6 +3,7 @@
 libgit2 fails at once when another process holds `refs/heads/<b>.lock` (git does not wait
 either), so the update is retried for about a second before giving up.
 """
+
 from __future__ import annotations
 
 import time
@@ -21,7 +22,12 @@ LOCK_PAUSE_SECONDS = 0.02
 
 
 def set_branch(
-    repo: pygit2.Repository, branch: str, commit: str, *, expect: str | None, message: str,
+    repo: pygit2.Repository,
+    branch: str,
+    commit: str,
+    *,
+    expect: str | None,
+    message: str,
     while_locked: Callable[[], None] | None = None,
 ) -> None:
     """Point `refs/heads/<branch>` at `commit`, atomically, writing `message` to the reflog.
@@ -46,6 +52,7 @@ def read_ref(repo: pygit2.Repository, name: str) -> str | None:
 def pin_ref(repo: pygit2.Repository, name: str, commit: str, message: str) -> str:
     """Create the full ref `name` at `commit` unless it exists (never moved once set);
     returns the value it holds, decided under its lock."""
+
     def create() -> str:
         with repo.transaction() as txn:
             txn.lock_ref(name)
@@ -95,7 +102,11 @@ def branch_tip(repo: pygit2.Repository, branch: str) -> str | None:
 
 
 def _compare_and_set(
-    repo: pygit2.Repository, name: str, commit: str, expect: str | None, message: str,
+    repo: pygit2.Repository,
+    name: str,
+    commit: str,
+    expect: str | None,
+    message: str,
     while_locked: Callable[[], None] | None,
 ) -> None:
     with repo.transaction() as txn:

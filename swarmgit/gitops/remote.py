@@ -1,6 +1,7 @@
 """A git remote the head and the cluster's workers share: task start points go up, task
 branches come back. Every git process is a `safe_git.run_git` (no hooks, fsmonitor or
 filters); reading what a fetch brought is done in-process (pygit2)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,10 @@ def remote_url(repo_root: Path, remote: str) -> str:
     if known.returncode == 0:
         return known.stdout.strip()
     if not remote:
-        raise UsageError("executor = \"ray\" needs a git remote every node reaches: add an `origin` "
-                         "remote or set ray.remote in .swarm.toml")
+        raise UsageError(
+            'executor = "ray" needs a git remote every node reaches: add an `origin` '
+            "remote or set ray.remote in .swarm.toml"
+        )
     path = Path(remote)
     if "://" not in remote and ":" not in remote.partition("/")[0] and not path.is_absolute():
         return str((repo_root / path).resolve())
@@ -54,13 +57,23 @@ def put_ref(cwd: Path, url: str, commit: str, ref: str) -> None:
     _checked(cwd, "push", "--quiet", url, f"+{commit}:{ref}")
 
 
-def push_expecting(cwd: Path, url: str, commit: str, ref: str, expect: str,
-                   also: tuple[tuple[str, str], ...] = ()) -> bool:
+def push_expecting(
+    cwd: Path, url: str, commit: str, ref: str, expect: str, also: tuple[tuple[str, str], ...] = ()
+) -> bool:
     """Compare-and-set `ref` on the remote to `commit` if it still holds `expect` ('' for
     absent: create-only), and create each (object, ref) of `also` in the same atomic push:
     all or none land. False when someone else moved `ref` (or holds one of `also`)."""
-    done = run_git(cwd, "push", "--quiet", "--porcelain", "--atomic", f"--force-with-lease={ref}:{expect}",
-                   url, f"{commit}:{ref}", *(f"{oid}:{name}" for oid, name in also))
+    done = run_git(
+        cwd,
+        "push",
+        "--quiet",
+        "--porcelain",
+        "--atomic",
+        f"--force-with-lease={ref}:{expect}",
+        url,
+        f"{commit}:{ref}",
+        *(f"{oid}:{name}" for oid, name in also),
+    )
     return done.returncode == 0
 
 

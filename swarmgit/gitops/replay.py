@@ -12,6 +12,7 @@ changed, so it cannot remove the sibling's work. How the result is recorded is `
 
 Commits are dated by their inputs (`write_commit`): the same changes give the same ids.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -48,7 +49,10 @@ class ReplayResult:
 
 
 def replay(
-    repo: pygit2.Repository, base: str, changes: Sequence[Change], history: History,
+    repo: pygit2.Repository,
+    base: str,
+    changes: Sequence[Change],
+    history: History,
     squash_message: Callable[[Sequence[str]], str],
 ) -> ReplayResult:
     """Apply `changes` in order onto `base`; stop at the first conflict. Writes objects, no ref."""

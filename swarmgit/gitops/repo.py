@@ -3,6 +3,7 @@
 pygit2 objects belong to one `Repository`: callers pass commit ids as hex strings between
 modules and threads, and open one `Repository` per thread.
 """
+
 from __future__ import annotations
 
 import os

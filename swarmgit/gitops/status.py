@@ -8,6 +8,7 @@ holds `info/sparse-checkout` (per worktree in git; `worktrees.set_sparse` writes
 swarmgit's git calls there pass `core.sparseCheckout=true`, so git also notices a file that
 was written at a path outside the sparse set (it counts as modified, never hidden).
 """
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,7 @@ def own_git_dir(worktree: Path) -> Path | None:
         return None
     if not pointer.startswith("gitdir:"):
         return None
-    return worktree / pointer[len("gitdir:"):].strip()  # an absolute gitdir replaces worktree
+    return worktree / pointer[len("gitdir:") :].strip()  # an absolute gitdir replaces worktree
 
 
 def is_sparse(worktree: Path) -> bool:
@@ -46,8 +47,9 @@ def status_entries(worktree: Path, *, ignored: bool = False) -> list[bytes] | No
     None when git fails: untracked files one by one, or, with `ignored`, the ignored entries
     too and untracked folders as one entry each (the cheap answer to "anything at all?")."""
     listing = ("--ignored",) if ignored else ("--untracked-files=all",)
-    done = run_git_bytes(worktree, *sparse_option(worktree), "status", "--porcelain", "-z",
-                         "--no-renames", *listing)
+    done = run_git_bytes(
+        worktree, *sparse_option(worktree), "status", "--porcelain", "-z", "--no-renames", *listing
+    )
     if done.returncode != 0:
         return None
     return [entry for entry in done.stdout.split(b"\0") if entry]

@@ -15,6 +15,7 @@ both repository-wide files the tamper guard watches. The skip-worktree bits git 
 worktree's index carry the sparseness to every later git command there, the agent's `git
 status`, `git add -A` and `git commit` included: absent files are not deletions.
 """
+
 from __future__ import annotations
 
 import os
@@ -91,8 +92,9 @@ def create_task_worktree(
     return _finish(path, branch, sparse)
 
 
-def _add(repo: pygit2.Repository, path: Path, branch: str,
-         options: Sequence[str]) -> subprocess.CompletedProcess[bytes]:
+def _add(
+    repo: pygit2.Repository, path: Path, branch: str, options: Sequence[str]
+) -> subprocess.CompletedProcess[bytes]:
     """`git worktree add` of `branch` at `path` (its parent folders made first)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     return _git(common_dir(repo), "worktree", "add", "--quiet", *options, str(path), branch)
@@ -126,15 +128,20 @@ def _checkout(path: Path, git_dir: Path, branch: str, sparse: Sequence[str] | No
         lines = ["/*"] if sparse is None else sparse_lines(sparse)
         write_atomic(patterns, "".join(f"{line}\n" for line in lines))
     option = ("-c", "core.sparseCheckout=true") if sparse is not None or widen else ()
-    _git(path, *option, "checkout", "--quiet", branch, "--",
-         failure=f"cannot check out {branch} in {path}")
+    _git(path, *option, "checkout", "--quiet", branch, "--", failure=f"cannot check out {branch} in {path}")
     if widen:
         patterns.unlink()
 
 
 def recycle_worktree(
-    repo: pygit2.Repository, donor: Path, *, path: Path, branch: str, start: str,
-    sparse: Sequence[str] | None = None, caches: Sequence[str] = (),
+    repo: pygit2.Repository,
+    donor: Path,
+    *,
+    path: Path,
+    branch: str,
+    start: str,
+    sparse: Sequence[str] | None = None,
+    caches: Sequence[str] = (),
 ) -> bool:
     """Turn the clean linked worktree at `donor` (a finished task's) into `branch`'s worktree
     at `path`: moved there, its ignored files and agent caches removed, `branch` checked out
@@ -146,8 +153,12 @@ def recycle_worktree(
     change (untracked files included), or when `path` is taken."""
     _ensure_branch(repo, branch, start)
     name = registered_at(repo, donor)
-    if (name is None or path.exists() or (common_dir(repo) / "worktrees" / name / "locked").exists()
-            or _branch_of(repo, name) is None):
+    if (
+        name is None
+        or path.exists()
+        or (common_dir(repo) / "worktrees" / name / "locked").exists()
+        or _branch_of(repo, name) is None
+    ):
         return False
     ignored = _status(donor, caches)
     if ignored is None:
@@ -165,13 +176,14 @@ def switch_worktree(path: Path, git_dir: Path, branch: str, sparse: Sequence[str
     WorkFailed, nothing changed, when the worktree holds uncommitted changes."""
     ignored = _status(path)
     if ignored is None:
-        raise WorkFailed(f"worktree {path} has uncommitted changes (or git status failed there); "
-                         "commit or discard them, then resume")
+        raise WorkFailed(
+            f"worktree {path} has uncommitted changes (or git status failed there); "
+            "commit or discard them, then resume"
+        )
     _switch(path, git_dir, branch, ignored, sparse)
 
 
-def _switch(path: Path, git_dir: Path, branch: str, ignored: list[str],
-            sparse: Sequence[str] | None) -> None:
+def _switch(path: Path, git_dir: Path, branch: str, ignored: list[str], sparse: Sequence[str] | None) -> None:
     if ignored:  # build output, caches, copied .env files: nothing of the task before stays
         # -x: ignored and untracked alike (the untracked ones are only agent caches, `_status`)
         _git(path, "clean", "-ffdxq", failure=f"cannot clear {path}")
@@ -197,8 +209,10 @@ def _status(path: Path, caches: Sequence[str] = ()) -> list[str] | None:
         return None
     spec = pathspec.GitIgnoreSpec.from_lines(caches)
     paths = [os.fsdecode(entry[3:]) for entry in entries]
-    if any(not (entry.startswith(b"!! ") or (entry.startswith(b"?? ") and spec.match_file(found)))
-           for entry, found in zip(entries, paths, strict=True)):
+    if any(
+        not (entry.startswith(b"!! ") or (entry.startswith(b"?? ") and spec.match_file(found)))
+        for entry, found in zip(entries, paths, strict=True)
+    ):
         return None
     return paths
 
@@ -252,7 +266,9 @@ def checkout_state(repo: pygit2.Repository, branch: str) -> CheckoutState:
     if where is None:
         return CheckoutState(None, {})
     status = pygit2.Repository(str(where)).status()
-    return CheckoutState(where, {path: f"{flags}:{_content_id(where / path)}" for path, flags in status.items()})
+    return CheckoutState(
+        where, {path: f"{flags}:{_content_id(where / path)}" for path, flags in status.items()}
+    )
 
 
 def changed_since(before: CheckoutState, now: CheckoutState) -> list[str]:
@@ -328,8 +344,9 @@ def _ensure_branch(repo: pygit2.Repository, branch: str, start: str) -> None:
         )
 
 
-def _resume(repo: pygit2.Repository, name: str, path: Path, branch: str,
-            sparse: Sequence[str] | None) -> Path:
+def _resume(
+    repo: pygit2.Repository, name: str, path: Path, branch: str, sparse: Sequence[str] | None
+) -> Path:
     if not (common_dir(repo) / "worktrees" / name / "index").exists():
         # The index is written when checkout ends: without it, a crash interrupted the
         # checkout (no agent has run there yet), so finish it rather than commit the gaps.

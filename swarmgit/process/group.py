@@ -4,6 +4,7 @@ A child started with `start_new_session=True` leads its own group, whose id is i
 `signal_group(pid, ...)` reaches everything it started. A pid alone can be reused, so a claim
 recorded with a time is alive only while a process with that id started no later than it.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,8 +54,15 @@ def run_captured(
     (exit code, or None on timeout; stdout+stderr as text). The group is killed at the end
     either way, so a child it left running cannot hold the folder or the pipe."""
     with subprocess.Popen(
-        command, shell=True, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True,
+        command,
+        shell=True,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        start_new_session=True,
         env=None if env is None else dict(env),
     ) as process:
         try:

@@ -11,6 +11,7 @@ command starts under the write fence (`swarmgit.sandbox.fence.start_fenced`): it
 starts may write only the fence's paths; when the fence cannot be applied, nothing starts and
 the result is exit code 126 with the reason in the log.
 """
+
 from __future__ import annotations
 
 import shlex
@@ -80,15 +81,18 @@ def run_process(
         log.write(secrets.redact(f"$ {shown}\n"))
         log.flush()
         try:
-            proc = _start(fence, lambda: subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            ))
+            proc = _start(
+                fence,
+                lambda: subprocess.Popen(
+                    argv,
+                    cwd=cwd,
+                    env=dict(env),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                ),
+            )
         except FenceRefused as exc:
             return _refused(log, secrets.redact(str(exc)))
         assert proc.stdout is not None
@@ -98,9 +102,7 @@ def run_process(
         reader = _Reader(proc.stdout, log, secrets, on_line)
         reader.start()
         try:
-            timed_out, killed_after_result = _supervise(
-                proc, reader, started + timeout_s, kill_grace_s
-            )
+            timed_out, killed_after_result = _supervise(proc, reader, started + timeout_s, kill_grace_s)
         finally:  # also on KeyboardInterrupt: never leave an agent running unsupervised
             if proc.returncode is None:
                 _terminate_group(proc, kill_grace_s)
@@ -118,8 +120,14 @@ def run_process(
 
 
 def run_attached(
-    command: str, *, cwd: Path, env: Mapping[str, str], log_file: Path, timeout_s: float,
-    kill_grace_s: float, fence: Fence | None = None,
+    command: str,
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    log_file: Path,
+    timeout_s: float,
+    kill_grace_s: float,
+    fence: Fence | None = None,
 ) -> ProcessResult:
     """Run `command` attached to this terminal (stdin, stdout and stderr inherited), for tasks
     that need the user. Its output is not captured; the log records the command and its exit."""
@@ -129,8 +137,7 @@ def run_attached(
         log.write(secrets.redact(f"$ {command}   (attached to the terminal; output not captured)\n"))
         log.flush()
         try:
-            proc = _start(fence, lambda: subprocess.Popen(["sh", "-c", command], cwd=cwd,
-                                                          env=dict(env)))
+            proc = _start(fence, lambda: subprocess.Popen(["sh", "-c", command], cwd=cwd, env=dict(env)))
         except FenceRefused as exc:
             print(secrets.redact(str(exc)), file=sys.stderr)
             return _refused(log, secrets.redact(str(exc)))

@@ -7,6 +7,7 @@ itself gets `fenced_cli`: an executable running `python -I -S launch.py [--requi
 P... -- PROGRAM...` (the launcher restricts itself, then execs; `fenced_argv` is that command
 line), for tools that take a program path (the Claude Code SDK's `cli_path`).
 """
+
 from __future__ import annotations
 
 import errno
@@ -37,8 +38,10 @@ from swarmgit.sandbox import landlock
 LAUNCHER = Path(__file__).with_name("launch.py")
 _STARTING = threading.Lock()
 T = TypeVar("T")
-_WHY = {errno.ENOSYS: "this kernel has no Landlock: Linux 5.13 or later is needed",
-        errno.EOPNOTSUPP: "Landlock is disabled: add `landlock` to the kernel's lsm= boot parameter"}
+_WHY = {
+    errno.ENOSYS: "this kernel has no Landlock: Linux 5.13 or later is needed",
+    errno.EOPNOTSUPP: "Landlock is disabled: add `landlock` to the kernel's lsm= boot parameter",
+}
 
 
 @cache
@@ -103,8 +106,9 @@ def start_fenced(fence: Fence, start: Callable[[], T]) -> T:
             landlock.restrict_writes(list(fence.writable))
         except OSError as exc:
             if landlock.must_refuse(exc, fence.required):
-                failed.append(FenceRefused(
-                    f"swarmgit fence: refusing to run the agent without its write fence: {exc}"))
+                failed.append(
+                    FenceRefused(f"swarmgit fence: refusing to run the agent without its write fence: {exc}")
+                )
                 return
         except BaseException as exc:  # anything else: never start it half-fenced
             failed.append(exc)
@@ -145,7 +149,8 @@ def fenced_cli(fence: Fence, program: str) -> Iterator[Path]:
     context lasts. It lives in a private temporary folder, out of the fenced agent's reach."""
     with tempfile.TemporaryDirectory(prefix="swarm-fence-") as folder:
         wrapper = Path(folder) / "fenced"
-        wrapper.write_text(f'#!/bin/sh\nexec {shlex.join(fenced_argv(fence, [program]))} "$@"\n',
-                           encoding="utf-8")
+        wrapper.write_text(
+            f'#!/bin/sh\nexec {shlex.join(fenced_argv(fence, [program]))} "$@"\n', encoding="utf-8"
+        )
         wrapper.chmod(0o700)
         yield wrapper

@@ -12,6 +12,7 @@ are left out (ABI 1: no REFER, so moving a file between folders is refused; ABI 
 This module is run by the launcher under `python -I -S`, so it imports only ctypes, os, stat
 and sys.
 """
+
 import ctypes
 import os
 import stat

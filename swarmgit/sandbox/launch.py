@@ -10,6 +10,7 @@ other failure to apply the fence refuses too, whatever the mode: it never runs h
 It runs before every agent process, so it imports only os, sys and ctypes (`python -I -S`
 keeps site-packages and the user's environment out; see benchmarks/bench_fence.py).
 """
+
 import os
 import sys
 
@@ -55,8 +56,9 @@ def main(argv: list[str]) -> int:
         landlock.restrict_writes(paths)
     except OSError as exc:  # LandlockError, or a path that cannot be opened
         if landlock.must_refuse(exc, required):
-            print(f"swarmgit fence: refusing to run the agent without its write fence: {exc}",
-                  file=sys.stderr)
+            print(
+                f"swarmgit fence: refusing to run the agent without its write fence: {exc}", file=sys.stderr
+            )
             return REFUSED
     try:
         os.execvp(command[0], command)

@@ -1,4 +1,5 @@
 """The store's typed, immutable rows."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -11,6 +11,7 @@ it is opened, and its version is raised; a newer database is refused.
 Versions: 1 the first; 2 `usage.cli_usd` (the cost the agent's tool reported, beside `usd`,
 the cost swarmgit counts); 3 `tasks.retired_at` (set when a task left plan.md).
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -96,8 +97,7 @@ def create_schema(conn: sqlite3.Connection, where: str) -> None:
 
 def _stored_version(conn: sqlite3.Connection) -> int | None:
     """The stored schema version, None for a new database (no meta table or no row yet)."""
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
     if exists is None:
         return None
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()

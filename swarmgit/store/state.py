@@ -12,6 +12,7 @@ Task rows are cached per track and read incrementally: a write through this `Sto
 one row it changed (and moves its id between the per-status id sets, `task_ids_by_status`); a
 commit by any other connection (`PRAGMA data_version`) drops the cache.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -54,25 +55,44 @@ from swarmgit.store.task_scope import (
 )
 
 __all__ = [
-    "CandidateRow", "CostSummary", "EventRow", "LockRow", "ReviewRow", "Spend", "Store", "TaskRow",
-    "TaskSpec", "TrackRow",
+    "CandidateRow",
+    "CostSummary",
+    "EventRow",
+    "LockRow",
+    "ReviewRow",
+    "Spend",
+    "Store",
+    "TaskRow",
+    "TaskSpec",
+    "TrackRow",
 ]
 
 
-_TRACK_FIELDS = frozenset({"base_commit", "target_branch", "plan_path", "budget_usd",
-                           "integrated_commit"})
+_TRACK_FIELDS = frozenset({"base_commit", "target_branch", "plan_path", "budget_usd", "integrated_commit"})
 _LOCK_KEEPING = frozenset({Status.RUNNING, Status.DONE})
-_TASK_COLUMNS = ("track, id, title, status, reason, touches, deps, branch, worktree, "
-                 "start_commit, final_commit, after, attempts, started_at, finished_at, pid, retired_at")
-_SPEND_SUMS = ", ".join(
-    f"COALESCE(SUM({column}), 0)"
-    for column in ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "usd")
-) + ", SUM(cli_usd)"  # NULL when no row has a figure from the tool
+_TASK_COLUMNS = (
+    "track, id, title, status, reason, touches, deps, branch, worktree, "
+    "start_commit, final_commit, after, attempts, started_at, finished_at, pid, retired_at"
+)
+_SPEND_SUMS = (
+    ", ".join(
+        f"COALESCE(SUM({column}), 0)"
+        for column in ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "usd")
+    )
+    + ", SUM(cli_usd)"
+)  # NULL when no row has a figure from the tool
 
 
 def _task_row(row: sqlite3.Row) -> TaskRow:
-    return TaskRow(**{**dict(row), "status": Status(row["status"]), "touches": decode_list(row["touches"]),
-                      "deps": decode_list(row["deps"]), "after": decode_list(row["after"])})
+    return TaskRow(
+        **{
+            **dict(row),
+            "status": Status(row["status"]),
+            "touches": decode_list(row["touches"]),
+            "deps": decode_list(row["deps"]),
+            "after": decode_list(row["after"]),
+        }
+    )
 
 
 def _listed_as(row: TaskRow) -> Status | None:
@@ -80,8 +100,9 @@ def _listed_as(row: TaskRow) -> Status | None:
     return Status(row.status) if row.retired_at is None else None
 
 
-def _move_id(index: dict[Status, frozenset[str]], task: str, before: Status | None,
-             after: Status | None) -> None:
+def _move_id(
+    index: dict[Status, frozenset[str]], task: str, before: Status | None, after: Status | None
+) -> None:
     if before is after:
         return
     if before is not None:
@@ -94,8 +115,14 @@ def _move_id(index: dict[Status, frozenset[str]], task: str, before: Status | No
 
 def _spend(sums: Sequence[float | None]) -> Spend:
     inp, out, write, read, usd, cli = sums
-    return Spend(int(inp or 0), int(out or 0), int(write or 0), int(read or 0),
-                 usd=float(usd or 0.0), cli_usd=None if cli is None else float(cli))
+    return Spend(
+        int(inp or 0),
+        int(out or 0),
+        int(write or 0),
+        int(read or 0),
+        usd=float(usd or 0.0),
+        cli_usd=None if cli is None else float(cli),
+    )
 
 
 class Store:
@@ -119,8 +146,9 @@ class Store:
         """Open (creating the `swarm/` folder, the database and its schema when missing)."""
         path = Path(db_file(common_dir))
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        )
         conn.row_factory = sqlite3.Row
         store = cls(conn, path, secrets)
         try:
@@ -155,8 +183,9 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     @contextmanager
@@ -183,8 +212,7 @@ class Store:
 
     # ---- tracks and claims -------------------------------------------------------------
 
-    def ensure_track(self, track: str, *, base_commit: str, target_branch: str,
-                     plan_path: str) -> TrackRow:
+    def ensure_track(self, track: str, *, base_commit: str, target_branch: str, plan_path: str) -> TrackRow:
         """Insert the track if missing; an existing row is returned unchanged."""
         with self._write() as conn:
             conn.execute(
@@ -208,8 +236,7 @@ class Store:
             return
         assignments = ", ".join(f"{name} = ?" for name in fields)
         with self._write() as conn:
-            cursor = conn.execute(f"UPDATE tracks SET {assignments} WHERE id = ?",
-                                  (*fields.values(), track))
+            cursor = conn.execute(f"UPDATE tracks SET {assignments} WHERE id = ?", (*fields.values(), track))
             if cursor.rowcount == 0:
                 raise UsageError(f"unknown track {track!r}")
 
@@ -221,8 +248,7 @@ class Store:
             if row is not None and (row["pid"], row["host"]) != (pid, host):
                 if row["host"] != host or alive_since(row["pid"], row["claimed_at"]):
                     return False
-            conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?)",
-                         (track, pid, host, time.time()))
+            conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?)", (track, pid, host, time.time()))
         return True
 
     def release(self, track: str, pid: int) -> None:
@@ -245,10 +271,15 @@ class Store:
         logged, (kind "retired" or "restored", message, task), for the caller to show."""
         changed: list[tuple[str, str, str]] = []
         with self._write() as conn:
-            (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM tasks WHERE track = ?",
-                                  (track,)).fetchone()
-            known = {row["id"]: row for row in conn.execute(
-                "SELECT id, status, retired_at, touches FROM tasks WHERE track = ?", (track,))}
+            (seq,) = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM tasks WHERE track = ?", (track,)
+            ).fetchone()
+            known = {
+                row["id"]: row
+                for row in conn.execute(
+                    "SELECT id, status, retired_at, touches FROM tasks WHERE track = ?", (track,)
+                )
+            }
             for offset, spec in enumerate(tasks, start=1):
                 self._write_touches_file(track, spec, known.get(spec.id))
                 conn.execute(
@@ -256,14 +287,23 @@ class Store:
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (track, id) DO UPDATE SET "
                     "title = excluded.title, touches = excluded.touches, deps = excluded.deps, "
                     "retired_at = NULL",
-                    (track, spec.id, self._secrets.redact(spec.title), Status.TODO.value, encode_list(spec.touches),
-                     encode_list(spec.deps), seq + offset),
+                    (
+                        track,
+                        spec.id,
+                        self._secrets.redact(spec.title),
+                        Status.TODO.value,
+                        encode_list(spec.touches),
+                        encode_list(spec.deps),
+                        seq + offset,
+                    ),
                 )
                 row = known.get(spec.id)
                 if row is not None and row["retired_at"] is not None:
                     if row["status"] in _LOCK_KEEPING:
-                        conn.executemany("INSERT OR IGNORE INTO locks VALUES (?, ?, ?)",
-                                         [(track, spec.id, pattern) for pattern in spec.touches])
+                        conn.executemany(
+                            "INSERT OR IGNORE INTO locks VALUES (?, ?, ?)",
+                            [(track, spec.id, pattern) for pattern in spec.touches],
+                        )
                     message = f"{spec.id} restored: it is in plan.md again, and keeps its run state ({row['status']})"
                     self._event(conn, track, spec.id, "restored", message)
                     changed.append(("restored", message, spec.id))
@@ -277,8 +317,11 @@ class Store:
         the plan last taken. Not fsynced: a crash leaves the old file, or an empty one (a
         read-only task: the hook refuses more, never less)."""
         path = touches_file(self.path.parent.parent, track, spec.id)  # path: <common>/swarm/state.db
-        if stored is not None and decode_list(stored["touches"]) == tuple(spec.touches) \
-                and read_touches_file(path) == tuple(spec.touches):
+        if (
+            stored is not None
+            and decode_list(stored["touches"]) == tuple(spec.touches)
+            and read_touches_file(path) == tuple(spec.touches)
+        ):
             return
         write_bytes_atomic(Path(path), encode_touches_file(spec.touches), durable=False)
 
@@ -290,15 +333,19 @@ class Store:
         self._forget_tasks(track)
         return retired
 
-    def _retire_missing(self, conn: sqlite3.Connection, track: str,
-                        planned: Collection[str]) -> list[tuple[str, str, str]]:
+    def _retire_missing(
+        self, conn: sqlite3.Connection, track: str, planned: Collection[str]
+    ) -> list[tuple[str, str, str]]:
         retired: list[tuple[str, str, str]] = []
-        for row in conn.execute("SELECT id, status, branch FROM tasks WHERE track = ? AND retired_at IS NULL "
-                                "ORDER BY seq", (track,)).fetchall():
+        for row in conn.execute(
+            "SELECT id, status, branch FROM tasks WHERE track = ? AND retired_at IS NULL ORDER BY seq",
+            (track,),
+        ).fetchall():
             if row["id"] in planned or row["status"] == Status.RUNNING:
                 continue  # a running one: an agent works on it; retired at a later sync, once it ended
-            conn.execute("UPDATE tasks SET retired_at = ? WHERE track = ? AND id = ?",
-                         (time.time(), track, row["id"]))
+            conn.execute(
+                "UPDATE tasks SET retired_at = ? WHERE track = ? AND id = ?", (time.time(), track, row["id"])
+            )
             conn.execute("DELETE FROM locks WHERE track = ? AND task = ?", (track, row["id"]))
             kept = f"; its branch {row['branch']} and worktree are kept" if row["branch"] else ""
             message = f"{row['id']} retired: it is no longer in plan.md (was {row['status']}){kept}"
@@ -349,7 +396,8 @@ class Store:
             rows = self._task_cache.get(track)
             if rows is None:
                 found = self._conn.execute(
-                    f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? ORDER BY seq", (track,))
+                    f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? ORDER BY seq", (track,)
+                )
                 rows = self._task_cache[track] = {row.id: row for row in map(_task_row, found)}
                 self._status_ids.pop(track, None)
             return rows
@@ -360,8 +408,9 @@ class Store:
             rows = self._task_cache.get(track)
             if rows is None:
                 return
-            found = self._conn.execute(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? "
-                                       "AND id = ?", (track, task)).fetchone()
+            found = self._conn.execute(
+                f"SELECT {_TASK_COLUMNS} FROM tasks WHERE track = ? AND id = ?", (track, task)
+            ).fetchone()
             if found is None or task not in rows:
                 self._forget_tasks(track)
                 return
@@ -384,8 +433,17 @@ class Store:
             touches = task_touches(self._conn, *key)
         return None if touches is None else list(touches)
 
-    def mark_running(self, track: str, task: str, *, branch: str, worktree: str,
-                     start_commit: str, after: Sequence[str], pid: int | None = None) -> None:
+    def mark_running(
+        self,
+        track: str,
+        task: str,
+        *,
+        branch: str,
+        worktree: str,
+        start_commit: str,
+        after: Sequence[str],
+        pid: int | None = None,
+    ) -> None:
         """Start an attempt: status running, attempts + 1, its touches locked, an event."""
         with self._write() as conn:
             touches = self._existing_touches(conn, track, task)
@@ -393,20 +451,37 @@ class Store:
                 "UPDATE tasks SET status = ?, reason = '', branch = ?, worktree = ?, "
                 "start_commit = ?, final_commit = NULL, after = ?, attempts = attempts + 1, "
                 "started_at = ?, finished_at = NULL, pid = ? WHERE track = ? AND id = ?",
-                (Status.RUNNING.value, branch, worktree, start_commit, encode_list(list(after)),
-                 time.time(), pid, track, task),
+                (
+                    Status.RUNNING.value,
+                    branch,
+                    worktree,
+                    start_commit,
+                    encode_list(list(after)),
+                    time.time(),
+                    pid,
+                    track,
+                    task,
+                ),
             )
             conn.execute("DELETE FROM locks WHERE track = ? AND task = ?", (track, task))
-            conn.executemany("INSERT INTO locks VALUES (?, ?, ?)",
-                             [(track, task, pattern) for pattern in touches])
-            (attempts,) = conn.execute("SELECT attempts FROM tasks WHERE track = ? AND id = ?",
-                                       (track, task)).fetchone()
-            self._event(conn, track, task, Status.RUNNING.value,
-                        f"{task} running on {branch} from {start_commit[:12]} (attempt {attempts})")
+            conn.executemany(
+                "INSERT INTO locks VALUES (?, ?, ?)", [(track, task, pattern) for pattern in touches]
+            )
+            (attempts,) = conn.execute(
+                "SELECT attempts FROM tasks WHERE track = ? AND id = ?", (track, task)
+            ).fetchone()
+            self._event(
+                conn,
+                track,
+                task,
+                Status.RUNNING.value,
+                f"{task} running on {branch} from {start_commit[:12]} (attempt {attempts})",
+            )
         self._reread_task(track, task)
 
-    def mark_finished(self, track: str, task: str, state: Status, *,
-                      final_commit: str | None = None, reason: str = "") -> None:
+    def mark_finished(
+        self, track: str, task: str, state: Status, *, final_commit: str | None = None, reason: str = ""
+    ) -> None:
         """End an attempt as done, failed or blocked. Done keeps its locks until integration
         (`release_locks`); failed and blocked release them."""
         if not state.finished:
@@ -420,8 +495,13 @@ class Store:
             )
             self._settle_locks(conn, track, task, state)
             where = f" at {final_commit[:12]}" if final_commit else ""
-            self._event(conn, track, task, state.value,
-                        f"{task} {state.value}{where}" + (f": {reason}" if reason else ""))
+            self._event(
+                conn,
+                track,
+                task,
+                state.value,
+                f"{task} {state.value}{where}" + (f": {reason}" if reason else ""),
+            )
         self._reread_task(track, task)
 
     def set_status(self, track: str, task: str, state: Status, reason: str = "") -> None:
@@ -430,14 +510,19 @@ class Store:
         with self._write() as conn:
             self._existing_touches(conn, track, task)
             conn.execute(
-                "UPDATE tasks SET status = ?, reason = ?, finished_at = ? "
-                "WHERE track = ? AND id = ?",
-                (state.value, self._secrets.redact(reason), time.time() if state.finished else None,
-                 track, task),
+                "UPDATE tasks SET status = ?, reason = ?, finished_at = ? WHERE track = ? AND id = ?",
+                (
+                    state.value,
+                    self._secrets.redact(reason),
+                    time.time() if state.finished else None,
+                    track,
+                    task,
+                ),
             )
             self._settle_locks(conn, track, task, state)
-            self._event(conn, track, task, state.value,
-                        f"{task} {state.value}" + (f": {reason}" if reason else ""))
+            self._event(
+                conn, track, task, state.value, f"{task} {state.value}" + (f": {reason}" if reason else "")
+            )
         self._reread_task(track, task)
 
     def release_worktree(self, track: str, task: str) -> None:
@@ -463,30 +548,42 @@ class Store:
 
     # ---- reviews -----------------------------------------------------------------------
 
-    def set_review(self, track: str, task: str, *, verdict: ReviewVerdict, reviewer: str, message: str,
-                   final_commit: str) -> None:
+    def set_review(
+        self, track: str, task: str, *, verdict: ReviewVerdict, reviewer: str, message: str, final_commit: str
+    ) -> None:
         """Record a reviewer's verdict on the task's work at `final_commit`, with an event."""
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (track, task, verdict.value, self._secrets.redact(reviewer),
-                          self._secrets.redact(message), final_commit, time.time()))
+            conn.execute(
+                "INSERT OR REPLACE INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    track,
+                    task,
+                    verdict.value,
+                    self._secrets.redact(reviewer),
+                    self._secrets.redact(message),
+                    final_commit,
+                    time.time(),
+                ),
+            )
             said = f": {message}" if message else ""
             self._event(conn, track, task, f"review-{verdict}", f"{task} {verdict} by {reviewer}{said}")
 
     def reviews(self, track: str) -> dict[str, ReviewRow]:
         """The latest verdict per task of the track."""
         rows = self._read("SELECT * FROM reviews WHERE track = ? ORDER BY task", (track,))
-        return {row["task"]: ReviewRow(**{**dict(row), "verdict": ReviewVerdict(row["verdict"])}) for row in rows}
+        return {
+            row["task"]: ReviewRow(**{**dict(row), "verdict": ReviewVerdict(row["verdict"])}) for row in rows
+        }
 
     def release_locks(self, track: str, tasks: Sequence[str]) -> None:
         """Drop the locks of these tasks (e.g. once their branches are integrated)."""
         with self._write() as conn:
-            conn.executemany("DELETE FROM locks WHERE track = ? AND task = ?",
-                             [(track, task) for task in tasks])
+            conn.executemany(
+                "DELETE FROM locks WHERE track = ? AND task = ?", [(track, task) for task in tasks]
+            )
 
     def locks(self, track: str) -> list[LockRow]:
-        rows = self._read("SELECT task, pattern FROM locks WHERE track = ? ORDER BY task, rowid",
-                          (track,))
+        rows = self._read("SELECT task, pattern FROM locks WHERE track = ? ORDER BY task, rowid", (track,))
         return [LockRow(row["task"], row["pattern"]) for row in rows]
 
     @staticmethod
@@ -507,10 +604,11 @@ class Store:
         with self._write() as conn:
             self._event(conn, track, task, kind, message)
 
-    def _event(self, conn: sqlite3.Connection, track: str, task: str | None, kind: str,
-               message: str) -> None:
-        conn.execute("INSERT INTO events (ts, track, task, kind, message) VALUES (?, ?, ?, ?, ?)",
-                     (time.time(), track, task, kind, self._secrets.redact(message)))
+    def _event(self, conn: sqlite3.Connection, track: str, task: str | None, kind: str, message: str) -> None:
+        conn.execute(
+            "INSERT INTO events (ts, track, task, kind, message) VALUES (?, ?, ?, ?, ?)",
+            (time.time(), track, task, kind, self._secrets.redact(message)),
+        )
 
     def events(self, track: str, after_id: int = 0, limit: int | None = None) -> list[EventRow]:
         """The track's events with id > after_id, oldest first, at most `limit`."""
@@ -521,9 +619,19 @@ class Store:
         )
         return [EventRow(**dict(row)) for row in rows]
 
-    def add_usage(self, track: str, task: str, *, model: str, input_tokens: int,
-                  output_tokens: int, cache_write_tokens: int, cache_read_tokens: int,
-                  usd: float, cli_usd: float | None = None) -> None:
+    def add_usage(
+        self,
+        track: str,
+        task: str,
+        *,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        cache_write_tokens: int,
+        cache_read_tokens: int,
+        usd: float,
+        cli_usd: float | None = None,
+    ) -> None:
         """Record one usage: `usd` is what swarmgit counts (`cost.recorded_cost`), `cli_usd`
         what the agent's tool reported, if it did (kept for comparison only)."""
         with self._write() as conn:
@@ -531,8 +639,18 @@ class Store:
                 "INSERT INTO usage (ts, track, task, model, input_tokens, output_tokens, "
                 "cache_write_tokens, cache_read_tokens, usd, cli_usd) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), track, task, model, input_tokens, output_tokens,
-                 cache_write_tokens, cache_read_tokens, usd, cli_usd),
+                (
+                    time.time(),
+                    track,
+                    task,
+                    model,
+                    input_tokens,
+                    output_tokens,
+                    cache_write_tokens,
+                    cache_read_tokens,
+                    usd,
+                    cli_usd,
+                ),
             )
             self._spent.pop(track, None)
 
@@ -552,22 +670,25 @@ class Store:
         with self._lock:
             self._follow_others()
             if track not in self._spent:
-                (usd,) = self._conn.execute("SELECT COALESCE(SUM(usd), 0) FROM usage WHERE track = ?",
-                                            (track,)).fetchone()
+                (usd,) = self._conn.execute(
+                    "SELECT COALESCE(SUM(usd), 0) FROM usage WHERE track = ?", (track,)
+                ).fetchone()
                 self._spent[track] = float(usd or 0.0)
             return self._spent[track]
 
     def cost_summary(self, track: str) -> CostSummary:
         """Tokens and dollars spent on the track: in total, per task and per model."""
         with self._lock:
-            total = self._conn.execute(f"SELECT {_SPEND_SUMS} FROM usage WHERE track = ?",
-                                       (track,)).fetchone()
+            total = self._conn.execute(
+                f"SELECT {_SPEND_SUMS} FROM usage WHERE track = ?", (track,)
+            ).fetchone()
             by_task = self._conn.execute(
-                f"SELECT task, {_SPEND_SUMS} FROM usage WHERE track = ? GROUP BY task "
-                "ORDER BY task", (track,)).fetchall()
+                f"SELECT task, {_SPEND_SUMS} FROM usage WHERE track = ? GROUP BY task ORDER BY task", (track,)
+            ).fetchall()
             by_model = self._conn.execute(
-                f"SELECT model, {_SPEND_SUMS} FROM usage WHERE track = ? GROUP BY model "
-                "ORDER BY model", (track,)).fetchall()
+                f"SELECT model, {_SPEND_SUMS} FROM usage WHERE track = ? GROUP BY model ORDER BY model",
+                (track,),
+            ).fetchall()
         return CostSummary(
             total=_spend(tuple(total)),
             by_task={row[0]: _spend(tuple(row)[1:]) for row in by_task},
@@ -579,34 +700,42 @@ class Store:
     def set_git_baseline(self, track: str, task: str, fingerprint: str) -> None:
         """Remember the git files' fingerprint (JSON) taken as `task` started."""
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO git_files VALUES (?, ?, 'baseline', ?, ?)",
-                         (track, task, fingerprint, time.time()))
+            conn.execute(
+                "INSERT OR REPLACE INTO git_files VALUES (?, ?, 'baseline', ?, ?)",
+                (track, task, fingerprint, time.time()),
+            )
 
     def git_baseline(self, track: str, task: str) -> str | None:
-        rows = self._read("SELECT value FROM git_files WHERE track = ? AND task = ? AND "
-                          "kind = 'baseline'", (track, task))
+        rows = self._read(
+            "SELECT value FROM git_files WHERE track = ? AND task = ? AND kind = 'baseline'", (track, task)
+        )
         return str(rows[0]["value"]) if rows else None
 
     def add_tamper_hold(self, track: str, task: str, message: str) -> None:
         """Hold the track's advance: the git files changed while `task` ran (`message` says
         what); an event records it too."""
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO git_files VALUES (?, ?, 'hold', ?, ?)",
-                         (track, task, message, time.time()))
+            conn.execute(
+                "INSERT OR REPLACE INTO git_files VALUES (?, ?, 'hold', ?, ?)",
+                (track, task, message, time.time()),
+            )
             self._event(conn, track, task, "tamper", message)
 
     def tamper_holds(self, track: str) -> dict[str, str]:
         """The track's holds: task id → what changed while it ran."""
-        rows = self._read("SELECT task, value FROM git_files WHERE track = ? AND kind = 'hold' "
-                          "ORDER BY created_at, task", (track,))
+        rows = self._read(
+            "SELECT task, value FROM git_files WHERE track = ? AND kind = 'hold' ORDER BY created_at, task",
+            (track,),
+        )
         return {row["task"]: row["value"] for row in rows}
 
     def clear_tamper_holds(self, track: str, note: str) -> dict[str, str]:
         """Drop the track's holds (the user inspected the changes); returns what they were.
         The event `note` records who cleared them."""
         with self._write() as conn:
-            rows = conn.execute("SELECT task, value FROM git_files WHERE track = ? AND "
-                                "kind = 'hold'", (track,)).fetchall()
+            rows = conn.execute(
+                "SELECT task, value FROM git_files WHERE track = ? AND kind = 'hold'", (track,)
+            ).fetchall()
             conn.execute("DELETE FROM git_files WHERE track = ? AND kind = 'hold'", (track,))
             if rows:
                 self._event(conn, track, None, "tamper-accepted", note)
@@ -615,8 +744,9 @@ class Store:
     def task_models(self, track: str) -> dict[str, tuple[str, ...]]:
         """The models each task of the track used (sorted), from its usage rows."""
         found: dict[str, tuple[str, ...]] = {}
-        for row in self._read("SELECT DISTINCT task, model FROM usage WHERE track = ? "
-                              "ORDER BY task, model", (track,)):
+        for row in self._read(
+            "SELECT DISTINCT task, model FROM usage WHERE track = ? ORDER BY task, model", (track,)
+        ):
             found[row[0]] = (*found.get(row[0], ()), row[1])
         return found
 
@@ -627,8 +757,9 @@ class Store:
         one with this dedup key."""
         now = time.time()
         with self._write() as conn:
-            (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM candidates WHERE track = ?",
-                                  (track,)).fetchone()
+            (seq,) = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM candidates WHERE track = ?", (track,)
+            ).fetchone()
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO candidates (track, dedup_key, payload, state, "
                 "created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -646,8 +777,9 @@ class Store:
         )
         return [CandidateRow(**{**dict(row), "state": CandidateState(row["state"])}) for row in rows]
 
-    def set_candidate_state(self, track: str, dedup_key: str, state: CandidateState,
-                            task_id: str | None = None) -> None:
+    def set_candidate_state(
+        self, track: str, dedup_key: str, state: CandidateState, task_id: str | None = None
+    ) -> None:
         """Move a candidate to `state`; `task_id` (when given) records the task it became."""
         with self._write() as conn:
             cursor = conn.execute(
@@ -656,5 +788,4 @@ class Store:
                 (state.value, task_id, time.time(), track, dedup_key),
             )
             if cursor.rowcount == 0:
-                raise UsageError(f"no spawn candidate with dedup key {dedup_key!r} in track "
-                                 f"{track!r}")
+                raise UsageError(f"no spawn candidate with dedup key {dedup_key!r} in track {track!r}")

@@ -8,6 +8,7 @@ took. Only without that file (a run state from before it existed) does the hook 
 database, and pay SQLite's ~7 ms start. Both live in the git common dir, which the write
 fence keeps agents from writing. `Store` reads touches with the same query as the hook.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,7 +67,7 @@ def parse_task_branch(branch: str) -> tuple[str, str] | None:
     name = branch.removeprefix("refs/heads/")
     if not name.startswith(TASK_BRANCH_PREFIX):
         return None
-    parts = name[len(TASK_BRANCH_PREFIX):].split("/")
+    parts = name[len(TASK_BRANCH_PREFIX) :].split("/")
     if len(parts) != 2 or not all(parts) or parts[1] == INTEGRATION_BRANCH:
         return None
     return parts[0], parts[1]
@@ -89,7 +90,8 @@ def task_touches(conn: sqlite3.Connection, track: str, task: str) -> tuple[str, 
     """The task's touches; None when the store does not know the task."""
     rows = conn.execute(
         "SELECT each.value FROM tasks LEFT JOIN json_each(tasks.touches) AS each "
-        "WHERE tasks.track = ? AND tasks.id = ? ORDER BY each.key", (track, task)
+        "WHERE tasks.track = ? AND tasks.id = ? ORDER BY each.key",
+        (track, task),
     ).fetchall()
     return None if not rows else tuple(row[0] for row in rows if row[0] is not None)
 

@@ -1,4 +1,5 @@
 """Stand-in agents (real processes) and the helpers the backend tests share."""
+
 from __future__ import annotations
 
 import shlex

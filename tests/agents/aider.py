@@ -1,5 +1,6 @@
 """Stand-in for `aider --message-file F ...`: prints aider's token and cost lines; with
 FAKE_AIDER_MODE=unreachable, the errors aider prints (exiting 0) when it cannot reach the model."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,17 +21,20 @@ def main() -> None:
     os.makedirs(".aider.tags.cache.v4", exist_ok=True)  # as aider's repository map does
     with open(".aider.tags.cache.v4/cache.db", "w", encoding="utf-8") as cache:
         cache.write("tags")
-    with open(args.message_file, encoding="utf-8") as brief, open(
-        "agent_output.txt", "w", encoding="utf-8"
-    ) as out:
+    with (
+        open(args.message_file, encoding="utf-8") as brief,
+        open("agent_output.txt", "w", encoding="utf-8") as out,
+    ):
         out.write(brief.read())
     print("Tokens: 2.1k sent, 300 received. Cost: $0.01 message, $0.01 session.", flush=True)
     print("Applied edit to agent_output.txt", flush=True)
-    print("Unable to write file /repo/docs/x.md after 5 attempts: [Errno 13] Permission denied",
-          flush=True)
+    print("Unable to write file /repo/docs/x.md after 5 attempts: [Errno 13] Permission denied", flush=True)
     print("litellm.InternalServerError: overloaded", flush=True)  # then retried successfully
-    print("Tokens: 3,400 sent, 1.2k cache write, 500 cache hit, 1.2k received."
-          " Cost: $0.02 message, $0.03 session.", flush=True)
+    print(
+        "Tokens: 3,400 sent, 1.2k cache write, 500 cache hit, 1.2k received."
+        " Cost: $0.02 message, $0.03 session.",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Stand-in for `codex exec --json PROMPT`: JSONL events with per-turn token usage."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,10 @@ def main() -> None:
         {"type": "thread.started", "thread_id": "th_1"},
         {"type": "turn.started"},
         {"type": "item.completed", "item": {"type": "agent_message", "text": "done"}},
-        {"type": "turn.completed",
-         "usage": {"input_tokens": 5000, "cached_input_tokens": 3000, "output_tokens": 800}},
+        {
+            "type": "turn.completed",
+            "usage": {"input_tokens": 5000, "cached_input_tokens": 3000, "output_tokens": 800},
+        },
     ):
         print(json.dumps(event), flush=True)
 

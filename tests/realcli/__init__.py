@@ -1,6 +1,7 @@
 """Helpers of the real-CLI suite (`pytest -m real_cli`, `make test-real`): the agent CLIs as
 `make agents` installs them (pinned, under .agents/), never skipped when missing, run by
 `git swarm implement` against the local model server of the test."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,9 @@ from tests.swarmrepo import swarm_process, task_md, track_repo
 FILES = {"README.md": "# demo\n", "src/app.py": "ANSWER = 41\n", "docs/guide.md": "# Guide\n"}
 FIX = task_md("T01", "Fix the answer", touches="`src/`")
 PARALLEL = {tid: f"src/{tid.lower()}.py" for tid in ("T01", "T02", "T03")}  # each task's own file
-PARALLEL_PLAN = "".join(task_md(tid, f"Add {tid.lower()}", touches=f"`{path}`") for tid, path in PARALLEL.items())
+PARALLEL_PLAN = "".join(
+    task_md(tid, f"Add {tid.lower()}", touches=f"`{path}`") for tid, path in PARALLEL.items()
+)
 AGENTS = Path(__file__).resolve().parents[2] / ".agents"
 _BINS = {"aider": AGENTS / "aider-venv" / "bin"}
 
@@ -37,7 +40,8 @@ def use_cli(monkeypatch: pytest.MonkeyPatch, name: str, env: dict[str, str]) -> 
     The test's HOME gets a git identity, as a user's has (aider writes a placeholder one into
     the repository's config when there is none, racing its parallel runs)."""
     (Path.home() / ".gitconfig").write_text(
-        "[user]\n\tname = Swarm Test\n\temail = test@swarmgit.invalid\n", encoding="utf-8")
+        "[user]\n\tname = Swarm Test\n\temail = test@swarmgit.invalid\n", encoding="utf-8"
+    )
     monkeypatch.setenv("PATH", f"{agent_bin(name).parent}{os.pathsep}{os.environ['PATH']}")
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -101,5 +105,9 @@ def output(done: subprocess.CompletedProcess[str]) -> str:
 def files_containing(secret: str, *roots: Path) -> list[Path]:
     """Every file under `roots` whose bytes contain `secret`."""
     needle = secret.encode()
-    return [path for root in roots for path in root.rglob("*")
-            if path.is_file() and not path.is_symlink() and needle in path.read_bytes()]
+    return [
+        path
+        for root in roots
+        for path in root.rglob("*")
+        if path.is_file() and not path.is_symlink() and needle in path.read_bytes()
+    ]

@@ -6,6 +6,7 @@ shell command that leaves a marker and finishes; then three tasks in parallel ea
 own file. A `Cli` says how one CLI is reached: its preset, executable, environment (key and
 base URL) and the tool calls of its script.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
@@ -30,8 +31,13 @@ from tests.realcli.scripted import ScriptedServer, Tokens, Turn, WireProtocol, s
 from tests.swarmrepo import swarm_process, task_md
 
 PRICE = {"input": 2.0, "output": 10.0, "cache_write": 2.5, "cache_read": 0.2}
-TOKENS = (Tokens(10_000, 1_000, 4_000), Tokens(12_000, 1_500, 8_000), Tokens(14_000, 500),
-          Tokens(16_000, 2_000, 10_000), Tokens(20_000, 3_000, 12_000))
+TOKENS = (
+    Tokens(10_000, 1_000, 4_000),
+    Tokens(12_000, 1_500, 8_000),
+    Tokens(14_000, 500),
+    Tokens(16_000, 2_000, 10_000),
+    Tokens(20_000, 3_000, 12_000),
+)
 
 
 @dataclass(frozen=True)
@@ -56,11 +62,15 @@ class Cli:
 def config(cli: Cli, worktrees: Path, parallel: int = 1, test_command: str = "") -> str:
     """The preset's .swarm.toml, plus the price of the task's model and the CLI's name for it."""
     price = "\n".join(f"{k} = {v}" for k, v in PRICE.items())
-    models = (f'[agent.cli_models.{cli.preset}]\n"{cli.model}" = "{cli.spelled}"\n'
-              if cli.spelled != cli.model else "")
+    models = (
+        f'[agent.cli_models.{cli.preset}]\n"{cli.model}" = "{cli.spelled}"\n'
+        if cli.spelled != cli.model
+        else ""
+    )
     gates = f'test_command = "{test_command}"' if test_command else ""
-    return (swarm_config(cli.preset, worktrees, parallel, gates)
-            + f'[pricing."{cli.model}"]\n{price}\n{models}')
+    return (
+        swarm_config(cli.preset, worktrees, parallel, gates) + f'[pricing."{cli.model}"]\n{price}\n{models}'
+    )
 
 
 def _task(tid: str, title: str, touches: str, model: str) -> str:
@@ -89,12 +99,19 @@ def _priced(tokens: tuple[Tokens, ...], cli: Cli) -> tuple[dict[str, int], float
 
 def scope_shell_and_usage(tmp_path: Path, cli: Cli, server: ScriptedServer) -> None:
     """The one-task scenario; asserts branch, scope, shell marker, usage, cost and secrecy."""
-    repo, worktrees = cli_track(tmp_path, _task("T01", "Fix the answer", "`src/`", cli.model),
-                                lambda root: config(cli, root, test_command="true"))
+    repo, worktrees = cli_track(
+        tmp_path,
+        _task("T01", "Fix the answer", "`src/`", cli.model),
+        lambda root: config(cli, root, test_command="true"),
+    )
     wt = worktrees / "t" / "T01"
-    turns = (cli.read(wt, "src/app.py"), cli.write(wt, "src/app.py", "ANSWER = 42\n"),
-             cli.write(wt, "docs/guide.md", "hacked\n"),
-             cli.shell("echo ran > src/shell_marker.txt"), Turn.say("Done: ANSWER is 42."))
+    turns = (
+        cli.read(wt, "src/app.py"),
+        cli.write(wt, "src/app.py", "ANSWER = 42\n"),
+        cli.write(wt, "docs/guide.md", "hacked\n"),
+        cli.shell("echo ran > src/shell_marker.txt"),
+        Turn.say("Done: ANSWER is 42."),
+    )
     server.script("Task T01:", *(Turn(t.text, t.calls, tokens) for t, tokens in zip(turns, TOKENS)))
     base = git(repo, "rev-parse", "HEAD").stdout.strip()
 
@@ -110,7 +127,9 @@ def scope_shell_and_usage(tmp_path: Path, cli: Cli, server: ScriptedServer) -> N
     assert git(repo, "show", f"{branch}:src/app.py").stdout == "ANSWER = 42\n"
     assert git(repo, "show", f"{branch}:src/shell_marker.txt").stdout == "ran\n"
     assert git(repo, "diff", "--name-only", base, branch).stdout.split() == [
-        "src/app.py", "src/shell_marker.txt"]
+        "src/app.py",
+        "src/shell_marker.txt",
+    ]
     assert (worktrees / "t" / "T01" / "docs/guide.md").read_text() == "# Guide\n"
     assert git(repo, "show", "main:docs/guide.md").stdout == "# Guide\n"
     # the usage the server sent, recorded under the task's model id, priced by the table
@@ -129,8 +148,11 @@ def parallel_tasks(tmp_path: Path, cli: Cli, server: ScriptedServer) -> None:
     plan = "".join(_task(tid, f"Write {name}", f"`src/{name}/`", cli.model) for tid, name in names.items())
     repo, worktrees = cli_track(tmp_path, plan, lambda root: config(cli, root, 3))
     for tid, name in names.items():
-        server.script(f"Task {tid}:", cli.write(worktrees / "t" / tid, f"src/{name}/out.txt", f"{name}\n"),
-                      Turn.say(f"wrote {name}"))
+        server.script(
+            f"Task {tid}:",
+            cli.write(worktrees / "t" / tid, f"src/{name}/out.txt", f"{name}\n"),
+            Turn.say(f"wrote {name}"),
+        )
 
     done = implement_apart(repo, {tid: f"src/{name}/out.txt" for tid, name in names.items()})
 
@@ -142,8 +164,9 @@ def parallel_tasks(tmp_path: Path, cli: Cli, server: ScriptedServer) -> None:
 
 def api_error_is_diagnosed(tmp_path: Path, cli: Cli, server: ScriptedServer) -> None:
     """The model API refuses the key: the task fails with the API's message, not silently."""
-    repo, worktrees = cli_track(tmp_path, _task("T01", "Fix the answer", "`src/`", cli.model),
-                                lambda root: config(cli, root))
+    repo, worktrees = cli_track(
+        tmp_path, _task("T01", "Fix the answer", "`src/`", cli.model), lambda root: config(cli, root)
+    )
     server.script("Task T01:", *[Turn.error(401, "Incorrect API key provided: sk-...wxyz")] * 8)
 
     done = swarm_process(repo, "implement", "t")

@@ -8,6 +8,7 @@ parallel each get their own script. Every request is recorded. Requests a protoc
 auxiliary (a title or next-speaker check) get a fixed small answer and no turn. When a script
 runs out, or no script matches, the server answers 400 so the test sees the extra call.
 """
+
 from __future__ import annotations
 
 import json
@@ -95,8 +96,7 @@ class WireProtocol(Protocol):
         """A scripted turn (status < 400) in the wire format."""
         ...
 
-    def error(self, status: int, message: str) -> Reply:
-        ...
+    def error(self, status: int, message: str) -> Reply: ...
 
 
 class ScriptedServer(LocalServer):

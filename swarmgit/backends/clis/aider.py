@@ -9,6 +9,7 @@ estimate. Aider exits 0 when it cannot reach the model: its `litellm.…Error` l
 followed by an answer) make the attempt fail with that line. Its `Unable to write file …`
 lines (a write the fence refused) go into the task's notes.
 """
+
 from __future__ import annotations
 
 import re
@@ -53,8 +54,16 @@ class AiderParser:
         if self._cost is None and not any(self._tokens):
             return ()
         sent, write, hit, received = self._tokens
-        return (Usage(model=self._model, input_tokens=sent, output_tokens=received,
-                      cache_write_tokens=write, cache_read_tokens=hit, cost_usd=self._cost),)
+        return (
+            Usage(
+                model=self._model,
+                input_tokens=sent,
+                output_tokens=received,
+                cache_write_tokens=write,
+                cache_read_tokens=hit,
+                cost_usd=self._cost,
+            ),
+        )
 
     def remarks(self) -> tuple[str, ...]:
         return tuple(self._refused)
@@ -75,10 +84,12 @@ PRESET = Preset(
     ),
     parser=AiderParser,
     model_prefix="anthropic/",
-    env=MappingProxyType({
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no download of litellm's price list
-        "COLUMNS": "1000",  # error lines unwrapped, so they reach the diagnosis whole
-    }),
+    env=MappingProxyType(
+        {
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no download of litellm's price list
+            "COLUMNS": "1000",  # error lines unwrapped, so they reach the diagnosis whole
+        }
+    ),
     ignore=(".aider*",),
     test_args=" --test-cmd {test_command} --auto-test",
 )

@@ -1,4 +1,5 @@
 """The registry of CLI presets, by the name `agent.command` uses."""
+
 from __future__ import annotations
 
 from types import MappingProxyType
@@ -6,10 +7,12 @@ from types import MappingProxyType
 from swarmgit.backends.clis import aider, claude_code, codex, gemini, opencode
 from swarmgit.backends.clis.base import CombinedParser, OutputParser, Preset
 
-PRESETS: MappingProxyType[str, Preset] = MappingProxyType({
-    preset.name: preset for preset in (
-        claude_code.PRESET, codex.PRESET, aider.PRESET, gemini.PRESET, opencode.PRESET)
-})
+PRESETS: MappingProxyType[str, Preset] = MappingProxyType(
+    {
+        preset.name: preset
+        for preset in (claude_code.PRESET, codex.PRESET, aider.PRESET, gemini.PRESET, opencode.PRESET)
+    }
+)
 
 
 def any_parser(model: str) -> OutputParser:

@@ -9,6 +9,7 @@ A template uses the placeholders of `agent.command` ({brief_file}, {task}, {work
 `[pricing]` knows it by), whatever the CLI calls it; a cost the CLI prints is kept in
 `Usage.cost_usd` for comparison.
 """
+
 from __future__ import annotations
 
 import json
@@ -143,9 +144,12 @@ def prompt_file(job: AgentJob, cli: str) -> str:
     if not test:
         return str(job.brief_file)
     path = job.brief_file.with_name(f"{job.task.id}.{cli}-prompt.md")
-    write_atomic(path, job.brief_file.read_text(encoding="utf-8")
-                 + f"\n## Tests\nRun the project's tests with `{test}` before you finish, and"
-                 " fix what fails in your paths.\n")
+    write_atomic(
+        path,
+        job.brief_file.read_text(encoding="utf-8")
+        + f"\n## Tests\nRun the project's tests with `{test}` before you finish, and"
+        " fix what fails in your paths.\n",
+    )
     return str(path)
 
 

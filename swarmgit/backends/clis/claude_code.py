@@ -9,6 +9,7 @@ Code skips permissions only with IS_SANDBOX=1. `--max-budget-usd` caps the task'
 Its final `result` event carries `usage`, `total_cost_usd` and `permission_denials`; non-JSON
 lines naming an error are the CLI's own error messages.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,14 +37,16 @@ class ClaudeCodeParser(JsonEventParser):
             return False
         usage = mapping(event.get("usage"))
         cost = event.get("total_cost_usd")
-        self._usage.append(Usage(
-            model=self._model,
-            input_tokens=count(usage.get("input_tokens")),
-            output_tokens=count(usage.get("output_tokens")),
-            cache_write_tokens=count(usage.get("cache_creation_input_tokens")),
-            cache_read_tokens=count(usage.get("cache_read_input_tokens")),
-            cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
-        ))
+        self._usage.append(
+            Usage(
+                model=self._model,
+                input_tokens=count(usage.get("input_tokens")),
+                output_tokens=count(usage.get("output_tokens")),
+                cache_write_tokens=count(usage.get("cache_creation_input_tokens")),
+                cache_read_tokens=count(usage.get("cache_read_input_tokens")),
+                cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
+            )
+        )
         denials = event.get("permission_denials")
         for denial in denials if isinstance(denials, list) else ():
             self._remark(_denial(mapping(denial)))
@@ -70,9 +73,13 @@ def _denial(denial: Mapping[str, object]) -> str:
 def prepare(job: AgentJob) -> dict[str, str]:
     """Write the task's settings file (the scope hook); its path is {settings_file}."""
     hook = hook_command(job)
-    settings = {"hooks": {"PreToolUse": [
-        {"matcher": HOOKED_TOOLS, "hooks": [{"type": "command", "command": hook}]},
-    ]}}
+    settings = {
+        "hooks": {
+            "PreToolUse": [
+                {"matcher": HOOKED_TOOLS, "hooks": [{"type": "command", "command": hook}]},
+            ]
+        }
+    }
     path = job.brief_file.with_name(f"{job.task.id}.claude-settings.json")
     write_atomic(path, json.dumps(settings, indent=2) + "\n")
     return {"settings_file": str(path)}
@@ -86,14 +93,16 @@ PRESET = Preset(
         " --settings {settings_file}"
     ),
     parser=ClaudeCodeParser,
-    env=MappingProxyType({
-        "IS_SANDBOX": "1",  # read only as root, where skipping permissions needs it ("1", not "yes")
-        "DISABLE_AUTOUPDATER": "1",
-        "DISABLE_TELEMETRY": "1",
-        "DISABLE_ERROR_REPORTING": "1",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        # each Bash command starts in the worktree, so the hook resolves relative targets right
-        "CLAUDE_BASH_MAINTAIN_PROJECT_WORKING_DIR": "1",
-    }),
+    env=MappingProxyType(
+        {
+            "IS_SANDBOX": "1",  # read only as root, where skipping permissions needs it ("1", not "yes")
+            "DISABLE_AUTOUPDATER": "1",
+            "DISABLE_TELEMETRY": "1",
+            "DISABLE_ERROR_REPORTING": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            # each Bash command starts in the worktree, so the hook resolves relative targets right
+            "CLAUDE_BASH_MAINTAIN_PROJECT_WORKING_DIR": "1",
+        }
+    ),
     prepare=prepare,
 )

@@ -17,6 +17,7 @@ Responses API provider (`-c model_providers.swarm=…`, key from `OPENAI_API_KEY
 with the last error message as its reason. Codex takes no test command: `gates.test_command` goes into its
 prompt.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,13 +39,15 @@ class CodexParser(JsonEventParser):
         if kind == "turn.completed":
             usage = mapping(event.get("usage"))
             cached = count(usage.get("cached_input_tokens"))
-            self._usage.append(Usage(
-                model=self._model,
-                input_tokens=max(0, count(usage.get("input_tokens")) - cached),
-                output_tokens=count(usage.get("output_tokens")),
-                cache_write_tokens=count(usage.get("cache_write_input_tokens")),
-                cache_read_tokens=cached,
-            ))
+            self._usage.append(
+                Usage(
+                    model=self._model,
+                    input_tokens=max(0, count(usage.get("input_tokens")) - cached),
+                    output_tokens=count(usage.get("output_tokens")),
+                    cache_write_tokens=count(usage.get("cache_write_input_tokens")),
+                    cache_read_tokens=cached,
+                )
+            )
         elif kind == "error":
             self._remark(str(event.get("message") or "error"))
         elif kind == "turn.failed":
@@ -54,17 +57,18 @@ class CodexParser(JsonEventParser):
 
 
 _PROVIDER = (
-    '{name=\\"swarm\\",base_url=\\"$OPENAI_BASE_URL\\",env_key=\\"OPENAI_API_KEY\\",'
-    'wire_api=\\"responses\\"}'
+    '{name=\\"swarm\\",base_url=\\"$OPENAI_BASE_URL\\",env_key=\\"OPENAI_API_KEY\\",wire_api=\\"responses\\"}'
 )
+
 
 def prepare(job: AgentJob) -> dict[str, str]:
     """The scope hook as Codex's PreToolUse hooks, a TOML value for `-c` ({codex_hooks}); the
     prompt ({prompt_file})."""
     command = json.dumps(hook_command(job, "--codex"))  # a JSON string is a TOML basic string
-    return {"codex_hooks": f'[{{matcher="^(apply_patch|Bash)$",'
-                           f' hooks=[{{type="command", command={command}}}]}}]',
-            "prompt_file": prompt_file(job, "codex")}
+    return {
+        "codex_hooks": f'[{{matcher="^(apply_patch|Bash)$", hooks=[{{type="command", command={command}}}]}}]',
+        "prompt_file": prompt_file(job, "codex"),
+    }
 
 
 PRESET = Preset(

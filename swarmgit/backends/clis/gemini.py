@@ -12,6 +12,7 @@ own `~/.gemini` settings are not read. The final `result` event's `stats` carry 
 leaves out thinking tokens; no cost: it is priced from `[pricing]`); `error` events and a failed
 `result` are the CLI's own errors. `gates.test_command` goes into its prompt.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,10 @@ class GeminiParser(JsonEventParser):
             model=self._model,
             input_tokens=count(stats.get("input")),
             # its stats leave out thinking tokens, billed as output: the API's total has them
-            output_tokens=max(count(stats.get("output_tokens")),
-                              count(stats.get("total_tokens")) - count(stats.get("input_tokens"))),
+            output_tokens=max(
+                count(stats.get("output_tokens")),
+                count(stats.get("total_tokens")) - count(stats.get("input_tokens")),
+            ),
             cache_read_tokens=count(stats.get("cached")),
         )
         if usage != Usage(model=self._model):  # a run that never reached the model used none
@@ -75,9 +78,16 @@ def prepare(job: AgentJob) -> dict[str, str]:
         "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
         "privacy": {"usageStatisticsEnabled": False},
         "telemetry": {"enabled": False},
-        "hooks": {"BeforeTool": [{"matcher": HOOKED_TOOLS, "hooks": [
-            {"type": "command", "command": hook_command(job, "--gemini")},
-        ]}]},
+        "hooks": {
+            "BeforeTool": [
+                {
+                    "matcher": HOOKED_TOOLS,
+                    "hooks": [
+                        {"type": "command", "command": hook_command(job, "--gemini")},
+                    ],
+                }
+            ]
+        },
     }
     if job.env.get("GEMINI_API_KEY") or os.environ.get("GEMINI_API_KEY"):
         settings["security"] = {"auth": {"selectedType": "gemini-api-key"}}
@@ -90,7 +100,7 @@ def prepare(job: AgentJob) -> dict[str, str]:
 PRESET = Preset(
     name="gemini",
     command=(
-        "GEMINI_CLI_HOME={gemini_home} gemini --prompt \"$(cat {prompt_file})\""
+        'GEMINI_CLI_HOME={gemini_home} gemini --prompt "$(cat {prompt_file})"'
         " --output-format stream-json --approval-mode yolo --skip-trust --model {model}"
     ),
     parser=GeminiParser,

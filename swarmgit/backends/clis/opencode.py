@@ -12,6 +12,7 @@ or `OPENCODE_CONFIG`. Each `step_finish` event carries token usage
 (`input` uncached, `cache.read`/`cache.write`, `output` plus `reasoning`) and OpenCode's own
 cost figure; `error` events are its errors. `gates.test_command` goes into its prompt.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,14 +60,16 @@ class OpenCodeParser(JsonEventParser):
         tokens = mapping(part.get("tokens"))
         cache = mapping(tokens.get("cache"))
         cost = part.get("cost")
-        self._usage.append(Usage(
-            model=self._model,
-            input_tokens=count(tokens.get("input")),
-            output_tokens=count(tokens.get("output")) + count(tokens.get("reasoning")),
-            cache_write_tokens=count(cache.get("write")),
-            cache_read_tokens=count(cache.get("read")),
-            cost_usd=float(cost) if isinstance(cost, (int, float)) and cost else None,
-        ))
+        self._usage.append(
+            Usage(
+                model=self._model,
+                input_tokens=count(tokens.get("input")),
+                output_tokens=count(tokens.get("output")) + count(tokens.get("reasoning")),
+                cache_write_tokens=count(cache.get("write")),
+                cache_read_tokens=count(cache.get("read")),
+                cost_usd=float(cost) if isinstance(cost, (int, float)) and cost else None,
+            )
+        )
 
 
 def edit_patterns(touches: tuple[str, ...]) -> list[str]:
@@ -89,17 +92,18 @@ def config_for(job: AgentJob) -> dict[str, object]:
     return {
         "autoupdate": False,
         "share": "disabled",
-        "permission": {"edit": edit, "bash": "allow", "webfetch": "allow",
-                       "external_directory": "allow"},
+        "permission": {"edit": edit, "bash": "allow", "webfetch": "allow", "external_directory": "allow"},
     }
 
 
 def prepare(job: AgentJob) -> dict[str, str]:
     """The task's config as JSON ({opencode_config}) and its own state folder ({opencode_home}:
     OpenCode's database is not safe to create from tasks starting at once)."""
-    return {"opencode_config": json.dumps(config_for(job), separators=(",", ":")),
-            "opencode_home": str(task_home(job, "opencode")),
-            "prompt_file": prompt_file(job, "opencode")}
+    return {
+        "opencode_config": json.dumps(config_for(job), separators=(",", ":")),
+        "opencode_home": str(task_home(job, "opencode")),
+        "prompt_file": prompt_file(job, "opencode"),
+    }
 
 
 PRESET = Preset(
@@ -111,10 +115,12 @@ PRESET = Preset(
     ),
     parser=OpenCodeParser,
     model_prefix="anthropic/",
-    env=MappingProxyType({
-        "OPENCODE_DISABLE_AUTOUPDATE": "1",
-        "OPENCODE_DISABLE_SHARE": "1",
-        "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
-    }),
+    env=MappingProxyType(
+        {
+            "OPENCODE_DISABLE_AUTOUPDATE": "1",
+            "OPENCODE_DISABLE_SHARE": "1",
+            "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
+        }
+    ),
     prepare=prepare,
 )

@@ -6,6 +6,7 @@ agent's events on through `event` as they happen, and hands its `AgentOutcome` b
 `deliver`, from any thread. `local` runs it in a thread of
 this process (the default); `ray` runs it as a Ray task on a cluster (`executors.ray_cluster`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -43,7 +44,9 @@ def make_executor(ws: Workspace, work: Work, deliver: Deliver, event: Event) -> 
         try:
             from swarmgit.engine.executors.ray_cluster import RayExecutor  # an optional extra
         except ImportError as exc:
-            raise UsageError(f"executor = \"ray\" needs Ray ({exc}): pip install 'swarmgit[ray]', "
-                             "the same version as the cluster's") from exc
+            raise UsageError(
+                f"executor = \"ray\" needs Ray ({exc}): pip install 'swarmgit[ray]', "
+                "the same version as the cluster's"
+            ) from exc
         return RayExecutor(ws, deliver, event)
     return LocalExecutor(work, deliver)

@@ -1,4 +1,5 @@
 """The local executor: each attempt runs in a thread of the orchestrator's process."""
+
 from __future__ import annotations
 
 import threading
@@ -13,10 +14,14 @@ def run_attempt(agent: Agent, job: AgentJob, on_event: Callable[[str, str], None
     """One attempt wherever it runs (a thread here, a Ray worker): worktree setup, then the
     agent; never raises."""
     try:
-        setup = run_setup(job.config.worktrees.setup, job.worktree, job.env,
-                          job.config.agent.timeout_minutes * 60)
-        return (AgentOutcome(ok=False, diagnosis=setup, kind=FailureKind.SETUP_FAILED) if setup
-                else agent.run(job, on_event))
+        setup = run_setup(
+            job.config.worktrees.setup, job.worktree, job.env, job.config.agent.timeout_minutes * 60
+        )
+        return (
+            AgentOutcome(ok=False, diagnosis=setup, kind=FailureKind.SETUP_FAILED)
+            if setup
+            else agent.run(job, on_event)
+        )
     except Exception as exc:  # a backend bug must fail the task, not the run
         return AgentOutcome(ok=False, diagnosis=f"agent crashed: {exc!r}", kind=FailureKind.AGENT_ERROR)
 
@@ -26,8 +31,9 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, work: Callable[[AgentJob], AgentOutcome],
-                 deliver: Callable[[str, AgentOutcome], None]) -> None:
+    def __init__(
+        self, work: Callable[[AgentJob], AgentOutcome], deliver: Callable[[str, AgentOutcome], None]
+    ) -> None:
         self.work = work
         self.deliver = deliver
         self.jobs: dict[str, AgentJob] = {}

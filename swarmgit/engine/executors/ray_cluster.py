@@ -11,6 +11,7 @@ head fetches the pushed branch into the task's own worktree, checks it is the co
 worker reported and descends from the start point, and moves the worktree there; the
 dispatcher then finalizes it exactly as a local attempt (scope and secret checks again).
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,14 @@ from swarmgit.gitops.repo import signature
 
 SLOT = "agent_slot"
 EVENT_QUEUE = 10_000  # events waiting for the head; a worker drops what does not fit
-_ON_WORKER = ("SWARM_WORKTREE", "SWARM_REPORT", "SWARM_BRIEF", "SWARM_REPO_ROOT",
-              "SWARM_SHARED_CONTEXT", "SWARM_PORT")
+_ON_WORKER = (
+    "SWARM_WORKTREE",
+    "SWARM_REPORT",
+    "SWARM_BRIEF",
+    "SWARM_REPO_ROOT",
+    "SWARM_SHARED_CONTEXT",
+    "SWARM_PORT",
+)
 
 
 class RayExecutor:
@@ -52,8 +59,12 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, ws: Workspace, deliver: Callable[[str, AgentOutcome], None],
-                 event: Callable[[str, str, str], None]) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        deliver: Callable[[str, AgentOutcome], None],
+        event: Callable[[str, str, str], None],
+    ) -> None:
         self.ws = ws
         self.deliver = deliver
         self.event = event
@@ -61,14 +72,19 @@ class RayExecutor:
         address = ws.config.ray.address or "auto"
         if not ray.is_initialized():
             try:
-                ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False,
-                         configure_logging=False)
+                ray.init(
+                    address=address, logging_level=logging.ERROR, log_to_driver=False, configure_logging=False
+                )
             except (ConnectionError, RuntimeError) as exc:
-                raise UsageError(f"cannot join the Ray cluster at {address} ({exc}): start it "
-                                 "(`ray start`) or set ray.address in .swarm.toml") from exc
+                raise UsageError(
+                    f"cannot join the Ray cluster at {address} ({exc}): start it "
+                    "(`ray start`) or set ray.address in .swarm.toml"
+                ) from exc
         self.task = ray.remote(run_remote).options(
-            resources={SLOT: 1}, num_cpus=ws.config.ray.num_cpus,
-            max_retries=ws.config.ray.max_retries, retry_exceptions=False,
+            resources={SLOT: 1},
+            num_cpus=ws.config.ray.num_cpus,
+            max_retries=ws.config.ray.max_retries,
+            retry_exceptions=False,
         )
         self.events = Queue(maxsize=EVENT_QUEUE, actor_options={"num_cpus": 0})
         sig = signature(pygit2.Repository(str(ws.root)))
@@ -82,14 +98,22 @@ class RayExecutor:
         first = str(pygit2.Repository(str(job.worktree)).head.target)
         gitremote.put_ref(self.ws.root, self.url, first, start_ref(job.track, task.id))
         spec = RemoteAttempt(
-            remote=self.url, track=job.track, task=task, run_id=uuid.uuid4().hex,
-            start_commit=start_commit, first_commit=first,
+            remote=self.url,
+            track=job.track,
+            task=task,
+            run_id=uuid.uuid4().hex,
+            start_commit=start_commit,
+            first_commit=first,
             expect=gitremote.remote_tip(self.ws.root, self.url, branch_ref(job.track, task.id)),
             brief=job.brief_file.read_text(encoding="utf-8"),
             notes=Path(job.env["SWARM_SHARED_CONTEXT"]).read_text(encoding="utf-8"),
             env={k: v for k, v in job.env.items() if k not in _ON_WORKER},
-            config=job.config, model=job.model, budget_usd=job.budget_usd, attempt=job.attempt,
-            port=int(job.env["SWARM_PORT"]), author=self.author,
+            config=job.config,
+            model=job.model,
+            budget_usd=job.budget_usd,
+            attempt=job.attempt,
+            port=int(job.env["SWARM_PORT"]),
+            author=self.author,
         )
         ref = self.task.remote(spec, self.events)
         with self.lock:
@@ -128,19 +152,25 @@ class RayExecutor:
         with self.lock:
             tasks = {spec.run_id: job.task.id for job, spec in self.pending.values()}
         for item in items:
-            if (isinstance(item, tuple) and len(item) == 3 and all(isinstance(x, str) for x in item)
-                    and item[0] in tasks):
+            if (
+                isinstance(item, tuple)
+                and len(item) == 3
+                and all(isinstance(x, str) for x in item)
+                and item[0] in tasks
+            ):
                 self.event(tasks[item[0]], item[1][:MAX_KIND_CHARS], item[2][:MAX_EVENT_CHARS])
 
     def _outcome(self, ref: Any, job: AgentJob, spec: RemoteAttempt) -> AgentOutcome:
         try:
             result = ray.get(ref)
         except Exception as exc:  # the worker, its node or the remote was lost for good
-            return AgentOutcome(ok=False, kind=FailureKind.EXECUTOR_ERROR,
-                                diagnosis=f"the Ray task for {job.task.id} failed: {exc}")
+            return AgentOutcome(
+                ok=False,
+                kind=FailureKind.EXECUTOR_ERROR,
+                diagnosis=f"the Ray task for {job.task.id} failed: {exc}",
+            )
         assert isinstance(result, RemoteResult)
         try:
             return land(job, spec, result)
         except WorkFailed as exc:
             return replace(result.outcome, ok=False, kind=FailureKind.REMOTE_REJECTED, diagnosis=str(exc))
-

@@ -11,6 +11,7 @@ the same attempt (Ray retries after a worker died) that finds the branch pushed 
 record returns that commit instead of running the agent again; the head then takes the outcome
 and usage from the record, so the first run's spending is counted.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,9 +55,21 @@ MAX_EVENTS = 1000  # per attempt
 MAX_EVENT_CHARS = 2000
 MAX_KIND_CHARS = 40
 # The head's values of these name its own folders or tools; the worker sets its own.
-_NODE_LOCAL = ("PATH", "HOME", "TMPDIR", "TMP", "TEMP", "PWD", "OLDPWD", "VIRTUAL_ENV",
-               "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR",
-               "GIT_CONFIG_GLOBAL")
+_NODE_LOCAL = (
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "TMP",
+    "TEMP",
+    "PWD",
+    "OLDPWD",
+    "VIRTUAL_ENV",
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_DATA_HOME",
+    "XDG_RUNTIME_DIR",
+    "GIT_CONFIG_GLOBAL",
+)
 
 
 def start_ref(track: str, task: str) -> str:
@@ -137,7 +150,9 @@ def _fetch(spec: RemoteAttempt, store: Path) -> Path:
     one call; git is configured in-process."""
     repo = pygit2.init_repository(str(store), bare=True)
     repo.config["user.name"], repo.config["user.email"] = spec.author
-    gitremote.fetch_refs(store, spec.remote, f"+{start_ref(spec.track, spec.task.id)}:{START}", _records(spec))
+    gitremote.fetch_refs(
+        store, spec.remote, f"+{start_ref(spec.track, spec.task.id)}:{START}", _records(spec)
+    )
     first = str(repo.references[START].peel(pygit2.Commit).id)
     if first != spec.first_commit:
         raise RuntimeError(f"{start_ref(spec.track, spec.task.id)} moved: {first} is not {spec.first_commit}")
@@ -147,8 +162,16 @@ def _fetch(spec: RemoteAttempt, store: Path) -> Path:
 def _checkout(spec: RemoteAttempt, store: Path, worktree: Path) -> Path:
     """The task's branch checked out in a linked worktree of `store`: the layout of a task
     worktree on the head (its git folder outside the worktree), which the hook checks."""
-    _git(store, "worktree", "add", "--quiet", "-b", task_branch(spec.track, spec.task.id), str(worktree),
-         spec.first_commit)
+    _git(
+        store,
+        "worktree",
+        "add",
+        "--quiet",
+        "-b",
+        task_branch(spec.track, spec.task.id),
+        str(worktree),
+        spec.first_commit,
+    )
     return worktree
 
 
@@ -174,21 +197,29 @@ def _install_hook(spec: RemoteAttempt, store: Path, worktree: Path) -> None:
     hook_install.install(worktree)
     state = Store.open(store)
     try:
-        state.sync_tasks(spec.track, [TaskSpec(id=spec.task.id, title=spec.task.title, touches=spec.task.touches)])
+        state.sync_tasks(
+            spec.track, [TaskSpec(id=spec.task.id, title=spec.task.title, touches=spec.task.touches)]
+        )
     finally:
         state.close()
 
 
-def _environment(spec: RemoteAttempt, worktree: Path, scratch: Path, brief: Path,
-                 report: Path) -> dict[str, str]:
+def _environment(
+    spec: RemoteAttempt, worktree: Path, scratch: Path, brief: Path, report: Path
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in _NODE_LOCAL}
     env.update({k: v for k, v in spec.env.items() if k not in _NODE_LOCAL})
     env.update(own_home(scratch, env))
     shared = scratch / "track-notes.md"
     shared.write_text(spec.notes, encoding="utf-8")
-    env.update(SWARM_WORKTREE=str(worktree), SWARM_REPORT=str(report), SWARM_BRIEF=str(brief),
-               SWARM_REPO_ROOT=str(worktree), SWARM_PORT=str(spec.port),
-               SWARM_SHARED_CONTEXT=str(notes_copy(shared, scratch)))
+    env.update(
+        SWARM_WORKTREE=str(worktree),
+        SWARM_REPORT=str(report),
+        SWARM_BRIEF=str(brief),
+        SWARM_REPO_ROOT=str(worktree),
+        SWARM_PORT=str(spec.port),
+        SWARM_SHARED_CONTEXT=str(notes_copy(shared, scratch)),
+    )
     return env
 
 
@@ -213,8 +244,9 @@ def _streamer(spec: RemoteAttempt, secrets: Secrets, events: EventQueue | None) 
     return post
 
 
-def _attempt(spec: RemoteAttempt, store: Path, worktree: Path, scratch: Path,
-             events: EventQueue | None) -> RemoteResult:
+def _attempt(
+    spec: RemoteAttempt, store: Path, worktree: Path, scratch: Path, events: EventQueue | None
+) -> RemoteResult:
     scratch.mkdir(parents=True)
     brief, report, log = scratch / "brief.md", scratch / "report.md", scratch / "agent.log"
     brief.write_text(spec.brief, encoding="utf-8")
@@ -224,20 +256,38 @@ def _attempt(spec: RemoteAttempt, store: Path, worktree: Path, scratch: Path,
     decision = fence_decision(spec.config.agent.sandbox)
     required = SandboxMode(spec.config.agent.sandbox) is SandboxMode.REQUIRED
     job = AgentJob(
-        track=spec.track, task=spec.task, worktree=worktree, brief_file=brief,
-        report_file=report, shared_context=Path(env["SWARM_SHARED_CONTEXT"]), log_file=log,
-        env=env, config=spec.config, model=spec.model, budget_usd=spec.budget_usd,
-        attempt=spec.attempt, pid_file=scratch / "agent.pid",
-        fence=task_fence(worktree, spec.task.touches, scratch, required=required) if decision.fenced else None,
+        track=spec.track,
+        task=spec.task,
+        worktree=worktree,
+        brief_file=brief,
+        report_file=report,
+        shared_context=Path(env["SWARM_SHARED_CONTEXT"]),
+        log_file=log,
+        env=env,
+        config=spec.config,
+        model=spec.model,
+        budget_usd=spec.budget_usd,
+        attempt=spec.attempt,
+        pid_file=scratch / "agent.pid",
+        fence=task_fence(worktree, spec.task.touches, scratch, required=required)
+        if decision.fenced
+        else None,
     )
     if decision.refusal:
         outcome = AgentOutcome(ok=False, diagnosis=decision.refusal, kind=FailureKind.SANDBOX)
     else:
         outcome = run_attempt(get_agent(spec.config), job, _streamer(spec, secrets, events))
     repo = pygit2.Repository(str(worktree))
-    result = finalize(repo, spec.task, worktree, task_branch(spec.track, spec.task.id), spec.start_commit,
-                      secrets=secrets, exclude=agent_caches(spec.config),
-                      trailer=run_trailer(spec.run_id))
+    result = finalize(
+        repo,
+        spec.task,
+        worktree,
+        task_branch(spec.track, spec.task.id),
+        spec.start_commit,
+        secrets=secrets,
+        exclude=agent_caches(spec.config),
+        trailer=run_trailer(spec.run_id),
+    )
     if outcome.ok and not result.ok:  # e.g. leftovers outside the touches: nothing committed
         outcome = AgentOutcome(ok=False, diagnosis=result.diagnosis, kind=result.kind, usage=outcome.usage)
     final = result.final_commit
@@ -247,20 +297,37 @@ def _attempt(spec: RemoteAttempt, store: Path, worktree: Path, scratch: Path,
         gitremote.fetch_refs(store, spec.remote, _records(spec))  # did a twin run of it push?
         pushed = _pushed_before(spec, store)
         if not pushed:
-            outcome = AgentOutcome(ok=False, usage=outcome.usage, kind=FailureKind.PUSH_REFUSED,
-                                   diagnosis=f"{task_branch(spec.track, spec.task.id)} on the remote "
-                                             "was moved by someone else while this task ran")
+            outcome = AgentOutcome(
+                ok=False,
+                usage=outcome.usage,
+                kind=FailureKind.PUSH_REFUSED,
+                diagnosis=f"{task_branch(spec.track, spec.task.id)} on the remote "
+                "was moved by someone else while this task ran",
+            )
         final = pushed or spec.first_commit
-    return RemoteResult(outcome, final, report=_text(report), notes=_text(Path(env["SWARM_SHARED_CONTEXT"])),
-                        log_tail=_tail(log), node=socket.gethostname())
+    return RemoteResult(
+        outcome,
+        final,
+        report=_text(report),
+        notes=_text(Path(env["SWARM_SHARED_CONTEXT"])),
+        log_tail=_tail(log),
+        node=socket.gethostname(),
+    )
 
 
-def _push(spec: RemoteAttempt, repo: pygit2.Repository, worktree: Path, final: str,
-          outcome: AgentOutcome) -> bool:
+def _push(
+    spec: RemoteAttempt, repo: pygit2.Repository, worktree: Path, final: str, outcome: AgentOutcome
+) -> bool:
     """Push the branch create-only with its run record beside it, atomically."""
     record = repo.create_blob(run_record.encode(spec.run_id, final, outcome))
-    return gitremote.push_expecting(worktree, spec.remote, final, branch_ref(spec.track, spec.task.id),
-                                    spec.expect, also=((str(record), record_ref(spec.track, spec.task.id, spec.run_id)),))
+    return gitremote.push_expecting(
+        worktree,
+        spec.remote,
+        final,
+        branch_ref(spec.track, spec.task.id),
+        spec.expect,
+        also=((str(record), record_ref(spec.track, spec.task.id, spec.run_id)),),
+    )
 
 
 def land(job: AgentJob, spec: RemoteAttempt, result: RemoteResult) -> AgentOutcome:
@@ -276,12 +343,17 @@ def land(job: AgentJob, spec: RemoteAttempt, result: RemoteResult) -> AgentOutco
         return result.outcome
     fetched = gitremote.fetch(job.worktree, spec.remote, branch_ref(spec.track, spec.task.id))
     if fetched != result.final_commit:
-        raise WorkFailed(f"the remote's {branch_ref(spec.track, spec.task.id)} is {fetched}, "
-                         f"not the {result.final_commit} the worker reported")
+        raise WorkFailed(
+            f"the remote's {branch_ref(spec.track, spec.task.id)} is {fetched}, "
+            f"not the {result.final_commit} the worker reported"
+        )
     if not gitremote.descends(job.worktree, spec.start_commit, fetched):
         raise WorkFailed(f"the pushed {fetched} does not descend from the start point {spec.start_commit}")
     outcome = _first_run(job, spec, fetched) if result.reused else result.outcome
-    if run_git(job.worktree, *sparse_option(job.worktree), "reset", "--quiet", "--hard", fetched).returncode != 0:
+    if (
+        run_git(job.worktree, *sparse_option(job.worktree), "reset", "--quiet", "--hard", fetched).returncode
+        != 0
+    ):
         raise WorkFailed(f"cannot check out {fetched} in {job.worktree}")
     return outcome
 
@@ -289,8 +361,9 @@ def land(job: AgentJob, spec: RemoteAttempt, result: RemoteResult) -> AgentOutco
 def _first_run(job: AgentJob, spec: RemoteAttempt, pushed: str) -> AgentOutcome:
     """A re-run found the branch already pushed: the outcome and usage of the run that pushed
     it, from its run record on the remote (untrusted: bounded and validated)."""
-    data = gitremote.fetch_blob(job.worktree, spec.remote, record_ref(spec.track, spec.task.id, spec.run_id),
-                                run_record.MAX_BYTES)
+    data = gitremote.fetch_blob(
+        job.worktree, spec.remote, record_ref(spec.track, spec.task.id, spec.run_id), run_record.MAX_BYTES
+    )
     return run_record.decode(data, spec.run_id, pushed)
 
 

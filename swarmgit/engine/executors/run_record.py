@@ -7,6 +7,7 @@ what the first run did and spent, never a free success. The remote is shared and
 reach it, so the head reads the record as untrusted input: bounded in size and entries, every
 field type-checked, its commit the branch's; a record that fails any check is refused whole.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,12 +32,25 @@ def record_ref(track: str, task: str, run_id: str) -> str:
 
 def encode(run_id: str, commit: str, outcome: AgentOutcome) -> bytes:
     """The record of the run `run_id` that pushed `commit` and ended with `outcome`."""
-    usage = [{"model": u.model[:MAX_MODEL_CHARS], "cost_usd": u.cost_usd,
-              **{name: getattr(u, name) for name in _TOKEN_FIELDS}} for u in outcome.usage]
-    return json.dumps({"run": run_id, "commit": commit, "ok": outcome.ok,
-                       "kind": outcome.kind.value if outcome.kind else None,
-                       "diagnosis": outcome.diagnosis[:MAX_DIAGNOSIS_CHARS],
-                       "usage": usage[:MAX_USAGE_ENTRIES]}, sort_keys=True).encode("utf-8")
+    usage = [
+        {
+            "model": u.model[:MAX_MODEL_CHARS],
+            "cost_usd": u.cost_usd,
+            **{name: getattr(u, name) for name in _TOKEN_FIELDS},
+        }
+        for u in outcome.usage
+    ]
+    return json.dumps(
+        {
+            "run": run_id,
+            "commit": commit,
+            "ok": outcome.ok,
+            "kind": outcome.kind.value if outcome.kind else None,
+            "diagnosis": outcome.diagnosis[:MAX_DIAGNOSIS_CHARS],
+            "usage": usage[:MAX_USAGE_ENTRIES],
+        },
+        sort_keys=True,
+    ).encode("utf-8")
 
 
 def decode(data: bytes, run_id: str, commit: str) -> AgentOutcome:
@@ -56,8 +70,12 @@ def decode(data: bytes, run_id: str, commit: str) -> AgentOutcome:
         entries = record.get("usage")
         if not isinstance(entries, list) or len(entries) > MAX_USAGE_ENTRIES:
             raise ValueError("bad usage list")
-        return AgentOutcome(ok=ok, kind=None if kind is None else FailureKind(kind), diagnosis=diagnosis,
-                            usage=tuple(_usage(entry) for entry in entries))
+        return AgentOutcome(
+            ok=ok,
+            kind=None if kind is None else FailureKind(kind),
+            diagnosis=diagnosis,
+            usage=tuple(_usage(entry) for entry in entries),
+        )
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError and a bad kind are ValueErrors
         raise WorkFailed(f"the run record of {run_id} is not valid: {exc}") from exc
 
@@ -79,10 +97,16 @@ def _usage(entry: Any) -> Usage:
     model, cost = entry["model"], entry["cost_usd"]
     if not isinstance(model, str) or not 0 < len(model) <= MAX_MODEL_CHARS:
         raise ValueError("a usage entry has a bad model")
-    if cost is not None and (isinstance(cost, bool) or not isinstance(cost, int | float)
-                             or not math.isfinite(cost) or not 0 <= cost <= MAX_TOKENS):
+    if cost is not None and (
+        isinstance(cost, bool)
+        or not isinstance(cost, int | float)
+        or not math.isfinite(cost)
+        or not 0 <= cost <= MAX_TOKENS
+    ):
         raise ValueError("a usage entry has a bad cost")
     counts = {name: entry[name] for name in _TOKEN_FIELDS}
-    if any(isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_TOKENS for n in counts.values()):
+    if any(
+        isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_TOKENS for n in counts.values()
+    ):
         raise ValueError("a usage entry has a bad token count")
     return Usage(model, **counts, cost_usd=None if cost is None else float(cost))
