@@ -50,6 +50,7 @@ arch: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check swarmgit gates hooks tests benchmarks
+	$(BIN)/ruff format --check swarmgit gates hooks tests benchmarks
 
 # `make test` leaves out the tests marked slow and runs each property test with the default
 # hypothesis profile; CI (.ci/run) runs the slow ones too (`make test-slow`).

@@ -11,7 +11,8 @@ worktrees of the repository `bench_worktrees` keeps, one per contender, taking t
 4. swarmgit: `finalize` (the same commit, then the branch re-check, no secrets configured).
 
 Every worktree is made by `git worktree add` just before, so each contender's first git call
-pays the same index refresh; the contenders' order rotates from round to round. CPU: user + system of this process and its children. Target:
+pays the same index refresh; the contenders' order rotates from round to round. CPU: user + system
+of this process and its children. Target:
 `commit_all` ≤ 1.0x the git CLI's add + commit (median of the per-round ratios).
 
 `run()` returns a markdown section; `python -m benchmarks.bench_commit` prints it.

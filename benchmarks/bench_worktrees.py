@@ -200,7 +200,8 @@ def _table(
         f"## worktrees: task start on a {FILES:,}-file repository",
         "",
         f"A generated repository of {FILES:,} files (one packed commit, kept in "
-        "`benchmarks/.work/`; worktrees on a RAM disk); each task gets a branch at the base and commits one new file. "
+        "`benchmarks/.work/`; worktrees on a RAM disk); each task gets a branch at the base and "
+        "commits one new file. "
         f"{ROUNDS} tasks per contender, taking turns. Pooled: the previous task's worktree, after "
         "its commit, checked for uncommitted changes, moved and switched to the new branch "
         '(only the differing files written). Sparse: `worktrees.checkout = "sparse"`, only the '

@@ -4,7 +4,8 @@ Parts (weights renormalised over the parts that apply):
 - cycles (0.4): 1 when there is no new import cycle, else 0. The import graphs of base and head
   are built with grimp straight from their git trees (importgraph.py; imports kept per blob)
   (packages: top-level folders, or folders under `src/`, holding `__init__.py`, and packages
-  setuptools' `package-dir` maps elsewhere). A new cycle is a strongly connected group of modules at head that holds a changed
+  setuptools' `package-dir` maps elsewhere). A new cycle is a strongly connected group of modules
+  at head that holds a changed
   module and is not inside one group at base; each head import inside it that base lacks is a
   finding at its line. Old cycles (Django has 14 groups) are not reported. Applies when a
   changed Python file belongs to a package. A change that adds, removes and renames no module

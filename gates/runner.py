@@ -3,7 +3,8 @@
 IOSM-Index = mean score of the gates that apply; the verdict is APPROVED when index >=
 gates.threshold. A gate that does not apply is shown, with its reason, and never counted; when
 none applies the index is "n/a" and the verdict is APPROVED because nothing the gates measure
-changed (and says so). Results are cached by (base tree, head tree, gate config). Rendering is separate from evaluation: a terminal table, the markdown gate section of
+changed (and says so). Results are cached by (base tree, head tree, gate config). Rendering is
+separate from evaluation: a terminal table, the markdown gate section of
 `iosm_report.md`, and a JSON-ready dict.
 """
 

@@ -340,7 +340,9 @@ def demo_cmd(directory: Path | None) -> int:
 @click.option(
     "--accept-repo-changes",
     is_flag=True,
-    help="You inspected the git files (.git/config, hooks, info) that changed while tasks ran: lift the hold.",
+    help=(
+        "You inspected the git files (.git/config, hooks, info) that changed while tasks ran: lift the hold."
+    ),
 )
 @exits
 def integrate_cmd(

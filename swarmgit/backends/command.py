@@ -1,7 +1,8 @@
 """The `command` backend: any CLI agent, from the `agent.command` template or a preset name.
 
 Placeholders {brief_file}, {task}, {worktree}, {model} (in the preset's spelling), {budget}
-(the task's budget in USD, else the track's) and {test_command} are substituted shell-quoted; other braces (`${VAR}`)
+(the task's budget in USD, else the track's) and {test_command} are substituted shell-quoted; other
+braces (`${VAR}`)
 are left to the shell. A preset (see clis/) also brings its environment, its output parser, and
 the arguments handing it `gates.test_command`.
 The command runs with `sh -c` in the worktree, stdin closed, in its own process group, with its

@@ -4,7 +4,8 @@ Each command runs with `sh -c` in the worktree, in order, with the job's environ
 non-zero exit stops the task (kind `command-failed`, naming the command and its last output
 lines). `agent.timeout_minutes` bounds all commands together (kind `timeout`). A report the
 commands wrote to `SWARM_REPORT` (job.report_file) is returned as the report text; a task
-without `Run:` lines ends at once, with a note saying so. A foreground job (a task that needs user input, run with a terminal) is attached to the terminal.
+without `Run:` lines ends at once, with a note saying so. A foreground job (a task that needs user
+input, run with a terminal) is attached to the terminal.
 """
 
 from __future__ import annotations

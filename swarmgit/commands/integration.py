@@ -54,7 +54,8 @@ def integrate_track(
     announce(ws, track_id, echo)
     if result.spawned:
         echo(
-            f"fix tasks for the gate findings were added to plan.md: `git swarm implement {track_id}` runs them"
+            "fix tasks for the gate findings were added to plan.md: "
+            f"`git swarm implement {track_id}` runs them"
         )
     return EXIT_OK if result.ok else EXIT_WORK_FAILED
 

@@ -82,7 +82,9 @@ def new_track(
         folder,
         {
             "shared_context.md": f"# Shared context: {info.title}\n",
-            ".gitignore": "# agents' raw output (may be large); reports/ and the state files are for review\nlogs/\n",
+            ".gitignore": (
+                "# agents' raw output (may be large); reports/ and the state files are for review\nlogs/\n"
+            ),
             **documents,
         },
     )

@@ -34,7 +34,8 @@ def list_candidates(ws: Workspace, track: str | None, show_all: bool, echo: Echo
         )
         task = f" -> task {row.task_id}" if row.task_id else ""
         echo(
-            f"{row.dedup_key}  [{row.state}{task}]  {candidate.subtask}  ({spawning.candidate_name(row.payload)}; "
+            f"{row.dedup_key}  [{row.state}{task}]  {candidate.subtask}  "
+            f"({spawning.candidate_name(row.payload)}; "
             f"touches {', '.join(candidate.touches) or 'none'}{'; ' + flags if flags else ''})"
         )
     return 0

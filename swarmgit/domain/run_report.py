@@ -3,7 +3,8 @@
 `render_html(report)` takes plain values and returns the page: the real run as a timeline
 beside `simulate`'s prediction for the same plan, the task graph with lock-order edges (no
 edge crosses another task's box), a per-task table, the gate table with findings linked to the
-tasks that introduced them, and the spend over time. Charts are inline SVG; the one inline script only counts what it drew (the
+tasks that introduced them, and the spend over time. Charts are inline SVG; the one inline script
+only counts what it drew (the
 page's `data-bars` attribute) and records script errors (`data-errors`), so a headless browser
 can check the page.
 """

@@ -304,7 +304,10 @@ class Store:
                             "INSERT OR IGNORE INTO locks VALUES (?, ?, ?)",
                             [(track, spec.id, pattern) for pattern in spec.touches],
                         )
-                    message = f"{spec.id} restored: it is in plan.md again, and keeps its run state ({row['status']})"
+                    message = (
+                        f"{spec.id} restored: it is in plan.md again, "
+                        f"and keeps its run state ({row['status']})"
+                    )
                     self._event(conn, track, spec.id, "restored", message)
                     changed.append(("restored", message, spec.id))
             changed += self._retire_missing(conn, track, {spec.id for spec in tasks})

@@ -1,7 +1,8 @@
 """One attempt of one task on a cluster worker: the code a Ray task runs (no Ray here).
 
 In a fresh folder of the worker: fetch the attempt's start ref from the shared remote into a
-bare repository, check it out on the task's branch in a linked worktree, run the agent exactly as the local executor does (same brief,
+bare repository, check it out on the task's branch in a linked worktree, run the agent exactly as
+the local executor does (same brief,
 environment, write fence, setup, pre-commit hook), commit its leftovers through the same scope check
 (`finalize`), and push the branch create-only (compare-and-set against what the head saw).
 `land` is the head's side: the result brought into the task's worktree there.
