@@ -73,7 +73,7 @@ def test_resume_completes_a_checkout_a_crash_cut_short(tmp_path: Path) -> None:
     (path / "pkg" / "b.py").unlink()
     assert _task(repo, tmp_path) == path
     assert (path / "pkg" / "b.py").read_text() == "b\n"
-    assert dirty_paths(path) == []
+    assert dirty_paths(path, refresh=True) == []
 
 
 def test_an_existing_branch_not_containing_the_start_is_never_moved(repo: Path, tmp_path: Path) -> None:
@@ -111,9 +111,10 @@ def test_two_worktrees_cannot_share_a_branch(repo: Path, tmp_path: Path) -> None
     create_task_worktree(r, path=tmp_path / "T09", branch="b9", start=_head(repo))
 
 
-def test_dirty_paths_lists_staged_unstaged_untracked_but_not_ignored(tmp_path: Path) -> None:
+@pytest.mark.parametrize("refresh", [True, False])
+def test_dirty_paths_lists_staged_unstaged_untracked_but_not_ignored(tmp_path: Path, refresh: bool) -> None:
     repo = make_repo(tmp_path / "r", {".gitignore": "*.log\nbuild/\n", "a.txt": "a", "b.txt": "b"})
-    assert dirty_paths(repo) == []
+    assert dirty_paths(repo, refresh=refresh) == []
     write(repo, "a.txt", "changed")
     (repo / "b.txt").unlink()
     write(repo, "new/deep.txt", "n")
@@ -121,7 +122,7 @@ def test_dirty_paths_lists_staged_unstaged_untracked_but_not_ignored(tmp_path: P
     git(repo, "add", "staged.txt")
     write(repo, "debug.log", "ignored")
     write(repo, "build/out.bin", "ignored")
-    assert dirty_paths(repo) == ["a.txt", "b.txt", "new/deep.txt", "staged.txt"]
+    assert dirty_paths(repo, refresh=refresh) == ["a.txt", "b.txt", "new/deep.txt", "staged.txt"]
 
 
 def test_clean_worktree_is_removed_and_its_branch_kept(repo: Path, tmp_path: Path) -> None:

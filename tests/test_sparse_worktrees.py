@@ -64,7 +64,7 @@ def test_a_sparse_worktree_holds_only_its_set_and_git_sees_no_deletion(tmp_path:
 
     assert is_sparse(path) and not is_sparse(repo)
     assert _on_disk(path) == {".gitignore", "docs/guide.md", "src/one/mod.py", "src/two/.gitignore"}
-    assert dirty_paths(path) == [] and list(uncommitted_added_lines(path)) == []
+    assert dirty_paths(path, refresh=True) == [] and list(uncommitted_added_lines(path)) == []
     assert git(path, "status", "--porcelain").stdout == ""  # the agent's own git agrees
     assert len(git(path, "ls-files").stdout.splitlines()) == len(FILES)  # git still knows them all
     assert git(path, "show", "HEAD:README.md").stdout == "# r\n"
@@ -87,7 +87,7 @@ def test_swarmgits_commit_in_a_sparse_worktree_records_only_what_changed(tmp_pat
     assert commit is not None
     changed = git(path, "diff", "--name-status", start, commit).stdout.splitlines()
     assert changed == ["M\tsrc/one/mod.py", "A\tsrc/one/new.py"]  # no absent file deleted
-    assert git(path, "status", "--porcelain").stdout == "" and dirty_paths(path) == []
+    assert git(path, "status", "--porcelain").stdout == "" and dirty_paths(path, refresh=True) == []
     assert git(path, "ls-files", "-t", "README.md").stdout == "S README.md\n"  # still skipped
 
 
@@ -96,7 +96,7 @@ def test_a_file_written_outside_the_sparse_set_is_a_change_never_hidden(tmp_path
     path = _sparse(repo, tmp_path, ("src/one/",))
     write(path, "README.md", "# replaced\n")  # a path git skips: git status alone would not see it
 
-    assert dirty_paths(path) == ["README.md"]
+    assert dirty_paths(path, refresh=True) == ["README.md"]
     assert [a.text for a in uncommitted_added_lines(path)] == ["# replaced\n"]
     assert not recycle_worktree(
         pygit2.Repository(str(repo)),
@@ -118,7 +118,10 @@ def test_recycling_switches_the_sparse_set_and_back_to_a_full_checkout(tmp_path:
         r, donor, path=second, branch="swarm/t/T02", start=_head(repo), sparse=("src/two/",)
     )
     assert _on_disk(second) == {".gitignore", "src/two/.gitignore", "src/two/mod.py"}
-    assert dirty_paths(second) == [] and git(second, "status", "--porcelain", "--ignored").stdout == ""
+    assert (
+        dirty_paths(second, refresh=True) == []
+        and git(second, "status", "--porcelain", "--ignored").stdout == ""
+    )
 
     third = tmp_path / "wt" / "T03"
     assert recycle_worktree(r, second, path=third, branch="swarm/t/T03", start=_head(repo))
@@ -140,7 +143,7 @@ def test_a_sparse_creation_a_crash_cut_short_is_finished_sparse(tmp_path: Path) 
 
     assert _sparse(repo, tmp_path, ("src/one/",)) == path
     assert _on_disk(path) == {".gitignore", "src/one/mod.py", "src/two/.gitignore"}
-    assert dirty_paths(path) == []
+    assert dirty_paths(path, refresh=True) == []
 
 
 def _tasks(repo: Path) -> dict[str, dict[str, object]]:

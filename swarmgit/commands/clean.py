@@ -101,7 +101,7 @@ def _why_keep(
     integrated: str | None,
     path: Path,
 ) -> str:
-    dirty = dirty_paths(path)
+    dirty = dirty_paths(path, refresh=False)  # its agent may be running git there right now
     if dirty:
         return f"uncommitted changes ({describe_paths(dirty, 5)})"
     if status == Status.RUNNING:

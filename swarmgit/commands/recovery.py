@@ -70,7 +70,7 @@ def _reset_branch(ws: Workspace, row: TaskRow) -> None:
     repo = gitrepo.discover(ws.root)
     worktree = Path(row.worktree) if row.worktree else None
     if worktree is not None and worktree.exists():
-        dirty = dirty_paths(worktree)
+        dirty = dirty_paths(worktree, refresh=False)  # removed next: no index worth refreshing
         if dirty:
             raise UsageError(
                 f"{row.id}'s worktree {worktree} has uncommitted changes "

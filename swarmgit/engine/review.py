@@ -95,9 +95,9 @@ def rebase_built_on(ws: Workspace, store: Store, track: str, task: str, why: str
     plan = read_plan(ws, track)[0]
     sources = {t.id: (*t.deps, *(rows[t.id].after if t.id in rows else ())) for t in plan.tasks}
     affected = [rows[t] for t in built_on(task, sources) if t in rows and rows[t].start_commit]
-    for row in affected:
+    for row in affected:  # read only: an agent may be running git in that worktree
         path = Path(row.worktree) if row.worktree else None
-        if path is not None and path.exists() and (dirty := dirty_paths(path)):
+        if path is not None and path.exists() and (dirty := dirty_paths(path, refresh=False)):
             raise UsageError(
                 f"{row.id} is built on {task} and must run again, but its worktree {path} "
                 f"has uncommitted changes ({describe_paths(dirty)}): commit or discard them first"

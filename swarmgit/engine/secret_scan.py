@@ -25,7 +25,7 @@ def uncommitted_leaks(worktree: Path, secrets: Secrets) -> str:
     """The diagnosis when the worktree's uncommitted changes hold a secret value, else ''."""
     if not secrets:
         return ""
-    dirty = dirty_paths(worktree)
+    dirty = dirty_paths(worktree, refresh=True)
     where = _named(dirty, secrets) + _where(uncommitted_added_lines(worktree, dirty), secrets)
     return _diagnosis(where, "uncommitted changes")
 

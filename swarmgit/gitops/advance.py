@@ -67,7 +67,8 @@ def _checkout_update(
     """What moves the files and index of `checkout` from `current` to `target` (checked now
     for local changes in the affected paths; run under the branch's lock)."""
     affected = set(touched_paths(changes_between(repo, current, target)))
-    blocked = [p for p in dirty_paths(checkout) if p in affected]
+    # The user's own checkout, most often: read it without taking its index.lock.
+    blocked = [p for p in dirty_paths(checkout, refresh=False) if p in affected]
     if blocked:
         raise WorkFailed(
             f"{branch} is checked out at {checkout} with local changes in paths this update "

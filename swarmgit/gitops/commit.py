@@ -56,7 +56,7 @@ def commit_all(
     branch = str(repo.references["HEAD"].target).removeprefix("refs/heads/")
     parent = head_commit(repo)
     head_tree = repo[parent if parent else repo.TreeBuilder().write()].peel(pygit2.Tree)
-    dirty = dirty_paths(worktree)
+    dirty = dirty_paths(worktree, refresh=True)
     index = repo.index  # read after git status, which may have refreshed its stat data
     _stage(index, worktree, dirty)
     if exclude:

@@ -148,7 +148,7 @@ def uncommitted_added_lines(worktree: Path, dirty: Sequence[str] | None = None) 
     repo = pygit2.Repository(str(worktree))
     head = repo.head.peel(pygit2.Tree)
     found: list[AddedLine] = []
-    for path in dirty_paths(worktree) if dirty is None else dirty:
+    for path in dirty_paths(worktree, refresh=True) if dirty is None else dirty:
         now = worktree / path
         if now.is_symlink():
             new = os.fsencode(os.readlink(now))

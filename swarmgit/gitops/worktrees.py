@@ -36,7 +36,7 @@ from swarmgit.gitops.diff import describe_paths
 from swarmgit.gitops.refs import branch_tip, set_branch
 from swarmgit.gitops.repo import common_dir, contains, current_branch
 from swarmgit.gitops.safe_git import run_git_bytes
-from swarmgit.gitops.status import SPARSE_FILE, dirty_paths, own_git_dir, status_entries
+from swarmgit.gitops.status import SPARSE_FILE, dirty_paths, own_git_dir, status_entries, uncommitted
 
 # Always on disk in a sparse worktree: what tells git and other tools (libgit2, ripgrep) what
 # is ignored and how files are filtered.
@@ -204,7 +204,7 @@ def _status(path: Path, caches: Sequence[str] = ()) -> list[str] | None:
     None when it holds any other uncommitted change. An untracked folder is one entry: it
     passes only when the folder itself matches. The git CLI walks a large tree several times
     faster than libgit2."""
-    entries = status_entries(path, ignored=True)
+    entries = status_entries(path, refresh=True, ignored=True)
     if entries is None:
         return None
     spec = pathspec.GitIgnoreSpec.from_lines(caches)
@@ -261,13 +261,16 @@ class CheckoutState:
 
 
 def checkout_state(repo: pygit2.Repository, branch: str) -> CheckoutState:
-    """What is uncommitted, right now, where `branch` is checked out."""
+    """What is uncommitted, right now, where `branch` is checked out (most often the user's
+    own checkout): asked of `git status`, which walks a large tree faster than libgit2, with
+    no optional lock taken (the index is never written: a git command the user runs at the
+    same moment does not fail on index.lock). WorkFailed when git status fails there."""
     where = checked_out_at(repo, branch)
     if where is None:
         return CheckoutState(None, {})
-    status = pygit2.Repository(str(where)).status()
+    status = uncommitted(where, refresh=False)
     return CheckoutState(
-        where, {path: f"{flags}:{_content_id(where / path)}" for path, flags in status.items()}
+        where, {path: f"{code}:{_content_id(where / path)}" for path, code in status.items()}
     )
 
 
@@ -371,7 +374,7 @@ def _branch_of(repo: pygit2.Repository, name: str) -> str | None:
 
 
 def _refuse_if_live(repo: pygit2.Repository, path: Path) -> None:
-    dirty = dirty_paths(path)
+    dirty = dirty_paths(path, refresh=False)  # removed next: no index worth refreshing
     if dirty:
         raise WorkFailed(
             f"worktree {path} has uncommitted changes ({describe_paths(dirty)}); "
