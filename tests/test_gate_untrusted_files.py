@@ -159,15 +159,31 @@ def test_a_dependency_file_past_the_limit_scores_shrinks_dependencies_0(tmp_path
 LINKED = "from pkg import a\nfor x in y:\n    open(x)\ndef badName():\n    pass\n"
 
 
-def _linked_repo(root: Path) -> Path:
+LINKS = {
+    "pkg/link.py": LINKED,  # would close a cycle: a imports link
+    "pkg/etc.py": "/etc/passwd",  # would be a syntax error
+    "top.py": LINKED,
+    "requirements.txt": "requests\nhttpx\nrich\n",  # would add dependencies
+    "pyproject.toml": '[project]\nname = "x"\ndependencies = ["flask"]\n',
+}
+
+
+def _link(repo: Path, path: str, target: str) -> None:
+    (repo / path).unlink(missing_ok=True)
+    os.symlink(target, repo / path)
+
+
+def _linked_repo(root: Path, at_base: bool) -> Path:
+    """Head's links as LINKS says; `at_base`: base had them already (pointing elsewhere),
+    else base had requirements.txt and pyproject.toml as files and no other link."""
     repo = make_repo(root, {**PACKAGE, "requirements.txt": "requests\n", "pyproject.toml": ""})
-    os.symlink(LINKED, repo / "pkg/link.py")  # would close a cycle: a imports link
-    os.symlink("/etc/passwd", repo / "pkg/etc.py")  # would be a syntax error
-    os.symlink(LINKED, repo / "top.py")
-    (repo / "requirements.txt").unlink()
-    os.symlink("requests\nhttpx\nrich\n", repo / "requirements.txt")  # would add dependencies
-    (repo / "pyproject.toml").unlink()
-    os.symlink('[project]\nname = "x"\ndependencies = ["flask"]\n', repo / "pyproject.toml")
+    if at_base:
+        for path in LINKS:
+            _link(repo, path, "elsewhere")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "old links")
+    for path, target in LINKS.items():
+        _link(repo, path, target)
     write(repo, "pkg/a.py", "from pkg import b, link, etc\n\n\ndef f():\n    return b.g()\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "links")
@@ -176,9 +192,10 @@ def _linked_repo(root: Path) -> Path:
     return repo
 
 
+@pytest.mark.parametrize("at_base", [False, True], ids=["added", "retargeted"])
 @pytest.mark.parametrize("key", ["I", "O", "M", "S"])
-def test_no_gate_reads_a_symlink_as_source(tmp_path: Path, key: str) -> None:
-    repo = _linked_repo(tmp_path / "r")
+def test_no_gate_reads_a_symlink_as_source(tmp_path: Path, key: str, at_base: bool) -> None:
+    repo = _linked_repo(tmp_path / "r", at_base)
 
     data = _cold_and_warm(repo)
 
@@ -189,6 +206,7 @@ def test_no_gate_reads_a_symlink_as_source(tmp_path: Path, key: str) -> None:
         "I": {"naming_checked": 0, "docstrings_checked": 0, "syntax_errors": 0},
         "O": {"changed_loops": 0},
         "M": {"new_cycles": 0, "unscanned_modules": 0},
-        "S": {"public_api_added": 0, "dependency_change": -1},  # requests: gone from a file
+        # requests: gone from a file, or no file at either side
+        "S": {"public_api_added": 0, "dependency_change": 0 if at_base else -1},
     }
     assert {k: metrics.get(k) for k in expected[key]} == expected[key]
