@@ -210,3 +210,20 @@ def test_no_gate_reads_a_symlink_as_source(tmp_path: Path, key: str, at_base: bo
         "S": {"public_api_added": 0, "dependency_change": 0 if at_base else -1},
     }
     assert {k: metrics.get(k) for k in expected[key]} == expected[key]
+
+
+def test_a_module_past_the_limit_at_base_is_not_compared_by_shrink(tmp_path: Path) -> None:
+    # Split down under the limit: its 7 public functions are no growth against a base that was
+    # never read (read as empty, they would all be new: past the allowance of 5).
+    kept = "".join(f'def kept{n}():\n    """Kept."""\n\n\n' for n in range(7))
+    repo = make_repo(tmp_path / "r", {**PACKAGE, "pkg/a.py": kept + BLOCK})
+    write(repo, "pkg/a.py", kept)
+    git(repo, "commit", "-qam", "split")
+    _limit(repo, LIMIT)
+    assert (repo / "pkg/a.py").stat().st_size <= LIMIT
+
+    data = _cold_and_warm(repo)
+
+    shrink = next(g for g in data["gates"] if g["key"] == "S")
+    assert shrink["applies"] is False and shrink["findings"] == []
+    assert _findings(data) == {}
