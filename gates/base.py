@@ -24,9 +24,11 @@ from swarmgit.errors import UsageError
 from swarmgit.gates.blobcache import BlobCache
 from swarmgit.gates.cache import GateCache
 from swarmgit.gitops.diff import line_changes
-from swarmgit.gitops.repo import resolve, tree_blobs
+from swarmgit.gitops.repo import REGULAR_FILE_MODES, resolve, tree_regular_files
 
 Side = Literal["base", "head"]
+TOO_LARGE = "too-large"  # the rule of the finding on a file past gates.max_file_bytes
+TREE_LISTINGS = "files-v2"  # the cache kind of base's listings (regular files only)
 SCORE_DIGITS = 4
 T = TypeVar("T")
 
@@ -75,6 +77,8 @@ class GateContext:
     deletions and pure renames); `renames` maps a renamed file's head path to its base path.
     `cache_root` is the cache folder per-file results are kept in (None: kept for this context
     only); `close()` (or leaving the `with` block) writes the per-file results computed.
+    The files a gate sees are the regular files of each side: a symlink (its blob is the link's
+    target path, not source) or a submodule is absent from every listing and read here.
     """
 
     repo_path: Path
@@ -120,11 +124,11 @@ class GateContext:
         return obj
 
     def text(self, side: Side, path: str) -> str | None:
-        """The file's text at that side; None when absent there or binary."""
+        """The file's text at that side; None when absent there, binary or `too_large`."""
 
         def compute() -> str | None:
             oid = self._blob_ids(side).get(path)
-            if oid is None:
+            if oid is None or self.too_large(side, path):
                 return None
             blob = self._repo.get(oid)  # a submodule's commit is not in this repo
             if not isinstance(blob, pygit2.Blob):
@@ -139,10 +143,29 @@ class GateContext:
         return None if oid is None else str(oid)
 
     def blob_data(self, side: Side, path: str) -> bytes:
-        """The file's bytes at that side (empty when absent there or not a blob)."""
+        """The file's bytes at that side (empty when absent there, not a blob or `too_large`)."""
         oid = self._blob_ids(side).get(path)
-        blob = None if oid is None else self._repo.get(oid)
+        blob = None if oid is None or self.too_large(side, path) else self._repo.get(oid)
         return blob.data if isinstance(blob, pygit2.Blob) else b""
+
+    def too_large(self, side: Side, path: str) -> str | None:
+        """Why the file is not analysed when it is larger than gates.max_file_bytes (its size
+        is read from the object's header, its content not at all), else None. A gate reads
+        no such file: parsing one costs minutes."""
+
+        def compute() -> str | None:
+            oid = self._blob_ids(side).get(path)
+            if oid is None:
+                return None
+            size = self._repo.odb.read_header(oid)[1]
+            limit = self.config.max_file_bytes
+            if size <= limit:
+                return None
+            return (
+                f"too large to analyse: {size} bytes, limit {limit}; split it or raise gates.max_file_bytes"
+            )
+
+        return self.cached(("too-large", side, path), compute)
 
     def blob_cache(self, kind: str) -> BlobCache:
         """The per-blob entries of one kind (see blobcache.py), written on close."""
@@ -155,7 +178,7 @@ class GateContext:
         return self.cached(("blob-cache", kind), compute)
 
     def tracked_files(self, side: Side = "head") -> tuple[str, ...]:
-        """Every file path in that side's tree, sorted."""
+        """Every regular file's path in that side's tree, sorted."""
         return self.cached(("tracked", side), lambda: tuple(sorted(self._blob_ids(side))))
 
     def changed_files(self, suffix: str = "") -> tuple[str, ...]:
@@ -170,8 +193,8 @@ class GateContext:
         return self._memo[key]  # type: ignore[return-value]
 
     def _blob_ids(self, side: Side) -> dict[str, pygit2.Oid]:
-        """Path -> blob id of every file at that side: base's listed once per tree (and kept
-        in the cache), head's as base's updated by the diff between the two trees."""
+        """Path -> blob id of every regular file at that side: base's listed once per tree (and
+        kept in the cache), head's as base's updated by the diff between the two trees."""
         if side in self._listings:  # looked up once per file: kept cheap
             return self._listings[side]
         if side == "head":
@@ -179,10 +202,10 @@ class GateContext:
         else:
             tree = self.commit(side).tree
             cache = GateCache(self.repo_path) if self.cache_root is not None else None
-            found = _listing_from_json(cache.get("trees", str(tree.id))) if cache else None
-            listed = tree_blobs(self._repo, self.base) if found is None else found
+            found = _listing_from_json(cache.get(TREE_LISTINGS, str(tree.id))) if cache else None
+            listed = tree_regular_files(self._repo, self.base) if found is None else found
             if cache is not None and found is None:
-                cache.put("trees", str(tree.id), {p: str(o) for p, o in listed.items()})
+                cache.put(TREE_LISTINGS, str(tree.id), {p: str(o) for p, o in listed.items()})
         self._listings[side] = listed
         return listed
 
@@ -202,13 +225,11 @@ def _updated(
     listing: Mapping[str, pygit2.Oid], before: pygit2.Tree, after: pygit2.Tree
 ) -> dict[str, pygit2.Oid]:
     """The listing of `before` turned into that of `after` (renames are a removal and an
-    addition here)."""
+    addition here; a path that becomes a symlink or a submodule leaves the listing)."""
     updated = dict(listing)
     for delta in before.diff_to_tree(after).deltas:
-        if delta.status == DeltaStatus.DELETED:
-            updated.pop(delta.old_file.path, None)
-        else:
-            updated.pop(delta.old_file.path, None)
+        updated.pop(delta.old_file.path, None)
+        if delta.status != DeltaStatus.DELETED and delta.new_file.mode in REGULAR_FILE_MODES:
             updated[delta.new_file.path] = delta.new_file.id
     return updated
 

@@ -9,8 +9,9 @@ scanned. A module's imports depend on its source, its path and on
 which modules exist (grimp resolves `from a import b` to `a.b` when that is a module), so an
 entry's key holds the blob id, the path and a digest of every Python path of the side: a
 change that adds or removes a module rescans that side once. A module the scanner refuses
-(a syntax error, not UTF-8, a large file CPython refuses: scanning.py) imports
-nothing in the graph and is named in `SideGraph.unscannable`; it is never cached, so the
+(a syntax error, not UTF-8, a large file CPython refuses: scanning.py) or that is too large
+to analyse (GateContext.too_large: checked before the cache, so a changed limit is honoured
+warm) imports nothing in the graph and is named in `SideGraph.unscannable`; it is never cached, so the
 same tree gives the same graph and the same list warm or cold.
 
 `same_internal_imports` answers, for a change that adds, removes and renames no module, whether
@@ -118,8 +119,11 @@ def _internal_imports(
     side: Side,
 ) -> frozenset[str] | None:
     """The modules of the packages one module imports at that side (scanned from its blob
-    there); None when grimp cannot scan it."""
-    data = files.ctx.blob_data(side, files.files[virtual])
+    there); None when grimp cannot scan it or it is too large to analyse."""
+    path = files.files[virtual]
+    if files.ctx.too_large(side, path):
+        return None
+    data = files.ctx.blob_data(side, path)
     if refusal(data) is not None:
         return None
     os.makedirs(posixpath.dirname(virtual), exist_ok=True)
@@ -255,13 +259,18 @@ class _TreeFiles(AbstractFileSystem):
 
     def prepare(self, paths: Mapping[str, str], found: set[FoundPackage]) -> None:
         """Take these modules' imports (module -> path) from the cache; scan the others,
-        written to the disk where the scanner reads them. A module that cannot be scanned
+        written to the disk where the scanner reads them. A module too large to analyse or
+        that cannot be scanned
         imports nothing here and is listed in `unscannable` (never cached: each build finds
         it again, so its finding does not depend on the cache)."""
         made: set[str] = set()
         modules: dict[str, Module] = {}
         missed: dict[str, str] = {}
         for name, virtual in paths.items():
+            too_large = self.ctx.too_large(self.side, self.files[virtual])
+            if too_large is not None:
+                self._unscannable(virtual, (0, too_large))
+                continue
             imports = _decode(self.store.get(self.key(virtual)), modules)
             if imports is not None and all(i.importer.name == name for i in imports[:1]):
                 self.found[virtual] = imports

@@ -21,7 +21,10 @@ the weights of the rest renormalised):
   issue number (#123), a tracker key (ABC-12) or a URL.
 A changed Python file that does not parse sets the score to 0 (its finding names the line):
 one CPython refuses and libcst cannot read, or one no Python reads (null bytes, not in its
-declared encoding, nested past the parser's limits; syntax.cpython_error).
+declared encoding, nested past the parser's limits; syntax.cpython_error). So does a changed
+Python file larger than gates.max_file_bytes, which no gate reads (a `too-large` finding; an
+unanalysed change is never approved): it is left out of every part, and out of the duplication
+corpus wherever it lies. Symlinks are not source: no gate reads one (base.GateContext).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import libcst as cst
 
 from swarmgit.gates import duplication
 from swarmgit.gates.base import (
+    TOO_LARGE,
     Evidence,
     Finding,
     GateContext,
@@ -111,8 +115,13 @@ class Improve:
         if density is not None:
             parts["duplication"] = (WEIGHTS["duplication"], _duplication_score(density, limit))
         tally = _Tally()
-        broken = 0
+        broken = unanalysed = 0
         for path in files:
+            reason = ctx.too_large("head", path)
+            if reason is not None:
+                unanalysed += 1
+                findings.append(Finding(KEY, path, 0, TOO_LARGE, reason))
+                continue
             parsed = parse(ctx, "head", path)
             if parsed is None:
                 error = syntax_error(ctx, "head", path)
@@ -130,7 +139,8 @@ class Improve:
             if checked:
                 parts[part] = (WEIGHTS[part], 1 - bad / checked)
         metrics["syntax_errors"] = broken
-        return evidence.result(KEY, NAME, score=0.0 if broken else None)
+        metrics["too_large_files"] = unanalysed
+        return evidence.result(KEY, NAME, score=0.0 if broken or unanalysed else None)
 
 
 @dataclass
@@ -208,9 +218,10 @@ def _duplication(
 
 
 def fingerprints(ctx: GateContext, path: str) -> duplication.Normalised | None:
-    """The head file's normalised code lines (None when absent or binary), kept per blob."""
+    """The head file's normalised code lines (None when absent, binary or too large to
+    analyse), kept per blob."""
     oid = ctx.blob_id("head", path)
-    if oid is None:
+    if oid is None or ctx.too_large("head", path):
         return None
     cache = ctx.blob_cache(FINGERPRINTS)
     try:

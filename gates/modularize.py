@@ -13,8 +13,9 @@ Parts (weights renormalised over the parts that apply):
   sides) keeps base's cycles, so no graph is built then (without a contract to check).
   A changed module grimp cannot scan is in the graph importing nothing, its imports unknown,
   and is a finding that costs Gate-M no score: `syntax-error` at Gate-I's line and words when
-  the file does not parse (Gate-I scores it 0), else `unscannable` (e.g. a relative import
-  past the top package, on which grimp's scanner panics).
+  the file does not parse (Gate-I scores it 0), `too-large` past gates.max_file_bytes (never
+  read; Gate-I scores it 0), else `unscannable` (e.g. a relative import past the top package,
+  on which grimp's scanner panics).
 - contracts (0.3): 1 when no contract is broken by the change, else 0. Contracts come from the
   repository's import-linter configuration at head (`.importlinter`, `setup.cfg`,
   `pyproject.toml`, first that has one) and from `gates.contracts` (same shape), and are checked
@@ -50,6 +51,7 @@ from importlinter.domain.contract import Contract, InvalidContractOptions
 
 from swarmgit.domain.digraph import cyclic_groups
 from swarmgit.gates.base import (
+    TOO_LARGE,
     Evidence,
     Finding,
     GateContext,
@@ -240,18 +242,20 @@ def _unscanned(
     metrics: dict[str, float | int | str],
 ) -> None:
     """A finding for each changed module grimp could not scan: `syntax-error` at the line and
-    with the words of Gate-I's finding when the file does not parse (not scored here: Gate-I
-    already scores it 0), else `unscannable` with what grimp said."""
+    with the words of Gate-I's finding when the file does not parse, `too-large` when it is
+    past the limit (neither scored here: Gate-I already scores it 0), else `unscannable` with
+    what grimp said."""
     paths = sorted(p for p in changed.values() if p in graphs.unscannable)
     for path in paths:
         error = syntax_error(ctx, "head", path)
         line, message = error or graphs.unscannable[path]
+        rule = TOO_LARGE if ctx.too_large("head", path) else "syntax-error" if error else "unscannable"
         findings.append(
             Finding(
                 KEY,
                 path,
                 line,
-                "syntax-error" if error else "unscannable",
+                rule,
                 f"{message} (its imports are unknown: left out of the graph)",
             )
         )
@@ -297,9 +301,10 @@ def _base_groups(
     ctx: GateContext, layout: Mapping[str, str], base: Callable[[], grimp.ImportGraph]
 ) -> list[frozenset[str]]:
     """`strongly_connected` of base's graph (built by `base` on a miss), kept per (base tree,
-    layout) in the gate cache."""
+    layout, file size limit: a file past it imports nothing) in the gate cache."""
     cache = GateCache(ctx.repo_path) if ctx.cache_root is not None else None
-    key = cache_key(CYCLE_GROUPS, str(ctx.commit("base").tree.id), sorted(layout.items()))
+    parts = (str(ctx.commit("base").tree.id), sorted(layout.items()), ctx.config.max_file_bytes)
+    key = cache_key(CYCLE_GROUPS, *parts)
     entry = cache.get("cycle-groups", key) if cache else None
     groups = entry.get("groups") if entry else None
     if isinstance(groups, list) and all(

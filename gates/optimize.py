@@ -17,6 +17,7 @@ Parts (weights renormalised over the parts that apply):
   comprehension, or a name last bound to one (`x = [...]`, `list(...)`, `sorted(...)`, or an
   annotation `list[...]`) in the same function. This part applies when changed lines touch a
   loop, so a change with no loops and no test command leaves the gate out of the index.
+  A file past gates.max_file_bytes is not read (Gate-I reports it and scores it 0).
 """
 
 from __future__ import annotations

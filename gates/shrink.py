@@ -11,6 +11,9 @@ renormalised over the parts that apply):
   `pyproject.toml` files (`[project] dependencies` and `optional-dependencies`,
   `[tool.poetry.*dependencies]`) and `requirements*.txt` files (any folder). Score 1 when
   d <= 0, else 1 / (1 + d), and then every added dependency is a finding.
+A file larger than gates.max_file_bytes at either side is never read: such a module is left out
+of the API part (Gate-I reports it and scores it 0); such a manifest is a `too-large` finding
+here, and scores the dependencies part 0 (its dependencies are unknown).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 import pathspec
 
 from swarmgit.gates.base import (
+    TOO_LARGE,
     Evidence,
     Finding,
     GateContext,
@@ -59,7 +63,7 @@ class Shrink:
         modules = [
             p
             for p in sorted(ctx.changed_lines)
-            if p.endswith(".py") and not is_test_path(p) and is_public_module(p)
+            if p.endswith(".py") and not is_test_path(p) and is_public_module(p) and not _too_large(ctx, p)
         ]
         if modules:
             parts["api"] = (WEIGHTS["api"], _api(ctx, modules, findings, metrics))
@@ -105,6 +109,11 @@ def _api(
     return clamp(1 - (growth - allowance) / (2 * allowance))
 
 
+def _too_large(ctx: GateContext, path: str) -> str | None:
+    """Why a changed file is not read, when it is too large at head or at base."""
+    return ctx.too_large("head", path) or ctx.too_large("base", ctx.renames.get(path, path))
+
+
 def _surface(ctx: GateContext, side: Side, path: str) -> dict[str, tuple[str, int]]:
     """qualname -> (kind, line) of the public definitions of a module at that side, kept per
     blob (a malformed entry is a miss)."""
@@ -136,9 +145,14 @@ def _dependencies(
     findings: list[Finding],
     metrics: dict[str, float | int | str],
 ) -> float:
-    change = 0
+    change = unknown = 0
     added: list[Finding] = []
     for path in manifests:
+        reason = _too_large(ctx, path)
+        if reason is not None:
+            unknown += 1
+            findings.append(Finding(KEY, path, 0, TOO_LARGE, reason))
+            continue
         head = dict(_declared(path, ctx.text("head", path), findings))
         base = dict(_declared(path, ctx.text("base", ctx.renames.get(path, path)), []))
         change += len(head) - len(base)
@@ -147,6 +161,10 @@ def _dependencies(
             for name in sorted(head.keys() - base.keys())
         ]
     metrics["dependency_change"] = change
+    if unknown:
+        metrics["too_large_files"] = unknown
+        findings.extend(added)
+        return 0.0
     if change <= 0:
         return 1.0
     findings.extend(added)

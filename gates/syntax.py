@@ -64,7 +64,8 @@ class Definition:
 
 
 def parse(ctx: GateContext, side: Side, path: str) -> Parsed | None:
-    """The file parsed at that side; None when it is absent, binary or not valid Python."""
+    """The file parsed at that side; None when it is absent, binary, not valid Python or too
+    large to analyse (`GateContext.too_large`: never read)."""
     outcome = _parse_outcome(ctx, side, path)
     return outcome if isinstance(outcome, Parsed) else None
 
@@ -176,7 +177,7 @@ def _out_of_recursion(exc: BaseException | None) -> bool:
 
 def _parse_outcome(ctx: GateContext, side: Side, path: str) -> Parsed | tuple[int, str] | None:
     def compute() -> Parsed | tuple[int, str] | None:
-        if ctx.blob_id(side, path) is None:
+        if ctx.blob_id(side, path) is None or ctx.too_large(side, path):
             return None
         verdict = cpython_error(ctx.blob_data(side, path))
         if verdict is not None and verdict[1]:

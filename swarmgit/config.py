@@ -109,6 +109,7 @@ class Gates(_Section):
     test_timeout_seconds: float = Field(600, gt=0)
     duplication_max: float = Field(0.05, ge=0, le=1)
     change_surface_max: float = Field(0.20, ge=0, le=1)
+    max_file_bytes: int = Field(512 * 1024, ge=1)  # a larger file is a finding, never parsed
     contracts: list[dict[str, object]] = Field(default_factory=list)
 
 

@@ -13,7 +13,7 @@ import grimp
 import pytest
 
 from swarmgit.config import Gates
-from swarmgit.gates.base import Finding, GateContext, GateResult
+from swarmgit.gates.base import TREE_LISTINGS, Finding, GateContext, GateResult
 from swarmgit.gates.cache import GateCache
 from swarmgit.gates.importgraph import IMPORTS, import_graph, same_internal_imports
 from swarmgit.gates.modularize import Modularize, package_layout, strongly_connected
@@ -75,7 +75,7 @@ def _judge(repo: Path, *, cached: bool) -> list[GateResult]:
 def _shards(repo: Path) -> list[Path]:
     """The per-blob shards, the tree listings and base's import cycles."""
     root = GateCache(repo).root
-    kept = (root / "trees").glob("*.json"), (root / "cycle-groups").glob("*.json")
+    kept = (root / TREE_LISTINGS).glob("*.json"), (root / "cycle-groups").glob("*.json")
     return sorted([*(root / "blobs").rglob("*.json"), *kept[0], *kept[1]])
 
 

@@ -90,6 +90,17 @@ def tree_blobs(repo: pygit2.Repository, commit: str) -> dict[str, pygit2.Oid]:
     return {entry.path: entry.id for entry in index}
 
 
+REGULAR_FILE_MODES = frozenset({FileMode.BLOB, FileMode.BLOB_EXECUTABLE})
+
+
+def tree_regular_files(repo: pygit2.Repository, commit: str) -> dict[str, pygit2.Oid]:
+    """`tree_blobs` without symlinks (mode 120000: the blob is the link's target path) and
+    submodules: the files whose blob is their content."""
+    index = pygit2.Index()
+    index.read_tree(repo[commit].peel(pygit2.Tree))
+    return {entry.path: entry.id for entry in index if entry.mode in REGULAR_FILE_MODES}
+
+
 def tracked_files(repo: pygit2.Repository, commit: str) -> list[str]:
     """Every file path (sorted) in the tree of `commit`."""
     return sorted(tree_blobs(repo, commit))
