@@ -668,7 +668,9 @@ def run_cmd(task: str, track: str | None) -> int:
     """Run one task now, in the foreground slot.
 
     Tasks marked `Needs user input: true` wait as needs-input when `implement` has no
-    terminal; run them with this. Its dependencies must be done.
+    terminal; run them with this. It starts as soon as its dependencies are done and no
+    running task holds a lock it needs (else exit 2, naming them), whatever the whole plan's
+    dispatch would start first.
 
     Example: git swarm run T05 --track redis
     """

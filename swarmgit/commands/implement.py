@@ -147,6 +147,8 @@ def run_task(ws: Workspace, track: str | None, task: str, echo: Echo) -> int:
     if task in summary.done:
         echo(f"{task} done")
         return EXIT_OK
+    if summary.refused:
+        raise UsageError(f"{task} cannot start now: {summary.refused}")
     reason = {**summary.failed, **summary.blocked, **summary.waiting}.get(task, "did not start")
     echo(f"{task} not done: {reason}")
     return EXIT_WORK_FAILED

@@ -185,6 +185,34 @@ class Board:
             and not any(self.locked[touch] for touch in self.plan.touches[task])
         )
 
+    def refusal(self, task: int, limits: Limits) -> str:
+        """Why `may_start(task, limits)` is False: the first part of the rule it fails, naming
+        the tasks in the way; "" when it is True."""
+        if self.may_start(task, limits):
+            return ""
+        ids, flags = self.plan.ids, self.flags[task]
+        if flags:
+            return "it is " + (
+                "done" if flags & _DONE else "running" if flags & _RUNNING else "failed or blocked"
+            )
+        if self.waiting[task]:
+            missing = [ids[dep] for dep in self.plan.deps[task] if not self.flags[dep] & _DONE]
+            return f"{_plural(missing, 'its dependency', 'its dependencies')} {_are(missing)} not done"
+        running = [ids[i] for i, flag in enumerate(self.flags) if flag & _RUNNING]
+        if self.held[task] and running:
+            return f"it is held back for a task reserved ahead of it while {', '.join(running)} run"
+        foreground = self.plan.foreground[task]
+        kind, cap = (
+            ("max_foreground", limits.max_foreground)
+            if foreground
+            else ("max_background", limits.max_background)
+        )
+        if len(running) >= limits.max_parallel or self.running[foreground] >= cap:
+            busy = f"{', '.join(running)} {_are(running)} running" if running else "nothing is running"
+            return f"no slot is free ({busy}; max_parallel {limits.max_parallel}, {kind} {cap})"
+        lockers = [ids[i] for i in sorted(self._overlapping(task, _RUNNING))]
+        return f"its touches overlap those of {', '.join(lockers)}, which {_are(lockers)} running"
+
     def choose(self, limits: Limits) -> list[int]:
         """Start (on this board) and return every task the rule lets start, best first; a task
         chosen counts as running for the next."""
@@ -261,19 +289,23 @@ class Board:
     def after(self, task: int) -> list[int]:
         """Done tasks, not among `task`'s transitive deps, whose touches conflict with its own;
         in plan order."""
-        plan = self.plan
-        near = {
-            holder
-            for touch in plan.touches[task]
-            for other in plan.conflicting[touch]
-            for holder in plan.holders[other]
-            if self.flags[holder] & _DONE
-        }
+        near = self._overlapping(task, _DONE)
         if near:
             near -= self._ancestors(task)
         return sorted(near)
 
     # ---- bookkeeping --------------------------------------------------------------------------
+
+    def _overlapping(self, task: int, flag: int) -> set[int]:
+        """Tasks with `flag` whose touches conflict with `task`'s own."""
+        plan = self.plan
+        return {
+            holder
+            for touch in plan.touches[task]
+            for other in plan.conflicting[touch]
+            for holder in plan.holders[other]
+            if self.flags[holder] & flag
+        }
 
     def _ready(self, task: int) -> bool:
         return self.waiting[task] == 0 and not self.flags[task]
@@ -374,3 +406,11 @@ class Board:
             for group in self._parked.pop((touch, bool(kind)), ()):
                 if group:
                     heapq.heappush(queue, (group[0][0], next(self._sequence), -1, touch, group))
+
+
+def _plural(names: Sequence[str], one: str, many: str) -> str:
+    return f"{one if len(names) == 1 else many} {', '.join(names)}"
+
+
+def _are(names: Sequence[str]) -> str:
+    return "is" if len(names) == 1 else "are"

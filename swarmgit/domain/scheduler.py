@@ -10,7 +10,8 @@ Two parts, each in its own module:
   critical one) and the width to use (perhaps fewer workers than allowed, when the plan's
   estimates say more would finish later).
 
-`Scheduler.decide` is a pure function of (plan, state, limits). It keeps a `Board` from the
+`Scheduler.decide` is a pure function of (plan, state, limits); `Scheduler.start_alone` asks the
+same rule about one task on its own (`git swarm run`). It keeps a `Board` from the
 previous call and brings it to the new state from the difference: one call costs the set
 differences of the state (at C speed) plus work near the size of what changed.
 """
@@ -40,6 +41,20 @@ class Scheduler:
         chosen = self._board.decide(state, choice.limits)
         ids = self._index.ids
         return [Start(ids[i], tuple(ids[j] for j in self._board.after(i))) for i in chosen]
+
+    def start_alone(self, task_id: str, state: RunState, limits: Limits) -> Start | str:
+        """`task_id` alone, as `git swarm run` asks for it: its `Start` if the lock rule lets it
+        start now, with the reservations and width of the whole plan's dispatch left out (they
+        serve tasks this caller will not start); else why not, naming the tasks in the way.
+        Pure in (plan, task_id, state, limits). Raises ValueError for a task not in the plan."""
+        task = self._index.index.get(task_id)
+        if task is None:
+            raise ValueError(f"task {task_id!r} is not in the plan")
+        board = Board(self._index, self.priorities.critical_first, only=(task,))
+        board.sync(state)
+        if not board.may_start(task, limits):
+            return board.refusal(task, limits)
+        return Start(task_id, tuple(self._index.ids[j] for j in board.after(task)))
 
     def schedule(self, limits: Limits) -> list[tuple[str, int, int]] | None:
         """(task, start, end) minutes in start order when the whole plan runs from scratch on a

@@ -95,6 +95,7 @@ class RunSummary:
     blocked: dict[str, str] = field(default_factory=dict)
     waiting: dict[str, str] = field(default_factory=dict)
     paused: str = ""
+    refused: str = ""  # `run TASK`: why that task cannot start now (deps, locks), if it did not
 
     @property
     def ok(self) -> bool:
@@ -143,6 +144,8 @@ class Dispatcher:
     ) -> None:
         self.ws = ws
         self.only = only
+        self.only_asked = False  # `run TASK`: whether the scheduler was asked about it (once)
+        self.refused = ""
         self.store = store
         self.track = track
         self.emit = emit
@@ -181,9 +184,8 @@ class Dispatcher:
             while True:
                 self._block_unreachable()
                 if not (self.paused or self.tampered):
-                    for start in self.scheduler.decide(self._startable(), self._limits()):
-                        if self.only in (None, start.task):
-                            self._start(start)
+                    for start in self._starts():
+                        self._start(start)
                     self._launch()
                 if not self.inflight:
                     break
@@ -304,6 +306,25 @@ class Dispatcher:
             self._refresh_views()
 
     # ---- starting -----------------------------------------------------------------------
+
+    def _starts(self) -> list[Start]:
+        """What starts now: the scheduler's decision for the whole plan; for `run TASK`, that
+        task alone, asked once, under the lock rule only (`Scheduler.start_alone`: no
+        reservation or width meant for tasks this run does not start). A task done, running,
+        failed, blocked or held has its reason in the summary; any other refusal (deps not
+        done, a lock held) is `refused`."""
+        if self.only is None:
+            return self.scheduler.decide(self._startable(), self._limits())
+        if self.only_asked:
+            return []
+        self.only_asked = True
+        state = self._startable()
+        alone = self.scheduler.start_alone(self.only, state, self._limits())
+        if isinstance(alone, Start):
+            return [alone]
+        if not any(self.only in ids for ids in (state.done, state.running, state.failed)):
+            self.refused = alone
+        return []
 
     def _start(self, start: Start) -> None:
         task = self.plan.tasks[self.positions[start.task]]
@@ -622,7 +643,7 @@ class Dispatcher:
     # ---- end ----------------------------------------------------------------------------
 
     def _summary(self) -> RunSummary:
-        summary = RunSummary(paused=self.paused)
+        summary = RunSummary(paused=self.paused, refused=self.refused)
         holds = unpriced_holds(self.plan, self.ws.config)
         for row in self.store.tasks(self.track):
             if row.status == Status.DONE:
