@@ -30,7 +30,7 @@ from typing import Any, TextIO
 import anyio
 
 from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome, FailureKind, Usage
-from swarmgit.backends.shell_writes import Scope, scope_refusal
+from swarmgit.backends.shell_writes import Scope, named_files, scope_refusal
 from swarmgit.config import Config
 from swarmgit.domain.cost import cost_usd, model_for
 from swarmgit.domain.report import parse_report
@@ -112,9 +112,7 @@ class _Attempt:
             touches=job.task.touches,
             cwd=root,
             scratch=(self._home.resolve(), self._tmp.resolve()),
-            files=tuple(
-                Path(p).resolve() for p in (job.report_file, job.env.get("SWARM_SHARED_CONTEXT")) if p
-            ),
+            files=named_files(job),
         )
         self._result: Any = None
         self._report_mtime = _mtime(job.report_file)  # a report left by an earlier attempt

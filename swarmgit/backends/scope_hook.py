@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from swarmgit.backends.base import AgentJob
-from swarmgit.backends.shell_writes import Scope, scope_refusal
+from swarmgit.backends.shell_writes import Scope, named_files, scope_refusal
 
 GEMINI_TOOLS = {"write_file": "Write", "replace": "Edit", "run_shell_command": "Bash"}
 _PATCH_PATH_RE = re.compile(r"^\*\*\* (?:Add File|Update File|Delete File|Move to): (.+)$", re.M)
@@ -38,7 +38,7 @@ def hook_command(job: AgentJob, *options: str) -> str:
             "root": str(root),
             "touches": list(job.task.touches),
             "scratch": _scratch(job.env, root),
-            "files": [str(job.report_file)],
+            "files": [str(path) for path in named_files(job)],
         }
     )
     return shlex.join([sys.executable, "-m", "swarmgit.backends.scope_hook", *options, scope])

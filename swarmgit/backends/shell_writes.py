@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from swarmgit.backends.agent_tools import ToolError, check_write, resolve_path
+from swarmgit.backends.base import AgentJob
 
 _FILE_TOOLS = {
     "Write": "file_path",
@@ -49,6 +50,12 @@ class Scope:
     cwd: Path
     scratch: tuple[Path, ...] = ()
     files: tuple[Path, ...] = ()
+
+
+def named_files(job: AgentJob) -> tuple[Path, ...]:
+    """The files a task's agent may write besides its touches and scratch folders (`Scope.files`):
+    its report and its own copy of the shared context (SWARM_SHARED_CONTEXT), resolved."""
+    return tuple(Path(p).resolve() for p in (job.report_file, job.env.get("SWARM_SHARED_CONTEXT")) if p)
 
 
 def scope_refusal(tool: str, tool_input: Mapping[str, Any], scope: Scope) -> str | None:
