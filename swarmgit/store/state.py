@@ -97,7 +97,7 @@ def _task_row(row: sqlite3.Row) -> TaskRow:
 
 def _listed_as(row: TaskRow) -> Status | None:
     """The status set of `Store.task_ids_by_status` that holds the row (None: retired)."""
-    return Status(row.status) if row.retired_at is None else None
+    return row.status if row.retired_at is None else None
 
 
 def _move_id(
@@ -380,7 +380,7 @@ class Store:
                 found: dict[Status, set[str]] = {}
                 for row in rows.values():
                     if row.retired_at is None:
-                        found.setdefault(Status(row.status), set()).add(row.id)
+                        found.setdefault(row.status, set()).add(row.id)
                 index = self._status_ids[track] = {status: frozenset(ids) for status, ids in found.items()}
             return dict(index)
 
