@@ -88,6 +88,7 @@ class GateContext:
     config: Gates
     renames: Mapping[str, str] = field(default_factory=dict)
     cache_root: Path | None = None
+    sandbox: str = "auto"  # agent.sandbox: how Gate-O fences the test command (agent-written code)
     _repo: pygit2.Repository = field(init=False, repr=False)
     _memo: dict[Hashable, object] = field(init=False, repr=False, default_factory=dict)
     _listings: dict[Side, dict[str, pygit2.Oid]] = field(init=False, repr=False, default_factory=dict)
@@ -98,14 +99,21 @@ class GateContext:
 
     @classmethod
     def between(
-        cls, repo_path: Path, base: str, head: str, config: Gates, *, cached: bool = True
+        cls,
+        repo_path: Path,
+        base: str,
+        head: str,
+        config: Gates,
+        *,
+        cached: bool = True,
+        sandbox: str = "auto",
     ) -> GateContext:
         """A context for two revisions (any rev git understands), with the diff computed;
         per-file results are kept in the repository's gate cache unless `cached` is False."""
         base, head = resolve_commit(repo_path, base), resolve_commit(repo_path, head)
         changes = line_changes(pygit2.Repository(str(repo_path)), base, head)
         root = GateCache(repo_path).root if cached else None
-        return cls(repo_path, base, head, changes.lines, config, changes.renames, root)
+        return cls(repo_path, base, head, changes.lines, config, changes.renames, root, sandbox)
 
     def __enter__(self) -> GateContext:
         return self

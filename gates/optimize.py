@@ -8,7 +8,9 @@ Parts (weights renormalised over the parts that apply):
   introduced scores 0, with the newly failing tests (pytest's summary lines) and the last
   lines of the output in the finding. Each tree's run is cached by tree id (gates/cache.py),
   so the base is tested once per track and an unchanged tree never again. Without a command
-  this part says "not configured" and is left out, never scored 1.
+  this part says "not configured" and is left out, never scored 1. The command runs the
+  change's code, which agents wrote: unless agent.sandbox is "off" it runs under a write fence
+  like an agent's (only its temporary checkout, its own HOME and TMPDIR, and the devices).
 - patterns (0.3): 1 / (1 + n), n = patterns found on changed lines of non-test modules:
   an I/O or query call inside a loop (a for/while body or a comprehension) - `open`, `urlopen`,
   `requests.*`, `httpx.*`, `urllib.*`, `.execute`, `.executemany`, `.query`, and ORM lookups
@@ -22,6 +24,7 @@ Parts (weights renormalised over the parts that apply):
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -29,6 +32,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from swarmgit.domain.fence import DEVICES, Fence, SandboxMode
 from swarmgit.errors import WorkFailed
 from swarmgit.gates.base import (
     Evidence,
@@ -41,7 +45,8 @@ from swarmgit.gates.base import (
 from swarmgit.gates.cache import GateCache, cache_key
 from swarmgit.gates.syntax import Parsed, parse
 from swarmgit.gitops.safe_git import run_git
-from swarmgit.process.group import run_captured
+from swarmgit.process.home import own_home
+from swarmgit.process.run import run_captured
 
 KEY = "O"
 NAME = "Optimize"
@@ -152,7 +157,7 @@ def _test_run(ctx: GateContext, side: Side) -> TestRun:
         commit = ctx.head if side == "head" else ctx.base
         _git(ctx.repo_path, "worktree", "add", "--detach", "--quiet", str(tree), commit)
         try:
-            code, output = run_captured(command, tree, timeout)
+            code, output = run_captured(command, tree, timeout, *_confined(ctx.sandbox, Path(scratch)))
         finally:
             _git(ctx.repo_path, "worktree", "remove", "--force", str(tree), check=False)
             _git(ctx.repo_path, "worktree", "prune", check=False)
@@ -160,6 +165,17 @@ def _test_run(ctx: GateContext, side: Side) -> TestRun:
     run = TestRun(code, frozenset(_FAILED_RE.findall(output)), tail)
     cache.put("tests", key, {"code": run.code, "failed": sorted(run.failed), "tail": run.tail})
     return run
+
+
+def _confined(sandbox: str, scratch: Path) -> tuple[dict[str, str] | None, Fence | None]:
+    """The test command's environment and fence. It runs the change's code, which agents wrote,
+    so unless `sandbox` is off it may write only `scratch` (the checkout and its own HOME and
+    TMPDIR) and the devices, as an agent could; `required` refuses to run it unfenced."""
+    if SandboxMode(sandbox) is SandboxMode.OFF:
+        return None, None
+    env = {**os.environ, **own_home(scratch, os.environ)}
+    fence = Fence((str(scratch.resolve()), *DEVICES), required=SandboxMode(sandbox) is SandboxMode.REQUIRED)
+    return env, fence
 
 
 def _git(repo: Path, *args: str, check: bool = True) -> None:

@@ -58,16 +58,17 @@ class GateReport:
         return f"IOSM index {self.index:.2f} {relation} the threshold {self.threshold:.2f}"
 
 
-def run_gates(repo_path: Path, base: str, head: str, config: Gates) -> GateReport:
+def run_gates(repo_path: Path, base: str, head: str, config: Gates, sandbox: str = "auto") -> GateReport:
     """Every gate on head against base (revisions git understands); temp files are removed.
-    A (base tree, head tree, config) judged before is answered from the cache."""
+    A (base tree, head tree, config) judged before is answered from the cache. `sandbox`
+    (agent.sandbox) decides whether the test command, which runs agents' code, is fenced."""
     repo = pygit2.Repository(str(repo_path))
     base, head = resolve_commit(repo_path, base), resolve_commit(repo_path, head)
     cache = GateCache(repo_path)
     key = cache_key(tree_id(repo, base), tree_id(repo, head), config.model_dump(mode="json"))
     cached = _results_from_json(cache.get("gates", key))
     if cached is None:
-        with GateContext.between(repo_path, base, head, config) as ctx:
+        with GateContext.between(repo_path, base, head, config, sandbox=sandbox) as ctx:
             cached = tuple(gate.evaluate(ctx) for gate in GATES)
         cache.put("gates", key, {"results": [asdict(r) for r in cached]})
     return combine(cached, config.threshold)

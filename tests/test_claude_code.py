@@ -17,7 +17,7 @@ from swarmgit.backends.claude_code import ClaudeCodeAgent
 from swarmgit.config import Config, parse_config
 from swarmgit.domain.plan import Task
 from swarmgit.domain.report import parse_report
-from swarmgit.engine.taskspace import own_home
+from swarmgit.process.home import own_home
 from swarmgit.sandbox.fence import task_fence, unavailable
 from tests.gitutil import git, make_repo
 from tests.messages_server import MessagesServer, Turn, messages_server, text, tool_use

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from swarmgit.engine.taskspace import notes_copy, own_home, take_notes
+from swarmgit.engine.taskspace import notes_copy, take_notes
+from swarmgit.process.home import own_home
 from swarmgit.sandbox import fence as sandbox
 from tests.attacks import FENCED, MODES, assert_refused_at_write, config, tasks
 from tests.gitutil import git

@@ -6,9 +6,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 from swarmgit.gates.optimize import Optimize
+from tests.attacks import MODES, UNFENCED
 from tests.gatecheck import commit_change, evaluate
 from tests.gitutil import git, make_repo, write
+from tests.swarmrepo import swarm_process
 
 OLD = """\
 def load_all(paths):
@@ -137,3 +141,22 @@ def test_a_newly_failing_test_fails_the_gate_and_is_named(tmp_path: Path) -> Non
     (failed,) = [f for f in result.findings if f.rule == "tests-failed"]
     assert "newly failing: tests/test_new.py::test_broken" in failed.message
     assert "1 other failure(s) already fail at the base" in failed.message
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_test_command_runs_the_changes_code_under_the_write_fence(tmp_path: Path, mode: str) -> None:
+    # The test command is the user's, but what it runs is the change's: here an agent's edit
+    # of the test script plants a file outside the checkout (and uses a temporary file, which
+    # the fence allows in the run's own TMPDIR).
+    planted = tmp_path / "planted"
+    repo = make_repo(tmp_path / "repo", {"run_tests.sh": "exit 0\n"})
+    (repo / ".swarm.toml").write_text(
+        f'[agent]\nsandbox = "{mode}"\n[gates]\ntest_command = "sh run_tests.sh"\n'
+    )
+    script = f'f=$(mktemp) && echo x > "$f" && rm "$f" || exit 1\necho x > {planted}\nexit 0\n'
+    commit_change(repo, {"run_tests.sh": script})
+
+    done = swarm_process(repo, "gates", "--json")
+
+    assert done.returncode == 0, done.stdout + done.stderr  # the tests passed in both modes
+    assert planted.exists() == (mode == UNFENCED)  # fenced: refused at the write

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from tests.attacks import MODES, UNFENCED, config
 from tests.gitutil import git, write
 from tests.swarmrepo import swarm, task_md, track_repo
 
@@ -334,10 +337,10 @@ def test_spawn_budget_zero_queues_candidates_instead(tmp_path: Path) -> None:
 
 
 def test_setup_copy_and_ports_per_worktree(tmp_path: Path) -> None:
-    log = tmp_path / "setup.log"
+    # Setup runs under the task's fence widened to its worktree: it logs to the task's own HOME.
     config = GATES_OFF + (
         "[worktrees]\n"
-        f'setup = ["echo \\"$SWARM_TASK $SWARM_PORT $(cat .env)\\" >> {log}", '
+        'setup = ["echo \\"$SWARM_TASK $SWARM_PORT $(cat .env)\\" >> $HOME/setup.log", '
         '"test $SWARM_TASK != T03 || { echo no-deps-for-T03 >&2; exit 4; }"]\n'
         'copy = [".env"]\n'
     )
@@ -363,9 +366,27 @@ def test_setup_copy_and_ports_per_worktree(tmp_path: Path) -> None:
     # The copied .env is in each worktree but never committed.
     assert (_worktree(repo, "T02") / ".env").read_text() == "SECRET=1\n"
     assert git(repo, "show", "swarm/t/T02:.env", check=False).returncode != 0
-    ports = {line.split()[0]: line.split()[1] for line in log.read_text().splitlines()}
+    lines = [(repo / f".git/swarm/scratch/t/{t}/home/setup.log").read_text() for t in ("T01", "T02", "T03")]
+    ports = {line.split()[0]: line.split()[1] for line in lines}
     assert set(ports) == {"T01", "T02", "T03"} and len(set(ports.values())) == 3
-    assert all(line.endswith("SECRET=1") for line in log.read_text().splitlines())
+    assert all(line.endswith("SECRET=1\n") for line in lines)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_setup_runs_under_the_tasks_fence_widened_to_its_worktree(tmp_path: Path, mode: str) -> None:
+    # A retry keeps the agent's work, so setup may run code an agent wrote: it may write its
+    # worktree (dependencies: node_modules/, .venv/) but, fenced, nothing outside.
+    planted = tmp_path / "planted"
+    setup = f'setup = ["mkdir -p node_modules && echo x > node_modules/dep", "echo x > {planted} || true"]\n'
+    plan = task_md(
+        "T01", "one", touches="`src/one.py`", runs=("test -f node_modules/dep && echo ok > src/one.py",)
+    )
+    files = {".gitignore": "node_modules/\n", "src/one.py": "x = 0\n"}
+    repo = track_repo(tmp_path / "r", plan, config=config(mode, "[worktrees]\n" + setup), files=files)
+    result = swarm(repo, "implement", "t")
+    assert result.exit_code == 0, result.output
+    assert git(repo, "show", "main:src/one.py").stdout == "ok\n"
+    assert planted.exists() == (mode == UNFENCED)
 
 
 def test_copy_refuses_a_file_git_would_commit(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from swarmgit.process.group import alive_since, group_alive, run_captured, stop_group
+from swarmgit.process.group import alive_since, group_alive, stop_group
+from swarmgit.process.run import run_captured
 
 
 def test_run_captured_returns_code_and_merged_output(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ from swarmgit.domain.cost import cost_usd, model_for
 from swarmgit.domain.report import parse_report
 from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.fsutil import read_agent_text
-from swarmgit.gitops.repo import user_gitconfig
+from swarmgit.process.home import user_gitconfig
 from swarmgit.sandbox.fence import fenced_cli
 
 INSTALL_HINT = "pip install 'swarmgit[claude-code]' (it bundles the Claude Code CLI)"

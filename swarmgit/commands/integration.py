@@ -63,6 +63,12 @@ def integrate_track(
 def gates(ws: Workspace, base: str, head: str, as_json: bool, echo: Echo) -> int:
     """Run the four gates on any two commits; exit 1 when the index is under the threshold."""
     repo = gitrepo.discover(ws.root)
-    report = run_gates(ws.root, gitrepo.resolve(repo, base), gitrepo.resolve(repo, head), ws.config.gates)
+    report = run_gates(
+        ws.root,
+        gitrepo.resolve(repo, base),
+        gitrepo.resolve(repo, head),
+        ws.config.gates,
+        ws.config.agent.sandbox,
+    )
     echo(json.dumps(to_json(report), indent=2) if as_json else render_table(report))
     return EXIT_OK if report.passed else EXIT_WORK_FAILED

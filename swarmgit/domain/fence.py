@@ -86,6 +86,17 @@ def worktree_writable(touches: Sequence[str], kind: Callable[[str], Kind]) -> tu
     return tuple(sorted(a for a in anchors if not any(_below(a, other) for other in anchors)))
 
 
+def setup_fence(fence: Fence, worktree: str) -> Fence:
+    """The fence of a task's setup commands (`worktrees.setup`): its agent's, with the whole
+    worktree writable, since setup installs dependencies there; what lands is still judged by
+    the commit's scope check. Setup may run code the agent wrote (a retry keeps its work), so
+    it never runs unfenced when the agent would not."""
+    outside = tuple(
+        path for path in fence.writable if path != worktree and not path.startswith(f"{worktree}/")
+    )
+    return Fence((worktree, *outside), fence.required)
+
+
 def fence_paths(worktree: str, relative: Iterable[str], scratch: str) -> tuple[str, ...]:
     """The absolute writable paths: the worktree's, the task's scratch folder, the devices."""
     inside = tuple(f"{worktree}/{rel}" if rel else worktree for rel in relative)

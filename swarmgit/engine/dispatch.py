@@ -43,7 +43,6 @@ from swarmgit.engine.plan_sync import follow_plan
 from swarmgit.engine.recheck import check_unpinned, pin_base
 from swarmgit.engine.taskspace import (
     StartBlocked,
-    clear_entry,
     prepare,
     start_point,
     take_notes,
@@ -59,6 +58,7 @@ from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.git_files import Fingerprint
 from swarmgit.gitops.refs import clear_stale_locks
 from swarmgit.gitops.status import is_sparse
+from swarmgit.process.home import clear_entry
 from swarmgit.process.run import stop_orphan
 from swarmgit.sandbox.fence import fence_decision, task_fence
 from swarmgit.store.state import Store, TaskRow

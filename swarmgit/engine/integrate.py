@@ -260,7 +260,7 @@ def _gate(ws: Workspace, base: str, result: Integration, emit: EventSink) -> Non
     """Gate: unless it conflicted, what the result changed from the base judged into `result.gates`."""
     if result.conflict:
         return
-    result.gates = run_gates(ws.root, base, result.commit, ws.config.gates)
+    result.gates = run_gates(ws.root, base, result.commit, ws.config.gates, ws.config.agent.sandbox)
     emit(
         "gates",
         f"IOSM index {result.gates.index_text} (threshold {result.gates.threshold:.2f}): {result.verdict}",
@@ -298,6 +298,7 @@ def _advance(
             since=since,
             views=views,
             gates=ws.config.gates,
+            sandbox=ws.config.agent.sandbox,
             message=f"swarm: integrate track {run.track}",
             emit=emit,
         )

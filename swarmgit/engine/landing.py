@@ -61,6 +61,7 @@ def land(
     since: CheckoutState,
     views: str,
     gates: Gates,
+    sandbox: str,
     message: str,
     emit: EventSink,
 ) -> Landed:
@@ -86,7 +87,7 @@ def land(
                 "merge with the integration before it lands",
                 None,
             )
-            landed.gates = run_gates(root, tip, landing, gates)
+            landed.gates = run_gates(root, tip, landing, gates, sandbox)
             _check_gates(target, tip, landed.gates)
         reached("before-advance")
         advance_branch(root, target, landing, message, expect=tip)

@@ -1,7 +1,7 @@
 """Notifications: `notify.command` runs when a task needs the user, fails, or the run ends.
 
 The command is the user's own shell template from `.swarm.toml`; it runs with `sh -c` in the
-repository root in its own process group (`process.group.run_captured`), stdin closed, output
+repository root in its own process group (`process.run.run_captured`), stdin closed, output
 discarded, bounded by `notify.timeout_seconds`, with the event in its environment:
 SWARM_NOTIFY_EVENT (failed | spawn-held | needs-input | ended), SWARM_TRACK, SWARM_TASK (empty
 for the run's end) and SWARM_MESSAGE (its first line). A notification that fails or times out
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from swarmgit.domain.events import EventSink
 from swarmgit.domain.secrets import Secrets
-from swarmgit.process.group import run_captured
+from swarmgit.process.run import run_captured
 
 NOTIFY_KINDS = frozenset({"failed", "spawn-held", "needs-input", "ended"})
 """Event kinds that concern the user: `watch` rings the terminal bell on these too."""

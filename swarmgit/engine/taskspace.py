@@ -16,6 +16,7 @@ from pathlib import Path
 import pygit2
 
 from swarmgit.backends.command import agent_caches
+from swarmgit.domain.fence import Fence, setup_fence
 from swarmgit.domain.plan import Status, Task
 from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.engine.workspace import Workspace
@@ -23,9 +24,9 @@ from swarmgit.errors import UsageError, WorkFailed
 from swarmgit.fsutil import read_agent_text
 from swarmgit.gitops import repo as gitrepo
 from swarmgit.gitops.merge import fold_merge
-from swarmgit.gitops.repo import user_gitconfig
 from swarmgit.gitops.worktrees import create_task_worktree, recycle_worktree
-from swarmgit.process.group import run_captured
+from swarmgit.process.home import clear_entry, own_home
+from swarmgit.process.run import run_captured
 from swarmgit.store.state import Store, TaskRow
 from swarmgit.store.task_scope import task_branch
 
@@ -237,16 +238,6 @@ def notes_copy(shared: Path, scratch: Path) -> Path:
     return copy
 
 
-def clear_entry(path: Path) -> Path:
-    """Remove what `path` names in an agent-writable folder (file, symlink, folder, fifo), so
-    the orchestrator's next write there creates a fresh file; returns `path`."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
-    return path
-
-
 def take_notes(copy: Path, shared: Path, env: Mapping[str, str]) -> None:
     """Append to `shared` the lines the agent added to its `copy` (non-blank lines `shared`
     does not hold yet), secrets redacted. A copy the agent replaced by anything but a regular
@@ -265,32 +256,14 @@ def take_notes(copy: Path, shared: Path, env: Mapping[str, str]) -> None:
             )
 
 
-def own_home(scratch: Path, env: Mapping[str, str]) -> dict[str, str]:
-    """HOME, TMPDIR and the XDG folders inside `scratch` (created), so an agent's tools keep
-    their state there, where its write fence allows, and never in the user's home; git keeps
-    the user's identity through GIT_CONFIG_GLOBAL."""
-    home, tmp = scratch / "home", scratch / "tmp"
-    dirs = {
-        "HOME": home,
-        "TMPDIR": tmp,
-        "XDG_CONFIG_HOME": home / ".config",
-        "XDG_CACHE_HOME": home / ".cache",
-        "XDG_DATA_HOME": home / ".local" / "share",
-    }
-    for folder in dirs.values():
-        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-            clear_entry(folder)  # left by an earlier attempt: never create folders through it
-        folder.mkdir(parents=True, exist_ok=True)
-    own = {name: str(folder) for name, folder in dirs.items()}
-    if "GIT_CONFIG_GLOBAL" not in env and (gitconfig := user_gitconfig(env)):
-        own["GIT_CONFIG_GLOBAL"] = str(gitconfig)
-    return own
-
-
-def run_setup(commands: Sequence[str], worktree: Path, env: Mapping[str, str], timeout_s: float) -> str:
-    """Run worktree setup commands in order; returns '' or a 'setup failed' diagnosis."""
+def run_setup(
+    commands: Sequence[str], worktree: Path, env: Mapping[str, str], timeout_s: float, fence: Fence | None
+) -> str:
+    """Run worktree setup commands in order, under the task's fence widened to its whole
+    worktree (`setup_fence`) when it has one; returns '' or a 'setup failed' diagnosis."""
+    fenced = None if fence is None else setup_fence(fence, str(worktree.resolve()))
     for command in commands:
-        code, output = run_captured(command, worktree, timeout_s, env)
+        code, output = run_captured(command, worktree, timeout_s, env, fenced)
         if code is None:
             return f"setup failed: `{command}` timed out after {timeout_s:.0f}s"
         if code != 0:

@@ -7,7 +7,7 @@ modules and threads, and open one `Repository` per thread.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pygit2
@@ -186,14 +186,3 @@ def _config_value(config: pygit2.Config, key: str) -> str | None:
         return str(config[key])
     except KeyError:
         return None
-
-
-def user_gitconfig(env: Mapping[str, str]) -> Path | None:
-    """The user's global git config file under `env`'s HOME (or XDG_CONFIG_HOME), so a process
-    given a HOME of its own keeps the user's identity through GIT_CONFIG_GLOBAL."""
-    home = Path(env.get("HOME") or Path.home())
-    xdg = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
-    for candidate in (home / ".gitconfig", xdg / "git" / "config"):
-        if candidate.is_file():
-            return candidate
-    return None

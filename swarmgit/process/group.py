@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
-from collections.abc import Mapping
-from pathlib import Path
 
 CLOCK_SLACK_SECONDS = 2.0  # /proc start times are in clock ticks; allow for rounding
 _POLL_S = 0.05
@@ -45,35 +42,6 @@ def stop_group(pgid: int, grace_s: float) -> bool:
         time.sleep(_POLL_S)
     signal_group(pgid, signal.SIGKILL)
     return True
-
-
-def run_captured(
-    command: str, cwd: Path, timeout_s: float, env: Mapping[str, str] | None = None
-) -> tuple[int | None, str]:
-    """Run `sh -c command` in its own group with stdin closed (and `env`, default ours):
-    (exit code, or None on timeout; stdout+stderr as text). The group is killed at the end
-    either way, so a child it left running cannot hold the folder or the pipe."""
-    with subprocess.Popen(
-        command,
-        shell=True,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-        env=None if env is None else dict(env),
-    ) as process:
-        try:
-            output, _ = process.communicate(timeout=timeout_s)
-            code: int | None = process.returncode
-        except subprocess.TimeoutExpired:
-            signal_group(process.pid, signal.SIGKILL)
-            output, _ = process.communicate()
-            code = None
-        signal_group(process.pid, signal.SIGKILL)
-    return code, output
 
 
 def pid_alive(pid: int) -> bool:

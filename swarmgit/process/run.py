@@ -156,6 +156,48 @@ def run_attached(
     return ProcessResult(returncode=proc.returncode, timed_out=timed_out, last_lines=())
 
 
+def run_captured(
+    command: str,
+    cwd: Path,
+    timeout_s: float,
+    env: Mapping[str, str] | None = None,
+    fence: Fence | None = None,
+) -> tuple[int | None, str]:
+    """Run `sh -c command` in its own group with stdin closed (and `env`, default ours), under
+    `fence` when given: (exit code, or None on timeout; stdout+stderr as text). The group is
+    killed at the end either way, so a child it left running cannot hold the folder or the
+    pipe. A fence that cannot be applied starts nothing: (126, why)."""
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            command,
+            shell=True,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+            env=None if env is None else dict(env),
+        )
+
+    try:
+        started = start() if fence is None else start_fenced(fence, start)
+    except FenceRefused as refused:
+        return REFUSED, str(refused)
+    with started as process:
+        try:
+            output, _ = process.communicate(timeout=timeout_s)
+            code: int | None = process.returncode
+        except subprocess.TimeoutExpired:
+            signal_group(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+            code = None
+        signal_group(process.pid, signal.SIGKILL)
+    return code, output
+
+
 def _start(fence: Fence | None, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
     """The one way an agent's process starts: `start()`, under `fence` when there is one."""
     return start() if fence is None else start_fenced(fence, start)

@@ -15,7 +15,11 @@ def run_attempt(agent: Agent, job: AgentJob, on_event: Callable[[str, str], None
     agent; never raises."""
     try:
         setup = run_setup(
-            job.config.worktrees.setup, job.worktree, job.env, job.config.agent.timeout_minutes * 60
+            job.config.worktrees.setup,
+            job.worktree,
+            job.env,
+            job.config.agent.timeout_minutes * 60,
+            job.fence,
         )
         return (
             AgentOutcome(ok=False, diagnosis=setup, kind=FailureKind.SETUP_FAILED)

@@ -37,13 +37,14 @@ from swarmgit.engine.executors import run_record
 from swarmgit.engine.executors.local import run_attempt
 from swarmgit.engine.executors.run_record import record_ref
 from swarmgit.engine.finalize import finalize
-from swarmgit.engine.taskspace import notes_copy, own_home
+from swarmgit.engine.taskspace import notes_copy
 from swarmgit.errors import WorkFailed
 from swarmgit.fsutil import write_atomic
 from swarmgit.gitops import hook_install
 from swarmgit.gitops import remote as gitremote
 from swarmgit.gitops.safe_git import run_git
 from swarmgit.gitops.status import sparse_option
+from swarmgit.process.home import own_home
 from swarmgit.sandbox.fence import fence_decision, task_fence
 from swarmgit.store.rows import TaskSpec
 from swarmgit.store.state import Store
