@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from swarmgit.backends import claude_code
 from swarmgit.backends.base import AgentJob, AgentOutcome
 from swarmgit.backends.claude_code import ClaudeCodeAgent
 from swarmgit.config import Config, parse_config
@@ -232,6 +233,26 @@ def _processes_in(folder: Path) -> list[int]:
         except OSError:
             continue
     return found
+
+
+@needs_sdk
+def test_fenced_without_a_cli_to_wrap_it_fails_rather_than_let_the_sdk_start_one_unfenced(
+    job: AgentJob, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No bundled CLI and no `claude` on PATH: the SDK would look in its own places and start
+    # what it finds there outside the fence.
+    monkeypatch.setattr(claude_code, "_installed_cli", lambda: None)
+    scratch = tmp_path / "scratch" / "T01"
+    scratch.mkdir(parents=True)
+    fenced = AgentJob(
+        **{
+            **job.__dict__,
+            "fence": task_fence(job.worktree.resolve(), job.task.touches, scratch, required=False),
+        }
+    )
+    outcome, _ = _run(fenced)
+    assert not outcome.ok and outcome.kind == "setup-failed"
+    assert "under the write fence" in outcome.diagnosis
 
 
 @needs_sdk

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -128,7 +128,15 @@ class _Attempt:
                 # Stop reading at the result: the CLI may hang after it. Leaving the client
                 # disconnects it, which ends the CLI process (EOF, then SIGTERM, SIGKILL);
                 # query()'s generator, closed early, left the process running.
-                with self._cli() as cli_path:
+                program = self._program()
+                if self._job.fence is not None and program is None:
+                    return self._failed(
+                        FailureKind.SETUP_FAILED,
+                        "no Claude Code CLI found to run under the write fence (the SDK's own search "
+                        f"would start one unfenced); {INSTALL_HINT}",
+                    )
+                fenced = None if self._job.fence is None else fenced_cli(self._job.fence, str(program))
+                with fenced or nullcontext(program) as cli_path:
                     async with ClaudeSDKClient(options=self._options(cli_path)) as client:
                         await client.query(prompt)
                         async for message in client.receive_response():
@@ -147,12 +155,12 @@ class _Attempt:
                 return self._failed(FailureKind.COMMAND_FAILED, f"Claude Code failed: {exc}")
         return self._outcome()
 
-    def _cli(self) -> AbstractContextManager[str | Path | None]:
-        """The CLI the SDK runs: the configured or found one, wrapped in the task's fence."""
+    def _program(self) -> str | Path | None:
+        """The CLI the SDK runs: the configured one; fenced, else the one found (None: the SDK
+        searches, which only an unfenced run may let it do)."""
         if self._job.fence is None:
-            return nullcontext(self._agent.cli_path)
-        program = self._agent.cli_path or _installed_cli()
-        return fenced_cli(self._job.fence, str(program)) if program else nullcontext(None)
+            return self._agent.cli_path
+        return self._agent.cli_path or _installed_cli()
 
     def _options(self, cli_path: str | Path | None) -> Any:
         from claude_agent_sdk import ClaudeAgentOptions, HookMatcher
