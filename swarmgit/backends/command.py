@@ -26,7 +26,7 @@ from swarmgit.backends.script import read_report
 from swarmgit.config import Config
 from swarmgit.domain.secrets import secrets_from_env
 from swarmgit.errors import UsageError
-from swarmgit.process.run import ProcessResult, run_attached, run_process, with_tail
+from swarmgit.process.run import ProcessResult, run_agent_command, with_tail
 
 _RATE_LIMIT_RE = re.compile(r"rate.?limit|\b429\b|overloaded", re.I)
 
@@ -95,28 +95,18 @@ class CommandAgent:
         meter = preset.parser(job.model) if preset else any_parser(job.model)
         # the preset's own variables win: they are what the CLI needs to run headless here
         env = {**os.environ, **job.env, **(preset.env if preset else {})}
-        if job.foreground:  # the user talks to the agent; its output is theirs, not parsed
-            result = run_attached(
-                command,
-                cwd=job.worktree,
-                env=env,
-                log_file=job.log_file,
-                timeout_s=self._timeout_s,
-                kill_grace_s=self._grace_s,
-                fence=job.fence,
-            )
-        else:
-            result = run_process(
-                command,
-                cwd=job.worktree,
-                env=env,
-                log_file=job.log_file,
-                timeout_s=self._timeout_s,
-                kill_grace_s=self._grace_s,
-                on_line=meter.feed,
-                pid_file=job.pid_file,
-                fence=job.fence,
-            )
+        result = run_agent_command(
+            command,
+            foreground=job.foreground,
+            cwd=job.worktree,
+            env=env,
+            log_file=job.log_file,
+            timeout_s=self._timeout_s,
+            kill_grace_s=self._grace_s,
+            on_line=meter.feed,
+            pid_file=job.pid_file,
+            fence=job.fence,
+        )
         secrets = secrets_from_env(env)
         notes = tuple(secrets.redact(remark) for remark in meter.remarks())
         if result.killed_after_result:

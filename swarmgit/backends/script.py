@@ -15,7 +15,7 @@ import time
 
 from swarmgit.backends.base import AgentEvents, AgentJob, AgentOutcome, FailureKind
 from swarmgit.config import Agent as AgentSettings
-from swarmgit.process.run import ProcessResult, run_attached, run_process, with_tail
+from swarmgit.process.run import ProcessResult, run_agent_command, with_tail
 
 
 class ScriptAgent:
@@ -31,27 +31,17 @@ class ScriptAgent:
         for command in job.task.run:
             on_event("command", command)
             left = max(0.0, deadline - time.monotonic())
-            if job.foreground:
-                result = run_attached(
-                    command,
-                    cwd=job.worktree,
-                    env=env,
-                    log_file=job.log_file,
-                    timeout_s=left,
-                    kill_grace_s=self._grace_s,
-                    fence=job.fence,
-                )
-            else:
-                result = run_process(
-                    command,
-                    cwd=job.worktree,
-                    env=env,
-                    log_file=job.log_file,
-                    timeout_s=left,
-                    kill_grace_s=self._grace_s,
-                    pid_file=job.pid_file,
-                    fence=job.fence,
-                )
+            result = run_agent_command(
+                command,
+                foreground=job.foreground,
+                cwd=job.worktree,
+                env=env,
+                log_file=job.log_file,
+                timeout_s=left,
+                kill_grace_s=self._grace_s,
+                pid_file=job.pid_file,
+                fence=job.fence,
+            )
             if result.timed_out or result.returncode != 0:
                 return _failed(command, result, self._timeout_s, job)
         notes = () if job.task.run else ("the task has no Run: lines, so the script agent ran nothing",)

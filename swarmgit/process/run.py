@@ -119,6 +119,44 @@ def run_process(
     )
 
 
+def run_agent_command(
+    command: str,
+    *,
+    foreground: bool,
+    cwd: Path,
+    env: Mapping[str, str],
+    log_file: Path,
+    timeout_s: float,
+    kill_grace_s: float,
+    on_line: LineHandler | None = None,
+    pid_file: Path | None = None,
+    fence: Fence | None = None,
+) -> ProcessResult:
+    """`command` as a task's agent runs it: attached to the terminal when `foreground` (a task
+    that needs the user: its output is theirs, neither parsed nor kept), else `run_process`."""
+    if foreground:
+        return run_attached(
+            command,
+            cwd=cwd,
+            env=env,
+            log_file=log_file,
+            timeout_s=timeout_s,
+            kill_grace_s=kill_grace_s,
+            fence=fence,
+        )
+    return run_process(
+        command,
+        cwd=cwd,
+        env=env,
+        log_file=log_file,
+        timeout_s=timeout_s,
+        kill_grace_s=kill_grace_s,
+        on_line=on_line,
+        pid_file=pid_file,
+        fence=fence,
+    )
+
+
 def run_attached(
     command: str,
     *,
