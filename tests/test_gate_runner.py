@@ -119,13 +119,15 @@ def test_a_gate_under_the_threshold_next_to_an_approval_is_explained() -> None:
 def test_an_unchanged_pair_of_trees_is_judged_once(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     _commit(repo, "app/extra.py", 'def double(x):\n    """Twice x."""\n    return x * 2\n')
-    runs = tmp_path / "runs.txt"
+    runs = tmp_path / "runs.txt"  # outside the checkout: the test command runs unfenced here
     config = Gates(test_command=f"echo run >> {runs}")
-    first = run_gates(repo, "HEAD~1", "HEAD", config)
-    second = run_gates(repo, "HEAD~1", "HEAD", config)
+    first = run_gates(repo, "HEAD~1", "HEAD", config, sandbox="off")
+    second = run_gates(repo, "HEAD~1", "HEAD", config, sandbox="off")
     assert runs.read_text().count("run") == 1
     assert first == second
-    changed = run_gates(repo, "HEAD~1", "HEAD", Gates(test_command=f"echo run >> {runs}; true"))
+    changed = run_gates(
+        repo, "HEAD~1", "HEAD", Gates(test_command=f"echo run >> {runs}; true"), sandbox="off"
+    )
     assert changed.passed and runs.read_text().count("run") == 2  # another config: judged again
 
 
