@@ -53,7 +53,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check swarmgit gates hooks tests benchmarks
 
 # `make test` leaves out the tests marked slow and runs each property test with the default
-# hypothesis profile; CI (.ci/run) runs the slow ones too (`make test-slow`).
+# hypothesis profile; CI (.ci/run) runs the slow ones too (`make test-slow`). The tests run in
+# one process per core (pytest-xdist): each works in its own temporary repositories.
 # Coverage data goes to /dev/shm: the agents' write fence (DEVICES in swarmgit/domain/fence.py)
 # lets the measured Python subprocesses it confines write there, and nowhere else outside.
 TEST_MARKERS ?= not real_cli and not slow
@@ -61,7 +62,7 @@ COVERAGE_DIR := /dev/shm/swarmgit-coverage-$(notdir $(CURDIR))
 test: lint arch browser
 	rm -rf $(COVERAGE_DIR) && mkdir -p $(COVERAGE_DIR)
 	COVERAGE_FILE=$(COVERAGE_DIR)/.coverage \
-		$(BIN)/python -m pytest -m "$(TEST_MARKERS)" --cov --cov-report=term --durations=10
+		$(BIN)/python -m pytest -n auto -m "$(TEST_MARKERS)" --cov --cov-report=term --durations=10
 
 # The tests marked slow: long property runs, the whole demo, and a real two-node Ray cluster
 # on loopback (two cluster tests, about two minutes); .ci/run runs them after `make test`.

@@ -46,7 +46,7 @@ def test_continuous_dispatch_beats_wave_barriers() -> None:
 
 def test_the_schedule_obeys_deps_locks_and_limits() -> None:
     rng = random.Random(7)
-    for _ in range(25):
+    for _ in range(12):
         plan = random_plan(rng, rng.randint(2, 25))
         limits = Limits(rng.randint(1, 3), rng.randint(1, 2), rng.randint(1, 4))
         sim = simulate(plan, limits)
@@ -106,7 +106,7 @@ def test_critical_path_first_alone_is_what_the_improvement_beats(
     assert simulate(LOCK_HEAVY, Limits(3, 1, 3)).makespan_hours == 7.0
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 4))
 def test_improved_order_is_never_worse(seed: int, workers: int) -> None:
     plan = random_plan(random.Random(seed), 30)
@@ -272,12 +272,25 @@ HELD_BACK = Plan(
 )
 
 
-@settings(max_examples=20, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.integers(1, 4))
-@example(0, 2)  # HELD_BACK with two workers: a reservation decides
-def test_the_live_decisions_on_a_clock_give_the_simulated_schedule(seed: int, workers: int) -> None:
+def live_matches_simulated(seed: int, workers: int) -> None:
     plan = HELD_BACK if seed % 4 == 0 else lock_heavy_plan(random.Random(seed))
     limits = Limits(max_background=workers, max_foreground=1, max_parallel=workers)
     simulated = Scheduler(plan).schedule(limits)
     assert simulated is not None
     assert live_run_on_a_clock(plan, limits) == sorted((t, start) for t, start, _ in simulated)
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4))
+@example(0, 2)  # HELD_BACK with two workers: a reservation decides
+def test_the_live_decisions_on_a_clock_give_the_simulated_schedule(seed: int, workers: int) -> None:
+    live_matches_simulated(seed, workers)
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4))
+def test_the_live_decisions_on_a_clock_give_the_simulated_schedule_many_plans(
+    seed: int, workers: int
+) -> None:
+    live_matches_simulated(seed, workers)
