@@ -28,15 +28,13 @@ import resource
 import shutil
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.bench_integrate import write_repo
-from benchmarks.gitbench import GIT_ENV, git, ms
+from benchmarks.gitbench import git, ms, swarm
 
 FILES = 1_000
 TASKS = 100
@@ -134,7 +132,7 @@ def _swarm_repo(path: Path) -> Path:
     (writing and no-op tasks) committed as two tracks."""
     write_repo(path, FILES)
     git(path, "reset", "-q", "--hard")
-    _swarm(path, "init")
+    swarm(path, "init")
     for track, noop in ((TRACK, False), (f"{TRACK}-noop", True)):
         folder = path / "swarm" / "tracks" / track
         folder.mkdir(parents=True)
@@ -179,7 +177,7 @@ def _implement(root: Path, original: Path, config: str, *, noop: bool) -> Timing
     began = time.time()
     cpu = _children_cpu()
     started = time.perf_counter()
-    _swarm(repo, "implement", track)
+    swarm(repo, "implement", track)
     wall = time.perf_counter() - started
     cpu = _children_cpu() - cpu
     last_done = _last_done(repo, track)
@@ -231,22 +229,6 @@ def _fresh_copy(root: Path, original: Path) -> Path:
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def _swarm(cwd: Path, *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "swarmgit", *args],
-        cwd=cwd,
-        env=GIT_ENV,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"git swarm {' '.join(args)} exited {done.returncode}:\n"
-            f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
-        )
 
 
 def _s(seconds: float) -> str:

@@ -19,14 +19,12 @@ from __future__ import annotations
 import random
 import shutil
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks.bench_scheduler import SEED, random_plan, tree
-from benchmarks.gitbench import GIT_ENV, git, ms
+from benchmarks.gitbench import git, ms, swarm
 from swarmgit.domain.scheduler import Limits
 from swarmgit.domain.simulate import simulate
 
@@ -58,7 +56,7 @@ def _repo(path: Path, config: str) -> Path:
     (path / "README.md").write_text("# bench\n", encoding="utf-8")
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "init")
-    _swarm(path, "init")
+    swarm(path, "init")
     (path / ".swarm.toml").write_text(config, encoding="utf-8")
     folder = path / "swarm" / "tracks" / TRACK
     folder.mkdir(parents=True)
@@ -93,7 +91,7 @@ def _plan() -> str:
 def _dispatch(repo: Path) -> float:
     """Seconds from `implement`'s start to its last task done; every task must be done."""
     began = time.time()
-    _swarm(repo, "implement", TRACK)
+    swarm(repo, "implement", TRACK)
     with sqlite3.connect(repo / ".git" / "swarm" / "state.db") as conn:
         count, last = conn.execute(
             "SELECT count(DISTINCT task), max(ts) FROM events WHERE track = ? AND kind = 'done'", (TRACK,)
@@ -140,22 +138,6 @@ def _section(local: float, ray: float, sim: tuple[float, float, float]) -> str:
             f"makespan {makespan:.1f} h, speedup {speedup:.1f}x over serial.",
         ]
     )
-
-
-def _swarm(cwd: Path, *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "swarmgit", *args],
-        cwd=cwd,
-        env=GIT_ENV,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"git swarm {' '.join(args)} exited {done.returncode}:\n"
-            f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
-        )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 IDENTITY = {
@@ -23,3 +24,21 @@ def git(cwd: Path, *args: str) -> str:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
+
+
+def swarm(cwd: Path, *args: str) -> None:
+    """`git swarm ARGS` as a process in `cwd`, with the benchmark's git identity; raises with
+    its output's tail when it fails."""
+    done = subprocess.run(
+        [sys.executable, "-m", "swarmgit", *args],
+        cwd=cwd,
+        env=GIT_ENV,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"git swarm {' '.join(args)} exited {done.returncode}:\n"
+            f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        )
