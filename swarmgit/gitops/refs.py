@@ -88,10 +88,15 @@ def clear_stale_locks(common: Path, namespaces: Sequence[str]) -> list[str]:
     track's claim held, its agents stopped).
     """
     freed = []
+    root = common.resolve()
     for namespace in namespaces:
-        for lock in sorted((common / namespace).rglob("*.lock")):
+        folder = (root / namespace).resolve()
+        for lock in sorted(folder.rglob("*.lock")):
+            # The refs folder is writable by an unfenced agent: never follow a link out of it.
+            if lock.is_symlink() or not lock.resolve().is_relative_to(folder):
+                continue
             lock.unlink(missing_ok=True)
-            freed.append(str(lock.relative_to(common).with_suffix("")))
+            freed.append(str(lock.relative_to(root).with_suffix("")))
     return freed
 
 

@@ -6,7 +6,9 @@ from its touches file (`touches_file`), which `Store.sync_tasks` writes whenever
 touches, before the transaction commits: the file is never wider than the plan the store last
 took. Only without that file (a run state from before it existed) does the hook open the
 database, and pay SQLite's ~7 ms start. Both live in the git common dir, which the write
-fence keeps agents from writing. `Store` reads touches with the same query as the hook.
+fence keeps agents from writing; an unfenced agent could widen either, which only widens this
+early check: the branch re-check after the agent and the integrator take touches from plan.md.
+`Store` reads touches with the same query as the hook.
 """
 
 from __future__ import annotations
